@@ -1,0 +1,32 @@
+"""ketch: self-hosted serverless compute for Python, with Modal's API.
+
+    import ketch
+
+    app = ketch.App("example")
+
+    @app.function()
+    def square(x):
+        return x * x
+
+    @app.local_entrypoint()
+    def main():
+        print(square.remote(4), list(square.map(range(10))))
+"""
+
+__version__ = "0.1.0"
+
+from ._app import App, LocalEntrypoint
+from ._cls import Cls
+from ._context import current_function_call_id, current_input_id, is_local
+from ._functions import Function, FunctionCall
+from ._output import enable_output
+from ._partial import batched, concurrent, enter, exit, method, parameter
+from .exception import Error
+from .retries import Retries
+from . import exception
+
+__all__ = [
+    "App", "Cls", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Retries",
+    "batched", "concurrent", "current_function_call_id", "current_input_id",
+    "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
+]

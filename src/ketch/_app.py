@@ -1,0 +1,490 @@
+"""`App`: a named group of functions and classes, run ephemerally or deployed.
+
+Decorators check their options at once and keep them; nothing talks to the server until
+`app.run()` or `app.deploy()` sends each function's spec.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import _output, _sync
+from ._client import Client, python_version
+from ._cls import Cls, class_spec_methods
+from ._functions import Function, _Target
+from ._partial import BATCHED, CONCURRENT
+from ._serialization import serialize
+from .exception import InvalidError
+from .proto import ketch_pb2 as pb
+from .retries import Retries
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Accepted so that Modal apps port, but not built in ketch yet: each is refused with this
+# message when given a value.
+_NOT_YET = {
+    "image": "images are not in ketch yet; functions run in the server machine's Python "
+             "environment. Remove image=",
+    "schedule": "schedules (Cron, Period) are not in ketch yet. Remove schedule=",
+    "secrets": "secrets are not in ketch yet. Remove secrets= and pass env={...} instead",
+    "volumes": "volumes are not in ketch yet. Remove volumes=",
+    "ephemeral_disk": "ephemeral_disk= needs the isolated (bwrap) runtime, which is not in "
+                      "ketch yet. Remove ephemeral_disk=",
+    "enable_memory_snapshot": "memory snapshots are not in ketch yet. Remove "
+                              "enable_memory_snapshot=",
+    "block_network": "block_network= needs the isolated (bwrap) runtime, which is not in "
+                     "ketch yet. Remove block_network=",
+    "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
+    "region": "ketch is self-hosted: there are no regions. Remove region=",
+}
+_NOT_YET_DEFAULTS = {"image": None, "schedule": None, "secrets": (), "volumes": {},
+                     "ephemeral_disk": None, "enable_memory_snapshot": False,
+                     "block_network": False, "cloud": None, "region": None}
+
+
+def _refuse_not_yet(where: str, options: dict):
+    for key, default in _NOT_YET_DEFAULTS.items():
+        value = options.get(key, default)
+        if value not in (default, None, (), [], {}):
+            raise NotImplementedError(f"{where}: {_NOT_YET[key]}")
+
+
+@dataclass
+class FunctionOptions:
+    """The validated settings of one @app.function or @app.cls."""
+
+    cpu_request: float = 0.125
+    cpu_limit: float = 0.0
+    memory_request_mib: int = 128
+    memory_limit_mib: int = 0
+    gpu: str = ""
+    timeout: float = 300.0
+    startup_timeout: float = 0.0
+    retries: Retries = field(default_factory=lambda: Retries(max_retries=0))
+    min_containers: int = 0
+    max_containers: int = 0
+    buffer_containers: int = 0
+    scaledown_window: float = 60.0
+    env: dict[str, str] = field(default_factory=dict)
+    max_inputs: int = 1
+    target_inputs: int = 0
+    batch_max_size: int = 0
+    batch_wait_ms: int = 0
+    serialized: bool = False
+
+
+def _number(name: str, value, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InvalidError(f"{name}={value!r}: give a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _count(name: str, value, low: int = 0, high: int = 10_000) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidError(f"{name}={value!r}: give an int from {low} to {high}")
+    return value
+
+
+def _request_limit(name: str, value, low: float, high: float, unit: str):
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise InvalidError(f"{name}={value!r}: give a number or a (request, limit) pair")
+        request = _number(name, value[0], low, high)
+        limit = _number(name, value[1], low, high)
+        if limit < request:
+            raise InvalidError(f"{name}={value!r}: the limit must be at least the request")
+        return request, limit
+    return _number(name, value, low, high), 0.0
+
+
+_GPU_RE = re.compile(r"^[A-Za-z0-9-]+(:[1-8])?$")
+
+
+def _gpu(value) -> str:
+    if value is None:
+        return ""
+    choices = value if isinstance(value, (list, tuple)) else [value]
+    for choice in choices:
+        if not isinstance(choice, str) or not _GPU_RE.match(choice):
+            raise InvalidError(f"gpu={value!r}: give a GPU type like 'A100', 'H100:2' or "
+                               "'any', or a list of them in order of preference")
+    return ",".join(choices)
+
+
+def build_options(where: str, *, cpu=None, memory=None, gpu=None, timeout=300,
+                  startup_timeout=None, retries=None, min_containers=0, max_containers=None,
+                  buffer_containers=0, scaledown_window=60, env=None, serialized=False,
+                  target=None) -> FunctionOptions:
+    opts = FunctionOptions()
+    if cpu is not None:
+        opts.cpu_request, opts.cpu_limit = _request_limit("cpu", cpu, 0.01, 512, "CPUs")
+    if memory is not None:
+        req, lim = _request_limit("memory", memory, 1, 16 * 1024 * 1024, "MiB")
+        opts.memory_request_mib, opts.memory_limit_mib = int(req), int(lim)
+    opts.gpu = _gpu(gpu)
+    opts.timeout = _number("timeout", timeout, 1, 86400)
+    if startup_timeout is not None:
+        opts.startup_timeout = _number("startup_timeout", startup_timeout, 1, 86400)
+    opts.retries = Retries.coerce(retries)
+    opts.min_containers = _count("min_containers", min_containers)
+    opts.buffer_containers = _count("buffer_containers", buffer_containers)
+    if max_containers is not None:
+        opts.max_containers = _count("max_containers", max_containers, 1)
+        if opts.max_containers < opts.min_containers:
+            raise InvalidError(f"{where}: max_containers={max_containers} is below "
+                               f"min_containers={min_containers}")
+    opts.scaledown_window = _number("scaledown_window", scaledown_window, 1, 86400)
+    if env is not None:
+        if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in env.items()):
+            raise InvalidError(f"{where}: env= takes a dict of str to str")
+        opts.env = dict(env)
+    opts.serialized = bool(serialized)
+    if target is not None:
+        conc = getattr(target, CONCURRENT, None)
+        if conc:
+            opts.max_inputs, opts.target_inputs = conc
+        batch = getattr(target, BATCHED, None)
+        if batch:
+            if conc:
+                raise InvalidError(f"{where}: @ketch.batched and @ketch.concurrent cannot be "
+                                   "combined")
+            opts.batch_max_size, opts.batch_wait_ms = batch
+    return opts
+
+
+@dataclass
+class Definition:
+    """A function or class defined on this App, as it will be sent to the server."""
+
+    tag: str
+    obj: Any                  # the user's function or class
+    options: FunctionOptions
+    is_class: bool
+    handle: Any               # the Function or Cls handed back to the user
+
+    def spec(self) -> pb.FunctionSpec:
+        o = self.options
+        obj = self.obj
+        module = obj.__module__
+        qualname = obj.__qualname__
+        serialized = o.serialized or module == "__main__" or "<locals>" in qualname
+        sys_path: list[str] = []
+        pickled = b""
+        if serialized:
+            pickled = serialize(obj)
+        else:
+            sys_path = _import_root(module)
+        is_gen = (not self.is_class and (inspect.isgeneratorfunction(obj) or
+                                         inspect.isasyncgenfunction(obj)))
+        return pb.FunctionSpec(
+            name=self.tag, module=module, qualname=qualname, pickled=pickled,
+            sys_path=sys_path, is_generator=is_gen, is_class=self.is_class,
+            methods=class_spec_methods(obj) if self.is_class else [],
+            resources=pb.Resources(cpu_request=o.cpu_request, cpu_limit=o.cpu_limit,
+                                   memory_request_mib=o.memory_request_mib,
+                                   memory_limit_mib=o.memory_limit_mib, gpu=o.gpu),
+            timeout_s=o.timeout,
+            retries=pb.RetryPolicy(max_retries=o.retries.max_retries,
+                                   backoff_coefficient=o.retries.backoff_coefficient,
+                                   initial_delay_s=o.retries.initial_delay,
+                                   max_delay_s=o.retries.max_delay),
+            scaling=pb.Scaling(min_containers=o.min_containers,
+                               max_containers=o.max_containers,
+                               buffer_containers=o.buffer_containers,
+                               scaledown_window_s=o.scaledown_window),
+            env=o.env, max_inputs=o.max_inputs, target_inputs=o.target_inputs,
+            batch_max_size=o.batch_max_size, batch_wait_ms=o.batch_wait_ms,
+            python_version=python_version(), startup_timeout_s=o.startup_timeout,
+            is_async=_is_async(obj),
+        )
+
+
+def _is_async(obj) -> bool:
+    """Async functions, and classes with any async method, run on the container's loop."""
+    if inspect.isclass(obj):
+        return any(inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f)
+                   for _, f in inspect.getmembers(obj, inspect.isfunction))
+    return inspect.iscoroutinefunction(obj) or inspect.isasyncgenfunction(obj)
+
+
+def _import_root(module: str) -> list[str]:
+    """The sys.path entry from which `module` imports, so a container can import it too."""
+    mod = sys.modules.get(module)
+    path = getattr(mod, "__file__", None)
+    if not path:
+        return []
+    root = os.path.dirname(os.path.abspath(path))
+    depth = module.count(".")
+    if os.path.basename(path) == "__init__.py":
+        depth += 1
+    for _ in range(depth):
+        root = os.path.dirname(root)
+    return [root]
+
+
+class LocalEntrypoint:
+    """A function that `ketch run` calls on the local machine, with the app running."""
+
+    def __init__(self, app: "App", raw_f: Callable, name: str):
+        self.app = app
+        self.raw_f = raw_f
+        self.name = name
+        self.__doc__ = raw_f.__doc__
+
+    def __call__(self, *args, **kwargs):
+        return self.raw_f(*args, **kwargs)
+
+
+class App:
+    """A group of functions and classes that run on ketch, as an ephemeral app
+    (`app.run()`, `ketch run`) or a deployed one (`app.deploy()`, `ketch deploy`)."""
+
+    def __init__(self, name: str | None = None, *, image=None, secrets=(), volumes=None,
+                 include_source: bool = True, **unsupported):
+        if unsupported:
+            raise InvalidError(f"App(): unknown option {sorted(unsupported)[0]!r}")
+        if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
+            raise InvalidError(f"App name {name!r}: use 1-64 letters, digits, '.', '-' or '_', "
+                               "starting with a letter or digit")
+        _refuse_not_yet(f"App({name!r})", {"image": image, "secrets": secrets,
+                                           "volumes": volumes or {}})
+        self._name = name
+        self._definitions: dict[str, Definition] = {}
+        self._local_entrypoints: dict[str, LocalEntrypoint] = {}
+        self._app_id: str | None = None
+        self._function_ids: dict[str, str] = {}
+
+    def __repr__(self):
+        return f"<ketch.App {self._name or '(unnamed)'}>"
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    def app_id(self) -> str | None:
+        return self._app_id
+
+    @property
+    def registered_functions(self) -> dict[str, Function]:
+        return {t: d.handle for t, d in self._definitions.items() if not d.is_class}
+
+    @property
+    def registered_classes(self) -> dict[str, Cls]:
+        return {t: d.handle for t, d in self._definitions.items() if d.is_class}
+
+    @property
+    def registered_entrypoints(self) -> dict[str, LocalEntrypoint]:
+        return dict(self._local_entrypoints)
+
+    # -- decorators
+
+    def function(self, _f=None, *, image=None, schedule=None, env=None, secrets=(), gpu=None,
+                 volumes=None, cpu=None, memory=None, ephemeral_disk=None, min_containers=0,
+                 max_containers=None, buffer_containers=0, scaledown_window=60, retries=None,
+                 timeout=300, startup_timeout=None, name=None, serialized=False,
+                 enable_memory_snapshot=False, block_network=False,
+                 single_use_containers=False, include_source=None, cloud=None, region=None,
+                 **unsupported):
+        """Makes a Python function run in ketch containers: `@app.function(cpu=2)`."""
+        if _f is not None:
+            raise InvalidError("use @app.function() with parentheses")
+        if unsupported:
+            key = sorted(unsupported)[0]
+            raise InvalidError(f"@app.function(): unknown option {key!r}. See "
+                               "docs/api.md for the options ketch takes")
+        if single_use_containers:
+            raise NotImplementedError("@app.function(single_use_containers=True) is not in "
+                                      "ketch yet")
+
+        def decorate(f):
+            if isinstance(f, (Function, Cls)):
+                raise InvalidError(f"{f!r} is already a ketch function; decorate it once")
+            if inspect.isclass(f):
+                raise InvalidError(f"{f.__name__} is a class: decorate it with @app.cls()")
+            if not callable(f) or not inspect.isfunction(f):
+                raise InvalidError("@app.function() decorates a function defined with def")
+            where = f"@app.function() on {f.__qualname__}"
+            _refuse_not_yet(where, dict(image=image, schedule=schedule, secrets=secrets,
+                                        volumes=volumes or {}, ephemeral_disk=ephemeral_disk,
+                                        enable_memory_snapshot=enable_memory_snapshot,
+                                        block_network=block_network, cloud=cloud,
+                                        region=region))
+            tag = name if name is not None else f.__name__
+            if "<locals>" in f.__qualname__ and not serialized:
+                raise InvalidError(f"{where}: {f.__name__} is defined inside another function, "
+                                   "so a container cannot import it; define it at module level "
+                                   "or pass serialized=True")
+            opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
+                                 startup_timeout=startup_timeout, retries=retries,
+                                 min_containers=min_containers, max_containers=max_containers,
+                                 buffer_containers=buffer_containers,
+                                 scaledown_window=scaledown_window, env=env,
+                                 serialized=serialized, target=f)
+            if opts.batch_max_size and (inspect.isgeneratorfunction(f) or
+                                        inspect.isasyncgenfunction(f)):
+                raise InvalidError(f"{where}: a @ketch.batched function cannot be a generator")
+            handle = Function(_Target(tag, app=self), raw_f=f,
+                              is_generator=inspect.isgeneratorfunction(f) or
+                              inspect.isasyncgenfunction(f))
+            self._add(Definition(tag, f, opts, False, handle), where)
+            return handle
+
+        return decorate
+
+    def cls(self, _c=None, *, image=None, env=None, secrets=(), gpu=None, volumes=None,
+            cpu=None, memory=None, ephemeral_disk=None, min_containers=0, max_containers=None,
+            buffer_containers=0, scaledown_window=60, retries=None, timeout=300,
+            startup_timeout=None, serialized=False, enable_memory_snapshot=False,
+            block_network=False, single_use_containers=False, include_source=None,
+            cloud=None, region=None, **unsupported):
+        """Makes a class whose @ketch.method()s run in ketch containers."""
+        if _c is not None:
+            raise InvalidError("use @app.cls() with parentheses")
+        if unsupported:
+            raise InvalidError(f"@app.cls(): unknown option {sorted(unsupported)[0]!r}")
+        if single_use_containers:
+            raise NotImplementedError("@app.cls(single_use_containers=True) is not in "
+                                      "ketch yet")
+
+        def decorate(c):
+            if not inspect.isclass(c):
+                raise InvalidError("@app.cls() decorates a class; use @app.function() for "
+                                   "functions")
+            where = f"@app.cls() on {c.__qualname__}"
+            _refuse_not_yet(where, dict(image=image, secrets=secrets, volumes=volumes or {},
+                                        ephemeral_disk=ephemeral_disk,
+                                        enable_memory_snapshot=enable_memory_snapshot,
+                                        block_network=block_network, cloud=cloud,
+                                        region=region))
+            if "<locals>" in c.__qualname__ and not serialized:
+                raise InvalidError(f"{where}: the class is defined inside a function; define "
+                                   "it at module level or pass serialized=True")
+            opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
+                                 startup_timeout=startup_timeout, retries=retries,
+                                 min_containers=min_containers, max_containers=max_containers,
+                                 buffer_containers=buffer_containers,
+                                 scaledown_window=scaledown_window, env=env,
+                                 serialized=serialized, target=c)
+            if not class_spec_methods(c):
+                raise InvalidError(f"{where}: the class has no @ketch.method(); mark the "
+                                   "methods to call remotely")
+            handle = Cls(c.__name__, app=self, user_cls=c)
+            self._add(Definition(c.__name__, c, opts, True, handle), where)
+            return handle
+
+        return decorate
+
+    def local_entrypoint(self, _f=None, *, name: str | None = None):
+        """Marks a function that `ketch run` calls locally with the app running; its
+        parameters become command-line options."""
+        def decorate(f):
+            if not inspect.isfunction(f):
+                raise InvalidError("@app.local_entrypoint() decorates a function")
+            tag = name or f.__name__
+            if tag in self._local_entrypoints:
+                raise InvalidError(f"there are two local entrypoints named {tag!r}")
+            entry = LocalEntrypoint(self, f, tag)
+            self._local_entrypoints[tag] = entry
+            return entry
+
+        return decorate(_f) if _f is not None else decorate
+
+    def _add(self, definition: Definition, where: str):
+        if definition.tag in self._definitions:
+            raise InvalidError(f"{where}: this app already has a function or class named "
+                               f"{definition.tag!r}; pass name= to tell them apart")
+        self._definitions[definition.tag] = definition
+
+    def include(self, other: "App") -> "App":
+        """Adds another app's functions and classes to this one."""
+        for tag, definition in other._definitions.items():
+            self._add(definition, f"app.include({other!r})")
+            definition.handle._target.app = self
+        return self
+
+    # -- running
+
+    def _default_name(self) -> str:
+        if self._name:
+            return self._name
+        main = sys.modules.get("__main__")
+        stem = os.path.splitext(os.path.basename(getattr(main, "__file__", "") or ""))[0]
+        return stem if stem and _NAME_RE.match(stem) else "ephemeral"
+
+    async def _create(self, client: Client, name: str, ephemeral: bool, detach: bool):
+        specs = [(tag, d.spec()) for tag, d in self._definitions.items()]
+        reply = await client.request(app_create=pb.AppCreate(name=name, ephemeral=ephemeral,
+                                                             detach=detach))
+        app_id = reply.app_created.app_id
+        ids = {}
+        for tag, spec in specs:
+            created = await client.request(function_create=pb.FunctionCreate(app_id=app_id,
+                                                                              spec=spec))
+            ids[tag] = created.function_created.function_id
+        return app_id, ids
+
+    async def _start(self, detach: bool) -> str:
+        if self._app_id is not None:
+            raise InvalidError(f"{self!r} is already running")
+        client = await Client.get()
+        name = self._default_name()
+        app_id, ids = await self._create(client, name, True, detach)
+        self._app_id, self._function_ids = app_id, ids
+        if _output.enabled():
+            _output.follow_logs(client, app_id)
+        return app_id
+
+    async def _stop(self):
+        app_id, self._app_id = self._app_id, None
+        self._function_ids = {}
+        if app_id is None:
+            return
+        client = await Client.get()
+        client.log_handlers.pop(app_id, None)
+        await client.request(app_stop=pb.AppStop(app_id=app_id))
+
+    @contextlib.contextmanager
+    def run(self, *, detach: bool = False, show_progress=None, environment_name=None,
+            interactive: bool = False):
+        """Runs the app ephemerally for the `with` block: its functions can be called, and
+        the app stops at the end (unless detach=True)."""
+        _sync.run(self._start(detach))
+        try:
+            yield self
+        finally:
+            if detach:
+                self._app_id = None
+                self._function_ids = {}
+            else:
+                _sync.run(self._stop())
+
+    async def _deploy(self, name: str | None) -> str:
+        name = name or self._name
+        if not name:
+            raise InvalidError("a deployed app needs a name: ketch.App('my-app') or "
+                               "app.deploy(name='my-app')")
+        if not _NAME_RE.match(name):
+            raise InvalidError(f"App name {name!r}: use 1-64 letters, digits, '.', '-' or '_'")
+        client = await Client.get()
+        app_id, ids = await self._create(client, name, False, False)
+        await client.request(app_publish=pb.AppPublish(app_id=app_id))
+        return app_id
+
+    def deploy(self, *, name: str | None = None, environment_name=None, tag=None) -> "App":
+        """Deploys the app under its name: its functions stay available to
+        `Function.from_name` until it is stopped or replaced by another deploy."""
+        self._deployed_id = _sync.run(self._deploy(name))
+        return self
+
+    @staticmethod
+    def lookup(name: str, *, create_if_missing: bool = False, environment_name=None):
+        raise NotImplementedError("App.lookup is not in ketch yet; use Function.from_name or "
+                                  "Cls.from_name for deployed apps")

@@ -1,0 +1,235 @@
+"""The SDK's one connection to the ketch server.
+
+Lives on ketch's event loop (see `_sync`). Requests get replies by id; outputs pushed by the
+server are routed to the `OutputStream` of their call, log lines to their subscribers. When
+no server answers at a local address, one is started in the background (the embedded
+default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import subprocess
+import sys
+import time
+
+from . import _config, _wire
+from ._serialization import BLOB_CHUNK
+from .exception import AuthError, ConnectionError, InvalidError, NotFoundError, ResourceError, \
+    TimeoutError, VersionError, ExecutionError, InternalError
+from .proto import ketch_pb2 as pb
+
+_ERROR_KINDS = {
+    "invalid": InvalidError,
+    "not_found": NotFoundError,
+    "auth": AuthError,
+    "resource": ResourceError,
+    "timeout": TimeoutError,
+    "version": VersionError,
+    "execution": ExecutionError,
+}
+
+
+def error_from_reply(failure: _wire.RemoteFailure) -> Exception:
+    return _ERROR_KINDS.get(failure.kind, InternalError)(failure.message)
+
+
+def python_version() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+class OutputStream:
+    """Outputs of one call as they arrive, in arrival order."""
+
+    __slots__ = ("items", "event", "closed_error")
+
+    def __init__(self):
+        self.items: collections.deque[pb.Output] = collections.deque()
+        self.event = asyncio.Event()
+        self.closed_error: Exception | None = None
+
+    def feed(self, output: pb.Output):
+        self.items.append(output)
+        self.event.set()
+
+    def fail(self, exc: Exception):
+        self.closed_error = exc
+        self.event.set()
+
+    async def next(self) -> pb.Output:
+        while not self.items:
+            if self.closed_error is not None:
+                raise self.closed_error
+            self.event.clear()
+            await self.event.wait()
+        return self.items.popleft()
+
+    def drain(self) -> list[pb.Output]:
+        items = list(self.items)
+        self.items.clear()
+        return items
+
+
+class Client:
+    _instance: "Client | None" = None
+    _connecting: asyncio.Lock | None = None
+
+    def __init__(self, address: str, conn: _wire.FrameProtocol, hello: pb.HelloOk):
+        self.address = address
+        self.conn = conn
+        self.hello = hello
+        self.streams: dict[str, OutputStream] = {}
+        self.log_handlers: dict[str, callable] = {}
+
+    # -- connecting
+
+    @classmethod
+    async def get(cls) -> "Client":
+        """The shared client of this process, connecting (and maybe starting a server)."""
+        inst = cls._instance
+        if inst is not None and not inst.conn.closed:
+            return inst
+        if cls._connecting is None:
+            cls._connecting = asyncio.Lock()
+        async with cls._connecting:
+            if cls._instance is None or cls._instance.conn.closed:
+                cls._instance = await cls._connect(_config.server_address())
+            return cls._instance
+
+    @classmethod
+    async def _connect(cls, address: str) -> "Client":
+        holder: dict = {}
+
+        def on_frame(frame):
+            holder["client"]._on_push(frame)
+
+        def on_close(exc):
+            client = holder.get("client")
+            if client is not None:
+                client._on_close()
+
+        try:
+            _wire.parse_address(address)
+        except ValueError as exc:
+            raise InvalidError(str(exc)) from None
+        try:
+            conn = await _wire.open_connection(address, on_frame, on_close)
+        except OSError:
+            if not _config.is_local_address(address) or os.environ.get("KETCH_NO_AUTOSTART"):
+                raise ConnectionError(
+                    f"cannot reach the ketch server at {address}. Check that it is running "
+                    "(`ketch server status`) and that KETCH_SERVER_ADDR or "
+                    f"{_config.config_dir() / 'config.json'} names the right address."
+                ) from None
+            await asyncio.get_running_loop().run_in_executor(None, start_local_server, address)
+            conn = await _wire.open_connection(address, on_frame, on_close)
+        token = _config.client_token(address) or ""
+        try:
+            reply = await conn.request(hello=pb.Hello(
+                token=token, role="client", python_version=python_version()))
+        except _wire.RemoteFailure as exc:
+            conn.close()
+            raise error_from_reply(exc) from None
+        client = cls(address, conn, reply.hello_ok)
+        holder["client"] = client
+        return client
+
+    # -- pushes from the server
+
+    def _on_push(self, frame: pb.Frame):
+        kind = frame.WhichOneof("body")
+        if kind == "outputs":
+            streams = self.streams
+            for out in frame.outputs.outputs:
+                stream = streams.get(out.call_id)
+                if stream is not None:
+                    stream.feed(out)
+        elif kind == "log_batch":
+            handler = self.log_handlers.get(frame.log_batch.app_id) or \
+                self.log_handlers.get("*")
+            if handler is not None:
+                handler(frame.log_batch)
+
+    def _on_close(self):
+        err = ConnectionError(f"lost the connection to the ketch server at {self.address}")
+        for stream in self.streams.values():
+            stream.fail(err)
+        self.streams.clear()
+
+    # -- requests
+
+    async def request(self, **body) -> pb.Frame:
+        try:
+            return await self.conn.request(**body)
+        except _wire.RemoteFailure as exc:
+            raise error_from_reply(exc) from None
+        except _wire.ConnectionLost:
+            raise ConnectionError(
+                f"lost the connection to the ketch server at {self.address}") from None
+
+    def send(self, **body):
+        if self.conn.closed:
+            raise ConnectionError(f"lost the connection to the ketch server at {self.address}")
+        self.conn.send(pb.Frame(**body))
+
+    def open_stream(self, call_id: str) -> OutputStream:
+        stream = OutputStream()
+        self.streams[call_id] = stream
+        return stream
+
+    def close_stream(self, call_id: str):
+        self.streams.pop(call_id, None)
+
+    # -- blobs
+
+    async def put_blob(self, data: bytes) -> str:
+        upload_id = os.urandom(8).hex()
+        view = memoryview(data)
+        reply = None
+        for start in range(0, max(len(data), 1), BLOB_CHUNK):
+            chunk = view[start:start + BLOB_CHUNK]
+            last = start + BLOB_CHUNK >= len(data)
+            reply = await self.request(blob_put=pb.BlobPut(
+                upload_id=upload_id, data=bytes(chunk), last=last))
+        return reply.blob_put_done.blob_id
+
+    async def get_blob(self, blob_id: str) -> bytes:
+        parts = []
+        offset = 0
+        while True:
+            reply = await self.request(blob_get=pb.BlobGet(blob_id=blob_id, offset=offset))
+            chunk = reply.blob_chunk
+            parts.append(chunk.data)
+            offset += len(chunk.data)
+            if chunk.last:
+                return b"".join(parts)
+
+
+def start_local_server(address: str):
+    """Starts a ketch server in the background and waits until it answers (the embedded
+    default). Several clients racing here start one server: the loser fails to bind."""
+    data = _config.data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    log_path = data / "server.log"
+    with open(log_path, "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "ketch.server", "--address", address],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            env={**os.environ, "KETCH_DATA_DIR": str(data)},
+        )
+    host, port = _wire.parse_address(address)
+    deadline = time.monotonic() + 20
+    import socket
+
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            print(f"ketch: started a local server at {address} "
+                  f"(data in {data}, log in {log_path})", file=sys.stderr)
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise ConnectionError(f"started a local ketch server at {address} but it did not answer "
+                          f"within 20 s; see its log at {log_path}")

@@ -1,0 +1,125 @@
+"""`Cls`: a class whose methods run in ketch containers.
+
+`Model(scale=3)` makes a handle; `Model(scale=3).predict.remote(x)` runs `predict` in a
+container of its own for those parameters, where `@enter` methods ran once at start.
+"""
+
+from __future__ import annotations
+
+from ._client import Client
+from ._functions import Function, _Target
+from ._partial import ENTER, EXIT, METHOD, check_parameters, instantiate, lifecycle_methods
+from ._serialization import serialize
+from .exception import InvalidError
+from .proto import ketch_pb2 as pb
+
+
+class Cls:
+    def __init__(self, tag: str, *, app=None, app_name: str | None = None, user_cls=None,
+                 info=None):
+        self._tag = tag
+        self._app = app
+        self._app_name = app_name
+        self._user_cls = user_cls
+        self._info = info
+        self._target = _Target(tag, app=app, app_name=app_name)
+        if user_cls is not None:
+            self.__doc__ = user_cls.__doc__
+            self.__name__ = user_cls.__name__
+            self.__qualname__ = user_cls.__qualname__
+            self.__module__ = user_cls.__module__
+
+    def __repr__(self):
+        return f"<ketch.Cls {self._tag}>"
+
+    @staticmethod
+    def from_name(app_name: str, name: str, *, environment_name: str | None = None) -> "Cls":
+        """A handle to class `name` of the deployed app `app_name`; looked up on first use."""
+        if not isinstance(app_name, str) or not isinstance(name, str) or not app_name or not name:
+            raise InvalidError("Cls.from_name(app_name, name) takes two non-empty strings")
+        return Cls(name, app_name=app_name)
+
+    def __call__(self, *args, **kwargs) -> "Obj":
+        if self._user_cls is not None:
+            check_parameters(self._user_cls, args, kwargs)
+        try:
+            params = serialize((args, kwargs))
+        except Exception as exc:
+            raise InvalidError(f"{self._tag}(...): its parameters must be picklable: "
+                               f"{exc}") from None
+        return Obj(self, args, kwargs, params)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        # `Model.predict.remote(x)` on a class without parameters, as Modal allows.
+        return getattr(self(), name)
+
+    def with_options(self, **kwargs):
+        raise NotImplementedError("Cls.with_options is not in ketch yet: set the options on "
+                                  "@app.cls(...) instead")
+
+
+class Obj:
+    """A parametrized instance of a Cls: its methods are Functions."""
+
+    def __init__(self, cls: Cls, args: tuple, kwargs: dict, params: bytes):
+        self._cls = cls
+        self._args = args
+        self._kwargs = kwargs
+        self._params = params
+        self._bound: dict[str, str] = {}   # server id → bound function id
+        self._local = None
+
+    def __repr__(self):
+        return f"<ketch.Obj {self._cls._tag}>"
+
+    async def _bound_id(self, client: Client) -> str:
+        parent = await self._cls._target.resolve(client)
+        bound = self._bound.get(parent)
+        if bound is None:
+            reply = await client.request(function_bind=pb.FunctionBind(
+                function_id=parent, params=self._params))
+            bound = self._bound[parent] = reply.function_created.function_id
+        return bound
+
+    def __getattr__(self, name: str) -> Function:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        user_cls = self._cls._user_cls
+        is_generator = False
+        if user_cls is not None:
+            attr = getattr(user_cls, name, None)
+            marks = getattr(attr, METHOD, None)
+            if marks is None:
+                raise AttributeError(
+                    f"{self._cls._tag}.{name} is not a remote method; decorate it with "
+                    "@ketch.method() to call it with .remote()")
+            is_generator = marks["is_generator"]
+        fn = Function(_Target(self._cls._tag, method=name, obj=self),
+                      raw_f=getattr(user_cls, name, None) if user_cls else None,
+                      is_generator=is_generator)
+        return fn
+
+    def _local_call(self, method: str, args, kwargs):
+        user_cls = self._cls._user_cls
+        if user_cls is None:
+            raise InvalidError(f"{self._cls._tag} was looked up by name; its code is not in "
+                               "this process, so .local() cannot run it")
+        if self._local is None:
+            self._local = instantiate(user_cls, self._args, self._kwargs)
+            for hook in lifecycle_methods(user_cls, ENTER):
+                getattr(self._local, hook)()
+        return getattr(self._local, method)(*args, **kwargs)
+
+
+def class_spec_methods(user_cls) -> list[pb.Method]:
+    methods = []
+    for name in lifecycle_methods(user_cls, METHOD):
+        marks = getattr(getattr(user_cls, name), METHOD)
+        methods.append(pb.Method(name=name, is_generator=marks["is_generator"]))
+    return methods
+
+
+def exit_methods(user_cls) -> list[str]:
+    return lifecycle_methods(user_cls, EXIT)

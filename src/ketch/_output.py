@@ -1,0 +1,81 @@
+"""Showing a running app's container logs in the terminal.
+
+Off by default for scripts; `with ketch.enable_output():` (and `ketch run`) turns it on.
+Each line is prefixed with its function and container; a spinner shows while containers
+start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from .proto import ketch_pb2 as pb
+
+_enabled = 0
+
+
+@contextlib.contextmanager
+def enable_output(show_progress: bool = True):
+    """Streams container logs and progress of apps run inside the block to the terminal."""
+    global _enabled
+    _enabled += 1
+    try:
+        yield
+    finally:
+        _enabled -= 1
+
+
+def enabled() -> bool:
+    return _enabled > 0
+
+
+class LogPrinter:
+    def __init__(self):
+        from rich.console import Console
+
+        self.out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+        self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        self.starting: set[str] = set()
+        self.status = None
+
+    def __call__(self, batch: pb.LogBatch):
+        for line in batch.lines:
+            self.line(line)
+
+    def line(self, line: pb.LogLine):
+        short = line.container_id[-6:] if line.container_id else ""
+        prefix = f"[{line.function_name} {short}]" if line.function_name else ""
+        if line.source == "system":
+            self._progress(line)
+            return
+        console = self.out if line.source == "stdout" else self.err
+        console.print(f"[dim]{prefix}[/dim] ", end="", markup=True)
+        console.print(line.text, markup=False, highlight=False)
+
+    def _progress(self, line: pb.LogLine):
+        text = line.text
+        if text.startswith("starting container"):
+            self.starting.add(line.container_id)
+        else:
+            self.starting.discard(line.container_id)
+            if "stopped:" in text and "scaled down" not in text and "exited with code 0" not in text:
+                self.err.print(f"[dim]{text}[/dim]")
+        if self.starting and self.status is None and self.err.is_terminal:
+            self.status = self.err.status(f"starting {len(self.starting)} container(s)…")
+            self.status.start()
+        elif self.status is not None:
+            if self.starting:
+                self.status.update(f"starting {len(self.starting)} container(s)…")
+            else:
+                self.status.stop()
+                self.status = None
+
+
+def follow_logs(client, app_id: str):
+    """Subscribes this client to the app's logs and prints them as they arrive."""
+    import asyncio
+
+    client.log_handlers[app_id] = LogPrinter()
+    asyncio.ensure_future(client.request(log_subscribe=pb.LogSubscribe(app_id=app_id,
+                                                                       follow=True)))

@@ -1,0 +1,39 @@
+"""How values, exceptions and functions cross process boundaries (cloudpickle)."""
+
+from __future__ import annotations
+
+import pickle
+import traceback
+
+import cloudpickle
+
+# Arguments and results larger than this travel through the server's blob store.
+INLINE_LIMIT = 2 * 1024 * 1024
+BLOB_CHUNK = 1024 * 1024
+
+
+def serialize(obj) -> bytes:
+    return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def deserialize(data: bytes):
+    return pickle.loads(data)
+
+
+class RemoteTraceback(Exception):
+    """Carries a remote traceback's text as the `__cause__` of a re-raised exception."""
+
+    def __str__(self):
+        return "\n\nRemote traceback:\n" + self.args[0]
+
+
+def serialize_exception(exc: BaseException) -> tuple[bytes, str, str]:
+    """→ (pickled exception or b"", one-line message, formatted traceback)."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    message = f"{type(exc).__name__}: {exc}"
+    try:
+        data = serialize(exc)
+        pickle.loads(data)  # some exceptions pickle but cannot be rebuilt
+    except Exception:
+        data = b""
+    return data, message, tb

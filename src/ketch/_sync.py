@@ -1,0 +1,152 @@
+"""One async core, two faces: every SDK call is a coroutine run on ketch's own event loop
+thread; the blocking face waits for it, the `.aio` face awaits it from any other loop.
+
+    class Function:
+        @live_method
+        async def remote(self, *args): ...
+
+    f.remote(1)              # blocking
+    await f.remote.aio(1)    # async
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from typing import AsyncIterator, Awaitable, Callable
+
+_loop: asyncio.AbstractEventLoop | None = None
+_lock = threading.Lock()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """ketch's event loop, running in a daemon thread, started on first use."""
+    global _loop
+    if _loop is None:
+        with _lock:
+            if _loop is None:
+                new = _new_loop()
+                started = threading.Event()
+
+                def run():
+                    asyncio.set_event_loop(new)
+                    new.call_soon(started.set)
+                    new.run_forever()
+
+                threading.Thread(target=run, name="ketch-loop", daemon=True).start()
+                started.wait()
+                _loop = new
+    return _loop
+
+
+def _on_ketch_loop() -> bool:
+    try:
+        return asyncio.get_running_loop() is _loop
+    except RuntimeError:
+        return False
+
+
+def run(coro: Awaitable):
+    """Runs a coroutine on ketch's loop and blocks until it is done."""
+    if _on_ketch_loop():
+        coro.close()
+        raise RuntimeError("a blocking ketch call was made on ketch's own event loop")
+    fut = asyncio.run_coroutine_threadsafe(coro, loop())
+    try:
+        return fut.result()
+    except KeyboardInterrupt:
+        fut.cancel()
+        raise
+
+
+async def run_aio(coro: Awaitable):
+    """Awaits a coroutine that runs on ketch's loop, from the caller's loop."""
+    if _on_ketch_loop():
+        return await coro
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop()))
+
+
+def iterate(agen: AsyncIterator):
+    """Blocking iteration over an async iterator that runs on ketch's loop."""
+    try:
+        while True:
+            try:
+                yield run(agen.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        if not _on_ketch_loop():
+            asyncio.run_coroutine_threadsafe(agen.aclose(), loop())
+
+
+async def iterate_aio(agen: AsyncIterator):
+    try:
+        while True:
+            try:
+                yield await run_aio(agen.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        await run_aio(agen.aclose())
+
+
+class _Bound:
+    __slots__ = ("_fn", "_obj", "_gen", "__doc__", "__name__")
+
+    def __init__(self, fn, obj, gen):
+        self._fn, self._obj, self._gen = fn, obj, gen
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+
+    def __call__(self, *args, **kwargs):
+        if self._gen:
+            return iterate(self._fn(self._obj, *args, **kwargs))
+        return run(self._fn(self._obj, *args, **kwargs))
+
+    def aio(self, *args, **kwargs):
+        if self._gen:
+            return iterate_aio(self._fn(self._obj, *args, **kwargs))
+        return run_aio(self._fn(self._obj, *args, **kwargs))
+
+
+class live_method:
+    """Descriptor: an `async def` (or async generator) method with a blocking face and `.aio`."""
+
+    def __init__(self, fn: Callable):
+        import inspect
+
+        self._fn = fn
+        self._gen = inspect.isasyncgenfunction(fn)
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return _Bound(self._fn, obj, self._gen)
+
+
+class live_classmethod(live_method):
+    def __get__(self, obj, objtype=None):
+        return _Bound(self._fn, objtype if objtype is not None else type(obj), self._gen)
+
+
+def live_function(fn: Callable):
+    """The same for a plain module-level `async def`."""
+    return _Bound(lambda _obj, *a, **k: fn(*a, **k), None, False) if not _isagen(fn) else \
+        _Bound(lambda _obj, *a, **k: fn(*a, **k), None, True)
+
+
+def _isagen(fn):
+    import inspect
+
+    return inspect.isasyncgenfunction(fn)

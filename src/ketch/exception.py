@@ -1,0 +1,77 @@
+"""Errors raised by ketch, named as in Modal's `modal.exception`."""
+
+from __future__ import annotations
+
+import builtins
+
+
+class Error(Exception):
+    """Base class for every error ketch raises."""
+
+
+class InvalidError(Error):
+    """A value given to ketch is not valid; the message says which and how to fix it."""
+
+
+class NotFoundError(Error):
+    """The named app, function, call or object does not exist."""
+
+
+class AlreadyExistsError(Error):
+    pass
+
+
+class AuthError(Error):
+    """The server rejected the token."""
+
+
+class ConnectionError(Error, builtins.ConnectionError):
+    """The ketch server could not be reached."""
+
+
+class VersionError(Error):
+    """Client and container Python versions do not match."""
+
+
+class SerializationError(Error):
+    """An argument or result could not be pickled."""
+
+
+class DeserializationError(Error):
+    """A result or exception could not be unpickled in the caller."""
+
+
+class ExecutionError(Error):
+    """ketch could not run the input (e.g. the container could not start)."""
+
+
+class InternalError(Error):
+    pass
+
+
+class ResourceError(Error):
+    """The request for CPU, memory or GPUs cannot be met by the server."""
+
+
+class TimeoutError(Error, builtins.TimeoutError):
+    """A wait ran past its timeout (e.g. `FunctionCall.get(timeout=...)`)."""
+
+
+class FunctionTimeoutError(TimeoutError):
+    """The function ran past its `timeout=`; its container was stopped."""
+
+
+class RemoteError(Error):
+    """The remote code raised an exception that could not be rebuilt here."""
+
+
+class ContainerCrashError(ExecutionError):
+    """The container died while running the input (crash, kill, `os._exit`)."""
+
+
+class InputCancellation(Error):
+    """The input was cancelled (e.g. by `FunctionCall.cancel()`)."""
+
+
+class OutputExpiredError(TimeoutError):
+    pass

@@ -1,0 +1,1 @@
+"""The ketch control plane: one asyncio process assembled from services (see main.py)."""

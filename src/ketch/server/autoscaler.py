@@ -1,0 +1,99 @@
+"""How many containers each function wants, and asking the runtime for them.
+
+Desired containers = inputs waiting or running ÷ inputs per container (`target_inputs`,
+else `max_inputs`, else the batch size), plus `buffer_containers` while there is work,
+never below `min_containers` nor above `max_containers`. Once the function's run time is
+measured, it never wants more containers than would drain its backlog within about a
+second, so a map of many tiny inputs runs on a few busy containers instead of many idle
+ones. Idle containers beyond the desired count stop after `scaledown_window`.
+Containers start only while the machine has room for their CPU, memory and GPU requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .functions import Function, FunctionsService
+
+DRAIN_TARGET_S = 1.0
+TICK_S = 0.25
+
+
+class Autoscaler:
+    def __init__(self, functions: "FunctionsService"):
+        self.functions = functions
+        self.capacity = functions.capacity
+        self._poked: set[str] = set()
+        self._scheduled = False
+        self._task: asyncio.Task | None = None
+
+    def start(self):
+        self._task = asyncio.ensure_future(self._tick_forever())
+
+    def stop(self):
+        if self._task is not None:
+            self._task.cancel()
+
+    def poke(self, fn: "Function"):
+        """Re-evaluate `fn` soon (in this loop iteration's callbacks)."""
+        self._poked.add(fn.id)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_event_loop().call_soon(self._run_poked)
+
+    def poke_all(self):
+        for fn in list(self.functions.functions.values()):
+            self.poke(fn)
+
+    def _run_poked(self):
+        self._scheduled = False
+        poked, self._poked = self._poked, set()
+        for fn_id in poked:
+            fn = self.functions.functions.get(fn_id)
+            if fn is not None:
+                self.scale(fn)
+
+    async def _tick_forever(self):
+        while True:
+            await asyncio.sleep(TICK_S)
+            for fn in list(self.functions.functions.values()):
+                self.scale(fn)
+
+    def desired(self, fn: "Function") -> int:
+        spec = fn.spec
+        scaling = spec.scaling
+        pending = len(fn.queue) + fn.inflight() + fn.delayed
+        per = spec.target_inputs or fn.slots
+        want = math.ceil(pending / per)
+        if fn.avg_duration is not None and pending:
+            by_rate = math.ceil(pending * fn.avg_duration / (fn.slots * DRAIN_TARGET_S))
+            want = max(1, min(want, by_rate))
+        if pending:
+            want += scaling.buffer_containers
+        want = max(want, scaling.min_containers)
+        if scaling.max_containers:
+            want = min(want, scaling.max_containers)
+        return want
+
+    def scale(self, fn: "Function"):
+        if fn.id not in self.functions.functions:
+            return
+        live = [c for c in fn.containers.values() if c.state != "stopping"]
+        want = self.desired(fn)
+        if want > len(live):
+            for _ in range(want - len(live)):
+                reservation = self.capacity.reserve(fn.spec.resources)
+                if reservation is None:
+                    break  # waits for another container to free its share
+                self.functions.launch_container(fn, reservation)
+        elif want < len(live):
+            window = fn.spec.scaling.scaledown_window_s
+            now = time.monotonic()
+            idle = sorted((c for c in live if c.state == "ready" and not c.inflight
+                           and now - c.idle_since >= window), key=lambda c: c.idle_since)
+            for c in idle[:len(live) - want]:
+                self.functions.stop_container(c, "scaled down")

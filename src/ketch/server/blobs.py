@@ -1,0 +1,63 @@
+"""Content-addressed blobs for arguments and results over the inline limit.
+
+An upload arrives in chunks, is written to a temporary file, hashed, and renamed to its
+sha256 when the last chunk lands, so a half-made blob is never visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from .._serialization import BLOB_CHUNK
+
+
+class BlobStore:
+    def __init__(self, root: Path):
+        self.root = root
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        for stale in self.tmp.iterdir():
+            stale.unlink(missing_ok=True)
+        self._uploads: dict[str, tuple[object, "hashlib._Hash", Path]] = {}
+
+    def _path(self, blob_id: str) -> Path:
+        if len(blob_id) != 64 or not all(c in "0123456789abcdef" for c in blob_id):
+            raise KeyError(blob_id)
+        return self.root / blob_id[:2] / blob_id
+
+    def put_chunk(self, upload_id: str, data: bytes, last: bool) -> str | None:
+        """Appends a chunk; returns the blob id when `last`."""
+        entry = self._uploads.get(upload_id)
+        if entry is None:
+            path = self.tmp / f"{os.getpid()}-{upload_id}"
+            entry = (open(path, "wb"), hashlib.sha256(), path)
+            self._uploads[upload_id] = entry
+        handle, digest, path = entry
+        handle.write(data)
+        digest.update(data)
+        if not last:
+            return None
+        handle.close()
+        del self._uploads[upload_id]
+        blob_id = digest.hexdigest()
+        final = self._path(blob_id)
+        final.parent.mkdir(exist_ok=True)
+        os.replace(path, final)
+        return blob_id
+
+    def abort_uploads(self, upload_ids):
+        for upload_id in upload_ids:
+            entry = self._uploads.pop(upload_id, None)
+            if entry is not None:
+                entry[0].close()
+                entry[2].unlink(missing_ok=True)
+
+    def read_chunk(self, blob_id: str, offset: int) -> tuple[bytes, bool]:
+        path = self._path(blob_id)
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(BLOB_CHUNK)
+            last = handle.tell() >= os.fstat(handle.fileno()).st_size
+        return data, last

@@ -1,0 +1,141 @@
+"""Assembles the server from its services and runs it.
+
+    python -m ketch.server [--address 127.0.0.1:7419] [--runtime process]
+
+Started by `ketch server start`, or in the background by the first client that finds no
+server at a local address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .. import _config, _wire
+from .api import Session
+from .autoscaler import Autoscaler
+from .blobs import BlobStore
+from .functions import FunctionsService, Function
+from .logs import LogService
+from .resources import Capacity
+from .runtime import make_runtime
+from .store import Store
+
+log = logging.getLogger("ketch.server")
+
+
+def load_or_create_token(data_dir: Path) -> str:
+    path = data_dir / "token"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        token = "kt-" + secrets.token_urlsafe(24)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token + "\n")
+        return token
+
+
+class Server:
+    def __init__(self, data_dir: Path, address: str, runtime: str = "process"):
+        self.data_dir = data_dir
+        self.address = address
+        host, port = _wire.parse_address(address)
+        # Containers reach the server over loopback even when it listens on all interfaces.
+        self.container_address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else address
+        self.started_at = time.time()
+        self.server_id = secrets.token_hex(4)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.token = load_or_create_token(data_dir)
+        self.store = Store(data_dir / "ketch.db")
+        self.blobs = BlobStore(data_dir / "blobs")
+        self.logs = LogService(data_dir / "logs")
+        self.capacity = Capacity()
+        self.runtime = make_runtime(runtime, data_dir)
+        self.functions = FunctionsService(self)
+        self.autoscaler = Autoscaler(self.functions)
+        self.functions.autoscaler = self.autoscaler
+        self._stop = asyncio.Event()
+
+    def restore(self):
+        """Brings back deployed apps and the spawned calls that had not finished."""
+        from ..proto import ketch_pb2 as pb
+        from .functions import App
+
+        for row in self.store.apps(states=("ephemeral", "detached", "deploying")):
+            self.store.set_app_state(row.app_id, "stopped")
+        for row in self.store.apps(states=("deployed",)):
+            app = App(row.app_id, row.name, "deployed", None)
+            app.created_at = row.created_at
+            self.functions.apps[app.id] = app
+            parents: dict[str, Function] = {}
+            for frow in self.store.functions_of(app.id):
+                spec = pb.FunctionSpec.FromString(frow.spec)
+                parent = parents.get(frow.parent_id) if frow.parent_id else None
+                fn = Function(frow.function_id, app, spec, frow.params, parent)
+                if parent is not None:
+                    parent.bound[frow.params] = fn
+                else:
+                    parents[fn.id] = fn
+                self.functions._register(fn)
+        self.functions.resume_spawned()
+
+    async def serve(self):
+        loop = asyncio.get_running_loop()
+        host, port = _wire.parse_address(self.address)
+        listener = await loop.create_server(lambda: Session(self).conn, host, port,
+                                            reuse_address=True)
+        self.restore()
+        self.autoscaler.start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_shutdown)
+        log.info("ketch server %s listening on %s (data in %s, runtime %s)",
+                 self.server_id, self.address, self.data_dir, self.runtime.name)
+        print(f"ketch server listening on {self.address}", flush=True)
+        await self._stop.wait()
+        listener.close()
+        self.autoscaler.stop()
+        await self.functions.shutdown()
+        self.store.close()
+
+    def request_shutdown(self):
+        self._stop.set()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m ketch.server",
+                                     description="Run the ketch control plane server.")
+    parser.add_argument("--address", default=None,
+                        help="HOST:PORT to listen on (default: KETCH_SERVER_ADDR or "
+                             f"{_config.DEFAULT_ADDRESS})")
+    parser.add_argument("--data-dir", default=None, help="default: KETCH_DATA_DIR or "
+                        "~/.local/share/ketch")
+    parser.add_argument("--runtime", default=os.environ.get("KETCH_RUNTIME", "process"),
+                        help="container backend (default: process)")
+    args = parser.parse_args(argv)
+    if args.data_dir:
+        os.environ["KETCH_DATA_DIR"] = args.data_dir
+    address = args.address or _config.server_address()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        from uvloop import run as run_loop
+    except ImportError:
+        run_loop = asyncio.run
+
+    async def run():
+        server = Server(_config.data_dir(), address, args.runtime)
+        await server.serve()
+
+    try:
+        run_loop(run())
+    except OSError as exc:
+        sys.exit(f"ketch server: cannot listen on {address}: {exc.strerror or exc}. Is another "
+                 "server running there? (`ketch server status`)")

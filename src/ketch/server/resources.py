@@ -1,0 +1,105 @@
+"""The machine's capacity — CPU, memory, NVIDIA GPUs — and what containers have reserved.
+
+A container starts only when its request fits what is left; a request larger than the
+whole machine is refused when the function is created.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from ..proto import ketch_pb2 as pb
+
+
+def _memory_mib() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError):
+        return 8192
+
+
+def _nvidia_gpus() -> list[str]:
+    """GPU model names by index, from nvidia-smi; empty when there is none."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def parse_gpu(gpu: str) -> list[tuple[str, int]]:
+    """'H100:2' → [('H100', 2)]; 'H100,A100' → alternatives, each with its count."""
+    choices = []
+    for part in gpu.split(","):
+        kind, _, count = part.strip().partition(":")
+        choices.append((kind.strip().upper(), int(count) if count else 1))
+    return choices
+
+
+@dataclass
+class Reservation:
+    cpu: float
+    memory_mib: int
+    gpus: list[int] = field(default_factory=list)
+
+
+class Capacity:
+    def __init__(self, cpu: float | None = None, memory_mib: int | None = None,
+                 gpus: list[str] | None = None):
+        self.cpu = float(cpu if cpu is not None else (os.cpu_count() or 1))
+        self.memory_mib = int(memory_mib if memory_mib is not None else _memory_mib())
+        self.gpus = gpus if gpus is not None else _nvidia_gpus()
+        self.cpu_used = 0.0
+        self.memory_used = 0
+        self.gpus_used: set[int] = set()
+
+    def _matching(self, kind: str) -> list[int]:
+        if kind in ("ANY", ""):
+            return list(range(len(self.gpus)))
+        return [i for i, name in enumerate(self.gpus) if kind in name.upper().replace(" ", "")]
+
+    def check(self, res: pb.Resources) -> str | None:
+        """Why this request can never be met here, or None when it can."""
+        if res.cpu_request > self.cpu:
+            return (f"the function asks for cpu={res.cpu_request:g} but this server has "
+                    f"{self.cpu:g} CPUs; lower cpu= or run it on a bigger machine")
+        if res.memory_request_mib > self.memory_mib:
+            return (f"the function asks for memory={res.memory_request_mib} MiB but this server "
+                    f"has {self.memory_mib} MiB; lower memory= or run it on a bigger machine")
+        if res.gpu:
+            have = ", ".join(self.gpus) or "none"
+            if not any(len(self._matching(kind)) >= n for kind, n in parse_gpu(res.gpu)):
+                return (f"the function asks for gpu={res.gpu!r} but this server's GPUs are: "
+                        f"{have}; change gpu= or run it where such GPUs are")
+        return None
+
+    def reserve(self, res: pb.Resources) -> Reservation | None:
+        """Reserves the request if it fits now; None when it must wait."""
+        if self.cpu_used + res.cpu_request > self.cpu + 1e-9:
+            return None
+        if self.memory_used + res.memory_request_mib > self.memory_mib:
+            return None
+        gpus: list[int] = []
+        if res.gpu:
+            for kind, n in parse_gpu(res.gpu):
+                free = [i for i in self._matching(kind) if i not in self.gpus_used]
+                if len(free) >= n:
+                    gpus = free[:n]
+                    break
+            else:
+                return None
+        self.cpu_used += res.cpu_request
+        self.memory_used += res.memory_request_mib
+        self.gpus_used.update(gpus)
+        return Reservation(res.cpu_request, res.memory_request_mib, gpus)
+
+    def release(self, r: Reservation):
+        self.cpu_used = max(0.0, self.cpu_used - r.cpu)
+        self.memory_used = max(0, self.memory_used - r.memory_mib)
+        self.gpus_used.difference_update(r.gpus)

@@ -1,0 +1,69 @@
+"""The runtime interface: start a container from a spec, stop it, learn how it exited.
+
+A backend implements `Runtime`. The `functions` service never knows which backend runs
+its containers.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+
+@dataclass
+class ContainerLaunch:
+    """What a backend needs to start one container."""
+
+    container_id: str
+    env: dict[str, str]                 # the runtime adds nothing the caller did not ask for
+    cpu: float = 0.125
+    memory_mib: int = 128
+    cpu_limit: float = 0.0
+    memory_limit_mib: int = 0
+    gpus: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ContainerExit:
+    returncode: int | None              # None when killed by a signal
+    signal: int | None = None
+    oom_killed: bool = False
+
+    def describe(self) -> str:
+        if self.oom_killed:
+            return "it ran out of memory and was killed"
+        if self.signal is not None:
+            try:
+                name = signal.Signals(self.signal).name
+            except ValueError:
+                name = f"signal {self.signal}"
+            return f"it was killed by {name}"
+        return f"it exited with code {self.returncode}"
+
+
+OnLine = Callable[[str, str], None]           # (source "stdout"/"stderr", text)
+OnExit = Callable[[ContainerExit], None]
+
+
+class ContainerHandle(Protocol):
+    pid: int
+
+
+class Runtime(Protocol):
+    name: str
+
+    async def start(self, launch: ContainerLaunch, on_line: OnLine, on_exit: OnExit
+                    ) -> ContainerHandle: ...
+
+    async def stop(self, handle: ContainerHandle, grace_s: float = 5.0) -> None: ...
+
+    def kill(self, handle: ContainerHandle) -> None: ...
+
+
+def make_runtime(name: str, data_dir) -> Runtime:
+    if name == "process":
+        from .process import ProcessRuntime
+
+        return ProcessRuntime(data_dir)
+    raise ValueError(f"unknown runtime backend {name!r}; this server has: process")

@@ -1,0 +1,171 @@
+"""Durable state: apps, functions and spawned calls. SQLite in WAL mode.
+
+Only what must outlive the server process is here: deployed apps and their functions (so
+they serve again after a restart) and spawned calls with their inputs and outputs (so a
+`FunctionCall.from_id(...).get()` works across restarts). Per-input state of `.remote` and
+`.map` lives in memory: its caller holds a connection that would see a restart anyway.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps (
+    app_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    stopped_at REAL
+);
+CREATE INDEX IF NOT EXISTS apps_by_name ON apps (name, state);
+CREATE TABLE IF NOT EXISTS functions (
+    function_id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    spec BLOB NOT NULL,
+    parent_id TEXT,
+    params BLOB,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS functions_by_app ON functions (app_id);
+CREATE TABLE IF NOT EXISTS calls (
+    call_id TEXT PRIMARY KEY,
+    function_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    n_inputs INTEGER NOT NULL DEFAULT 0,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS calls_open ON calls (finished_at);
+CREATE TABLE IF NOT EXISTS call_inputs (
+    call_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    input BLOB NOT NULL,
+    output BLOB,
+    PRIMARY KEY (call_id, idx)
+);
+"""
+
+
+@dataclass
+class AppRow:
+    app_id: str
+    name: str
+    state: str
+    created_at: float
+    stopped_at: float | None
+
+
+@dataclass
+class FunctionRow:
+    function_id: str
+    app_id: str
+    name: str
+    spec: bytes
+    parent_id: str | None
+    params: bytes | None
+
+
+class Store:
+    """The store interface, implemented over SQLite. Calls are short and synchronous; each
+    one is a single transaction."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self):
+        self.db.close()
+
+    # -- apps
+
+    def add_app(self, app_id: str, name: str, state: str):
+        self.db.execute("INSERT INTO apps VALUES (?, ?, ?, ?, NULL)",
+                        (app_id, name, state, time.time()))
+
+    def set_app_state(self, app_id: str, state: str):
+        stopped = time.time() if state == "stopped" else None
+        self.db.execute("UPDATE apps SET state = ?, stopped_at = ? WHERE app_id = ?",
+                        (state, stopped, app_id))
+
+    def apps(self, states: tuple[str, ...] | None = None, limit: int = 200) -> list[AppRow]:
+        sql = "SELECT app_id, name, state, created_at, stopped_at FROM apps"
+        args: tuple = ()
+        if states:
+            sql += f" WHERE state IN ({','.join('?' * len(states))})"
+            args = states
+        sql += " ORDER BY created_at DESC LIMIT ?"
+        return [AppRow(*row) for row in self.db.execute(sql, args + (limit,))]
+
+    def deployed_app(self, name: str) -> AppRow | None:
+        row = self.db.execute(
+            "SELECT app_id, name, state, created_at, stopped_at FROM apps "
+            "WHERE name = ? AND state = 'deployed'", (name,)).fetchone()
+        return AppRow(*row) if row else None
+
+    # -- functions
+
+    def add_function(self, function_id: str, app_id: str, name: str, spec: bytes,
+                     parent_id: str | None = None, params: bytes | None = None):
+        self.db.execute("INSERT INTO functions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (function_id, app_id, name, spec, parent_id, params, time.time()))
+
+    def functions_of(self, app_id: str) -> list[FunctionRow]:
+        rows = self.db.execute(
+            "SELECT function_id, app_id, name, spec, parent_id, params FROM functions "
+            "WHERE app_id = ? ORDER BY created_at", (app_id,))
+        return [FunctionRow(*row) for row in rows]
+
+    def function(self, function_id: str) -> FunctionRow | None:
+        row = self.db.execute(
+            "SELECT function_id, app_id, name, spec, parent_id, params FROM functions "
+            "WHERE function_id = ?", (function_id,)).fetchone()
+        return FunctionRow(*row) if row else None
+
+    # -- spawned calls
+
+    def add_call(self, call_id: str, function_id: str):
+        self.db.execute("INSERT INTO calls VALUES (?, ?, ?, 0, NULL)",
+                        (call_id, function_id, time.time()))
+
+    def add_call_inputs(self, call_id: str, inputs: list[tuple[int, bytes]]):
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT INTO call_inputs VALUES (?, ?, ?, NULL)",
+                                [(call_id, idx, data) for idx, data in inputs])
+            self.db.execute("UPDATE calls SET n_inputs = n_inputs + ? WHERE call_id = ?",
+                            (len(inputs), call_id))
+
+    def set_call_output(self, call_id: str, idx: int, output: bytes):
+        self.db.execute("UPDATE call_inputs SET output = ? WHERE call_id = ? AND idx = ?",
+                        (output, call_id, idx))
+
+    def finish_call(self, call_id: str):
+        self.db.execute("UPDATE calls SET finished_at = ? WHERE call_id = ?",
+                        (time.time(), call_id))
+
+    def call(self, call_id: str) -> tuple[str, int, float | None] | None:
+        """→ (function_id, n_inputs, finished_at)."""
+        return self.db.execute(
+            "SELECT function_id, n_inputs, finished_at FROM calls WHERE call_id = ?",
+            (call_id,)).fetchone()
+
+    def call_outputs(self, call_id: str) -> list[tuple[int, bytes | None]]:
+        return list(self.db.execute(
+            "SELECT idx, output FROM call_inputs WHERE call_id = ? ORDER BY idx", (call_id,)))
+
+    def open_calls(self) -> list[tuple[str, str]]:
+        """Spawned calls not yet finished: → [(call_id, function_id)]."""
+        return list(self.db.execute(
+            "SELECT call_id, function_id FROM calls WHERE finished_at IS NULL"))
+
+    def pending_inputs(self, call_id: str) -> list[tuple[int, bytes]]:
+        return list(self.db.execute(
+            "SELECT idx, input FROM call_inputs WHERE call_id = ? AND output IS NULL "
+            "ORDER BY idx", (call_id,)))
