@@ -318,16 +318,16 @@ class App:
                                         block_network=block_network, cloud=cloud,
                                         region=region))
             tag = name if name is not None else f.__name__
-            if "<locals>" in f.__qualname__ and not serialized:
-                raise InvalidError(f"{where}: {f.__name__} is defined inside another function, "
-                                   "so a container cannot import it; define it at module level "
-                                   "or pass serialized=True")
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
                                  min_containers=min_containers, max_containers=max_containers,
                                  buffer_containers=buffer_containers,
                                  scaledown_window=scaledown_window, env=env,
                                  serialized=serialized, target=f)
+            if "<locals>" in f.__qualname__ and not serialized:
+                raise InvalidError(f"{where}: {f.__name__} is defined inside another function, "
+                                   "so a container cannot import it; define it at module level "
+                                   "or pass serialized=True")
             if opts.batch_max_size and (inspect.isgeneratorfunction(f) or
                                         inspect.isasyncgenfunction(f)):
                 raise InvalidError(f"{where}: a @ketch.batched function cannot be a generator")
@@ -364,9 +364,6 @@ class App:
                                         enable_memory_snapshot=enable_memory_snapshot,
                                         block_network=block_network, cloud=cloud,
                                         region=region))
-            if "<locals>" in c.__qualname__ and not serialized:
-                raise InvalidError(f"{where}: the class is defined inside a function; define "
-                                   "it at module level or pass serialized=True")
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
                                  min_containers=min_containers, max_containers=max_containers,
@@ -376,6 +373,9 @@ class App:
             if not class_spec_methods(c):
                 raise InvalidError(f"{where}: the class has no @ketch.method(); mark the "
                                    "methods to call remotely")
+            if "<locals>" in c.__qualname__ and not serialized:
+                raise InvalidError(f"{where}: the class is defined inside a function; define "
+                                   "it at module level or pass serialized=True")
             handle = Cls(c.__name__, app=self, user_cls=c)
             self._add(Definition(c.__name__, c, opts, True, handle), where)
             return handle
@@ -448,8 +448,8 @@ class App:
         if app_id is None:
             return
         client = await Client.get()
-        client.log_handlers.pop(app_id, None)
         await client.request(app_stop=pb.AppStop(app_id=app_id))
+        await _output.wait_for_end(client, app_id)
 
     @contextlib.contextmanager
     def run(self, *, detach: bool = False, show_progress=None, environment_name=None,

@@ -86,7 +86,7 @@ class Client:
     # -- connecting
 
     @classmethod
-    async def get(cls) -> "Client":
+    async def get(cls, autostart: bool = True) -> "Client":
         """The shared client of this process, connecting (and maybe starting a server)."""
         inst = cls._instance
         if inst is not None and not inst.conn.closed:
@@ -95,11 +95,11 @@ class Client:
             cls._connecting = asyncio.Lock()
         async with cls._connecting:
             if cls._instance is None or cls._instance.conn.closed:
-                cls._instance = await cls._connect(_config.server_address())
+                cls._instance = await cls._connect(_config.server_address(), autostart)
             return cls._instance
 
     @classmethod
-    async def _connect(cls, address: str) -> "Client":
+    async def _connect(cls, address: str, autostart: bool = True) -> "Client":
         holder: dict = {}
 
         def on_frame(frame):
@@ -117,7 +117,8 @@ class Client:
         try:
             conn = await _wire.open_connection(address, on_frame, on_close)
         except OSError:
-            if not _config.is_local_address(address) or os.environ.get("KETCH_NO_AUTOSTART"):
+            if not autostart or not _config.is_local_address(address) \
+                    or os.environ.get("KETCH_NO_AUTOSTART"):
                 raise ConnectionError(
                     f"cannot reach the ketch server at {address}. Check that it is running "
                     "(`ketch server status`) and that KETCH_SERVER_ADDR or "

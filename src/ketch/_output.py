@@ -38,10 +38,17 @@ class LogPrinter:
         self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
         self.starting: set[str] = set()
         self.status = None
+        self.ended = None  # an asyncio.Event on ketch's loop, set when the stream ends
 
     def __call__(self, batch: pb.LogBatch):
         for line in batch.lines:
             self.line(line)
+        if batch.end:
+            if self.status is not None:
+                self.status.stop()
+                self.status = None
+            if self.ended is not None:
+                self.ended.set()
 
     def line(self, line: pb.LogLine):
         short = line.container_id[-6:] if line.container_id else ""
@@ -59,7 +66,8 @@ class LogPrinter:
             self.starting.add(line.container_id)
         else:
             self.starting.discard(line.container_id)
-            if "stopped:" in text and "scaled down" not in text and "exited with code 0" not in text:
+            if "stopped:" in text and not text.startswith("app stopped") and \
+                    "scaled down" not in text and "exited with code 0" not in text:
                 self.err.print(f"[dim]{text}[/dim]")
         if self.starting and self.status is None and self.err.is_terminal:
             self.status = self.err.status(f"starting {len(self.starting)} container(s)…")
@@ -76,6 +84,21 @@ def follow_logs(client, app_id: str):
     """Subscribes this client to the app's logs and prints them as they arrive."""
     import asyncio
 
-    client.log_handlers[app_id] = LogPrinter()
+    printer = LogPrinter()
+    printer.ended = asyncio.Event()
+    client.log_handlers[app_id] = printer
     asyncio.ensure_future(client.request(log_subscribe=pb.LogSubscribe(app_id=app_id,
                                                                        follow=True)))
+
+
+async def wait_for_end(client, app_id: str, timeout: float = 5.0):
+    """Waits until the server has sent the app's last log line, then unsubscribes."""
+    import asyncio
+
+    printer = client.log_handlers.get(app_id)
+    if isinstance(printer, LogPrinter) and printer.ended is not None:
+        try:
+            await asyncio.wait_for(printer.ended.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+    client.log_handlers.pop(app_id, None)

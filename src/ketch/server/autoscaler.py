@@ -79,6 +79,36 @@ class Autoscaler:
             want = min(want, scaling.max_containers)
         return want
 
+    def _evict_idle_for(self, fn: "Function"):
+        """Stops idle containers of other functions (beyond their min_containers) until
+        the request of `fn` would fit: a warm but idle container is a cache, not a claim."""
+        res = fn.spec.resources
+        cap = self.capacity
+        stopping = [c for c in self.functions.containers.values() if c.state == "stopping"]
+        cpu_short = cap.cpu_used + res.cpu_request - cap.cpu - sum(
+            c.reservation.cpu for c in stopping if c.reservation)
+        mem_short = cap.memory_used + res.memory_request_mib - cap.memory_mib - sum(
+            c.reservation.memory_mib for c in stopping if c.reservation)
+        if cpu_short <= 1e-9 and mem_short <= 0:
+            return  # enough is already on its way out
+        candidates = []
+        for other in self.functions.functions.values():
+            if other is fn:
+                continue
+            live = [c for c in other.containers.values() if c.state != "stopping"]
+            spare = len(live) - other.spec.scaling.min_containers
+            idle = sorted((c for c in live if c.state == "ready" and not c.inflight),
+                          key=lambda c: c.idle_since)
+            candidates.extend(idle[:max(0, spare)])
+        candidates.sort(key=lambda c: c.idle_since)
+        for c in candidates:
+            if cpu_short <= 1e-9 and mem_short <= 0:
+                break
+            if c.reservation is not None:
+                cpu_short -= c.reservation.cpu
+                mem_short -= c.reservation.memory_mib
+            self.functions.stop_container(c, "scaled down to make room")
+
     def scale(self, fn: "Function"):
         if fn.id not in self.functions.functions:
             return
@@ -88,7 +118,9 @@ class Autoscaler:
             for _ in range(want - len(live)):
                 reservation = self.capacity.reserve(fn.spec.resources)
                 if reservation is None:
-                    break  # waits for another container to free its share
+                    # Waits for room; idle containers of other functions make way.
+                    self._evict_idle_for(fn)
+                    break
                 self.functions.launch_container(fn, reservation)
         elif want < len(live):
             window = fn.spec.scaling.scaledown_window_s

@@ -37,6 +37,7 @@ FINAL = {pb.SUCCESS, pb.FAILURE, pb.TIMEOUT, pb.CRASHED, pb.CANCELLED, pb.INTERN
 PREFETCH_SECONDS = 0.005
 MAX_PREFETCH = 256
 STDERR_TAIL = 20
+CANCEL_GRACE_S = 1.0
 
 _ids = itertools.count(1)
 
@@ -202,7 +203,13 @@ class FunctionsService:
             if fn.app is app:
                 self._retire_function(fn, reason)
         self.logs.write(app_id, "system", "", "", f"app stopped: {reason}")
-        self.logs.close_app(app_id)
+        self._close_logs_when_idle(app)
+
+    def _close_logs_when_idle(self, app: App):
+        """A stopped app's log stream ends once its last container has exited, so the
+        lines it printed last still reach followers."""
+        if not any(c.fn.app is app for c in self.containers.values()):
+            self.logs.close_app(app.id)
 
     def _retire_function(self, fn: Function, reason: str):
         self.functions.pop(fn.id, None)
@@ -378,6 +385,21 @@ class FunctionsService:
                 self.stop_container(c, "its call was cancelled", kill=True)
             elif c.conn is not None:
                 c.conn.send(pb.Frame(cancel_inputs=pb.CancelInputs(input_ids=ids)))
+                # Sync code blocked in C (a sleep, a read) cannot be interrupted: if it has
+                # not stopped after a grace period, its container is stopped instead.
+                self.loop.call_later(CANCEL_GRACE_S, self._enforce_cancel, c, ids)
+
+    def _enforce_cancel(self, c: Container, input_ids: list[str]):
+        stuck = [i for i in input_ids if i in c.inflight]
+        if not stuck or c.state == "stopping":
+            return
+        err = InputCancellation("the call was cancelled")
+        for input_id in stuck:
+            item = c.inflight.pop(input_id)
+            self._release(item)
+            self._deliver_error(item, pb.CANCELLED, err)
+        c.requeue_on_exit = True
+        self.stop_container(c, "a cancelled input did not stop", kill=True)
 
     def close_call(self, call_id: str):
         """The caller no longer wants outputs (a map that raised, or a closed connection)."""
@@ -731,6 +753,8 @@ class FunctionsService:
         if fn.id in self.functions:
             self.dispatch(fn)
             self.autoscaler.poke(fn)
+        elif fn.app.state == "stopped":
+            self._close_logs_when_idle(fn.app)
         self.autoscaler.poke_all()  # freed resources may let another function start
 
     def container_conn_lost(self, c: Container):

@@ -1,0 +1,111 @@
+"""Helpers shared by the CLI's command groups: output, errors, loading app files."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .. import _sync
+from .._client import Client
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = 1):
+    err_console.print("[bold red]Error:[/bold red] ", end="")
+    err_console.print(message, markup=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def run_async(coro):
+    return _sync.run(coro)
+
+
+async def client(autostart: bool = True) -> Client:
+    return await Client.get(autostart=autostart)
+
+
+def print_json(data):
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def when(ts: float) -> str:
+    if not ts:
+        return ""
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(columns: list[str], rows: list[list], title: str | None = None):
+    t = Table(title=title, header_style="bold")
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*[str(v) for v in row])
+    console.print(t)
+
+
+def import_app_file(path_arg: str):
+    """Imports the user's file as a module named after it (so containers can import it
+    the same way) and returns the module. Exits with a clear message if it cannot."""
+    path = Path(path_arg)
+    if not path.exists():
+        fail(f"no such file: {path_arg}. Give the path of a Python file that defines a "
+             "ketch.App, e.g. `ketch run app.py`.")
+    if path.is_dir() or path.suffix != ".py":
+        fail(f"{path_arg} is not a Python file; give a path ending in .py")
+    path = path.resolve()
+    name = path.stem
+    if not name.isidentifier():
+        fail(f"{path.name}: the file name must be a valid Python module name (letters, digits "
+             "and underscores) so containers can import it")
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        detail = "".join(traceback.format_exception_only(type(exc), exc))
+        fail(f"{path_arg} has a syntax error:\n{detail}")
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        tb = exc.__traceback__
+        # Show the user's frames, not ketch's import machinery.
+        while tb is not None and tb.tb_frame.f_code.co_filename != str(path):
+            tb = tb.tb_next
+        detail = "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+        fail(f"importing {path_arg} failed:\n{detail}")
+    return module
+
+
+def find_apps(module) -> dict:
+    from .._app import App
+
+    return {name: value for name, value in vars(module).items() if isinstance(value, App)}
+
+
+def pick_app(module, path_arg: str):
+    apps = find_apps(module)
+    if not apps:
+        fail(f"{path_arg} defines no ketch.App; add `app = ketch.App(\"name\")` at module level")
+    if "app" in apps:
+        return apps["app"]
+    if len(apps) > 1:
+        fail(f"{path_arg} defines several apps ({', '.join(apps)}); name one with "
+             f"FILE::app_variable.function")
+    return next(iter(apps.values()))
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false")

@@ -1,0 +1,153 @@
+"""`ketch run FILE[::NAME]`: run an app ephemerally and call its entrypoint."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import sys
+import traceback
+
+import click
+
+from .._app import LocalEntrypoint
+from .._cls import Cls
+from .._functions import Function
+from .._output import enable_output
+from ._common import console, err_console, fail, import_app_file, pick_app
+
+
+def _choose(module, app, ref: str, name: str | None):
+    """The local entrypoint or function to call."""
+    entrypoints = app.registered_entrypoints
+    functions = app.registered_functions
+    if name:
+        target = entrypoints.get(name) or functions.get(name)
+        if target is None:
+            attr = getattr(module, name, None)
+            if isinstance(attr, (LocalEntrypoint, Function)):
+                target = attr
+        if target is None:
+            known = ", ".join(sorted({*entrypoints, *functions})) or "none"
+            fail(f"{ref} has no local entrypoint or function named {name!r} (it has: {known})")
+        return target
+    if len(entrypoints) == 1:
+        return next(iter(entrypoints.values()))
+    if len(entrypoints) > 1:
+        fail(f"{ref} has several local entrypoints ({', '.join(entrypoints)}); pick one with "
+             f"{ref}::NAME")
+    if len(functions) == 1:
+        return next(iter(functions.values()))
+    known = ", ".join(sorted(functions)) or "none"
+    fail(f"{ref} has no @app.local_entrypoint() and {len(functions)} functions ({known}); add "
+         f"an entrypoint or pick a function with {ref}::NAME")
+
+
+def _options_command(name: str, raw_f, invoke) -> click.Command:
+    """A click command whose options are the function's parameters (`--n 10`)."""
+    params = []
+    for p in inspect.signature(raw_f).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            fail(f"{name} takes *args or **kwargs, which `ketch run` cannot fill from the "
+                 "command line; give it named parameters")
+        annotation = p.annotation if p.annotation is not inspect.Parameter.empty else None
+        if isinstance(annotation, str):
+            annotation = {"int": int, "float": float, "str": str, "bool": bool}.get(annotation)
+        flag = "--" + p.name.replace("_", "-")
+        has_default = p.default is not inspect.Parameter.empty
+        if annotation is bool:
+            params.append(click.Option([f"{flag}/--no-{p.name.replace('_', '-')}", p.name],
+                                       default=p.default if has_default else False,
+                                       show_default=True))
+            continue
+        kind = annotation if annotation in (int, float, str) else (
+            type(p.default) if has_default and type(p.default) in (int, float, str) else str)
+        params.append(click.Option([flag, p.name], type=kind, required=not has_default,
+                                   default=p.default if has_default else None,
+                                   show_default=has_default))
+    return click.Command(name, params=params, callback=invoke,
+                         help=inspect.getdoc(raw_f) or f"Run {name}.")
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                 "help_option_names": []})
+@click.argument("ref", metavar="FILE[::NAME]")
+@click.option("-d", "--detach", is_flag=True,
+              help="Keep the app running after the entrypoint returns (stop it with "
+                   "`ketch app stop`).")
+@click.option("-q", "--quiet", is_flag=True, help="Do not stream container logs.")
+@click.option("-h", "--help", "show_help", is_flag=True, help="Show this message, or the "
+              "entrypoint's options when FILE is given.")
+@click.pass_context
+def run(ctx, ref: str, detach: bool, quiet: bool, show_help: bool):
+    """Run an app: start it ephemerally, call its entrypoint here, stop it at the end.
+
+    \b
+    FILE is a Python file defining a ketch.App. NAME picks a @app.local_entrypoint() or an
+    @app.function() (default: the only entrypoint, else the only function). The
+    entrypoint's parameters become options:
+        ketch run app.py --n 10
+        ketch run app.py::square --x 3
+    Container output streams to this terminal, prefixed with function and container.
+    """
+    path, _, name = ref.partition("::")
+    module = import_app_file(path)
+    app = pick_app(module, path)
+    target = _choose(module, app, path, name or None)
+    if isinstance(target, Cls):
+        fail(f"{name} is a class; call one of its methods from a local entrypoint")
+    raw_f = target.raw_f if isinstance(target, LocalEntrypoint) else target._raw_f
+    label = getattr(target, "name", None) or target._name
+
+    def invoke(**kwargs):
+        run_app(app, target, kwargs, detach, quiet)
+
+    command = _options_command(label, raw_f, invoke)
+    if show_help:
+        click.echo(ctx.get_help())
+        click.echo()
+        with click.Context(command, info_name=f"ketch run {ref}") as sub:
+            click.echo(command.get_help(sub))
+        return
+    command.main(args=ctx.args, prog_name=f"ketch run {ref}", standalone_mode=False)
+
+
+def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
+    from ..exception import Error
+
+    failure: str | None = None
+    with contextlib.ExitStack() as stack:
+        if not quiet:
+            stack.enter_context(enable_output())
+        spinner = err_console.status("starting the app…") if err_console.is_terminal \
+            else contextlib.nullcontext()
+        with spinner:
+            stack.enter_context(app.run(detach=detach))
+        err_console.print(f"[green]✓[/green] app [bold]{app._default_name()}[/bold] is "
+                          f"running ({app.app_id})")
+        try:
+            if isinstance(target, LocalEntrypoint):
+                result = target.raw_f(**kwargs)
+            else:
+                result = target.remote(**kwargs)
+            if result is not None:
+                console.print(result, markup=False)
+        except KeyboardInterrupt:
+            failure = "interrupted; the app was stopped"
+        except Error as exc:
+            if exc.__cause__ is not None:  # raised by the user's remote code
+                traceback.print_exception(type(exc), exc, exc.__traceback__)
+                failure = ""
+            else:
+                failure = str(exc)
+        except Exception as exc:
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+            failure = ""
+    if failure is not None:
+        if failure:
+            fail(failure)
+        sys.exit(1)
+    if detach:
+        err_console.print(f"[green]✓[/green] app left running (detached); stop it with "
+                          f"`ketch app stop {app._default_name()}`")
+    else:
+        err_console.print("[green]✓[/green] app completed")

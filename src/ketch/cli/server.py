@@ -1,0 +1,110 @@
+"""`ketch server start|stop|status`."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+
+from .. import _config
+from .._client import start_local_server
+from ..exception import ConnectionError
+from ..proto import ketch_pb2 as pb
+from ._common import client, console, fail, print_json, run_async, when
+
+
+@click.group()
+def server():
+    """Run and inspect the ketch server (the control plane). Clients start a local one
+    by themselves when none answers; these commands manage it explicitly."""
+
+
+def _status():
+    async def fetch():
+        c = await client(autostart=False)
+        return (await c.request(server_status=pb.ServerStatus())).server_status_reply
+
+    try:
+        return run_async(fetch())
+    except ConnectionError:
+        return None
+
+
+@server.command()
+@click.option("--address", default=None, help="HOST:PORT to listen on (default: "
+              f"KETCH_SERVER_ADDR or {_config.DEFAULT_ADDRESS}).")
+@click.option("--foreground", is_flag=True, help="Run in this terminal, logging to it.")
+def start(address: str | None, foreground: bool):
+    """Start the server (in the background unless --foreground)."""
+    if address:
+        os.environ["KETCH_SERVER_ADDR"] = address
+    address = _config.server_address()
+    if _status() is not None:
+        console.print(f"a ketch server is already running at {address}")
+        return
+    if foreground:
+        from ..server.main import main as server_main
+
+        server_main(["--address", address])
+        return
+    start_local_server(address)
+
+
+@server.command()
+def stop():
+    """Stop the server; its containers stop, deployed apps and spawned calls stay stored."""
+    async def go():
+        c = await client(autostart=False)
+        await c.request(server_shutdown=pb.ServerShutdown())
+
+    address = _config.server_address()
+    try:
+        run_async(go())
+    except ConnectionError:
+        console.print(f"no ketch server is running at {address}")
+        return
+    # Wait until it has let go of its port.
+    import socket
+
+    host, port = address.rsplit(":", 1)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=0.2).close()
+            time.sleep(0.05)
+        except OSError:
+            console.print(f"[green]✓[/green] stopped the ketch server at {address}")
+            return
+    fail(f"the server at {address} did not stop within 15 s")
+
+
+@server.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def status(as_json: bool):
+    """Show whether the server runs, where, and what it holds."""
+    s = _status()
+    address = _config.server_address()
+    if s is None:
+        if as_json:
+            print_json({"running": False, "address": address})
+        else:
+            console.print(f"no ketch server is running at {address} "
+                          "(`ketch server start` starts one)")
+        raise SystemExit(1)
+    data = {"running": True, "address": s.address, "version": s.version, "pid": s.pid,
+            "started_at": s.started_at, "data_dir": s.data_dir, "runtime": s.runtime,
+            "apps": s.n_apps, "containers": s.n_containers,
+            "cpu": {"capacity": s.cpu_capacity, "reserved": s.cpu_reserved},
+            "memory_mib": {"capacity": s.memory_capacity_mib,
+                           "reserved": s.memory_reserved_mib}}
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[green]●[/green] ketch server {s.version} running at [bold]{s.address}"
+                  f"[/bold] (pid {s.pid}, since {when(s.started_at)})")
+    console.print(f"  data:       {s.data_dir}", markup=False)
+    console.print(f"  runtime:    {s.runtime}")
+    console.print(f"  apps:       {s.n_apps} running, {s.n_containers} containers")
+    console.print(f"  reserved:   {s.cpu_reserved:g} of {s.cpu_capacity:g} CPUs, "
+                  f"{s.memory_reserved_mib} of {s.memory_capacity_mib} MiB")

@@ -1,0 +1,115 @@
+"""A real ketch server process for the tests, on a free port with its own data dir."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"the ketch server on port {port} did not start")
+
+
+class ServerProcess:
+    """A `python -m ketch.server` child process with its own data dir."""
+
+    def __init__(self, data_dir: Path, port: int | None = None):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def env(self) -> dict:
+        return {**os.environ, "KETCH_DATA_DIR": str(self.data_dir),
+                "KETCH_SERVER_ADDR": self.address, "KETCH_NO_AUTOSTART": "1",
+                "KETCH_CONFIG_DIR": str(self.data_dir / "config")}
+
+    def start(self):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir / "server.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "ketch.server", "--address",
+                                      self.address], env=self.env, stdout=log, stderr=log)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def log(self) -> str:
+        return (self.data_dir / "server.log").read_text(errors="replace")
+
+    def python(self, code: str, timeout: float = 60, extra_env: dict | None = None
+               ) -> subprocess.CompletedProcess:
+        """Runs a Python snippet in a fresh process that talks to this server."""
+        return subprocess.run([sys.executable, "-c", code], env={**self.env, **(extra_env or {}),
+                              "PYTHONPATH": str(TESTS)}, capture_output=True, text=True,
+                              timeout=timeout, cwd=TESTS)
+
+    def ketch(self, *args: str, timeout: float = 60, extra_env: dict | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """Runs the `ketch` CLI against this server."""
+        return subprocess.run([sys.executable, "-m", "ketch.cli", *args],
+                              env={**self.env, **(extra_env or {}), "COLUMNS": "200"},
+                              capture_output=True, text=True, timeout=timeout,
+                              cwd=cwd or TESTS)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The shared server; this test process's SDK talks to it."""
+    srv = ServerProcess(tmp_path_factory.mktemp("ketch-server")).start()
+    for key, value in srv.env.items():
+        if key.startswith("KETCH_"):
+            os.environ[key] = value
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def basic_app(server):
+    """tests/apps/basic.py running as an ephemeral app for the whole session."""
+    from apps import basic
+
+    with basic.app.run():
+        yield basic
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    """A server of the test's own, for restarts and CLI runs."""
+    srv = ServerProcess(tmp_path / "server").start()
+    yield srv
+    srv.stop()

@@ -1,0 +1,185 @@
+"""Failure paths: user exceptions, crashes, kills, timeouts, retries, bad input."""
+
+import threading
+import traceback
+
+import pytest
+
+import ketch
+from ketch.exception import ContainerCrashError, FunctionTimeoutError, SerializationError
+
+
+def test_user_exception_keeps_type_and_remote_traceback(basic_app):
+    with pytest.raises(KeyError) as info:
+        basic_app.fail_on.remote(3)
+    text = "".join(traceback.format_exception(info.value))
+    assert "Remote traceback" in text
+    assert "basic.py" in text and "fail_on" in text
+
+
+def test_custom_exception_attributes_survive(basic_app):
+    with pytest.raises(basic_app.CustomError) as info:
+        basic_app.raise_custom.remote()
+    assert info.value.code == 42 and info.value.detail == "custom detail"
+
+
+def test_crash_mid_input_names_exit_code(basic_app):
+    with pytest.raises(ContainerCrashError, match="exited with code 5"):
+        basic_app.crash.remote(5)
+    # The function still works afterwards, in a new container.
+    assert basic_app.square.remote(2) == 4
+
+
+def test_kill_9_names_the_signal(basic_app):
+    with pytest.raises(ContainerCrashError, match="SIGKILL"):
+        basic_app.kill_self.remote()
+
+
+def test_timeout_stops_container(basic_app):
+    with pytest.raises(FunctionTimeoutError, match="timeout of 1 s"):
+        basic_app.too_slow.remote()
+
+
+def test_retries_until_success(basic_app, tmp_path):
+    counter = tmp_path / "count"
+    assert basic_app.flaky.remote(str(counter), 2) == 3
+    assert counter.read_text() == "3"
+
+
+def test_retry_exhaustion_raises_last_error(basic_app, tmp_path):
+    counter = tmp_path / "count"
+    with pytest.raises(RuntimeError, match="attempt 3 failed"):
+        basic_app.flaky.remote(str(counter), 5)
+    assert counter.read_text() == "3"  # one try and two retries
+
+
+def test_crash_is_retried(basic_app, tmp_path):
+    assert basic_app.crash_once.remote(str(tmp_path / "c")) == "survived"
+
+
+def test_unpicklable_argument(basic_app):
+    with pytest.raises(SerializationError, match="picklable"):
+        basic_app.identity.remote(threading.Lock())
+
+
+def test_unpicklable_result(basic_app):
+    with pytest.raises(SerializationError, match="could not be pickled"):
+        basic_app.unpicklable_result.remote()
+
+
+def test_map_with_crash_does_not_hang(basic_app):
+    out = list(basic_app.crash.map([1, 2], return_exceptions=True))
+    assert all(isinstance(e, ContainerCrashError) for e in out)
+
+
+def test_import_error_in_container_fails_inputs(server, tmp_path, monkeypatch):
+    # A module that imports here but fails to import in the container.
+    mod = tmp_path / "breaks_in_container.py"
+    mod.write_text(
+        "import ketch\n"
+        "if not ketch.is_local():\n"
+        "    raise ImportError('only works on my laptop')\n"
+        "app = ketch.App('breaks')\n"
+        "@app.function()\n"
+        "def f(x):\n"
+        "    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import breaks_in_container
+
+    with breaks_in_container.app.run():
+        with pytest.raises(ImportError, match="only works on my laptop"):
+            breaks_in_container.f.remote(1)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"cpu": -1}, "cpu="),
+    ({"cpu": (2, 1)}, "limit must be at least"),
+    ({"memory": "lots"}, "memory="),
+    ({"timeout": 0}, "timeout="),
+    ({"timeout": 100000}, "timeout="),
+    ({"retries": 11}, "retries="),
+    ({"retries": "x"}, "retries="),
+    ({"min_containers": 3, "max_containers": 2}, "below"),
+    ({"max_containers": 0}, "max_containers="),
+    ({"scaledown_window": 0}, "scaledown_window="),
+    ({"env": {"A": 1}}, "env="),
+    ({"gpu": "not a gpu!"}, "gpu="),
+    ({"bogus": 1}, "unknown option"),
+])
+def test_bad_options_fail_at_decoration(kwargs, message):
+    app = ketch.App("bad-options")
+    with pytest.raises(ketch.exception.InvalidError, match=message):
+        @app.function(**kwargs)
+        def f():
+            pass
+
+
+def test_not_yet_supported_options_say_so():
+    app = ketch.App("later")
+    with pytest.raises(NotImplementedError, match="schedule"):
+        @app.function(schedule=object())
+        def f():
+            pass
+
+
+def test_bad_retries_policy():
+    with pytest.raises(ketch.exception.InvalidError, match="backoff_coefficient"):
+        ketch.Retries(max_retries=2, backoff_coefficient=20)
+
+
+def test_decorator_order_is_checked():
+    app = ketch.App("order")
+    with pytest.raises(ketch.exception.InvalidError, match="below @app.function"):
+        @ketch.concurrent(max_inputs=2)
+        @app.function(serialized=True)
+        def f():
+            pass
+
+
+def test_bad_app_name():
+    with pytest.raises(ketch.exception.InvalidError, match="App name"):
+        ketch.App("no spaces allowed")
+
+
+def test_resource_request_larger_than_machine(server):
+    app = ketch.App("huge")
+
+    @app.function(cpu=500, serialized=True)
+    def f():
+        pass
+
+    with pytest.raises(ketch.exception.ResourceError, match="cpu=500"):
+        with app.run():
+            pass
+
+
+def test_gpu_request_without_gpus(server):
+    app = ketch.App("gpu")
+
+    @app.function(gpu="H100:8", serialized=True)
+    def f():
+        pass
+
+    with pytest.raises(ketch.exception.ResourceError, match="H100"):
+        with app.run():
+            pass
+
+
+def test_python_version_mismatch_is_refused(server):
+    from ketch import _sync
+    from ketch._client import Client
+    from ketch.proto import ketch_pb2 as pb
+
+    async def go():
+        client = await Client.get()
+        app = await client.request(app_create=pb.AppCreate(name="pyver", ephemeral=True))
+        spec = pb.FunctionSpec(name="f", module="m", qualname="f", python_version="2.7",
+                               timeout_s=10, resources=pb.Resources(cpu_request=0.1))
+        try:
+            await client.request(function_create=pb.FunctionCreate(
+                app_id=app.app_created.app_id, spec=spec))
+        finally:
+            await client.request(app_stop=pb.AppStop(app_id=app.app_created.app_id))
+
+    with pytest.raises(ketch.exception.VersionError, match="Python 2.7"):
+        _sync.run(go())
