@@ -110,7 +110,7 @@ class Autoscaler:
             self.functions.stop_container(c, "scaled down to make room")
 
     def scale(self, fn: "Function"):
-        if fn.id not in self.functions.functions:
+        if fn.id not in self.functions.functions or self.functions.closing:
             return
         live = [c for c in fn.containers.values() if c.state != "stopping"]
         want = self.desired(fn)

@@ -171,6 +171,7 @@ class FunctionsService:
         self.containers: dict[str, Container] = {}
         self.loop = asyncio.get_event_loop()
         self.autoscaler = None  # set by the server once both exist
+        self.closing = False    # shutting down: start nothing, fail nothing
 
     # ------------------------------------------------------------------ apps
 
@@ -718,6 +719,9 @@ class FunctionsService:
         fn = c.fn
         self.containers.pop(c.id, None)
         fn.containers.pop(c.id, None)
+        if self.closing:
+            # Unfinished spawned inputs stay pending in the store for the next start.
+            return
         if c.startup_timer is not None:
             c.startup_timer.cancel()
         if c.reservation is not None:
@@ -770,6 +774,7 @@ class FunctionsService:
         self.stop_container(c, "stopped by `ketch container stop`")
 
     async def shutdown(self):
+        self.closing = True
         for c in list(self.containers.values()):
             c.requeue_on_exit = True
             self.stop_container(c, "the server is shutting down")
