@@ -24,6 +24,17 @@ class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELLED: _ClassVar[Status]
     INTERNAL_ERROR: _ClassVar[Status]
     GENERATOR_ITEM: _ClassVar[Status]
+
+class DictOp(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DICT_OP_UNSPECIFIED: _ClassVar[DictOp]
+    DICT_GET: _ClassVar[DictOp]
+    DICT_PUT: _ClassVar[DictOp]
+    DICT_POP: _ClassVar[DictOp]
+    DICT_CONTAINS: _ClassVar[DictOp]
+    DICT_LEN: _ClassVar[DictOp]
+    DICT_CLEAR: _ClassVar[DictOp]
+    DICT_SCAN: _ClassVar[DictOp]
 CALL_KIND_UNSPECIFIED: CallKind
 REMOTE: CallKind
 MAP: CallKind
@@ -36,9 +47,17 @@ CRASHED: Status
 CANCELLED: Status
 INTERNAL_ERROR: Status
 GENERATOR_ITEM: Status
+DICT_OP_UNSPECIFIED: DictOp
+DICT_GET: DictOp
+DICT_PUT: DictOp
+DICT_POP: DictOp
+DICT_CONTAINS: DictOp
+DICT_LEN: DictOp
+DICT_CLEAR: DictOp
+DICT_SCAN: DictOp
 
 class Frame(_message.Message):
-    __slots__ = ("id", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown")
+    __slots__ = ("id", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove")
     ID_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
     HELLO_OK_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +96,36 @@ class Frame(_message.Message):
     SERVER_STATUS_FIELD_NUMBER: _ClassVar[int]
     SERVER_STATUS_REPLY_FIELD_NUMBER: _ClassVar[int]
     SERVER_SHUTDOWN_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_LOOKUP_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_INFO_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_LIST_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_LIST_REPLY_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_DELETE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    DICT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    DICT_REPLY_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_PUT_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_GET_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_PEEK_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_LEN_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_CLEAR_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_CANCEL_WAIT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_CREATE_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_LIST_DIR_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_READ_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_DATA_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_WRITE_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_REMOVE_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_COPY_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_COMMIT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_BUILD_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_BUILT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_BUILD_LOG_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_LIST_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_LIST_REPLY_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_REMOVE_FIELD_NUMBER: _ClassVar[int]
     id: int
     hello: Hello
     hello_ok: HelloOk
@@ -115,7 +164,37 @@ class Frame(_message.Message):
     server_status: ServerStatus
     server_status_reply: ServerStatusReply
     server_shutdown: ServerShutdown
-    def __init__(self, id: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ...) -> None: ...
+    object_lookup: ObjectLookup
+    object_info: ObjectInfo
+    object_list: ObjectList
+    object_list_reply: ObjectListReply
+    object_delete: ObjectDelete
+    count: Count
+    dict_request: DictRequest
+    dict_reply: DictReply
+    queue_put: QueuePut
+    queue_get: QueueGet
+    queue_items: QueueItems
+    queue_peek: QueuePeek
+    queue_len: QueueLen
+    queue_clear: QueueClear
+    queue_cancel_wait: QueueCancelWait
+    secret_create: SecretCreate
+    volume_list_dir: VolumeListDir
+    volume_entries: VolumeEntries
+    volume_read: VolumeRead
+    volume_data: VolumeData
+    volume_write: VolumeWrite
+    volume_remove: VolumeRemove
+    volume_copy: VolumeCopy
+    volume_commit: VolumeCommit
+    image_build: ImageBuild
+    image_built: ImageBuilt
+    image_build_log: ImageBuildLog
+    image_list: ImageList
+    image_list_reply: ImageListReply
+    image_remove: ImageRemove
+    def __init__(self, id: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("token", "role", "container_id", "python_version", "client_version")
@@ -260,7 +339,7 @@ class Method(_message.Message):
     def __init__(self, name: _Optional[str] = ..., is_generator: _Optional[bool] = ...) -> None: ...
 
 class FunctionSpec(_message.Message):
-    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async")
+    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async", "secret_ids", "volumes", "image_id", "ephemeral_disk_mib")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +367,10 @@ class FunctionSpec(_message.Message):
     PYTHON_VERSION_FIELD_NUMBER: _ClassVar[int]
     STARTUP_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     IS_ASYNC_FIELD_NUMBER: _ClassVar[int]
+    SECRET_IDS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    EPHEMERAL_DISK_MIB_FIELD_NUMBER: _ClassVar[int]
     name: str
     module: str
     qualname: str
@@ -308,7 +391,11 @@ class FunctionSpec(_message.Message):
     python_version: str
     startup_timeout_s: float
     is_async: bool
-    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ...) -> None: ...
+    secret_ids: _containers.RepeatedScalarFieldContainer[str]
+    volumes: _containers.RepeatedCompositeFieldContainer[VolumeMount]
+    image_id: str
+    ephemeral_disk_mib: int
+    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., image_id: _Optional[str] = ..., ephemeral_disk_mib: _Optional[int] = ...) -> None: ...
 
 class FunctionCreate(_message.Message):
     __slots__ = ("app_id", "spec")
@@ -625,3 +712,412 @@ class ServerStatusReply(_message.Message):
 class ServerShutdown(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ImageStep(_message.Message):
+    __slots__ = ("kind", "args", "options", "pickled", "content_hash", "env")
+    class OptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    PICKLED_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    args: _containers.RepeatedScalarFieldContainer[str]
+    options: _containers.ScalarMap[str, str]
+    pickled: bytes
+    content_hash: str
+    env: _containers.ScalarMap[str, str]
+    def __init__(self, kind: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., options: _Optional[_Mapping[str, str]] = ..., pickled: _Optional[bytes] = ..., content_hash: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ImageDef(_message.Message):
+    __slots__ = ("steps",)
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedCompositeFieldContainer[ImageStep]
+    def __init__(self, steps: _Optional[_Iterable[_Union[ImageStep, _Mapping]]] = ...) -> None: ...
+
+class ImageBuild(_message.Message):
+    __slots__ = ("build_id", "image", "force")
+    BUILD_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    build_id: str
+    image: ImageDef
+    force: bool
+    def __init__(self, build_id: _Optional[str] = ..., image: _Optional[_Union[ImageDef, _Mapping]] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class ImageBuilt(_message.Message):
+    __slots__ = ("image_id", "n_steps", "n_cached")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    N_STEPS_FIELD_NUMBER: _ClassVar[int]
+    N_CACHED_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    n_steps: int
+    n_cached: int
+    def __init__(self, image_id: _Optional[str] = ..., n_steps: _Optional[int] = ..., n_cached: _Optional[int] = ...) -> None: ...
+
+class ImageBuildLog(_message.Message):
+    __slots__ = ("build_id", "step", "n_steps", "title", "text", "state")
+    BUILD_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    N_STEPS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    build_id: str
+    step: int
+    n_steps: int
+    title: str
+    text: str
+    state: str
+    def __init__(self, build_id: _Optional[str] = ..., step: _Optional[int] = ..., n_steps: _Optional[int] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
+
+class ImageList(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ImageInfo(_message.Message):
+    __slots__ = ("image_id", "title", "n_layers", "size_bytes", "created_at", "used_at")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    N_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    USED_AT_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    title: str
+    n_layers: int
+    size_bytes: int
+    created_at: float
+    used_at: float
+    def __init__(self, image_id: _Optional[str] = ..., title: _Optional[str] = ..., n_layers: _Optional[int] = ..., size_bytes: _Optional[int] = ..., created_at: _Optional[float] = ..., used_at: _Optional[float] = ...) -> None: ...
+
+class ImageListReply(_message.Message):
+    __slots__ = ("images", "layers_bytes")
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_BYTES_FIELD_NUMBER: _ClassVar[int]
+    images: _containers.RepeatedCompositeFieldContainer[ImageInfo]
+    layers_bytes: int
+    def __init__(self, images: _Optional[_Iterable[_Union[ImageInfo, _Mapping]]] = ..., layers_bytes: _Optional[int] = ...) -> None: ...
+
+class ImageRemove(_message.Message):
+    __slots__ = ("image_id", "all")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    all: bool
+    def __init__(self, image_id: _Optional[str] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class ObjectLookup(_message.Message):
+    __slots__ = ("kind", "name", "create_if_missing", "ephemeral", "required_keys")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_IF_MISSING_FIELD_NUMBER: _ClassVar[int]
+    EPHEMERAL_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_KEYS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    create_if_missing: bool
+    ephemeral: bool
+    required_keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., create_if_missing: _Optional[bool] = ..., ephemeral: _Optional[bool] = ..., required_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ObjectInfo(_message.Message):
+    __slots__ = ("object_id", "kind", "name", "created_at", "size", "keys", "updated_at")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    kind: str
+    name: str
+    created_at: float
+    size: int
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    updated_at: float
+    def __init__(self, object_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[float] = ..., size: _Optional[int] = ..., keys: _Optional[_Iterable[str]] = ..., updated_at: _Optional[float] = ...) -> None: ...
+
+class ObjectList(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    def __init__(self, kind: _Optional[str] = ...) -> None: ...
+
+class ObjectListReply(_message.Message):
+    __slots__ = ("objects",)
+    OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    objects: _containers.RepeatedCompositeFieldContainer[ObjectInfo]
+    def __init__(self, objects: _Optional[_Iterable[_Union[ObjectInfo, _Mapping]]] = ...) -> None: ...
+
+class ObjectDelete(_message.Message):
+    __slots__ = ("kind", "name", "object_id", "allow_missing")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_MISSING_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    object_id: str
+    allow_missing: bool
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., object_id: _Optional[str] = ..., allow_missing: _Optional[bool] = ...) -> None: ...
+
+class Count(_message.Message):
+    __slots__ = ("n",)
+    N_FIELD_NUMBER: _ClassVar[int]
+    n: int
+    def __init__(self, n: _Optional[int] = ...) -> None: ...
+
+class DictRequest(_message.Message):
+    __slots__ = ("object_id", "op", "keys", "values", "skip_if_exists", "after_key", "limit", "with_values")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    SKIP_IF_EXISTS_FIELD_NUMBER: _ClassVar[int]
+    AFTER_KEY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WITH_VALUES_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    op: DictOp
+    keys: _containers.RepeatedScalarFieldContainer[bytes]
+    values: _containers.RepeatedScalarFieldContainer[bytes]
+    skip_if_exists: bool
+    after_key: bytes
+    limit: int
+    with_values: bool
+    def __init__(self, object_id: _Optional[str] = ..., op: _Optional[_Union[DictOp, str]] = ..., keys: _Optional[_Iterable[bytes]] = ..., values: _Optional[_Iterable[bytes]] = ..., skip_if_exists: _Optional[bool] = ..., after_key: _Optional[bytes] = ..., limit: _Optional[int] = ..., with_values: _Optional[bool] = ...) -> None: ...
+
+class DictReply(_message.Message):
+    __slots__ = ("found", "value", "n", "keys", "values", "done")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    value: bytes
+    n: int
+    keys: _containers.RepeatedScalarFieldContainer[bytes]
+    values: _containers.RepeatedScalarFieldContainer[bytes]
+    done: bool
+    def __init__(self, found: _Optional[bool] = ..., value: _Optional[bytes] = ..., n: _Optional[int] = ..., keys: _Optional[_Iterable[bytes]] = ..., values: _Optional[_Iterable[bytes]] = ..., done: _Optional[bool] = ...) -> None: ...
+
+class QueuePut(_message.Message):
+    __slots__ = ("object_id", "partition", "values", "timeout_s", "partition_ttl_s", "waiter_id")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_TTL_S_FIELD_NUMBER: _ClassVar[int]
+    WAITER_ID_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    partition: str
+    values: _containers.RepeatedScalarFieldContainer[bytes]
+    timeout_s: float
+    partition_ttl_s: float
+    waiter_id: str
+    def __init__(self, object_id: _Optional[str] = ..., partition: _Optional[str] = ..., values: _Optional[_Iterable[bytes]] = ..., timeout_s: _Optional[float] = ..., partition_ttl_s: _Optional[float] = ..., waiter_id: _Optional[str] = ...) -> None: ...
+
+class QueueGet(_message.Message):
+    __slots__ = ("object_id", "partition", "n", "timeout_s", "waiter_id")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    WAITER_ID_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    partition: str
+    n: int
+    timeout_s: float
+    waiter_id: str
+    def __init__(self, object_id: _Optional[str] = ..., partition: _Optional[str] = ..., n: _Optional[int] = ..., timeout_s: _Optional[float] = ..., waiter_id: _Optional[str] = ...) -> None: ...
+
+class QueueItems(_message.Message):
+    __slots__ = ("values", "seqs")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    SEQS_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[bytes]
+    seqs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, values: _Optional[_Iterable[bytes]] = ..., seqs: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class QueuePeek(_message.Message):
+    __slots__ = ("object_id", "partition", "after_seq", "n", "timeout_s", "waiter_id")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    WAITER_ID_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    partition: str
+    after_seq: int
+    n: int
+    timeout_s: float
+    waiter_id: str
+    def __init__(self, object_id: _Optional[str] = ..., partition: _Optional[str] = ..., after_seq: _Optional[int] = ..., n: _Optional[int] = ..., timeout_s: _Optional[float] = ..., waiter_id: _Optional[str] = ...) -> None: ...
+
+class QueueLen(_message.Message):
+    __slots__ = ("object_id", "partition", "total")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    partition: str
+    total: bool
+    def __init__(self, object_id: _Optional[str] = ..., partition: _Optional[str] = ..., total: _Optional[bool] = ...) -> None: ...
+
+class QueueClear(_message.Message):
+    __slots__ = ("object_id", "partition", "all")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    partition: str
+    all: bool
+    def __init__(self, object_id: _Optional[str] = ..., partition: _Optional[str] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class QueueCancelWait(_message.Message):
+    __slots__ = ("waiter_id",)
+    WAITER_ID_FIELD_NUMBER: _ClassVar[int]
+    waiter_id: str
+    def __init__(self, waiter_id: _Optional[str] = ...) -> None: ...
+
+class SecretCreate(_message.Message):
+    __slots__ = ("name", "env", "overwrite")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    env: _containers.ScalarMap[str, str]
+    overwrite: bool
+    def __init__(self, name: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+
+class VolumeMount(_message.Message):
+    __slots__ = ("path", "volume_id", "name", "read_only")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    volume_id: str
+    name: str
+    read_only: bool
+    def __init__(self, path: _Optional[str] = ..., volume_id: _Optional[str] = ..., name: _Optional[str] = ..., read_only: _Optional[bool] = ...) -> None: ...
+
+class VolumeEntry(_message.Message):
+    __slots__ = ("path", "type", "size", "mtime")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MTIME_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    type: int
+    size: int
+    mtime: float
+    def __init__(self, path: _Optional[str] = ..., type: _Optional[int] = ..., size: _Optional[int] = ..., mtime: _Optional[float] = ...) -> None: ...
+
+class VolumeListDir(_message.Message):
+    __slots__ = ("object_id", "path", "recursive")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    path: str
+    recursive: bool
+    def __init__(self, object_id: _Optional[str] = ..., path: _Optional[str] = ..., recursive: _Optional[bool] = ...) -> None: ...
+
+class VolumeEntries(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[VolumeEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[VolumeEntry, _Mapping]]] = ...) -> None: ...
+
+class VolumeRead(_message.Message):
+    __slots__ = ("object_id", "path", "offset", "length")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    path: str
+    offset: int
+    length: int
+    def __init__(self, object_id: _Optional[str] = ..., path: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+
+class VolumeData(_message.Message):
+    __slots__ = ("data", "eof", "size")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    eof: bool
+    size: int
+    def __init__(self, data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., size: _Optional[int] = ...) -> None: ...
+
+class VolumeWrite(_message.Message):
+    __slots__ = ("object_id", "upload_id", "path", "data", "last", "force", "mode")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    upload_id: str
+    path: str
+    data: bytes
+    last: bool
+    force: bool
+    mode: int
+    def __init__(self, object_id: _Optional[str] = ..., upload_id: _Optional[str] = ..., path: _Optional[str] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ..., force: _Optional[bool] = ..., mode: _Optional[int] = ...) -> None: ...
+
+class VolumeRemove(_message.Message):
+    __slots__ = ("object_id", "path", "recursive")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    path: str
+    recursive: bool
+    def __init__(self, object_id: _Optional[str] = ..., path: _Optional[str] = ..., recursive: _Optional[bool] = ...) -> None: ...
+
+class VolumeCopy(_message.Message):
+    __slots__ = ("object_id", "src_paths", "dst_path")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    SRC_PATHS_FIELD_NUMBER: _ClassVar[int]
+    DST_PATH_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    src_paths: _containers.RepeatedScalarFieldContainer[str]
+    dst_path: str
+    def __init__(self, object_id: _Optional[str] = ..., src_paths: _Optional[_Iterable[str]] = ..., dst_path: _Optional[str] = ...) -> None: ...
+
+class VolumeCommit(_message.Message):
+    __slots__ = ("object_id",)
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    object_id: str
+    def __init__(self, object_id: _Optional[str] = ...) -> None: ...
