@@ -55,7 +55,7 @@ def test_bad_parameters_fail_early(basic_app):
 
 def test_non_method_attribute(basic_app):
     with pytest.raises(AttributeError, match="ketch.method"):
-        basic_app.Counter().setup
+        getattr(basic_app.Counter(), "setup")
 
 
 def test_class_without_methods_is_refused():

@@ -405,7 +405,7 @@ class App:
 
     def include(self, other: "App") -> "App":
         """Adds another app's functions and classes to this one."""
-        for tag, definition in other._definitions.items():
+        for definition in other._definitions.values():
             self._add(definition, f"app.include({other!r})")
             definition.handle._target.app = self
         return self

@@ -37,7 +37,7 @@ def _config_file() -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"ketch: cannot read {path}: {exc}. Fix or delete the file.")
+        raise SystemExit(f"ketch: cannot read {path}: {exc}. Fix or delete the file.") from None
 
 
 def server_address() -> str:

@@ -7,7 +7,6 @@ blocking face and an `.aio` twin (see `_sync`).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import os
 import secrets

@@ -133,20 +133,3 @@ class live_method:
         if obj is None:
             return self
         return _Bound(self._fn, obj, self._gen)
-
-
-class live_classmethod(live_method):
-    def __get__(self, obj, objtype=None):
-        return _Bound(self._fn, objtype if objtype is not None else type(obj), self._gen)
-
-
-def live_function(fn: Callable):
-    """The same for a plain module-level `async def`."""
-    return _Bound(lambda _obj, *a, **k: fn(*a, **k), None, False) if not _isagen(fn) else \
-        _Bound(lambda _obj, *a, **k: fn(*a, **k), None, True)
-
-
-def _isagen(fn):
-    import inspect
-
-    return inspect.isasyncgenfunction(fn)

@@ -337,7 +337,7 @@ class Container:
                 self.emit(self.error_output(inp, exc, time.perf_counter() - start))
             return
         per = (time.perf_counter() - start) / len(batch)
-        for inp, value in zip(batch, results):
+        for inp, value in zip(batch, results, strict=True):
             self.emit(await self._result_async(inp, value, duration=per))
 
     # -- lifecycle
