@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import _output, _sync
+from . import _output, _sync, _web
 from ._client import Client, python_version
 from ._cls import Cls, class_spec_methods
 from ._functions import Function, _Target
@@ -203,6 +203,7 @@ class Definition:
             batch_max_size=o.batch_max_size, batch_wait_ms=o.batch_wait_ms,
             python_version=python_version(), startup_timeout_s=o.startup_timeout,
             is_async=_is_async(obj),
+            web_endpoints=_web.endpoints_of(obj, self.tag, self.is_class),
         )
 
 
@@ -256,6 +257,8 @@ class App:
         _refuse_not_yet(f"App({name!r})", {"image": image, "secrets": secrets,
                                            "volumes": volumes or {}})
         self._name = name
+        # Unnamed apps take the name of the module that made them, as in Modal.
+        self._module = sys._getframe(1).f_globals.get("__name__", "")
         self._definitions: dict[str, Definition] = {}
         self._local_entrypoints: dict[str, LocalEntrypoint] = {}
         self._app_id: str | None = None
@@ -370,9 +373,9 @@ class App:
                                  buffer_containers=buffer_containers,
                                  scaledown_window=scaledown_window, env=env,
                                  serialized=serialized, target=c)
-            if not class_spec_methods(c):
-                raise InvalidError(f"{where}: the class has no @ketch.method(); mark the "
-                                   "methods to call remotely")
+            if not class_spec_methods(c) and not _web.endpoints_of(c, c.__name__, True):
+                raise InvalidError(f"{where}: the class has no @ketch.method() and no web "
+                                   "endpoint; mark the methods to call remotely")
             if "<locals>" in c.__qualname__ and not serialized:
                 raise InvalidError(f"{where}: the class is defined inside a function; define "
                                    "it at module level or pass serialized=True")
@@ -401,6 +404,11 @@ class App:
         if definition.tag in self._definitions:
             raise InvalidError(f"{where}: this app already has a function or class named "
                                f"{definition.tag!r}; pass name= to tell them apart")
+        taken = {ep.label: d.tag for d in self._definitions.values()
+                 for ep in _web.endpoints_of(d.obj, d.tag, d.is_class)}
+        _web.check_endpoints(where, _web.endpoints_of(definition.obj, definition.tag,
+                                                      definition.is_class),
+                             taken, bool(definition.options.batch_max_size))
         self._definitions[definition.tag] = definition
 
     def include(self, other: "App") -> "App":
@@ -415,8 +423,10 @@ class App:
     def _default_name(self) -> str:
         if self._name:
             return self._name
-        main = sys.modules.get("__main__")
-        stem = os.path.splitext(os.path.basename(getattr(main, "__file__", "") or ""))[0]
+        stem = self._module.rpartition(".")[2]
+        if stem == "__main__":
+            main = sys.modules.get("__main__")
+            stem = os.path.splitext(os.path.basename(getattr(main, "__file__", "") or ""))[0]
         return stem if stem and _NAME_RE.match(stem) else "ephemeral"
 
     async def _create(self, client: Client, name: str, ephemeral: bool, detach: bool):

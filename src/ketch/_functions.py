@@ -12,7 +12,7 @@ import os
 import secrets
 from typing import Any, AsyncIterator, Callable
 
-from . import _sync
+from . import _output, _sync
 from ._client import Client
 from ._serialization import INLINE_LIMIT, RemoteTraceback, deserialize, serialize
 from ._sync import live_method
@@ -256,7 +256,7 @@ class Function:
             raise InvalidError(f"{self._name}.map(...) needs at least one iterable")
         self._check_not_generator(".map(...)")
         async for value in self._map_core(_zip_args(iterables), kwargs or {}, order_outputs,
-                                          return_exceptions):
+                                          return_exceptions, _known_length(*iterables)):
             yield value
 
     @live_method
@@ -266,7 +266,8 @@ class Function:
         """Like map, but each item of `input_iterator` is a tuple of positional arguments."""
         self._check_not_generator(".starmap(...)")
         async for value in self._map_core(_tuples(input_iterator), kwargs or {},
-                                          order_outputs, return_exceptions):
+                                          order_outputs, return_exceptions,
+                                          _known_length(input_iterator)):
             yield value
 
     @live_method
@@ -275,7 +276,7 @@ class Function:
         """Runs the function over the inputs for their side effects; returns None."""
         self._check_not_generator(".for_each(...)")
         async for _ in self._map_core(_zip_args(iterables), kwargs or {}, False,
-                                      ignore_exceptions):
+                                      ignore_exceptions, _known_length(*iterables)):
             pass
 
     @live_method
@@ -302,7 +303,7 @@ class Function:
         await client.request(server_status=pb.ServerStatus())
 
     async def _map_core(self, arg_tuples: AsyncIterator, kwargs: dict, order_outputs: bool,
-                        return_exceptions: bool) -> AsyncIterator:
+                        return_exceptions: bool, total: int | None = None) -> AsyncIterator:
         client = await Client.get()
         fid = await self._target.resolve(client)
         call_id = new_call_id()
@@ -342,7 +343,9 @@ class Function:
 
         finished = False
         sender = None
+        progress = _output.map_progress(f"{name}.map", total)
         try:
+            progress.__enter__()
             await client.request(call_create=pb.CallCreate(call_id=call_id, function_id=fid,
                                                            kind=pb.MAP))
             sender = asyncio.ensure_future(send_inputs())
@@ -361,6 +364,7 @@ class Function:
                     continue
                 out = stream.items.popleft()
                 received += 1
+                progress.advance()
                 if not window_open.is_set() and sent - received < MAP_WINDOW:
                     window_open.set()
                 try:
@@ -378,6 +382,7 @@ class Function:
                     next_idx += 1
             finished = True
         finally:
+            progress.__exit__(None, None, None)
             client.close_stream(call_id)
             if sender is not None and not sender.done():
                 sender.cancel()
@@ -393,6 +398,14 @@ class Function:
     def get_web_url(self):
         raise NotImplementedError("web endpoints are not in ketch yet (they come with the "
                                   "gateway)")
+
+
+def _known_length(*iterables) -> int | None:
+    """How many inputs a map will have, when its iterables know their length."""
+    try:
+        return min(len(it) for it in iterables)
+    except (TypeError, ValueError):
+        return None
 
 
 async def _zip_args(iterables) -> AsyncIterator[tuple]:

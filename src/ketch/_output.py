@@ -13,6 +13,8 @@ import sys
 from .proto import ketch_pb2 as pb
 
 _enabled = 0
+_live_console = None  # while a progress bar shows, log lines print through its console
+PROGRESS_MIN_INPUTS = 200
 
 
 @contextlib.contextmanager
@@ -57,6 +59,8 @@ class LogPrinter:
             self._progress(line)
             return
         console = self.out if line.source == "stdout" else self.err
+        if _live_console is not None:
+            console = _live_console
         console.print(f"[dim]{prefix}[/dim] ", end="", markup=True)
         console.print(line.text, markup=False, highlight=False)
 
@@ -69,7 +73,8 @@ class LogPrinter:
             if "stopped:" in text and not text.startswith("app stopped") and \
                     "scaled down" not in text and "exited with code 0" not in text:
                 self.err.print(f"[dim]{text}[/dim]")
-        if self.starting and self.status is None and self.err.is_terminal:
+        if self.starting and self.status is None and self.err.is_terminal \
+                and _live_console is None:  # a progress bar is showing already
             self.status = self.err.status(f"starting {len(self.starting)} container(s)…")
             self.status.start()
         elif self.status is not None:
@@ -102,3 +107,49 @@ async def wait_for_end(client, app_id: str, timeout: float = 5.0):
         except asyncio.TimeoutError:
             pass
     client.log_handlers.pop(app_id, None)
+
+
+class MapProgress:
+    """A progress bar for a big `.map` while output is enabled and stderr is a terminal."""
+
+    def __init__(self, label: str, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+            TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeRemainingColumn(),
+                                 console=Console(file=sys.stderr), transient=True)
+        self.task = self.progress.add_task(label, total=total)
+
+    def __enter__(self):
+        global _live_console
+        self.progress.start()
+        _live_console = self.progress.console
+        return self
+
+    def advance(self, n: int = 1):
+        self.progress.advance(self.task, n)
+
+    def __exit__(self, *exc):
+        global _live_console
+        _live_console = None
+        self.progress.stop()
+
+
+def map_progress(label: str, total: int | None):
+    """A MapProgress when one should show, else a do-nothing stand-in."""
+    if total is not None and total >= PROGRESS_MIN_INPUTS and enabled() and sys.stderr.isatty():
+        return MapProgress(label, total)
+    return _NoProgress()
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def advance(self, n: int = 1):
+        pass
+
+    def __exit__(self, *exc):
+        pass

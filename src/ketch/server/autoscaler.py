@@ -5,7 +5,8 @@ else `max_inputs`, else the batch size), plus `buffer_containers` while there is
 never below `min_containers` nor above `max_containers`. Once the function's run time is
 measured, it never wants more containers than would drain its backlog within about a
 second, so a map of many tiny inputs runs on a few busy containers instead of many idle
-ones. Idle containers beyond the desired count stop after `scaledown_window`.
+ones; before that it doubles the count as containers become ready. Idle containers
+beyond the desired count stop after `scaledown_window`.
 Containers start only while the machine has room for their CPU, memory and GPU requests.
 """
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 DRAIN_TARGET_S = 1.0
 TICK_S = 0.25
+RAMP_START = 2
 
 
 class Autoscaler:
@@ -115,7 +117,14 @@ class Autoscaler:
         live = [c for c in fn.containers.values() if c.state != "stopping"]
         want = self.desired(fn)
         if want > len(live):
-            for _ in range(want - len(live)):
+            new = want - len(live)
+            if fn.avg_duration is None:
+                # Until run time is measured, grow by doubling as containers become ready,
+                # so a burst of tiny inputs does not start a container per core's share.
+                starting = sum(1 for c in live if c.state == "starting")
+                ramp = max(RAMP_START, 2 * (len(live) - starting)) - starting
+                new = max(min(new, ramp), fn.spec.scaling.min_containers - len(live))
+            for _ in range(new):
                 reservation = self.capacity.reserve(fn.spec.resources)
                 if reservation is None:
                     # Waits for room; idle containers of other functions make way.
