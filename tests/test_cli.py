@@ -148,3 +148,21 @@ def test_embedded_server_starts_itself(tmp_path):
     finally:
         subprocess.run([sys.executable, "-m", "ketch.cli", "server", "stop"], env=env,
                        capture_output=True, timeout=30)
+
+
+def test_logs_follow_streams_until_the_app_stops(fresh_server):
+    assert fresh_server.ketch("deploy", "apps/cli_app.py").returncode == 0
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "ketch.cli", "app", "logs", "cli-app", "--follow"],
+        env=fresh_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=Path(__file__).parent)
+    try:
+        call = fresh_server.python(
+            "import ketch\nprint(ketch.Function.from_name('cli-app', 'shout').remote('live'))\n")
+        assert call.stdout.strip() == "LIVE!", call.stderr
+        assert fresh_server.ketch("app", "stop", "cli-app").returncode == 0
+        out, err = follower.communicate(timeout=30)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0, err
+    assert "shouting live" in out
