@@ -118,3 +118,27 @@ def test_from_id_rejects_garbage():
 def test_unknown_call_id(server):
     with pytest.raises(ketch.exception.NotFoundError):
         ketch.FunctionCall.from_id("fc-0000000000000000").get(timeout=1)
+
+
+def test_map_keeps_a_bounded_window_in_flight(basic_app):
+    """A map pulls its inputs only as outputs come back: with the consumer paused, no more
+    than the window (1,000) plus one read-ahead chunk is taken from the iterator, so a
+    million inputs cost no more memory than a thousand."""
+    from ketch._functions import MAP_WINDOW
+
+    pulled = 0
+
+    def inputs():
+        nonlocal pulled
+        for i in range(1_000_000):
+            pulled += 1
+            yield i
+
+    results = basic_app.identity.map(inputs())
+    assert next(results) == 0
+    time.sleep(1.0)  # the consumer is slow: the sender must stall at the window
+    assert pulled <= MAP_WINDOW + 256 + 1
+    for value in results:
+        if value == 5000:
+            break
+    assert pulled <= 5000 + MAP_WINDOW + 256 + 1
