@@ -105,3 +105,13 @@ def test_serialized_function_defined_in_a_test(server):
 
     with app.run():
         assert shifted.remote(1) == 11
+
+
+def test_async_with_app_run(server):
+    from apps import scaling
+
+    async def main():
+        async with scaling.app.run():
+            return await scaling.fan_out.remote.aio(0)
+
+    assert isinstance(asyncio.run(main()), int)

@@ -6,7 +6,6 @@ Decorators check their options at once and keep them; nothing talks to the serve
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import os
 import re
@@ -461,20 +460,19 @@ class App:
         await client.request(app_stop=pb.AppStop(app_id=app_id))
         await _output.wait_for_end(client, app_id)
 
-    @contextlib.contextmanager
     def run(self, *, detach: bool = False, show_progress=None, environment_name=None,
-            interactive: bool = False):
-        """Runs the app ephemerally for the `with` block: its functions can be called, and
-        the app stops at the end (unless detach=True)."""
-        _sync.run(self._start(detach))
-        try:
-            yield self
-        finally:
-            if detach:
-                self._app_id = None
-                self._function_ids = {}
-            else:
-                _sync.run(self._stop())
+            interactive: bool = False) -> "_RunningApp":
+        """Runs the app ephemerally for the block (`with app.run():` or
+        `async with app.run():`): its functions can be called, and the app stops at the
+        end (unless detach=True)."""
+        return _RunningApp(self, detach)
+
+    async def _leave(self, detach: bool):
+        if detach:
+            self._app_id = None
+            self._function_ids = {}
+        else:
+            await self._stop()
 
     async def _deploy(self, name: str | None) -> str:
         name = name or self._name
@@ -498,3 +496,25 @@ class App:
     def lookup(name: str, *, create_if_missing: bool = False, environment_name=None):
         raise NotImplementedError("App.lookup is not in ketch yet; use Function.from_name or "
                                   "Cls.from_name for deployed apps")
+
+
+class _RunningApp:
+    """`app.run()`'s context manager, usable with `with` and `async with`."""
+
+    def __init__(self, app: App, detach: bool):
+        self.app = app
+        self.detach = detach
+
+    def __enter__(self) -> App:
+        _sync.run(self.app._start(self.detach))
+        return self.app
+
+    def __exit__(self, *exc):
+        _sync.run(self.app._leave(self.detach))
+
+    async def __aenter__(self) -> App:
+        await _sync.run_aio(self.app._start(self.detach))
+        return self.app
+
+    async def __aexit__(self, *exc):
+        await _sync.run_aio(self.app._leave(self.detach))
