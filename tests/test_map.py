@@ -142,3 +142,11 @@ def test_map_keeps_a_bounded_window_in_flight(basic_app):
         if value == 5000:
             break
     assert pulled <= 5000 + MAP_WINDOW + 256 + 1
+
+
+def test_cancel_during_retry_backoff(basic_app):
+    call = basic_app.fails_with_slow_retries.spawn()
+    time.sleep(1.0)  # the first attempt has failed; the retry waits 10 s
+    call.cancel()
+    with pytest.raises(ketch.exception.InputCancellation):
+        call.get(timeout=20)

@@ -214,3 +214,8 @@ class AsyncModel:
     @ketch.method()
     def sync_predict(self, x):
         return -x
+
+
+@app.function(retries=ketch.Retries(max_retries=3, initial_delay=10.0))
+def fails_with_slow_retries():
+    raise RuntimeError("always fails")

@@ -68,7 +68,7 @@ class Autoscaler:
     def desired(self, fn: "Function") -> int:
         spec = fn.spec
         scaling = spec.scaling
-        pending = len(fn.queue) + fn.inflight() + fn.delayed
+        pending = len(fn.queue) + fn.inflight() + len(fn.delayed)
         per = spec.target_inputs or fn.slots
         want = math.ceil(pending / per)
         if fn.avg_duration is not None and pending:

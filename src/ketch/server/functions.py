@@ -124,7 +124,7 @@ class Function:
         self.parent = parent
         self.queue: collections.deque[InputItem] = collections.deque()
         self.containers: dict[str, Container] = {}
-        self.delayed = 0                 # inputs waiting out a retry backoff
+        self.delayed: dict[InputItem, asyncio.TimerHandle] = {}  # waiting out a retry backoff
         self.avg_duration: float | None = None
         self.bound: dict[bytes, Function] = {}
         self.last_active = time.monotonic()
@@ -218,6 +218,7 @@ class FunctionsService:
         while fn.queue:
             item = fn.queue.popleft()
             self._deliver_error(item, pb.INTERNAL_ERROR, err)
+        self._drop_delayed(fn, None, pb.INTERNAL_ERROR, err)
         for c in list(fn.containers.values()):
             for item in list(c.inflight.values()):
                 self._release(item)
@@ -373,6 +374,7 @@ class FunctionsService:
             else:
                 kept.append(item)
         fn.queue = kept
+        self._drop_delayed(fn, call, pb.CANCELLED, err)
         for c in list(fn.containers.values()):
             ids = [i for i, item in c.inflight.items() if item.call is call]
             if not ids:
@@ -522,17 +524,20 @@ class FunctionsService:
         delay = min(policy.initial_delay_s * policy.backoff_coefficient ** attempt,
                     policy.max_delay_s)
         fn = item.call.fn
-        fn.delayed += 1
 
         def requeue():
-            fn.delayed -= 1
-            if item.call.cancelled or fn.id not in self.functions:
-                return
+            del fn.delayed[item]
             fn.queue.appendleft(item)
             self.dispatch(fn)
             self.autoscaler.poke(fn)
 
-        self.loop.call_later(max(delay, 0.0), requeue)
+        fn.delayed[item] = self.loop.call_later(max(delay, 0.0), requeue)
+
+    def _drop_delayed(self, fn: Function, call: Call | None, status: int, err: BaseException):
+        """Ends the inputs waiting out a retry backoff (of one call, or all) with an error."""
+        for item in [i for i in fn.delayed if call is None or i.call is call]:
+            fn.delayed.pop(item).cancel()
+            self._deliver_error(item, status, err)
 
     def _deliver(self, call: Call, out: pb.Output):
         final = out.status in FINAL
