@@ -750,9 +750,12 @@ class FunctionsService:
             self._finish(item, pb.Output(
                 input_id=item.msg.input_id, idx=item.msg.idx, call_id=item.call.id,
                 status=pb.CRASHED, data=serialize(err), message=str(err)))
+        others_alive = any(o.state != "stopping" for o in fn.containers.values())
         if never_ready and c.exit_reason not in ("scaled down", "init failed") \
-                and fn.id in self.functions and fn.queue and not c.requeue_on_exit:
-            # It died before it could take work: fail what waits rather than loop forever.
+                and fn.id in self.functions and fn.queue and not c.requeue_on_exit \
+                and not others_alive:
+            # It died before it could take work, and no other container can: fail what
+            # waits rather than start failing containers forever.
             tail = "\n".join(c.stderr_tail)
             why = c.exit_reason if c.exit_reason and c.exit_reason != "startup timeout" else how
             err = ExecutionError(f"a container for {fn.label} failed to start: {why}" +
