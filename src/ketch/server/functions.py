@@ -38,6 +38,7 @@ PREFETCH_SECONDS = 0.005
 MAX_PREFETCH = 256
 STDERR_TAIL = 20
 CANCEL_GRACE_S = 1.0
+MAX_FAILED_STARTS = 3
 
 _ids = itertools.count(1)
 
@@ -128,6 +129,7 @@ class Function:
         self.avg_duration: float | None = None
         self.bound: dict[bytes, Function] = {}
         self.last_active = time.monotonic()
+        self.failed_starts = 0           # containers in a row that died while starting
 
     @property
     def label(self) -> str:
@@ -750,10 +752,12 @@ class FunctionsService:
             self._finish(item, pb.Output(
                 input_id=item.msg.input_id, idx=item.msg.idx, call_id=item.call.id,
                 status=pb.CRASHED, data=serialize(err), message=str(err)))
+        failed_start = never_ready and not c.requeue_on_exit and c.exit_reason not in (
+            "scaled down", "init failed")
+        fn.failed_starts = fn.failed_starts + 1 if failed_start else 0
         others_alive = any(o.state != "stopping" for o in fn.containers.values())
-        if never_ready and c.exit_reason not in ("scaled down", "init failed") \
-                and fn.id in self.functions and fn.queue and not c.requeue_on_exit \
-                and not others_alive:
+        if failed_start and fn.id in self.functions and fn.queue and (
+                not others_alive or fn.failed_starts >= MAX_FAILED_STARTS):
             # It died before it could take work, and no other container can: fail what
             # waits rather than start failing containers forever.
             tail = "\n".join(c.stderr_tail)
