@@ -166,3 +166,9 @@ def test_logs_follow_streams_until_the_app_stops(fresh_server):
         follower.kill()
     assert follower.returncode == 0, err
     assert "shouting live" in out
+
+
+def test_async_entrypoint(fresh_server):
+    out = fresh_server.ketch("run", "apps/cli_app.py::async_main")
+    assert out.returncode == 0, out.stderr
+    assert "ASYNC!" in out.stdout

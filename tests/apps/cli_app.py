@@ -21,3 +21,8 @@ def main(word: str = "hello", times: int = 1, loud: bool = False):
 @app.local_entrypoint()
 def explode():
     raise RuntimeError("the entrypoint blew up")
+
+
+@app.local_entrypoint()
+async def async_main(word: str = "async"):
+    print(await shout.remote.aio(word))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import sys
@@ -127,6 +128,8 @@ def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
         try:
             if isinstance(target, LocalEntrypoint):
                 result = target.raw_f(**kwargs)
+                if inspect.iscoroutine(result):  # an `async def` entrypoint
+                    result = asyncio.run(result)
             else:
                 result = target.remote(**kwargs)
             if result is not None:
