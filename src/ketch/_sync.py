@@ -133,3 +133,10 @@ class live_method:
         if obj is None:
             return self
         return _Bound(self._fn, obj, self._gen)
+
+
+class live_classmethod(live_method):
+    """The same for a classmethod: `Dict.delete("name")`, `await Dict.delete.aio("name")`."""
+
+    def __get__(self, obj, objtype=None):
+        return _Bound(self._fn, objtype if objtype is not None else type(obj), self._gen)

@@ -8,6 +8,7 @@ import click
 
 from ..exception import Error
 from . import app as app_cmd, container, deploy, run, server
+from . import dict as dict_cmd, queue, secret, volume
 
 
 class _Group(click.Group):
@@ -44,6 +45,10 @@ cli.add_command(deploy.deploy)
 cli.add_command(app_cmd.app)
 cli.add_command(container.container)
 cli.add_command(server.server)
+cli.add_command(volume.volume)
+cli.add_command(secret.secret)
+cli.add_command(dict_cmd.dict_group)
+cli.add_command(queue.queue)
 
 
 def main():

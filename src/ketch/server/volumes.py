@@ -1,0 +1,354 @@
+"""Volumes: directories of files kept by the server, mounted into containers and read or
+written through the SDK and CLI.
+
+Each volume is a directory under `<data dir>/volumes/`. A container that mounts it sees
+that directory itself (bind-mounted by its runtime), so reading and writing inside a
+container run at disk speed. Writes are visible to other containers at once, which is
+stronger than Modal's model and so runs Modal code unchanged: `commit()` flushes the
+volume to disk (and happens by itself when a container exits normally); `reload()` has
+nothing to fetch.
+
+Paths in requests are relative to the volume's root ("/a/b" and "a/b" name the same
+file). A path with "..", or one that leads through a symlink to outside the volume, is
+refused. Uploads arrive in chunks and are written to a temporary file that replaces the
+target only once complete, so a file is never seen half-written; downloads are read in
+chunks, so neither side ever holds a whole large file in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..proto import ketch_pb2 as pb
+from .runtime import Mount
+
+if TYPE_CHECKING:
+    from .api import Session
+    from .main import Server
+
+MAX_READ = 8 * 1024 * 1024
+FILE, DIRECTORY, SYMLINK = 1, 2, 3
+# Mount points that would hide what a container needs to run.
+_SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc",
+                "/sbin", "/sys", "/usr", "/var", "/run", "/tmp")
+
+
+class Upload:
+    __slots__ = ("handle", "tmp", "target", "session")
+
+    def __init__(self, handle, tmp: Path, target: Path, session):
+        self.handle, self.tmp, self.target, self.session = handle, tmp, target, session
+
+
+class VolumeService:
+    def __init__(self, server: "Server"):
+        self.server = server
+        self.objects = server.objects
+        self.root = server.data_dir / "volumes"
+        self.tmp = self.root / ".uploads"
+        shutil.rmtree(self.tmp, ignore_errors=True)  # uploads cut short by a restart
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.uploads: dict[str, Upload] = {}
+        self.failed: set[str] = set()   # uploads whose later chunks must be refused
+        self.objects.on_delete["volume"] = self._deleted
+        self.objects.on_session_close.append(self._session_closed)
+
+    # -- paths
+
+    def dir(self, object_id: str) -> Path:
+        path = self.root / object_id
+        path.mkdir(exist_ok=True)
+        return path
+
+    def resolve(self, object_id: str, path: str, follow: bool = True) -> Path:
+        """The host path of `path` inside the volume; refuses paths that leave it. With
+        follow=False a symlink at the end is the link itself (to remove or replace it)."""
+        self.objects.get(object_id, "volume")
+        root = self.dir(object_id)
+        if "\0" in path:
+            raise ValueError(f"volume path {path!r} contains a NUL byte")
+        parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise ValueError(f"volume path {path!r} uses '..'; paths must stay inside the "
+                             "volume, e.g. 'models/weights.bin'")
+        full = root.joinpath(*parts)
+        real = os.path.realpath(full if follow or not parts else full.parent)
+        if real != str(root) and not real.startswith(str(root) + os.sep):
+            raise ValueError(f"volume path {path!r} leads through a symlink to outside the "
+                             "volume; that is not allowed")
+        return full
+
+    def relative(self, object_id: str, full: Path) -> str:
+        return str(full.relative_to(self.root / object_id))
+
+    # -- deploy and launch
+
+    def check_mounts(self, spec: pb.FunctionSpec):
+        """Fails at deploy time when a mount cannot be provided."""
+        if not spec.volumes:
+            return
+        why = getattr(self.server.runtime, "mount_support", lambda: "")()
+        if why:
+            raise ValueError(f"{spec.name}: volumes= cannot be mounted by the "
+                             f"{self.server.runtime.name} runtime here: {why}")
+        seen = set()
+        keep = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(__file__)),
+                str(self.server.data_dir), *spec.sys_path]
+        for mount in spec.volumes:
+            self.objects.get(mount.volume_id, "volume")
+            path = os.path.normpath(mount.path)
+            if not os.path.isabs(mount.path) or path == "/" or path in seen:
+                raise ValueError(f"{spec.name}: volume mount path {mount.path!r} must be an "
+                                 "absolute directory other than '/', used once")
+            seen.add(path)
+            for system in _SYSTEM_DIRS:
+                if path == system or path.startswith(system + "/") or \
+                        system.startswith(path + "/"):
+                    raise ValueError(f"{spec.name}: a volume cannot be mounted at {path}: it "
+                                     f"would hide {system}. Mount it at a path of its own, "
+                                     "such as /data or /root/models")
+            for needed in keep:
+                needed = os.path.realpath(needed)
+                if needed == path or needed.startswith(path + "/"):
+                    raise ValueError(f"{spec.name}: a volume cannot be mounted at {path}: it "
+                                     f"would hide {needed}, which containers need. Mount it "
+                                     "at a path of its own, such as /data")
+            if os.path.exists(path) and not os.path.isdir(path):
+                raise ValueError(f"{spec.name}: volume mount path {path} is a file on this "
+                                 "machine; choose a directory path")
+
+    def mounts_for(self, spec: pb.FunctionSpec) -> list[Mount]:
+        return [Mount(source=str(self.dir(m.volume_id)), target=os.path.normpath(m.path),
+                      read_only=m.read_only)
+                for m in spec.volumes if self.objects.store.by_id(m.volume_id) is not None]
+
+    async def commit(self, object_id: str):
+        await asyncio.get_running_loop().run_in_executor(None, _syncfs, self.dir(object_id))
+
+    def commit_after_exit(self, spec: pb.FunctionSpec):
+        for mount in spec.volumes:
+            if self.objects.store.by_id(mount.volume_id) is not None:
+                asyncio.ensure_future(self.commit(mount.volume_id))
+
+    async def size(self, object_id: str) -> int:
+        return await asyncio.get_running_loop().run_in_executor(None, _du, self.dir(object_id))
+
+    # -- lifetime
+
+    def _deleted(self, object_id: str):
+        path = self.root / object_id
+        if path.exists():
+            # Rename first so the name is free at once; remove the files in the background.
+            doomed = self.tmp / f"deleted-{object_id}"
+            os.rename(path, doomed)
+            asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, doomed, True)
+
+    def _session_closed(self, session: "Session"):
+        for upload_id, up in list(self.uploads.items()):
+            if up.session is session:
+                self._abort(upload_id)
+
+    def _abort(self, upload_id: str):
+        up = self.uploads.pop(upload_id, None)
+        if up is not None:
+            up.handle.close()
+            up.tmp.unlink(missing_ok=True)
+
+    # -- uploads
+
+    def write(self, session: "Session", msg: pb.VolumeWrite) -> Upload | None:
+        """Appends one chunk; returns the upload when it was the last one. A chunk after a
+        failed one fails too, so a cut-short upload never becomes a file."""
+        if msg.upload_id in self.failed:
+            if msg.last:
+                self.failed.discard(msg.upload_id)
+            raise ValueError(f"the upload of {msg.path!r} failed at an earlier chunk")
+        try:
+            return self._write(session, msg)
+        except Exception:
+            self._abort(msg.upload_id)
+            if not msg.last:
+                self.failed.add(msg.upload_id)
+            raise
+
+    def _write(self, session: "Session", msg: pb.VolumeWrite) -> Upload | None:
+        up = self.uploads.get(msg.upload_id)
+        if up is None:
+            target = self.resolve(msg.object_id, msg.path, follow=False)
+            if target == self.dir(msg.object_id) or target.is_dir():
+                raise ValueError(f"volume path {msg.path!r} is a directory; give a file path")
+            if not msg.force and os.path.lexists(target):
+                raise ValueError(f"{msg.path!r} already exists in the volume; pass force=True "
+                                 "(CLI: --force) to replace it")
+            tmp = self.tmp / f"{msg.upload_id}.part"
+            up = Upload(open(tmp, "wb"), tmp, target, session)
+            self.uploads[msg.upload_id] = up
+        up.handle.write(msg.data)
+        if not msg.last:
+            return None
+        del self.uploads[msg.upload_id]
+        if msg.mode:
+            os.fchmod(up.handle.fileno(), msg.mode & 0o777)
+        return up
+
+    async def finish(self, up: Upload):
+        """Makes an uploaded file durable, then puts it in place."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, _flush_and_close, up.handle)
+            up.target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(up.tmp, up.target)
+        except BaseException:
+            up.tmp.unlink(missing_ok=True)
+            raise
+
+
+def _flush_and_close(handle):
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
+
+
+def _syncfs(path: Path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
+            os.sync()
+    except (AttributeError, OSError):
+        os.sync()
+    finally:
+        os.close(fd)
+
+
+def _du(path: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def _entry(rel: str, st: os.stat_result) -> pb.VolumeEntry:
+    kind = DIRECTORY if stat.S_ISDIR(st.st_mode) else SYMLINK if stat.S_ISLNK(st.st_mode) \
+        else FILE
+    return pb.VolumeEntry(path=rel, type=kind, size=st.st_size, mtime=st.st_mtime)
+
+
+def _listdir(root: Path, full: Path, recursive: bool) -> list[pb.VolumeEntry]:
+    if not full.is_dir() or full.is_symlink():
+        return [_entry(str(full.relative_to(root)), full.lstat())]
+    out = []
+    if recursive:
+        for dirpath, dirs, files in os.walk(full):
+            for name in sorted(dirs) + sorted(files):
+                path = Path(dirpath) / name
+                out.append(_entry(str(path.relative_to(root)), path.lstat()))
+    else:
+        for item in sorted(os.scandir(full), key=lambda e: e.name):
+            out.append(_entry(str(Path(item.path).relative_to(root)),
+                              item.stat(follow_symlinks=False)))
+    return out
+
+
+def _copy(sources: list[Path], dst: Path, into: bool):
+    for src in sources:
+        target = dst / src.name if into else dst
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, target, follow_symlinks=False)
+
+
+# -- request handlers
+
+async def volume_list_dir(session: "Session", frame, msg: pb.VolumeListDir):
+    svc = session.server.volumes
+    full = svc.resolve(msg.object_id, msg.path)
+    if not os.path.lexists(full):
+        raise LookupError(f"no such file or directory in the volume: {msg.path!r}")
+    entries = await asyncio.get_running_loop().run_in_executor(
+        None, _listdir, svc.dir(msg.object_id), full, msg.recursive)
+    session.conn.reply(frame, volume_entries=pb.VolumeEntries(entries=entries))
+
+
+def volume_read(session: "Session", frame, msg: pb.VolumeRead):
+    full = session.server.volumes.resolve(msg.object_id, msg.path)
+    try:
+        with open(full, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(msg.offset)
+            data = handle.read(min(msg.length or MAX_READ, MAX_READ))
+    except FileNotFoundError:
+        raise LookupError(f"no such file in the volume: {msg.path!r}") from None
+    except IsADirectoryError:
+        raise ValueError(f"{msg.path!r} is a directory; read_file reads files") from None
+    session.conn.reply(frame, volume_data=pb.VolumeData(
+        data=data, size=size, eof=msg.offset + len(data) >= size))
+
+
+async def volume_write(session: "Session", frame, msg: pb.VolumeWrite):
+    svc = session.server.volumes
+    up = svc.write(session, msg)
+    if up is not None:
+        await svc.finish(up)
+    session.conn.reply(frame, ok=pb.Ok())
+
+
+async def volume_remove(session: "Session", frame, msg: pb.VolumeRemove):
+    svc = session.server.volumes
+    full = svc.resolve(msg.object_id, msg.path, follow=False)
+    if full == svc.dir(msg.object_id):
+        raise ValueError("refusing to remove the volume's root; delete the volume instead "
+                         "(`ketch volume delete NAME`)")
+    if not os.path.lexists(full):
+        raise LookupError(f"no such file or directory in the volume: {msg.path!r}")
+    if full.is_dir() and not full.is_symlink():
+        if not msg.recursive and any(full.iterdir()):
+            raise ValueError(f"{msg.path!r} is a non-empty directory; pass recursive=True "
+                             "(CLI: -r) to remove it with its contents")
+        await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, full)
+    else:
+        full.unlink()
+    session.conn.reply(frame, ok=pb.Ok())
+
+
+async def volume_copy(session: "Session", frame, msg: pb.VolumeCopy):
+    svc = session.server.volumes
+    if not msg.src_paths:
+        raise ValueError("copy_files needs at least one source path")
+    sources = [svc.resolve(msg.object_id, p) for p in msg.src_paths]
+    for src, given in zip(sources, msg.src_paths):
+        if not os.path.lexists(src):
+            raise LookupError(f"no such file or directory in the volume: {given!r}")
+    dst = svc.resolve(msg.object_id, msg.dst_path)
+    into = dst.is_dir() or len(sources) > 1 or msg.dst_path.endswith("/")
+    await asyncio.get_running_loop().run_in_executor(None, _copy, sources, dst, into)
+    session.conn.reply(frame, ok=pb.Ok())
+
+
+async def volume_commit(session: "Session", frame, msg: pb.VolumeCommit):
+    svc = session.server.volumes
+    svc.objects.get(msg.object_id, "volume")
+    await svc.commit(msg.object_id)
+    session.conn.reply(frame, ok=pb.Ok())
+
+
+HANDLERS = {
+    "volume_list_dir": volume_list_dir,
+    "volume_read": volume_read,
+    "volume_write": volume_write,
+    "volume_remove": volume_remove,
+    "volume_copy": volume_copy,
+    "volume_commit": volume_commit,
+}
