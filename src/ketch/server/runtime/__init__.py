@@ -12,6 +12,15 @@ from typing import Callable, Protocol
 
 
 @dataclass
+class Mount:
+    """A host path made visible inside a container (backends that isolate honour these)."""
+
+    source: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass
 class ContainerLaunch:
     """What a backend needs to start one container."""
 
@@ -22,6 +31,12 @@ class ContainerLaunch:
     cpu_limit: float = 0.0
     memory_limit_mib: int = 0
     gpus: list[int] = field(default_factory=list)
+    image_layers: list[str] = field(default_factory=list)  # image trees, lowest first
+    python: str = ""                    # interpreter to run; "" for the server's own
+    workdir: str = ""                   # inside the container; "" for the backend's default
+    code_paths: list[str] = field(default_factory=list)    # user code, bound read-only
+    ephemeral_disk_mib: int = 0         # 0: no bound on scratch space
+    mounts: list[Mount] = field(default_factory=list)
 
 
 @dataclass
@@ -29,10 +44,14 @@ class ContainerExit:
     returncode: int | None              # None when killed by a signal
     signal: int | None = None
     oom_killed: bool = False
+    memory_limit_mib: int = 0           # the limit it hit, when oom_killed
 
     def describe(self) -> str:
         if self.oom_killed:
-            return "it ran out of memory and was killed"
+            limit = f" at its limit of {self.memory_limit_mib} MiB" \
+                if self.memory_limit_mib else ""
+            return (f"it ran out of memory{limit} and was killed (OOM); raise the limit "
+                    "with memory=(request, limit) or use less memory")
         if self.signal is not None:
             try:
                 name = signal.Signals(self.signal).name
@@ -61,9 +80,20 @@ class Runtime(Protocol):
     def kill(self, handle: ContainerHandle) -> None: ...
 
 
-def make_runtime(name: str, data_dir) -> Runtime:
+def default_runtime() -> str:
+    """bwrap where bubblewrap is installed and namespaces work, else process."""
+    from .bwrap import bwrap_usable
+
+    return "bwrap" if bwrap_usable() else "process"
+
+
+def make_runtime(name: str, data_dir, **options) -> Runtime:
     if name == "process":
         from .process import ProcessRuntime
 
         return ProcessRuntime(data_dir)
-    raise ValueError(f"unknown runtime backend {name!r}; this server has: process")
+    if name == "bwrap":
+        from .bwrap import BwrapRuntime
+
+        return BwrapRuntime(data_dir, **options)
+    raise ValueError(f"unknown runtime backend {name!r}; this server has: process, bwrap")

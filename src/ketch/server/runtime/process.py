@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import ContainerExit, ContainerLaunch, OnExit, OnLine
+from . import mountns
 
 
 class ProcessContainer:
@@ -42,8 +43,10 @@ class ProcessRuntime:
         env["TMPDIR"] = str(workdir)
         if launch.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in launch.gpus)
+        argv = mountns.wrap([launch.python or sys.executable, "-m", "ketch._runtime"],
+                            launch.mounts)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ketch._runtime",
+            *argv,
             cwd=workdir, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True, limit=_LINE_LIMIT,
@@ -64,6 +67,10 @@ class ProcessRuntime:
             on_exit(ContainerExit(returncode=None, signal=-code))
         else:
             on_exit(ContainerExit(returncode=code))
+
+    def mount_support(self) -> str:
+        """Why volumes cannot be mounted ("" when they can)."""
+        return mountns.unavailable()
 
     async def stop(self, handle: ProcessContainer, grace_s: float = 5.0):
         if handle.proc.returncode is not None:

@@ -1,0 +1,200 @@
+"""Images: builds an image definition into content-addressed layers, caches them, and
+tells the runtime what a container of that image runs on.
+
+The cache lives in `<data dir>/images` (or KETCH_IMAGES_DIR, which several servers may
+share). An unchanged image costs one hash per step and a look at the disk; a changed step
+rebuilds itself and what follows. The process backend's images are virtualenvs
+(venv_build.py); the bwrap backend's are root file systems (sandbox_build.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from ...proto import ketch_pb2 as pb
+from . import sandbox_build, steps, venv_build
+from .errors import BuildFailed, ImageBuildError
+from .layers import LayerStore
+
+if TYPE_CHECKING:
+    from ..main import Server
+
+# (step number, number of steps, title, text, state)
+BuildLog = Callable[[int, int, str, str, str], None]
+
+
+@dataclass
+class Image:
+    """A built image, as containers use it."""
+
+    image_id: str
+    layers: list[Path]
+    env: dict[str, str]
+    workdir: str
+    python_version: str
+    backend: str
+
+    def launch_fields(self) -> dict:
+        """ContainerLaunch fields for a container of this image."""
+        if self.backend == "process":
+            return {"python": str(self.layers[-1] / "bin" / "python")}
+        return {"image_layers": [str(p) for p in self.layers], "python": "python3",
+                "workdir": self.workdir}
+
+
+class ImageService:
+    def __init__(self, server: "Server"):
+        self.server = server
+        self.backend = server.runtime.name
+        root = Path(os.environ.get("KETCH_IMAGES_DIR") or server.data_dir / "images")
+        self.store = LayerStore(root)
+        self.builder = venv_build if self.backend == "process" else sandbox_build
+        self._building: dict[str, asyncio.Lock] = {}
+
+    # -- building
+
+    async def build(self, definition: pb.ImageDef, force: bool, log: BuildLog
+                    ) -> pb.ImageBuilt:
+        step_list = list(definition.steps)
+        steps.check(step_list, self.backend)
+        n = len(step_list)
+        key = steps.root_key(self.backend)
+        layers: list[str] = []
+        env: dict[str, str] = {}
+        workdir = ""
+        python = ""
+        n_cached = 0
+        for i, step in enumerate(step_list, 1):
+            title = steps.title(step)
+            key = steps.step_key(key, step)
+            if step.kind in steps.CONFIG_ONLY:
+                env.update(step.env)
+                n_cached += 1
+                log(i, n, title, "", "done")
+                continue
+            meta = await self._layer(key, step, title, i, n, layers, env, workdir, force, log)
+            if meta is None:
+                n_cached += 1
+                meta = self.store.meta(key)
+            layers += meta.get("below", [])
+            if not meta.get("empty"):
+                layers.append(key)
+            env.update(meta.get("env", {}))
+            workdir = meta.get("workdir") or workdir
+            python = meta.get("python") or python
+        image_id = "im-" + key[:24]
+        now = time.time()
+        previous = self.store.load_image(image_id)
+        self.store.save_image({
+            "image_id": image_id, "layers": layers, "env": env, "workdir": workdir,
+            "python": python, "backend": self.backend, "title": steps.title(step_list[-1]),
+            "n_steps": n, "created_at": previous["created_at"] if previous else now,
+            "used_at": now})
+        return pb.ImageBuilt(image_id=image_id, n_steps=n, n_cached=n_cached)
+
+    async def _layer(self, key, step, title, i, n, layers, env, workdir, force, log
+                     ) -> dict | None:
+        """Builds the step's layer unless it is cached; returns its metadata when built,
+        None when it was found."""
+        lock = self._building.setdefault(key, asyncio.Lock())
+        async with lock:
+            if self.store.has(key) and not force:
+                log(i, n, title, "", "cached")
+                return None
+            log(i, n, title, "", "running")
+            scratch = self.store.scratch()
+            started = time.monotonic()
+            try:
+                fs, meta = await self.builder.make(
+                    step, [self.store.path(k) for k in layers], env, workdir, scratch,
+                    self.store, lambda text: log(i, n, title, text, ""))
+                meta = {**meta, "title": title}
+                if force and self.store.has(key):
+                    self.store.remove(key)
+                await asyncio.to_thread(self.store.commit, key, scratch, fs, meta)
+            except BuildFailed as exc:
+                log(i, n, title, "", "failed")
+                raise ImageBuildError(_failure_message(i, n, title, exc)) from None
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+                self._building.pop(key, None)
+            log(i, n, title, f"done in {time.monotonic() - started:.1f} s", "done")
+            return meta
+
+    # -- using
+
+    def get(self, image_id: str) -> Image | None:
+        record = self.store.load_image(image_id)
+        if record is None or any(not self.store.has(k) for k in record["layers"]):
+            return None
+        return Image(image_id, [self.store.path(k) for k in record["layers"]],
+                     record["env"], record["workdir"], record["python"], record["backend"])
+
+    def check_function(self, spec: pb.FunctionSpec) -> str:
+        """Why a function cannot run in its image here ("" when it can)."""
+        if not spec.image_id:
+            return ""
+        image = self.get(spec.image_id)
+        if image is None:
+            return (f"its image {spec.image_id} is not on this server (removed with `ketch "
+                    "image rm`?); run the app again to rebuild it")
+        if image.backend != self.backend:
+            return (f"its image {spec.image_id} was built for the {image.backend} runtime but "
+                    f"this server runs {self.backend}; run the app again to rebuild it")
+        if spec.python_version and image.python_version and \
+                spec.python_version != image.python_version:
+            return (f"this client runs Python {spec.python_version} but the image's Python "
+                    f"is {image.python_version}; pickled functions and arguments cannot "
+                    f"cross minor versions. Run the client with Python "
+                    f"{image.python_version}, or use an image with Python "
+                    f"{spec.python_version}")
+        return ""
+
+    def in_use(self) -> set[str]:
+        return {c.fn.spec.image_id for c in self.server.functions.containers.values()
+                if c.fn.spec.image_id}
+
+    def list(self) -> pb.ImageListReply:
+        images = []
+        for rec in sorted(self.store.image_records(), key=lambda r: -r.get("used_at", 0)):
+            own = sum(self.store.meta(k).get("size_bytes", 0) for k in rec["layers"])
+            images.append(pb.ImageInfo(
+                image_id=rec["image_id"], title=rec.get("title", ""),
+                n_layers=len(rec["layers"]), size_bytes=own,
+                created_at=rec.get("created_at", 0), used_at=rec.get("used_at", 0)))
+        total = sum(self.store.meta(k).get("size_bytes", 0) for k in self.store.keys())
+        return pb.ImageListReply(images=images, layers_bytes=total)
+
+    def remove(self, image_id: str, all_images: bool) -> list[str]:
+        """Removes images and the layers no remaining image uses; returns the ids."""
+        busy = self.in_use()
+        records = {r["image_id"]: r for r in self.store.image_records()}
+        if all_images:
+            doomed = [i for i in records if i not in busy]
+        else:
+            if image_id not in records:
+                raise LookupError(f"no image {image_id}; `ketch image list` shows the images")
+            if image_id in busy:
+                raise ValueError(f"image {image_id} is in use by running containers; stop "
+                                 "their app first")
+            doomed = [image_id]
+        for i in doomed:
+            self.store.remove_image(i)
+        keep = {k for i, r in records.items() if i not in doomed for k in r["layers"]}
+        for key in self.store.keys():
+            if key not in keep:
+                self.store.remove(key)
+        return doomed
+
+
+def _failure_message(i: int, n: int, title: str, exc: BuildFailed) -> str:
+    msg = f"image build failed at step {i}/{n} ({title}): {exc.reason}"
+    if exc.output.strip():
+        msg += f"\nIts last output:\n{exc.output}"
+    return msg

@@ -1,0 +1,224 @@
+"""Builds image steps for the bwrap backend: each step runs in an isolated build container
+over the layers before it, and what it wrote (overlayfs's upper directory) becomes its
+layer. The Debian base comes from mmdebstrap; local files are copied in directly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+from ...proto import ketch_pb2 as pb
+from ..runtime import Mount
+from ..runtime.bwrap import IMAGE_PATH, SITE, Sandbox, spawn
+from . import registry
+from .errors import BuildFailed, OutputTail
+
+DEBIAN_SUITE = "bookworm"
+DEBIAN_PYTHON = "3.11"
+DEBIAN_PACKAGES = ("python3", "python3-pip", "ca-certificates")
+# Inside build containers, files a step reads are bound here; removed from its layer after.
+BUILD_DIR = "/opt/ketch/build"
+BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": "1",
+            "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_CACHE_DIR": "1"}
+
+
+def debian_key_material() -> str:
+    return f"{DEBIAN_SUITE}:{','.join(DEBIAN_PACKAGES)}"
+
+
+async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
+               scratch: Path, store, log) -> tuple[Path, dict]:
+    """Runs one step; returns the directory that becomes its layer and its metadata."""
+    kind = step.kind
+    if kind == "debian_slim":
+        return await _debian(step, scratch, log)
+    if kind == "from_registry":
+        fs, meta = await registry.pull(step, scratch, store, log)
+        meta["python"] = await _python_of([str(store.path(k)) for k in meta["below"]],
+                                          meta["env"], scratch, step.args[0])
+        return fs, meta
+    if kind in ("add_local_file", "add_local_dir"):
+        return _copy_local(step, scratch), {}
+    script, binds = _script(step, scratch)
+    binds += _host_trust(layers)
+    box = Sandbox(command=["sh", "-ec", script],
+                  env={**BASE_ENV, **env, **step.env, "HOME": "/root",
+                       "DEBIAN_FRONTEND": "noninteractive"},
+                  layers=[str(p) for p in layers], scratch=scratch / "box",
+                  workdir=workdir or "/", binds=binds)
+    await run(box, log)
+    upper = scratch / "box" / "upper"
+    # The mount points bubblewrap made for ketch's own binds are not the step's doing.
+    shutil.rmtree(upper / "opt" / "ketch", ignore_errors=True)
+    meta = {"workdir": step.args[0]} if kind == "workdir" else {}
+    return upper, meta
+
+
+async def _python_of(layers: list[str], env: dict, scratch: Path, ref: str) -> str:
+    """The "major.minor" of the image's python3, which ketch's runtime needs."""
+    found: list[str] = []
+    box = Sandbox(command=["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                  env={"PATH": IMAGE_PATH, **env}, layers=layers, scratch=scratch / "probe")
+    try:
+        await run(box, found.append)
+    except BuildFailed:
+        pass
+    if not found or not re.match(r"^3\.\d+$", found[-1]):
+        raise BuildFailed(f"the image {ref} has no python3 on its PATH, which ketch's "
+                          "container runtime needs; use an image with Python 3 "
+                          "(add_python= is not in ketch yet)", "\n".join(found))
+    return found[-1]
+
+
+async def run(box: Sandbox, log):
+    tail = OutputTail()
+
+    def on_line(source, text):
+        tail.add(text)
+        log(text)
+
+    proc, readers = await spawn(box, on_line)
+    try:
+        code = await proc.wait()
+    except BaseException:  # the build was interrupted: its container goes too
+        proc.kill()
+        raise
+    for r in readers:
+        await r
+    if code != 0:
+        raise BuildFailed(f"exited with code {code}", tail.text())
+
+
+def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
+    kind, args, opts = step.kind, list(step.args), dict(step.options)
+    binds: list[Mount] = []
+    q = shlex.join
+    if kind == "pip_install":
+        return q(["python3", "-m", "pip", "install", *_pip_options(opts), *args]), binds
+    if kind == "uv_pip_install":
+        return (q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", "uv"])
+                + " && " + q(["/tmp/ketch-uv/bin/uv", "pip", "install", "--system",
+                              "--break-system-packages", *_pip_options(opts, uv=True), *args])
+                + " && rm -rf /tmp/ketch-uv"), binds
+    if kind == "pip_install_from_requirements":
+        req = scratch / "requirements.txt"
+        req.write_text(args[0])
+        binds.append(Mount(str(req), f"{BUILD_DIR}/requirements.txt"))
+        return q(["python3", "-m", "pip", "install", *_pip_options(opts), "-r",
+                  f"{BUILD_DIR}/requirements.txt"]), binds
+    if kind == "apt_install":
+        return ("apt-get update -q && " + q(["apt-get", "install", "-y", "-q",
+                                             "--no-install-recommends", *args])
+                + " && apt-get clean && rm -rf /var/lib/apt/lists/*"), binds
+    if kind == "run_commands":
+        return "\n".join(args), binds
+    if kind == "run_function":
+        fn = scratch / "function.pkl"
+        fn.write_bytes(step.pickled)
+        binds.append(Mount(str(fn), f"{BUILD_DIR}/function.pkl"))
+        code = ("import sys; sys.path.append(%r); import cloudpickle; "
+                "f, a, k = cloudpickle.load(open(%r, 'rb')); f(*a, **k)"
+                % (SITE, f"{BUILD_DIR}/function.pkl"))
+        return q(["python3", "-c", code]), binds
+    if kind == "workdir":
+        return q(["mkdir", "-p", args[0]]), binds
+    raise ValueError(f"the bwrap image builder has no step {kind!r}")
+
+
+def _host_trust(layers: list[Path]) -> list[Mount]:
+    """Build steps trust the certificate authorities this machine trusts, so downloads
+    work behind a TLS-inspecting proxy too. Only where the image keeps a CA bundle."""
+    bundle = "etc/ssl/certs/ca-certificates.crt"
+    if os.path.isfile("/" + bundle) and any((p / bundle).exists() for p in layers):
+        return [Mount("/" + bundle, "/" + bundle)]
+    return []
+
+
+def _pip_options(opts: dict, uv: bool = False) -> list[str]:
+    out = []
+    if opts.get("index_url"):
+        out += ["--index-url", opts["index_url"]]
+    if opts.get("extra_index_url"):
+        out += ["--extra-index-url", opts["extra_index_url"]]
+    if opts.get("find_links"):
+        out += ["--find-links", opts["find_links"]]
+    if opts.get("pre") == "1":
+        out += ["--prerelease=allow"] if uv else ["--pre"]
+    if opts.get("extra_options"):
+        out += shlex.split(opts["extra_options"])
+    return out
+
+
+async def _debian(step: pb.ImageStep, scratch: Path, log) -> tuple[Path, dict]:
+    version = step.args[0] if step.args else ""
+    if version and version != DEBIAN_PYTHON:
+        raise BuildFailed(
+            f"debian_slim(python_version={version!r}): ketch's Debian images are Debian 12 "
+            f"({DEBIAN_SUITE}), whose Python is {DEBIAN_PYTHON}; pass "
+            f"python_version={DEBIAN_PYTHON!r} (and run the client with Python "
+            f"{DEBIAN_PYTHON}), or use Image.from_registry with an image of your Python", "")
+    if not shutil.which("mmdebstrap"):
+        raise BuildFailed("Image.debian_slim() needs mmdebstrap on the server's machine "
+                          "(apt-get install mmdebstrap)", "")
+    fs = scratch / "fs"
+    mirror = os.environ.get("KETCH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    argv = ["mmdebstrap", "--variant=apt", "--mode=root", "--include=" +
+            ",".join(DEBIAN_PACKAGES),
+            "--dpkgopt=path-exclude=/usr/share/man/*",
+            "--dpkgopt=path-exclude=/usr/share/doc/*",
+            "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+            "--dpkgopt=path-exclude=/usr/share/locale/*",
+            "--aptopt=Acquire::Retries \"3\"", DEBIAN_SUITE, str(fs), mirror]
+    await _host_command(argv, log)
+    return fs, {"env": BASE_ENV, "python": DEBIAN_PYTHON}
+
+
+async def _host_command(argv: list[str], log):
+    import asyncio
+
+    tail = OutputTail()
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    try:
+        async for raw in proc.stdout:
+            text = raw.decode(errors="replace").rstrip("\n")
+            tail.add(text)
+            log(text)
+        code = await proc.wait()
+    except BaseException:
+        proc.kill()
+        raise
+    if code != 0:
+        raise BuildFailed(f"{os.path.basename(argv[0])} exited with code {code}", tail.text())
+
+
+def _copy_local(step: pb.ImageStep, scratch: Path) -> Path:
+    """add_local_file/dir: the files the client named, copied under their remote path.
+    The server reads them from the client's paths (a local server)."""
+    fs = scratch / "fs"
+    local, remote = step.args[0], step.args[1]
+    if not os.path.isabs(remote):
+        remote = "/root/" + remote  # Modal resolves relative remote paths from /root
+    dest = fs / remote.lstrip("/")
+    try:
+        if step.kind == "add_local_file":
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(local, dest)
+        else:
+            dest.mkdir(parents=True, exist_ok=True)
+            for rel in step.args[2:]:
+                target = dest / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(os.path.join(local, rel), target, follow_symlinks=True)
+    except OSError as exc:
+        raise BuildFailed(f"cannot copy {exc.filename or local}: {exc.strerror or exc}. The "
+                          "server reads local files from the client's paths, so it must run "
+                          "on the same machine", "") from None
+    return fs
+

@@ -1,0 +1,80 @@
+"""What each image step means: its title, its cache key, and whether it makes a layer.
+
+A step's key hashes its parent's key with everything the step reads (its arguments, the
+files it copies, the function it runs), so a changed step changes its own key and every
+key after it, and an unchanged one finds its layer again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ...proto import ketch_pb2 as pb
+
+# Steps that start an image: they have no parent.
+BASES = {"debian_slim", "from_registry"}
+# Steps that change only the configuration (environment), not the file system.
+CONFIG_ONLY = {"env"}
+KNOWN = BASES | CONFIG_ONLY | {
+    "pip_install", "uv_pip_install", "pip_install_from_requirements", "apt_install",
+    "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir"}
+# What an image is on the process backend: a virtualenv of the server's Python.
+VENV_STEPS = {"debian_slim", "pip_install", "uv_pip_install", "pip_install_from_requirements",
+              "env"}
+
+ROOT_KEY = "ketch-image-v1"
+
+
+def step_key(parent: str, step: pb.ImageStep) -> str:
+    material = {
+        "parent": parent, "kind": step.kind, "args": list(step.args),
+        "options": dict(sorted(step.options.items())), "env": dict(sorted(step.env.items())),
+        "pickled": hashlib.sha256(step.pickled).hexdigest() if step.pickled else "",
+        "content": step.content_hash,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def root_key(backend: str) -> str:
+    return hashlib.sha256(f"{ROOT_KEY}:{backend}".encode()).hexdigest()
+
+
+def title(step: pb.ImageStep) -> str:
+    """The step as a person would write it, shortened."""
+    kind = step.kind
+    if kind == "pip_install_from_requirements":
+        args = [step.options.get("path", "requirements.txt")]
+    elif kind in ("add_local_file", "add_local_dir"):
+        args = list(step.args[:2])
+    elif kind == "run_function":
+        args = [step.options.get("name", "function")]
+    elif kind == "env":
+        args = [f"{k}=…" for k in sorted(step.env)]
+    else:
+        args = list(step.args)
+    text = f"{kind} {' '.join(args)}".strip()
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def check(steps: list[pb.ImageStep], backend: str):
+    """Raises ValueError naming the first step this backend cannot build."""
+    if not steps:
+        raise ValueError("the image has no steps; start it with Image.debian_slim() or "
+                         "Image.from_registry(...)")
+    if steps[0].kind not in BASES:
+        raise ValueError(f"an image starts with debian_slim or from_registry, not "
+                         f"{steps[0].kind}")
+    for i, step in enumerate(steps, 1):
+        if step.kind not in KNOWN:
+            raise ValueError(f"image step {i} ({step.kind}) is not a step ketch knows; "
+                             "upgrade the server")
+        if i > 1 and step.kind in BASES:
+            raise ValueError(f"image step {i}: {step.kind} can only start an image")
+        if backend == "process" and step.kind not in VENV_STEPS:
+            raise ValueError(
+                f"image step {i} ({title(step)}) needs the bwrap runtime: this server runs "
+                "containers with the process backend, where an image is a virtualenv and "
+                "only pip_install, uv_pip_install, pip_install_from_requirements and env "
+                "work. Start the server with --runtime bwrap (Linux, bubblewrap installed, "
+                "as root)")

@@ -1,0 +1,294 @@
+"""The `bwrap` backend: isolated containers from bubblewrap, overlayfs and cgroups.
+
+Each container gets its own pid, ipc, uts and mount namespaces. Its root file system is
+either its image's layers stacked with overlayfs under a writable layer that is thrown
+away when it exits, or (for functions without an image) this machine's system and Python
+directories bound read-only over an empty root. Only declared mounts of the host are
+visible. cgroups bound its memory, CPU and processes; a container the kernel killed for
+memory is reported as such, with its limit.
+
+bubblewrap 0.8 (Debian 12) cannot mount overlays itself, so the child first enters a
+private mount namespace of its own, mounts the overlay there and hands the merged tree to
+bubblewrap as the root; when the container's last process exits, the namespace and its
+mounts vanish with it. The network is the host's: containers reach the server on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ContainerExit, ContainerLaunch, Mount, OnExit, OnLine, cgroups, nvidia
+from .process import _LINE_LIMIT, _pump, _signal_group
+
+# Where ketch's in-container runtime and its two dependencies appear in every container.
+SITE = "/opt/ketch/site"
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Host directories a container without an image sees, read-only.
+_HOST_SYSTEM = ("/usr", "/etc")
+_MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+_OVERLAY_OPTS_MAX = 4000  # the kernel takes one page of mount options
+
+_CLONE_NEWNS = 0x00020000
+_MS_REC = 0x4000
+_MS_PRIVATE = 0x40000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_usable() -> bool:
+    """bubblewrap is installed, can create namespaces here, and cgroups are usable."""
+    exe = shutil.which("bwrap")
+    if not exe or os.geteuid() != 0 or cgroups.version() == 0:
+        return False
+    try:
+        probe = subprocess.run([exe, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc",
+                                "--unshare-uts", "--proc", "/proc", "--dev", "/dev", "true"],
+                               capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
+
+
+@functools.lru_cache(maxsize=1)
+def runtime_binds() -> tuple[tuple[str, str], ...]:
+    """(host path, container path) of ketch and what its container runtime imports."""
+    import cloudpickle
+    import google.protobuf
+
+    import ketch
+
+    return ((os.path.dirname(ketch.__file__), f"{SITE}/ketch"),
+            (os.path.dirname(cloudpickle.__file__), f"{SITE}/cloudpickle"),
+            (os.path.dirname(google.protobuf.__file__), f"{SITE}/google/protobuf"))
+
+
+@dataclass
+class Sandbox:
+    """One bubblewrap invocation: its root, binds, environment and command."""
+
+    command: list[str]
+    env: dict[str, str]
+    layers: list[str] = field(default_factory=list)   # lowest first; none: host system
+    scratch: Path | None = None       # holds the writable layer (upper/work) and the root
+    scratch_limit_mib: int = 0        # > 0: the writable layer lives in a tmpfs this big
+    workdir: str = "/"
+    hostname: str = "ketch"
+    binds: list[Mount] = field(default_factory=list)
+    gpus: list[int] = field(default_factory=list)
+    cgroup: cgroups.Cgroup | None = None
+
+    def argv(self) -> list[str]:
+        args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
+                "--unshare-uts", "--hostname", self.hostname]
+        if self.layers:
+            args += ["--bind", str(self.scratch / "root"), "/"]
+            for name in ("resolv.conf", "hosts"):
+                if os.path.exists(f"/etc/{name}"):
+                    args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        else:
+            for path in _HOST_SYSTEM:
+                if os.path.isdir(path):
+                    args += ["--ro-bind", path, path]
+            for name in _MERGED_USR_LINKS:
+                host = f"/{name}"
+                if os.path.islink(host):
+                    args += ["--symlink", os.readlink(host), host]
+                elif os.path.isdir(host):
+                    args += ["--ro-bind", host, host]
+            args += ["--tmpfs", "/tmp", "--tmpfs", "/root"]
+            for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
+                if not prefix.startswith("/usr/"):
+                    args += ["--ro-bind", prefix, prefix]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        for host, inside in runtime_binds():
+            args += ["--ro-bind", host, inside]
+        for m in self.binds:
+            args += ["--ro-bind" if m.read_only else "--bind", m.source, m.target]
+        if self.gpus:
+            args += nvidia.bwrap_args(self.gpus)
+        args += ["--chdir", self.workdir or "/", "--"]
+        return args + self.command
+
+    def environment(self) -> dict[str, str]:
+        env = dict(self.env)
+        env["PYTHONPATH"] = ":".join(p for p in (env.get("PYTHONPATH"), SITE) if p)
+        if self.gpus:
+            env = nvidia.container_env(self.gpus, env)
+        return env
+
+    def preexec(self):
+        """Runs in the child before bubblewrap: joins the cgroup and mounts the root."""
+        return functools.partial(
+            _enter_child, self.cgroup.procs_files if self.cgroup else [],
+            str(self.scratch) if self.layers else None, self.scratch_limit_mib,
+            _overlay_options(self.layers, self.scratch) if self.layers else "")
+
+
+def _overlay_options(layers: list[str], scratch: Path) -> str:
+    # overlayfs lists the topmost lower layer first.
+    lower = ":".join(reversed(layers))
+    opts = f"lowerdir={lower},upperdir={scratch}/upper,workdir={scratch}/work"
+    if len(opts) > _OVERLAY_OPTS_MAX:
+        raise ValueError(f"this image has {len(layers)} layers, more than overlayfs can "
+                         "stack in one mount; merge some steps (one pip_install with several "
+                         "packages instead of several)")
+    return opts
+
+
+def _enter_child(procs_files: list[str], scratch: str | None, scratch_mib: int, opts: str):
+    """preexec_fn: only async-signal-safe-ish work, and a readable error on failure."""
+    try:
+        pid = str(os.getpid())
+        for procs in procs_files:
+            with open(procs, "w") as f:
+                f.write(pid)
+        if scratch is None:
+            return
+        _check(_libc.unshare(_CLONE_NEWNS), "unshare the mount namespace")
+        _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None),
+               "make mounts private")
+        if scratch_mib:
+            _check(_libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", 0,
+                               f"size={scratch_mib}m,mode=0755".encode()),
+                   "mount the scratch tmpfs")
+        for sub in ("upper", "work", "root"):
+            os.makedirs(f"{scratch}/{sub}", exist_ok=True)
+        _check(_libc.mount(b"overlay", f"{scratch}/root".encode(), b"overlay", 0,
+                           opts.encode()), "mount the image's layers with overlayfs")
+    except OSError as exc:
+        os.write(2, f"ketch: the container could not be set up: {exc}\n".encode())
+        os._exit(126)
+
+
+def _check(rc: int, what: str):
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot {what}: {os.strerror(err)}")
+
+
+async def spawn(box: Sandbox, on_line: OnLine) -> tuple[asyncio.subprocess.Process, list]:
+    """Starts the sandbox; returns the process and the tasks pumping its output."""
+    if box.scratch is not None:
+        box.scratch.mkdir(parents=True, exist_ok=True)
+    proc = await asyncio.create_subprocess_exec(
+        *box.argv(), env=box.environment(), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True, limit=_LINE_LIMIT, preexec_fn=box.preexec())
+    readers = [asyncio.ensure_future(_pump(proc.stdout, "stdout", on_line)),
+               asyncio.ensure_future(_pump(proc.stderr, "stderr", on_line))]
+    return proc, readers
+
+
+class BwrapContainer:
+    def __init__(self, proc: asyncio.subprocess.Process, box: Sandbox):
+        self.proc = proc
+        self.pid = proc.pid
+        self.box = box
+
+
+class BwrapRuntime:
+    name = "bwrap"
+
+    def __init__(self, data_dir: Path, pids_limit: int | None = None):
+        if not bwrap_usable():
+            raise RuntimeError("the bwrap runtime needs bubblewrap (apt-get install "
+                               "bubblewrap), root, and cgroups; use --runtime process here")
+        self.root = Path(data_dir) / "containers"
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.pids_limit = pids_limit if pids_limit is not None else \
+            int(os.environ.get("KETCH_PIDS_LIMIT", "4096"))
+
+    def mount_support(self) -> str:
+        """Why volumes cannot be mounted ("" when they can: always, here)."""
+        return ""
+
+    async def start(self, launch: ContainerLaunch, on_line: OnLine, on_exit: OnExit
+                    ) -> BwrapContainer:
+        env = dict(launch.env)
+        binds = [Mount(p, p) for p in launch.code_paths] + list(launch.mounts)
+        if launch.image_layers:
+            env.setdefault("PATH", IMAGE_PATH)
+            env.setdefault("HOME", "/root")
+            python = launch.python or "python3"
+            workdir = launch.workdir or "/root"
+        else:
+            env.setdefault("PATH", os.environ.get("PATH", IMAGE_PATH))
+            env["HOME"] = "/root"
+            python = launch.python or os.path.normpath(sys.executable)
+            workdir = launch.workdir or "/root"
+        env.setdefault("TMPDIR", "/tmp")
+        limits = cgroups.Limits(memory_limit_mib=launch.memory_limit_mib,
+                                memory_request_mib=launch.memory_mib,
+                                cpu_request=launch.cpu, cpu_limit=launch.cpu_limit,
+                                pids_max=self.pids_limit)
+        cg = await asyncio.to_thread(cgroups.Cgroup.create, launch.container_id, limits)
+        box = Sandbox(command=[python, "-m", "ketch._runtime"], env=env,
+                      layers=list(launch.image_layers),
+                      scratch=self.root / launch.container_id,
+                      scratch_limit_mib=launch.ephemeral_disk_mib, workdir=workdir,
+                      hostname=launch.container_id[:63], binds=binds, gpus=list(launch.gpus),
+                      cgroup=cg)
+        try:
+            proc, readers = await spawn(box, on_line)
+        except BaseException:
+            cg.remove()
+            shutil.rmtree(box.scratch, ignore_errors=True)
+            raise
+        container = BwrapContainer(proc, box)
+        asyncio.ensure_future(self._watch(container, readers, on_exit, launch))
+        return container
+
+    async def _watch(self, container: BwrapContainer, readers, on_exit: OnExit,
+                     launch: ContainerLaunch):
+        code = await container.proc.wait()
+        box = container.box
+        await asyncio.wait(readers, timeout=2)
+        oom = box.cgroup.oom_kills() > 0
+        box.cgroup.kill_all()
+        await asyncio.to_thread(box.cgroup.remove)
+        await asyncio.to_thread(shutil.rmtree, box.scratch, True)
+        # bubblewrap exits with its child's status; a signal shows as 128 + signal.
+        sig = -code if code < 0 else (code - 128 if code > 128 else None)
+        on_exit(ContainerExit(returncode=None if sig else code, signal=sig, oom_killed=oom,
+                              memory_limit_mib=launch.memory_limit_mib))
+
+    async def stop(self, handle: BwrapContainer, grace_s: float = 5.0):
+        if handle.proc.returncode is not None:
+            return
+        # bubblewrap is pid 1's parent: it forwards nothing, so signal the runtime inside.
+        _signal_cgroup(handle.box.cgroup, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(handle.proc.wait(), grace_s)
+        except asyncio.TimeoutError:
+            self.kill(handle)
+
+    def kill(self, handle: BwrapContainer):
+        handle.box.cgroup.kill_all()
+        _signal_group(handle.pid, signal.SIGKILL)
+
+
+def _signal_cgroup(cg: cgroups.Cgroup, sig: int):
+    """Signals every process of the container except bubblewrap itself (which would die
+    at once and take the others with it, without their grace period)."""
+    procs = Path(cg.procs_files[0])
+    try:
+        pids = [int(p) for p in procs.read_text().split()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            if os.path.basename(os.readlink(f"/proc/{pid}/exe")) == "bwrap":
+                continue
+            os.kill(pid, sig)
+        except OSError:
+            pass

@@ -1,0 +1,178 @@
+"""Control groups for containers: memory, CPU and pids limits, and how a container died.
+
+Works with the unified hierarchy (cgroup v2) and with the legacy one (v1, one tree per
+controller). Each container gets `ketch/<container id>` under every controller; the
+server's own process stays outside them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("ketch.server")
+
+ROOT = Path(os.environ.get("KETCH_CGROUP_ROOT", "/sys/fs/cgroup"))
+_V1_CONTROLLERS = ("memory", "cpu", "pids")
+_CFS_PERIOD_US = 100_000
+
+
+@dataclass
+class Limits:
+    memory_limit_mib: int = 0      # hard limit; 0: none
+    memory_request_mib: int = 0    # soft: what the kernel reclaims down to under pressure
+    cpu_request: float = 0.0       # relative weight
+    cpu_limit: float = 0.0         # hard quota in CPUs; 0: none
+    pids_max: int = 0              # 0: none
+
+
+def version() -> int:
+    """2 for a unified hierarchy, 1 for the legacy one, 0 when neither is usable."""
+    if (ROOT / "cgroup.controllers").exists():
+        return 2
+    if all((ROOT / c / "cgroup.procs").exists() for c in _V1_CONTROLLERS):
+        return 1
+    return 0
+
+
+class Cgroup:
+    """One container's cgroup(s)."""
+
+    def __init__(self, name: str, dirs: list[Path], ver: int, limits: Limits):
+        self.name = name
+        self.dirs = dirs
+        self.version = ver
+        self.limits = limits
+
+    @property
+    def procs_files(self) -> list[str]:
+        """Writing a pid to each of these puts that process in the container's cgroup."""
+        return [str(d / "cgroup.procs") for d in self.dirs]
+
+    @classmethod
+    def create(cls, name: str, limits: Limits) -> "Cgroup":
+        ver = version()
+        if ver == 2:
+            parent = ROOT / "ketch"
+            parent.mkdir(exist_ok=True)
+            _enable_v2_controllers(parent)
+            path = parent / name
+            path.mkdir()
+            cg = cls(name, [path], 2, limits)
+        elif ver == 1:
+            dirs = []
+            for controller in _V1_CONTROLLERS:
+                path = ROOT / controller / "ketch" / name
+                path.mkdir(parents=True)
+                dirs.append(path)
+            cg = cls(name, dirs, 1, limits)
+        else:
+            raise OSError(f"no usable cgroup hierarchy under {ROOT}; the bwrap backend needs "
+                          "cgroups (v1 or v2) for memory, CPU and pids limits")
+        try:
+            cg._apply()
+        except OSError:
+            cg.remove()
+            raise
+        return cg
+
+    def _apply(self):
+        lim = self.limits
+        if self.version == 2:
+            d = self.dirs[0]
+            if lim.memory_limit_mib:
+                _write(d / "memory.max", lim.memory_limit_mib << 20)
+                _write(d / "memory.swap.max", 0, optional=True)
+            if lim.memory_request_mib:
+                _write(d / "memory.low", lim.memory_request_mib << 20, optional=True)
+            if lim.cpu_request:
+                _write(d / "cpu.weight", max(1, min(10000, round(lim.cpu_request * 100))))
+            if lim.cpu_limit:
+                _write(d / "cpu.max", f"{round(lim.cpu_limit * _CFS_PERIOD_US)} "
+                                      f"{_CFS_PERIOD_US}")
+            if lim.pids_max:
+                _write(d / "pids.max", lim.pids_max)
+            return
+        memory, cpu, pids = self.dirs
+        if lim.memory_limit_mib:
+            _write(memory / "memory.limit_in_bytes", lim.memory_limit_mib << 20)
+            # Where swap is accounted, the limit covers memory plus swap, so it bites.
+            _write(memory / "memory.memsw.limit_in_bytes", lim.memory_limit_mib << 20,
+                   optional=True)
+        if lim.memory_request_mib:
+            _write(memory / "memory.soft_limit_in_bytes", lim.memory_request_mib << 20,
+                   optional=True)
+        if lim.cpu_request:
+            _write(cpu / "cpu.shares", max(2, round(lim.cpu_request * 1024)))
+        if lim.cpu_limit:
+            _write(cpu / "cpu.cfs_period_us", _CFS_PERIOD_US)
+            _write(cpu / "cpu.cfs_quota_us", round(lim.cpu_limit * _CFS_PERIOD_US))
+        if lim.pids_max:
+            _write(pids / "pids.max", lim.pids_max)
+
+    def oom_kills(self) -> int:
+        """How many of the container's processes the kernel killed for memory."""
+        path = (self.dirs[0] / "memory.events" if self.version == 2
+                else self.dirs[0] / "memory.oom_control")
+        try:
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def kill_all(self):
+        for procs in self.procs_files:
+            try:
+                pids = Path(procs).read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+
+    def remove(self):
+        """Removes the cgroup once its processes are gone (they may take a moment)."""
+        for d in self.dirs:
+            for _ in range(100):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    self.kill_all()
+                    time.sleep(0.01)
+            else:
+                log.warning("could not remove cgroup %s", d)
+
+
+def _enable_v2_controllers(parent: Path):
+    """Lets children of `parent` (and `parent` itself) use memory, cpu and pids."""
+    for d in (parent.parent, parent):
+        control = d / "cgroup.subtree_control"
+        enabled = control.read_text().split()
+        wanted = [c for c in ("memory", "cpu", "pids") if c not in enabled]
+        if wanted:
+            _write(control, " ".join("+" + c for c in wanted))
+
+
+def _write(path: Path, value, optional: bool = False):
+    try:
+        path.write_text(str(value))
+    except FileNotFoundError:
+        if not optional:
+            raise
+    except OSError as exc:
+        if not optional:
+            raise OSError(f"cannot set {path.name} to {value} in {path.parent}: "
+                          f"{exc.strerror or exc}") from None
+
