@@ -39,13 +39,15 @@ class ServerProcess:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.gateway_port = free_port()
         self.proc: subprocess.Popen | None = None
 
     @property
     def env(self) -> dict:
         return {**os.environ, "KETCH_DATA_DIR": str(self.data_dir),
                 "KETCH_SERVER_ADDR": self.address, "KETCH_NO_AUTOSTART": "1",
-                "KETCH_CONFIG_DIR": str(self.data_dir / "config")}
+                "KETCH_CONFIG_DIR": str(self.data_dir / "config"),
+                "KETCH_GATEWAY_ADDR": f"127.0.0.1:{self.gateway_port}"}
 
     def start(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)

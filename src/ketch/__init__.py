@@ -21,6 +21,7 @@ from ._context import current_function_call_id, current_input_id, is_local
 from ._functions import Function, FunctionCall
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
+from ._web import asgi_app, fastapi_endpoint, web_server, wsgi_app
 from .exception import Error
 from .retries import Retries
 from . import exception
@@ -29,4 +30,5 @@ __all__ = [
     "App", "Cls", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
+    "asgi_app", "fastapi_endpoint", "web_server", "wsgi_app",
 ]

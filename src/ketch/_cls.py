@@ -10,6 +10,7 @@ from ._client import Client
 from ._functions import Function, _Target
 from ._partial import ENTER, EXIT, METHOD, check_parameters, instantiate, lifecycle_methods
 from ._serialization import serialize
+from ._web import WEB
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
@@ -91,11 +92,11 @@ class Obj:
         if user_cls is not None:
             attr = getattr(user_cls, name, None)
             marks = getattr(attr, METHOD, None)
-            if marks is None:
+            if marks is None and getattr(attr, WEB, None) is None:
                 raise AttributeError(
                     f"{self._cls._tag}.{name} is not a remote method; decorate it with "
                     "@ketch.method() to call it with .remote()")
-            is_generator = marks["is_generator"]
+            is_generator = bool(marks and marks["is_generator"])
         fn = Function(_Target(self._cls._tag, method=name, obj=self),
                       raw_f=getattr(user_cls, name, None) if user_cls else None,
                       is_generator=is_generator)

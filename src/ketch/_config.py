@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 DEFAULT_ADDRESS = "127.0.0.1:7419"
+DEFAULT_GATEWAY_ADDRESS = "127.0.0.1:8000"
 
 
 def data_dir() -> Path:
@@ -42,6 +43,12 @@ def _config_file() -> dict:
 
 def server_address() -> str:
     return os.environ.get("KETCH_SERVER_ADDR") or _config_file().get("server") or DEFAULT_ADDRESS
+
+
+def gateway_address() -> str:
+    """Where the server's web endpoint gateway listens."""
+    return (os.environ.get("KETCH_GATEWAY_ADDR") or _config_file().get("gateway")
+            or DEFAULT_GATEWAY_ADDRESS)
 
 
 def is_local_address(address: str) -> bool:

@@ -12,7 +12,7 @@ import os
 import secrets
 from typing import Any, AsyncIterator, Callable
 
-from . import _output, _sync
+from . import _output, _sync, _web
 from ._client import Client
 from ._serialization import INLINE_LIMIT, RemoteTraceback, deserialize, serialize
 from ._sync import live_method
@@ -178,6 +178,10 @@ class Function:
     # -- one call
 
     def _check_not_generator(self, what: str):
+        if getattr(self._raw_f, _web.WEB, None) is not None:
+            raise InvalidError(f"{self._name} is a web endpoint: it cannot be invoked with "
+                               f"{what}. Call it over HTTP at its URL (.get_web_url()), or "
+                               "run it here with .local()")
         if self._is_generator:
             raise InvalidError(f"{self._name} is a generator function: use .remote_gen(...) "
                                f"instead of {what}")
@@ -395,9 +399,18 @@ class Function:
         raise NotImplementedError("Function.with_options is not in ketch yet: set the options "
                                   "on @app.function(...) instead")
 
-    def get_web_url(self):
-        raise NotImplementedError("web endpoints are not in ketch yet (they come with the "
-                                  "gateway)")
+    @live_method
+    async def get_web_url(self) -> str | None:
+        """The URL of this web endpoint while its app runs (None if it is not one):
+        http://<app>--<label>.localhost:<port>, or the gateway's path form where this
+        machine cannot resolve *.localhost names."""
+        client = await Client.get()
+        t = self._target
+        owner = t.obj._cls._target if t.obj is not None else t
+        fid = await owner.resolve(client)
+        reply = await client.request(web_url_get=pb.WebUrlGet(function_id=fid,
+                                                              method=t.method))
+        return _web.reachable_url(reply.web_url) or None
 
 
 def _known_length(*iterables) -> int | None:

@@ -28,6 +28,7 @@ from .._serialization import INLINE_LIMIT, BLOB_CHUNK, deserialize, serialize, \
     serialize_exception
 from ..exception import InputCancellation, SerializationError
 from ..proto import ketch_pb2 as pb
+from .web import WebServing
 
 
 def load_target(cs: pb.ContainerSpec):
@@ -344,8 +345,11 @@ class Container:
 
     async def serve(self):
         self.loop_thread = threading.get_ident()
+        web = WebServing(self) if self.spec.web_endpoints else None
         try:
             await self.setup()
+            ready = pb.Frame(container_ready=pb.ContainerReady(ok=True)) if web is None else \
+                pb.Frame(web_ready=pb.WebReady(ports=await web.start()))
         except BaseException as exc:
             data, message, tb = serialize_exception(exc)
             self.conn.send(pb.Frame(container_ready=pb.ContainerReady(
@@ -367,8 +371,10 @@ class Container:
             for i in range(n):
                 threading.Thread(target=self.thread_worker, name=f"ketch-input-{i}",
                                  daemon=True).start()
-        self.conn.send(pb.Frame(container_ready=pb.ContainerReady(ok=True)))
+        self.conn.send(ready)
         await self.stopping.wait()
+        if web is not None:
+            await web.stop()
         await self.run_exit_hooks()
         self.flush()
         await asyncio.sleep(0)

@@ -322,3 +322,9 @@ _CONTAINER_HANDLERS = {
     "blob_put": Session.blob_put,
     "blob_get": Session.blob_get,
 }
+
+# Web endpoints: the gateway's package holds its handlers.
+from .gateway import handlers as _web_handlers  # noqa: E402
+
+_CLIENT_HANDLERS.update(_web_handlers.CLIENT_HANDLERS)
+_CONTAINER_HANDLERS.update(_web_handlers.CONTAINER_HANDLERS)

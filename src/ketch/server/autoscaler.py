@@ -68,7 +68,7 @@ class Autoscaler:
     def desired(self, fn: "Function") -> int:
         spec = fn.spec
         scaling = spec.scaling
-        pending = len(fn.queue) + fn.inflight() + len(fn.delayed)
+        pending = len(fn.queue) + fn.inflight() + len(fn.delayed) + fn.web_waiting
         per = spec.target_inputs or fn.slots
         want = math.ceil(pending / per)
         if fn.avg_duration is not None and pending:
@@ -99,7 +99,7 @@ class Autoscaler:
                 continue
             live = [c for c in other.containers.values() if c.state != "stopping"]
             spare = len(live) - other.spec.scaling.min_containers
-            idle = sorted((c for c in live if c.state == "ready" and not c.inflight),
+            idle = sorted((c for c in live if c.state == "ready" and c.idle),
                           key=lambda c: c.idle_since)
             candidates.extend(idle[:max(0, spare)])
         candidates.sort(key=lambda c: c.idle_since)
@@ -134,7 +134,7 @@ class Autoscaler:
         elif want < len(live):
             window = fn.spec.scaling.scaledown_window_s
             now = time.monotonic()
-            idle = sorted((c for c in live if c.state == "ready" and not c.inflight
+            idle = sorted((c for c in live if c.state == "ready" and c.idle
                            and now - c.idle_since >= window), key=lambda c: c.idle_since)
             for c in idle[:len(live) - want]:
                 self.functions.stop_container(c, "scaled down")

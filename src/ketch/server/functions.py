@@ -113,6 +113,11 @@ class Container:
         self.exit_reason: str | None = None
         self.startup_timer: asyncio.TimerHandle | None = None
         self.ready_at: float | None = None
+        self.web_requests = 0            # requests in flight through the gateway
+
+    @property
+    def idle(self) -> bool:
+        return not self.inflight and not self.web_requests
 
 
 class Function:
@@ -129,6 +134,7 @@ class Function:
         self.avg_duration: float | None = None
         self.bound: dict[bytes, Function] = {}
         self.last_active = time.monotonic()
+        self.web_waiting = 0             # requests the gateway holds for a free slot
         self.failed_starts = 0           # containers in a row that died while starting
 
     @property
@@ -147,7 +153,7 @@ class Function:
         return self.slots + extra
 
     def inflight(self) -> int:
-        return sum(len(c.inflight) for c in self.containers.values())
+        return sum(len(c.inflight) + c.web_requests for c in self.containers.values())
 
 
 class App:
@@ -173,6 +179,8 @@ class FunctionsService:
         self.containers: dict[str, Container] = {}
         self.loop = asyncio.get_event_loop()
         self.autoscaler = None  # set by the server once both exist
+        # Called as listener(container, how) when a container exits (the gateway's hook).
+        self.exit_listeners: list[Callable[[Container, str], None]] = []
         self.closing = False    # shutting down: start nothing, fail nothing
 
     # ------------------------------------------------------------------ apps
@@ -738,6 +746,8 @@ class FunctionsService:
             c.conn.close()
         never_ready = c.ready_at is None
         how = startup_error or exit.describe()
+        for listener in self.exit_listeners:
+            listener(c, how)
         self.logs.write(fn.app.id, "system", fn.label, c.id, f"container {c.id} stopped: {how}")
         inflight = list(c.inflight.values())
         c.inflight.clear()

@@ -23,6 +23,7 @@ from .api import Session
 from .autoscaler import Autoscaler
 from .blobs import BlobStore
 from .functions import FunctionsService, Function
+from .gateway import Gateway
 from .logs import LogService
 from .resources import Capacity
 from .runtime import make_runtime
@@ -44,7 +45,8 @@ def load_or_create_token(data_dir: Path) -> str:
 
 
 class Server:
-    def __init__(self, data_dir: Path, address: str, runtime: str = "process"):
+    def __init__(self, data_dir: Path, address: str, runtime: str = "process",
+                 gateway_address: str | None = None):
         self.data_dir = data_dir
         self.address = address
         host, port = _wire.parse_address(address)
@@ -62,6 +64,7 @@ class Server:
         self.functions = FunctionsService(self)
         self.autoscaler = Autoscaler(self.functions)
         self.functions.autoscaler = self.autoscaler
+        self.gateway = Gateway(self, gateway_address or _config.gateway_address())
         self._stop = asyncio.Event()
 
     def restore(self):
@@ -94,6 +97,7 @@ class Server:
                                             reuse_address=True)
         self.restore()
         self.autoscaler.start()
+        await self._start_gateway()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
         log.info("ketch server %s listening on %s (data in %s, runtime %s)",
@@ -101,9 +105,23 @@ class Server:
         print(f"ketch server listening on {self.address}", flush=True)
         await self._stop.wait()
         listener.close()
+        self.gateway.close()
         self.autoscaler.stop()
         await self.functions.shutdown()
         self.store.close()
+
+    async def _start_gateway(self):
+        """Web endpoints need the gateway, the rest of ketch does not: a busy port is
+        reported (here and by get_web_url) without stopping the server."""
+        try:
+            await self.gateway.start()
+        except OSError as exc:
+            log.error("the gateway cannot listen on %s: %s. Web endpoints are unavailable; "
+                      "set KETCH_GATEWAY_ADDR or --gateway-address to a free HOST:PORT.",
+                      self.gateway.address, exc.strerror or exc)
+            return
+        print(f"ketch gateway listening on {self.gateway.host}:{self.gateway.port}",
+              flush=True)
 
     def request_shutdown(self):
         self._stop.set()
@@ -119,6 +137,10 @@ def main(argv=None):
                         "~/.local/share/ketch")
     parser.add_argument("--runtime", default=os.environ.get("KETCH_RUNTIME", "process"),
                         help="container backend (default: process)")
+    parser.add_argument("--gateway-address", default=None,
+                        help="HOST:PORT the web endpoint gateway listens on (default: "
+                             f"KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}; "
+                             "port 0 picks a free one)")
     args = parser.parse_args(argv)
     if args.data_dir:
         os.environ["KETCH_DATA_DIR"] = args.data_dir
@@ -131,7 +153,7 @@ def main(argv=None):
         run_loop = asyncio.run
 
     async def run():
-        server = Server(_config.data_dir(), address, args.runtime)
+        server = Server(_config.data_dir(), address, args.runtime, args.gateway_address)
         await server.serve()
 
     try:

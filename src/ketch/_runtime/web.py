@@ -1,0 +1,135 @@
+"""Serves a container's web endpoints on loopback ports for the gateway to proxy to.
+
+`asgi_app`, `wsgi_app` and `fastapi_endpoint` apps run under uvicorn in this process, each
+on a port of its own chosen by the kernel; a `web_server` function starts the user's
+process, which listens on the port the decorator names. FastAPI is imported only for
+`fastapi_endpoint`s. Stopping waits for requests in flight, so a container that scales down
+or is replaced by a reload finishes what it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import socket
+import time
+
+from ..proto import ketch_pb2 as pb
+
+READY_POLL_S = 0.02
+
+
+class WebServing:
+    def __init__(self, container):
+        self.container = container
+        self.servers: list = []
+        self.tasks: list[asyncio.Task] = []
+
+    async def start(self) -> dict[str, int]:
+        """Starts every endpoint and returns their ports, keyed by class method ("" for a
+        function). Raises with a clear message when one cannot start."""
+        ports = {}
+        for ep in self.container.spec.web_endpoints:
+            fn = self.container.callable_for(ep.method)
+            if ep.kind == "server":
+                ports[ep.method] = await self._start_web_server(ep, fn)
+            else:
+                ports[ep.method] = await self._serve(ep, await self._build_app(ep, fn))
+        return ports
+
+    async def _build_app(self, ep: pb.WebEndpoint, fn):
+        if ep.kind == "fastapi":
+            try:
+                from fastapi import FastAPI
+            except ImportError:
+                raise RuntimeError("@ketch.fastapi_endpoint needs FastAPI where the container "
+                                   "runs: pip install fastapi (or use @ketch.asgi_app with "
+                                   "any ASGI framework)") from None
+            api = FastAPI(docs_url="/docs" if ep.docs else None, redoc_url=None,
+                          openapi_url="/openapi.json" if ep.docs else None)
+            api.add_api_route("/", fn, methods=[ep.http_method or "GET"])
+            return api
+        app = fn()
+        if inspect.isawaitable(app):
+            app = await app
+        if app is None or not callable(app):
+            decorator = "asgi_app" if ep.kind == "asgi" else "wsgi_app"
+            raise TypeError(f"the @ketch.{decorator} function returned {app!r}; it must return "
+                            f"the {ep.kind.upper()} app to serve")
+        return app
+
+    async def _serve(self, ep: pb.WebEndpoint, app) -> int:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            # The container handles SIGTERM itself and stops the server gracefully.
+            @contextlib.contextmanager
+            def capture_signals(self):
+                yield
+
+        config = uvicorn.Config(
+            app, interface="wsgi" if ep.kind == "wsgi" else "auto",
+            lifespan="off" if ep.kind == "wsgi" else "auto", log_level="warning",
+            access_log=False, server_header=False,
+            # The gateway keeps idle connections open and closes them itself.
+            timeout_keep_alive=3600)
+        server = Server(config)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        async def run():
+            try:
+                await server.serve(sockets=[sock])
+            except SystemExit:  # uvicorn exits when the app's lifespan startup fails
+                raise RuntimeError("the app's startup (lifespan) failed; see its log "
+                                   "above") from None
+
+        task = asyncio.ensure_future(run())
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise RuntimeError("the web server stopped while starting")
+            await asyncio.sleep(READY_POLL_S)
+        self.servers.append(server)
+        self.tasks.append(task)
+        return sock.getsockname()[1]
+
+    async def _start_web_server(self, ep: pb.WebEndpoint, fn) -> int:
+        port = ep.port
+        if await _accepts(port):
+            raise RuntimeError(
+                f"port {port} is already in use on this machine, before the @ketch.web_server "
+                "function ran: another container of this function, or another program, "
+                "listens there. Containers share the machine's network, so give the function "
+                "a free port (and max_containers=1 if it must stay on one port).")
+        result = await asyncio.get_running_loop().run_in_executor(None, fn)
+        if inspect.isawaitable(result):
+            await result
+        deadline = time.monotonic() + ep.startup_timeout_s
+        while not await _accepts(port):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listened on port {port} within the "
+                                   f"@ketch.web_server startup_timeout of "
+                                   f"{ep.startup_timeout_s:g} s; start the server in the "
+                                   "function (e.g. subprocess.Popen) and raise startup_timeout "
+                                   "if it needs longer")
+            await asyncio.sleep(READY_POLL_S)
+        return port
+
+    async def stop(self):
+        """Stops accepting connections and waits for the requests in flight."""
+        for server in self.servers:
+            server.should_exit = True
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def _accepts(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True

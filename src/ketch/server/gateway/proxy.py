@@ -1,0 +1,326 @@
+"""The gateway's HTTP/1.1 proxy: one protocol object per client connection, one per
+connection to a container.
+
+A client request is parsed (httptools) only as far as routing needs: its head is rebuilt
+for the container and its body is forwarded chunk by chunk as it arrives. The container's
+response is forwarded byte for byte as it arrives, and parsed only to find where it ends,
+so streaming responses and server-sent events pass through untouched. A `101 Switching
+Protocols` answer turns both connections into a plain byte tunnel (WebSockets).
+Connections to containers are kept alive and reused. Back pressure runs both ways: a slow
+reader pauses the writer's side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import TYPE_CHECKING
+
+import httptools
+
+if TYPE_CHECKING:
+    from .service import Backend, Gateway, Route
+
+# Headers that describe one connection, not the message; the gateway sets its own.
+_DROPPED = {b"modal-key", b"modal-secret", b"x-forwarded-for", b"x-forwarded-proto",
+            b"x-forwarded-host", b"x-forwarded-prefix"}
+BODY_BUFFER_LIMIT = 1 << 20  # held request bodies beyond this pause the client
+
+
+def simple_response(status: int, reason: str, text: str, keep_alive: bool) -> bytes:
+    body = (text.rstrip("\n") + "\n").encode()
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\n"
+            f"connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n").encode() + body
+
+
+class Exchange:
+    """One request and its response."""
+
+    __slots__ = ("client", "method", "head", "chunked", "body", "body_size", "body_done",
+                 "keep_alive", "upgrade", "route", "error", "backend", "upstream",
+                 "responded", "done", "waiter", "attempts")
+
+    def __init__(self, client: "ClientConnection", method: bytes, keep_alive: bool,
+                 upgrade: bool):
+        self.client = client
+        self.method = method
+        self.head = b""
+        self.chunked = False
+        self.body: list[bytes] = []      # held until a container takes the request
+        self.body_size = 0
+        self.body_done = False
+        self.keep_alive = keep_alive
+        self.upgrade = upgrade
+        self.route: "Route | None" = None
+        self.error: tuple[int, str, str] | None = None  # the gateway's own answer
+        self.backend: "Backend | None" = None
+        self.upstream: "UpstreamConnection | None" = None
+        self.responded = False           # response bytes reached the client
+        self.done = False
+        self.waiter = None
+        self.attempts = 0
+
+    def send_body(self, data: bytes):
+        if self.chunked:
+            data = b"%x\r\n%b\r\n" % (len(data), data)
+        up = self.upstream
+        if up is not None and up.transport is not None:
+            up.transport.write(data)
+        else:
+            self.body.append(data)
+            self.body_size += len(data)
+            if self.body_size > BODY_BUFFER_LIMIT:
+                self.client.pause()
+
+    def end_body(self):
+        self.body_done = True
+        if self.chunked:
+            self.send_body_raw(b"0\r\n\r\n")
+
+    def send_body_raw(self, data: bytes):
+        up = self.upstream
+        if up is not None and up.transport is not None:
+            up.transport.write(data)
+        else:
+            self.body.append(data)
+
+
+class ClientConnection(asyncio.Protocol):
+    """A connection from an HTTP client. Requests on it are answered in order."""
+
+    def __init__(self, gateway: "Gateway"):
+        self.gateway = gateway
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.peer = b""
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.exchanges: collections.deque[Exchange] = collections.deque()
+        self.receiving: Exchange | None = None
+        self.tunnel: "UpstreamConnection | None" = None
+        self.upgraded = False            # bytes after an upgrade request are not HTTP
+        self.paused = False
+        self.write_paused = False
+        self.closing = False
+
+    # -- connection
+
+    def connection_made(self, transport):
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = (peer[0] if peer else "").encode()
+        self.gateway.clients.add(self)
+
+    def connection_lost(self, exc):
+        self.closing = True
+        self.gateway.clients.discard(self)
+        for ex in self.exchanges:
+            self.gateway.abandon(ex)
+        self.exchanges.clear()
+
+    def data_received(self, data: bytes):
+        if self.upgraded:
+            ex = self.exchanges[0] if self.exchanges else None
+            if ex is not None:
+                ex.send_body_raw(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self.upgraded = True
+            rest = data[upgrade.args[0]:]
+            if rest and self.exchanges:
+                self.exchanges[-1].send_body_raw(rest)
+        except httptools.HttpParserError as exc:
+            self.reply_and_close(400, "Bad Request", f"ketch gateway: malformed HTTP request: "
+                                                     f"{exc}")
+
+    def eof_received(self):
+        # A client that half-closes still gets its responses; then the connection closes.
+        if not self.exchanges:
+            return False
+        self.closing = True
+        return True
+
+    def pause_writing(self):
+        self.write_paused = True
+        up = self.exchanges[0].upstream if self.exchanges else None
+        if up is not None and up.transport is not None:
+            up.transport.pause_reading()
+
+    def resume_writing(self):
+        self.write_paused = False
+        up = self.exchanges[0].upstream if self.exchanges else None
+        if up is not None and up.transport is not None:
+            up.transport.resume_reading()
+
+    def pause(self):
+        if not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def resume(self):
+        if self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+
+    # -- httptools callbacks
+
+    def on_message_begin(self):
+        self.url = b""
+        self.headers = []
+
+    def on_url(self, url: bytes):
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes):
+        self.headers.append((name, value))
+
+    def on_headers_complete(self):
+        parser = self.parser
+        ex = Exchange(self, parser.get_method(), parser.should_keep_alive(),
+                      parser.should_upgrade())
+        self.receiving = ex
+        self.exchanges.append(ex)
+        self.gateway.route_request(ex, self.url, self.headers, parser.get_http_version())
+        if len(self.exchanges) == 1:
+            self.gateway.dispatch(ex)
+
+    def on_body(self, body: bytes):
+        ex = self.receiving
+        if ex is not None and not ex.done:
+            ex.send_body(body)
+
+    def on_message_complete(self):
+        ex = self.receiving
+        self.receiving = None
+        if ex is not None:
+            ex.end_body()
+
+    # -- answering
+
+    def write(self, data: bytes):
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def reply(self, ex: Exchange, status: int, reason: str, text: str):
+        """Answers `ex` from the gateway itself (404, 401, 502, 503)."""
+        keep = ex.keep_alive and not ex.upgrade and ex.body_done
+        ex.keep_alive = keep
+        ex.responded = True
+        self.write(simple_response(status, reason, text, keep))
+        self.finished(ex)
+
+    def reply_and_close(self, status: int, reason: str, text: str):
+        self.write(simple_response(status, reason, text, False))
+        if self.transport is not None:
+            self.transport.close()
+
+    def finished(self, ex: Exchange):
+        """`ex` got its whole response: start the next request, or close."""
+        ex.done = True
+        if self.exchanges and self.exchanges[0] is ex:
+            self.exchanges.popleft()
+        if not ex.keep_alive or self.transport is None:
+            if self.transport is not None:
+                self.transport.close()
+            return
+        if self.exchanges:
+            self.gateway.dispatch(self.exchanges[0])
+        elif self.closing:
+            self.transport.close()
+
+
+class UpstreamConnection(asyncio.Protocol):
+    """A kept-alive connection to one port of one container."""
+
+    def __init__(self, backend: "Backend", port: int):
+        self.backend = backend
+        self.port = port
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.exchange: Exchange | None = None
+        self.status = 0
+        self.tunnel = False
+        self.reusable = True
+        self.connected = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+        if not self.connected.done():
+            self.connected.set_result(True)
+
+    def connection_lost(self, exc):
+        self.transport = None
+        self.backend.forget(self)
+        ex = self.exchange
+        self.exchange = None
+        if ex is not None and not ex.done:
+            ex.client.gateway.upstream_lost(ex, self)
+
+    def start(self, ex: Exchange):
+        self.exchange = ex
+        self.status = 0
+        ex.upstream = self
+        parts = [ex.head, *ex.body]
+        ex.body = []
+        ex.body_size = 0
+        self.transport.write(b"".join(parts))
+        ex.client.resume()
+        if ex.client.write_paused:
+            self.transport.pause_reading()
+
+    def data_received(self, data: bytes):
+        ex = self.exchange
+        if ex is None:
+            return  # an answer nobody asked for: the container is confused
+        ex.responded = True
+        ex.client.write(data)
+        if self.tunnel:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.tunnel = True  # 101: from now on, bytes both ways
+        except httptools.HttpParserError:
+            self.reusable = False
+            self.transport.close()
+
+    def pause_writing(self):
+        if self.exchange is not None:
+            self.exchange.client.pause()
+
+    def resume_writing(self):
+        if self.exchange is not None:
+            self.exchange.client.resume()
+
+    # -- httptools callbacks
+
+    def on_headers_complete(self):
+        self.status = self.parser.get_status_code()
+        if self.exchange is not None and self.exchange.method == b"HEAD" \
+                and self.status >= 200:
+            # A HEAD response has no body whatever its headers say.
+            keep = self.parser.should_keep_alive()
+            self.parser = httptools.HttpResponseParser(self)
+            self._complete(keep)
+
+    def on_message_complete(self):
+        if 100 <= self.status < 200:
+            return  # 100 Continue and friends: the real response follows
+        self._complete(self.parser.should_keep_alive())
+
+    def _complete(self, keep_alive: bool):
+        ex = self.exchange
+        if ex is None or ex.done:
+            return
+        keep = self.reusable and ex.body_done and keep_alive
+        if ex.upgrade:
+            ex.keep_alive = False  # refused upgrade: the client's next bytes are not HTTP
+            keep = False
+        self.exchange = None
+        ex.upstream = None
+        ex.client.gateway.response_done(ex, self if keep else None)
+        if not keep and self.transport is not None:
+            self.transport.close()

@@ -1,0 +1,416 @@
+"""The gateway: routes each web request to a container of its function with a free slot.
+
+Routing: `http://<app>--<label>.localhost:<port>/path` by Host header, or
+`http://127.0.0.1:<port>/<app>--<label>/path` by path prefix (the prefix is stripped and
+sent as `X-Forwarded-Prefix`). Ephemeral apps (`ketch serve`, `ketch run`) answer at
+`<label>-dev`, as in Modal, so a served app does not shadow the deployed one.
+
+A request takes one of the function's `max_inputs` slots on a ready container (the least
+busy) for as long as it runs — a WebSocket for as long as it is open. With no free slot it
+waits; waiting requests count as pending work for the autoscaler, which starts containers
+(from zero, too). A request that waits longer than the function's startup timeout gets 503;
+when a container fails to start, the requests waiting for it get 503 with its error at
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import TYPE_CHECKING
+
+from ... import _wire
+from ...proto import ketch_pb2 as pb
+from .proxy import ClientConnection, Exchange, UpstreamConnection
+from .tokens import ProxyTokens
+
+if TYPE_CHECKING:
+    from ..functions import Container, Function
+    from ..main import Server
+
+log = logging.getLogger("ketch.gateway")
+
+MAX_CONNECT_ATTEMPTS = 3
+# Stopped on purpose: the requests waiting for its function are not failed.
+_DELIBERATE_EXITS = ("scaled down", "scaled down to make room", "the server is shutting down",
+                     "stopped by `ketch container stop`")
+
+
+def host_name(app_name: str) -> str:
+    """An app name as it appears in a host name: lowercase letters, digits, hyphens."""
+    return re.sub(r"[^a-z0-9-]+", "-", app_name.lower()).strip("-") or "app"
+
+
+class Route:
+    __slots__ = ("fn", "endpoint", "key")
+
+    def __init__(self, fn: "Function", endpoint: pb.WebEndpoint, key: str):
+        self.fn = fn
+        self.endpoint = endpoint
+        self.key = key
+
+
+class Backend:
+    """The gateway's view of one ready web container: its ports and idle connections."""
+
+    def __init__(self, container: "Container", ports: dict[str, int]):
+        self.container = container
+        self.ports = ports
+        self.idle: dict[int, list[UpstreamConnection]] = {}
+        self.conns: set[UpstreamConnection] = set()
+        self.dead = False
+
+    def forget(self, up: UpstreamConnection):
+        self.conns.discard(up)
+        idle = self.idle.get(up.port)
+        if idle and up in idle:
+            idle.remove(up)
+
+    def close(self):
+        self.dead = True
+        for up in list(self.conns):
+            if up.transport is not None and up.exchange is None:
+                up.transport.close()
+
+
+class Waiter:
+    __slots__ = ("ex", "fn", "timer")
+
+    def __init__(self, ex: Exchange, fn: "Function"):
+        self.ex = ex
+        self.fn = fn
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class Gateway:
+    def __init__(self, server: "Server", address: str):
+        self.server = server
+        self.functions = server.functions
+        self.address = address
+        self.host, self.port = _wire.parse_address(address)
+        self.tokens = ProxyTokens(server.data_dir / "proxy-tokens.db")
+        self.routes: dict[str, Route] = {}
+        self.backends: dict[str, Backend] = {}
+        self.waiting: dict[str, list[Waiter]] = {}
+        self.clients: set[ClientConnection] = set()
+        self.listener: asyncio.AbstractServer | None = None
+        self.loop = asyncio.get_event_loop()
+        self.functions.exit_listeners.append(self.container_exited)
+
+    async def start(self):
+        self.listener = await self.loop.create_server(
+            lambda: ClientConnection(self), self.host, self.port, reuse_address=True)
+        self.port = self.listener.sockets[0].getsockname()[1]
+
+    def close(self):
+        if self.listener is not None:
+            self.listener.close()
+        for client in list(self.clients):
+            if client.transport is not None:
+                client.transport.close()
+        self.tokens.close()
+
+    # ------------------------------------------------------------------ URLs
+
+    def route_key(self, fn: "Function", endpoint: pb.WebEndpoint) -> str:
+        dev = "-dev" if fn.app.state != "deployed" else ""
+        return f"{host_name(fn.app.name)}--{endpoint.label}{dev}"
+
+    def web_url(self, fn: "Function", method: str) -> pb.WebUrl:
+        if self.listener is None:
+            raise LookupError("the gateway is not listening (see the server's log for why), "
+                              "so web endpoints have no URL; restart the server with a free "
+                              "--gateway-address")
+        root = fn.parent or fn
+        for ep in root.spec.web_endpoints:
+            if ep.method == method:
+                key = self.route_key(root, ep)
+                host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+                local = host.startswith("127.") or host in ("localhost", "::1")
+                return pb.WebUrl(
+                    url=f"http://{key}.localhost:{self.port}" if local
+                    else f"http://{host}:{self.port}/{key}",
+                    path_url=f"http://{host}:{self.port}/{key}")
+        return pb.WebUrl()
+
+    # ------------------------------------------------------------------ routing
+
+    def lookup(self, key: str) -> Route | None:
+        route = self.routes.get(key)
+        if route is not None and route.fn.id in self.functions.functions:
+            return route
+        best = None
+        for app in self.functions.apps.values():
+            for fn in app.functions.values():
+                for ep in fn.spec.web_endpoints:
+                    if app.state in ("deployed", "ephemeral", "detached") and \
+                            self.route_key(fn, ep) == key and \
+                            (best is None or app.created_at > best.fn.app.created_at):
+                        best = Route(fn, ep, key)
+        if best is None:
+            self.routes.pop(key, None)
+        else:
+            self.routes[key] = best
+        return best
+
+    def route_request(self, ex: Exchange, url: bytes, headers, version: str):
+        """Finds the endpoint for a request and rebuilds its head for the container; or
+        sets the gateway's own answer (404, 401)."""
+        host = b""
+        key_header = secret_header = None
+        chunked = False
+        lines = []
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"host":
+                host = value
+            elif lower == b"modal-key":
+                key_header = value
+                continue
+            elif lower == b"modal-secret":
+                secret_header = value
+                continue
+            elif lower == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif lower in (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-prefix"):
+                continue
+            lines.append(b"%b: %b\r\n" % (name, value))
+        label = host.partition(b":")[0].lower().partition(b".")
+        prefix = b""
+        path = url
+        if label[1] and b"--" in label[0]:
+            key = label[0].decode("latin-1")
+        else:
+            tail = url[1:]
+            cut = min((i for i in (tail.find(b"/"), tail.find(b"?")) if i != -1),
+                      default=len(tail))
+            segment, rest = tail[:cut], tail[cut:]
+            key = segment.decode("latin-1")
+            if b"--" not in segment:
+                ex.error = (404, "Not Found", f"ketch gateway: no web endpoint here. Web "
+                            f"endpoints answer at http://<app>--<label>.localhost:{self.port}/ "
+                            f"or http://127.0.0.1:{self.port}/<app>--<label>/; `ketch app list` "
+                            "shows the apps and `ketch deploy` prints their URLs.")
+                return
+            prefix = b"/" + segment
+            path = rest if rest.startswith(b"/") else b"/" + rest
+        route = self.lookup(key)
+        if route is None:
+            ex.error = (404, "Not Found", f"ketch gateway: no running app serves {key!r}. "
+                        "Check the app name and label (`ketch app list`); ephemeral apps "
+                        "(ketch serve, ketch run) answer at <app>--<label>-dev.")
+            return
+        if route.endpoint.requires_proxy_auth:
+            why = self.tokens.check(key_header, secret_header)
+            if why is not None:
+                ex.error = (401, "Unauthorized", f"ketch gateway: {why}. Send the Modal-Key "
+                            "and Modal-Secret headers of a token from `ketch proxy-auth "
+                            "create`.")
+                return
+        ex.route = route
+        ex.chunked = chunked
+        extra = b"x-forwarded-for: %b\r\nx-forwarded-proto: http\r\n" % ex.client.peer
+        if prefix:
+            extra += b"x-forwarded-prefix: %b\r\n" % prefix
+        ex.head = b"%b %b HTTP/%b\r\n%b%b\r\n" % (ex.method, path, version.encode(),
+                                                 b"".join(lines), extra)
+
+    def dispatch(self, ex: Exchange):
+        """Starts a routed request on a container, or holds it until one has a slot."""
+        if ex.done:
+            return
+        if ex.error is not None:
+            ex.client.reply(ex, *ex.error)
+            return
+        fn = ex.route.fn
+        if fn.id not in self.functions.functions:
+            route = self.lookup(ex.route.key)  # replaced (a reload, a new deploy)
+            if route is None:
+                ex.client.reply(ex, 503, "Service Unavailable", f"ketch gateway: the app "
+                                f"serving {ex.route.key!r} stopped before this request ran")
+                return
+            ex.route = route
+            fn = route.fn
+        backend = self.acquire(fn)
+        if backend is None:
+            self.hold(ex, fn)
+        else:
+            self.connect(ex, backend)
+
+    def acquire(self, fn: "Function") -> Backend | None:
+        limit = fn.spec.max_inputs or 1
+        best = None
+        best_load = limit
+        backends = self.backends
+        for c in fn.containers.values():
+            load = c.web_requests + len(c.inflight)
+            if load < best_load and c.state == "ready":
+                backend = backends.get(c.id)
+                if backend is not None and not backend.dead:
+                    best, best_load = backend, load
+        if best is not None:
+            best.container.web_requests += 1
+        return best
+
+    def release(self, ex: Exchange):
+        backend = ex.backend
+        if backend is None:
+            return
+        ex.backend = None
+        c = backend.container
+        c.web_requests -= 1
+        if not c.web_requests and not c.inflight:
+            c.idle_since = time.monotonic()
+        c.fn.last_active = time.monotonic()
+        if self.waiting.get(c.fn.id):
+            self.wake(c.fn)
+
+    def connect(self, ex: Exchange, backend: Backend):
+        ex.backend = backend
+        port = backend.ports.get(ex.route.endpoint.method)
+        idle = backend.idle.get(port)
+        if idle:
+            idle.pop().start(ex)
+        else:
+            asyncio.ensure_future(self._open(ex, backend, port))
+
+    async def _open(self, ex: Exchange, backend: Backend, port: int):
+        up = UpstreamConnection(backend, port)
+        try:
+            await self.loop.create_connection(lambda: up, "127.0.0.1", port)
+        except OSError as exc:
+            # Nothing listens there: the container died. Route around it.
+            log.info("gateway: container %s refused a connection (%s)", backend.container.id, exc)
+            backend.dead = True
+            self.release(ex)
+            ex.attempts += 1
+            if ex.done:
+                return
+            if ex.attempts >= MAX_CONNECT_ATTEMPTS:
+                ex.client.reply(ex, 502, "Bad Gateway", f"ketch gateway: the containers of "
+                                f"{ex.route.key!r} refused connections ({exc}); see "
+                                "`ketch app logs`")
+                return
+            self.dispatch(ex)
+            return
+        backend.conns.add(up)
+        if ex.done or backend.dead:  # the client left meanwhile
+            self.release(ex)
+            up.transport.close()
+            return
+        up.start(ex)
+
+    def response_done(self, ex: Exchange, reusable: UpstreamConnection | None):
+        backend = ex.backend
+        self.release(ex)
+        if reusable is not None and backend is not None and not backend.dead:
+            backend.idle.setdefault(reusable.port, []).append(reusable)
+        ex.client.finished(ex)
+
+    def upstream_lost(self, ex: Exchange, up: UpstreamConnection):
+        """The container closed the connection before the response ended."""
+        self.release(ex)
+        ex.upstream = None
+        if ex.done:
+            return
+        if ex.responded:
+            ex.done = True  # a tunnel closed, or a response broke off: end the client's too
+            if ex.client.transport is not None:
+                ex.client.transport.close()
+            return
+        c = up.backend.container
+        ex.client.reply(ex, 502, "Bad Gateway", f"ketch gateway: the container {c.id} of "
+                        f"{ex.route.key!r} closed the connection before answering (it may "
+                        "have crashed); see `ketch app logs`. The next request goes to a "
+                        "healthy container.")
+
+    def abandon(self, ex: Exchange):
+        """The client went away."""
+        if ex.done:
+            return
+        ex.done = True
+        if ex.waiter is not None:
+            self._unwait(ex.waiter)
+        up = ex.upstream
+        if up is not None:
+            up.exchange = None
+            ex.upstream = None
+            if up.transport is not None:
+                up.transport.close()
+        self.release(ex)
+
+    # ------------------------------------------------------------------ waiting
+
+    def hold(self, ex: Exchange, fn: "Function"):
+        w = Waiter(ex, fn)
+        ex.waiter = w
+        self.waiting.setdefault(fn.id, []).append(w)
+        fn.web_waiting += 1
+        limit = fn.spec.startup_timeout_s or fn.spec.timeout_s
+        w.timer = self.loop.call_later(limit, self._timed_out, w, limit)
+        self.functions.autoscaler.poke(fn)
+
+    def _unwait(self, w: Waiter):
+        waiters = self.waiting.get(w.fn.id)
+        if waiters and w in waiters:
+            waiters.remove(w)
+            w.fn.web_waiting -= 1
+        if w.timer is not None:
+            w.timer.cancel()
+        w.ex.waiter = None
+
+    def _timed_out(self, w: Waiter, limit: float):
+        self._unwait(w)
+        fn = w.fn
+        starting = sum(1 for c in fn.containers.values() if c.state == "starting")
+        busy = sum(1 for c in fn.containers.values() if c.state == "ready")
+        w.ex.client.reply(w.ex, 503, "Service Unavailable", (
+            f"ketch gateway: no container of {w.ex.route.key!r} could take this request "
+            f"within {limit:g} s (the function's startup timeout): {starting} starting, "
+            f"{busy} ready and busy with max_inputs={fn.spec.max_inputs or 1}. Raise "
+            "startup_timeout=, or max_containers= / @ketch.concurrent(max_inputs=...)."))
+
+    def wake(self, fn: "Function"):
+        waiters = self.waiting.get(fn.id)
+        while waiters:
+            backend = self.acquire(fn)
+            if backend is None:
+                return
+            w = waiters[0]
+            self._unwait(w)
+            self.connect(w.ex, backend)
+
+    # ------------------------------------------------------------------ containers
+
+    def web_ready(self, c: "Container", msg: pb.WebReady):
+        """A web container listens: it is ready for the functions service and routable."""
+        if c.state != "starting":
+            return
+        self.backends[c.id] = Backend(c, dict(msg.ports))
+        self.functions.container_ready(c, pb.ContainerReady(ok=True))
+        self.wake(c.fn)
+
+    def container_exited(self, c: "Container", how: str):
+        backend = self.backends.pop(c.id, None)
+        if backend is not None:
+            backend.close()
+        fn = c.fn
+        waiters = self.waiting.get(fn.id)
+        if not waiters:
+            return
+        if fn.id not in self.functions.functions:
+            # Its app stopped or was replaced: route the waiting requests afresh.
+            for w in list(waiters):
+                self._unwait(w)
+                self.dispatch(w.ex)
+            return
+        if c.ready_at is None and c.exit_reason not in _DELIBERATE_EXITS:
+            reason = c.exit_reason if c.exit_reason not in (None, "init failed") else how
+            tail = "\n".join(c.stderr_tail)
+            text = (f"ketch gateway: a container for {fn.label} failed to start: {reason}"
+                    + (f"\nIts last output:\n{tail}" if tail else ""))
+            for w in list(waiters):
+                self._unwait(w)
+                w.ex.client.reply(w.ex, 503, "Service Unavailable", text)

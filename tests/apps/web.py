@@ -1,0 +1,163 @@
+"""Web endpoints the gateway tests serve from real containers."""
+
+import os
+import subprocess
+import sys
+import time
+
+import ketch
+
+app = ketch.App("webtest")
+
+
+@app.function()
+@ketch.fastapi_endpoint(method="GET")
+def hello(name: str = "world", times: int = 1):
+    return {"greeting": f"hello {name}", "times": times}
+
+
+@app.function()
+@ketch.fastapi_endpoint(method="POST", label="sum")
+def add(item: dict):
+    return {"total": sum(item["values"])}
+
+
+@app.function()
+@ketch.concurrent(max_inputs=100)
+@ketch.asgi_app()
+def stream():
+    """A raw ASGI app: echo, streaming, server-sent events, WebSocket echo, slow and crash."""
+
+    async def asgi(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("text") is not None:
+                    await send({"type": "websocket.send", "text": "echo: " + message["text"]})
+                else:
+                    await send({"type": "websocket.send", "bytes": message["bytes"][::-1]})
+        path = scope["path"]
+        headers = [(b"content-type", b"text/plain")]
+        if path == "/echo":
+            # Streams the request body back as it arrives, with its size at the end.
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                more = message.get("more_body", False)
+            await send({"type": "http.response.body", "body": f"{size}".encode()})
+            return
+        if path == "/sse":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/event-stream")]})
+            for i in range(5):
+                await send({"type": "http.response.body", "body": f"data: {i}\n\n".encode(),
+                            "more_body": True})
+                import asyncio
+                await asyncio.sleep(0.05)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if path == "/big":
+            chunk = b"x" * 65536
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            for _ in range(160):  # 10 MiB
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if path == "/pid":
+            body = str(os.getpid()).encode()
+        elif path == "/crash":
+            os._exit(3)
+        else:
+            body = f"{scope['method']} {path} {scope['query_string'].decode()} " \
+                   f"prefix={dict(scope['headers']).get(b'x-forwarded-prefix', b'').decode()}" \
+                .encode()
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return asgi
+
+
+@app.function()
+@ketch.concurrent(max_inputs=2)
+@ketch.asgi_app(label="slow")
+def slow():
+    """Answers after a pause, with the id of the process that served it."""
+    import asyncio
+
+    async def asgi(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await asyncio.sleep(float(scope["query_string"].decode() or 0.5))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+
+    return asgi
+
+
+@app.function()
+@ketch.wsgi_app()
+def classic():
+    def wsgi(environ, start_response):
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"wsgi " + environ["REQUEST_METHOD"].encode() + b" " + body]
+
+    return wsgi
+
+
+SERVER_PORT = 18573
+
+
+@app.function(max_containers=1)
+@ketch.web_server(SERVER_PORT, startup_timeout=20)
+def files():
+    """Any process that listens on a port: here Python's own http.server."""
+    subprocess.Popen([sys.executable, "-m", "http.server", str(SERVER_PORT), "--bind",
+                      "127.0.0.1", "--directory", os.path.dirname(__file__)])
+
+
+@app.function()
+@ketch.fastapi_endpoint(requires_proxy_auth=True)
+def private():
+    return "hello friend"
+
+
+@app.function(startup_timeout=2)
+@ketch.asgi_app(label="stuck")
+def stuck():
+    time.sleep(60)
+
+
+@app.function()
+@ketch.asgi_app(label="broken")
+def broken():
+    raise RuntimeError("this app cannot start: missing model weights")
+
+
+@app.cls()
+class Model:
+    greeting: str = ketch.parameter(default="hi")
+
+    @ketch.enter()
+    def load(self):
+        self.loaded = True
+
+    @ketch.fastapi_endpoint(method="GET")
+    def predict(self, x: int):
+        return {"y": x * 2, "greeting": self.greeting, "loaded": self.loaded}
