@@ -26,7 +26,7 @@ def add(item: dict):
 @ketch.concurrent(max_inputs=100)
 @ketch.asgi_app()
 def stream():
-    """A raw ASGI app: echo, streaming, server-sent events, WebSocket echo, slow and crash."""
+    """A raw ASGI app: echo, streaming, server-sent events, WebSocket echo."""
 
     async def asgi(scope, receive, send):
         if scope["type"] == "lifespan":
@@ -81,12 +81,11 @@ def stream():
             return
         if path == "/pid":
             body = str(os.getpid()).encode()
-        elif path == "/crash":
-            os._exit(3)
         else:
             body = f"{scope['method']} {path} {scope['query_string'].decode()} " \
                    f"prefix={dict(scope['headers']).get(b'x-forwarded-prefix', b'').decode()}" \
                 .encode()
+        headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -97,13 +96,37 @@ def stream():
 @ketch.concurrent(max_inputs=2)
 @ketch.asgi_app(label="slow")
 def slow():
-    """Answers after a pause, with the id of the process that served it."""
+    """Answers after a pause with the id of the process that served it and the most
+    requests it ever ran at once."""
     import asyncio
+
+    running = 0
+    most = 0
+
+    async def asgi(scope, receive, send):
+        nonlocal running, most
+        if scope["type"] != "http":
+            return
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(float(scope["query_string"].decode() or 0.5))
+        running -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": f"{os.getpid()} {most}".encode()})
+
+    return asgi
+
+
+@app.function()
+@ketch.asgi_app(label="crashy")
+def crashy():
+    """/crash kills the container mid-request; anything else answers with its pid."""
 
     async def asgi(scope, receive, send):
         if scope["type"] != "http":
             return
-        await asyncio.sleep(float(scope["query_string"].decode() or 0.5))
+        if scope["path"] == "/crash":
+            os._exit(3)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
 

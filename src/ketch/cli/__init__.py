@@ -9,6 +9,7 @@ import click
 from ..exception import Error
 from . import app as app_cmd, container, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
+from . import proxy_auth, serve
 
 
 class _Group(click.Group):
@@ -35,6 +36,7 @@ def cli():
     \b
     Start with:  ketch run app.py          run an app's local entrypoint
                  ketch deploy app.py       keep an app's functions available
+                 ketch serve app.py        serve web endpoints, reloading on change
                  ketch app list            see what is running
     A local server starts by itself on first use; `ketch server --help` manages it.
     """
@@ -49,6 +51,8 @@ cli.add_command(volume.volume)
 cli.add_command(secret.secret)
 cli.add_command(dict_cmd.dict_group)
 cli.add_command(queue.queue)
+cli.add_command(serve.serve)
+cli.add_command(proxy_auth.proxy_auth)
 
 
 def main():

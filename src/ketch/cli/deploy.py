@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .serve import print_web_urls, web_urls
 from ._common import console, err_console, fail, import_app_file, pick_app, print_json
 
 
@@ -25,8 +26,10 @@ def deploy(path: str, name: str | None, as_json: bool):
     deployed = name or app.name
     functions = sorted(app.registered_functions)
     classes = sorted(app.registered_classes)
+    urls = web_urls(app, deployed)
     if as_json:
-        print_json({"app": deployed, "functions": functions, "classes": classes})
+        print_json({"app": deployed, "functions": functions, "classes": classes,
+                    "web_urls": dict(urls)})
         return
     console.print(f"[green]✓[/green] deployed app [bold]{deployed}[/bold]")
     for fn in functions:
@@ -35,6 +38,7 @@ def deploy(path: str, name: str | None, as_json: bool):
     for cls in classes:
         console.print(f"  class     {cls}   ketch.Cls.from_name({deployed!r}, {cls!r})",
                       markup=False)
+    print_web_urls(urls)
 
 
 def _null():

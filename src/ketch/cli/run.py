@@ -15,6 +15,7 @@ from .._cls import Cls
 from .._functions import Function
 from .._output import enable_output
 from ._common import console, err_console, fail, import_app_file, pick_app
+from .serve import print_web_urls, web_urls
 
 
 def _choose(module, app, ref: str, name: str | None):
@@ -125,6 +126,7 @@ def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
             stack.enter_context(app.run(detach=detach))
         err_console.print(f"[green]✓[/green] app [bold]{app._default_name()}[/bold] is "
                           f"running ({app.app_id})")
+        print_web_urls(web_urls(app), err_console)
         try:
             if isinstance(target, LocalEntrypoint):
                 result = target.raw_f(**kwargs)

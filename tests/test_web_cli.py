@@ -1,0 +1,107 @@
+"""`ketch serve` hot reload, `ketch deploy` URLs, and a server whose gateway port is
+taken — each with a server of its own."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from conftest import ServerProcess
+
+TIMEOUT = 60
+
+APP = '''
+import asyncio
+import ketch
+
+app = ketch.App("{name}")
+
+
+@app.function()
+@ketch.concurrent(max_inputs=10)
+@ketch.asgi_app()
+def page():
+    async def asgi(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await asyncio.sleep(float(scope["query_string"].decode() or 0))
+        await send({{"type": "http.response.start", "status": 200, "headers": []}})
+        await send({{"type": "http.response.body", "body": b"version 1"}})
+    return asgi
+'''
+
+
+def test_serve_reloads_on_change_without_dropping_requests(fresh_server, tmp_path):
+    source = tmp_path / "served.py"
+    source.write_text(APP.format(name="served"))
+    proc = subprocess.Popen([sys.executable, "-m", "ketch.cli", "serve", "served.py", "--json",
+                             "-q"], cwd=tmp_path, env=fresh_server.env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = json.loads(proc.stdout.readline())["urls"]["page"]
+        assert "served--page-dev" in url
+        assert httpx.get(url, timeout=TIMEOUT).text == "version 1"
+        slow = {}
+        inflight = threading.Thread(
+            target=lambda: slow.setdefault("r", httpx.get(url + "/?3", timeout=TIMEOUT)))
+        inflight.start()
+        time.sleep(0.5)  # let the slow request reach its container before the change
+        source.write_text(APP.format(name="served").replace("version 1", "version 2"))
+        deadline = time.monotonic() + TIMEOUT
+        while httpx.get(url, timeout=TIMEOUT).text != "version 2":
+            assert time.monotonic() < deadline, "the change was not served"
+            time.sleep(0.1)
+        inflight.join(TIMEOUT)
+        # The request that was in flight during the reload finished on the old code.
+        assert slow["r"].status_code == 200 and slow["r"].text == "version 1"
+        # A broken edit keeps the last good version serving.
+        source.write_text("this is not python(")
+        time.sleep(1.0)
+        assert httpx.get(url, timeout=TIMEOUT).text == "version 2"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=TIMEOUT)
+    assert "reloaded after a change to served.py" in err
+    assert "kept the previous version running" in err
+    assert "stopped serving" in err
+
+
+def test_deploy_prints_urls_that_from_name_finds(fresh_server, tmp_path):
+    (tmp_path / "deployed.py").write_text(APP.format(name="shop"))
+    out = fresh_server.ketch("deploy", "deployed.py", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    url = json.loads(out.stdout)["web_urls"]["page"]
+    assert "shop--page" in url and "-dev" not in url
+    assert httpx.get(url, timeout=TIMEOUT).text == "version 1"
+    found = fresh_server.python("import ketch; print(ketch.Function.from_name('shop', "
+                                "'page').get_web_url())")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == url
+    text = fresh_server.ketch("deploy", "deployed.py", cwd=tmp_path)
+    assert f"web       page   {url}" in text.stdout
+
+
+def test_a_taken_gateway_port_leaves_the_server_running(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        srv = ServerProcess(tmp_path / "server")
+        srv.gateway_port = taken.getsockname()[1]
+        srv.start()
+        try:
+            (tmp_path / "deployed.py").write_text(APP.format(name="noport"))
+            out = srv.ketch("deploy", "deployed.py", cwd=tmp_path)
+            assert out.returncode == 0, out.stderr
+            assert "no URL: the gateway is not listening" in out.stdout
+            assert "the gateway cannot listen on" in srv.log()
+            status = srv.ketch("server", "status", "--json")
+            assert status.returncode == 0 and json.loads(status.stdout)["running"] is True
+        finally:
+            srv.stop()
