@@ -349,7 +349,7 @@ class Container:
         try:
             await self.setup()
             ready = pb.Frame(container_ready=pb.ContainerReady(ok=True)) if web is None else \
-                pb.Frame(web_ready=pb.WebReady(ports=await web.start()))
+                pb.Frame(web_ready=await web.start())
         except BaseException as exc:
             data, message, tb = serialize_exception(exc)
             self.conn.send(pb.Frame(container_ready=pb.ContainerReady(

@@ -1161,7 +1161,7 @@ class WebEndpoint(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., label: _Optional[str] = ..., method: _Optional[str] = ..., http_method: _Optional[str] = ..., docs: _Optional[bool] = ..., requires_proxy_auth: _Optional[bool] = ..., port: _Optional[int] = ..., startup_timeout_s: _Optional[float] = ...) -> None: ...
 
 class WebReady(_message.Message):
-    __slots__ = ("ports",)
+    __slots__ = ("ports", "unix_sockets")
     class PortsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1169,9 +1169,18 @@ class WebReady(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class UnixSocketsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PORTS_FIELD_NUMBER: _ClassVar[int]
+    UNIX_SOCKETS_FIELD_NUMBER: _ClassVar[int]
     ports: _containers.ScalarMap[str, int]
-    def __init__(self, ports: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    unix_sockets: _containers.ScalarMap[str, str]
+    def __init__(self, ports: _Optional[_Mapping[str, int]] = ..., unix_sockets: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class WebUrlGet(_message.Message):
     __slots__ = ("function_id", "method")

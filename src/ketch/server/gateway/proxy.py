@@ -233,11 +233,11 @@ class ClientConnection(asyncio.Protocol):
 
 
 class UpstreamConnection(asyncio.Protocol):
-    """A kept-alive connection to one port of one container."""
+    """A kept-alive connection to one endpoint of one container."""
 
-    def __init__(self, backend: "Backend", port: int):
+    def __init__(self, backend: "Backend", method: str):
         self.backend = backend
-        self.port = port
+        self.method = method
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.exchange: Exchange | None = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -53,18 +54,20 @@ class Route:
 
 
 class Backend:
-    """The gateway's view of one ready web container: its ports and idle connections."""
+    """The gateway's view of one ready web container: where its endpoints listen, and idle
+    connections to them (keyed by endpoint method)."""
 
-    def __init__(self, container: "Container", ports: dict[str, int]):
+    def __init__(self, container: "Container", ready: pb.WebReady):
         self.container = container
-        self.ports = ports
-        self.idle: dict[int, list[UpstreamConnection]] = {}
+        self.ports = dict(ready.ports)
+        self.unix_sockets = dict(ready.unix_sockets)
+        self.idle: dict[str, list[UpstreamConnection]] = {}
         self.conns: set[UpstreamConnection] = set()
         self.dead = False
 
     def forget(self, up: UpstreamConnection):
         self.conns.discard(up)
-        idle = self.idle.get(up.port)
+        idle = self.idle.get(up.method)
         if idle and up in idle:
             idle.remove(up)
 
@@ -269,17 +272,29 @@ class Gateway:
 
     def connect(self, ex: Exchange, backend: Backend):
         ex.backend = backend
-        port = backend.ports.get(ex.route.endpoint.method)
-        idle = backend.idle.get(port)
+        method = ex.route.endpoint.method
+        idle = backend.idle.get(method)
         if idle:
             idle.pop().start(ex)
         else:
-            asyncio.ensure_future(self._open(ex, backend, port))
+            asyncio.ensure_future(self._open(ex, backend, method))
 
-    async def _open(self, ex: Exchange, backend: Backend, port: int):
-        up = UpstreamConnection(backend, port)
+    async def _open(self, ex: Exchange, backend: Backend, method: str):
+        up = UpstreamConnection(backend, method)
         try:
-            await self.loop.create_connection(lambda: up, "127.0.0.1", port)
+            name = backend.unix_sockets.get(method)
+            if name is not None:
+                sock = socket.socket(socket.AF_UNIX)
+                sock.setblocking(False)
+                try:
+                    await self.loop.sock_connect(sock, "\0" + name)
+                except OSError:
+                    sock.close()
+                    raise
+                await self.loop.create_connection(lambda: up, sock=sock)
+            else:
+                await self.loop.create_connection(lambda: up, "127.0.0.1",
+                                                  backend.ports[method])
         except OSError as exc:
             # Nothing listens there: the container died. Route around it.
             log.info("gateway: container %s refused a connection (%s)", backend.container.id, exc)
@@ -306,7 +321,7 @@ class Gateway:
         backend = ex.backend
         self.release(ex)
         if reusable is not None and backend is not None and not backend.dead:
-            backend.idle.setdefault(reusable.port, []).append(reusable)
+            backend.idle.setdefault(reusable.method, []).append(reusable)
         ex.client.finished(ex)
 
     def upstream_lost(self, ex: Exchange, up: UpstreamConnection):
@@ -388,7 +403,7 @@ class Gateway:
         """A web container listens: it is ready for the functions service and routable."""
         if c.state != "starting":
             return
-        self.backends[c.id] = Backend(c, dict(msg.ports))
+        self.backends[c.id] = Backend(c, msg)
         self.functions.container_ready(c, pb.ContainerReady(ok=True))
         self.wake(c.fn)
 
