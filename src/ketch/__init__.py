@@ -18,15 +18,21 @@ __version__ = "0.1.0"
 from ._app import App, LocalEntrypoint
 from ._cls import Cls
 from ._context import current_function_call_id, current_input_id, is_local
+from ._dict import Dict
 from ._functions import Function, FunctionCall
+from ._image import Image
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
+from ._queue import Queue
+from ._secret import Secret
+from ._volume import FileEntry, FileEntryType, Volume
 from ._web import asgi_app, fastapi_endpoint, web_server, wsgi_app
 from .exception import Error
 from .retries import Retries
 from . import exception
 
 __all__ = [
+    "Dict", "FileEntry", "FileEntryType", "Queue", "Secret", "Volume", "Image",
     "App", "Cls", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",

@@ -18,6 +18,9 @@ from ._client import Client, python_version
 from ._cls import Cls, class_spec_methods
 from ._functions import Function, _Target
 from ._partial import BATCHED, CONCURRENT
+from ._image import check_image
+from ._secret import check_secrets
+from ._volume import check_volumes
 from ._serialization import serialize
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
@@ -28,22 +31,15 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Accepted so that Modal apps port, but not built in ketch yet: each is refused with this
 # message when given a value.
 _NOT_YET = {
-    "image": "images are not in ketch yet; functions run in the server machine's Python "
-             "environment. Remove image=",
     "schedule": "schedules (Cron, Period) are not in ketch yet. Remove schedule=",
-    "secrets": "secrets are not in ketch yet. Remove secrets= and pass env={...} instead",
-    "volumes": "volumes are not in ketch yet. Remove volumes=",
-    "ephemeral_disk": "ephemeral_disk= needs the isolated (bwrap) runtime, which is not in "
-                      "ketch yet. Remove ephemeral_disk=",
     "enable_memory_snapshot": "memory snapshots are not in ketch yet. Remove "
                               "enable_memory_snapshot=",
-    "block_network": "block_network= needs the isolated (bwrap) runtime, which is not in "
-                     "ketch yet. Remove block_network=",
+    "block_network": "block_network= is not in ketch yet (containers reach the server over "
+                     "the host's loopback). Remove block_network=",
     "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
     "region": "ketch is self-hosted: there are no regions. Remove region=",
 }
-_NOT_YET_DEFAULTS = {"image": None, "schedule": None, "secrets": (), "volumes": {},
-                     "ephemeral_disk": None, "enable_memory_snapshot": False,
+_NOT_YET_DEFAULTS = {"schedule": None, "enable_memory_snapshot": False,
                      "block_network": False, "cloud": None, "region": None}
 
 
@@ -76,6 +72,10 @@ class FunctionOptions:
     batch_max_size: int = 0
     batch_wait_ms: int = 0
     serialized: bool = False
+    secrets: list = field(default_factory=list)        # ketch.Secret, in order
+    volumes: dict = field(default_factory=dict)        # mount path → ketch.Volume
+    image: Any = None                                  # ketch.Image, or None
+    ephemeral_disk_mib: int = 0
 
 
 def _number(name: str, value, low: float, high: float) -> float:
@@ -119,8 +119,14 @@ def _gpu(value) -> str:
 def build_options(where: str, *, cpu=None, memory=None, gpu=None, timeout=300,
                   startup_timeout=None, retries=None, min_containers=0, max_containers=None,
                   buffer_containers=0, scaledown_window=60, env=None, serialized=False,
-                  target=None) -> FunctionOptions:
+                  target=None, secrets=(), volumes=None, image=None,
+                  ephemeral_disk=None) -> FunctionOptions:
     opts = FunctionOptions()
+    opts.image = check_image(where, image)
+    if ephemeral_disk is not None:
+        opts.ephemeral_disk_mib = _count("ephemeral_disk", ephemeral_disk, 1, 3 * 1024 * 1024)
+    opts.secrets = check_secrets(where, secrets)
+    opts.volumes = check_volumes(where, volumes)
     if cpu is not None:
         opts.cpu_request, opts.cpu_limit = _request_limit("cpu", cpu, 0.01, 512, "CPUs")
     if memory is not None:
@@ -203,6 +209,11 @@ class Definition:
             python_version=python_version(), startup_timeout_s=o.startup_timeout,
             is_async=_is_async(obj),
             web_endpoints=_web.endpoints_of(obj, self.tag, self.is_class),
+            secret_ids=[secret.object_id for secret in o.secrets],
+            ephemeral_disk_mib=o.ephemeral_disk_mib,
+            volumes=[pb.VolumeMount(path=path, volume_id=vol.object_id, name=vol.name or "",
+                                    read_only=vol._read_only)
+                     for path, vol in o.volumes.items()],
         )
 
 
@@ -253,8 +264,9 @@ class App:
         if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
             raise InvalidError(f"App name {name!r}: use 1-64 letters, digits, '.', '-' or '_', "
                                "starting with a letter or digit")
-        _refuse_not_yet(f"App({name!r})", {"image": image, "secrets": secrets,
-                                           "volumes": volumes or {}})
+        self._image = check_image(f"App({name!r})", image)
+        self._secrets = check_secrets(f"App({name!r})", secrets)
+        self._volumes = check_volumes(f"App({name!r})", volumes)
         self._name = name
         # Unnamed apps take the name of the module that made them, as in Modal.
         self._module = sys._getframe(1).f_globals.get("__name__", "")
@@ -314,8 +326,7 @@ class App:
             if not callable(f) or not inspect.isfunction(f):
                 raise InvalidError("@app.function() decorates a function defined with def")
             where = f"@app.function() on {f.__qualname__}"
-            _refuse_not_yet(where, dict(image=image, schedule=schedule, secrets=secrets,
-                                        volumes=volumes or {}, ephemeral_disk=ephemeral_disk,
+            _refuse_not_yet(where, dict(schedule=schedule,
                                         enable_memory_snapshot=enable_memory_snapshot,
                                         block_network=block_network, cloud=cloud,
                                         region=region))
@@ -325,7 +336,10 @@ class App:
                                  min_containers=min_containers, max_containers=max_containers,
                                  buffer_containers=buffer_containers,
                                  scaledown_window=scaledown_window, env=env,
-                                 serialized=serialized, target=f)
+                                 serialized=serialized, target=f,
+                                 secrets=[*self._secrets, *check_secrets(where, secrets)],
+                                 volumes={**self._volumes, **check_volumes(where, volumes)},
+                                 image=image or self._image, ephemeral_disk=ephemeral_disk)
             if "<locals>" in f.__qualname__ and not serialized:
                 raise InvalidError(f"{where}: {f.__name__} is defined inside another function, "
                                    "so a container cannot import it; define it at module level "
@@ -361,9 +375,7 @@ class App:
                 raise InvalidError("@app.cls() decorates a class; use @app.function() for "
                                    "functions")
             where = f"@app.cls() on {c.__qualname__}"
-            _refuse_not_yet(where, dict(image=image, secrets=secrets, volumes=volumes or {},
-                                        ephemeral_disk=ephemeral_disk,
-                                        enable_memory_snapshot=enable_memory_snapshot,
+            _refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
                                         block_network=block_network, cloud=cloud,
                                         region=region))
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
@@ -371,7 +383,10 @@ class App:
                                  min_containers=min_containers, max_containers=max_containers,
                                  buffer_containers=buffer_containers,
                                  scaledown_window=scaledown_window, env=env,
-                                 serialized=serialized, target=c)
+                                 serialized=serialized, target=c,
+                                 secrets=[*self._secrets, *check_secrets(where, secrets)],
+                                 volumes={**self._volumes, **check_volumes(where, volumes)},
+                                 image=image or self._image, ephemeral_disk=ephemeral_disk)
             if not class_spec_methods(c) and not _web.endpoints_of(c, c.__name__, True):
                 raise InvalidError(f"{where}: the class has no @ketch.method() and no web "
                                    "endpoint; mark the methods to call remotely")
@@ -429,7 +444,14 @@ class App:
         return stem if stem and _NAME_RE.match(stem) else "ephemeral"
 
     async def _create(self, client: Client, name: str, ephemeral: bool, detach: bool):
+        for d in self._definitions.values():  # looked up now: a missing one fails the deploy
+            for obj in [*d.options.secrets, *d.options.volumes.values()]:
+                await obj._id()
         specs = [(tag, d.spec()) for tag, d in self._definitions.items()]
+        for tag, spec in specs:  # each distinct image is built once, before the app exists
+            image = self._definitions[tag].options.image
+            if image is not None:
+                spec.image_id = await image._build(client)
         reply = await client.request(app_create=pb.AppCreate(name=name, ephemeral=ephemeral,
                                                              detach=detach))
         app_id = reply.app_created.app_id

@@ -35,8 +35,10 @@ from ._object import _Object
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
-CHUNK = 4 * 1024 * 1024
-WINDOW = 4          # chunks in flight per transfer
+# Measured on a 2-core machine: 1 MiB chunks with 16 in flight move 2-4x more per second
+# than 4 MiB chunks with 4 in flight (bench/state.py), for the same 16 MiB in memory.
+CHUNK = 1024 * 1024
+WINDOW = 16         # chunks in flight per transfer
 
 
 class FileEntryType(enum.IntEnum):
@@ -134,7 +136,7 @@ class Volume(_Object):
 
     @_sync.live_method
     async def read_file(self, path: str):
-        """Yields the file's bytes in chunks of up to 4 MiB."""
+        """Yields the file's bytes in chunks of up to 1 MiB."""
         client, oid = await self._client_and_id()
 
         def read(offset: int):

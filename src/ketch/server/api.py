@@ -109,6 +109,7 @@ class Session:
 
     def on_close(self, exc):
         self.server.blobs.abort_uploads(self.uploads)
+        self.server.objects.session_closed(self)
         if self.peer is not None:
             self.functions.peer_closed(self.peer)
         if self.container is not None:
@@ -164,7 +165,7 @@ class Session:
             self.conn.reply_error(frame, "resource", f"{spec.name}: {why}")
             return
         runtime_py = runtime_python_version()
-        if spec.python_version and spec.python_version != runtime_py:
+        if spec.python_version and spec.python_version != runtime_py and not spec.image_id:
             self.conn.reply_error(
                 frame, "version",
                 f"{spec.name}: this client runs Python {spec.python_version} but the server's "
@@ -173,6 +174,15 @@ class Session:
             return
         if spec.timeout_s <= 0:
             raise ValueError(f"{spec.name}: timeout must be positive")
+        if spec.ephemeral_disk_mib and self.server.runtime.name != "bwrap":
+            raise ValueError(f"{spec.name}: ephemeral_disk= needs the bwrap runtime (this "
+                             f"server runs {self.server.runtime.name}); start the server with "
+                             "--runtime bwrap or remove ephemeral_disk=")
+        why = self.server.images.check_function(spec)
+        if why:
+            raise ValueError(f"{spec.name}: {why}")
+        self.server.secrets.check_exist(spec.secret_ids)
+        self.server.volumes.check_mounts(spec)
         fn = self.functions.create_function(msg.app_id, spec)
         self.conn.reply(frame, function_created=pb.FunctionCreated(function_id=fn.id))
 
@@ -322,6 +332,16 @@ _CONTAINER_HANDLERS = {
     "blob_put": Session.blob_put,
     "blob_get": Session.blob_get,
 }
+
+# Dicts, queues, secrets and volumes: their modules hold their handlers.
+from . import dicts, objects, queues, secrets, volumes  # noqa: E402
+
+for _service in (objects, dicts, queues, secrets, volumes):
+    _CLIENT_HANDLERS.update(_service.HANDLERS)
+
+from .images import handlers as _image_handlers  # noqa: E402
+
+_CLIENT_HANDLERS.update(_image_handlers.HANDLERS)
 
 # Web endpoints: the gateway's package holds its handlers.
 from .gateway import handlers as _web_handlers  # noqa: E402

@@ -662,7 +662,11 @@ class FunctionsService:
         fn = c.fn
         server = self.server
         env = {k: v for k, v in os.environ.items() if _passes_through(k)}
+        image = server.images.get(fn.spec.image_id) if fn.spec.image_id else None
+        if image is not None:
+            env.update(image.env)
         env.update(fn.spec.env)
+        env.update(server.secrets.env_for(fn.spec.secret_ids))
         env.update({
             "KETCH_SERVER_ADDR": server.container_address,
             "KETCH_TOKEN": server.token,
@@ -674,7 +678,10 @@ class FunctionsService:
         return ContainerLaunch(
             container_id=c.id, env=env, cpu=res.cpu_request, memory_mib=res.memory_request_mib,
             cpu_limit=res.cpu_limit, memory_limit_mib=res.memory_limit_mib,
-            gpus=c.reservation.gpus if c.reservation else [])
+            gpus=c.reservation.gpus if c.reservation else [],
+            code_paths=_code_paths(fn.spec), ephemeral_disk_mib=fn.spec.ephemeral_disk_mib,
+            **(image.launch_fields() if image is not None else {}),
+            mounts=server.volumes.mounts_for(fn.spec))
 
     def _startup_timed_out(self, c: Container, limit: float):
         if c.state == "starting":
@@ -745,6 +752,8 @@ class FunctionsService:
         if c.conn is not None:
             c.conn.close()
         never_ready = c.ready_at is None
+        if exit.returncode == 0 and fn.spec.volumes:
+            self.server.volumes.commit_after_exit(fn.spec)  # Modal commits on a clean exit
         how = startup_error or exit.describe()
         for listener in self.exit_listeners:
             listener(c, how)
@@ -810,6 +819,19 @@ class FunctionsService:
 
 _PASS_PREFIXES = ("LANG", "LC_", "TZ", "OPENBLAS_", "OMP_", "MKL_", "CUDA_", "NVIDIA_",
                   "LD_LIBRARY_PATH", "SSL_CERT", "VIRTUAL_ENV", "PYENV", "HF_", "TORCH_")
+
+
+def _code_paths(spec: pb.FunctionSpec) -> list[str]:
+    """The user's module (its top-level package or file) that a container imports: an
+    isolated container sees it and nothing else of the client's tree."""
+    top = spec.module.split(".")[0]
+    paths = []
+    for root in spec.sys_path:
+        for candidate in (os.path.join(root, top), os.path.join(root, top + ".py")):
+            if os.path.exists(candidate):
+                paths.append(candidate)
+                break
+    return paths
 
 
 def _passes_through(name: str) -> bool:

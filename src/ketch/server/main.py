@@ -23,11 +23,16 @@ from .api import Session
 from .autoscaler import Autoscaler
 from .blobs import BlobStore
 from .functions import FunctionsService, Function
+from .images import ImageService
 from .gateway import Gateway
 from .logs import LogService
+from .objects import ObjectsService
+from .queues import QueueService
 from .resources import Capacity
-from .runtime import make_runtime
+from .runtime import default_runtime, make_runtime
+from .secrets import SecretService
 from .store import Store
+from .volumes import VolumeService
 
 log = logging.getLogger("ketch.server")
 
@@ -61,8 +66,13 @@ class Server:
         self.logs = LogService(data_dir / "logs")
         self.capacity = Capacity()
         self.runtime = make_runtime(runtime, data_dir)
+        self.images = ImageService(self)
         self.functions = FunctionsService(self)
         self.autoscaler = Autoscaler(self.functions)
+        self.objects = ObjectsService(self)
+        self.secrets = SecretService(self)
+        self.queues = QueueService(self)
+        self.volumes = VolumeService(self)
         self.functions.autoscaler = self.autoscaler
         self.gateway = Gateway(self, gateway_address or _config.gateway_address())
         self._stop = asyncio.Event()
@@ -96,7 +106,9 @@ class Server:
         listener = await loop.create_server(lambda: Session(self).conn, host, port,
                                             reuse_address=True)
         self.restore()
+        self.objects.restore()
         self.autoscaler.start()
+        self.queues.start()
         await self._start_gateway()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
@@ -107,6 +119,7 @@ class Server:
         listener.close()
         self.gateway.close()
         self.autoscaler.stop()
+        self.queues.stop()
         await self.functions.shutdown()
         self.store.close()
 
@@ -135,8 +148,10 @@ def main(argv=None):
                              f"{_config.DEFAULT_ADDRESS})")
     parser.add_argument("--data-dir", default=None, help="default: KETCH_DATA_DIR or "
                         "~/.local/share/ketch")
-    parser.add_argument("--runtime", default=os.environ.get("KETCH_RUNTIME", "process"),
-                        help="container backend (default: process)")
+    parser.add_argument("--runtime", default=os.environ.get("KETCH_RUNTIME"),
+                        choices=("bwrap", "process"),
+                        help="container backend (default: bwrap where bubblewrap is "
+                             "installed and namespaces work, else process)")
     parser.add_argument("--gateway-address", default=None,
                         help="HOST:PORT the web endpoint gateway listens on (default: "
                              f"KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}; "
@@ -153,7 +168,8 @@ def main(argv=None):
         run_loop = asyncio.run
 
     async def run():
-        server = Server(_config.data_dir(), address, args.runtime, args.gateway_address)
+        server = Server(_config.data_dir(), address, args.runtime or default_runtime(),
+                        args.gateway_address)
         await server.serve()
 
     try:
