@@ -12,6 +12,7 @@ import pytest
 
 import ketch
 from ketch.exception import InvalidError, NotFoundError
+from isolation_helpers import needs_bwrap, run_client, start_server
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +238,61 @@ def test_volume_cli_help_explains():
                          capture_output=True, text=True, timeout=60)
     for command in ("create", "list", "ls", "put", "get", "rm", "cp", "delete"):
         assert command in out.stdout
+
+
+@needs_bwrap
+def test_volumes_mount_in_the_bwrap_runtime_too(tmp_path):
+    srv = start_server(tmp_path / "bwrap-server", "bwrap")
+    try:
+        result = run_client(srv, """
+            import json, os, ketch
+            vol = ketch.Volume.from_name("iso", create_if_missing=True)
+            app = ketch.App("iso-vol")
+
+            @app.function(volumes={"/data": vol}, serialized=True,
+                          secrets=[ketch.Secret.from_dict({"FROM_SECRET": "yes"})])
+            def write():
+                with open("/data/made-in-bwrap.txt", "w") as handle:
+                    handle.write(os.environ["FROM_SECRET"])
+                vol.commit()
+                return sorted(os.listdir("/data"))
+
+            with app.run():
+                listing = write.remote()
+            print(json.dumps([listing, b"".join(vol.read_file("made-in-bwrap.txt")).decode()]))
+        """)
+        assert result == [["made-in-bwrap.txt"], "yes"]
+    finally:
+        srv.stop()
+
+
+def test_a_file_written_by_one_run_is_read_by_the_next_after_a_restart(fresh_server):
+    app_code = textwrap.dedent("""
+        import sys, ketch
+        vol = ketch.Volume.from_name("runs", create_if_missing=True)
+        app = ketch.App("runs")
+
+        @app.function(volumes={"/mnt/ketch-tests/runs": vol}, serialized=True)
+        def write():
+            with open("/mnt/ketch-tests/runs/state.txt", "w") as handle:
+                handle.write("from run one")  # no commit(): a clean exit commits
+
+        @app.function(volumes={"/mnt/ketch-tests/runs": vol}, serialized=True)
+        def read():
+            vol.reload()
+            return open("/mnt/ketch-tests/runs/state.txt").read()
+
+        with app.run():
+            print(write.remote() if sys.argv[1] == "write" else read.remote())
+    """)
+    script = fresh_server.data_dir / "runs_app.py"
+    script.write_text(app_code)
+    first = subprocess.run([sys.executable, str(script), "write"], env=fresh_server.env,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    fresh_server.stop()
+    fresh_server.start()
+    second = subprocess.run([sys.executable, str(script), "read"], env=fresh_server.env,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "from run one"
