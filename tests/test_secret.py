@@ -133,3 +133,14 @@ def test_secret_cli_refuses_bad_pairs(server):
     assert out.returncode == 1 and "KEY=VALUE" in out.stderr
     empty = server.ketch("secret", "create", "bad-pairs")
     assert empty.returncode == 1 and "at least one" in empty.stderr
+
+
+def test_an_inline_secret_is_stored_once_however_often_its_app_starts(fresh_server):
+    code = textwrap.dedent("""
+        import ketch
+        print(ketch.Secret.from_dict({"SAME": "value"}).hydrate().object_id,
+              ketch.Secret.from_dict({"SAME": "other"}).hydrate().object_id)
+    """)
+    first = fresh_server.python(code).stdout.split()
+    second = fresh_server.python(code).stdout.split()
+    assert len(first) == 2 and first == second and first[0] != first[1]

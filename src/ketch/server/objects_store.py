@@ -44,8 +44,10 @@ CREATE INDEX IF NOT EXISTS queue_partitions_expiry ON queue_partitions (expires_
 CREATE TABLE IF NOT EXISTS secrets (
     object_id TEXT PRIMARY KEY,
     ciphertext BLOB NOT NULL,
-    keys TEXT NOT NULL              -- the variable names, comma-separated, for listings
+    keys TEXT NOT NULL,             -- the variable names, comma-separated, for listings
+    digest TEXT                     -- anonymous secrets: keyed hash of the contents
 );
+CREATE INDEX IF NOT EXISTS secrets_by_digest ON secrets (digest);
 """
 
 
@@ -203,10 +205,16 @@ class ObjectsStore:
 
     # -- secrets
 
-    def secret_set(self, object_id: str, ciphertext: bytes, keys: list[str]):
-        self.db.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?, ?)",
-                        (object_id, ciphertext, ",".join(keys)))
+    def secret_set(self, object_id: str, ciphertext: bytes, keys: list[str],
+                   digest: str | None = None):
+        self.db.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?, ?, ?)",
+                        (object_id, ciphertext, ",".join(keys), digest))
         self.touch(object_id)
+
+    def secret_by_digest(self, digest: str) -> str | None:
+        row = self.db.execute("SELECT object_id FROM secrets WHERE digest = ?",
+                              (digest,)).fetchone()
+        return row[0] if row else None
 
     def secret(self, object_id: str) -> tuple[bytes, list[str]] | None:
         row = self.db.execute("SELECT ciphertext, keys FROM secrets WHERE object_id = ?",

@@ -9,6 +9,8 @@ Values are never logged, listed or sent to anyone but a starting container.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -51,7 +53,10 @@ class SecretService:
 
         self.objects = server.objects
         self.store = server.objects.store
-        self.aead = AESGCM(load_or_create_key(server.data_dir))
+        key = load_or_create_key(server.data_dir)
+        self.aead = AESGCM(key)
+        # A key of its own for content digests, derived so the AES key is used for AES only.
+        self.digest_key = hmac.new(key, b"ketch anonymous secret digest", hashlib.sha256).digest()
 
     def _seal(self, object_id: str, env: dict[str, str]) -> bytes:
         nonce = os.urandom(12)
@@ -67,7 +72,18 @@ class SecretService:
                                  "(letters, digits and '_', not starting with a digit)")
         if sum(len(k) + len(v) for k, v in env.items()) > MAX_SECRET_BYTES:
             raise ValueError("a secret holds at most 1 MiB of keys and values")
-        row = self.store.by_name("secret", name) if name else None
+        if name is None:
+            # The same inline secret (from_dict, say) sent by every `app.run()` is kept once.
+            digest = hmac.new(self.digest_key, json.dumps(env, sort_keys=True).encode(),
+                              hashlib.sha256).hexdigest()
+            known = self.store.secret_by_digest(digest)
+            if known is not None:
+                return self.store.by_id(known)
+            row = self.objects.create("secret", None)
+            self.store.secret_set(row.object_id, self._seal(row.object_id, env), sorted(env),
+                                  digest)
+            return self.store.by_id(row.object_id)
+        row = self.store.by_name("secret", name)
         if row is not None and not overwrite:
             raise ValueError(f"a Secret named {name!r} already exists; pass --force "
                              "(overwrite) to replace its values")
