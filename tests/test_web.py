@@ -128,9 +128,21 @@ def test_keep_alive_and_pipelining(web_app, server):
         assert response() == b"POST /three  prefix="
 
 
-def test_wsgi_app(web_app):
-    r = httpx.post(url_of(web_app.classic), content=b"form=1", timeout=TIMEOUT)
-    assert r.status_code == 200 and r.text == "wsgi POST form=1"
+def test_wsgi_app_sees_the_path_prefix_as_script_name(web_app, server):
+    base = f"http://127.0.0.1:{server.gateway_port}"
+    r = httpx.post(f"{base}/webtest--classic-dev/a", content=b"form=1", timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text == "wsgi POST /webtest--classic-dev/a form=1"
+    r = httpx.post(f"{base}/a", content=b"form=1", timeout=TIMEOUT,
+                   headers={"Host": f"webtest--classic-dev.localhost:{server.gateway_port}"})
+    assert r.text == "wsgi POST /a form=1"
+
+
+def test_fastapi_docs_work_under_the_path_prefix(web_app, server):
+    base = f"http://127.0.0.1:{server.gateway_port}/webtest--hello-dev"
+    docs = httpx.get(base + "/docs", timeout=TIMEOUT)
+    assert docs.status_code == 200 and "/webtest--hello-dev/openapi.json" in docs.text
+    schema = httpx.get(base + "/openapi.json", timeout=TIMEOUT).json()
+    assert "/" in schema["paths"]
 
 
 def test_web_server_proxies_to_the_users_process(web_app):
@@ -179,6 +191,11 @@ def test_app_that_fails_to_start_answers_503_with_its_error(web_app):
 def test_startup_timeout_answers_503_saying_why(web_app):
     r = httpx.get(url_of(web_app.stuck), timeout=TIMEOUT)
     assert r.status_code == 503 and "startup timeout" in r.text
+
+
+def test_a_request_past_the_function_timeout_is_504(web_app):
+    r = httpx.get(url_of(web_app.sleepy), timeout=TIMEOUT)
+    assert r.status_code == 504 and "timeout of 2 s" in r.text
 
 
 def test_crash_mid_request_is_502_and_the_next_request_succeeds(web_app):

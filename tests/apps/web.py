@@ -1,6 +1,7 @@
 """Web endpoints the gateway tests serve from real containers."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ app = ketch.App("webtest")
 
 
 @app.function()
-@ketch.fastapi_endpoint(method="GET")
+@ketch.fastapi_endpoint(method="GET", docs=True)
 def hello(name: str = "world", times: int = 1):
     return {"greeting": f"hello {name}", "times": times}
 
@@ -117,6 +118,19 @@ def slow():
     return asgi
 
 
+@app.function(timeout=2)
+@ketch.asgi_app(label="sleepy")
+def sleepy():
+    """Never answers in time: its function's timeout is 2 s."""
+    import asyncio
+
+    async def asgi(scope, receive, send):
+        if scope["type"] == "http":
+            await asyncio.sleep(60)
+
+    return asgi
+
+
 @app.function()
 @ketch.asgi_app(label="crashy")
 def crashy():
@@ -139,15 +153,24 @@ def classic():
     def wsgi(environ, start_response):
         body = environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"wsgi " + environ["REQUEST_METHOD"].encode() + b" " + body]
+        where = (environ["SCRIPT_NAME"] + environ["PATH_INFO"]).encode("latin-1")
+        return [b"wsgi " + environ["REQUEST_METHOD"].encode() + b" " + where + b" " + body]
 
     return wsgi
 
 
-SERVER_PORT = 18573
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-@app.function(max_containers=1)
+# Chosen once by the test process and passed to the container in its environment, so
+# test runs side by side on one machine do not collide.
+SERVER_PORT = int(os.environ.get("WEBTEST_SERVER_PORT") or _free_port())
+
+
+@app.function(max_containers=1, env={"WEBTEST_SERVER_PORT": str(SERVER_PORT)})
 @ketch.web_server(SERVER_PORT, startup_timeout=20)
 def files():
     """Any process that listens on a port: here Python's own http.server."""

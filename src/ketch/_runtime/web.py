@@ -67,15 +67,25 @@ class WebServing:
     async def _serve(self, ep: pb.WebEndpoint, app) -> str:
         import uvicorn
 
+        listening = asyncio.Event()
+
         class Server(uvicorn.Server):
             # The container handles SIGTERM itself and stops the server gracefully.
             @contextlib.contextmanager
             def capture_signals(self):
                 yield
 
+            async def startup(self, sockets=None):
+                await super().startup(sockets=sockets)
+                listening.set()
+
+        if ep.kind == "wsgi":
+            from uvicorn.middleware.wsgi import WSGIMiddleware
+
+            app = WSGIMiddleware(app)
         config = uvicorn.Config(
-            app, interface="wsgi" if ep.kind == "wsgi" else "auto",
-            lifespan="off" if ep.kind == "wsgi" else "auto", log_level="warning",
+            _with_root_path(app), lifespan="off" if ep.kind == "wsgi" else "auto",
+            log_level="warning",
             access_log=False, server_header=False,
             # The gateway keeps idle connections open and closes them itself.
             timeout_keep_alive=3600)
@@ -92,11 +102,12 @@ class WebServing:
                                    "above") from None
 
         task = asyncio.ensure_future(run())
-        while not server.started:
-            if task.done():
-                task.result()  # raises what stopped it
-                raise RuntimeError("the web server stopped while starting")
-            await asyncio.sleep(READY_POLL_S)
+        ready = asyncio.ensure_future(listening.wait())
+        await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if task.done():
+            task.result()  # raises what stopped it
+            raise RuntimeError("the web server stopped while starting")
         self.servers.append(server)
         self.tasks.append(task)
         return name
@@ -129,6 +140,22 @@ class WebServing:
             server.should_exit = True
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _with_root_path(app):
+    """Requests that came by the gateway's path form (`/<app>--<label>/…`) carry the prefix
+    in X-Forwarded-Prefix: it becomes the ASGI root_path (WSGI's SCRIPT_NAME), so FastAPI's
+    /docs and the links an app builds point back through the prefix."""
+    async def asgi(scope, receive, send):
+        if scope["type"] != "lifespan":
+            for name, value in scope["headers"]:
+                if name == b"x-forwarded-prefix":
+                    scope = dict(scope, root_path=scope.get("root_path", "") +
+                                 value.decode("latin-1"))
+                    break
+        return await app(scope, receive, send)
+
+    return asgi
 
 
 async def _accepts(port: int) -> bool:

@@ -227,7 +227,8 @@ class Session:
             out.append(pb.ContainerInfo(
                 container_id=c.id, app_id=c.fn.app.id, app_name=c.fn.app.name,
                 function_name=c.fn.label, state=c.state, started_at=c.started_at,
-                inputs_in_flight=len(c.inflight), pid=getattr(c.handle, "pid", 0) or 0))
+                inputs_in_flight=len(c.inflight) + c.web_requests,
+                pid=getattr(c.handle, "pid", 0) or 0))
         self.conn.reply(frame, container_list_reply=pb.ContainerListReply(containers=out))
 
     def container_stop(self, frame, msg: pb.ContainerStop):

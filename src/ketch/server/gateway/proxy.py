@@ -39,7 +39,7 @@ class Exchange:
 
     __slots__ = ("client", "method", "head", "chunked", "body", "body_size", "body_done",
                  "keep_alive", "upgrade", "route", "error", "backend", "upstream",
-                 "responded", "done", "waiter", "attempts")
+                 "responded", "done", "waiter", "attempts", "timer")
 
     def __init__(self, client: "ClientConnection", method: bytes, keep_alive: bool,
                  upgrade: bool):
@@ -60,6 +60,7 @@ class Exchange:
         self.done = False
         self.waiter = None
         self.attempts = 0
+        self.timer: asyncio.TimerHandle | None = None  # the function's timeout
 
     def send_body(self, data: bytes):
         if self.chunked:

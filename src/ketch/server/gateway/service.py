@@ -262,6 +262,9 @@ class Gateway:
         if backend is None:
             return
         ex.backend = None
+        if ex.timer is not None:
+            ex.timer.cancel()
+            ex.timer = None
         c = backend.container
         c.web_requests -= 1
         if not c.web_requests and not c.inflight:
@@ -272,6 +275,9 @@ class Gateway:
 
     def connect(self, ex: Exchange, backend: Backend):
         ex.backend = backend
+        if ex.timer is None and not ex.upgrade:
+            ex.timer = self.loop.call_later(ex.route.fn.spec.timeout_s,
+                                            self._request_timed_out, ex)
         method = ex.route.endpoint.method
         idle = backend.idle.get(method)
         if idle:
@@ -340,6 +346,28 @@ class Gateway:
                         f"{ex.route.key!r} closed the connection before answering (it may "
                         "have crashed); see `ketch app logs`. The next request goes to a "
                         "healthy container.")
+
+    def _request_timed_out(self, ex: Exchange):
+        """A request ran past its function's timeout: it ends, like an input would."""
+        ex.timer = None
+        if ex.done:
+            return
+        up = ex.upstream
+        if up is not None:
+            up.exchange = None
+            ex.upstream = None
+            if up.transport is not None:
+                up.transport.close()
+        self.release(ex)
+        if ex.responded:
+            ex.done = True
+            if ex.client.transport is not None:
+                ex.client.transport.close()
+            return
+        timeout = ex.route.fn.spec.timeout_s
+        ex.client.reply(ex, 504, "Gateway Timeout", f"ketch gateway: {ex.route.key!r} did "
+                        f"not answer within its function's timeout of {timeout:g} s; raise "
+                        "timeout= on the function if it needs longer")
 
     def abandon(self, ex: Exchange):
         """The client went away."""
