@@ -42,6 +42,12 @@ def test_fastapi_endpoint_maps_query_and_json(web_app):
                      timeout=TIMEOUT).status_code == 422
 
 
+def test_get_web_url_inside_the_endpoint(web_app):
+    url = url_of(web_app.whoami)
+    assert httpx.get(url, timeout=TIMEOUT).json() == url
+    assert web_app.hello.get_web_url.aio is not None  # the async twin exists
+
+
 def test_fastapi_endpoint_on_a_class_runs_enter_first(web_app):
     url = url_of(web_app.Model().predict)
     assert "model-predict" in url

@@ -88,6 +88,20 @@ def test_deploy_prints_urls_that_from_name_finds(fresh_server, tmp_path):
     assert f"web       page   {url}" in text.stdout
 
 
+def test_run_prints_urls_and_the_entrypoint_can_call_them(fresh_server, tmp_path):
+    (tmp_path / "ran.py").write_text(APP.format(name="ran") + """
+
+@app.local_entrypoint()
+def main():
+    import httpx
+    print("got", httpx.get(page.get_web_url(), timeout=60).text)
+""")
+    out = fresh_server.ketch("run", "ran.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "got version 1" in out.stdout
+    assert "web       page   http://" in out.stderr and "ran--page-dev" in out.stderr
+
+
 def test_a_taken_gateway_port_leaves_the_server_running(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

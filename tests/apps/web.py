@@ -18,6 +18,13 @@ def hello(name: str = "world", times: int = 1):
 
 
 @app.function()
+@ketch.fastapi_endpoint()
+def whoami() -> str:
+    """Modal's documented example: an endpoint that answers with its own URL."""
+    return whoami.get_web_url()
+
+
+@app.function()
 @ketch.fastapi_endpoint(method="POST", label="sum")
 def add(item: dict):
     return {"total": sum(item["values"])}
