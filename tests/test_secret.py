@@ -2,7 +2,6 @@
 encrypted at rest, and never shown in logs or CLI output."""
 
 import json
-import os
 import textwrap
 
 import pytest

@@ -120,9 +120,8 @@ class Dict(_Object):
     # -- the dict protocol (blocking; use get/put/pop/contains .aio from async code)
 
     def __getitem__(self, key):
-        missing = _Missing
-        value = self.get(key, missing)
-        if value is missing:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
             raise KeyError(key)
         return value
 
@@ -142,8 +141,4 @@ class Dict(_Object):
         return iter(self.keys())
 
 
-class _MissingType:
-    """A default no stored value can equal: it does not survive pickling as itself."""
-
-
-_Missing = _MissingType()
+_MISSING = object()  # a default that no stored value can be

@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS secrets (
     keys TEXT NOT NULL,             -- the variable names, comma-separated, for listings
     digest TEXT                     -- anonymous secrets: keyed hash of the contents
 );
-CREATE INDEX IF NOT EXISTS secrets_by_digest ON secrets (digest);
 """
 
 
@@ -68,6 +67,11 @@ class ObjectsStore:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
         db.executescript(_SCHEMA)
+        # Data directories made before secrets had digests gain the column.
+        columns = {row[1] for row in db.execute("PRAGMA table_info(secrets)")}
+        if "digest" not in columns:
+            db.execute("ALTER TABLE secrets ADD COLUMN digest TEXT")
+        db.execute("CREATE INDEX IF NOT EXISTS secrets_by_digest ON secrets (digest)")
 
     # -- naming
 
