@@ -134,6 +134,31 @@ def test_keep_alive_and_pipelining(web_app, server):
         assert response() == b"POST /three  prefix="
 
 
+def test_head_and_expect_100_continue(web_app, server):
+    url = url_of(web_app.stream)
+    with httpx.Client(timeout=TIMEOUT) as client:
+        head = client.head(url + "/x")
+        assert head.status_code == 200 and head.content == b""
+        assert client.get(url + "/after-head").text == "GET /after-head  prefix=" + \
+            ("" if ".localhost" in url else "/webtest--stream-dev")
+    # The WSGI app reads the body before answering, so uvicorn sends 100 Continue first.
+    url_of(web_app.classic)
+    host = f"webtest--classic-dev.localhost:{server.gateway_port}"
+    with socket.create_connection(("127.0.0.1", server.gateway_port), timeout=TIMEOUT) as s:
+        s.sendall(f"POST /c HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n"
+                  "Expect: 100-continue\r\n\r\n".encode())
+        reader = s.makefile("rb")
+        assert reader.readline().startswith(b"HTTP/1.1 100")
+        assert reader.readline() == b"\r\n"
+        s.sendall(b"12345")
+        assert reader.readline().startswith(b"HTTP/1.1 200")
+        rest = b""
+        while b"wsgi POST /c 12345" not in rest:
+            chunk = reader.read1(65536)
+            assert chunk, "the connection closed before the response"
+            rest += chunk
+
+
 def test_wsgi_app_sees_the_path_prefix_as_script_name(web_app, server):
     base = f"http://127.0.0.1:{server.gateway_port}"
     r = httpx.post(f"{base}/webtest--classic-dev/a", content=b"form=1", timeout=TIMEOUT)
@@ -229,6 +254,16 @@ def test_concurrency_limit_and_scale_out_from_zero(web_app, server):
     pids, most = zip(*(r.text.split() for r in replies))
     assert max(int(m) for m in most) <= 2
     assert len(set(pids)) >= 2
+
+
+def test_a_container_with_a_request_in_flight_is_not_scaled_down(web_app):
+    """A request outlasts the function's scaledown window of 1 s: the autoscaler counts it
+    as work, so the container is not stopped under it and serves the next request too."""
+    url = url_of(web_app.lingering)
+    first = httpx.get(url + "/?3", timeout=TIMEOUT)
+    second = httpx.get(url, timeout=TIMEOUT)
+    assert first.status_code == second.status_code == 200
+    assert first.text == second.text
 
 
 def test_remote_on_a_web_endpoint_is_refused(web_app):

@@ -125,6 +125,22 @@ def slow():
     return asgi
 
 
+@app.function(scaledown_window=1)
+@ketch.asgi_app(label="lingering")
+def lingering():
+    """Answers with its pid after ?N seconds, which may outlast its scaledown window."""
+    import asyncio
+
+    async def asgi(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await asyncio.sleep(float(scope["query_string"].decode() or 0))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+
+    return asgi
+
+
 @app.function(timeout=2)
 @ketch.asgi_app(label="sleepy")
 def sleepy():
