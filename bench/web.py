@@ -119,11 +119,11 @@ def ketch_gateway(args) -> dict:
            f"127.0.0.1:{port}", "KETCH_NO_AUTOSTART": "1",
            "KETCH_CONFIG_DIR": str(data_dir / "config")}
     os.environ.update({k: v for k, v in env.items() if k.startswith("KETCH_")})
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (the server writes it)
     server = subprocess.Popen([sys.executable, "-m", "ketch.server", "--address",
                                f"127.0.0.1:{port}", "--gateway-address",
                                f"127.0.0.1:{gw_port}", "--runtime", "process"],
-                              env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(data_dir / "server.log", "wb"))
+                              env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         wait_for_port(port)
         wait_for_port(gw_port)
@@ -144,6 +144,7 @@ def ketch_gateway(args) -> dict:
     finally:
         server.terminate()
         server.wait()
+        log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

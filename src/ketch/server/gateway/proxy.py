@@ -99,7 +99,6 @@ class ClientConnection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.exchanges: collections.deque[Exchange] = collections.deque()
         self.receiving: Exchange | None = None
-        self.tunnel: "UpstreamConnection | None" = None
         self.upgraded = False            # bytes after an upgrade request are not HTTP
         self.paused = False
         self.write_paused = False
@@ -245,12 +244,9 @@ class UpstreamConnection(asyncio.Protocol):
         self.status = 0
         self.tunnel = False
         self.reusable = True
-        self.connected = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport):
         self.transport = transport
-        if not self.connected.done():
-            self.connected.set_result(True)
 
     def connection_lost(self, exc):
         self.transport = None
