@@ -149,14 +149,16 @@ class ObjectsStore:
     # -- queues
 
     def queue_put(self, object_id: str, partition: str, values: list[bytes],
-                  expires_at: float):
+                  expires_at: float | None):
+        """Adds items; with expires_at, also sets when the partition expires."""
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT INTO queue_items (object_id, partition, value) "
                                 "VALUES (?, ?, ?)",
                                 [(object_id, partition, v) for v in values])
-            self.db.execute("INSERT OR REPLACE INTO queue_partitions VALUES (?, ?, ?)",
-                            (object_id, partition, expires_at))
+            if expires_at is not None:
+                self.db.execute("INSERT OR REPLACE INTO queue_partitions VALUES (?, ?, ?)",
+                                (object_id, partition, expires_at))
 
     def queue_take(self, object_id: str, partition: str, n: int, max_bytes: int
                    ) -> list[tuple[int, bytes]]:

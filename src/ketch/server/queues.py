@@ -33,6 +33,7 @@ class QueueService:
         self.store = server.objects.store
         self.changed: dict[tuple[str, str], asyncio.Event] = {}
         self.counts: dict[tuple[str, str], int] = {}      # items per partition, cached
+        self.expiries: dict[tuple[str, str], float] = {}  # as stored, cached
         self.waits: dict[str, asyncio.Task] = {}
         self.waits_of: dict["Session", set[str]] = {}
         self.objects.on_delete["queue"] = self._deleted
@@ -60,10 +61,11 @@ class QueueService:
             event.set()
 
     def _forget(self, oid: str, partition: str | None):
-        keys = [k for k in list(self.counts) + list(self.changed)
+        keys = [k for k in {*self.counts, *self.changed, *self.expiries}
                 if k[0] == oid and (partition is None or k[1] == partition)]
         for key in keys:
             self.counts.pop(key, None)
+            self.expiries.pop(key, None)
             self._signal(*key)
 
     def _deleted(self, oid: str):
@@ -90,7 +92,15 @@ class QueueService:
         if n == 0 and len(self.store.queue_partitions(oid)) >= MAX_PARTITIONS:
             raise ValueError(f"this Queue already has {MAX_PARTITIONS} partitions, the limit; "
                              "clear some, or use another Queue")
-        self.store.queue_put(oid, partition, values, time.time() + ttl)
+        # The expiry is stored only when it moves by a tenth of the TTL (a second at most):
+        # one write fewer for most puts, and a partition ends at most that much early.
+        expires_at = time.time() + ttl
+        stored = self.expiries.get((oid, partition))
+        if stored is not None and abs(expires_at - stored) < min(1.0, ttl / 10):
+            expires_at = None
+        else:
+            self.expiries[(oid, partition)] = expires_at
+        self.store.queue_put(oid, partition, values, expires_at)
         self.counts[(oid, partition)] = n + len(values)
         self._signal(oid, partition)
         return True
@@ -107,6 +117,22 @@ class QueueService:
     def clear(self, oid: str, partition: str | None):
         self.store.queue_clear(oid, partition)
         self._forget(oid, partition)
+
+    def now_or_later(self, session: "Session", msg, partition: str, attempt: Callable,
+                     reply: Callable):
+        """Replies at once when attempt() succeeds or the caller will not wait; else
+        returns a coroutine that waits (the api runs it)."""
+        self.objects.get(msg.object_id, "queue")
+        result = attempt()
+        if result or msg.timeout_s == 0:
+            reply(result)
+            return None
+
+        async def later():
+            reply(await self.wait_until(session, msg.waiter_id, msg.object_id, partition,
+                                        msg.timeout_s, attempt))
+
+        return later()
 
     async def wait_until(self, session: "Session", waiter_id: str, oid: str, partition: str,
                          timeout_s: float, attempt: Callable):
@@ -145,7 +171,7 @@ def _partition(name: str) -> str:
 
 # -- request handlers
 
-async def queue_put(session: "Session", frame, msg: pb.QueuePut):
+def queue_put(session: "Session", frame, msg: pb.QueuePut):
     svc = session.server.queues
     partition = _partition(msg.partition)
     values = list(msg.values)
@@ -158,22 +184,28 @@ async def queue_put(session: "Session", frame, msg: pb.QueuePut):
         raise ValueError(f"put_many got {len(values)} items; a partition holds at most "
                          f"{MAX_PARTITION_ITEMS}")
     ttl = msg.partition_ttl_s if msg.partition_ttl_s > 0 else DEFAULT_PARTITION_TTL_S
-    done = await svc.wait_until(session, msg.waiter_id, msg.object_id, partition, msg.timeout_s,
-                                lambda: svc.put(msg.object_id, partition, values, ttl))
-    session.conn.reply(frame, count=pb.Count(n=len(values) if done else 0))
+    return svc.now_or_later(
+        session, msg, partition, lambda: svc.put(msg.object_id, partition, values, ttl),
+        lambda done: session.conn.reply(frame, count=pb.Count(n=len(values) if done else 0)))
 
 
-async def queue_get(session: "Session", frame, msg: pb.QueueGet):
+def _reply_items(session: "Session", frame):
+    def reply(rows):
+        session.conn.reply(frame, queue_items=pb.QueueItems(values=[v for _, v in rows],
+                                                            seqs=[s for s, _ in rows]))
+    return reply
+
+
+def queue_get(session: "Session", frame, msg: pb.QueueGet):
     svc = session.server.queues
     partition = _partition(msg.partition)
     n = max(1, min(msg.n or 1, MAX_PARTITION_ITEMS))
-    rows = await svc.wait_until(session, msg.waiter_id, msg.object_id, partition, msg.timeout_s,
-                                lambda: svc.take(session, msg.object_id, partition, n))
-    session.conn.reply(frame, queue_items=pb.QueueItems(values=[v for _, v in rows],
-                                                        seqs=[s for s, _ in rows]))
+    return svc.now_or_later(session, msg, partition,
+                            lambda: svc.take(session, msg.object_id, partition, n),
+                            _reply_items(session, frame))
 
 
-async def queue_peek(session: "Session", frame, msg: pb.QueuePeek):
+def queue_peek(session: "Session", frame, msg: pb.QueuePeek):
     svc = session.server.queues
     partition = _partition(msg.partition)
     n = max(1, min(msg.n or 100, MAX_PARTITION_ITEMS))
@@ -181,10 +213,7 @@ async def queue_peek(session: "Session", frame, msg: pb.QueuePeek):
     def peek():
         return svc.store.queue_peek(msg.object_id, partition, msg.after_seq, n, REPLY_BYTES)
 
-    rows = await svc.wait_until(session, msg.waiter_id, msg.object_id, partition, msg.timeout_s,
-                                peek)
-    session.conn.reply(frame, queue_items=pb.QueueItems(values=[v for _, v in rows],
-                                                        seqs=[s for s, _ in rows]))
+    return svc.now_or_later(session, msg, partition, peek, _reply_items(session, frame))
 
 
 def queue_len(session: "Session", frame, msg: pb.QueueLen):
