@@ -190,6 +190,17 @@ def test_unknown_app_or_label_is_404(web_app, server):
     # The deployed name (no -dev) is not the ephemeral app.
     r = httpx.get(f"http://127.0.0.1:{port}/webtest--hello/", timeout=TIMEOUT)
     assert r.status_code == 404
+    # The gateway's own answers keep the connection open.
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        reader = s.makefile("rb")
+        for _ in range(2):
+            s.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert reader.readline().startswith(b"HTTP/1.1 404")
+            length = 0
+            while (line := reader.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            reader.read(length)
 
 
 def test_proxy_auth(web_app, server):
@@ -307,3 +318,12 @@ def test_decorators_check_their_arguments_at_once():
         @ketch.fastapi_endpoint(label="same")
         def second():
             pass
+
+    with pytest.raises(InvalidError, match="has no default"):
+        @app.cls(serialized=True)
+        class Needs:
+            size: int = ketch.parameter()
+
+            @ketch.fastapi_endpoint()
+            def get(self):
+                return self.size

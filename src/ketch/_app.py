@@ -420,9 +420,8 @@ class App:
                                f"{definition.tag!r}; pass name= to tell them apart")
         taken = {ep.label: d.tag for d in self._definitions.values()
                  for ep in _web.endpoints_of(d.obj, d.tag, d.is_class)}
-        _web.check_endpoints(where, _web.endpoints_of(definition.obj, definition.tag,
-                                                      definition.is_class),
-                             taken, bool(definition.options.batch_max_size))
+        _web.check_definition(where, definition.obj, definition.tag, definition.is_class,
+                              bool(definition.options.batch_max_size), taken)
         self._definitions[definition.tag] = definition
 
     def include(self, other: "App") -> "App":

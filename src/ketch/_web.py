@@ -161,10 +161,21 @@ def endpoints_of(obj, tag: str, is_class: bool) -> list[pb.WebEndpoint]:
     return found
 
 
-def check_endpoints(where: str, endpoints: list[pb.WebEndpoint], taken: dict[str, str],
-                    batched: bool):
-    """Refuses what cannot be served: two endpoints of one app with the same label, and
-    @batched web functions. `taken` maps the app's labels to the functions that own them."""
+def check_definition(where: str, obj, tag: str, is_class: bool, batched: bool,
+                     taken: dict[str, str]):
+    """Refuses what cannot be served: two endpoints of one app with the same label,
+    @batched web functions, and web methods of a class with parameters that have no
+    default (a request has no way to give them). `taken` maps the app's labels to the
+    functions that own them."""
+    endpoints = endpoints_of(obj, tag, is_class)
+    if endpoints and is_class:
+        from ._partial import class_parameters
+
+        required = [n for n, p in class_parameters(obj).items() if p.required]
+        if required:
+            raise InvalidError(f"{where}: the class has web endpoints, which build it with "
+                               f"default parameters, but parameter {required[0]!r} has no "
+                               "default; give it one (ketch.parameter(default=...))")
     for ep in endpoints:
         owner = taken.get(ep.label)
         if owner is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from typing import TYPE_CHECKING
 
 import httptools
@@ -103,6 +104,7 @@ class ClientConnection(asyncio.Protocol):
         self.paused = False
         self.write_paused = False
         self.closing = False
+        self.last_active = time.monotonic()
 
     # -- connection
 
@@ -120,6 +122,7 @@ class ClientConnection(asyncio.Protocol):
         self.exchanges.clear()
 
     def data_received(self, data: bytes):
+        self.last_active = time.monotonic()
         if self.upgraded:
             ex = self.exchanges[0] if self.exchanges else None
             if ex is not None:

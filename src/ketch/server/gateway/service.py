@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ketch.gateway")
 
 MAX_CONNECT_ATTEMPTS = 3
+CLIENT_IDLE_S = 75.0  # a kept-alive client connection with nothing to do closes after this
 # Stopped on purpose: the requests waiting for its function are not failed.
 _DELIBERATE_EXITS = ("scaled down", "scaled down to make room", "the server is shutting down",
                      "stopped by `ketch container stop`")
@@ -99,6 +100,7 @@ class Gateway:
         self.waiting: dict[str, list[Waiter]] = {}
         self.clients: set[ClientConnection] = set()
         self.listener: asyncio.AbstractServer | None = None
+        self.sweeper: asyncio.Task | None = None
         self.loop = asyncio.get_event_loop()
         self.functions.exit_listeners.append(self.container_exited)
 
@@ -106,8 +108,20 @@ class Gateway:
         self.listener = await self.loop.create_server(
             lambda: ClientConnection(self), self.host, self.port, reuse_address=True)
         self.port = self.listener.sockets[0].getsockname()[1]
+        self.sweeper = asyncio.ensure_future(self._close_idle_clients())
+
+    async def _close_idle_clients(self):
+        while True:
+            await asyncio.sleep(CLIENT_IDLE_S / 5)
+            cutoff = time.monotonic() - CLIENT_IDLE_S
+            for client in list(self.clients):
+                if not client.exchanges and client.last_active < cutoff and \
+                        client.transport is not None:
+                    client.transport.close()
 
     def close(self):
+        if self.sweeper is not None:
+            self.sweeper.cancel()
         if self.listener is not None:
             self.listener.close()
         for client in list(self.clients):
@@ -164,6 +178,7 @@ class Gateway:
         host = b""
         key_header = secret_header = None
         chunked = False
+        sized = False
         lines = []
         for name, value in headers:
             lower = name.lower()
@@ -177,9 +192,13 @@ class Gateway:
                 continue
             elif lower == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
+            elif lower == b"content-length":
+                sized = value.strip() not in (b"", b"0")
             elif lower in (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-prefix"):
                 continue
             lines.append(b"%b: %b\r\n" % (name, value))
+        if not (chunked or sized):
+            ex.body_done = True  # nothing follows the head: an early answer keeps the connection
         label = host.partition(b":")[0].lower().partition(b".")
         prefix = b""
         path = url
