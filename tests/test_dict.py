@@ -51,6 +51,14 @@ def test_iteration_pages_through_many_entries(server):
         assert sorted(d.items()) == [(i, str(i)) for i in range(2500)]
 
 
+def test_iteration_pages_large_values_by_size(server):
+    """Pages are cut by bytes as well as count, so big values never overflow a frame."""
+    with ketch.Dict.ephemeral() as d:
+        big = b"v" * (15 * 1024 * 1024)
+        d.update({k: big for k in range(5)})  # 75 MiB: more than one frame may carry
+        assert [(k, len(v)) for k, v in sorted(d.items())] == [(k, len(big)) for k in range(5)]
+
+
 def test_async_twins(server):
     async def main():
         async with ketch.Dict.ephemeral() as d:

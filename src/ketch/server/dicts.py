@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 MAX_KEY_BYTES = 64 * 1024
 MAX_VALUE_BYTES = 16 * 1024 * 1024
 SCAN_PAGE = 1000
+SCAN_BYTES = 32 * 1024 * 1024   # a page stays well under the frame limit
 
 
 def _check_sizes(keys, values=()):
@@ -65,10 +66,16 @@ def dict_request(session: "Session", frame, msg: pb.DictRequest):
     elif op == pb.DICT_SCAN:
         limit = min(msg.limit or SCAN_PAGE, SCAN_PAGE)
         rows = store.dict_scan(oid, msg.after_key, limit, msg.with_values)
-        reply.keys.extend(k for k, _ in rows)
-        if msg.with_values:
-            reply.values.extend(v for _, v in rows)
         reply.done = len(rows) < limit
+        size = 0
+        for key, value in rows:
+            size += len(key) + len(value or b"")
+            if reply.keys and size > SCAN_BYTES:
+                reply.done = False
+                break
+            reply.keys.append(key)
+            if msg.with_values:
+                reply.values.append(value)
     else:
         raise ValueError(f"unknown dict operation {op}")
     session.conn.reply(frame, dict_reply=reply)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .main import Server
 
 MAX_READ = 8 * 1024 * 1024
+MAX_ENTRIES = 200_000           # per listing, so a reply stays under the frame limit
 FILE, DIRECTORY, SYMLINK = 1, 2, 3
 # Mount points that would hide what a container needs to run.
 _SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc",
@@ -279,6 +280,9 @@ async def volume_list_dir(session: "Session", frame, msg: pb.VolumeListDir):
         raise LookupError(f"no such file or directory in the volume: {msg.path!r}")
     entries = await asyncio.get_running_loop().run_in_executor(
         None, _listdir, svc.dir(msg.object_id), full, msg.recursive)
+    if len(entries) > MAX_ENTRIES:
+        raise ValueError(f"{msg.path!r} holds {len(entries)} entries, more than one listing "
+                         f"returns ({MAX_ENTRIES}); list its subdirectories one by one")
     session.conn.reply(frame, volume_entries=pb.VolumeEntries(entries=entries))
 
 
