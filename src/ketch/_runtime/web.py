@@ -118,8 +118,9 @@ class WebServing:
             raise RuntimeError(
                 f"port {port} is already in use on this machine, before the @ketch.web_server "
                 "function ran: another container of this function, or another program, "
-                "listens there. Containers share the machine's network, so give the function "
-                "a free port (and max_containers=1 if it must stay on one port).")
+                "listens there (ketch's own gateway takes 8000 unless KETCH_GATEWAY_ADDR moves "
+                "it). Containers share the machine's network, so give the function a free "
+                "port (and max_containers=1 if it must stay on one port).")
         result = await asyncio.get_running_loop().run_in_executor(None, fn)
         if inspect.isawaitable(result):
             await result
