@@ -88,6 +88,22 @@ def test_deploy_prints_urls_that_from_name_finds(fresh_server, tmp_path):
     assert f"web       page   {url}" in text.stdout
 
 
+def test_deployed_endpoints_and_tokens_survive_a_server_restart(fresh_server, tmp_path):
+    (tmp_path / "kept.py").write_text(APP.format(name="kept").replace(
+        "@ketch.asgi_app()", "@ketch.asgi_app(requires_proxy_auth=True)"))
+    out = fresh_server.ketch("deploy", "kept.py", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    url = json.loads(out.stdout)["web_urls"]["page"]
+    token = json.loads(fresh_server.ketch("proxy-auth", "create", "--json").stdout)
+    headers = {"Modal-Key": token["token_id"], "Modal-Secret": token["secret"]}
+    assert httpx.get(url, headers=headers, timeout=TIMEOUT).text == "version 1"
+    fresh_server.stop()
+    fresh_server.start()
+    assert httpx.get(url, timeout=TIMEOUT).status_code == 401
+    r = httpx.get(url, headers=headers, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text == "version 1"
+
+
 def test_run_prints_urls_and_the_entrypoint_can_call_them(fresh_server, tmp_path):
     (tmp_path / "ran.py").write_text(APP.format(name="ran") + """
 
