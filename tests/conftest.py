@@ -35,8 +35,11 @@ def wait_for_port(port: int, timeout: float = 20):
 class ServerProcess:
     """A `python -m ketch.server` child process with its own data dir."""
 
-    def __init__(self, data_dir: Path, port: int | None = None):
+    def __init__(self, data_dir: Path, port: int | None = None, runtime: str = "process",
+                 extra_env: dict | None = None):
         self.data_dir = data_dir
+        self.runtime = runtime
+        self.extra_env = extra_env or {}
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.gateway_port = free_port()
@@ -47,13 +50,14 @@ class ServerProcess:
         return {**os.environ, "KETCH_DATA_DIR": str(self.data_dir),
                 "KETCH_SERVER_ADDR": self.address, "KETCH_NO_AUTOSTART": "1",
                 "KETCH_CONFIG_DIR": str(self.data_dir / "config"),
-                "KETCH_GATEWAY_ADDR": f"127.0.0.1:{self.gateway_port}"}
+                "KETCH_GATEWAY_ADDR": f"127.0.0.1:{self.gateway_port}", **self.extra_env}
 
     def start(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "server.log", "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "ketch.server", "--address",
-                                      self.address], env=self.env, stdout=log, stderr=log)
+                                      self.address, "--runtime", self.runtime],
+                                     env=self.env, stdout=log, stderr=log)
         wait_for_port(self.port)
         return self
 

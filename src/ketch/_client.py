@@ -147,6 +147,10 @@ class Client:
                 stream = streams.get(out.call_id)
                 if stream is not None:
                     stream.feed(out)
+        elif kind == "image_build_log":
+            handler = self.log_handlers.get(frame.image_build_log.build_id)
+            if handler is not None:
+                handler(frame.image_build_log)
         elif kind == "log_batch":
             handler = self.log_handlers.get(frame.log_batch.app_id) or \
                 self.log_handlers.get("*")

@@ -195,6 +195,8 @@ class Image:
                                       gpu=None) -> "Image":
         """Installs the packages a requirements file lists (read now, on this machine)."""
         _no_secrets_or_gpu("pip_install_from_requirements", secrets, gpu)
+        if not is_local():
+            return self  # in a container, the image is already built: nothing to read
         path = os.path.expanduser(str(requirements_txt))
         try:
             text = Path(path).read_text()
@@ -261,6 +263,8 @@ class Image:
                        copy: bool = False) -> "Image":
         """Adds a local file at remote_path. copy=False (default) puts it in place when a
         container starts; copy=True builds it into a layer."""
+        if not is_local():
+            return self  # in a container, the image is already built: nothing to read
         local = os.path.abspath(os.path.expanduser(str(local_path)))
         if not os.path.isfile(local):
             raise InvalidError(f"add_local_file({str(local_path)!r}): no such file")
@@ -275,6 +279,8 @@ class Image:
                       ignore: Sequence[str] | Callable[[Path], bool] = ()) -> "Image":
         """Adds a local directory at remote_path, less what `ignore` (glob patterns, or a
         function of each path) excludes."""
+        if not is_local():
+            return self
         local = os.path.abspath(os.path.expanduser(str(local_path)))
         if not os.path.isdir(local):
             raise InvalidError(f"add_local_dir({str(local_path)!r}): no such directory")
@@ -289,6 +295,8 @@ class Image:
         """Adds local Python modules or packages (as importable here) under /root, where
         containers import them."""
         image = self
+        if not is_local():
+            return self
         for name in modules:
             if not isinstance(name, str) or not name or "." in name:
                 raise InvalidError(f"add_local_python_source({name!r}): give top-level module "

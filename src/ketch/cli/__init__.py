@@ -9,6 +9,7 @@ import click
 from ..exception import Error
 from . import app as app_cmd, container, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
+from . import image as image_cmd
 from . import proxy_auth, serve
 
 
@@ -51,6 +52,7 @@ cli.add_command(volume.volume)
 cli.add_command(secret.secret)
 cli.add_command(dict_cmd.dict_group)
 cli.add_command(queue.queue)
+cli.add_command(image_cmd.image)
 cli.add_command(serve.serve)
 cli.add_command(proxy_auth.proxy_auth)
 

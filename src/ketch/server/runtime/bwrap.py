@@ -66,9 +66,14 @@ def runtime_binds() -> tuple[tuple[str, str], ...]:
 
     import ketch
 
-    return ((os.path.dirname(ketch.__file__), f"{SITE}/ketch"),
-            (os.path.dirname(cloudpickle.__file__), f"{SITE}/cloudpickle"),
-            (os.path.dirname(google.protobuf.__file__), f"{SITE}/google/protobuf"))
+    protobuf = os.path.dirname(google.protobuf.__file__)
+    binds = [(os.path.dirname(ketch.__file__), f"{SITE}/ketch"),
+             (os.path.dirname(cloudpickle.__file__), f"{SITE}/cloudpickle"),
+             (protobuf, f"{SITE}/google/protobuf")]
+    upb = os.path.join(os.path.dirname(protobuf), "_upb")  # protobuf's C implementation
+    if os.path.isdir(upb):
+        binds.append((upb, f"{SITE}/google/_upb"))
+    return tuple(binds)
 
 
 @dataclass
@@ -104,7 +109,9 @@ class Sandbox:
                     args += ["--symlink", os.readlink(host), host]
                 elif os.path.isdir(host):
                     args += ["--ro-bind", host, host]
-            args += ["--tmpfs", "/tmp", "--tmpfs", "/root"]
+            # Scratch space on the host's disk (or a bounded tmpfs), thrown away after.
+            args += ["--bind", str(self.scratch / "tmp"), "/tmp",
+                     "--bind", str(self.scratch / "home"), "/root"]
             for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
                 if not prefix.startswith("/usr/"):
                     args += ["--ro-bind", prefix, prefix]
@@ -128,8 +135,8 @@ class Sandbox:
     def preexec(self):
         """Runs in the child before bubblewrap: joins the cgroup and mounts the root."""
         return functools.partial(
-            _enter_child, self.cgroup.procs_files if self.cgroup else [],
-            str(self.scratch) if self.layers else None, self.scratch_limit_mib,
+            _enter_child, self.cgroup.procs_files if self.cgroup else [], str(self.scratch),
+            self.scratch_limit_mib,
             _overlay_options(self.layers, self.scratch) if self.layers else "")
 
 
@@ -144,26 +151,33 @@ def _overlay_options(layers: list[str], scratch: Path) -> str:
     return opts
 
 
-def _enter_child(procs_files: list[str], scratch: str | None, scratch_mib: int, opts: str):
-    """preexec_fn: only async-signal-safe-ish work, and a readable error on failure."""
+def _enter_child(procs_files: list[str], scratch: str, scratch_mib: int, overlay: str):
+    """preexec_fn: joins the cgroup, then (in a mount namespace of its own, which ends
+    with the container) bounds the scratch space and stacks the image's layers. A failure
+    is written where the container's output goes."""
     try:
         pid = str(os.getpid())
         for procs in procs_files:
             with open(procs, "w") as f:
                 f.write(pid)
-        if scratch is None:
-            return
-        _check(_libc.unshare(_CLONE_NEWNS), "unshare the mount namespace")
-        _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None),
-               "make mounts private")
+        if scratch_mib or overlay:
+            _check(_libc.unshare(_CLONE_NEWNS), "unshare the mount namespace")
+            _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None),
+                   "make mounts private")
         if scratch_mib:
             _check(_libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", 0,
                                f"size={scratch_mib}m,mode=0755".encode()),
                    "mount the scratch tmpfs")
+        if not overlay:
+            for sub in ("tmp", "home"):
+                os.makedirs(f"{scratch}/{sub}", mode=0o1777 if sub == "tmp" else 0o700,
+                            exist_ok=True)
+            os.chmod(f"{scratch}/tmp", 0o1777)
+            return
         for sub in ("upper", "work", "root"):
             os.makedirs(f"{scratch}/{sub}", exist_ok=True)
         _check(_libc.mount(b"overlay", f"{scratch}/root".encode(), b"overlay", 0,
-                           opts.encode()), "mount the image's layers with overlayfs")
+                           overlay.encode()), "mount the image's layers with overlayfs")
     except OSError as exc:
         os.write(2, f"ketch: the container could not be set up: {exc}\n".encode())
         os._exit(126)

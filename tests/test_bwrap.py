@@ -1,0 +1,163 @@
+"""The bwrap runtime: containers in their own namespaces, seeing only what they should,
+held to their memory, CPU, process and disk limits."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from isolation_helpers import needs_bwrap, run_client, start_server
+
+pytestmark = needs_bwrap
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def bwrap_server(tmp_path_factory):
+    srv = start_server(tmp_path_factory.mktemp("bwrap-server"), "bwrap", KETCH_PIDS_LIMIT="40")
+    yield srv
+    srv.stop()
+
+
+def test_container_sees_its_own_processes_and_only_declared_files(bwrap_server):
+    hidden = [str(TESTS / "test_bwrap.py"), str(bwrap_server.data_dir), "/var/cache",
+              "/home"]
+    shown = [str(TESTS / "apps" / "isolated.py"), "/usr/bin/python3"]
+    out = run_client(bwrap_server, f"""
+        import json
+        from apps import isolated
+        with isolated.app.run():
+            print(json.dumps(isolated.view.remote({hidden + shown!r})))
+    """)
+    # Its own pid namespace: bubblewrap is pid 1, the runtime is 2, and the host's
+    # processes (this test's among them) are not there.
+    assert out["pid"] == 2
+    assert os.getpid() not in out["pids"] or os.getpid() < 10
+    assert max(out["pids"]) < 50
+    assert bwrap_server.proc.pid not in out["pids"]
+    assert out["hostname"] == out["container_id"]  # its own uts namespace
+    for path in hidden:
+        assert out["exists"][path] is False, path
+    for path in shown:
+        assert out["exists"][path] is True, path
+
+
+def test_writes_stay_in_their_container(bwrap_server):
+    run = """
+        import json
+        from apps import isolated
+        with isolated.app.run():
+            first = isolated.write_then_read.remote("/root/scratch/marker")
+            again = isolated.write_then_read.remote("/root/scratch/marker")
+            other = isolated.view.remote(["/root/scratch/marker"])["exists"]
+        print(json.dumps({"first": first, "again": again, "other": other}))
+    """
+    out = run_client(bwrap_server, run)
+    assert out["first"] is False and out["again"] is True  # the same container
+    # Another container (of another function) never sees the first one's writes.
+    assert out["other"] == {"/root/scratch/marker": False}
+    # Thrown away when the container exited: a new one starts clean, and nothing of
+    # the old one is left on the host.
+    assert run_client(bwrap_server, run)["first"] is False
+    # The app has stopped; its containers are on their way out.
+    containers = bwrap_server.data_dir / "containers"
+    deadline = time.monotonic() + 30
+    while list(containers.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(containers.iterdir()) == []
+
+
+def test_out_of_memory_is_reported_with_the_limit(bwrap_server):
+    out = run_client(bwrap_server, """
+        import json
+        from apps import isolated
+        with isolated.app.run():
+            try:
+                isolated.hog.remote(400)
+                print(json.dumps({"error": None}))
+            except Exception as exc:
+                print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+    """)
+    assert out["error"] is not None
+    assert "ContainerCrashError" in out["error"]
+    assert "ran out of memory" in out["error"] and "96 MiB" in out["error"]
+
+
+def test_pids_limit_stops_a_fork_storm(bwrap_server):
+    out = run_client(bwrap_server, """
+        import json
+        from apps import isolated
+        with isolated.app.run():
+            print(json.dumps(isolated.fork_until_refused.remote(200)))
+    """)
+    assert 0 < out["started"] < 40
+    assert "temporarily unavailable" in out["error"].lower()
+
+
+def test_cpu_and_memory_limits_are_set_in_the_cgroup(bwrap_server):
+    from ketch.server.runtime import cgroups
+
+    out = run_client(bwrap_server, """
+        import json, time
+        from apps import isolated
+        from ketch.server.runtime import cgroups
+        with isolated.app.run():
+            cid = isolated.limited.remote()
+            # While the container lives (scaledown_window=30), read its cgroup.
+            if cgroups.version() == 2:
+                d = cgroups.ROOT / "ketch" / cid
+                cpu = (d / "cpu.max").read_text().split()
+                mem = int((d / "memory.max").read_text())
+                quota, period = int(cpu[0]), int(cpu[1])
+            else:
+                cpu_d = cgroups.ROOT / "cpu" / "ketch" / cid
+                quota = int((cpu_d / "cpu.cfs_quota_us").read_text())
+                period = int((cpu_d / "cpu.cfs_period_us").read_text())
+                mem = int((cgroups.ROOT / "memory" / "ketch" / cid /
+                           "memory.limit_in_bytes").read_text())
+        print(json.dumps({"quota": quota, "period": period, "mem": mem, "cid": cid}))
+    """)
+    assert out["quota"] / out["period"] == pytest.approx(0.5)
+    assert out["mem"] == 256 * 1024 * 1024
+    # Gone with its container.
+    root = cgroups.ROOT / "ketch" if cgroups.version() == 2 else cgroups.ROOT / "memory" / "ketch"
+    assert not (root / out["cid"]).exists()
+
+
+def test_ephemeral_disk_bounds_scratch_space(bwrap_server):
+    out = run_client(bwrap_server, """
+        import json
+        from apps import isolated
+        with isolated.app.run():
+            print(json.dumps({"small": isolated.fill_scratch.remote(4),
+                              "big": isolated.fill_scratch.remote(64)}))
+    """)
+    assert out["small"] == "wrote all"
+    assert "no space left" in out["big"].lower()
+
+
+def test_gpu_request_no_machine_has_fails_at_deploy(bwrap_server):
+    from ketch.server.resources import _nvidia_gpus
+
+    if _nvidia_gpus():
+        pytest.skip("this machine has NVIDIA GPUs")
+    out = run_client(bwrap_server, """
+        import json
+        import ketch
+        app = ketch.App("gpu-app")
+        @app.function(gpu="H100:2", serialized=True)
+        def f():
+            return 1
+        try:
+            with app.run():
+                pass
+            print(json.dumps({"error": None}))
+        except Exception as exc:
+            print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+    """)
+    assert out["error"] and "ResourceError" in out["error"]
+    assert "H100:2" in out["error"] and "none" in out["error"]

@@ -1,0 +1,337 @@
+"""Images defined in code: real builds into cached layers, containers that run in them,
+failing steps, local files, registry pulls, and the process backend's venv images."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port, wait_for_port
+from isolation_helpers import IMAGES_DIR, needs_bwrap, run_client, start_server
+
+BUILD = """
+    import json, os, sys
+    import ketch
+    from ketch import _sync
+    from ketch._client import Client
+    from ketch.proto import ketch_pb2 as pb
+
+    def build(img):
+        c = _sync.run(Client.get())
+        r = _sync.run(c.request(image_build=pb.ImageBuild(
+            build_id="test", image=pb.ImageDef(steps=img._steps))))
+        return [r.image_built.image_id, r.image_built.n_cached, r.image_built.n_steps]
+
+    def error_of(fn, *args):
+        try:
+            fn(*args)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+"""
+
+
+def nonce() -> str:
+    return os.urandom(4).hex()
+
+
+@pytest.fixture(scope="module")
+def bwrap_server(tmp_path_factory):
+    if not shutil.which("bwrap"):
+        pytest.skip("needs bubblewrap")
+    srv = start_server(tmp_path_factory.mktemp("image-server"), "bwrap")
+    yield srv
+    srv.stop()
+
+
+@needs_bwrap
+def test_function_runs_in_an_image_built_from_code(bwrap_server):
+    out = run_client(bwrap_server, """
+        import json, ketch
+        from apps import imaged
+        with imaged.app.run():
+            print(json.dumps(imaged.describe.remote()))
+    """)
+    assert out == {"python": "3.11", "marker": "from-run-commands",
+                   "greeting": "hello from the image", "cwd": "/srv/work",
+                   "made_by_function": "from run_function", "debian": True,
+                   "only_in_image": "image", "host_tests_visible": False}
+
+
+@needs_bwrap
+def test_unchanged_image_is_cached_and_a_changed_step_rebuilds_from_there(bwrap_server):
+    tag = nonce()
+    out = run_client(bwrap_server, BUILD + f"""
+    base = ketch.Image.debian_slim()
+    a = base.run_commands("echo {tag} > /a").run_commands("echo after > /b")
+    b = base.run_commands("echo {tag} > /a").run_commands("echo changed > /b")
+    print(json.dumps([build(a), build(a), build(b), build(a)]))
+    """)
+    first, again, changed, back = out
+    assert first[1:] == [1, 3]           # only the Debian base was cached
+    assert again == [first[0], 3, 3]     # unchanged: every step cached, same image
+    assert changed[1:] == [2, 3] and changed[0] != first[0]  # only the last step rebuilt
+    assert back == again
+
+
+@needs_bwrap
+def test_failing_step_names_itself_shows_output_and_leaves_no_layer(bwrap_server):
+    layers_before = set(os.listdir(IMAGES_DIR / "layers"))
+    tag = nonce()
+    out = run_client(bwrap_server, BUILD + f"""
+    img = ketch.Image.debian_slim().run_commands("echo about to fail {tag}", "exit 3",
+                                                 "echo never")
+    print(json.dumps(error_of(build, img)))
+    """)
+    assert out.startswith("ExecutionError: image build failed at step 2/2 (run_commands")
+    assert "exited with code 3" in out
+    assert f"about to fail {tag}" in out and "never" not in out.split("Its last output:")[1]
+    assert set(os.listdir(IMAGES_DIR / "layers")) == layers_before
+    pid = str(bwrap_server.proc.pid)
+    assert not [d for d in os.listdir(IMAGES_DIR / "tmp") if d.startswith(pid + "-")]
+
+
+def test_build_step_after_mounted_files_is_refused(tmp_path):
+    import ketch
+    from ketch.exception import InvalidError
+
+    (tmp_path / "f.txt").write_text("x")
+    img = ketch.Image.debian_slim().add_local_file(tmp_path / "f.txt", "/data/f.txt")
+    with pytest.raises(InvalidError, match="copy=True"):
+        img.pip_install("six")
+    # copy=True bakes the file into a layer, so steps may follow.
+    ketch.Image.debian_slim().add_local_file(tmp_path / "f.txt", "/f", copy=True) \
+        .pip_install("six")
+
+
+@needs_bwrap
+def test_local_files_dirs_and_python_source(bwrap_server, tmp_path):
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "keep.txt").write_text("kept")
+    (data / "skip.log").write_text("skipped")
+    (data / "sub" / "deep.txt").write_text("deep")
+    lib = tmp_path / "libs" / "mylib_for_test"
+    lib.mkdir(parents=True)
+    (lib / "__init__.py").write_text("VALUE = 42\n")
+    (lib / "__pycache__").mkdir()
+    (lib / "__pycache__" / "junk.pyc").write_bytes(b"junk")
+    (tmp_path / "app_files.py").write_text(f"""
+import os, sys
+sys.path.insert(0, {str(tmp_path / 'libs')!r})
+import ketch
+
+image = (ketch.Image.debian_slim()
+         .add_local_file({str(data / 'keep.txt')!r}, "/etc/copied.txt", copy=True)
+         .run_commands("cat /etc/copied.txt > /etc/copied-then-run.txt")
+         .add_local_dir({str(data)!r}, "/data", ignore=["*.log"])
+         .add_local_python_source("mylib_for_test"))
+app = ketch.App("files", image=image)
+
+@app.function()
+def look():
+    import mylib_for_test
+    found = []
+    for root, dirs, files in os.walk("/data"):
+        found += [os.path.relpath(os.path.join(root, f), "/data") for f in files]
+    return {{"data": sorted(found), "copied": open("/etc/copied-then-run.txt").read(),
+             "lib": mylib_for_test.VALUE,
+             "junk": os.path.exists("/root/mylib_for_test/__pycache__/junk.pyc")}}
+""")
+    code = f"""
+        import json, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import ketch, app_files
+        with app_files.app.run():
+            print(json.dumps(app_files.look.remote()))
+    """
+    out = run_client(bwrap_server, code)
+    assert out == {"data": ["keep.txt", "sub/deep.txt"], "copied": "kept", "lib": 42,
+                   "junk": False}
+    # A changed local file reaches the next run.
+    (data / "sub" / "deep.txt").unlink()
+    (data / "new.txt").write_text("new")
+    out = run_client(bwrap_server, code)
+    assert out["data"] == ["keep.txt", "new.txt"]
+
+
+@needs_bwrap
+def test_pip_and_apt_install(bwrap_server):
+    out = run_client(bwrap_server, """
+        import json, ketch
+        app = ketch.App("installs")
+        image = ketch.Image.debian_slim().apt_install("jq").pip_install("six==1.16.0")
+
+        @app.function(image=image, serialized=True)
+        def check():
+            import shutil, six
+            return {"six": six.__version__, "jq": shutil.which("jq")}
+
+        with app.run():
+            print(json.dumps(check.remote()))
+    """)
+    assert out == {"six": "1.16.0", "jq": "/usr/bin/jq"}
+
+
+# ---------------------------------------------------------------- from_registry
+
+def _push(base: str, repo: str, tag: str, layers: list[tuple[bytes, str]], config: dict):
+    """Pushes an image to a registry with the v2 HTTP API (monolithic uploads)."""
+    def put_blob(data: bytes) -> dict:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        req = urllib.request.Request(f"{base}/v2/{repo}/blobs/uploads/", method="POST")
+        with urllib.request.urlopen(req) as resp:
+            location = resp.headers["Location"]
+        if location.startswith("/"):
+            location = base + location
+        sep = "&" if "?" in location else "?"
+        req = urllib.request.Request(f"{location}{sep}digest={digest}", data=data,
+                                     method="PUT",
+                                     headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req).close()
+        return {"digest": digest, "size": len(data)}
+
+    manifest = {
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   **put_blob(json.dumps(config).encode())},
+        "layers": [{"mediaType": media, **put_blob(data)} for data, media in layers],
+    }
+    req = urllib.request.Request(
+        f"{base}/v2/{repo}/manifests/{tag}", data=json.dumps(manifest).encode(),
+        method="PUT", headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    urllib.request.urlopen(req).close()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    exe = shutil.which("docker-registry")
+    if not exe:
+        pytest.skip("needs docker-registry (apt-get install docker-registry)")
+    d = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    (d / "config.yml").write_text(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {d / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    log = open(d / "registry.log", "wb")
+    proc = subprocess.Popen([exe, "serve", str(d / "config.yml")], stdout=log, stderr=log)
+    try:
+        wait_for_port(port)
+        yield f"localhost:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@needs_bwrap
+def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, registry):
+    # The image to push: the cached Debian base as layer one, and a second layer that
+    # adds a file and deletes one (an OCI whiteout).
+    base_id = run_client(bwrap_server, BUILD + """
+    print(json.dumps(build(ketch.Image.debian_slim())[0]))
+    """)
+    record = json.loads((IMAGES_DIR / "images" / f"{base_id}.json").read_text())
+    base_fs = IMAGES_DIR / "layers" / record["layers"][0] / "fs"
+    layer1 = subprocess.run(["tar", "-C", str(base_fs), "--numeric-owner", "-cf", "-", "."],
+                            capture_output=True, check=True).stdout
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tag = nonce().encode()
+        for name, data in (("etc/from-layer-two", tag), ("etc/.wh.debian_version", b"")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    layer2 = gzip.compress(buf.getvalue(), compresslevel=1)
+    config = {"architecture": "amd64", "os": "linux",
+              "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin",
+                                 "FROM_REGISTRY_CONFIG=yes"], "WorkingDir": "/etc"},
+              "rootfs": {"type": "layers", "diff_ids": []}}
+    _push(f"http://{registry}", "ketch-test/debian", "v1",
+          [(layer1, "application/vnd.oci.image.layer.v1.tar"),
+           (layer2, "application/vnd.oci.image.layer.v1.tar+gzip")], config)
+
+    out = run_client(bwrap_server, f"""
+        import json, os, ketch
+        app = ketch.App("pulled")
+        image = ketch.Image.from_registry("{registry}/ketch-test/debian:v1")
+
+        @app.function(image=image, serialized=True)
+        def look():
+            return {{"layer_two": open("/etc/from-layer-two").read(),
+                     "whiteout_removed": not os.path.exists("/etc/debian_version"),
+                     "env": os.environ.get("FROM_REGISTRY_CONFIG"), "cwd": os.getcwd()}}
+
+        with app.run():
+            print(json.dumps(look.remote()))
+    """)
+    assert out == {"layer_two": tag.decode(), "whiteout_removed": True, "env": "yes",
+                   "cwd": "/etc"}
+
+
+# ---------------------------------------------------------------- the process backend
+
+@pytest.fixture(scope="module")
+def process_server(tmp_path_factory):
+    srv = start_server(tmp_path_factory.mktemp("venv-image-server"), "process")
+    yield srv
+    srv.stop()
+
+
+def test_process_backend_images_are_virtualenvs(process_server):
+    out = run_client(process_server, BUILD + """
+    app = ketch.App("venv-image")
+    image = ketch.Image.debian_slim().pip_install("six==1.16.0").env({"IN_VENV": "1"})
+
+    @app.function(image=image, serialized=True)
+    def check():
+        import os, sys, six
+        return {"six": six.__version__, "prefix": sys.prefix, "env": os.environ["IN_VENV"]}
+
+    with app.run():
+        result = check.remote()
+    apt = error_of(build, ketch.Image.debian_slim().apt_install("jq"))
+    print(json.dumps({"result": result, "apt": apt}))
+    """)
+    assert out["result"]["six"] == "1.16.0" and out["result"]["env"] == "1"
+    assert out["result"]["prefix"].startswith(str(IMAGES_DIR / "layers"))
+    assert "apt_install" in out["apt"] and "--runtime bwrap" in out["apt"]
+
+
+# ---------------------------------------------------------------- the CLI
+
+@needs_bwrap
+def test_image_list_and_rm(bwrap_server):
+    tag = nonce()
+    built = run_client(bwrap_server, BUILD + f"""
+    print(json.dumps(build(ketch.Image.debian_slim().run_commands("echo {tag} > /x"))))
+    """)
+    image_id = built[0]
+    listed = json.loads(bwrap_server.ketch("image", "list", "--json").stdout)
+    mine = [i for i in listed["images"] if i["image_id"] == image_id]
+    assert mine and mine[0]["layers"] == 2 and mine[0]["last_step"].startswith("run_commands")
+    table = bwrap_server.ketch("image", "list").stdout
+    assert image_id in table
+    removed = bwrap_server.ketch("image", "rm", image_id)
+    assert removed.returncode == 0 and f"removed {image_id}" in removed.stdout
+    listed = json.loads(bwrap_server.ketch("image", "list", "--json").stdout)
+    assert image_id not in [i["image_id"] for i in listed["images"]]
+    # The shared Debian base stays for the other images; this image's own layer is gone.
+    rebuilt = run_client(bwrap_server, BUILD + f"""
+    print(json.dumps(build(ketch.Image.debian_slim().run_commands("echo {tag} > /x"))))
+    """)
+    assert rebuilt == [image_id, 1, 2]
+    missing = bwrap_server.ketch("image", "rm", "im-nosuchimage")
+    assert missing.returncode != 0 and "ketch image list" in missing.stderr
