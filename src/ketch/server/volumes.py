@@ -42,10 +42,11 @@ _SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/p
 
 
 class Upload:
-    __slots__ = ("handle", "tmp", "target", "session")
+    __slots__ = ("handle", "tmp", "target", "session", "object_id")
 
-    def __init__(self, handle, tmp: Path, target: Path, session):
+    def __init__(self, handle, tmp: Path, target: Path, session, object_id: str):
         self.handle, self.tmp, self.target, self.session = handle, tmp, target, session
+        self.object_id = object_id
 
 
 class VolumeService:
@@ -189,7 +190,7 @@ class VolumeService:
                 raise ValueError(f"{msg.path!r} already exists in the volume; pass force=True "
                                  "(CLI: --force) to replace it")
             tmp = self.tmp / f"{msg.upload_id}.part"
-            up = Upload(open(tmp, "wb"), tmp, target, session)
+            up = Upload(open(tmp, "wb"), tmp, target, session, msg.object_id)
             self.uploads[msg.upload_id] = up
         up.handle.write(msg.data)
         if not msg.last:
@@ -204,6 +205,7 @@ class VolumeService:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, _flush_and_close, up.handle)
+            self.objects.get(up.object_id, "volume")  # deleted meanwhile: the file goes too
             up.target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(up.tmp, up.target)
         except BaseException:
