@@ -14,6 +14,10 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": BODY})
 
 
+def build():
+    return app
+
+
 bench = ketch.App("webbench")
 
 

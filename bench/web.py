@@ -86,22 +86,27 @@ def direct_uvicorn(args) -> dict:
 
 def ray_serve(args) -> dict | None:
     try:
-        import ray  # noqa: F401
+        import ray
         from ray import serve
     except ImportError:
         return None
     import _web_app
 
     @serve.deployment
-    @serve.ingress(_web_app.app)
+    @serve.ingress(_web_app.build)  # a raw ASGI app goes in through a builder
     class Trivial:
         pass
 
-    serve.run(Trivial.bind(), route_prefix="/")  # Ray Serve's proxy listens on :8000
+    port = free_port()
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(BENCH_DIR)}})
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(Trivial.bind(), route_prefix="/")
     try:
-        return wrk("http://127.0.0.1:8000/", args.duration, args.connections)
+        return wrk(f"http://127.0.0.1:{port}/", args.duration, args.connections)
     finally:
         serve.shutdown()
+        ray.shutdown()
 
 
 def get(url: str, host: str) -> float:
@@ -183,6 +188,9 @@ def main():
           f"(target ≥ {TARGETS['rps_ratio']})")
     print(f"ketch added p50 latency:    {results['added_p50_ms']:.2f} ms "
           f"(target ≤ {TARGETS['added_p50_ms']} ms)")
+    if ray is not None:
+        results["ray_rps_ratio"] = gw["rps"] / ray["rps"]
+        print(f"ketch ÷ Ray Serve requests/s: {results['ray_rps_ratio']:.0f}")
     print(f"cold start (no container → response), p50 of {args.cold}: "
           f"{gw['cold_start_ms']:.0f} ms  {gw['cold_start_all_ms']}")
     if any(r.get("non_2xx") for _, r in rows):
