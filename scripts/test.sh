@@ -3,6 +3,7 @@
 # ketch with its test dependencies in .venv — then runs the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-packages.sh
 
 missing=$(xargs -a .ci/apt-packages.txt -n1 sh -c 'dpkg -s "$0" >/dev/null 2>&1 || echo "$0"')
 if [ -n "$missing" ]; then

@@ -62,7 +62,7 @@ def list_images(as_json: bool):
 @image.command("rm")
 @click.argument("image_ids", nargs=-1)
 @click.option("--all", "all_images", is_flag=True,
-              help="Remove every image that no running container uses.")
+              help="Remove every image that no running or deployed app uses.")
 def remove(image_ids: tuple[str, ...], all_images: bool):
     """Remove images and the cached layers no other image needs. An app that uses a
     removed image rebuilds it the next time it runs."""

@@ -662,7 +662,7 @@ class FunctionsService:
         fn = c.fn
         server = self.server
         env = {k: v for k, v in os.environ.items() if _passes_through(k)}
-        image = server.images.get(fn.spec.image_id) if fn.spec.image_id else None
+        image = server.images.require(fn.spec.image_id) if fn.spec.image_id else None
         if image is not None:
             env.update(image.env)
         env.update(fn.spec.env)

@@ -136,6 +136,14 @@ class ImageService:
         return Image(image_id, [self.store.path(k) for k in record["layers"]],
                      record["env"], record["workdir"], record["python"], record["backend"])
 
+    def require(self, image_id: str) -> Image:
+        """The image a container is about to start in; it must still be here."""
+        image = self.get(image_id)
+        if image is None:
+            raise LookupError(f"its image {image_id} is no longer on this server; run or "
+                              "deploy the app again to rebuild it")
+        return image
+
     def check_function(self, spec: pb.FunctionSpec) -> str:
         """Why a function cannot run in its image here ("" when it can)."""
         if not spec.image_id:
@@ -157,8 +165,9 @@ class ImageService:
         return ""
 
     def in_use(self) -> set[str]:
-        return {c.fn.spec.image_id for c in self.server.functions.containers.values()
-                if c.fn.spec.image_id}
+        """Images of live functions (running or deployed apps): not removable."""
+        return {fn.spec.image_id for fn in self.server.functions.functions.values()
+                if fn.spec.image_id}
 
     def list(self) -> pb.ImageListReply:
         images = []
@@ -181,8 +190,8 @@ class ImageService:
             if image_id not in records:
                 raise LookupError(f"no image {image_id}; `ketch image list` shows the images")
             if image_id in busy:
-                raise ValueError(f"image {image_id} is in use by running containers; stop "
-                                 "their app first")
+                raise ValueError(f"image {image_id} is used by a running or deployed app; "
+                                 "stop the app first (`ketch app stop`)")
             doomed = [image_id]
         for i in doomed:
             self.store.remove_image(i)
