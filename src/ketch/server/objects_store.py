@@ -188,9 +188,9 @@ class ObjectsStore:
         return self.db.execute("SELECT COUNT(*) FROM queue_items WHERE object_id = ? AND "
                                "partition = ?", (object_id, partition)).fetchone()[0]
 
-    def queue_partitions(self, object_id: str) -> list[tuple[str, float]]:
-        return list(self.db.execute("SELECT partition, expires_at FROM queue_partitions "
-                                    "WHERE object_id = ?", (object_id,)))
+    def queue_partition_count(self, object_id: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM queue_partitions WHERE object_id = ?",
+                               (object_id,)).fetchone()[0]
 
     def queue_clear(self, object_id: str, partition: str | None):
         with self.db:

@@ -89,7 +89,7 @@ class QueueService:
         n = self.count(oid, partition)
         if n + len(values) > MAX_PARTITION_ITEMS:
             return False
-        if n == 0 and len(self.store.queue_partitions(oid)) >= MAX_PARTITIONS:
+        if n == 0 and self.store.queue_partition_count(oid) >= MAX_PARTITIONS:
             raise ValueError(f"this Queue already has {MAX_PARTITIONS} partitions, the limit; "
                              "clear some, or use another Queue")
         # The expiry is stored only when it moves by a tenth of the TTL (a second at most):
