@@ -227,7 +227,10 @@ def test_proxy_auth(web_app, server):
 def test_app_that_fails_to_start_answers_503_with_its_error(web_app):
     r = httpx.get(url_of(web_app.broken), timeout=TIMEOUT)
     assert r.status_code == 503
-    assert "failed to start" in r.text and "missing model weights" in r.text
+    first_line = r.text.splitlines()[0]
+    assert first_line.endswith("failed to start: RuntimeError: this app cannot start: "
+                               "missing model weights")
+    assert "Its last output:" in r.text and "Traceback" in r.text
 
 
 def test_startup_timeout_answers_503_saying_why(web_app):

@@ -469,7 +469,11 @@ class Gateway:
                 self.dispatch(w.ex)
             return
         if c.ready_at is None and c.exit_reason not in _DELIBERATE_EXITS:
-            reason = c.exit_reason if c.exit_reason not in (None, "init failed") else how
+            lines = [line for line in c.stderr_tail if line.strip()]
+            if c.exit_reason == "init failed":  # its code raised: the last line says what
+                reason = lines[-1] if lines else "the app's code raised an error"
+            else:
+                reason = c.exit_reason or how
             tail = "\n".join(c.stderr_tail)
             text = (f"ketch gateway: a container for {fn.label} failed to start: {reason}"
                     + (f"\nIts last output:\n{tail}" if tail else ""))
