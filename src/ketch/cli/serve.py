@@ -98,7 +98,9 @@ def _watch_and_reload(file: Path, running, timeout: float | None):
 
     stop = threading.Event()
     if timeout is not None:
-        threading.Timer(timeout, stop.set).start()
+        timer = threading.Timer(timeout, stop.set)
+        timer.daemon = True  # Ctrl-C before the timeout must not wait for it
+        timer.start()
     for changes in watchfiles.watch(file.parent, watch_filter=watchfiles.PythonFilter(),
                                     stop_event=stop, debounce=200, step=50,
                                     raise_interrupt=True):

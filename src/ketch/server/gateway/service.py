@@ -209,7 +209,7 @@ class Gateway:
             cut = min((i for i in (tail.find(b"/"), tail.find(b"?")) if i != -1),
                       default=len(tail))
             segment, rest = tail[:cut], tail[cut:]
-            key = segment.decode("latin-1")
+            key = segment.decode("latin-1").lower()  # host names ignore case; so does this
             if b"--" not in segment:
                 ex.error = (404, "Not Found", f"ketch gateway: no web endpoint here. Web "
                             f"endpoints answer at http://<app>--<label>.localhost:{self.port}/ "
