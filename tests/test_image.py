@@ -62,8 +62,11 @@ def test_function_runs_in_an_image_built_from_code(bwrap_server):
         import json, ketch
         from apps import imaged
         with imaged.app.run():
-            print(json.dumps(imaged.describe.remote()))
+            out = imaged.describe.remote()
+            out["cls"] = imaged.Reader().marker_and_cwd.remote()
+            print(json.dumps(out))
     """)
+    assert out.pop("cls") == ["from-run-commands", "/srv/work"]  # @app.cls takes App's image
     assert out == {"python": "3.11", "marker": "from-run-commands",
                    "greeting": "hello from the image", "cwd": "/srv/work",
                    "made_by_function": "from run_function", "debian": True,
@@ -335,3 +338,19 @@ def test_image_list_and_rm(bwrap_server):
     assert rebuilt == [image_id, 1, 2]
     missing = bwrap_server.ketch("image", "rm", "im-nosuchimage")
     assert missing.returncode != 0 and "ketch image list" in missing.stderr
+    # An image a running app uses stays.
+    out = run_client(bwrap_server, BUILD + f"""
+    import subprocess
+    app = ketch.App("uses-image")
+    image = ketch.Image.debian_slim().run_commands("echo {tag} > /x")
+
+    @app.function(image=image, serialized=True)
+    def f():
+        return 1
+
+    with app.run():
+        rm = subprocess.run([sys.executable, "-m", "ketch.cli", "image", "rm",
+                             "{image_id}"], capture_output=True, text=True)
+    print(json.dumps([rm.returncode, rm.stderr]))
+    """)
+    assert out[0] != 0 and "used by a running or deployed app" in out[1]

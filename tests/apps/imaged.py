@@ -31,3 +31,14 @@ def describe() -> dict:
             "only_in_image": only_in_image.WHERE,
             "host_tests_visible": os.path.exists(os.path.dirname(os.path.dirname(
                 os.path.abspath(__file__))) + "/test_image.py")}
+
+
+@app.cls(ephemeral_disk=64)
+class Reader:
+    @ketch.enter()
+    def load(self):
+        self.marker = open("/etc/ketch-test-marker").read().strip()
+
+    @ketch.method()
+    def marker_and_cwd(self) -> list:
+        return [self.marker, os.getcwd()]
