@@ -96,9 +96,8 @@ class Volume(_Object):
 
     def read_only(self) -> "Volume":
         """The same volume, mounted read-only where it is used."""
-        vol = Volume(self._name, create_if_missing=self._create_if_missing,
-                     object_id=self._object_id, read_only=True)
-        return vol
+        return Volume(self._name, create_if_missing=self._create_if_missing,
+                      object_id=self._object_id, read_only=True)
 
     async def _client_and_id(self) -> tuple[Client, str]:
         return await Client.get(), await self._id()
@@ -203,10 +202,10 @@ class Volume(_Object):
         upload_id = os.urandom(8).hex()
         own = not hasattr(source, "read")
         handle = open(source, "rb") if own else source
+        inflight: collections.deque = collections.deque()
         try:
             if mode is None and own:
                 mode = os.fstat(handle.fileno()).st_mode & 0o777
-            inflight: collections.deque = collections.deque()
             last = False
             while not last:
                 data = handle.read(CHUNK)
