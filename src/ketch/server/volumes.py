@@ -303,12 +303,18 @@ def volume_read(session: "Session", frame, msg: pb.VolumeRead):
         data=data, size=size, eof=msg.offset + len(data) >= size))
 
 
-async def volume_write(session: "Session", frame, msg: pb.VolumeWrite):
+def volume_write(session: "Session", frame, msg: pb.VolumeWrite):
     svc = session.server.volumes
     up = svc.write(session, msg)
-    if up is not None:
+    if up is None:
+        session.conn.reply(frame, ok=pb.Ok())
+        return None
+
+    async def finish():  # the last chunk: fsync and rename off the loop, then answer
         await svc.finish(up)
-    session.conn.reply(frame, ok=pb.Ok())
+        session.conn.reply(frame, ok=pb.Ok())
+
+    return finish()
 
 
 async def volume_remove(session: "Session", frame, msg: pb.VolumeRemove):
