@@ -38,12 +38,42 @@ def page():
 '''
 
 
+class Lines:
+    """A child process's stderr, read as it comes, so a test can wait for a line."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream):
+        for line in stream:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    def wait_for(self, text: str, after: int = 0) -> int:
+        """Waits until a line from index `after` on contains `text`; returns its index."""
+        with self.cond:
+            found = self.cond.wait_for(lambda: next(
+                (i for i, line in enumerate(self.lines) if i >= after and text in line),
+                None) is not None, timeout=TIMEOUT)
+            assert found, f"no line with {text!r} in {self.lines}"
+            return next(i for i, line in enumerate(self.lines) if i >= after and text in line)
+
+
+def in_flight(server, function: str) -> int:
+    listed = json.loads(server.ketch("container", "list", "--json").stdout)
+    return sum(c.get("inputs_in_flight", 0) for c in listed if c.get("function") == function)
+
+
 def test_serve_reloads_on_change_without_dropping_requests(fresh_server, tmp_path):
     source = tmp_path / "served.py"
     source.write_text(APP.format(name="served"))
     proc = subprocess.Popen([sys.executable, "-m", "ketch.cli", "serve", "served.py", "--json",
                              "-q"], cwd=tmp_path, env=fresh_server.env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = Lines(proc.stderr)
     try:
         url = json.loads(proc.stdout.readline())["urls"]["page"]
         assert "served--page-dev" in url
@@ -52,25 +82,23 @@ def test_serve_reloads_on_change_without_dropping_requests(fresh_server, tmp_pat
         inflight = threading.Thread(
             target=lambda: slow.setdefault("r", httpx.get(url + "/?3", timeout=TIMEOUT)))
         inflight.start()
-        time.sleep(0.5)  # let the slow request reach its container before the change
-        source.write_text(APP.format(name="served").replace("version 1", "version 2"))
         deadline = time.monotonic() + TIMEOUT
-        while httpx.get(url, timeout=TIMEOUT).text != "version 2":
-            assert time.monotonic() < deadline, "the change was not served"
-            time.sleep(0.1)
+        while in_flight(fresh_server, "page") < 1:  # the slow request reached its container
+            assert time.monotonic() < deadline and inflight.is_alive()
+        source.write_text(APP.format(name="served").replace("version 1", "version 2"))
+        seen = err.wait_for("reloaded after a change to served.py")
+        assert httpx.get(url, timeout=TIMEOUT).text == "version 2"
         inflight.join(TIMEOUT)
         # The request that was in flight during the reload finished on the old code.
         assert slow["r"].status_code == 200 and slow["r"].text == "version 1"
         # A broken edit keeps the last good version serving.
         source.write_text("this is not python(")
-        time.sleep(1.0)
+        err.wait_for("kept the previous version running", after=seen)
         assert httpx.get(url, timeout=TIMEOUT).text == "version 2"
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=TIMEOUT)
-    assert "reloaded after a change to served.py" in err
-    assert "kept the previous version running" in err
-    assert "stopped serving" in err
+        proc.wait(TIMEOUT)
+    err.wait_for("stopped serving")
 
 
 def test_deploy_prints_urls_that_from_name_finds(fresh_server, tmp_path):
