@@ -44,6 +44,12 @@ def test_container_sees_its_own_processes_and_only_declared_files(bwrap_server):
         assert out["exists"][path] is False, path
     for path in shown:
         assert out["exists"][path] is True, path
+    # Root inside keeps Docker's default capabilities only: no CAP_SYS_ADMIN (21, mounts),
+    # no CAP_SYS_MODULE (16), no CAP_SYS_PTRACE (19); and the host's password hashes stay out.
+    for cap in (16, 19, 21):
+        assert not out["cap_eff"] & (1 << cap), cap
+    assert out["cap_eff"] & 1  # CAP_CHOWN
+    assert out["shadow"] == "" or out["shadow"].startswith("unreadable")
 
 
 def test_writes_stay_in_their_container(bwrap_server):

@@ -35,6 +35,14 @@ IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Host directories a container without an image sees, read-only.
 _HOST_SYSTEM = ("/usr", "/etc")
 _MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# ...less the host's secrets.
+_HOST_SECRETS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-")
+_HOST_SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private")
+# Root inside a container keeps only the capabilities a Docker container has by default:
+# enough to install packages and switch users, not to mount, load modules or trace.
+_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+         "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
+         "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP")
 _OVERLAY_OPTS_MAX = 4000  # the kernel takes one page of mount options
 
 _CLONE_NEWNS = 0x00020000
@@ -93,7 +101,9 @@ class Sandbox:
 
     def argv(self) -> list[str]:
         args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
-                "--unshare-uts", "--hostname", self.hostname]
+                "--unshare-uts", "--hostname", self.hostname, "--cap-drop", "ALL"]
+        for cap in _CAPS:
+            args += ["--cap-add", cap]
         if self.layers:
             args += ["--bind", str(self.scratch / "root"), "/"]
             for name in ("resolv.conf", "hosts"):
@@ -103,6 +113,12 @@ class Sandbox:
             for path in _HOST_SYSTEM:
                 if os.path.isdir(path):
                     args += ["--ro-bind", path, path]
+            for path in _HOST_SECRETS:
+                if os.path.exists(path):
+                    args += ["--ro-bind", "/dev/null", path]
+            for path in _HOST_SECRET_DIRS:
+                if os.path.isdir(path):
+                    args += ["--tmpfs", path]
             for name in _MERGED_USR_LINKS:
                 host = f"/{name}"
                 if os.path.islink(host):
