@@ -121,9 +121,8 @@ def test_unknown_call_id(server):
 
 
 def test_map_keeps_a_bounded_window_in_flight(basic_app):
-    """A map pulls its inputs only as outputs come back: with the consumer paused, no more
-    than the window (1,000) plus one read-ahead chunk is taken from the iterator, so a
-    million inputs cost no more memory than a thousand."""
+    """A map pulls its inputs only as outputs come back: with the consumer paused, the
+    sender stalls, so a million inputs cost no more memory than a thousand."""
     from ketch._functions import MAP_WINDOW
 
     pulled = 0
@@ -134,14 +133,17 @@ def test_map_keeps_a_bounded_window_in_flight(basic_app):
             pulled += 1
             yield i
 
+    # In flight at most a window; waiting to be put in order at most another window; and
+    # one chunk read ahead from the generator.
+    bound = 2 * MAP_WINDOW + 256 + 1
     results = basic_app.identity.map(inputs())
     assert next(results) == 0
     time.sleep(1.0)  # the consumer is slow: the sender must stall at the window
-    assert pulled <= MAP_WINDOW + 256 + 1
+    assert pulled <= bound
     for value in results:
         if value == 5000:
             break
-    assert pulled <= 5000 + MAP_WINDOW + 256 + 1
+    assert pulled <= 5000 + bound
 
 
 def test_cancel_during_retry_backoff(basic_app):

@@ -76,17 +76,18 @@ class FrameProtocol(asyncio.Protocol):
         offset = 0
         n = len(buf)
         frames = []
-        while n - offset >= 4:
-            (size,) = _HEADER.unpack_from(buf, offset)
-            if size > MAX_FRAME_BYTES:
-                self.transport.close()
-                return
-            if n - offset - 4 < size:
-                break
-            frame = pb.Frame()
-            frame.ParseFromString(bytes(buf[offset + 4: offset + 4 + size]))
-            frames.append(frame)
-            offset += 4 + size
+        with memoryview(buf) as view:  # parse in place: no copy of each frame's bytes
+            while n - offset >= 4:
+                (size,) = _HEADER.unpack_from(buf, offset)
+                if size > MAX_FRAME_BYTES:
+                    self.transport.close()
+                    return
+                if n - offset - 4 < size:
+                    break
+                frame = pb.Frame()
+                frame.ParseFromString(view[offset + 4: offset + 4 + size])
+                frames.append(frame)
+                offset += 4 + size
         if offset:
             del buf[:offset]
         for frame in frames:
