@@ -11,7 +11,9 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tarfile
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -354,3 +356,34 @@ def test_image_list_and_rm(bwrap_server):
     print(json.dumps([rm.returncode, rm.stderr]))
     """)
     assert out[0] != 0 and "used by a running or deployed app" in out[1]
+
+
+@needs_bwrap
+def test_interrupted_build_leaves_no_half_made_layer(tmp_path):
+    layers_before = set(os.listdir(IMAGES_DIR / "layers"))
+    srv = start_server(tmp_path / "a", "bwrap")
+    tag = nonce()
+    client = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(BUILD) + textwrap.dedent(f"""
+        build(ketch.Image.debian_slim().run_commands("echo {tag}", "sleep 120"))
+        """)], env={**srv.env, "PYTHONPATH": str(Path(__file__).parent)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        prefix = f"{srv.proc.pid}-"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until the step's build container is running
+            scratch = [d for d in os.listdir(IMAGES_DIR / "tmp") if d.startswith(prefix)]
+            if scratch and (IMAGES_DIR / "tmp" / scratch[0] / "box" / "upper").exists():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"the build never started:\n{srv.log()}")
+        srv.kill()  # the server dies mid-step; its build container goes with it
+    finally:
+        client.kill()
+        client.wait()
+    # The next server to use the cache sweeps the dead build's scratch away.
+    other = start_server(tmp_path / "b", "bwrap")
+    other.stop()
+    assert not (IMAGES_DIR / "tmp" / scratch[0]).exists()
+    assert set(os.listdir(IMAGES_DIR / "layers")) == layers_before
