@@ -29,7 +29,7 @@ from .logs import LogService
 from .objects import ObjectsService
 from .queues import QueueService
 from .resources import Capacity
-from .runtime import default_runtime, make_runtime
+from .runtime import RuntimeUnavailable, default_runtime, make_runtime
 from .secrets import SecretService
 from .store import Store
 from .volumes import VolumeService
@@ -168,8 +168,11 @@ def main(argv=None):
         run_loop = asyncio.run
 
     async def run():
-        server = Server(_config.data_dir(), address, args.runtime or default_runtime(),
-                        args.gateway_address)
+        try:
+            server = Server(_config.data_dir(), address, args.runtime or default_runtime(),
+                            args.gateway_address)
+        except RuntimeUnavailable as exc:
+            sys.exit(f"ketch server: {exc}")
         await server.serve()
 
     try:

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 
+class RuntimeUnavailable(Exception):
+    """The chosen backend cannot run on this machine; the message says why and what to do."""
+
+
 @dataclass
 class Mount:
     """A host path made visible inside a container (backends that isolate honour these)."""

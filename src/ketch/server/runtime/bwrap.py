@@ -26,7 +26,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ContainerExit, ContainerLaunch, Mount, OnExit, OnLine, cgroups, nvidia
+from . import ContainerExit, ContainerLaunch, Mount, OnExit, OnLine, RuntimeUnavailable, \
+    cgroups, nvidia
 from .process import _LINE_LIMIT, _pump, _signal_group
 
 # Where ketch's in-container runtime and its two dependencies appear in every container.
@@ -51,19 +52,32 @@ _MS_PRIVATE = 0x40000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-@functools.lru_cache(maxsize=1)
 def bwrap_usable() -> bool:
-    """bubblewrap is installed, can create namespaces here, and cgroups are usable."""
+    return not unusable_because()
+
+
+@functools.lru_cache(maxsize=1)
+def unusable_because() -> str:
+    """Why the bwrap backend cannot run here ("" when it can): it needs bubblewrap, root,
+    namespaces and a cgroup hierarchy it can write to."""
     exe = shutil.which("bwrap")
-    if not exe or os.geteuid() != 0 or cgroups.version() == 0:
-        return False
+    if not exe:
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
+    if os.geteuid() != 0:
+        return "the server is not running as root"
     try:
         probe = subprocess.run([exe, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc",
                                 "--unshare-uts", "--proc", "/proc", "--dev", "/dev", "true"],
                                capture_output=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"bubblewrap failed to run: {exc}"
+    if probe.returncode != 0:
+        return f"bubblewrap cannot create namespaces here: {probe.stderr.decode().strip()}"
+    try:
+        cgroups.Cgroup.create(f"probe-{os.getpid()}", cgroups.Limits(pids_max=16)).remove()
+    except OSError as exc:
+        return f"cgroups are not usable: {exc}"
+    return ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -229,9 +243,10 @@ class BwrapRuntime:
     name = "bwrap"
 
     def __init__(self, data_dir: Path, pids_limit: int | None = None):
-        if not bwrap_usable():
-            raise RuntimeError("the bwrap runtime needs bubblewrap (apt-get install "
-                               "bubblewrap), root, and cgroups; use --runtime process here")
+        why = unusable_because()
+        if why:
+            raise RuntimeUnavailable(f"the bwrap runtime cannot run here: {why}. Use "
+                                     "--runtime process (no isolation) instead")
         self.root = Path(data_dir) / "containers"
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
