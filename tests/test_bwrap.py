@@ -129,8 +129,11 @@ def test_cpu_and_memory_limits_are_set_in_the_cgroup(bwrap_server):
     """)
     assert out["quota"] / out["period"] == pytest.approx(0.5)
     assert out["mem"] == 256 * 1024 * 1024
-    # Gone with its container.
+    # Gone with its container (which stops after the app has).
     root = cgroups.ROOT / "ketch" if cgroups.version() == 2 else cgroups.ROOT / "memory" / "ketch"
+    deadline = time.monotonic() + 30
+    while (root / out["cid"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not (root / out["cid"]).exists()
 
 
