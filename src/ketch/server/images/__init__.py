@@ -64,7 +64,7 @@ class ImageService:
         step_list = list(definition.steps)
         steps.check(step_list, self.backend)
         n = len(step_list)
-        key = steps.root_key(self.backend)
+        key = steps.root_key(self.backend, self.builder.RECIPE)
         layers: list[str] = []
         env: dict[str, str] = {}
         workdir = ""

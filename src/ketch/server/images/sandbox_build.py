@@ -27,8 +27,9 @@ BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": 
             "PIP_NO_CACHE_DIR": "1"}
 
 
-def debian_key_material() -> str:
-    return f"{DEBIAN_SUITE}:{','.join(DEBIAN_PACKAGES)}"
+# What the base is made of: a change here changes every layer's key.
+RECIPE = f"rootfs-1:{DEBIAN_SUITE}:{','.join(DEBIAN_PACKAGES)}"
+_HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 
 async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
@@ -55,6 +56,10 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
     upper = scratch / "box" / "upper"
     # The mount points bubblewrap made for ketch's own binds are not the step's doing.
     shutil.rmtree(upper / "opt" / "ketch", ignore_errors=True)
+    try:
+        (upper / "opt").rmdir()  # only if the step left nothing else there
+    except OSError:
+        pass
     meta = {"workdir": step.args[0]} if kind == "workdir" else {}
     return upper, meta
 
@@ -175,6 +180,9 @@ async def _debian(step: pb.ImageStep, scratch: Path, log) -> tuple[Path, dict]:
             "--dpkgopt=path-exclude=/usr/share/locale/*",
             "--aptopt=Acquire::Retries \"3\"", DEBIAN_SUITE, str(fs), mirror]
     await _host_command(argv, log)
+    hosts = fs / "etc" / "hosts"
+    if not hosts.exists():
+        hosts.write_text(_HOSTS)
     return fs, {"env": BASE_ENV, "python": DEBIAN_PYTHON}
 
 

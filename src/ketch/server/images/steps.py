@@ -36,8 +36,9 @@ def step_key(parent: str, step: pb.ImageStep) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def root_key(backend: str) -> str:
-    return hashlib.sha256(f"{ROOT_KEY}:{backend}".encode()).hexdigest()
+def root_key(backend: str, recipe: str) -> str:
+    """The key every image's first step builds on: the backend and its builder's recipe."""
+    return hashlib.sha256(f"{ROOT_KEY}:{backend}:{recipe}".encode()).hexdigest()
 
 
 def title(step: pb.ImageStep) -> str:

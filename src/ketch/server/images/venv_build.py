@@ -19,6 +19,7 @@ from .errors import BuildFailed, OutputTail
 from .sandbox_build import _pip_options
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+RECIPE = f"venv-1:{sys.version.split()[0]}"
 
 
 async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,

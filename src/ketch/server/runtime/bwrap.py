@@ -104,8 +104,9 @@ class Sandbox:
 
     command: list[str]
     env: dict[str, str]
+    scratch: Path                     # this sandbox's own files: its writable layer and
+                                      # mount point (image) or its /tmp and /root (none)
     layers: list[str] = field(default_factory=list)   # lowest first; none: host system
-    scratch: Path | None = None       # holds the writable layer (upper/work) and the root
     scratch_limit_mib: int = 0        # > 0: the writable layer lives in a tmpfs this big
     workdir: str = "/"
     hostname: str = "ketch"
@@ -120,8 +121,11 @@ class Sandbox:
             args += ["--cap-add", cap]
         if self.layers:
             args += ["--bind", str(self.scratch / "root"), "/"]
+            # The host's name resolution, where the image has files to take its place
+            # (a mount point made here would end up in a build step's layer).
             for name in ("resolv.conf", "hosts"):
-                if os.path.exists(f"/etc/{name}"):
+                if os.path.exists(f"/etc/{name}") and \
+                        any(os.path.lexists(f"{layer}/etc/{name}") for layer in self.layers):
                     args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         else:
             for path in _HOST_SYSTEM:
@@ -221,8 +225,7 @@ def _check(rc: int, what: str):
 
 async def spawn(box: Sandbox, on_line: OnLine) -> tuple[asyncio.subprocess.Process, list]:
     """Starts the sandbox; returns the process and the tasks pumping its output."""
-    if box.scratch is not None:
-        box.scratch.mkdir(parents=True, exist_ok=True)
+    box.scratch.mkdir(parents=True, exist_ok=True)
     proc = await asyncio.create_subprocess_exec(
         *box.argv(), env=box.environment(), stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
