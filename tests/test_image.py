@@ -173,21 +173,27 @@ def look():
 
 
 @needs_bwrap
-def test_pip_and_apt_install(bwrap_server):
-    out = run_client(bwrap_server, """
+def test_pip_uv_requirements_and_apt_install(bwrap_server, tmp_path):
+    (tmp_path / "requirements.txt").write_text("tomli==2.0.1\n")
+    out = run_client(bwrap_server, f"""
         import json, ketch
         app = ketch.App("installs")
-        image = ketch.Image.debian_slim().apt_install("jq").pip_install("six==1.16.0")
+        image = (ketch.Image.debian_slim().apt_install("jq").pip_install("six==1.16.0")
+                 .uv_pip_install("idna==3.7")
+                 .pip_install_from_requirements({str(tmp_path / "requirements.txt")!r}))
 
         @app.function(image=image, serialized=True)
         def check():
-            import shutil, six
-            return {"six": six.__version__, "jq": shutil.which("jq")}
+            import shutil, idna, six, tomli
+            return {{"six": six.__version__, "jq": shutil.which("jq"),
+                     "idna": idna.__version__, "tomli": tomli.__version__,
+                     "uv_left_behind": shutil.which("uv") or ""}}
 
         with app.run():
             print(json.dumps(check.remote()))
     """)
-    assert out == {"six": "1.16.0", "jq": "/usr/bin/jq"}
+    assert out == {"six": "1.16.0", "jq": "/usr/bin/jq", "idna": "3.7", "tomli": "2.0.1",
+                   "uv_left_behind": ""}
 
 
 # ---------------------------------------------------------------- from_registry
@@ -298,12 +304,14 @@ def process_server(tmp_path_factory):
 def test_process_backend_images_are_virtualenvs(process_server):
     out = run_client(process_server, BUILD + """
     app = ketch.App("venv-image")
-    image = ketch.Image.debian_slim().pip_install("six==1.16.0").env({"IN_VENV": "1"})
+    image = (ketch.Image.debian_slim().pip_install("six==1.16.0")
+             .uv_pip_install("idna==3.7").env({"IN_VENV": "1"}))
 
     @app.function(image=image, serialized=True)
     def check():
-        import os, sys, six
-        return {"six": six.__version__, "prefix": sys.prefix, "env": os.environ["IN_VENV"]}
+        import os, sys, idna, six
+        return {"six": six.__version__, "prefix": sys.prefix, "env": os.environ["IN_VENV"],
+                "idna": idna.__version__}
 
     with app.run():
         result = check.remote()
@@ -311,6 +319,7 @@ def test_process_backend_images_are_virtualenvs(process_server):
     print(json.dumps({"result": result, "apt": apt}))
     """)
     assert out["result"]["six"] == "1.16.0" and out["result"]["env"] == "1"
+    assert out["result"]["idna"] == "3.7"
     assert out["result"]["prefix"].startswith(str(IMAGES_DIR / "layers"))
     assert "apt_install" in out["apt"] and "--runtime bwrap" in out["apt"]
 

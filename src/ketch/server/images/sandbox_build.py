@@ -27,6 +27,7 @@ BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": 
             "PIP_NO_CACHE_DIR": "1"}
 
 
+_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # What the base is made of: a change here changes every layer's key.
 RECIPE = f"rootfs-1:{DEBIAN_SUITE}:{','.join(DEBIAN_PACKAGES)}"
 _HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -106,7 +107,10 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
     if kind == "pip_install":
         return q(["python3", "-m", "pip", "install", *_pip_options(opts), *args]), binds
     if kind == "uv_pip_install":
-        return (q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", "uv"])
+        # uv trusts its own roots unless told to use the system's bundle (see _host_trust).
+        return ("if [ -z \"${SSL_CERT_FILE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
+                "export SSL_CERT_FILE=" + _CA_BUNDLE + "; fi\n"
+                + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", "uv"])
                 + " && " + q(["/tmp/ketch-uv/bin/uv", "pip", "install", "--system",
                               "--break-system-packages", *_pip_options(opts, uv=True), *args])
                 + " && rm -rf /tmp/ketch-uv"), binds
@@ -138,9 +142,8 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
 def _host_trust(layers: list[Path]) -> list[Mount]:
     """Build steps trust the certificate authorities this machine trusts, so downloads
     work behind a TLS-inspecting proxy too. Only where the image keeps a CA bundle."""
-    bundle = "etc/ssl/certs/ca-certificates.crt"
-    if os.path.isfile("/" + bundle) and any((p / bundle).exists() for p in layers):
-        return [Mount("/" + bundle, "/" + bundle)]
+    if os.path.isfile(_CA_BUNDLE) and any((p / _CA_BUNDLE[1:]).exists() for p in layers):
+        return [Mount(_CA_BUNDLE, _CA_BUNDLE)]
     return []
 
 
