@@ -431,6 +431,8 @@ class _BuildPrinter:
             self.console.print(f"[bold]{head}[/bold]", markup=True)
         elif log.state == "failed":
             self.console.print(f"[red]{head} failed[/red]", markup=True)
+        elif log.state == "done" and not log.text:  # a configuration step: nothing to run
+            self.console.print(head, markup=False, style="dim")
         elif log.text:
             self.console.print(f"  {log.text}", markup=False, style="dim")
 

@@ -52,6 +52,8 @@ def title(step: pb.ImageStep) -> str:
         args = [step.options.get("name", "function")]
     elif kind == "env":
         args = [f"{k}=…" for k in sorted(step.env)]
+    elif kind == "run_commands":
+        args = ["; ".join(step.args)]
     else:
         args = list(step.args)
     text = f"{kind} {' '.join(args)}".strip()
