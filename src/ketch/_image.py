@@ -95,12 +95,12 @@ class Image:
         if self._mounted and kind in _BUILD_KINDS:
             raise InvalidError(
                 f"image.{kind}() comes after an add_local_*(copy=False) step. Files added "
-                "with copy=False are put in place when a container starts, so that they can "
-                "change without a rebuild, and no build step may follow them: move the "
+                "with copy=False are picked up afresh each time the app runs without "
+                "rebuilding the steps before them, so no build step may follow them: move the "
                 f"add_local_* calls after {kind}(), or pass copy=True to build them into the "
                 "image")
         options = dict(options or {})
-        if force_build or os.environ.get("KETCH_FORCE_BUILD") == "1" and kind in _BUILD_KINDS:
+        if force_build or (os.environ.get("KETCH_FORCE_BUILD") == "1" and kind in _BUILD_KINDS):
             options["force"] = _secrets.token_hex(8)  # a fresh key: this step and what follows
         step = pb.ImageStep(kind=kind, args=list(args), options=options, env=env or {},
                             pickled=pickled, content_hash=content_hash)
@@ -261,8 +261,9 @@ class Image:
 
     def add_local_file(self, local_path: str | Path, remote_path: str, *,
                        copy: bool = False) -> "Image":
-        """Adds a local file at remote_path. copy=False (default) puts it in place when a
-        container starts; copy=True builds it into a layer."""
+        """Adds a local file at remote_path. With copy=False (the default) it is picked up
+        afresh each time the app runs, as the image's last layers; with copy=True it is a
+        build step like any other, and steps may follow it."""
         if not is_local():
             return self  # in a container, the image is already built: nothing to read
         local = os.path.abspath(os.path.expanduser(str(local_path)))
