@@ -39,11 +39,13 @@ _MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # ...less the host's secrets.
 _HOST_SECRETS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-")
 _HOST_SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private")
-# Root inside a container keeps only the capabilities a Docker container has by default:
-# enough to install packages and switch users, not to mount, load modules or trace.
+# Root inside a container keeps a Docker container's default capabilities, less two:
+# enough to install packages and switch users, not to mount, load modules or trace; and
+# neither CAP_MKNOD (no device cgroup here stops a made node, a disk's say, from being
+# opened) nor CAP_NET_RAW (the network namespace is the host's: no sniffing it).
 _CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-         "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
-         "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP")
+         "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+         "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE", "CAP_SETFCAP")
 _OVERLAY_OPTS_MAX = 4000  # the kernel takes one page of mount options
 
 _CLONE_NEWNS = 0x00020000
