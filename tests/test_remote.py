@@ -115,3 +115,9 @@ def test_async_with_app_run(server):
             return await scaling.fan_out.remote.aio(0)
 
     assert isinstance(asyncio.run(main()), int)
+
+
+def test_modal_names_not_in_ketch_yet_say_so():
+    with pytest.raises(AttributeError, match="sandboxes are not in ketch yet"):
+        getattr(ketch, "Sandbox")
+    assert not hasattr(ketch, "Cron")

@@ -38,3 +38,21 @@ __all__ = [
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
     "asgi_app", "fastapi_endpoint", "web_server", "wsgi_app",
 ]
+
+# Modal names that ketch does not have yet: a clear message instead of a bare
+# AttributeError, so a ported app says what is missing.
+_NOT_YET = {
+    "Sandbox": "sandboxes",
+    "Cron": "schedules",
+    "Period": "schedules",
+    "CloudBucketMount": "cloud bucket mounts",
+    "forward": "port forwarding (modal.forward)",
+    "interact": "interactive containers (modal.interact)",
+}
+
+
+def __getattr__(name: str):
+    if name in _NOT_YET:
+        raise AttributeError(f"ketch.{name}: {_NOT_YET[name]} are not in ketch yet; see "
+                             "docs/api.md for what ketch implements")
+    raise AttributeError(f"module 'ketch' has no attribute {name!r}")
