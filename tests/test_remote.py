@@ -118,6 +118,6 @@ def test_async_with_app_run(server):
 
 
 def test_modal_names_not_in_ketch_yet_say_so():
-    with pytest.raises(AttributeError, match="sandboxes are not in ketch yet"):
+    with pytest.raises(AttributeError, match="Sandbox is not in ketch yet"):
         getattr(ketch, "Sandbox")
     assert not hasattr(ketch, "Cron")

@@ -46,13 +46,13 @@ _NOT_YET = {
     "Cron": "schedules",
     "Period": "schedules",
     "CloudBucketMount": "cloud bucket mounts",
-    "forward": "port forwarding (modal.forward)",
-    "interact": "interactive containers (modal.interact)",
+    "forward": "port forwarding",
+    "interact": "interactive containers",
 }
 
 
 def __getattr__(name: str):
     if name in _NOT_YET:
-        raise AttributeError(f"ketch.{name}: {_NOT_YET[name]} are not in ketch yet; see "
+        raise AttributeError(f"ketch.{name} is not in ketch yet ({_NOT_YET[name]}); see "
                              "docs/api.md for what ketch implements")
     raise AttributeError(f"module 'ketch' has no attribute {name!r}")
