@@ -81,3 +81,37 @@ def test_spawned_call_survives_server_restart(fresh_server, how):
     again = fresh_server.python(
         "import ketch\nprint(ketch.Function.from_name('basic', 'square').remote(3))\n")
     assert again.stdout.strip() == "9", again.stderr
+
+
+def test_from_name_handle_follows_a_redeploy(fresh_server):
+    assert fresh_server.ketch("deploy", "apps/basic.py").returncode == 0
+    code = (
+        "import subprocess, sys, ketch\n"
+        "f = ketch.Function.from_name('basic', 'square')\n"
+        "Counter = ketch.Cls.from_name('basic', 'Counter')\n"
+        "c = Counter(start=4)\n"
+        "print(f.remote(2), c.info.remote()['start'])\n"
+        "subprocess.run([sys.executable, '-m', 'ketch.cli', 'deploy', 'apps/basic.py'],\n"
+        "               check=True, capture_output=True)\n"
+        "print(f.remote(3), c.info.remote()['start'])\n")
+    run = fresh_server.python(code)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["4", "4", "9", "4"]
+
+
+def test_redeploy_fails_running_inputs_once_with_the_reason(fresh_server):
+    assert fresh_server.ketch("deploy", "apps/basic.py").returncode == 0
+    spawn = fresh_server.python(
+        "import ketch\n"
+        "print(ketch.Function.from_name('basic', 'sleep_for').spawn(5).object_id)\n")
+    call_id = spawn.stdout.strip()
+    time.sleep(1.0)
+    assert fresh_server.ketch("deploy", "apps/basic.py").returncode == 0
+    get = fresh_server.python(
+        "import ketch\n"
+        "try:\n"
+        f"    ketch.FunctionCall.from_id({call_id!r}).get(timeout=30)\n"
+        "except ketch.exception.ExecutionError as e:\n"
+        "    print(e)\n")
+    assert "replaced by a new deployment while this input was running" in get.stdout, \
+        get.stdout + get.stderr

@@ -183,3 +183,36 @@ def test_python_version_mismatch_is_refused(server):
 
     with pytest.raises(ketch.exception.VersionError, match="Python 2.7"):
         _sync.run(go())
+
+
+def test_generator_that_yielded_is_not_rerun(basic_app, tmp_path):
+    counter = tmp_path / "runs"
+    got = []
+    with pytest.raises(RuntimeError, match="failed after yielding"):
+        for value in basic_app.yields_then_fails.remote_gen(str(counter)):
+            got.append(value)
+    assert got == ["first"]
+    assert counter.read_text() == "1"
+
+
+def test_enter_failure_reaches_caller_and_restarts_back_off(basic_app, server):
+    import json
+    import time
+
+    start = time.time()
+    with pytest.raises(RuntimeError, match="the model file is missing"):
+        basic_app.NeverStarts().predict.remote(1)
+    time.sleep(3)
+    log = server.data_dir / "logs" / f"{basic_app.app.app_id}.jsonl"
+    starts = [json.loads(line) for line in log.read_text().splitlines()]
+    starts = [r for r in starts if r[2] == "NeverStarts" and r[0] >= start
+              and r[4].startswith("starting container")]
+    # min_containers=1 keeps asking for a container, but failed starts back off
+    # (0.5 s, 1 s, 2 s, ...) instead of spinning (about 30 starts in 3 s without it).
+    assert 1 <= len(starts) <= 7
+
+
+def test_big_batches_are_split_into_frames(basic_app):
+    blobs = [bytes([i]) * 1_500_000 for i in range(60)]  # 90 MB in one map, 1.5 MB each
+    out = list(basic_app.echo_bytes.map(blobs))
+    assert [len(b) for b in out] == [1_500_000] * 60 and out[59][0] == 59

@@ -123,7 +123,7 @@ def test_unknown_call_id(server):
 def test_map_keeps_a_bounded_window_in_flight(basic_app):
     """A map pulls its inputs only as outputs come back: with the consumer paused, the
     sender stalls, so a million inputs cost no more memory than a thousand."""
-    from ketch._functions import MAP_WINDOW
+    from ketch._functions import MAP_WINDOW, READ_AHEAD
 
     pulled = 0
 
@@ -134,8 +134,8 @@ def test_map_keeps_a_bounded_window_in_flight(basic_app):
             yield i
 
     # In flight at most a window; waiting to be put in order at most another window; and
-    # one chunk read ahead from the generator.
-    bound = 2 * MAP_WINDOW + 256 + 1
+    # what is read ahead from the generator.
+    bound = 2 * MAP_WINDOW + READ_AHEAD + 1
     results = basic_app.identity.map(inputs())
     assert next(results) == 0
     time.sleep(1.0)  # the consumer is slow: the sender must stall at the window
@@ -152,3 +152,47 @@ def test_cancel_during_retry_backoff(basic_app):
     call.cancel()
     with pytest.raises(ketch.exception.InputCancellation):
         call.get(timeout=20)
+
+
+def test_map_streams_from_a_trickling_generator(basic_app):
+    import threading
+
+    gate = threading.Event()
+
+    def inputs():
+        yield 1
+        # The first result must come back before this generator can go on.
+        assert gate.wait(20), "the map waited for more inputs instead of sending the first"
+        yield 2
+
+    results = basic_app.square.map(inputs())
+    assert next(results) == 1
+    gate.set()
+    assert list(results) == [4]
+
+
+def test_cancelled_remote_stops_running_on_the_server(basic_app):
+    import asyncio
+
+    from ketch import _sync
+    from ketch._client import Client
+    from ketch.proto import ketch_pb2 as pb
+
+    async def give_up():
+        try:
+            await asyncio.wait_for(basic_app.sleep_for.remote.aio(30), 1.0)
+        except asyncio.TimeoutError:
+            pass
+
+    asyncio.run(give_up())
+
+    async def busy():
+        client = await Client.get()
+        reply = await client.request(container_list=pb.ContainerList())
+        return sum(c.inputs_in_flight for c in reply.container_list_reply.containers
+                   if c.function_name == "sleep_for")
+
+    deadline = time.time() + 15
+    while time.time() < deadline and _sync.run(busy()):
+        time.sleep(0.1)
+    assert _sync.run(busy()) == 0

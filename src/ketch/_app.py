@@ -530,8 +530,14 @@ class _RunningApp:
         _sync.run(self.app._start(self.detach))
         return self.app
 
-    def __exit__(self, *exc):
-        _sync.run(self.app._leave(self.detach))
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            _sync.run(self.app._leave(self.detach))
+        except Exception:
+            if exc is None:
+                raise
+            # Stopping failed too (the server went away, say): the original error is the
+            # one to see, not this one.
 
     async def __aenter__(self) -> App:
         await _sync.run_aio(self.app._start(self.detach))

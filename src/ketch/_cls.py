@@ -84,6 +84,12 @@ class Obj:
             bound = self._bound[parent] = reply.function_created.function_id
         return bound
 
+    def _forget_bound(self) -> bool:
+        """Drops cached ids after a redeploy; True if there was one to drop."""
+        had = bool(self._bound)
+        self._bound.clear()
+        return self._cls._target._forget() or had
+
     def __getattr__(self, name: str) -> Function:
         if name.startswith("_"):
             raise AttributeError(name)

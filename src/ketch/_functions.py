@@ -7,14 +7,16 @@ blocking face and an `.aio` twin (see `_sync`).
 from __future__ import annotations
 
 import asyncio
-import itertools
+import collections
 import os
 import secrets
+import threading
 from typing import Any, AsyncIterator, Callable
 
 from . import _output, _sync, _web
 from ._client import Client
-from ._serialization import INLINE_LIMIT, RemoteTraceback, deserialize, serialize
+from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, deserialize, \
+    serialize
 from ._sync import live_method
 from .exception import DeserializationError, ExecutionError, InvalidError, NotFoundError, \
     RemoteError, SerializationError
@@ -64,6 +66,29 @@ class _Target:
             f"{self.tag} is not running anywhere yet: its app is not running. Call it inside "
             "`with app.run():`, from a `ketch run` entrypoint, or deploy the app and use "
             f"ketch.Function.from_name(app_name, {self.tag!r}).")
+
+    async def create_call(self, client: Client, call_id: str, kind: int,
+                          inputs: list[pb.Input] = (), is_generator: bool = False):
+        """Creates a call on the server. A handle looked up by name follows a redeploy:
+        when its cached function is gone, it looks the name up again once."""
+        for attempt in (0, 1):
+            fid = await self.resolve(client)
+            try:
+                return await client.request(call_create=pb.CallCreate(
+                    call_id=call_id, function_id=fid, kind=kind, inputs=inputs,
+                    is_generator=is_generator))
+            except NotFoundError:
+                if attempt or not self._forget():
+                    raise
+
+    def _forget(self) -> bool:
+        """Drops a cached function id that may be stale; True if there was one to drop."""
+        if self.obj is not None:
+            return self.obj._forget_bound()
+        if self.app_name is not None and self.function_id:
+            self.function_id = None
+            return True
+        return False
 
 
 def _serialize_args(name: str, args: tuple, kwargs: dict) -> bytes:
@@ -191,16 +216,18 @@ class Function:
         """Runs the function once in a container and returns its result."""
         self._check_not_generator(".remote(...)")
         client = await Client.get()
-        fid = await self._target.resolve(client)
         inp = await make_input(client, self._name, 0, args, kwargs, self._target.method)
         call_id = new_call_id()
         stream = client.open_stream(call_id)
+        out = None
         try:
-            await client.request(call_create=pb.CallCreate(
-                call_id=call_id, function_id=fid, kind=pb.REMOTE, inputs=[inp]))
+            await self._target.create_call(client, call_id, pb.REMOTE, [inp])
             out = await stream.next()
         finally:
             client.close_stream(call_id)
+            if out is None and not client.conn.closed:
+                # Cancelled or interrupted here: the server stops running it too.
+                client.send(call_close=pb.CallClose(call_id=call_id))
         return await decode_output(client, out)
 
     @live_method
@@ -209,15 +236,12 @@ class Function:
         if not self._is_generator:
             raise InvalidError(f"{self._name} is not a generator function: use .remote(...)")
         client = await Client.get()
-        fid = await self._target.resolve(client)
         inp = await make_input(client, self._name, 0, args, kwargs, self._target.method)
         call_id = new_call_id()
         stream = client.open_stream(call_id)
         done = False
         try:
-            await client.request(call_create=pb.CallCreate(
-                call_id=call_id, function_id=fid, kind=pb.REMOTE, inputs=[inp],
-                is_generator=True))
+            await self._target.create_call(client, call_id, pb.REMOTE, [inp], is_generator=True)
             pending: dict[int, pb.Output] = {}
             next_index = 0
             while True:
@@ -241,11 +265,9 @@ class Function:
         the call is stored by the server and survives its restarts."""
         self._check_not_generator(".spawn(...)")
         client = await Client.get()
-        fid = await self._target.resolve(client)
         inp = await make_input(client, self._name, 0, args, kwargs, self._target.method)
         call_id = new_call_id()
-        await client.request(call_create=pb.CallCreate(
-            call_id=call_id, function_id=fid, kind=pb.SPAWN, inputs=[inp]))
+        await self._target.create_call(client, call_id, pb.SPAWN, [inp])
         return FunctionCall(call_id)
 
     # -- many calls
@@ -289,32 +311,30 @@ class Function:
         inputs are stored by the server and run even if this process exits."""
         self._check_not_generator(".spawn_map(...)")
         client = await Client.get()
-        fid = await self._target.resolve(client)
         call_id = new_call_id()
-        await client.request(call_create=pb.CallCreate(call_id=call_id, function_id=fid,
-                                                       kind=pb.SPAWN))
+        await self._target.create_call(client, call_id, pb.SPAWN)
+        batch = _InputBatcher(client, call_id)
         idx = 0
-        batch = []
         async for args in _zip_args(iterables):
-            batch.append(await make_input(client, self._name, idx, args, kwargs or {},
-                                          self._target.method))
+            batch.add(await make_input(client, self._name, idx, args, kwargs or {},
+                                       self._target.method))
             idx += 1
-            if len(batch) >= MAP_BATCH:
-                client.send(inputs=pb.InputBatch(call_id=call_id, inputs=batch))
-                batch = []
-        client.send(inputs=pb.InputBatch(call_id=call_id, inputs=batch, last=True))
+            if batch.full():
+                batch.send()
+                await client.conn.drain()
+        batch.send(last=True)
         # A round trip so the inputs are on the server before we return.
         await client.request(server_status=pb.ServerStatus())
 
     async def _map_core(self, arg_tuples: AsyncIterator, kwargs: dict, order_outputs: bool,
                         return_exceptions: bool, total: int | None = None) -> AsyncIterator:
         client = await Client.get()
-        fid = await self._target.resolve(client)
         call_id = new_call_id()
         stream = client.open_stream(call_id)
         method = self._target.method
         name = self._name
         sent = 0
+        released = 0   # outputs handed to the caller (or waiting only for earlier ones)
         received = 0
         sending_done = False
         window_open = asyncio.Event()
@@ -323,22 +343,19 @@ class Function:
 
         async def send_inputs():
             nonlocal sent, sending_done
-            batch = []
+            batch = _InputBatcher(client, call_id)
             try:
                 async for args in arg_tuples:
-                    if sent - received >= MAP_WINDOW:
-                        if batch:
-                            client.send(inputs=pb.InputBatch(call_id=call_id, inputs=batch))
-                            batch = []
+                    if sent - released >= MAP_WINDOW:
+                        batch.send()
                         window_open.clear()
                         await window_open.wait()
-                    batch.append(await make_input(client, name, sent, args, kwargs, method))
+                    batch.add(await make_input(client, name, sent, args, kwargs, method))
                     sent += 1
-                    if len(batch) >= MAP_BATCH:
-                        client.send(inputs=pb.InputBatch(call_id=call_id, inputs=batch))
-                        batch = []
+                    if batch.full():
+                        batch.send()
                         await client.conn.drain()
-                client.send(inputs=pb.InputBatch(call_id=call_id, inputs=batch, last=True))
+                batch.send(last=True)
             except BaseException as exc:
                 send_error.append(exc)
             finally:
@@ -350,8 +367,7 @@ class Function:
         progress = _output.map_progress(f"{name}.map", total)
         try:
             progress.__enter__()
-            await client.request(call_create=pb.CallCreate(call_id=call_id, function_id=fid,
-                                                           kind=pb.MAP))
+            await self._target.create_call(client, call_id, pb.MAP)
             sender = asyncio.ensure_future(send_inputs())
             buffered: dict[int, Any] = {}
             next_idx = 0
@@ -369,8 +385,6 @@ class Function:
                 out = stream.items.popleft()
                 received += 1
                 progress.advance()
-                if not window_open.is_set() and sent - received < MAP_WINDOW:
-                    window_open.set()
                 try:
                     value = await decode_output(client, out)
                 except Exception as exc:
@@ -378,12 +392,18 @@ class Function:
                         raise
                     value = exc
                 if not order_outputs:
+                    released += 1
+                    self._open_window(window_open, sent, released)
                     yield value
                     continue
+                # Outputs waiting for an earlier one count against the window, so a slow
+                # first input cannot make the buffer grow without bound.
                 buffered[out.idx] = value
                 while next_idx in buffered:
-                    yield buffered.pop(next_idx)
                     next_idx += 1
+                    released = next_idx
+                    self._open_window(window_open, sent, released)
+                    yield buffered.pop(next_idx - 1)
             finished = True
         finally:
             progress.__exit__(None, None, None)
@@ -392,6 +412,11 @@ class Function:
                 sender.cancel()
             if not finished and not client.conn.closed:
                 client.send(call_close=pb.CallClose(call_id=call_id))
+
+    @staticmethod
+    def _open_window(window_open: asyncio.Event, sent: int, released: int):
+        if not window_open.is_set() and sent - released < MAP_WINDOW:
+            window_open.set()
 
     # -- unsupported here
 
@@ -411,6 +436,40 @@ class Function:
         reply = await client.request(web_url_get=pb.WebUrlGet(function_id=fid,
                                                               method=t.method))
         return _web.reachable_url(reply.web_url) or None
+
+
+class _InputBatcher:
+    """Collects a call's inputs into frames of at most MAP_BATCH inputs and
+    FRAME_BATCH_BYTES bytes. What is collected also leaves as soon as the sender pauses
+    (its iterator has nothing ready), so a slow input stream is not held back."""
+
+    def __init__(self, client: Client, call_id: str):
+        self.client = client
+        self.call_id = call_id
+        self.inputs: list[pb.Input] = []
+        self.size = 0
+        self.flush_scheduled = False
+
+    def add(self, inp: pb.Input):
+        self.inputs.append(inp)
+        self.size += inp.ByteSize()
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_when_paused)
+
+    def _flush_when_paused(self):
+        self.flush_scheduled = False
+        if not self.client.conn.closed:
+            self.send()
+
+    def full(self) -> bool:
+        return len(self.inputs) >= MAP_BATCH or self.size >= FRAME_BATCH_BYTES
+
+    def send(self, last: bool = False):
+        if self.inputs or last:
+            self.client.send(inputs=pb.InputBatch(call_id=self.call_id, inputs=self.inputs,
+                                                  last=last))
+        self.inputs, self.size = [], 0
 
 
 def _known_length(*iterables) -> int | None:
@@ -456,14 +515,59 @@ async def _aiter(iterable) -> AsyncIterator:
         for item in it:
             yield item
         return
-    # A generator may be slow or block: pull from it in a worker thread, a chunk at a time.
+    async for item in _iterate_in_thread(it):
+        yield item
+
+
+READ_AHEAD = 1024
+
+
+async def _iterate_in_thread(it) -> AsyncIterator:
+    """Pulls from a user's iterator in a worker thread, since its next() may be slow or
+    block, handing each item over as soon as it exists and reading at most READ_AHEAD
+    items ahead of the consumer."""
     loop = asyncio.get_running_loop()
-    while True:
-        chunk = await loop.run_in_executor(None, lambda: list(itertools.islice(it, 256)))
-        if not chunk:
-            return
-        for item in chunk:
-            yield item
+    items: collections.deque = collections.deque()
+    room = threading.Semaphore(READ_AHEAD)
+    ready = asyncio.Event()
+    state = {"done": False, "error": None, "waiting": False, "stop": False}
+
+    def wake():
+        if state["waiting"]:
+            loop.call_soon_threadsafe(ready.set)
+
+    def pump():
+        try:
+            for item in it:
+                room.acquire()
+                if state["stop"]:
+                    return
+                items.append(item)
+                wake()
+        except BaseException as exc:
+            state["error"] = exc
+        finally:
+            state["done"] = True
+            wake()
+
+    threading.Thread(target=pump, name="ketch-map-inputs", daemon=True).start()
+    try:
+        while True:
+            while items:
+                room.release()
+                yield items.popleft()
+            if state["done"] and not items:
+                if state["error"] is not None:
+                    raise state["error"]
+                return
+            ready.clear()
+            state["waiting"] = True
+            if not items and not state["done"]:
+                await ready.wait()
+            state["waiting"] = False
+    finally:
+        state["stop"] = True
+        room.release()  # let a pump blocked on a full read-ahead see the stop
 
 
 class FunctionCall:

@@ -37,3 +37,24 @@ def serialize_exception(exc: BaseException) -> tuple[bytes, str, str]:
     except Exception:
         data = b""
     return data, message, tb
+
+
+# Messages batched into one frame stay under this many bytes, well below the transport's
+# frame limit, however many of them are ready at once.
+FRAME_BATCH_BYTES = 8 * 1024 * 1024
+
+
+def batches_by_size(messages: list, limit: int = FRAME_BATCH_BYTES) -> list[list]:
+    """Splits protobuf messages into runs whose serialized sizes add up to at most `limit`
+    (a single larger message gets a run of its own)."""
+    batches, current, size = [], [], 0
+    for msg in messages:
+        n = msg.ByteSize()
+        if current and size + n > limit:
+            batches.append(current)
+            current, size = [], 0
+        current.append(msg)
+        size += n
+    if current:
+        batches.append(current)
+    return batches

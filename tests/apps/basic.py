@@ -219,3 +219,23 @@ class AsyncModel:
 @app.function(retries=ketch.Retries(max_retries=3, initial_delay=10.0))
 def fails_with_slow_retries():
     raise RuntimeError("always fails")
+
+
+@app.function(retries=ketch.Retries(max_retries=2, initial_delay=0.0, backoff_coefficient=1.0))
+def yields_then_fails(counter_path):
+    """Counts its runs in a file: a generator that has yielded must not be re-run."""
+    path = Path(counter_path)
+    path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))
+    yield "first"
+    raise RuntimeError("failed after yielding")
+
+
+@app.cls(min_containers=1)
+class NeverStarts:
+    @ketch.enter()
+    def load(self):
+        raise RuntimeError("the model file is missing")
+
+    @ketch.method()
+    def predict(self, x):
+        return x

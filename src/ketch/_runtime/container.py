@@ -24,11 +24,14 @@ import traceback
 
 from .. import _context, _wire
 from .._partial import ENTER, EXIT, instantiate, lifecycle_methods
-from .._serialization import INLINE_LIMIT, BLOB_CHUNK, deserialize, serialize, \
-    serialize_exception
+from .._serialization import INLINE_LIMIT, BLOB_CHUNK, batches_by_size, deserialize, \
+    serialize, serialize_exception
 from ..exception import InputCancellation, SerializationError
 from ..proto import ketch_pb2 as pb
 from .web import WebServing
+
+
+STOP_DRAIN_S = 8.0  # below the server's 10 s grace before it kills a stopping container
 
 
 def load_target(cs: pb.ContainerSpec):
@@ -108,8 +111,8 @@ class Container:
         with self.outbox_lock:
             outs, self.outbox = self.outbox, []
             self.flush_scheduled = False
-        if outs:
-            self.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=outs)))
+        for batch in batches_by_size(outs):
+            self.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)))
 
     async def put_blob(self, data: bytes) -> str:
         upload_id = os.urandom(8).hex()
@@ -173,7 +176,11 @@ class Container:
                 self.cancel(input_id)
 
     async def _fetch_then_queue(self, inp: pb.Input):
-        inp.args = await self.get_blob(inp.args_blob)
+        try:
+            inp.args = await self.get_blob(inp.args_blob)
+        except Exception as exc:  # the input fails rather than waiting for its timeout
+            self.emit(self.error_output(inp, exc, status=pb.INTERNAL_ERROR))
+            return
         inp.args_blob = ""
         self.queue_input(inp)
 
@@ -375,6 +382,11 @@ class Container:
         await self.stopping.wait()
         if web is not None:
             await web.stop()
+        # Asked to stop (SIGTERM): let the inputs already running finish, for a while,
+        # before @exit hooks tear down what they use.
+        deadline = time.monotonic() + STOP_DRAIN_S
+        while self.running and not self.conn.closed and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         await self.run_exit_hooks()
         self.flush()
         await asyncio.sleep(0)

@@ -116,7 +116,9 @@ class Autoscaler:
             return
         live = [c for c in fn.containers.values() if c.state != "stopping"]
         want = self.desired(fn)
-        if want > len(live):
+        # After failed starts, containers wanted only to stay warm wait out a backoff;
+        # waiting inputs still get one at once (and its error, if it fails again).
+        if want > len(live) and (fn.queue or time.monotonic() >= fn.start_after):
             new = want - len(live)
             if fn.avg_duration is None:
                 # Until run time is measured, grow by doubling as containers become ready,

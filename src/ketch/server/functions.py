@@ -20,7 +20,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Callable
 
-from .._serialization import serialize
+from .._serialization import batches_by_size, serialize
 from ..exception import ContainerCrashError, ExecutionError, FunctionTimeoutError, \
     InputCancellation
 from ..proto import ketch_pb2 as pb
@@ -39,6 +39,8 @@ MAX_PREFETCH = 256
 STDERR_TAIL = 20
 CANCEL_GRACE_S = 1.0
 MAX_FAILED_STARTS = 3
+START_BACKOFF_S = 0.5
+START_BACKOFF_MAX_S = 30.0
 
 _ids = itertools.count(1)
 
@@ -60,13 +62,14 @@ class Peer:
 
 
 class InputItem:
-    __slots__ = ("call", "msg", "container", "timer")
+    __slots__ = ("call", "msg", "container", "timer", "yielded")
 
     def __init__(self, call: "Call", msg: pb.Input):
         self.call = call
         self.msg = msg
         self.container: Container | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.yielded = 0     # generator values delivered: once > 0 it is never re-run
 
 
 class Call:
@@ -136,6 +139,7 @@ class Function:
         self.last_active = time.monotonic()
         self.web_waiting = 0             # requests the gateway holds for a free slot
         self.failed_starts = 0           # containers in a row that died while starting
+        self.start_after = 0.0           # monotonic time before which none starts (backoff)
 
     @property
     def label(self) -> str:
@@ -229,10 +233,12 @@ class FunctionsService:
             item = fn.queue.popleft()
             self._deliver_error(item, pb.INTERNAL_ERROR, err)
         self._drop_delayed(fn, None, pb.INTERNAL_ERROR, err)
+        running = ExecutionError(f"{fn.label}: {reason} while this input was running")
         for c in list(fn.containers.values()):
-            for item in list(c.inflight.values()):
+            for item in c.inflight.values():
                 self._release(item)
-                self._deliver_error(item, pb.INTERNAL_ERROR, err)
+                self._deliver_error(item, pb.INTERNAL_ERROR, running)
+            c.inflight.clear()
             self.stop_container(c, reason)
 
     def _app(self, app_id: str) -> App:
@@ -472,7 +478,8 @@ class FunctionsService:
         while queue and ready:
             for c in list(ready):
                 while queue and queue[0].call.cancelled:
-                    queue.popleft()
+                    self._deliver_error(queue.popleft(), pb.CANCELLED,
+                                        InputCancellation("the call was cancelled"))
                 if not queue:
                     break
                 item = queue.popleft()
@@ -490,7 +497,8 @@ class FunctionsService:
     def _flush_container(self, c: Container):
         c.flush_scheduled = False
         if c.outbox and c.conn is not None:
-            c.conn.send(pb.Frame(inputs=pb.InputBatch(inputs=c.outbox)))
+            for batch in batches_by_size(c.outbox):
+                c.conn.send(pb.Frame(inputs=pb.InputBatch(inputs=batch)))
         c.outbox = []
 
     # ------------------------------------------------------------------ outputs
@@ -502,6 +510,7 @@ class FunctionsService:
             if item is None:
                 continue  # already timed out, cancelled or retried
             if out.status == pb.GENERATOR_ITEM:
+                item.yielded += 1
                 self._deliver(item.call, out)
                 continue
             del c.inflight[out.input_id]
@@ -521,7 +530,8 @@ class FunctionsService:
         call = item.call
         if out.status in (pb.FAILURE, pb.TIMEOUT, pb.CRASHED) and not call.cancelled:
             policy = call.fn.spec.retries
-            if item.msg.attempt < policy.max_retries and not (call.is_generator and out.gen_index):
+            # A generator that has yielded is not re-run: its caller has those values.
+            if item.msg.attempt < policy.max_retries and not item.yielded:
                 self._retry(item, policy)
                 return
         item.container = None
@@ -581,7 +591,8 @@ class FunctionsService:
     def _flush_peer(self, peer: Peer):
         peer.flush_scheduled = False
         if peer.outbox:
-            peer.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=peer.outbox)))
+            for batch in batches_by_size(peer.outbox):
+                peer.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)))
             peer.outbox = []
 
     def _deliver_error(self, item: InputItem, status: int, exc: BaseException, tb: str = ""):
@@ -704,6 +715,7 @@ class FunctionsService:
             return
         c.state = "ready"
         c.ready_at = c.idle_since = time.monotonic()
+        c.fn.failed_starts = 0
         if c.startup_timer is not None:
             c.startup_timer.cancel()
         self.logs.write(c.fn.app.id, "system", c.fn.label, c.id, f"container {c.id} is ready")
@@ -762,7 +774,11 @@ class FunctionsService:
         c.inflight.clear()
         for item in inflight:
             self._release(item)
-            if c.requeue_on_exit:
+            if item.call.cancelled:
+                self._deliver_error(item, pb.CANCELLED,
+                                    InputCancellation("the call was cancelled"))
+                continue
+            if c.requeue_on_exit and not item.yielded:
                 fn.queue.appendleft(item)
                 continue
             err = ContainerCrashError(
@@ -771,11 +787,16 @@ class FunctionsService:
             self._finish(item, pb.Output(
                 input_id=item.msg.input_id, idx=item.msg.idx, call_id=item.call.id,
                 status=pb.CRASHED, data=serialize(err), message=str(err)))
-        failed_start = never_ready and not c.requeue_on_exit and c.exit_reason not in (
-            "scaled down", "init failed")
-        fn.failed_starts = fn.failed_starts + 1 if failed_start else 0
+        failed_start = never_ready and not c.requeue_on_exit and c.exit_reason != "scaled down"
+        if failed_start:
+            # Back off before the next start, so a function that cannot start does not
+            # spin containers (a min_containers function keeps asking for one).
+            fn.failed_starts += 1
+            fn.start_after = time.monotonic() + min(
+                START_BACKOFF_MAX_S, START_BACKOFF_S * 2 ** (fn.failed_starts - 1))
         others_alive = any(o.state != "stopping" for o in fn.containers.values())
-        if failed_start and fn.id in self.functions and fn.queue and (
+        if failed_start and c.exit_reason != "init failed" and fn.id in self.functions \
+                and fn.queue and (
                 not others_alive or fn.failed_starts >= MAX_FAILED_STARTS):
             # It died before it could take work, and no other container can: fail what
             # waits rather than start failing containers forever.

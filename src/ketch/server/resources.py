@@ -7,6 +7,7 @@ whole machine is refused when the function is created.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ def _nvidia_gpus() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[\s_:-]+", name.upper()) if w]
 
 
 def parse_gpu(gpu: str) -> list[tuple[str, int]]:
@@ -62,7 +67,10 @@ class Capacity:
     def _matching(self, kind: str) -> list[int]:
         if kind in ("ANY", ""):
             return list(range(len(self.gpus)))
-        return [i for i, name in enumerate(self.gpus) if kind in name.upper().replace(" ", "")]
+        # Whole words of the model name: "A100-80GB" matches "NVIDIA A100-SXM4-80GB", but
+        # "A10" must not match an A100, nor "L4" an L40S.
+        wanted = set(_words(kind))
+        return [i for i, name in enumerate(self.gpus) if wanted <= set(_words(name))]
 
     def check(self, res: pb.Resources) -> str | None:
         """Why this request can never be met here, or None when it can."""
