@@ -1,6 +1,6 @@
 """ketch's Dicts, Queues and Volumes beside the same work done directly, in one run.
 
-    .venv/bin/python bench/state.py [--quick] [--runtime process] [--json PATH]
+    .venv/bin/python bench/state.py [--quick] [--only PART ...] [--runtime process] [--json PATH]
 
 Measures, against a fresh ketch server of its own:
 
@@ -44,6 +44,7 @@ from core import KetchServer, log  # noqa: E402
 TARGETS = {"dict_ops_per_s": 5000.0, "queue_items_per_s": 5000.0, "volume_ratio": 0.5}
 CHUNK = 4 * 1024 * 1024
 N_WORKERS = 4
+PARTS = ("dict", "queue", "containers", "volume")
 
 
 def rate(n: int, seconds: float) -> float:
@@ -290,6 +291,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer operations, 256 MiB file")
     parser.add_argument("--runtime", default=os.environ.get("KETCH_RUNTIME", "process"),
                         help="the server's container backend (default: process)")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="run only these parts (default: all)")
     parser.add_argument("--json", default=str(BENCH_DIR / "results" / "state.json"))
     args = parser.parse_args(argv)
     n = 2000 if args.quick else 10_000
@@ -312,6 +315,8 @@ def main(argv=None):
                          ("containers", lambda: bench_containers(n // 4)),
                          ("volume", lambda: bench_volume(size, Path(server.data_dir),
                                                          Path(server.data_dir)))):
+            if name not in args.only:
+                continue
             log(f"{name} ...")
             try:
                 results[name] = fn()
