@@ -7,12 +7,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
 import ketch
 from ketch.exception import InvalidError, NotFoundError
 from isolation_helpers import needs_bwrap, run_client, start_server
+
+TESTS = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +196,51 @@ def test_large_files_stream_without_sitting_in_memory(server, tmp_path):
     assert result["n"] == size and result["sha"] == digest.hexdigest()
     assert result["peak_mib"] < 160, result
     assert _peak_rss_mib(server.proc.pid) - server_peak_before < 100
+
+
+def test_a_refused_or_cut_short_upload_of_many_chunks_leaves_nothing(server, tmp_path):
+    """An upload refused at its first chunk, or whose client dies midway, leaves neither
+    the file nor a temporary file; the file it would have replaced is untouched."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 4 * 1024 * 1024 + 5))  # several chunks
+    uploads = server.data_dir / "volumes" / ".uploads"
+    vol = ketch.Volume.from_name("cut-short", create_if_missing=True)
+    try:
+        with vol.batch_upload() as batch:
+            batch.put_file(tmp_path / "big.bin", "kept.bin")
+        (tmp_path / "other.bin").write_bytes(b"other" * 1000)
+        with pytest.raises(InvalidError, match="already exists"):
+            with vol.batch_upload() as batch:
+                batch.put_file(tmp_path / "other.bin", "kept.bin")
+                batch.put_file(big, "kept.bin")
+        assert b"".join(vol.read_file("kept.bin")) == big.read_bytes()
+
+        # A client that dies while its upload is half sent (it reads from a pipe that
+        # the test feeds, so it stops where the test wants).
+        client = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+            import sys, ketch
+            vol = ketch.Volume.from_name("cut-short")
+            with vol.batch_upload() as batch:
+                batch.put_file(sys.stdin.buffer, "cut.bin")
+        """)], stdin=subprocess.PIPE, env={**server.env, "PYTHONPATH": str(TESTS)})
+        client.stdin.write(os.urandom(9 * 1024 * 1024))
+        client.stdin.flush()
+        _wait_for(lambda: any(p.stat().st_size for p in uploads.glob("*.part")),
+                  "the half-sent upload's temporary file")
+        client.kill()
+        client.wait()
+        _wait_for(lambda: not list(uploads.glob("*.part")), "the temporary file to go")
+        assert [e.path for e in vol.listdir("/")] == ["kept.bin"]
+    finally:
+        ketch.Volume.delete("cut-short")
+
+
+def _wait_for(condition, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def _peak_rss_mib(pid: int) -> int:

@@ -165,9 +165,13 @@ class Client:
 
     # -- requests
 
-    async def request(self, **body) -> pb.Frame:
+    async def request(self, raw=None, **body) -> pb.Frame:
+        return (await self.request_raw(raw, **body))[0]
+
+    async def request_raw(self, raw=None, **body) -> tuple[pb.Frame, list | None]:
+        """A request whose reply may carry raw bytes (see _wire): → (reply, raw or None)."""
         try:
-            return await self.conn.request(**body)
+            return await self.conn.request_raw(raw, **body)
         except _wire.RemoteFailure as exc:
             raise error_from_reply(exc) from None
         except _wire.ConnectionLost:

@@ -4,6 +4,11 @@ A frame is a 4-byte big-endian length followed by one serialized `ketch.Frame`. 
 with a non-zero id are requests (peer → server) or their replies (server → peer); id 0
 marks a push. Writes made in one event-loop iteration leave in one system call.
 
+A frame with `raw_size` set is followed by that many raw bytes, its bulk payload (volume
+file chunks): they go out as given and arrive as slices of what the socket read, never
+copied into or out of a protobuf message. The frame is handed on with them once all have
+arrived.
+
 This module is imported by the container runtime, so it must stay small and import nothing
 from the server.
 """
@@ -37,7 +42,8 @@ class FrameProtocol(asyncio.Protocol):
     """Splits the byte stream into frames and hands each to `on_frame`.
 
     Replies to this side's own requests resolve the futures made by `request`; every other
-    frame goes to `on_frame(frame)`.
+    frame goes to `on_frame(frame)`, or `on_frame(frame, raw)` when raw bytes came with it
+    (`raw`: a list of memoryviews that together hold them).
     """
 
     def __init__(self, on_frame: Callable[[pb.Frame], None] | None = None,
@@ -48,7 +54,10 @@ class FrameProtocol(asyncio.Protocol):
         self.is_server = is_server
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self._buf = bytearray()
+        self._buf = bytearray()            # a frame that arrived in pieces
+        self._raw_frame: pb.Frame | None = None  # the frame whose raw bytes are arriving
+        self._raw_parts: list[memoryview] = []
+        self._raw_left = 0
         self._pending: dict[int, asyncio.Future] = {}
         self._next_id = 1
         self._out: list[bytes] = []
@@ -71,36 +80,80 @@ class FrameProtocol(asyncio.Protocol):
                 pass  # unix sockets have no Nagle to turn off
 
     def data_received(self, data: bytes):
-        buf = self._buf
-        buf += data
-        offset = 0
-        n = len(buf)
-        frames = []
-        with memoryview(buf) as view:  # parse in place: no copy of each frame's bytes
-            while n - offset >= 4:
-                (size,) = _HEADER.unpack_from(buf, offset)
+        view = memoryview(data)
+        n = len(data)
+        pos = 0
+        ready = []  # (frame, raw) pairs, dispatched once this read is parsed
+        while pos < n:
+            if self._raw_left:  # a frame's raw bytes: keep slices of the read, no copy
+                take = min(self._raw_left, n - pos)
+                self._raw_parts.append(view[pos:pos + take])
+                self._raw_left -= take
+                pos += take
+                if not self._raw_left:
+                    ready.append((self._raw_frame, self._raw_parts))
+                    self._raw_frame, self._raw_parts = None, []
+                continue
+            buf = self._buf
+            if not buf and n - pos >= 4:  # parse in place when the whole frame is here
+                (size,) = _HEADER.unpack_from(data, pos)
                 if size > MAX_FRAME_BYTES:
                     self.transport.close()
                     return
-                if n - offset - 4 < size:
-                    break
-                frame = pb.Frame()
-                frame.ParseFromString(view[offset + 4: offset + 4 + size])
-                frames.append(frame)
-                offset += 4 + size
-        if offset:
-            del buf[:offset]
-        for frame in frames:
-            self._dispatch(frame)
+                if n - pos - 4 >= size:
+                    frame = pb.Frame()
+                    frame.ParseFromString(view[pos + 4:pos + 4 + size])
+                    pos += 4 + size
+                    if not frame.raw_size:
+                        ready.append((frame, None))
+                    elif not self._await_raw(frame):
+                        return
+                    continue
+            # A frame split across reads: gather its bytes, and only its bytes, in _buf.
+            need = 4 if len(buf) < 4 else 4 + _HEADER.unpack_from(buf)[0]
+            take = min(need - len(buf), n - pos)
+            buf += view[pos:pos + take]
+            pos += take
+            if len(buf) == 4:
+                (size,) = _HEADER.unpack_from(buf)
+                if size > MAX_FRAME_BYTES:
+                    self.transport.close()
+                    return
+                if size:
+                    continue
+            elif len(buf) < need:
+                continue
+            frame = pb.Frame()
+            with memoryview(buf) as whole:
+                frame.ParseFromString(whole[4:])
+            buf.clear()
+            if not frame.raw_size:
+                ready.append((frame, None))
+            elif not self._await_raw(frame):
+                return
+        for frame, raw in ready:
+            self._dispatch(frame, raw)
 
-    def _dispatch(self, frame: pb.Frame):
+    def _await_raw(self, frame: pb.Frame) -> bool:
+        """The bytes that follow are `frame`'s raw bytes; False (and the connection closed)
+        for more than a frame may hold."""
+        if frame.raw_size > MAX_FRAME_BYTES:
+            self.transport.close()
+            return False
+        self._raw_frame, self._raw_left = frame, frame.raw_size
+        return True
+
+    def _dispatch(self, frame: pb.Frame, raw: list[memoryview] | None):
         if frame.id and not self.is_server:
             fut = self._pending.pop(frame.id, None)
             if fut is not None and not fut.done():
-                fut.set_result(frame)
+                fut.set_result((frame, raw))
             return
         if self.on_frame is not None:
-            self.on_frame(frame)
+            if raw is None:
+                self.on_frame(frame)
+            else:
+                self.on_frame(frame, raw)
 
     def pause_writing(self):
         self._can_write.clear()
@@ -120,13 +173,18 @@ class FrameProtocol(asyncio.Protocol):
 
     # -- sending
 
-    def send(self, frame: pb.Frame):
-        """Queues a frame; all frames queued in one loop iteration are written together."""
+    def send(self, frame: pb.Frame, raw=None):
+        """Queues a frame, and the bytes-like `raw` after it when given; all frames queued in
+        one loop iteration are written together."""
         if self.closed:
             return
+        if raw is not None:
+            frame.raw_size = len(raw)
         data = frame.SerializeToString()
         self._out.append(_HEADER.pack(len(data)))
         self._out.append(data)
+        if raw:
+            self._out.append(raw)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -141,26 +199,30 @@ class FrameProtocol(asyncio.Protocol):
         """Waits while the socket's send buffer is full."""
         await self._can_write.wait()
 
-    def reply(self, request: pb.Frame, **body):
-        frame = pb.Frame(id=request.id, **body)
-        self.send(frame)
+    def reply(self, request: pb.Frame, raw=None, **body):
+        self.send(pb.Frame(id=request.id, **body), raw)
 
     def reply_error(self, request: pb.Frame, kind: str, message: str):
         self.send(pb.Frame(id=request.id, error=pb.ErrorReply(kind=kind, message=message)))
 
-    async def request(self, **body) -> pb.Frame:
-        """Sends a request frame and waits for its reply; raises RemoteFailure on ErrorReply."""
+    async def request(self, raw=None, **body) -> pb.Frame:
+        """Sends a request frame (with raw bytes after it when given) and waits for its
+        reply; raises RemoteFailure on ErrorReply."""
+        return (await self.request_raw(raw, **body))[0]
+
+    async def request_raw(self, raw=None, **body) -> tuple[pb.Frame, list[memoryview] | None]:
+        """`request`, for replies that carry raw bytes: → (reply, its raw bytes or None)."""
         if self.closed:
             raise ConnectionLost("the connection to the ketch server was lost")
         rid = self._next_id
         self._next_id += 1
         fut = self._loop.create_future()
         self._pending[rid] = fut
-        self.send(pb.Frame(id=rid, **body))
-        frame = await fut
+        self.send(pb.Frame(id=rid, **body), raw)
+        frame, reply_raw = await fut
         if frame.WhichOneof("body") == "error":
             raise RemoteFailure(frame.error.kind, frame.error.message)
-        return frame
+        return frame, reply_raw
 
     def close(self):
         if self.transport is not None and not self.closed:

@@ -38,7 +38,7 @@ class Session:
 
     # -- plumbing
 
-    def on_frame(self, frame: pb.Frame):
+    def on_frame(self, frame: pb.Frame, raw=None):
         kind = frame.WhichOneof("body")
         if self.role is None:
             self._hello(frame, kind)
@@ -48,8 +48,12 @@ class Session:
         if handler is None:
             self.conn.reply_error(frame, "invalid", f"a {self.role} cannot send {kind!r}")
             return
+        if raw is not None and kind not in _TAKES_RAW:
+            self.conn.reply_error(frame, "invalid", f"{kind!r} carries no raw bytes")
+            return
         try:
-            result = handler(self, frame, getattr(frame, kind))
+            result = handler(self, frame, getattr(frame, kind)) if raw is None else \
+                handler(self, frame, getattr(frame, kind), raw)
         except LookupError as exc:
             self.conn.reply_error(frame, "not_found", str(exc.args[0] if exc.args else exc))
         except (ValueError, TypeError) as exc:
@@ -339,6 +343,8 @@ from . import dicts, objects, queues, secrets, volumes  # noqa: E402
 
 for _service in (objects, dicts, queues, secrets, volumes):
     _CLIENT_HANDLERS.update(_service.HANDLERS)
+# Requests that may carry raw bytes; their handlers take them as a fourth argument.
+_TAKES_RAW = volumes.TAKES_RAW
 
 from .images import handlers as _image_handlers  # noqa: E402
 

@@ -12,7 +12,9 @@ Paths in requests are relative to the volume's root ("/a/b" and "a/b" name the s
 file). A path with "..", or one that leads through a symlink to outside the volume, is
 refused. Uploads arrive in chunks and are written to a temporary file that replaces the
 target only once complete, so a file is never seen half-written; downloads are read in
-chunks, so neither side ever holds a whole large file in memory.
+chunks, so neither side ever holds a whole large file in memory. A chunk's bytes travel
+as its frame's raw bytes (see _wire), and the disk reads and writes run in worker threads,
+so the event loop only moves them along.
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ _SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/p
 
 
 class Upload:
-    __slots__ = ("handle", "tmp", "target", "session", "object_id")
+    __slots__ = ("fd", "tmp", "target", "session", "object_id", "size", "written")
 
-    def __init__(self, handle, tmp: Path, target: Path, session, object_id: str):
-        self.handle, self.tmp, self.target, self.session = handle, tmp, target, session
+    def __init__(self, fd: int, tmp: Path, target: Path, session, object_id: str):
+        self.fd, self.tmp, self.target, self.session = fd, tmp, target, session
         self.object_id = object_id
+        self.size = 0                               # bytes received: where the next chunk goes
+        self.written: asyncio.Future | None = None  # done when all chunks so far are written
 
 
 class VolumeService:
@@ -155,68 +159,149 @@ class VolumeService:
     def _session_closed(self, session: "Session"):
         for upload_id, up in list(self.uploads.items()):
             if up.session is session:
-                self._abort(upload_id)
+                del self.uploads[upload_id]
+                asyncio.ensure_future(self._discard(up))
 
-    def _abort(self, upload_id: str):
-        up = self.uploads.pop(upload_id, None)
-        if up is not None:
-            up.handle.close()
-            up.tmp.unlink(missing_ok=True)
+    async def _discard(self, up: Upload):
+        """Removes an unfinished upload's file, once no write to it is running."""
+        if up.written is not None:
+            await asyncio.wait([up.written])
+        if up.fd >= 0:
+            os.close(up.fd)
+            up.fd = -1
+        up.tmp.unlink(missing_ok=True)
 
     # -- uploads
 
-    def write(self, session: "Session", msg: pb.VolumeWrite) -> Upload | None:
-        """Appends one chunk; returns the upload when it was the last one. A chunk after a
-        failed one fails too, so a cut-short upload never becomes a file."""
+    def write(self, session: "Session", msg: pb.VolumeWrite, raw: list):
+        """Takes one chunk, to be written in a worker thread once the chunks before it are
+        (one writer per file: parallel writes only contend for its lock); returns an
+        awaitable that is done when it is written or, for the last chunk, when the whole
+        file is durable and in place. A chunk after a failed one fails too, so a cut-short
+        upload never becomes a file."""
         if msg.upload_id in self.failed:
             if msg.last:
                 self.failed.discard(msg.upload_id)
             raise ValueError(f"the upload of {msg.path!r} failed at an earlier chunk")
-        try:
-            return self._write(session, msg)
-        except Exception:
-            self._abort(msg.upload_id)
-            if not msg.last:
-                self.failed.add(msg.upload_id)
-            raise
-
-    def _write(self, session: "Session", msg: pb.VolumeWrite) -> Upload | None:
         up = self.uploads.get(msg.upload_id)
         if up is None:
-            target = self.resolve(msg.object_id, msg.path, follow=False)
-            if target == self.dir(msg.object_id) or target.is_dir():
-                raise ValueError(f"volume path {msg.path!r} is a directory; give a file path")
-            if not msg.force and os.path.lexists(target):
-                raise ValueError(f"{msg.path!r} already exists in the volume; pass force=True "
-                                 "(CLI: --force) to replace it")
-            tmp = self.tmp / f"{msg.upload_id}.part"
-            up = Upload(open(tmp, "wb"), tmp, target, session, msg.object_id)
-            self.uploads[msg.upload_id] = up
-        up.handle.write(msg.data)
-        if not msg.last:
-            return None
-        del self.uploads[msg.upload_id]
-        if msg.mode:
-            os.fchmod(up.handle.fileno(), msg.mode & 0o777)
+            try:
+                up = self._start(session, msg)
+            except Exception:
+                if not msg.last:
+                    self.failed.add(msg.upload_id)
+                raise
+        write = up.written = asyncio.ensure_future(
+            _write_after(up.written, up.fd, raw, up.size))
+        up.size += sum(len(part) for part in raw)
+        if msg.last:
+            del self.uploads[msg.upload_id]
+            return self._finish(up, msg.mode)
+        return self._written(msg, up, write)
+
+    def _start(self, session: "Session", msg: pb.VolumeWrite) -> Upload:
+        target = self.resolve(msg.object_id, msg.path, follow=False)
+        if target == self.dir(msg.object_id) or target.is_dir():
+            raise ValueError(f"volume path {msg.path!r} is a directory; give a file path")
+        if not msg.force and os.path.lexists(target):
+            raise ValueError(f"{msg.path!r} already exists in the volume; pass force=True "
+                             "(CLI: --force) to replace it")
+        tmp = self.tmp / f"{msg.upload_id}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        up = self.uploads[msg.upload_id] = Upload(fd, tmp, target, session, msg.object_id)
         return up
 
-    async def finish(self, up: Upload):
-        """Makes an uploaded file durable, then puts it in place."""
+    async def _written(self, msg: pb.VolumeWrite, up: Upload, write: asyncio.Future):
+        try:
+            await write
+        except BaseException:
+            if self.uploads.get(msg.upload_id) is up:  # the first failure ends the upload
+                del self.uploads[msg.upload_id]
+                self.failed.add(msg.upload_id)
+                asyncio.ensure_future(self._discard(up))
+            raise
+
+    async def _finish(self, up: Upload, mode: int):
+        """Waits for the upload's other chunks, makes the file durable, then puts it in
+        place."""
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, _flush_and_close, up.handle)
+            await up.written
+            fd, up.fd = up.fd, -1  # _make_durable closes it, whatever happens
+            await loop.run_in_executor(None, _make_durable, fd, mode)
             self.objects.get(up.object_id, "volume")  # deleted meanwhile: the file goes too
             up.target.parent.mkdir(parents=True, exist_ok=True)
+            # Freeing a large replaced file takes a while; an open descriptor defers that
+            # to its close, which a worker thread does.
+            old = _open_file(up.target)
             os.replace(up.tmp, up.target)
+            if old is not None:
+                loop.run_in_executor(None, os.close, old)
         except BaseException:
-            up.tmp.unlink(missing_ok=True)
+            await self._discard(up)
             raise
 
 
-def _flush_and_close(handle):
-    handle.flush()
-    os.fsync(handle.fileno())
-    handle.close()
+async def _write_after(before: asyncio.Future | None, fd: int, parts: list, offset: int):
+    if before is not None:
+        await before
+    await asyncio.get_running_loop().run_in_executor(None, _write_at, fd, parts, offset)
+
+
+def _write_at(fd: int, parts: list, offset: int):
+    start = offset
+    for part in parts:
+        while part:
+            n = os.pwrite(fd, part, offset)
+            part, offset = part[n:], offset + n
+    if _sync_file_range is not None:
+        # Start writing the chunk to disk now, so the disk works while the rest arrives and
+        # the final fsync has little left to wait for.
+        _sync_file_range(fd, start, offset - start, _SYNC_FILE_RANGE_WRITE)
+
+
+def _libc_sync_file_range():
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (AttributeError, OSError):
+        return None  # not Linux: the final fsync writes everything
+    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    return fn
+
+
+_sync_file_range = _libc_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _open_file(path: Path) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None  # none there, or a symlink
+
+
+def _make_durable(fd: int, mode: int):
+    try:
+        if mode:
+            os.fchmod(fd, mode & 0o777)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_at(full: Path, path: str, offset: int, length: int) -> tuple[bytes, int]:
+    """Up to `length` bytes of the file at `offset`, and the file's size."""
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise LookupError(f"no such file in the volume: {path!r}") from None
+    try:
+        size = os.fstat(fd).st_size
+        return os.pread(fd, length, offset), size
+    except IsADirectoryError:
+        raise ValueError(f"{path!r} is a directory; read_file reads files") from None
+    finally:
+        os.close(fd)
 
 
 def _syncfs(path: Path):
@@ -288,33 +373,22 @@ async def volume_list_dir(session: "Session", frame, msg: pb.VolumeListDir):
     session.conn.reply(frame, volume_entries=pb.VolumeEntries(entries=entries))
 
 
-def volume_read(session: "Session", frame, msg: pb.VolumeRead):
+async def volume_read(session: "Session", frame, msg: pb.VolumeRead):
     full = session.server.volumes.resolve(msg.object_id, msg.path)
-    try:
-        with open(full, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(msg.offset)
-            data = handle.read(min(msg.length or MAX_READ, MAX_READ))
-    except FileNotFoundError:
-        raise LookupError(f"no such file in the volume: {msg.path!r}") from None
-    except IsADirectoryError:
-        raise ValueError(f"{msg.path!r} is a directory; read_file reads files") from None
-    session.conn.reply(frame, volume_data=pb.VolumeData(
-        data=data, size=size, eof=msg.offset + len(data) >= size))
+    data, size = await asyncio.get_running_loop().run_in_executor(
+        None, _read_at, full, msg.path, msg.offset, min(msg.length or MAX_READ, MAX_READ))
+    session.conn.reply(frame, raw=data, volume_data=pb.VolumeData(
+        size=size, eof=msg.offset + len(data) >= size))
 
 
-def volume_write(session: "Session", frame, msg: pb.VolumeWrite):
-    svc = session.server.volumes
-    up = svc.write(session, msg)
-    if up is None:
-        session.conn.reply(frame, ok=pb.Ok())
-        return None
+def volume_write(session: "Session", frame, msg: pb.VolumeWrite, raw=None):
+    done = session.server.volumes.write(session, msg, raw or [])
 
-    async def finish():  # the last chunk: fsync and rename off the loop, then answer
-        await svc.finish(up)
+    async def reply():
+        await done
         session.conn.reply(frame, ok=pb.Ok())
 
-    return finish()
+    return reply()
 
 
 async def volume_remove(session: "Session", frame, msg: pb.VolumeRemove):
@@ -356,6 +430,7 @@ async def volume_commit(session: "Session", frame, msg: pb.VolumeCommit):
     session.conn.reply(frame, ok=pb.Ok())
 
 
+TAKES_RAW = {"volume_write"}
 HANDLERS = {
     "volume_list_dir": volume_list_dir,
     "volume_read": volume_read,
