@@ -36,6 +36,7 @@ from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
 # A chunk's bytes travel as its frame's raw bytes (see _wire), never copied by protobuf.
+# At most the server's MAX_READ (8 MiB): downloads ask for the next chunks ahead, by offset.
 CHUNK = 4 * 1024 * 1024
 WINDOW = 8          # chunks in flight per transfer: at most 32 MiB in memory per side
 
