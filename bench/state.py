@@ -215,7 +215,6 @@ def read_all(path) -> None:
 
 
 def bench_volume(size: int, workdir: Path, data_dir: Path) -> dict:
-    import ketch
     import _state_app as app_mod
 
     mib = size / (1024 * 1024)

@@ -217,7 +217,7 @@ def test_a_refused_or_cut_short_upload_of_many_chunks_leaves_nothing(server, tmp
 
         # A client that dies while its upload is half sent (it reads from a pipe that
         # the test feeds, so it stops where the test wants).
-        client = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        client = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
             import sys, ketch
             vol = ketch.Volume.from_name("cut-short")
             with vol.batch_upload() as batch:

@@ -77,8 +77,9 @@ class Secret(_Object):
         return cls(check_name("Secret", name), required_keys=required_keys)
 
     @classmethod
-    def from_dict(cls, env_dict: dict[str, str | None] = {}) -> "Secret":
+    def from_dict(cls, env_dict: dict[str, str | None] | None = None) -> "Secret":
         """A secret holding these variables (None values are left out)."""
+        env_dict = {} if env_dict is None else env_dict
         if not isinstance(env_dict, dict):
             raise InvalidError("Secret.from_dict takes a dict of str to str")
         return cls(env=_check_env(env_dict, "Secret.from_dict"))

@@ -11,7 +11,6 @@ import asyncio
 import hmac
 import logging
 import os
-import time
 from typing import TYPE_CHECKING
 
 from .. import __version__

@@ -351,17 +351,12 @@ class FunctionsService:
             call = Call(call_id, fn, pb.SPAWN, None, False)
             call.inputs_done = True  # what was stored is all there will be
             self.calls[call_id] = call
-            done = 0
-            for idx, output in self.store.call_outputs(call_id):
-                if output is not None:
-                    done += 1
+            done = sum(1 for _, output in self.store.call_outputs(call_id) if output is not None)
             pending = self.store.pending_inputs(call_id)
             call.n_inputs = done + len(pending)
             call.n_final = done
-            for idx, data in pending:
-                msg = pb.Input.FromString(data)
-                msg.attempt = msg.attempt  # attempts so far stay charged
-                fn.queue.append(InputItem(call, msg))
+            for _, data in pending:
+                fn.queue.append(InputItem(call, pb.Input.FromString(data)))
             if call.finished:
                 self._finish_durable(call)
             elif fn.queue:
