@@ -356,7 +356,9 @@ class FunctionsService:
             call.n_inputs = done + len(pending)
             call.n_final = done
             for _, data in pending:
-                fn.queue.append(InputItem(call, pb.Input.FromString(data)))
+                msg = pb.Input.FromString(data)
+                msg.input_id = f"in-{next(_ids)}"  # ids are unique per server process
+                fn.queue.append(InputItem(call, msg))
             if call.finished:
                 self._finish_durable(call)
             elif fn.queue:
@@ -536,6 +538,8 @@ class FunctionsService:
         attempt = item.msg.attempt
         item.msg.attempt = attempt + 1
         item.container = None
+        if item.call.durable:  # a restart must not hand out the retries again
+            self.store.set_call_input(item.call.id, item.msg.idx, item.msg.SerializeToString())
         delay = min(policy.initial_delay_s * policy.backoff_coefficient ** attempt,
                     policy.max_delay_s)
         fn = item.call.fn

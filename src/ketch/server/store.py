@@ -146,6 +146,11 @@ class Store:
         self.db.execute("UPDATE call_inputs SET output = ? WHERE call_id = ? AND idx = ?",
                         (output, call_id, idx))
 
+    def set_call_input(self, call_id: str, idx: int, data: bytes):
+        """Rewrites a stored input (its attempt count, after a failed attempt)."""
+        self.db.execute("UPDATE call_inputs SET input = ? WHERE call_id = ? AND idx = ?",
+                        (data, call_id, idx))
+
     def finish_call(self, call_id: str):
         self.db.execute("UPDATE calls SET finished_at = ? WHERE call_id = ?",
                         (time.time(), call_id))
