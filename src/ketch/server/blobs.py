@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from .._serialization import BLOB_CHUNK
@@ -53,6 +54,23 @@ class BlobStore:
             if entry is not None:
                 entry[0].close()
                 entry[2].unlink(missing_ok=True)
+
+    def remove_older_than(self, seconds: float) -> int:
+        """Deletes blobs not written for `seconds` (results kept that long, as Modal keeps
+        function call outputs for a week); returns how many went."""
+        cutoff = time.time() - seconds
+        removed = 0
+        for shard in self.root.iterdir():
+            if shard == self.tmp or not shard.is_dir():
+                continue
+            for blob in shard.iterdir():
+                try:
+                    if blob.stat().st_mtime < cutoff:
+                        blob.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
 
     def read_chunk(self, blob_id: str, offset: int) -> tuple[bytes, bool]:
         path = self._path(blob_id)

@@ -36,6 +36,8 @@ from .volumes import VolumeService
 
 log = logging.getLogger("ketch.server")
 
+BLOB_RETENTION_S = 7 * 86400
+
 
 def load_or_create_token(data_dir: Path) -> str:
     path = data_dir / "token"
@@ -109,6 +111,7 @@ class Server:
         self.objects.restore()
         self.autoscaler.start()
         self.queues.start()
+        blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
         await self._start_gateway()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
@@ -116,12 +119,22 @@ class Server:
                  self.server_id, self.address, self.data_dir, self.runtime.name)
         print(f"ketch server listening on {self.address}", flush=True)
         await self._stop.wait()
+        blob_sweeper.cancel()
         listener.close()
         self.gateway.close()
         self.autoscaler.stop()
         self.queues.stop()
         await self.functions.shutdown()
         self.store.close()
+
+    async def _sweep_blobs(self):
+        while True:
+            removed = await asyncio.get_running_loop().run_in_executor(
+                None, self.blobs.remove_older_than, BLOB_RETENTION_S)
+            if removed:
+                log.info("removed %d blobs older than %d days", removed,
+                         BLOB_RETENTION_S // 86400)
+            await asyncio.sleep(3600)
 
     async def _start_gateway(self):
         """Web endpoints need the gateway, the rest of ketch does not: a busy port is
