@@ -19,7 +19,7 @@ from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, de
     serialize
 from ._sync import live_method
 from .exception import DeserializationError, ExecutionError, InvalidError, NotFoundError, \
-    RemoteError, SerializationError
+    OutputExpiredError, RemoteError, SerializationError
 from .proto import ketch_pb2 as pb
 
 MAP_WINDOW = 1000        # inputs in flight per map: bounds memory whatever the input count
@@ -113,7 +113,11 @@ async def decode_output(client: Client, out: pb.Output):
     """An output's value, or raises the error it carries (with the remote traceback)."""
     data = out.data
     if out.data_blob:
-        data = await client.get_blob(out.data_blob)
+        try:
+            data = await client.get_blob(out.data_blob)
+        except NotFoundError:
+            raise OutputExpiredError("this call's output is no longer stored: large results "
+                                     "are kept for 7 days") from None
     if out.status in (pb.SUCCESS, pb.GENERATOR_ITEM):
         try:
             return deserialize(data)
