@@ -171,3 +171,13 @@ def test_gpu_request_no_machine_has_fails_at_deploy(bwrap_server):
     """)
     assert out["error"] and "ResourceError" in out["error"]
     assert "H100:2" in out["error"] and "none" in out["error"]
+
+
+def test_kernel_settings_are_read_only(bwrap_server):
+    out = run_client(bwrap_server, """
+        import json
+        from apps import isolated
+        with isolated.app.run():
+            print(json.dumps(isolated.kernel_settings_writable.remote()))
+    """)
+    assert out == {"/proc/sys/kernel/core_pattern": False, "/proc/sysrq-trigger": False}

@@ -90,3 +90,16 @@ def wait_for_file(path: str, timeout: float) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+@app.function()
+def kernel_settings_writable() -> dict:
+    """Which of the kernel's knobs a (root) container could write."""
+    result = {}
+    for path in ("/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger"):
+        try:
+            with open(path, "r+b", buffering=0):
+                result[path] = True
+        except OSError:
+            result[path] = False
+    return result

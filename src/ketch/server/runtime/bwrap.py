@@ -53,6 +53,9 @@ _MS_REC = 0x4000
 _MS_PRIVATE = 0x40000
 _libc = ctypes.CDLL(None, use_errno=True)
 
+_PROC_READ_ONLY = ["/proc/sys", "/proc/sysrq-trigger", "/proc/fs", "/proc/irq", "/proc/bus"]
+_PROC_HIDDEN = ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"]
+
 
 def bwrap_usable() -> bool:
     return not unusable_because()
@@ -152,6 +155,14 @@ class Sandbox:
                 if not prefix.startswith("/usr/"):
                     args += ["--ro-bind", prefix, prefix]
         args += ["--proc", "/proc", "--dev", "/dev"]
+        # bubblewrap leaves /proc/sys and friends writable for a root container: a write to
+        # kernel.core_pattern would run code on the host. Make them read-only, hide the rest.
+        for path in _PROC_READ_ONLY:
+            if os.path.exists(path):
+                args += ["--ro-bind", path, path]
+        for path in _PROC_HIDDEN:
+            if os.path.exists(path):
+                args += ["--ro-bind", "/dev/null", path]
         for host, inside in runtime_binds():
             args += ["--ro-bind", host, inside]
         for m in self.binds:
@@ -307,8 +318,10 @@ class BwrapRuntime:
         box.cgroup.kill_all()
         await asyncio.to_thread(box.cgroup.remove)
         await asyncio.to_thread(shutil.rmtree, box.scratch, True)
-        # bubblewrap exits with its child's status; a signal shows as 128 + signal.
+        # bubblewrap exits with its child's status; a signal shows as 128 + signal. An OOM
+        # kill is one only if the container died of it (not a child it could survive).
         sig = -code if code < 0 else (code - 128 if code > 128 else None)
+        oom = oom and (sig == signal.SIGKILL or code != 0)
         on_exit(ContainerExit(returncode=None if sig else code, signal=sig, oom_killed=oom,
                               memory_limit_mib=launch.memory_limit_mib))
 
