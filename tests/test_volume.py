@@ -345,3 +345,34 @@ def test_a_file_written_by_one_run_is_read_by_the_next_after_a_restart(fresh_ser
                             capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "from run one"
+
+
+def test_writes_never_follow_symlinks_planted_in_the_volume(state, tmp_path):
+    """A container may plant links; the server (root) must not write through them."""
+    vol = state.vol
+    host_file = tmp_path / "host-file"
+    host_file.write_text("host data")
+    host_dir = tmp_path / "host-dir"
+    host_dir.mkdir()
+    state.write_file.remote("plant/src.txt", "from the volume")
+    state.make_symlink.remote("plant/link.txt", str(host_file))
+    state.make_symlink.remote("plant/linkdir", str(host_dir))
+    # Copying onto a planted link, or through one to a directory, is refused, and so is
+    # an upload through it; nothing on the host changes.
+    with pytest.raises(InvalidError, match="symlink"):
+        vol.copy_files(["plant/src.txt"], "plant/link.txt")
+    assert host_file.read_text() == "host data"
+    with pytest.raises(InvalidError, match="symlink"):
+        vol.copy_files(["plant/src.txt"], "plant/linkdir/new.txt")
+    (tmp_path / "up").write_text("uploaded")
+    with pytest.raises(InvalidError, match="symlink"):
+        with vol.batch_upload() as batch:
+            batch.put_file(tmp_path / "up", "plant/linkdir/up.txt")
+    assert list(host_dir.iterdir()) == []
+    # Copying into a directory where a link waits under the file's name replaces the link.
+    state.write_file.remote("plant/into/.keep", "")
+    state.make_symlink.remote("plant/into/src.txt", str(host_file))
+    vol.copy_files(["plant/src.txt"], "plant/into")
+    assert host_file.read_text() == "host data"
+    assert b"".join(vol.read_file("plant/into/src.txt")) == b"from the volume"
+    vol.remove_file("plant", recursive=True)

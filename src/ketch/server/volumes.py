@@ -230,7 +230,9 @@ class VolumeService:
             fd, up.fd = up.fd, -1  # _make_durable closes it, whatever happens
             await loop.run_in_executor(None, _make_durable, fd, mode)
             self.objects.get(up.object_id, "volume")  # deleted meanwhile: the file goes too
-            up.target.parent.mkdir(parents=True, exist_ok=True)
+            # Checked again now: a container may have swapped a directory for a symlink
+            # while the upload ran. (os.replace never follows a link at the target.)
+            _make_dir(self.root / up.object_id, up.target.parent)
             # Freeing a large replaced file takes a while; an open descriptor defers that
             # to its close, which a worker thread does.
             old = _open_file(up.target)
@@ -289,13 +291,28 @@ def _make_durable(fd: int, mode: int):
         os.close(fd)
 
 
-def _read_at(full: Path, path: str, offset: int, length: int) -> tuple[bytes, int]:
+def _inside(root: Path, path: str | Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top + os.sep)
+
+
+def _escaped(path: str) -> ValueError:
+    return ValueError(f"volume path {path!r} leads through a symlink to outside the volume; "
+                      "that is not allowed")
+
+
+def _read_at(root: Path, full: Path, path: str, offset: int, length: int
+             ) -> tuple[bytes, int]:
     """Up to `length` bytes of the file at `offset`, and the file's size."""
     try:
         fd = os.open(full, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise LookupError(f"no such file in the volume: {path!r}") from None
     try:
+        # Checked on what was opened: a symlink swapped in since the path was resolved
+        # cannot lead the read outside the volume.
+        if not _inside(root, f"/proc/self/fd/{fd}"):
+            raise _escaped(path)
         size = os.fstat(fd).st_size
         return os.pread(fd, length, offset), size
     except IsADirectoryError:
@@ -348,14 +365,44 @@ def _listdir(root: Path, full: Path, recursive: bool) -> list[pb.VolumeEntry]:
     return out
 
 
-def _copy(sources: list[Path], dst: Path, into: bool):
+def _copy(root: Path, sources: list[Path], dst: Path, into: bool):
     for src in sources:
         target = dst / src.name if into else dst
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
+        if src.is_dir() and not src.is_symlink():
+            for dirpath, dirs, files in os.walk(src):
+                here = target / os.path.relpath(dirpath, src)
+                _make_dir(root, here)
+                links = [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]
+                for name in files + links:  # symlinks are copied as symlinks
+                    _copy_file(root, Path(dirpath) / name, here / name)
         else:
-            shutil.copy2(src, target, follow_symlinks=False)
+            _make_dir(root, target.parent)
+            _copy_file(root, src, target)
+
+
+def _make_dir(root: Path, path: Path):
+    # Checked before (mkdir follows links in the parents) and after (a race).
+    for _ in range(2):
+        if not _inside(root, path):
+            raise _escaped(str(path.relative_to(root)))
+        path.mkdir(parents=True, exist_ok=True)
+
+
+def _copy_file(root: Path, src: Path, dst: Path):
+    """Copies one file without following symlinks at the destination: a link planted
+    there by a container is replaced, never written through."""
+    if not _inside(root, dst.parent):
+        raise _escaped(str(dst.relative_to(root)))
+    if dst.is_symlink():
+        dst.unlink()
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+        return
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o644)
+    with open(src, "rb") as fsrc, os.fdopen(fd, "wb") as fdst:
+        shutil.copyfileobj(fsrc, fdst, 1024 * 1024)
+    shutil.copystat(src, dst, follow_symlinks=False)
 
 
 # -- request handlers
@@ -374,9 +421,11 @@ async def volume_list_dir(session: "Session", frame, msg: pb.VolumeListDir):
 
 
 async def volume_read(session: "Session", frame, msg: pb.VolumeRead):
-    full = session.server.volumes.resolve(msg.object_id, msg.path)
+    svc = session.server.volumes
+    full = svc.resolve(msg.object_id, msg.path)
     data, size = await asyncio.get_running_loop().run_in_executor(
-        None, _read_at, full, msg.path, msg.offset, min(msg.length or MAX_READ, MAX_READ))
+        None, _read_at, svc.dir(msg.object_id), full, msg.path, msg.offset,
+        min(msg.length or MAX_READ, MAX_READ))
     session.conn.reply(frame, raw=data, volume_data=pb.VolumeData(
         size=size, eof=msg.offset + len(data) >= size))
 
@@ -419,7 +468,8 @@ async def volume_copy(session: "Session", frame, msg: pb.VolumeCopy):
             raise LookupError(f"no such file or directory in the volume: {given!r}")
     dst = svc.resolve(msg.object_id, msg.dst_path)
     into = dst.is_dir() or len(sources) > 1 or msg.dst_path.endswith("/")
-    await asyncio.get_running_loop().run_in_executor(None, _copy, sources, dst, into)
+    await asyncio.get_running_loop().run_in_executor(None, _copy, svc.dir(msg.object_id),
+                                                     sources, dst, into)
     session.conn.reply(frame, ok=pb.Ok())
 
 
