@@ -216,3 +216,26 @@ def test_big_batches_are_split_into_frames(basic_app):
     blobs = [bytes([i]) * 1_500_000 for i in range(60)]  # 90 MB in one map, 1.5 MB each
     out = list(basic_app.echo_bytes.map(blobs))
     assert [len(b) for b in out] == [1_500_000] * 60 and out[59][0] == 59
+
+
+@pytest.mark.parametrize("remote, rel", [("/../../tmp/escaped", None),
+                                         ("/data", "../../escaped")])
+def test_image_steps_cannot_write_outside_the_image(server, tmp_path, remote, rel):
+    """An image build request naming '..' is refused before anything is copied, whoever
+    sends it (a container holds a client token too)."""
+    from ketch import _sync
+    from ketch._client import Client
+    from ketch.proto import ketch_pb2 as pb
+
+    (tmp_path / "f").write_text("x")
+    args = [str(tmp_path / "f" if rel is None else tmp_path), remote] + ([rel] if rel else [])
+    kind = "add_local_file" if rel is None else "add_local_dir"
+    steps = [pb.ImageStep(kind="debian_slim"), pb.ImageStep(kind=kind, args=args)]
+
+    async def build():
+        client = await Client.get()
+        await client.request(image_build=pb.ImageBuild(build_id="b1",
+                                                       image=pb.ImageDef(steps=steps)))
+
+    with pytest.raises(ketch.exception.InvalidError, match=r"'\.\.'"):
+        _sync.run(build())

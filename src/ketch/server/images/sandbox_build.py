@@ -209,6 +209,11 @@ async def _host_command(argv: list[str], log):
         raise BuildFailed(f"{os.path.basename(argv[0])} exited with code {code}", tail.text())
 
 
+def _under(root: Path, path: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top + os.sep)
+
+
 def _copy_local(step: pb.ImageStep, scratch: Path) -> Path:
     """add_local_file/dir: the files the client named, copied under their remote path.
     The server reads them from the client's paths (a local server)."""
@@ -217,6 +222,8 @@ def _copy_local(step: pb.ImageStep, scratch: Path) -> Path:
     if not os.path.isabs(remote):
         remote = "/root/" + remote  # Modal resolves relative remote paths from /root
     dest = fs / remote.lstrip("/")
+    if not _under(fs, dest) or not all(_under(fs, dest / rel) for rel in step.args[2:]):
+        raise BuildFailed(f"{remote!r} leads outside the image; name a path inside it", "")
     try:
         if step.kind == "add_local_file":
             dest.parent.mkdir(parents=True, exist_ok=True)

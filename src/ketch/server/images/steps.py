@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 from ...proto import ketch_pb2 as pb
 
@@ -60,6 +61,20 @@ def title(step: pb.ImageStep) -> str:
     return text if len(text) <= 100 else text[:99] + "…"
 
 
+def _check_local_paths(i: int, step: pb.ImageStep):
+    """The paths an add_local step writes to stay inside the image: no '..' anywhere."""
+    if len(step.args) < 2:
+        raise ValueError(f"image step {i} ({step.kind}) needs a local and a remote path")
+    for path in step.args[1:]:
+        if ".." in path.replace("\\", "/").split("/"):
+            raise ValueError(f"image step {i} ({step.kind}): {path!r} uses '..'; name where the "
+                             "files go inside the image without it, e.g. '/root/data'")
+    for rel in step.args[2:]:
+        if os.path.isabs(rel):
+            raise ValueError(f"image step {i} ({step.kind}): {rel!r} must be relative to the "
+                             "directory")
+
+
 def check(steps: list[pb.ImageStep], backend: str):
     """Raises ValueError naming the first step this backend cannot build."""
     if not steps:
@@ -74,6 +89,8 @@ def check(steps: list[pb.ImageStep], backend: str):
                              "upgrade the server")
         if i > 1 and step.kind in BASES:
             raise ValueError(f"image step {i}: {step.kind} can only start an image")
+        if step.kind in ("add_local_file", "add_local_dir"):
+            _check_local_paths(i, step)
         if backend == "process" and step.kind not in VENV_STEPS:
             raise ValueError(
                 f"image step {i} ({title(step)}) needs the bwrap runtime: this server runs "
