@@ -203,3 +203,38 @@ def test_queue_persists_across_restart_and_cli(fresh_server):
     assert k("queue", "delete", "jobs", "-y").returncode == 0
     gone = k("queue", "len", "jobs")
     assert gone.returncode == 1 and "no Queue named 'jobs'" in gone.stderr
+
+
+def test_cancelled_gets_lose_no_items(server):
+    """Getters that give up (asyncio timeouts) while items arrive must not swallow them."""
+    import random
+
+    n = 1500
+
+    async def main(q):
+        got = []
+
+        async def impatient():
+            for _ in range(60):
+                try:
+                    got.append(await asyncio.wait_for(q.get.aio(timeout=5),
+                                                      random.uniform(0.001, 0.02)))
+                except asyncio.TimeoutError:
+                    pass
+
+        async def producer():
+            for start in range(0, n, 50):
+                await q.put_many.aio(list(range(start, start + 50)))
+                await asyncio.sleep(0.005)
+
+        await asyncio.gather(producer(), *(impatient() for _ in range(6)))
+        while len(got) < n:
+            item = await q.get.aio(timeout=5)
+            if item is None:
+                break
+            got.append(item)
+        return got
+
+    with ketch.Queue.ephemeral() as q:
+        got = asyncio.run(main(q))
+    assert sorted(got) == list(range(n))

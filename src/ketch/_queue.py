@@ -74,12 +74,29 @@ class Queue(_Object):
     async def _waiting(self, client: Client, field: str, msg):
         """Sends a request the server may hold open, telling it if we stop waiting."""
         msg.waiter_id = os.urandom(8).hex()
+        request = asyncio.ensure_future(client.request(**{field: msg}))
         try:
-            return await client.request(**{field: msg})
+            return await asyncio.shield(request)
         except asyncio.CancelledError:
             if not client.conn.closed:
                 client.send(queue_cancel_wait=pb.QueueCancelWait(waiter_id=msg.waiter_id))
+                if field == "queue_get":
+                    await self._put_back(client, msg, request)
             raise
+
+    @staticmethod
+    async def _put_back(client: Client, msg: pb.QueueGet, request: asyncio.Future):
+        """A get cancelled here may have taken items on the server just before it heard:
+        they go back into the queue (at its end) rather than being lost."""
+        try:
+            reply = await asyncio.wait_for(request, 10)
+        except Exception:
+            return
+        values = list(reply.queue_items.values)
+        if values:
+            await client.request(queue_put=pb.QueuePut(
+                object_id=msg.object_id, partition=msg.partition, values=values,
+                timeout_s=10, partition_ttl_s=24 * 3600))
 
     # -- putting
 

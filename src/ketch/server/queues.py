@@ -129,8 +129,12 @@ class QueueService:
             return None
 
         async def later():
-            reply(await self.wait_until(session, msg.waiter_id, msg.object_id, partition,
-                                        msg.timeout_s, attempt))
+            try:
+                result = await self.wait_until(session, msg.waiter_id, msg.object_id,
+                                               partition, msg.timeout_s, attempt)
+            except asyncio.CancelledError:
+                result = []  # the waiter gave up: an empty answer ends its request
+            reply(result)
 
         return later()
 
