@@ -153,6 +153,10 @@ def look():
     return {{"data": sorted(found), "copied": open("/etc/copied-then-run.txt").read(),
              "lib": mylib_for_test.VALUE,
              "junk": os.path.exists("/root/mylib_for_test/__pycache__/junk.pyc")}}
+
+@app.function()
+def read_kept():
+    return open("/data/keep.txt").read()
 """)
     code = f"""
         import json, sys
@@ -169,6 +173,18 @@ def look():
     (data / "new.txt").write_text("new")
     out = run_client(bwrap_server, code)
     assert out["data"] == ["keep.txt", "new.txt"]
+    # ...and an edit between two runs in one process too.
+    out = run_client(bwrap_server, f"""
+        import json, pathlib, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import app_files
+        with app_files.app.run():
+            before = app_files.read_kept.remote()
+        pathlib.Path({str(data / 'keep.txt')!r}).write_text("edited")
+        with app_files.app.run():
+            print(json.dumps([before, app_files.read_kept.remote()]))
+    """)
+    assert out == ["kept", "edited"]
 
 
 @needs_bwrap

@@ -83,7 +83,7 @@ class Image:
     def __init__(self, _steps: tuple = (), _mounted: bool = False):
         self._steps: tuple[pb.ImageStep, ...] = _steps
         self._mounted = _mounted        # a copy=False add_local_* step has been added
-        self._built: dict[str, str] = {}  # server id → image id
+        self._built: dict[tuple[str, str], str] = {}  # (server, steps digest) → image id
 
     def __repr__(self):
         kinds = " → ".join(s.kind for s in self._steps)
@@ -331,7 +331,10 @@ class Image:
         return next(iter(self._built.values()), None)
 
     async def _build(self, client: Client, force: bool = False) -> str:
-        server = client.hello.server_id
+        steps = [_with_fresh_hash(step) for step in self._steps]
+        # Local files are read again each time: an edit since the last build is a new key.
+        server = (client.hello.server_id, hashlib.sha256(b"".join(
+            step.SerializeToString(deterministic=True) for step in steps)).hexdigest())
         if server in self._built and not force:
             return self._built[server]
         build_id = _secrets.token_hex(8)
@@ -340,7 +343,7 @@ class Image:
             client.log_handlers[build_id] = printer
         try:
             reply = await client.request(image_build=pb.ImageBuild(
-                build_id=build_id, image=pb.ImageDef(steps=self._steps), force=force))
+                build_id=build_id, image=pb.ImageDef(steps=steps), force=force))
         finally:
             client.log_handlers.pop(build_id, None)
         image_id = reply.image_built.image_id
@@ -401,6 +404,22 @@ def _walk(root: str, ignore) -> list[str]:
             if not _ignored(rel, ignore):
                 files.append(rel)
     return files
+
+
+def _with_fresh_hash(step: pb.ImageStep) -> pb.ImageStep:
+    """The step with its files hashed as they are now (add_local_* steps)."""
+    if step.kind not in ("add_local_file", "add_local_dir"):
+        return step
+    fresh = pb.ImageStep()
+    fresh.CopyFrom(step)
+    local = step.args[0]
+    rels = [""] if step.kind == "add_local_file" else list(step.args[2:])
+    try:
+        fresh.content_hash = _hash_files(local, rels)
+    except OSError as exc:
+        raise InvalidError(f"{step.kind}({local!r}): cannot read {exc.filename}: "
+                           f"{exc.strerror}") from None
+    return fresh
 
 
 def _hash_files(root: str, rels: list[str]) -> str:
