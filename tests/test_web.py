@@ -68,6 +68,16 @@ def test_host_and_path_routing(web_app, server):
     assert r.text == "GET / y=2 prefix=/webtest--stream-dev"
 
 
+def test_clients_cannot_forge_forwarding_headers(web_app, server):
+    port = server.gateway_port
+    r = httpx.get(f"http://127.0.0.1:{port}/webtest--stream-dev/forwarded", timeout=TIMEOUT,
+                  headers={"X-Forwarded-Host": "evil.example", "Forwarded": "host=evil",
+                           "X-Forwarded-For": "6.6.6.6"})
+    host, forwarded, peer = r.text.split("|")
+    assert host == "-" and forwarded == "-"
+    assert peer == "127.0.0.1"  # the gateway's own, not the client's claim
+
+
 def test_request_and_response_bodies_stream(web_app):
     url = url_of(web_app.stream)
 

@@ -89,6 +89,10 @@ def stream():
             return
         if path == "/pid":
             body = str(os.getpid()).encode()
+        elif path == "/forwarded":
+            seen = dict(scope["headers"])
+            body = b"|".join(seen.get(h, b"-") for h in (b"x-forwarded-host", b"forwarded",
+                                                          b"x-forwarded-for"))
         else:
             body = f"{scope['method']} {path} {scope['query_string'].decode()} " \
                    f"prefix={dict(scope['headers']).get(b'x-forwarded-prefix', b'').decode()}" \

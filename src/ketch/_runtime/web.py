@@ -22,6 +22,7 @@ import time
 from ..proto import ketch_pb2 as pb
 
 READY_POLL_S = 0.02
+WEB_STOP_GRACE_S = 5  # with the in-flight drain after it, under the server's 10 s grace
 
 
 class WebServing:
@@ -88,7 +89,10 @@ class WebServing:
             log_level="warning",
             access_log=False, server_header=False,
             # The gateway keeps idle connections open and closes them itself.
-            timeout_keep_alive=3600)
+            timeout_keep_alive=3600,
+            # An open stream or WebSocket must not hold a stopping container past the
+            # server's grace (then @exit hooks would never run).
+            timeout_graceful_shutdown=WEB_STOP_GRACE_S)
         server = Server(config)
         name = f"ketch-web-{os.getpid()}-{secrets.token_hex(4)}"
         sock = socket.socket(socket.AF_UNIX)

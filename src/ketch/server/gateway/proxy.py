@@ -22,9 +22,10 @@ import httptools
 if TYPE_CHECKING:
     from .service import Backend, Gateway, Route
 
-# Headers that describe one connection, not the message; the gateway sets its own.
-_DROPPED = {b"modal-key", b"modal-secret", b"x-forwarded-for", b"x-forwarded-proto",
-            b"x-forwarded-host", b"x-forwarded-prefix"}
+# Headers that say how a request was forwarded: the gateway sets its own and drops what a
+# client sent, so an app that trusts them cannot be told a false host or address.
+FORWARDING_HEADERS = {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
+                      b"x-forwarded-prefix", b"forwarded"}
 BODY_BUFFER_LIMIT = 1 << 20  # held request bodies beyond this pause the client
 
 
@@ -223,6 +224,7 @@ class ClientConnection(asyncio.Protocol):
     def finished(self, ex: Exchange):
         """`ex` got its whole response: start the next request, or close."""
         ex.done = True
+        self.last_active = time.monotonic()  # idle from now, not from its last request
         if self.exchanges and self.exchanges[0] is ex:
             self.exchanges.popleft()
         if not ex.keep_alive or self.transport is None:
@@ -270,6 +272,8 @@ class UpstreamConnection(asyncio.Protocol):
         ex.client.resume()
         if ex.client.write_paused:
             self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
 
     def data_received(self, data: bytes):
         ex = self.exchange
@@ -282,7 +286,10 @@ class UpstreamConnection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self.tunnel = True  # 101: from now on, bytes both ways
+            self.tunnel = True  # 101: from now on, bytes both ways, for as long as they last
+            if ex.timer is not None:
+                ex.timer.cancel()
+                ex.timer = None
         except httptools.HttpParserError:
             self.reusable = False
             self.transport.close()
@@ -321,6 +328,9 @@ class UpstreamConnection(asyncio.Protocol):
             keep = False
         self.exchange = None
         ex.upstream = None
+        if keep and self.transport is not None:
+            # It may have been paused for a slow client: a pooled connection must read.
+            self.transport.resume_reading()
         ex.client.gateway.response_done(ex, self if keep else None)
         if not keep and self.transport is not None:
             self.transport.close()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from ... import _wire
 from ...proto import ketch_pb2 as pb
-from .proxy import ClientConnection, Exchange, UpstreamConnection
+from .proxy import FORWARDING_HEADERS, ClientConnection, Exchange, UpstreamConnection
 from .tokens import ProxyTokens
 
 if TYPE_CHECKING:
@@ -194,8 +194,8 @@ class Gateway:
                 chunked = b"chunked" in value.lower()
             elif lower == b"content-length":
                 sized = value.strip() not in (b"", b"0")
-            elif lower in (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-prefix"):
-                continue
+            elif lower in FORWARDING_HEADERS:
+                continue  # the gateway says who forwarded what; a client cannot
             lines.append(b"%b: %b\r\n" % (name, value))
         if not (chunked or sized):
             ex.body_done = True  # nothing follows the head: an early answer keeps the connection
@@ -294,7 +294,7 @@ class Gateway:
 
     def connect(self, ex: Exchange, backend: Backend):
         ex.backend = backend
-        if ex.timer is None and not ex.upgrade:
+        if ex.timer is None:  # an upgrade's timer stops once the container accepts it
             ex.timer = self.loop.call_later(ex.route.fn.spec.timeout_s,
                                             self._request_timed_out, ex)
         method = ex.route.endpoint.method
