@@ -253,6 +253,12 @@ class Gateway:
                 ex.client.reply(ex, 503, "Service Unavailable", f"ketch gateway: the app "
                                 f"serving {ex.route.key!r} stopped before this request ran")
                 return
+            if route.endpoint.requires_proxy_auth and not ex.route.endpoint.requires_proxy_auth:
+                # Its headers were not checked for a token when it arrived: ask again.
+                ex.client.reply(ex, 401, "Unauthorized", "ketch gateway: this endpoint now "
+                                "requires proxy auth; send the Modal-Key and Modal-Secret "
+                                "headers of a token from `ketch proxy-auth create`.")
+                return
             ex.route = route
             fn = route.fn
         backend = self.acquire(fn)
