@@ -141,7 +141,13 @@ class Queue(_Object):
         reply = await self._waiting(await Client.get(), "queue_get", msg)
         return [deserialize(v) for v in reply.queue_items.values]
 
-    @_sync.live_method
+    async def _give_back(self, result, *args, partition: str | None = None, **kwargs):
+        """Items taken for a caller that gave up go back into the queue (at its end)."""
+        items = result if isinstance(result, list) else [] if result is None else [result]
+        if items:
+            await self._put(items, True, 10, partition, 24 * 3600)
+
+    @_sync.live_method_taking(_give_back)
     async def get(self, block: bool = True, timeout: float | None = None, *,
                   partition: str | None = None) -> Any | None:
         """Removes and returns the first item. Waits for one when the queue is empty (up to
@@ -153,7 +159,7 @@ class Queue(_Object):
             raise _stdlib_queue.Empty(f"no item arrived within {timeout} s")
         return None
 
-    @_sync.live_method
+    @_sync.live_method_taking(_give_back)
     async def get_many(self, n_values: int, block: bool = True, timeout: float | None = None,
                        *, partition: str | None = None) -> list:
         """Removes and returns up to n_values items, waiting as get() does for the first."""

@@ -76,6 +76,47 @@ async def run_aio(coro: Awaitable):
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop()))
 
 
+async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitable]):
+    """Like run_aio, for calls that take something from the server (a queue's items):
+    a result that arrives after the caller gave up (cancelled) is never dropped on the
+    floor but handed to give_back(result) on ketch's loop."""
+    if _on_ketch_loop():
+        return await coro
+    user_loop = asyncio.get_running_loop()
+    waiter = user_loop.create_future()
+    ketch_loop = loop()
+    task: list[asyncio.Task] = []
+
+    def settle(result):  # on the caller's loop
+        if waiter.done():  # it gave up meanwhile
+            asyncio.run_coroutine_threadsafe(give_back(result), ketch_loop)
+        else:
+            waiter.set_result(result)
+
+    def fail(exc):
+        if not waiter.done():
+            waiter.set_exception(exc)
+
+    def ended(t: asyncio.Task):  # on ketch's loop
+        if t.cancelled():
+            user_loop.call_soon_threadsafe(fail, asyncio.CancelledError())
+        elif t.exception() is not None:
+            user_loop.call_soon_threadsafe(fail, t.exception())
+        else:
+            user_loop.call_soon_threadsafe(settle, t.result())
+
+    def start():
+        task.append(asyncio.ensure_future(coro))
+        task[0].add_done_callback(ended)
+
+    ketch_loop.call_soon_threadsafe(start)
+    try:
+        return await waiter
+    except asyncio.CancelledError:
+        ketch_loop.call_soon_threadsafe(lambda: task and task[0].cancel())
+        raise
+
+
 def iterate(agen: AsyncIterator):
     """Blocking iteration over an async iterator that runs on ketch's loop."""
     try:
@@ -101,10 +142,10 @@ async def iterate_aio(agen: AsyncIterator):
 
 
 class _Bound:
-    __slots__ = ("_fn", "_obj", "_gen", "__doc__", "__name__")
+    __slots__ = ("_fn", "_obj", "_gen", "_give_back", "__doc__", "__name__")
 
-    def __init__(self, fn, obj, gen):
-        self._fn, self._obj, self._gen = fn, obj, gen
+    def __init__(self, fn, obj, gen, give_back=None):
+        self._fn, self._obj, self._gen, self._give_back = fn, obj, gen, give_back
         self.__doc__ = fn.__doc__
         self.__name__ = fn.__name__
 
@@ -116,23 +157,35 @@ class _Bound:
     def aio(self, *args, **kwargs):
         if self._gen:
             return iterate_aio(self._fn(self._obj, *args, **kwargs))
+        if self._give_back is not None:
+            return run_aio_taking(self._fn(self._obj, *args, **kwargs),
+                                  lambda result: self._give_back(self._obj, result, *args,
+                                                                 **kwargs))
         return run_aio(self._fn(self._obj, *args, **kwargs))
 
 
 class live_method:
     """Descriptor: an `async def` (or async generator) method with a blocking face and `.aio`."""
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable, give_back: Callable | None = None):
         import inspect
 
         self._fn = fn
         self._gen = inspect.isasyncgenfunction(fn)
+        self._give_back = give_back
         functools.update_wrapper(self, fn)
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        return _Bound(self._fn, obj, self._gen)
+        return _Bound(self._fn, obj, self._gen, self._give_back)
+
+
+def live_method_taking(give_back: Callable):
+    """live_method for a call that takes something from the server: if its `.aio` caller
+    gives up just as the result arrives, `await give_back(obj, result, *args, **kwargs)`
+    runs so nothing taken is lost."""
+    return lambda fn: live_method(fn, give_back)
 
 
 class live_classmethod(live_method):
