@@ -2,6 +2,7 @@
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,28 @@ def test_redeploy_fails_running_inputs_once_with_the_reason(fresh_server):
         "    print(e)\n")
     assert "replaced by a new deployment while this input was running" in get.stdout, \
         get.stdout + get.stderr
+
+
+def test_get_rides_out_a_server_restart(fresh_server):
+    import subprocess
+    import sys
+
+    assert fresh_server.ketch("deploy", "apps/basic.py").returncode == 0
+    waiter = subprocess.Popen(
+        [sys.executable, "-c",
+         "import ketch\n"
+         "call = ketch.Function.from_name('basic', 'sleep_for').spawn(3)\n"
+         "print('spawned', flush=True)\n"
+         "print(call.get(timeout=60), flush=True)\n"],
+        env={**fresh_server.env, "PYTHONPATH": str(Path(__file__).parent)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert waiter.stdout.readline().strip() == "spawned"
+        time.sleep(0.5)  # get() is waiting now
+        fresh_server.kill()  # its connection drops mid-wait
+        fresh_server.start()
+        out, err = waiter.communicate(timeout=60)
+    finally:
+        waiter.kill()
+    assert waiter.returncode == 0, err
+    assert out.strip() == "3"

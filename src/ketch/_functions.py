@@ -11,6 +11,7 @@ import collections
 import os
 import secrets
 import threading
+import time
 from typing import Any, AsyncIterator, Callable
 
 from . import _output, _sync, _web
@@ -18,12 +19,14 @@ from ._client import Client
 from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, deserialize, \
     serialize
 from ._sync import live_method
+from .exception import ConnectionError as KetchConnectionError
 from .exception import DeserializationError, ExecutionError, InvalidError, NotFoundError, \
     OutputExpiredError, RemoteError, SerializationError
 from .proto import ketch_pb2 as pb
 
 MAP_WINDOW = 1000        # inputs in flight per map: bounds memory whatever the input count
 MAP_BATCH = 100          # inputs per frame
+GET_RECONNECTS = 5       # lost connections a FunctionCall.get() rides out
 
 
 def new_call_id() -> str:
@@ -597,9 +600,19 @@ class FunctionCall:
         Raises TimeoutError if it is not done by then."""
         if timeout is not None and timeout < 0:
             raise InvalidError("timeout must be >= 0 or None")
-        client = await Client.get()
-        reply = await client.request(call_get=pb.CallGet(
-            call_id=self.object_id, timeout_s=-1.0 if timeout is None else float(timeout)))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for attempt in range(GET_RECONNECTS + 1):
+            remaining = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                client = await Client.get()  # reconnects after a lost connection
+                reply = await client.request(call_get=pb.CallGet(call_id=self.object_id,
+                                                                 timeout_s=remaining))
+                break
+            except KetchConnectionError:
+                # Spawned calls outlive a server restart: wait for it and ask again.
+                if attempt == GET_RECONNECTS:
+                    raise
+                await asyncio.sleep(0.5)
         outputs = reply.outputs.outputs
         if not outputs:
             raise NotFoundError(f"function call {self.object_id} has no output")

@@ -57,6 +57,7 @@ class Peer:
         self.outbox: list[pb.Output] = []
         self.flush_scheduled = False
         self.calls: set[str] = set()
+        self.spawning: set[str] = set()  # spawn_map calls still receiving their inputs
         self.apps: set[str] = set()
         self.log_subs: list[tuple[str, Callable]] = []
 
@@ -310,6 +311,8 @@ class FunctionsService:
         self.calls[call_id] = call
         if call.durable:
             self.store.add_call(call_id, fn.id)
+            if not inputs:
+                peer.spawning.add(call_id)
         else:
             peer.calls.add(call_id)
         if inputs:
@@ -319,7 +322,11 @@ class FunctionsService:
         return call
 
     def add_inputs(self, call: Call, inputs, last: bool = False):
-        if call.cancelled:
+        if call.cancelled:  # nothing more runs; the end of its inputs still ends it
+            if last and not call.inputs_done:
+                call.inputs_done = True
+                if call.durable and call.finished:
+                    self._finish_durable(call)
             return
         fn = call.fn
         items = []
@@ -451,6 +458,13 @@ class FunctionsService:
     def peer_closed(self, peer: Peer):
         for call_id in list(peer.calls):
             self.close_call(call_id)
+        for call_id in peer.spawning:
+            # A spawn_map whose client left before its last batch: what arrived is all.
+            call = self.calls.get(call_id)
+            if call is not None and not call.inputs_done:
+                call.inputs_done = True
+                if call.finished:
+                    self._finish_durable(call)
         for app_id in list(peer.apps):
             app = self.apps.get(app_id)
             if app is not None and app.peer is peer:
