@@ -121,3 +121,9 @@ def test_modal_names_not_in_ketch_yet_say_so():
     with pytest.raises(AttributeError, match="Sandbox is not in ketch yet"):
         getattr(ketch, "Sandbox")
     assert not hasattr(ketch, "Cron")
+
+
+def test_runtime_option_changes_not_in_ketch_yet_say_so(basic_app):
+    for name in ("with_options", "with_concurrency", "with_batching", "update_autoscaler"):
+        with pytest.raises(NotImplementedError, match=f"{name} is not in ketch yet"):
+            getattr(basic_app.square, name)(max_inputs=2)

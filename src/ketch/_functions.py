@@ -431,6 +431,19 @@ class Function:
         raise NotImplementedError("Function.with_options is not in ketch yet: set the options "
                                   "on @app.function(...) instead")
 
+    def with_concurrency(self, **kwargs):
+        raise NotImplementedError("Function.with_concurrency is not in ketch yet: use "
+                                  "@ketch.concurrent(...) under @app.function instead")
+
+    def with_batching(self, **kwargs):
+        raise NotImplementedError("Function.with_batching is not in ketch yet: use "
+                                  "@ketch.batched(...) under @app.function instead")
+
+    def update_autoscaler(self, **kwargs):
+        raise NotImplementedError("Function.update_autoscaler is not in ketch yet: set "
+                                  "min/max/buffer_containers and scaledown_window on "
+                                  "@app.function(...) and deploy again")
+
     @live_method
     async def get_web_url(self) -> str | None:
         """The URL of this web endpoint while its app runs (None if it is not one):
