@@ -20,15 +20,16 @@ from pathlib import Path
 
 from .. import _config, _wire
 from .api import Session
-from .autoscaler import Autoscaler
 from .blobs import BlobStore
-from .functions import FunctionsService, Function
+from .functions.launch import Launcher
+from .functions.service import FunctionsService
 from .images import ImageService
 from .gateway import Gateway
+from .gateway.tokens import ProxyTokens
 from .logs import LogService
 from .objects import ObjectsService
 from .queues import QueueService
-from .resources import Capacity
+from .resources import MachineResources
 from .runtime import RuntimeUnavailable, default_runtime, make_runtime
 from .secrets import SecretService
 from .store import Store
@@ -66,50 +67,29 @@ class Server:
         self.store = Store(data_dir / "ketch.db")
         self.blobs = BlobStore(data_dir / "blobs")
         self.logs = LogService(data_dir / "logs")
-        self.capacity = Capacity()
+        self.resources = MachineResources()
         self.runtime = make_runtime(runtime, data_dir)
         self.images = ImageService(self)
-        self.functions = FunctionsService(self)
-        self.autoscaler = Autoscaler(self.functions)
         self.objects = ObjectsService(self)
         self.secrets = SecretService(self)
         self.queues = QueueService(self)
         self.volumes = VolumeService(self)
-        self.functions.autoscaler = self.autoscaler
-        self.gateway = Gateway(self, gateway_address or _config.gateway_address())
+        self.functions = FunctionsService(
+            self.store, self.runtime, self.resources, self.logs,
+            Launcher(self.images, self.secrets, self.volumes, self.container_address,
+                     self.token))
+        self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
+                               gateway_address or _config.gateway_address())
         self._stop = asyncio.Event()
-
-    def restore(self):
-        """Brings back deployed apps and the spawned calls that had not finished."""
-        from ..proto import ketch_pb2 as pb
-        from .functions import App
-
-        for row in self.store.apps(states=("ephemeral", "detached", "deploying")):
-            self.store.set_app_state(row.app_id, "stopped")
-        for row in self.store.apps(states=("deployed",)):
-            app = App(row.app_id, row.name, "deployed", None)
-            app.created_at = row.created_at
-            self.functions.apps[app.id] = app
-            parents: dict[str, Function] = {}
-            for frow in self.store.functions_of(app.id):
-                spec = pb.FunctionSpec.FromString(frow.spec)
-                parent = parents.get(frow.parent_id) if frow.parent_id else None
-                fn = Function(frow.function_id, app, spec, frow.params, parent)
-                if parent is not None:
-                    parent.bound[frow.params] = fn
-                else:
-                    parents[fn.id] = fn
-                self.functions._register(fn)
-        self.functions.resume_spawned()
 
     async def serve(self):
         loop = asyncio.get_running_loop()
         host, port = _wire.parse_address(self.address)
         listener = await loop.create_server(lambda: Session(self).conn, host, port,
                                             reuse_address=True)
-        self.restore()
+        self.functions.restore()
         self.objects.restore()
-        self.autoscaler.start()
+        self.functions.start()
         self.queues.start()
         blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
         await self._start_gateway()
@@ -122,7 +102,6 @@ class Server:
         blob_sweeper.cancel()
         listener.close()
         self.gateway.close()
-        self.autoscaler.stop()
         self.queues.stop()
         await self.functions.shutdown()
         self.store.close()
@@ -170,8 +149,7 @@ def main(argv=None):
                              f"KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}; "
                              "port 0 picks a free one)")
     args = parser.parse_args(argv)
-    if args.data_dir:
-        os.environ["KETCH_DATA_DIR"] = args.data_dir
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else _config.data_dir()
     address = args.address or _config.server_address()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -182,7 +160,7 @@ def main(argv=None):
 
     async def run():
         try:
-            server = Server(_config.data_dir(), address, args.runtime or default_runtime(),
+            server = Server(data_dir, address, args.runtime or default_runtime(),
                             args.gateway_address)
         except RuntimeUnavailable as exc:
             sys.exit(f"ketch server: {exc}")

@@ -1,4 +1,4 @@
-"""The machine's capacity — CPU, memory, NVIDIA GPUs — and what containers have reserved.
+"""The machine's resources — CPU, memory, NVIDIA GPUs — and what containers have reserved.
 
 A container starts only when its request fits what is left; a request larger than the
 whole machine is refused when the function is created.
@@ -54,7 +54,9 @@ class Reservation:
     gpus: list[int] = field(default_factory=list)
 
 
-class Capacity:
+class MachineResources:
+    """What this machine has, and what starting and running containers hold of it."""
+
     def __init__(self, cpu: float | None = None, memory_mib: int | None = None,
                  gpus: list[str] | None = None):
         self.cpu = float(cpu if cpu is not None else (os.cpu_count() or 1))
@@ -89,23 +91,41 @@ class Capacity:
 
     def reserve(self, res: pb.Resources) -> Reservation | None:
         """Reserves the request if it fits now; None when it must wait."""
-        if self.cpu_used + res.cpu_request > self.cpu + 1e-9:
+        gpus = self._fit(res, self.cpu_used, self.memory_used, self.gpus_used)
+        if gpus is None:
             return None
-        if self.memory_used + res.memory_request_mib > self.memory_mib:
-            return None
-        gpus: list[int] = []
-        if res.gpu:
-            for kind, n in parse_gpu(res.gpu):
-                free = [i for i in self._matching(kind) if i not in self.gpus_used]
-                if len(free) >= n:
-                    gpus = free[:n]
-                    break
-            else:
-                return None
         self.cpu_used += res.cpu_request
         self.memory_used += res.memory_request_mib
         self.gpus_used.update(gpus)
         return Reservation(res.cpu_request, res.memory_request_mib, gpus)
+
+    def fitting(self, res: pb.Resources, n: int) -> int:
+        """How many of `n` containers with this request would fit now (reserves nothing)."""
+        cpu, memory, gpus_used = self.cpu_used, self.memory_used, set(self.gpus_used)
+        for fitted in range(n):
+            gpus = self._fit(res, cpu, memory, gpus_used)
+            if gpus is None:
+                return fitted
+            cpu += res.cpu_request
+            memory += res.memory_request_mib
+            gpus_used.update(gpus)
+        return n
+
+    def _fit(self, res: pb.Resources, cpu_used: float, memory_used: int,
+             gpus_used: set[int]) -> list[int] | None:
+        """The GPUs the request would take on top of what is used, or None if it does not
+        fit."""
+        if cpu_used + res.cpu_request > self.cpu + 1e-9:
+            return None
+        if memory_used + res.memory_request_mib > self.memory_mib:
+            return None
+        if not res.gpu:
+            return []
+        for kind, n in parse_gpu(res.gpu):
+            free = [i for i in self._matching(kind) if i not in gpus_used]
+            if len(free) >= n:
+                return free[:n]
+        return None
 
     def release(self, r: Reservation):
         self.cpu_used = max(0.0, self.cpu_used - r.cpu)

@@ -20,24 +20,33 @@ import logging
 import re
 import socket
 import time
-from typing import TYPE_CHECKING
+from typing import Callable, Mapping, Protocol
 
 from ... import _wire
 from ...proto import ketch_pb2 as pb
+from ..functions.model import DELIBERATE_STOPS, AppRecord, ContainerRecord, FunctionRecord, \
+    StopReason
 from .proxy import FORWARDING_HEADERS, ClientConnection, Exchange, UpstreamConnection
 from .tokens import ProxyTokens
-
-if TYPE_CHECKING:
-    from ..functions import Container, Function
-    from ..main import Server
 
 log = logging.getLogger("ketch.gateway")
 
 MAX_CONNECT_ATTEMPTS = 3
 CLIENT_IDLE_S = 75.0  # a kept-alive client connection with nothing to do closes after this
-# Stopped on purpose: the requests waiting for its function are not failed.
-_DELIBERATE_EXITS = ("scaled down", "scaled down to make room", "the server is shutting down",
-                     "stopped by `ketch container stop`")
+
+
+class Functions(Protocol):
+    """What the gateway needs of the functions service."""
+
+    apps: Mapping[str, AppRecord]
+
+    def is_live(self, fn: FunctionRecord) -> bool: ...
+
+    def container_ready(self, c: ContainerRecord, ready: pb.ContainerReady) -> None: ...
+
+    def wants_containers(self, fn: FunctionRecord) -> None: ...
+
+    def watch_exits(self, watcher: Callable[[ContainerRecord, str], None]) -> None: ...
 
 
 def host_name(app_name: str) -> str:
@@ -48,7 +57,7 @@ def host_name(app_name: str) -> str:
 class Route:
     __slots__ = ("fn", "endpoint", "key")
 
-    def __init__(self, fn: "Function", endpoint: pb.WebEndpoint, key: str):
+    def __init__(self, fn: FunctionRecord, endpoint: pb.WebEndpoint, key: str):
         self.fn = fn
         self.endpoint = endpoint
         self.key = key
@@ -58,7 +67,7 @@ class Backend:
     """The gateway's view of one ready web container: where its endpoints listen, and idle
     connections to them (keyed by endpoint method)."""
 
-    def __init__(self, container: "Container", ready: pb.WebReady):
+    def __init__(self, container: ContainerRecord, ready: pb.WebReady):
         self.container = container
         self.ports = dict(ready.ports)
         self.unix_sockets = dict(ready.unix_sockets)
@@ -79,22 +88,68 @@ class Backend:
                 up.transport.close()
 
 
+class _RequestHead:
+    """A client's request headers, sorted: what routing reads, what auth reads (never
+    forwarded), and the header lines the container gets."""
+
+    __slots__ = ("host", "modal_key", "modal_secret", "chunked", "sized", "lines")
+
+    def __init__(self, headers):
+        self.host = b""
+        self.modal_key = self.modal_secret = None
+        self.chunked = False
+        self.sized = False
+        self.lines = []
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"host":
+                self.host = value
+            elif lower == b"modal-key":
+                self.modal_key = value
+                continue
+            elif lower == b"modal-secret":
+                self.modal_secret = value
+                continue
+            elif lower == b"transfer-encoding":
+                self.chunked = b"chunked" in value.lower()
+            elif lower == b"content-length":
+                self.sized = value.strip() not in (b"", b"0")
+            elif lower in FORWARDING_HEADERS:
+                continue  # the gateway says who forwarded what; a client cannot
+            self.lines.append(b"%b: %b\r\n" % (name, value))
+
+
+def _target(host: bytes, url: bytes) -> tuple[str, bytes, bytes] | None:
+    """(route key, stripped path prefix, path for the container) by Host header
+    (`<app>--<label>.localhost`) or by the first path segment; None when neither names
+    an endpoint."""
+    label = host.partition(b":")[0].lower().partition(b".")
+    if label[1] and b"--" in label[0]:
+        return label[0].decode("latin-1"), b"", url
+    tail = url[1:]
+    cut = min((i for i in (tail.find(b"/"), tail.find(b"?")) if i != -1), default=len(tail))
+    segment, rest = tail[:cut], tail[cut:]
+    if b"--" not in segment:
+        return None
+    key = segment.decode("latin-1").lower()  # host names ignore case; so does this
+    return key, b"/" + segment, rest if rest.startswith(b"/") else b"/" + rest
+
+
 class Waiter:
     __slots__ = ("ex", "fn", "timer")
 
-    def __init__(self, ex: Exchange, fn: "Function"):
+    def __init__(self, ex: Exchange, fn: FunctionRecord):
         self.ex = ex
         self.fn = fn
         self.timer: asyncio.TimerHandle | None = None
 
 
 class Gateway:
-    def __init__(self, server: "Server", address: str):
-        self.server = server
-        self.functions = server.functions
+    def __init__(self, functions: Functions, tokens: ProxyTokens, address: str):
+        self.functions = functions
         self.address = address
         self.host, self.port = _wire.parse_address(address)
-        self.tokens = ProxyTokens(server.data_dir / "proxy-tokens.db")
+        self.tokens = tokens
         self.routes: dict[str, Route] = {}
         self.backends: dict[str, Backend] = {}
         self.waiting: dict[str, list[Waiter]] = {}
@@ -102,7 +157,7 @@ class Gateway:
         self.listener: asyncio.AbstractServer | None = None
         self.sweeper: asyncio.Task | None = None
         self.loop = asyncio.get_event_loop()
-        self.functions.exit_listeners.append(self.container_exited)
+        functions.watch_exits(self.container_exited)
 
     async def start(self):
         self.listener = await self.loop.create_server(
@@ -131,11 +186,11 @@ class Gateway:
 
     # ------------------------------------------------------------------ URLs
 
-    def route_key(self, fn: "Function", endpoint: pb.WebEndpoint) -> str:
+    def route_key(self, fn: FunctionRecord, endpoint: pb.WebEndpoint) -> str:
         dev = "-dev" if fn.app.state != "deployed" else ""
         return f"{host_name(fn.app.name)}--{endpoint.label}{dev}"
 
-    def web_url(self, fn: "Function", method: str) -> pb.WebUrl:
+    def web_url(self, fn: FunctionRecord, method: str) -> pb.WebUrl:
         if self.listener is None:
             raise LookupError("the gateway is not listening (see the server's log for why), "
                               "so web endpoints have no URL; restart the server with a free "
@@ -156,7 +211,7 @@ class Gateway:
 
     def lookup(self, key: str) -> Route | None:
         route = self.routes.get(key)
-        if route is not None and route.fn.id in self.functions.functions:
+        if route is not None and self.functions.is_live(route.fn):
             return route
         best = None
         for app in self.functions.apps.values():
@@ -175,49 +230,17 @@ class Gateway:
     def route_request(self, ex: Exchange, url: bytes, headers, version: str):
         """Finds the endpoint for a request and rebuilds its head for the container; or
         sets the gateway's own answer (404, 401)."""
-        host = b""
-        key_header = secret_header = None
-        chunked = False
-        sized = False
-        lines = []
-        for name, value in headers:
-            lower = name.lower()
-            if lower == b"host":
-                host = value
-            elif lower == b"modal-key":
-                key_header = value
-                continue
-            elif lower == b"modal-secret":
-                secret_header = value
-                continue
-            elif lower == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif lower == b"content-length":
-                sized = value.strip() not in (b"", b"0")
-            elif lower in FORWARDING_HEADERS:
-                continue  # the gateway says who forwarded what; a client cannot
-            lines.append(b"%b: %b\r\n" % (name, value))
-        if not (chunked or sized):
+        head = _RequestHead(headers)
+        if not (head.chunked or head.sized):
             ex.body_done = True  # nothing follows the head: an early answer keeps the connection
-        label = host.partition(b":")[0].lower().partition(b".")
-        prefix = b""
-        path = url
-        if label[1] and b"--" in label[0]:
-            key = label[0].decode("latin-1")
-        else:
-            tail = url[1:]
-            cut = min((i for i in (tail.find(b"/"), tail.find(b"?")) if i != -1),
-                      default=len(tail))
-            segment, rest = tail[:cut], tail[cut:]
-            key = segment.decode("latin-1").lower()  # host names ignore case; so does this
-            if b"--" not in segment:
-                ex.error = (404, "Not Found", f"ketch gateway: no web endpoint here. Web "
-                            f"endpoints answer at http://<app>--<label>.localhost:{self.port}/ "
-                            f"or http://127.0.0.1:{self.port}/<app>--<label>/; `ketch app list` "
-                            "shows the apps and `ketch deploy` prints their URLs.")
-                return
-            prefix = b"/" + segment
-            path = rest if rest.startswith(b"/") else b"/" + rest
+        target = _target(head.host, url)
+        if target is None:
+            ex.error = (404, "Not Found", f"ketch gateway: no web endpoint here. Web "
+                        f"endpoints answer at http://<app>--<label>.localhost:{self.port}/ "
+                        f"or http://127.0.0.1:{self.port}/<app>--<label>/; `ketch app list` "
+                        "shows the apps and `ketch deploy` prints their URLs.")
+            return
+        key, prefix, path = target
         route = self.lookup(key)
         if route is None:
             ex.error = (404, "Not Found", f"ketch gateway: no running app serves {key!r}. "
@@ -225,19 +248,19 @@ class Gateway:
                         "(ketch serve, ketch run) answer at <app>--<label>-dev.")
             return
         if route.endpoint.requires_proxy_auth:
-            why = self.tokens.check(key_header, secret_header)
+            why = self.tokens.check(head.modal_key, head.modal_secret)
             if why is not None:
                 ex.error = (401, "Unauthorized", f"ketch gateway: {why}. Send the Modal-Key "
                             "and Modal-Secret headers of a token from `ketch proxy-auth "
                             "create`.")
                 return
         ex.route = route
-        ex.chunked = chunked
+        ex.chunked = head.chunked
         extra = b"x-forwarded-for: %b\r\nx-forwarded-proto: http\r\n" % ex.client.peer
         if prefix:
             extra += b"x-forwarded-prefix: %b\r\n" % prefix
         ex.head = b"%b %b HTTP/%b\r\n%b%b\r\n" % (ex.method, path, version.encode(),
-                                                 b"".join(lines), extra)
+                                                 b"".join(head.lines), extra)
 
     def dispatch(self, ex: Exchange):
         """Starts a routed request on a container, or holds it until one has a slot."""
@@ -247,7 +270,7 @@ class Gateway:
             ex.client.reply(ex, *ex.error)
             return
         fn = ex.route.fn
-        if fn.id not in self.functions.functions:
+        if not self.functions.is_live(fn):
             route = self.lookup(ex.route.key)  # replaced (a reload, a new deploy)
             if route is None:
                 ex.client.reply(ex, 503, "Service Unavailable", f"ketch gateway: the app "
@@ -267,7 +290,7 @@ class Gateway:
         else:
             self.connect(ex, backend)
 
-    def acquire(self, fn: "Function") -> Backend | None:
+    def acquire(self, fn: FunctionRecord) -> Backend | None:
         limit = fn.spec.max_inputs or 1
         best = None
         best_load = limit
@@ -411,14 +434,14 @@ class Gateway:
 
     # ------------------------------------------------------------------ waiting
 
-    def hold(self, ex: Exchange, fn: "Function"):
+    def hold(self, ex: Exchange, fn: FunctionRecord):
         w = Waiter(ex, fn)
         ex.waiter = w
         self.waiting.setdefault(fn.id, []).append(w)
         fn.web_waiting += 1
         limit = fn.spec.startup_timeout_s or fn.spec.timeout_s
         w.timer = self.loop.call_later(limit, self._timed_out, w, limit)
-        self.functions.autoscaler.poke(fn)
+        self.functions.wants_containers(fn)
 
     def _unwait(self, w: Waiter):
         waiters = self.waiting.get(w.fn.id)
@@ -440,7 +463,7 @@ class Gateway:
             f"{busy} ready and busy with max_inputs={fn.spec.max_inputs or 1}. Raise "
             "startup_timeout=, or max_containers= / @ketch.concurrent(max_inputs=...)."))
 
-    def wake(self, fn: "Function"):
+    def wake(self, fn: FunctionRecord):
         waiters = self.waiting.get(fn.id)
         while waiters:
             backend = self.acquire(fn)
@@ -452,7 +475,7 @@ class Gateway:
 
     # ------------------------------------------------------------------ containers
 
-    def web_ready(self, c: "Container", msg: pb.WebReady):
+    def web_ready(self, c: ContainerRecord, msg: pb.WebReady):
         """A web container listens: it is ready for the functions service and routable."""
         if c.state != "starting":
             return
@@ -460,7 +483,7 @@ class Gateway:
         self.functions.container_ready(c, pb.ContainerReady(ok=True))
         self.wake(c.fn)
 
-    def container_exited(self, c: "Container", how: str):
+    def container_exited(self, c: ContainerRecord, how: str):
         backend = self.backends.pop(c.id, None)
         if backend is not None:
             backend.close()
@@ -468,18 +491,18 @@ class Gateway:
         waiters = self.waiting.get(fn.id)
         if not waiters:
             return
-        if fn.id not in self.functions.functions:
+        if not self.functions.is_live(fn):
             # Its app stopped or was replaced: route the waiting requests afresh.
             for w in list(waiters):
                 self._unwait(w)
                 self.dispatch(w.ex)
             return
-        if c.ready_at is None and c.exit_reason not in _DELIBERATE_EXITS:
+        if c.ready_at is None and c.stop_reason not in DELIBERATE_STOPS:
             lines = [line for line in c.stderr_tail if line.strip()]
-            if c.exit_reason == "init failed":  # its code raised: the last line says what
+            if c.stop_reason is StopReason.INIT_FAILED:  # its code raised: the last line says
                 reason = lines[-1] if lines else "the app's code raised an error"
             else:
-                reason = c.exit_reason or how
+                reason = c.stop_text
             tail = "\n".join(c.stderr_tail)
             text = (f"ketch gateway: a container for {fn.label} failed to start: {reason}"
                     + (f"\nIts last output:\n{tail}" if tail else ""))

@@ -1,0 +1,149 @@
+"""The live apps and functions: created, bound to class parameters, found by name,
+brought back from the store after a restart."""
+
+from __future__ import annotations
+
+from ...proto import ketch_pb2 as pb
+from .model import AppRecord, FunctionRecord, Peer, new_id
+
+
+class Registry:
+    def __init__(self, store):
+        self.store = store
+        self.apps: dict[str, AppRecord] = {}
+        self.functions: dict[str, FunctionRecord] = {}
+
+    # ------------------------------------------------------------------ apps
+
+    def create_app(self, name: str, ephemeral: bool, detach: bool, peer: Peer) -> AppRecord:
+        app_id = new_id("ap")
+        state = ("detached" if detach else "ephemeral") if ephemeral else "deploying"
+        app = AppRecord(app_id, name, state, None if detach else peer)
+        self.apps[app_id] = app
+        if ephemeral and not detach:
+            peer.apps.add(app_id)
+        self.store.add_app(app_id, name, state)
+        return app
+
+    def app(self, app_id: str) -> AppRecord:
+        app = self.apps.get(app_id)
+        if app is None:
+            raise LookupError(f"no running app with id {app_id}")
+        return app
+
+    def running_app_id(self, app_id: str, name: str) -> str:
+        """The app a stop request names, by id or (the deployed one first) by name."""
+        if app_id:
+            return self.app(app_id).id
+        row = self.store.deployed_app(name)
+        running = [a for a in self.apps.values() if a.name == name]
+        if row is None and not running:
+            raise LookupError(f"no running app named {name!r}; `ketch app list` "
+                              "shows the apps")
+        return row.app_id if row else running[0].id
+
+    def any_app_id(self, app_id: str, name: str) -> str:
+        """The app whose logs a request names, by id or by name (stopped ones too)."""
+        if app_id:
+            return app_id
+        rows = [r for r in self.store.apps() if r.name == name]
+        if not rows:
+            raise LookupError(f"no app named {name!r}; `ketch app list` shows the apps")
+        return rows[0].app_id
+
+    def app_summaries(self) -> list[pb.AppInfo]:
+        """Every app this server knows: live ones with their counts, and stopped ones."""
+        apps = []
+        for row in self.store.apps():
+            app = self.apps.get(row.app_id)
+            if app is None and row.state not in ("stopped",):
+                continue  # a leftover of a previous server process
+            n_fn = len(app.functions) if app else 0
+            n_ct = sum(len(f.containers) for f in self.functions.values()
+                       if app is not None and f.app is app)
+            apps.append(pb.AppInfo(app_id=row.app_id, name=row.name,
+                                   state=app.state if app else row.state,
+                                   created_at=row.created_at, n_functions=n_fn,
+                                   n_containers=n_ct, stopped_at=row.stopped_at or 0))
+        return apps
+
+    # ------------------------------------------------------------------ functions
+
+    def create_function(self, app_id: str, spec: pb.FunctionSpec) -> FunctionRecord:
+        app = self.app(app_id)
+        fn = FunctionRecord(new_id("fu"), app, spec)
+        self.store.add_function(fn.id, app_id, spec.name, spec.SerializeToString())
+        self.add(fn)
+        return fn
+
+    def bind(self, function_id: str, params: bytes) -> tuple[FunctionRecord, bool]:
+        """The class bound to `params`, and whether it is new."""
+        parent = self.get(function_id)
+        if not parent.spec.is_class:
+            raise ValueError(f"{parent.label} is not a class; only classes take parameters")
+        fn = parent.bound.get(params)
+        if fn is not None:
+            return fn, False
+        fn = FunctionRecord(new_id("fu"), parent.app, parent.spec, params, parent)
+        self.store.add_function(fn.id, parent.app.id, parent.spec.name,
+                                parent.spec.SerializeToString(), parent.id, params)
+        parent.bound[params] = fn
+        self.add(fn)
+        return fn, True
+
+    def add(self, fn: FunctionRecord):
+        self.functions[fn.id] = fn
+        if fn.parent is None:
+            fn.app.functions[fn.spec.name] = fn
+
+    def get(self, function_id: str) -> FunctionRecord:
+        fn = self.functions.get(function_id)
+        if fn is None:
+            raise LookupError(f"no live function with id {function_id}; its app may have "
+                              "been stopped or redeployed")
+        return fn
+
+    def lookup(self, app_name: str, app_id: str, name: str) -> FunctionRecord:
+        if app_id:
+            app = self.apps.get(app_id)
+        else:
+            row = self.store.deployed_app(app_name)
+            app = self.apps.get(row.app_id) if row else None
+        if app is None:
+            raise LookupError(f"no deployed app named {app_name!r}; deploy it first with "
+                              "`ketch deploy FILE` or `app.deploy()`")
+        fn = app.functions.get(name)
+        if fn is None:
+            names = ", ".join(sorted(app.functions)) or "none"
+            raise LookupError(f"app {app.name!r} has no function or class named {name!r} "
+                              f"(it has: {names})")
+        return fn
+
+    def images_in_use(self) -> set[str]:
+        """Images of live functions (running or deployed apps)."""
+        return {fn.spec.image_id for fn in self.functions.values() if fn.spec.image_id}
+
+    # ------------------------------------------------------------------ restart
+
+    def restore(self) -> list[FunctionRecord]:
+        """Brings back the deployed apps and their functions; apps that ran with a client
+        ended with the previous server process. Returns the functions restored."""
+        for row in self.store.apps(states=("ephemeral", "detached", "deploying")):
+            self.store.set_app_state(row.app_id, "stopped")
+        restored = []
+        for row in self.store.apps(states=("deployed",)):
+            app = AppRecord(row.app_id, row.name, "deployed", None)
+            app.created_at = row.created_at
+            self.apps[app.id] = app
+            parents: dict[str, FunctionRecord] = {}
+            for frow in self.store.functions_of(app.id):
+                spec = pb.FunctionSpec.FromString(frow.spec)
+                parent = parents.get(frow.parent_id) if frow.parent_id else None
+                fn = FunctionRecord(frow.function_id, app, spec, frow.params, parent)
+                if parent is not None:
+                    parent.bound[frow.params] = fn
+                else:
+                    parents[fn.id] = fn
+                self.add(fn)
+                restored.append(fn)
+        return restored

@@ -1,0 +1,277 @@
+"""The functions service: apps, functions, calls and containers behind one face.
+
+It composes the registry (apps and functions), the calls (queues, dispatch, outputs,
+retries) and the containers (launch, ready, stop, exit, scaling), and takes the steps that
+touch more than one of them: stopping an app, a container becoming ready, a container
+exiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from ...exception import ExecutionError
+from ...proto import ketch_pb2 as pb
+from ..errors import ServiceError
+from ..resources import MachineResources
+from ..runtime import Runtime
+from .calls import Calls
+from .containers import Containers
+from .launch import Launcher, runtime_python_version
+from .model import AppRecord, Call, ContainerRecord, FunctionRecord, Peer, StopReason
+from .registry import Registry
+
+# Called as watcher(container, how) when a container exits (the gateway's hook).
+ExitWatcher = Callable[[ContainerRecord, str], None]
+
+
+class FunctionsService:
+    def __init__(self, store, runtime: Runtime, resources: MachineResources, logs,
+                 launcher: Launcher):
+        self.store = store
+        self.runtime = runtime
+        self.resources = resources
+        self.logs = logs
+        loop = asyncio.get_event_loop()
+        self.registry = Registry(store)
+        self._containers = Containers(runtime, resources, logs, launcher, self.registry, loop,
+                                      on_exit=self._container_exited)
+        self._calls = Calls(store, self.registry, loop, stop_container=self._containers.stop,
+                            wants_containers=self._containers.poke)
+        self.launcher = launcher
+        self._exit_watchers: list[ExitWatcher] = []
+
+    # The live records, for reading.
+    @property
+    def apps(self) -> dict[str, AppRecord]:
+        return self.registry.apps
+
+    @property
+    def functions(self) -> dict[str, FunctionRecord]:
+        return self.registry.functions
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        return self._calls.calls
+
+    @property
+    def containers(self) -> dict[str, ContainerRecord]:
+        return self._containers.containers
+
+    # ------------------------------------------------------------------ lifetime
+
+    def restore(self):
+        """Brings back deployed apps and the spawned calls that had not finished."""
+        for fn in self.registry.restore():
+            self._added(fn)
+        self._calls.resume_spawned()
+
+    def start(self):
+        self._containers.start_scaling()
+
+    async def shutdown(self):
+        await self._containers.shutdown()
+
+    def watch_exits(self, watcher: ExitWatcher):
+        """`watcher` hears of every container exit (the gateway fails or re-routes the
+        requests it holds)."""
+        self._exit_watchers.append(watcher)
+
+    # ------------------------------------------------------------------ apps
+
+    def create_app(self, name: str, ephemeral: bool, detach: bool, peer: Peer) -> AppRecord:
+        if not name:
+            raise ValueError("an app needs a name")
+        return self.registry.create_app(name, ephemeral, detach, peer)
+
+    def publish_app(self, app_id: str):
+        app = self.registry.app(app_id)
+        previous = self.store.deployed_app(app.name)
+        if previous is not None and previous.app_id != app_id:
+            self.stop_app(previous.app_id, StopReason.REPLACED)
+        app.state = "deployed"
+        app.peer = None
+        self.store.set_app_state(app_id, "deployed")
+
+    def stop_app_request(self, app_id: str, name: str):
+        """A client's `app stop`, naming the app by id or by name."""
+        self.stop_app(self.registry.running_app_id(app_id, name), StopReason.STOPPED_BY_REQUEST)
+
+    def stop_app(self, app_id: str, reason: StopReason = StopReason.APP_STOPPED):
+        app = self.registry.apps.pop(app_id, None)
+        self.store.set_app_state(app_id, "stopped")
+        if app is None:
+            return
+        app.state = "stopped"
+        for fn in list(self.registry.functions.values()):
+            if fn.app is app:
+                self._retire(fn, reason)
+        self.logs.write(app_id, "system", "", "", f"app stopped: {reason.text()}")
+        self._close_logs_when_idle(app)
+
+    def _retire(self, fn: FunctionRecord, reason: StopReason):
+        self.registry.functions.pop(fn.id, None)
+        self._calls.fail_retired(fn, reason)
+        for c in list(fn.containers.values()):
+            self._containers.stop(c, reason)
+
+    def _close_logs_when_idle(self, app: AppRecord):
+        """A stopped app's log stream ends once its last container has exited, so the
+        lines it printed last still reach followers."""
+        if not any(c.fn.app is app for c in self.containers.values()):
+            self.logs.close_app(app.id)
+
+    def app_summaries(self) -> list[pb.AppInfo]:
+        return self.registry.app_summaries()
+
+    def log_app_id(self, app_id: str, name: str) -> str:
+        return self.registry.any_app_id(app_id, name)
+
+    def app_is_running(self, app_id: str) -> bool:
+        return app_id in self.registry.apps
+
+    # ------------------------------------------------------------------ functions
+
+    def create_function(self, app_id: str, spec: pb.FunctionSpec) -> FunctionRecord:
+        self._check(spec)
+        fn = self.registry.create_function(app_id, spec)
+        self._added(fn)
+        return fn
+
+    def _check(self, spec: pb.FunctionSpec):
+        """Refuses a function this server could never run, saying why."""
+        why = self.resources.check(spec.resources)
+        if why:
+            raise ServiceError(f"{spec.name}: {why}", code="resource")
+        runtime_py = runtime_python_version()
+        if spec.python_version and spec.python_version != runtime_py and not spec.image_id:
+            raise ServiceError(
+                f"{spec.name}: this client runs Python {spec.python_version} but the server's "
+                f"containers run Python {runtime_py}; pickled functions and arguments cannot "
+                f"cross minor versions. Run the client with Python {runtime_py}.",
+                code="version")
+        if spec.timeout_s <= 0:
+            raise ValueError(f"{spec.name}: timeout must be positive")
+        if spec.ephemeral_disk_mib and self.runtime.name != "bwrap":
+            raise ValueError(f"{spec.name}: ephemeral_disk= needs the bwrap runtime (this "
+                             f"server runs {self.runtime.name}); start the server with "
+                             "--runtime bwrap or remove ephemeral_disk=")
+        self.launcher.check(spec)
+
+    def bind(self, function_id: str, params: bytes) -> FunctionRecord:
+        fn, new = self.registry.bind(function_id, params)
+        if new:
+            self._added(fn)
+        return fn
+
+    def _added(self, fn: FunctionRecord):
+        if fn.spec.scaling.min_containers:
+            self._containers.poke(fn)
+
+    def get(self, function_id: str) -> FunctionRecord:
+        return self.registry.get(function_id)
+
+    def lookup(self, app_name: str, app_id: str, name: str) -> FunctionRecord:
+        return self.registry.lookup(app_name, app_id, name)
+
+    def is_live(self, fn: FunctionRecord) -> bool:
+        return fn.id in self.registry.functions
+
+    def wants_containers(self, fn: FunctionRecord):
+        """Its pending work changed: the autoscaler looks at it again soon."""
+        self._containers.poke(fn)
+
+    def images_in_use(self) -> set[str]:
+        """Image ids that live functions (running or deployed apps) use."""
+        return self.registry.images_in_use()
+
+    # ------------------------------------------------------------------ calls
+
+    def create_call(self, peer: Peer, call_id: str, function_id: str, kind: int,
+                    inputs, is_generator: bool) -> Call:
+        return self._calls.create_call(peer, call_id, function_id, kind, inputs, is_generator)
+
+    def add_inputs(self, call_id: str, inputs, last: bool):
+        call = self._calls.calls.get(call_id)
+        if call is not None:  # else closed meanwhile: nothing waits for these outputs
+            self._calls.add_inputs(call, inputs, last=last)
+
+    async def wait_output(self, call_id: str, timeout: float) -> list[pb.Output]:
+        return await self._calls.wait_output(call_id, timeout)
+
+    def cancel_call(self, call_id: str, terminate_containers: bool):
+        self._calls.cancel_call_request(call_id, terminate_containers)
+
+    def close_call(self, call_id: str):
+        self._calls.close_call(call_id)
+
+    def peer_closed(self, peer: Peer):
+        self._calls.peer_closed(peer)
+        for app_id in list(peer.apps):
+            app = self.registry.apps.get(app_id)
+            if app is not None and app.peer is peer:
+                self.stop_app(app_id, StopReason.CLIENT_DISCONNECTED)
+        for app_id, sub in peer.log_subs:
+            self.logs.unsubscribe(app_id, sub)
+
+    # ------------------------------------------------------------------ containers
+
+    def container_infos(self, app_id: str = "") -> list[pb.ContainerInfo]:
+        return [pb.ContainerInfo(
+            container_id=c.id, app_id=c.fn.app.id, app_name=c.fn.app.name,
+            function_name=c.fn.label, state=c.state, started_at=c.started_at,
+            inputs_in_flight=len(c.inflight) + c.web_requests,
+            pid=getattr(c.handle, "pid", 0) or 0)
+            for c in self.containers.values() if not app_id or c.fn.app.id == app_id]
+
+    def stop_container_by_id(self, container_id: str):
+        self._containers.stop_by_id(container_id)
+
+    def container_connected(self, container_id: str, conn) -> ContainerRecord:
+        return self._containers.connected(container_id, conn)
+
+    def container_spec(self, c: ContainerRecord) -> pb.ContainerSpec:
+        return self._containers.spec_for(c)
+
+    def container_conn_lost(self, c: ContainerRecord):
+        self._containers.conn_lost(c)
+
+    def container_outputs(self, c: ContainerRecord, outputs):
+        self._calls.container_outputs(c, outputs)
+
+    def container_ready(self, c: ContainerRecord, ready: pb.ContainerReady):
+        if c.state != "starting":
+            return
+        if not ready.ok:
+            self._calls.fail_queued(c.fn, ready)
+            self._containers.stop(c, StopReason.INIT_FAILED, kill=True)
+            return
+        self._containers.mark_ready(c)
+        self._calls.dispatch(c.fn)
+        self._containers.poke(c.fn)
+
+    def _container_exited(self, c: ContainerRecord, how: str):
+        fn = c.fn
+        for watcher in self._exit_watchers:
+            watcher(c, how)
+        self._calls.settle_inflight(c, how)
+        failed_start = self._containers.back_off_if_failed_start(c)
+        if failed_start and c.stop_reason is not StopReason.INIT_FAILED and self.is_live(fn) \
+                and fn.queue and self._containers.starts_look_hopeless(fn):
+            # It died before it could take work, and no other container can: fail what
+            # waits rather than start failing containers forever. (Init failures already
+            # failed the waiting inputs with the function's own error.)
+            self._calls.fail_queued_with(fn, _start_failure(c))
+        if self.is_live(fn):
+            self._calls.dispatch(fn)
+            self._containers.poke(fn)
+        elif fn.app.state == "stopped":
+            self._close_logs_when_idle(fn.app)
+        self._containers.poke_all()  # freed resources may let another function start
+
+
+def _start_failure(c: ContainerRecord) -> ExecutionError:
+    tail = "\n".join(c.stderr_tail)
+    return ExecutionError(f"a container for {c.fn.label} failed to start: {c.stop_text}" +
+                          (f"\nIts last output:\n{tail}" if tail else ""))
