@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from .._wire import FrameProtocol
 from ..proto import ketch_pb2 as pb
+from .errors import ServiceError
 from .functions import Peer, runtime_python_version
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class Session:
         try:
             result = handler(self, frame, getattr(frame, kind)) if raw is None else \
                 handler(self, frame, getattr(frame, kind), raw)
+        except ServiceError as exc:
+            self.conn.reply_error(frame, exc.code, str(exc))
         except LookupError as exc:
             self.conn.reply_error(frame, "not_found", str(exc.args[0] if exc.args else exc))
         except (ValueError, TypeError) as exc:
@@ -67,6 +70,8 @@ class Session:
     async def _finish_async(self, frame, kind, coro):
         try:
             await coro
+        except ServiceError as exc:
+            self.conn.reply_error(frame, exc.code, str(exc))
         except LookupError as exc:
             self.conn.reply_error(frame, "not_found", str(exc.args[0] if exc.args else exc))
         except TimeoutError as exc:
@@ -121,8 +126,6 @@ class Session:
     # -- client requests
 
     def app_create(self, frame, msg: pb.AppCreate):
-        if not msg.name:
-            raise ValueError("an app needs a name")
         app = self.functions.create_app(msg.name, msg.ephemeral, msg.detach, self.peer)
         self.conn.reply(frame, app_created=pb.AppCreated(
             app_id=app.id, logs_path=str(self.server.logs.path(app.id))))
@@ -132,61 +135,15 @@ class Session:
         self.conn.reply(frame, ok=pb.Ok())
 
     def app_stop(self, frame, msg: pb.AppStop):
-        app_id = msg.app_id
-        if not app_id:
-            row = self.server.store.deployed_app(msg.name)
-            running = [a for a in self.functions.apps.values() if a.name == msg.name]
-            if row is None and not running:
-                raise LookupError(f"no running app named {msg.name!r}; `ketch app list` "
-                                  "shows the apps")
-            app_id = row.app_id if row else running[0].id
-        elif app_id not in self.functions.apps:
-            raise LookupError(f"no running app with id {app_id}")
-        self.functions.stop_app(app_id, "stopped by request")
+        self.functions.stop_app_request(msg.app_id, msg.name)
         self.conn.reply(frame, ok=pb.Ok())
 
     def app_list(self, frame, msg: pb.AppList):
-        apps = []
-        live = self.functions.apps
-        for row in self.server.store.apps():
-            app = live.get(row.app_id)
-            if app is None and row.state not in ("stopped",):
-                continue  # a leftover of a previous server process
-            n_fn = len(app.functions) if app else 0
-            n_ct = sum(len(f.containers) for f in self.functions.functions.values()
-                       if app is not None and f.app is app)
-            apps.append(pb.AppInfo(app_id=row.app_id, name=row.name,
-                                   state=app.state if app else row.state,
-                                   created_at=row.created_at, n_functions=n_fn,
-                                   n_containers=n_ct, stopped_at=row.stopped_at or 0))
+        apps = self.functions.app_summaries()
         self.conn.reply(frame, app_list_reply=pb.AppListReply(apps=apps))
 
     def function_create(self, frame, msg: pb.FunctionCreate):
-        spec = msg.spec
-        why = self.server.capacity.check(spec.resources)
-        if why:
-            self.conn.reply_error(frame, "resource", f"{spec.name}: {why}")
-            return
-        runtime_py = runtime_python_version()
-        if spec.python_version and spec.python_version != runtime_py and not spec.image_id:
-            self.conn.reply_error(
-                frame, "version",
-                f"{spec.name}: this client runs Python {spec.python_version} but the server's "
-                f"containers run Python {runtime_py}; pickled functions and arguments cannot "
-                f"cross minor versions. Run the client with Python {runtime_py}.")
-            return
-        if spec.timeout_s <= 0:
-            raise ValueError(f"{spec.name}: timeout must be positive")
-        if spec.ephemeral_disk_mib and self.server.runtime.name != "bwrap":
-            raise ValueError(f"{spec.name}: ephemeral_disk= needs the bwrap runtime (this "
-                             f"server runs {self.server.runtime.name}); start the server with "
-                             "--runtime bwrap or remove ephemeral_disk=")
-        why = self.server.images.check_function(spec)
-        if why:
-            raise ValueError(f"{spec.name}: {why}")
-        self.server.secrets.check_exist(spec.secret_ids)
-        self.server.volumes.check_mounts(spec)
-        fn = self.functions.create_function(msg.app_id, spec)
+        fn = self.functions.create_function(msg.app_id, msg.spec)
         self.conn.reply(frame, function_created=pb.FunctionCreated(function_id=fn.id))
 
     def function_get(self, frame, msg: pb.FunctionGet):
@@ -204,18 +161,13 @@ class Session:
         self.conn.reply(frame, ok=pb.Ok())
 
     def inputs(self, frame, msg: pb.InputBatch):
-        call = self.functions.calls.get(msg.call_id)
-        if call is None:
-            return  # closed meanwhile: nothing waits for these outputs
-        self.functions.add_inputs(call, list(msg.inputs), last=msg.last)
+        self.functions.add_inputs(msg.call_id, list(msg.inputs), last=msg.last)
 
     async def call_get(self, frame, msg: pb.CallGet):
         outputs = await self.functions.wait_output(msg.call_id, msg.timeout_s)
         self.conn.reply(frame, outputs=pb.OutputBatch(outputs=outputs))
 
     def call_cancel(self, frame, msg: pb.CallCancel):
-        if msg.call_id not in self.functions.calls and self.server.store.call(msg.call_id) is None:
-            raise LookupError(f"no function call with id {msg.call_id}")
         self.functions.cancel_call(msg.call_id, msg.terminate_containers)
         self.conn.reply(frame, ok=pb.Ok())
 
@@ -223,15 +175,7 @@ class Session:
         self.functions.close_call(msg.call_id)
 
     def container_list(self, frame, msg: pb.ContainerList):
-        out = []
-        for c in self.functions.containers.values():
-            if msg.app_id and c.fn.app.id != msg.app_id:
-                continue
-            out.append(pb.ContainerInfo(
-                container_id=c.id, app_id=c.fn.app.id, app_name=c.fn.app.name,
-                function_name=c.fn.label, state=c.state, started_at=c.started_at,
-                inputs_in_flight=len(c.inflight) + c.web_requests,
-                pid=getattr(c.handle, "pid", 0) or 0))
+        out = self.functions.container_infos(msg.app_id)
         self.conn.reply(frame, container_list_reply=pb.ContainerListReply(containers=out))
 
     def container_stop(self, frame, msg: pb.ContainerStop):
@@ -239,13 +183,7 @@ class Session:
         self.conn.reply(frame, ok=pb.Ok())
 
     def log_subscribe(self, frame, msg: pb.LogSubscribe):
-        app_id = msg.app_id
-        if not app_id:
-            rows = [r for r in self.server.store.apps() if r.name == msg.app_name]
-            if not rows:
-                raise LookupError(f"no app named {msg.app_name!r}; `ketch app list` shows "
-                                  "the apps")
-            app_id = rows[0].app_id
+        app_id = self.functions.log_app_id(msg.app_id, msg.app_name)
         logs = self.server.logs
         conn = self.conn
         if msg.history:
@@ -253,7 +191,7 @@ class Session:
             for start in range(0, len(lines), 500):
                 conn.send(pb.Frame(log_batch=pb.LogBatch(app_id=app_id,
                                                          lines=lines[start:start + 500])))
-        live = msg.follow and app_id in self.functions.apps
+        live = msg.follow and self.functions.app_is_running(app_id)
         if live:
             def sub(batch):
                 conn.send(pb.Frame(log_batch=batch))
@@ -265,7 +203,7 @@ class Session:
 
     def server_status(self, frame, msg):
         s = self.server
-        cap = s.capacity
+        cap = s.resources
         self.conn.reply(frame, server_status_reply=pb.ServerStatusReply(
             version=__version__, pid=os.getpid(), started_at=s.started_at,
             data_dir=str(s.data_dir), address=s.address, n_apps=len(self.functions.apps),
