@@ -114,8 +114,9 @@ class Cgroup:
         if lim.pids_max:
             _write(pids / "pids.max", lim.pids_max)
 
-    def oom_kills(self) -> int:
-        """How many of the container's processes the kernel killed for memory."""
+    def oom_kills(self) -> int | None:
+        """How many of the container's processes the kernel killed for memory; None when
+        that cannot be read (the reason is logged), which is not the same as none."""
         path = (self.dirs[0] / "memory.events" if self.version == 2
                 else self.dirs[0] / "memory.oom_control")
         try:
@@ -123,9 +124,11 @@ class Cgroup:
                 key, _, value = line.partition(" ")
                 if key == "oom_kill":
                     return int(value)
-        except (OSError, ValueError):
-            pass
-        return 0
+        except (OSError, ValueError) as exc:
+            log.warning("cannot tell whether the kernel killed processes for memory in %s: "
+                        "%s", path, exc)
+            return None
+        return 0  # the file has no oom_kill count: no kill was recorded
 
     def kill_all(self):
         for procs in self.procs_files:
