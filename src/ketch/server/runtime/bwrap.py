@@ -314,7 +314,8 @@ class BwrapRuntime:
         code = await container.proc.wait()
         box = container.box
         await asyncio.wait(readers, timeout=2)
-        oom = box.cgroup.oom_kills() > 0
+        kills = box.cgroup.oom_kills()  # None: unknown (logged); reported as no OOM
+        oom = kills is not None and kills > 0
         box.cgroup.kill_all()
         await asyncio.to_thread(box.cgroup.remove)
         await asyncio.to_thread(shutil.rmtree, box.scratch, True)
