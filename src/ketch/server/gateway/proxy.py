@@ -15,18 +15,38 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httptools
-
-if TYPE_CHECKING:
-    from .service import Backend, Gateway, Route
 
 # Headers that say how a request was forwarded: the gateway sets its own and drops what a
 # client sent, so an app that trusts them cannot be told a false host or address.
 FORWARDING_HEADERS = {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
                       b"x-forwarded-prefix", b"forwarded"}
 BODY_BUFFER_LIMIT = 1 << 20  # held request bodies beyond this pause the client
+
+
+class ExchangeOwner(Protocol):
+    """What the proxy asks of the gateway: route a request, start it on a container, and
+    hear how it ended."""
+
+    clients: set["ClientConnection"]
+
+    def route_request(self, ex: "Exchange", url: bytes, headers, version: str) -> None: ...
+
+    def dispatch(self, ex: "Exchange") -> None: ...
+
+    def abandon(self, ex: "Exchange") -> None: ...
+
+    def upstream_lost(self, ex: "Exchange", up: "UpstreamConnection") -> None: ...
+
+    def response_done(self, ex: "Exchange", reusable: "UpstreamConnection | None") -> None: ...
+
+
+class ConnectionPool(Protocol):
+    """Where an upstream connection belongs (the gateway's Backend of one container)."""
+
+    def forget(self, up: "UpstreamConnection") -> None: ...
 
 
 def simple_response(status: int, reason: str, text: str, keep_alive: bool) -> bytes:
@@ -54,9 +74,9 @@ class Exchange:
         self.body_done = False
         self.keep_alive = keep_alive
         self.upgrade = upgrade
-        self.route: "Route | None" = None
+        self.route = None                # the gateway's Route, once routed
         self.error: tuple[int, str, str] | None = None  # the gateway's own answer
-        self.backend: "Backend | None" = None
+        self.backend = None              # the gateway's Backend, while on a container
         self.upstream: "UpstreamConnection | None" = None
         self.responded = False           # response bytes reached the client
         self.done = False
@@ -92,7 +112,7 @@ class Exchange:
 class ClientConnection(asyncio.Protocol):
     """A connection from an HTTP client. Requests on it are answered in order."""
 
-    def __init__(self, gateway: "Gateway"):
+    def __init__(self, gateway: ExchangeOwner):
         self.gateway = gateway
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
@@ -240,7 +260,7 @@ class ClientConnection(asyncio.Protocol):
 class UpstreamConnection(asyncio.Protocol):
     """A kept-alive connection to one endpoint of one container."""
 
-    def __init__(self, backend: "Backend", method: str):
+    def __init__(self, backend: ConnectionPool, method: str):
         self.backend = backend
         self.method = method
         self.transport: asyncio.Transport | None = None

@@ -26,7 +26,8 @@ from ... import _wire
 from ...proto import ketch_pb2 as pb
 from ..functions.model import DELIBERATE_STOPS, AppRecord, ContainerRecord, FunctionRecord, \
     StopReason
-from .proxy import FORWARDING_HEADERS, ClientConnection, Exchange, UpstreamConnection
+from .proxy import ClientConnection, Exchange, UpstreamConnection
+from .requests import RequestHead, request_target
 from .tokens import ProxyTokens
 
 log = logging.getLogger("ketch.gateway")
@@ -86,53 +87,6 @@ class Backend:
         for up in list(self.conns):
             if up.transport is not None and up.exchange is None:
                 up.transport.close()
-
-
-class _RequestHead:
-    """A client's request headers, sorted: what routing reads, what auth reads (never
-    forwarded), and the header lines the container gets."""
-
-    __slots__ = ("host", "modal_key", "modal_secret", "chunked", "sized", "lines")
-
-    def __init__(self, headers):
-        self.host = b""
-        self.modal_key = self.modal_secret = None
-        self.chunked = False
-        self.sized = False
-        self.lines = []
-        for name, value in headers:
-            lower = name.lower()
-            if lower == b"host":
-                self.host = value
-            elif lower == b"modal-key":
-                self.modal_key = value
-                continue
-            elif lower == b"modal-secret":
-                self.modal_secret = value
-                continue
-            elif lower == b"transfer-encoding":
-                self.chunked = b"chunked" in value.lower()
-            elif lower == b"content-length":
-                self.sized = value.strip() not in (b"", b"0")
-            elif lower in FORWARDING_HEADERS:
-                continue  # the gateway says who forwarded what; a client cannot
-            self.lines.append(b"%b: %b\r\n" % (name, value))
-
-
-def _target(host: bytes, url: bytes) -> tuple[str, bytes, bytes] | None:
-    """(route key, stripped path prefix, path for the container) by Host header
-    (`<app>--<label>.localhost`) or by the first path segment; None when neither names
-    an endpoint."""
-    label = host.partition(b":")[0].lower().partition(b".")
-    if label[1] and b"--" in label[0]:
-        return label[0].decode("latin-1"), b"", url
-    tail = url[1:]
-    cut = min((i for i in (tail.find(b"/"), tail.find(b"?")) if i != -1), default=len(tail))
-    segment, rest = tail[:cut], tail[cut:]
-    if b"--" not in segment:
-        return None
-    key = segment.decode("latin-1").lower()  # host names ignore case; so does this
-    return key, b"/" + segment, rest if rest.startswith(b"/") else b"/" + rest
 
 
 class Waiter:
@@ -230,10 +184,10 @@ class Gateway:
     def route_request(self, ex: Exchange, url: bytes, headers, version: str):
         """Finds the endpoint for a request and rebuilds its head for the container; or
         sets the gateway's own answer (404, 401)."""
-        head = _RequestHead(headers)
+        head = RequestHead(headers)
         if not (head.chunked or head.sized):
             ex.body_done = True  # nothing follows the head: an early answer keeps the connection
-        target = _target(head.host, url)
+        target = request_target(head.host, url)
         if target is None:
             ex.error = (404, "Not Found", f"ketch gateway: no web endpoint here. Web "
                         f"endpoints answer at http://<app>--<label>.localhost:{self.port}/ "
