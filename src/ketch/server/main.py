@@ -38,6 +38,8 @@ from .volumes import VolumeService
 log = logging.getLogger("ketch.server")
 
 BLOB_RETENTION_S = 7 * 86400
+# Old blobs are looked for this often: they are days old, so an hour late does not matter.
+BLOB_SWEEP_S = 3600
 
 
 def load_or_create_token(data_dir: Path) -> str:
@@ -113,7 +115,7 @@ class Server:
             if removed:
                 log.info("removed %d blobs older than %d days", removed,
                          BLOB_RETENTION_S // 86400)
-            await asyncio.sleep(3600)
+            await asyncio.sleep(BLOB_SWEEP_S)
 
     async def _start_gateway(self):
         """Web endpoints need the gateway, the rest of ketch does not: a busy port is

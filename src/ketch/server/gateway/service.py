@@ -34,6 +34,9 @@ log = logging.getLogger("ketch.gateway")
 
 MAX_CONNECT_ATTEMPTS = 3
 CLIENT_IDLE_S = 75.0  # a kept-alive client connection with nothing to do closes after this
+# How often idle client connections are looked for: a connection lives at most a fifth
+# longer than CLIENT_IDLE_S.
+IDLE_SWEEP_S = CLIENT_IDLE_S / 5
 
 
 class Functions(Protocol):
@@ -121,7 +124,7 @@ class Gateway:
 
     async def _close_idle_clients(self):
         while True:
-            await asyncio.sleep(CLIENT_IDLE_S / 5)
+            await asyncio.sleep(IDLE_SWEEP_S)
             cutoff = time.monotonic() - CLIENT_IDLE_S
             for client in list(self.clients):
                 if not client.exchanges and client.last_active < cutoff and \
