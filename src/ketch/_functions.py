@@ -18,7 +18,7 @@ from . import _output, _sync, _web
 from ._client import Client
 from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, deserialize, \
     serialize
-from ._sync import live_method
+from ._sync import twin
 from .exception import ConnectionError as KetchConnectionError
 from .exception import DeserializationError, ExecutionError, InvalidError, NotFoundError, \
     OutputExpiredError, RemoteError, SerializationError
@@ -180,7 +180,7 @@ class Function:
                                "ketch.Cls.from_name(app_name, class_name) and call the method")
         return Function(_Target(name, app_name=app_name))
 
-    @live_method
+    @twin
     async def hydrate(self) -> "Function":
         """Looks the function up on the server now (otherwise it happens on first use)."""
         await self._target.resolve(await Client.get())
@@ -218,7 +218,7 @@ class Function:
             raise InvalidError(f"{self._name} is a generator function: use .remote_gen(...) "
                                f"instead of {what}")
 
-    @live_method
+    @twin
     async def remote(self, *args, **kwargs) -> Any:
         """Runs the function once in a container and returns its result."""
         self._check_not_generator(".remote(...)")
@@ -237,7 +237,7 @@ class Function:
                 client.send(call_close=pb.CallClose(call_id=call_id))
         return await decode_output(client, out)
 
-    @live_method
+    @twin
     async def remote_gen(self, *args, **kwargs) -> AsyncIterator:
         """Runs a generator function in a container, yielding its values as they come."""
         if not self._is_generator:
@@ -266,7 +266,7 @@ class Function:
             if not done and not client.conn.closed:
                 client.send(call_close=pb.CallClose(call_id=call_id))
 
-    @live_method
+    @twin
     async def spawn(self, *args, **kwargs) -> "FunctionCall":
         """Starts the function in a container and returns at once with a FunctionCall;
         the call is stored by the server and survives its restarts."""
@@ -279,7 +279,7 @@ class Function:
 
     # -- many calls
 
-    @live_method
+    @twin
     async def map(self, *iterables, kwargs: dict | None = None, order_outputs: bool = True,
                   return_exceptions: bool = False) -> AsyncIterator:
         """Runs the function over zipped iterables in parallel containers, yielding results
@@ -292,7 +292,7 @@ class Function:
                                           return_exceptions, _known_length(*iterables)):
             yield value
 
-    @live_method
+    @twin
     async def starmap(self, input_iterator, *, kwargs: dict | None = None,
                       order_outputs: bool = True, return_exceptions: bool = False
                       ) -> AsyncIterator:
@@ -303,7 +303,7 @@ class Function:
                                           _known_length(input_iterator)):
             yield value
 
-    @live_method
+    @twin
     async def for_each(self, *iterables, kwargs: dict | None = None,
                        ignore_exceptions: bool = False) -> None:
         """Runs the function over the inputs for their side effects; returns None."""
@@ -312,7 +312,7 @@ class Function:
                                       ignore_exceptions, _known_length(*iterables)):
             pass
 
-    @live_method
+    @twin
     async def spawn_map(self, *iterables, kwargs: dict | None = None) -> None:
         """Queues the function over the inputs and returns at once (fire and forget); the
         inputs are stored by the server and run even if this process exits."""
@@ -444,7 +444,7 @@ class Function:
                                   "min/max/buffer_containers and scaledown_window on "
                                   "@app.function(...) and deploy again")
 
-    @live_method
+    @twin
     async def get_web_url(self) -> str | None:
         """The URL of this web endpoint while its app runs (None if it is not one):
         http://<app>--<label>.localhost:<port>, or the gateway's path form where this
@@ -607,7 +607,7 @@ class FunctionCall:
                                "like 'fc-…'; see FunctionCall.object_id)")
         return FunctionCall(function_call_id)
 
-    @live_method
+    @twin
     async def get(self, timeout: float | None = None):
         """The call's result, waiting up to `timeout` seconds (None: as long as it takes).
         Raises TimeoutError if it is not done by then."""
@@ -633,7 +633,7 @@ class FunctionCall:
             return [await decode_output(client, o) for o in outputs]
         return await decode_output(client, outputs[0])
 
-    @live_method
+    @twin
     async def cancel(self, terminate_containers: bool = False):
         """Stops the call; `get()` then raises InputCancellation. With
         terminate_containers=True the containers running it are stopped too."""

@@ -352,7 +352,7 @@ class Image:
         self._built[server] = image_id
         return image_id
 
-    @_sync.live_method
+    @_sync.twin
     async def build(self, app=None, force: bool = False) -> "Image":
         """Builds the image now (it is otherwise built when an app using it runs)."""
         await self._build(await Client.get(), force)

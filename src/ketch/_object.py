@@ -86,13 +86,13 @@ class _Object:
             self._object_id = info.object_id
         return self._object_id
 
-    @_sync.live_method
+    @_sync.twin
     async def hydrate(self):
         """Looks the object up now rather than on first use; returns it."""
         await self._id()
         return self
 
-    @_sync.live_classmethod
+    @_sync.twin_classmethod
     async def delete(cls, name: str, *, allow_missing: bool = False,
                      environment_name: str | None = None, client=None):
         """Deletes the named object and everything in it."""

@@ -100,14 +100,14 @@ class Queue(_Object):
 
     # -- putting
 
-    @_sync.live_method
+    @_sync.twin
     async def put(self, v: Any, block: bool = True, timeout: float | None = None, *,
                   partition: str | None = None, partition_ttl: int = 24 * 3600) -> None:
         """Adds v at the end. When the partition is full (5,000 items), waits for room, or
         raises queue.Full when block=False or timeout passes."""
         await self._put([v], block, timeout, partition, partition_ttl)
 
-    @_sync.live_method
+    @_sync.twin
     async def put_many(self, vs: list, block: bool = True, timeout: float | None = None, *,
                        partition: str | None = None, partition_ttl: int = 24 * 3600) -> None:
         """Adds several items, in order."""
@@ -147,7 +147,7 @@ class Queue(_Object):
         if items:
             await self._put(items, True, 10, partition, 24 * 3600)
 
-    @_sync.live_method_taking(_give_back)
+    @_sync.twin_taking(_give_back)
     async def get(self, block: bool = True, timeout: float | None = None, *,
                   partition: str | None = None) -> Any | None:
         """Removes and returns the first item. Waits for one when the queue is empty (up to
@@ -159,7 +159,7 @@ class Queue(_Object):
             raise _stdlib_queue.Empty(f"no item arrived within {timeout} s")
         return None
 
-    @_sync.live_method_taking(_give_back)
+    @_sync.twin_taking(_give_back)
     async def get_many(self, n_values: int, block: bool = True, timeout: float | None = None,
                        *, partition: str | None = None) -> list:
         """Removes and returns up to n_values items, waiting as get() does for the first."""
@@ -172,7 +172,7 @@ class Queue(_Object):
 
     # -- the rest
 
-    @_sync.live_method
+    @_sync.twin
     async def len(self, *, partition: str | None = None, total: bool = False) -> int:
         """Items in a partition, or in all of them with total=True."""
         if partition is not None and total:
@@ -182,7 +182,7 @@ class Queue(_Object):
             object_id=await self._id(), partition=_partition(partition), total=total))
         return reply.count.n
 
-    @_sync.live_method
+    @_sync.twin
     async def clear(self, *, partition: str | None = None, all: bool = False) -> None:
         """Removes every item of a partition, or of all partitions with all=True."""
         if partition is not None and all:
@@ -191,7 +191,7 @@ class Queue(_Object):
         await client.request(queue_clear=pb.QueueClear(
             object_id=await self._id(), partition=_partition(partition), all=all))
 
-    @_sync.live_method
+    @_sync.twin
     async def iterate(self, *, partition: str | None = None, item_poll_timeout: float = 0.0):
         """Yields the items in order without removing them, then waits up to
         item_poll_timeout seconds for each further item before stopping."""

@@ -126,7 +126,7 @@ class Secret(_Object):
             self._object_id = info.object_id
         return self._object_id
 
-    @_sync.live_classmethod
+    @_sync.twin_classmethod
     async def create(cls, name: str, env: dict[str, str], *, overwrite: bool = False) -> None:
         """Saves a named secret (what `ketch secret create` does)."""
         client = await Client.get()

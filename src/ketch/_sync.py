@@ -2,7 +2,7 @@
 thread; the blocking face waits for it, the `.aio` face awaits it from any other loop.
 
     class Function:
-        @live_method
+        @twin
         async def remote(self, *args): ...
 
     f.remote(1)              # blocking
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import threading
 from typing import AsyncIterator, Awaitable, Callable
 
@@ -164,12 +165,11 @@ class _Bound:
         return run_aio(self._fn(self._obj, *args, **kwargs))
 
 
-class live_method:
-    """Descriptor: an `async def` (or async generator) method with a blocking face and `.aio`."""
+class twin:
+    """Descriptor: an `async def` (or async generator) method with a blocking face and its
+    `.aio` twin. (Named apart from Modal's `live_method`, which means "hydrate first".)"""
 
     def __init__(self, fn: Callable, give_back: Callable | None = None):
-        import inspect
-
         self._fn = fn
         self._gen = inspect.isasyncgenfunction(fn)
         self._give_back = give_back
@@ -181,14 +181,14 @@ class live_method:
         return _Bound(self._fn, obj, self._gen, self._give_back)
 
 
-def live_method_taking(give_back: Callable):
-    """live_method for a call that takes something from the server: if its `.aio` caller
+def twin_taking(give_back: Callable):
+    """twin for a call that takes something from the server: if its `.aio` caller
     gives up just as the result arrives, `await give_back(obj, result, *args, **kwargs)`
     runs so nothing taken is lost."""
-    return lambda fn: live_method(fn, give_back)
+    return lambda fn: twin(fn, give_back)
 
 
-class live_classmethod(live_method):
+class twin_classmethod(twin):
     """The same for a classmethod: `Dict.delete("name")`, `await Dict.delete.aio("name")`."""
 
     def __get__(self, obj, objtype=None):

@@ -104,20 +104,20 @@ class Volume(_Object):
 
     # -- consistency
 
-    @_sync.live_method
+    @_sync.twin
     async def commit(self) -> None:
         """Makes the volume's changes durable on disk."""
         client, oid = await self._client_and_id()
         await client.request(volume_commit=pb.VolumeCommit(object_id=oid))
 
-    @_sync.live_method
+    @_sync.twin
     async def reload(self) -> None:
         """Brings in others' committed changes; ketch's mounts already show them."""
         await self._id()
 
     # -- listing
 
-    @_sync.live_method
+    @_sync.twin
     async def listdir(self, path: str, *, recursive: bool = False) -> list[FileEntry]:
         """The entries of a directory (or the file) at path."""
         client, oid = await self._client_and_id()
@@ -125,7 +125,7 @@ class Volume(_Object):
             object_id=oid, path=path, recursive=recursive))
         return [_entry(e) for e in reply.volume_entries.entries]
 
-    @_sync.live_method
+    @_sync.twin
     async def iterdir(self, path: str, *, recursive: bool = True):
         """Yields the entries under path."""
         for entry in await self.listdir.aio(path, recursive=recursive):
@@ -133,13 +133,13 @@ class Volume(_Object):
 
     # -- reading
 
-    @_sync.live_method
+    @_sync.twin
     async def read_file(self, path: str):
         """Yields the file's bytes in chunks of up to 4 MiB."""
         async for parts in self._read_parts(path):
             yield b"".join(parts)
 
-    @_sync.live_method
+    @_sync.twin
     async def read_file_into_fileobj(self, path: str, fileobj: BinaryIO) -> int:
         """Writes the file into an open binary file; returns the bytes written."""
         loop = asyncio.get_running_loop()
@@ -181,14 +181,14 @@ class Volume(_Object):
 
     # -- changing
 
-    @_sync.live_method
+    @_sync.twin
     async def remove_file(self, path: str, recursive: bool = False) -> None:
         """Removes a file, or a directory with recursive=True."""
         client, oid = await self._client_and_id()
         await client.request(volume_remove=pb.VolumeRemove(object_id=oid, path=path,
                                                            recursive=recursive))
 
-    @_sync.live_method
+    @_sync.twin
     async def copy_files(self, src_paths: list[str], dst_path: str,
                          recursive: bool = False) -> None:
         """Copies files (and directories) within the volume: into dst_path when it is a
