@@ -17,7 +17,7 @@ from . import _output, _sync, _web
 from ._client import Client, python_version
 from ._cls import Cls, class_spec_methods
 from ._functions import Function, _Target
-from ._partial import BATCHED, CONCURRENT
+from ._partial import BATCHED, CONCURRENT, class_parameters
 from ._image import check_image
 from ._secret import check_secrets
 from ._volume import check_volumes
@@ -225,6 +225,16 @@ def _is_async(obj) -> bool:
     return inspect.iscoroutinefunction(obj) or inspect.isasyncgenfunction(obj)
 
 
+def _check_web_class_parameters(where: str, user_cls):
+    """A class's web methods build it with default parameters (a request has no way to
+    give them), so each parameter needs a default."""
+    required = [n for n, p in class_parameters(user_cls).items() if p.required]
+    if required:
+        raise InvalidError(f"{where}: the class has web endpoints, which build it with "
+                           f"default parameters, but parameter {required[0]!r} has no "
+                           "default; give it one (ketch.parameter(default=...))")
+
+
 def _import_root(module: str) -> list[str]:
     """The sys.path entry from which `module` imports, so a container can import it too."""
     mod = sys.modules.get(module)
@@ -418,10 +428,12 @@ class App:
         if definition.tag in self._definitions:
             raise InvalidError(f"{where}: this app already has a function or class named "
                                f"{definition.tag!r}; pass name= to tell them apart")
+        endpoints = _web.endpoints_of(definition.obj, definition.tag, definition.is_class)
+        if endpoints and definition.is_class:
+            _check_web_class_parameters(where, definition.obj)
         taken = {ep.label: d.tag for d in self._definitions.values()
                  for ep in _web.endpoints_of(d.obj, d.tag, d.is_class)}
-        _web.check_definition(where, definition.obj, definition.tag, definition.is_class,
-                              bool(definition.options.batch_max_size), taken)
+        _web.check_definition(where, endpoints, bool(definition.options.batch_max_size), taken)
         self._definitions[definition.tag] = definition
 
     def include(self, other: "App") -> "App":

@@ -16,6 +16,11 @@ from .proto import ketch_pb2 as pb
 
 
 class Cls:
+    """A class whose `@ketch.method()`s run in ketch containers. Made by `@app.cls` or
+    `Cls.from_name`; calling it gives an instance handle."""
+
+    __ketch_handle__ = True   # see _partial.HANDLE
+
     def __init__(self, tag: str, *, app=None, app_name: str | None = None, user_cls=None,
                  info=None):
         self._tag = tag

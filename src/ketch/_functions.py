@@ -149,6 +149,8 @@ class Function:
     """A function that runs in ketch containers. Made by `@app.function`, by
     `Function.from_name`, or as a method of an `@app.cls` instance."""
 
+    __ketch_handle__ = True   # see _partial.HANDLE
+
     def __init__(self, target: _Target, *, raw_f: Callable | None = None,
                  is_generator: bool = False, info=None):
         self._target = target
