@@ -7,30 +7,21 @@ blocking face and an `.aio` twin (see `_sync`).
 from __future__ import annotations
 
 import asyncio
-import collections
 import os
-import secrets
-import threading
 import time
 from typing import Any, AsyncIterator, Callable
 
-from . import _output, _sync, _web
+from . import _sync, _web
+from ._call_io import InputBatcher, decode_output, make_input, new_call_id
 from ._client import Client
-from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, deserialize, \
-    serialize
+# MAP_WINDOW and READ_AHEAD bound a map's memory; they are named here for readers of Function.
+from ._map import MAP_WINDOW, READ_AHEAD, MapCall, known_length, tuples, zip_args  # noqa: F401
 from ._sync import twin
 from .exception import ConnectionError as KetchConnectionError
-from .exception import DeserializationError, ExecutionError, InvalidError, NotFoundError, \
-    OutputExpiredError, RemoteError, SerializationError
+from .exception import ExecutionError, InvalidError, NotFoundError
 from .proto import ketch_pb2 as pb
 
-MAP_WINDOW = 1000        # inputs in flight per map: bounds memory whatever the input count
-MAP_BATCH = 100          # inputs per frame
 GET_RECONNECTS = 5       # lost connections a FunctionCall.get() rides out
-
-
-def new_call_id() -> str:
-    return "fc-" + secrets.token_hex(8)
 
 
 class _Target:
@@ -92,57 +83,6 @@ class _Target:
             self.function_id = None
             return True
         return False
-
-
-def _serialize_args(name: str, args: tuple, kwargs: dict) -> bytes:
-    try:
-        return serialize((args, kwargs))
-    except Exception as exc:
-        raise SerializationError(
-            f"cannot send the arguments of {name} to a container: {exc}. Arguments must be "
-            "picklable (cloudpickle); pass data such as numbers, strings, bytes, lists or "
-            "file paths rather than open files, locks, sockets or clients.") from None
-
-
-async def make_input(client: Client, name: str, idx: int, args: tuple, kwargs: dict,
-                     method: str) -> pb.Input:
-    data = _serialize_args(name, args, kwargs)
-    if len(data) > INLINE_LIMIT:
-        return pb.Input(idx=idx, args_blob=await client.put_blob(data), method=method)
-    return pb.Input(idx=idx, args=data, method=method)
-
-
-async def decode_output(client: Client, out: pb.Output):
-    """An output's value, or raises the error it carries (with the remote traceback)."""
-    data = out.data
-    if out.data_blob:
-        try:
-            data = await client.get_blob(out.data_blob)
-        except NotFoundError:
-            raise OutputExpiredError("this call's output is no longer stored: large results "
-                                     "are kept for 7 days") from None
-    if out.status in (pb.SUCCESS, pb.GENERATOR_ITEM):
-        try:
-            return deserialize(data)
-        except Exception as exc:
-            raise DeserializationError(
-                f"could not unpickle a result here: {exc!r}. The result's type must be "
-                "importable in this process (install the same packages locally).") from None
-    raise exception_of(out, data)
-
-
-def exception_of(out: pb.Output, data: bytes) -> BaseException:
-    exc = None
-    if data:
-        try:
-            exc = deserialize(data)
-        except Exception:
-            exc = None
-    if not isinstance(exc, BaseException):
-        exc = RemoteError(out.message or "the remote call failed")
-    if out.traceback:
-        exc.__cause__ = RemoteTraceback(out.traceback)
-    return exc
 
 
 class Function:
@@ -290,8 +230,9 @@ class Function:
         if not iterables:
             raise InvalidError(f"{self._name}.map(...) needs at least one iterable")
         self._check_not_generator(".map(...)")
-        async for value in self._map_core(_zip_args(iterables), kwargs or {}, order_outputs,
-                                          return_exceptions, _known_length(*iterables)):
+        call = await self._map_call(kwargs, order_outputs, return_exceptions,
+                                    known_length(*iterables))
+        async for value in call.results(zip_args(iterables)):
             yield value
 
     @twin
@@ -300,9 +241,9 @@ class Function:
                       ) -> AsyncIterator:
         """Like map, but each item of `input_iterator` is a tuple of positional arguments."""
         self._check_not_generator(".starmap(...)")
-        async for value in self._map_core(_tuples(input_iterator), kwargs or {},
-                                          order_outputs, return_exceptions,
-                                          _known_length(input_iterator)):
+        call = await self._map_call(kwargs, order_outputs, return_exceptions,
+                                    known_length(input_iterator))
+        async for value in call.results(tuples(input_iterator)):
             yield value
 
     @twin
@@ -310,8 +251,8 @@ class Function:
                        ignore_exceptions: bool = False) -> None:
         """Runs the function over the inputs for their side effects; returns None."""
         self._check_not_generator(".for_each(...)")
-        async for _ in self._map_core(_zip_args(iterables), kwargs or {}, False,
-                                      ignore_exceptions, _known_length(*iterables)):
+        call = await self._map_call(kwargs, False, ignore_exceptions, known_length(*iterables))
+        async for _ in call.results(zip_args(iterables)):
             pass
 
     @twin
@@ -322,9 +263,9 @@ class Function:
         client = await Client.get()
         call_id = new_call_id()
         await self._target.create_call(client, call_id, pb.SPAWN)
-        batch = _InputBatcher(client, call_id)
+        batch = InputBatcher(client, call_id)
         idx = 0
-        async for args in _zip_args(iterables):
+        async for args in zip_args(iterables):
             batch.add(await make_input(client, self._name, idx, args, kwargs or {},
                                        self._target.method))
             idx += 1
@@ -335,97 +276,10 @@ class Function:
         # A round trip so the inputs are on the server before we return.
         await client.request(server_status=pb.ServerStatus())
 
-    async def _map_core(self, arg_tuples: AsyncIterator, kwargs: dict, order_outputs: bool,
-                        return_exceptions: bool, total: int | None = None) -> AsyncIterator:
-        client = await Client.get()
-        call_id = new_call_id()
-        stream = client.open_stream(call_id)
-        method = self._target.method
-        name = self._name
-        sent = 0
-        released = 0   # outputs handed to the caller (or waiting only for earlier ones)
-        received = 0
-        sending_done = False
-        window_open = asyncio.Event()
-        window_open.set()
-        send_error: list[BaseException] = []
-
-        async def send_inputs():
-            nonlocal sent, sending_done
-            batch = _InputBatcher(client, call_id)
-            try:
-                async for args in arg_tuples:
-                    if sent - released >= MAP_WINDOW:
-                        batch.send()
-                        window_open.clear()
-                        await window_open.wait()
-                    batch.add(await make_input(client, name, sent, args, kwargs, method))
-                    sent += 1
-                    if batch.full():
-                        batch.send()
-                        await client.conn.drain()
-                batch.send(last=True)
-            except BaseException as exc:
-                send_error.append(exc)
-            finally:
-                sending_done = True
-                stream.event.set()  # wake the reader to notice the end
-
-        finished = False
-        sender = None
-        progress = _output.map_progress(f"{name}.map", total)
-        try:
-            progress.__enter__()
-            await self._target.create_call(client, call_id, pb.MAP)
-            sender = asyncio.ensure_future(send_inputs())
-            buffered: dict[int, Any] = {}
-            next_idx = 0
-            while True:
-                if send_error:
-                    raise send_error[0]
-                if sending_done and received >= sent:
-                    break
-                if not stream.items:
-                    if stream.closed_error is not None:
-                        raise stream.closed_error
-                    stream.event.clear()
-                    await stream.event.wait()
-                    continue
-                out = stream.items.popleft()
-                received += 1
-                progress.advance()
-                try:
-                    value = await decode_output(client, out)
-                except Exception as exc:
-                    if not return_exceptions:
-                        raise
-                    value = exc
-                if not order_outputs:
-                    released += 1
-                    self._open_window(window_open, sent, released)
-                    yield value
-                    continue
-                # Outputs waiting for an earlier one count against the window, so a slow
-                # first input cannot make the buffer grow without bound.
-                buffered[out.idx] = value
-                while next_idx in buffered:
-                    next_idx += 1
-                    released = next_idx
-                    self._open_window(window_open, sent, released)
-                    yield buffered.pop(next_idx - 1)
-            finished = True
-        finally:
-            progress.__exit__(None, None, None)
-            client.close_stream(call_id)
-            if sender is not None and not sender.done():
-                sender.cancel()
-            if not finished and not client.conn.closed:
-                client.send(call_close=pb.CallClose(call_id=call_id))
-
-    @staticmethod
-    def _open_window(window_open: asyncio.Event, sent: int, released: int):
-        if not window_open.is_set() and sent - released < MAP_WINDOW:
-            window_open.set()
+    async def _map_call(self, kwargs: dict | None, order_outputs: bool,
+                        return_exceptions: bool, total: int | None) -> MapCall:
+        return MapCall(await Client.get(), self._target, self._name, kwargs or {},
+                       order_outputs, return_exceptions, total)
 
     # -- unsupported here
 
@@ -458,138 +312,6 @@ class Function:
         reply = await client.request(web_url_get=pb.WebUrlGet(function_id=fid,
                                                               method=t.method))
         return _web.reachable_url(reply.web_url) or None
-
-
-class _InputBatcher:
-    """Collects a call's inputs into frames of at most MAP_BATCH inputs and
-    FRAME_BATCH_BYTES bytes. What is collected also leaves as soon as the sender pauses
-    (its iterator has nothing ready), so a slow input stream is not held back."""
-
-    def __init__(self, client: Client, call_id: str):
-        self.client = client
-        self.call_id = call_id
-        self.inputs: list[pb.Input] = []
-        self.size = 0
-        self.flush_scheduled = False
-
-    def add(self, inp: pb.Input):
-        self.inputs.append(inp)
-        self.size += inp.ByteSize()
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_when_paused)
-
-    def _flush_when_paused(self):
-        self.flush_scheduled = False
-        if not self.client.conn.closed:
-            self.send()
-
-    def full(self) -> bool:
-        return len(self.inputs) >= MAP_BATCH or self.size >= FRAME_BATCH_BYTES
-
-    def send(self, last: bool = False):
-        if self.inputs or last:
-            self.client.send(inputs=pb.InputBatch(call_id=self.call_id, inputs=self.inputs,
-                                                  last=last))
-        self.inputs, self.size = [], 0
-
-
-def _known_length(*iterables) -> int | None:
-    """How many inputs a map will have, when its iterables know their length."""
-    try:
-        return min(len(it) for it in iterables)
-    except (TypeError, ValueError):
-        return None
-
-
-async def _zip_args(iterables) -> AsyncIterator[tuple]:
-    """Zips sync and async iterables into argument tuples without blocking ketch's loop on
-    a slow user generator."""
-    iters = [_aiter(it) for it in iterables]
-    while True:
-        args = []
-        for it in iters:
-            try:
-                args.append(await it.__anext__())
-            except StopAsyncIteration:
-                return
-        yield tuple(args)
-
-
-async def _tuples(iterable) -> AsyncIterator[tuple]:
-    async for item in _aiter(iterable):
-        if not isinstance(item, tuple):
-            raise InvalidError(f"starmap takes an iterable of tuples, got {type(item).__name__}")
-        yield item
-
-
-async def _aiter(iterable) -> AsyncIterator:
-    if hasattr(iterable, "__aiter__"):
-        async for item in iterable:
-            yield item
-        return
-    try:
-        it = iter(iterable)
-    except TypeError:
-        raise InvalidError(f"map takes iterables; {type(iterable).__name__} is not "
-                           "iterable") from None
-    if isinstance(iterable, (list, tuple, range, dict, set, frozenset, str, bytes)):
-        for item in it:
-            yield item
-        return
-    async for item in _iterate_in_thread(it):
-        yield item
-
-
-READ_AHEAD = 1024
-
-
-async def _iterate_in_thread(it) -> AsyncIterator:
-    """Pulls from a user's iterator in a worker thread, since its next() may be slow or
-    block, handing each item over as soon as it exists and reading at most READ_AHEAD
-    items ahead of the consumer."""
-    loop = asyncio.get_running_loop()
-    items: collections.deque = collections.deque()
-    room = threading.Semaphore(READ_AHEAD)
-    ready = asyncio.Event()
-    state = {"done": False, "error": None, "waiting": False, "stop": False}
-
-    def wake():
-        if state["waiting"]:
-            loop.call_soon_threadsafe(ready.set)
-
-    def pump():
-        try:
-            for item in it:
-                room.acquire()
-                if state["stop"]:
-                    return
-                items.append(item)
-                wake()
-        except BaseException as exc:
-            state["error"] = exc
-        finally:
-            state["done"] = True
-            wake()
-
-    threading.Thread(target=pump, name="ketch-map-inputs", daemon=True).start()
-    try:
-        while True:
-            while items:
-                room.release()
-                yield items.popleft()
-            if state["done"] and not items:
-                if state["error"] is not None:
-                    raise state["error"]
-                return
-            ready.clear()
-            state["waiting"] = True
-            if not items and not state["done"]:
-                await ready.wait()
-            state["waiting"] = False
-    finally:
-        state["stop"] = True
-        room.release()  # let a pump blocked on a full read-ahead see the stop
 
 
 class FunctionCall:
@@ -643,25 +365,14 @@ class FunctionCall:
         await client.request(call_cancel=pb.CallCancel(
             call_id=self.object_id, terminate_containers=terminate_containers))
 
-    @staticmethod
-    def gather(*calls: "FunctionCall") -> list:
+    @_sync.twin_staticmethod
+    async def gather(*calls: "FunctionCall") -> list:
         """Waits for several calls and returns their results in order."""
-        return _sync.run(_gather(calls))
+        for c in calls:
+            if not isinstance(c, FunctionCall):
+                raise InvalidError(f"FunctionCall.gather takes FunctionCall objects, got "
+                                   f"{type(c).__name__}")
+        return list(await asyncio.gather(*(c.get.aio() for c in calls)))
 
     def get_call_graph(self):
         raise NotImplementedError("FunctionCall.get_call_graph is not in ketch yet")
-
-
-async def _gather(calls) -> list:
-    for c in calls:
-        if not isinstance(c, FunctionCall):
-            raise InvalidError(f"FunctionCall.gather takes FunctionCall objects, got "
-                               f"{type(c).__name__}")
-    return list(await asyncio.gather(*(c.get.aio() for c in calls)))
-
-
-async def _gather_aio(*calls):
-    return await _sync.run_aio(_gather(calls))
-
-
-FunctionCall.gather.aio = _gather_aio  # type: ignore[attr-defined]

@@ -193,3 +193,19 @@ class twin_classmethod(twin):
 
     def __get__(self, obj, objtype=None):
         return _Bound(self._fn, objtype if objtype is not None else type(obj), self._gen)
+
+
+class twin_staticmethod(twin):
+    """The same for a staticmethod: `FunctionCall.gather(a, b)`,
+    `await FunctionCall.gather.aio(a, b)`."""
+
+    def __get__(self, obj, objtype=None):
+        return _Bound(_without_owner(self._fn), None, self._gen)
+
+
+def _without_owner(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def call(_owner, *args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return call
