@@ -6,6 +6,7 @@ Decorators check their options at once and keep them; nothing talks to the serve
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
@@ -134,8 +135,11 @@ class App:
 
     def __init__(self, name: str | None = None, *, image=None, secrets=(), volumes=None,
                  include_source: bool = True, **unsupported):
+        """`include_source=True` (Modal's default) is what ketch does: the module that
+        defines each function is importable in its containers; False is refused."""
         if unsupported:
             raise InvalidError(f"App(): unknown option {sorted(unsupported)[0]!r}")
+        refuse_not_yet(f"App({name!r})", dict(include_source=include_source))
         if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
             raise InvalidError(f"App name {name!r}: use 1-64 letters, digits, '.', '-' or '_', "
                                "starting with a letter or digit")
@@ -182,7 +186,9 @@ class App:
                  enable_memory_snapshot=False, block_network=False,
                  single_use_containers=False, include_source=None, cloud=None, region=None,
                  **unsupported):
-        """Makes a Python function run in ketch containers: `@app.function(cpu=2)`."""
+        """Makes a Python function run in ketch containers: `@app.function(cpu=2)`.
+        Options ketch does not have yet (schedule=, include_source=False, …) are refused
+        with a message saying what to do instead."""
         if _f is not None:
             raise InvalidError("use @app.function() with parentheses")
         if unsupported:
@@ -202,9 +208,9 @@ class App:
                 raise InvalidError("@app.function() decorates a function defined with def")
             where = f"@app.function() on {f.__qualname__}"
             refuse_not_yet(where, dict(schedule=schedule,
-                                        enable_memory_snapshot=enable_memory_snapshot,
-                                        block_network=block_network, cloud=cloud,
-                                        region=region))
+                                       enable_memory_snapshot=enable_memory_snapshot,
+                                       block_network=block_network, cloud=cloud,
+                                       region=region, include_source=include_source))
             tag = name if name is not None else f.__name__
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
@@ -251,8 +257,8 @@ class App:
                                    "functions")
             where = f"@app.cls() on {c.__qualname__}"
             refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
-                                        block_network=block_network, cloud=cloud,
-                                        region=region))
+                                       block_network=block_network, cloud=cloud,
+                                       region=region, include_source=include_source))
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
                                  min_containers=min_containers, max_containers=max_containers,
@@ -362,8 +368,18 @@ class App:
             interactive: bool = False) -> "_RunningApp":
         """Runs the app ephemerally for the block (`with app.run():` or
         `async with app.run():`): its functions can be called, and the app stops at the
-        end (unless detach=True)."""
-        return _RunningApp(self, detach)
+        end (unless detach=True).
+
+        show_progress=True shows the app's logs and map progress for the block, as
+        `with ketch.enable_output():` does; None or False leave that to
+        `ketch.enable_output()`. environment_name is accepted and ignored (a ketch server
+        has no environments). interactive=True is refused: ketch has no interactive mode
+        yet."""
+        if interactive:
+            raise NotImplementedError("app.run(interactive=True): interactive mode (breakpoints "
+                                      "and shells inside containers) is not in ketch yet. "
+                                      "Remove interactive=True")
+        return _RunningApp(self, detach, show_output=bool(show_progress))
 
     async def _leave(self, detach: bool):
         if detach:
@@ -386,8 +402,10 @@ class App:
 
     def deploy(self, *, name: str | None = None, environment_name=None, tag=None) -> "App":
         """Deploys the app under its name: its functions stay available to
-        `Function.from_name` until it is stopped or replaced by another deploy."""
-        self._deployed_id = _sync.run(self._deploy(name))
+        `Function.from_name` until it is stopped or replaced by another deploy.
+        environment_name and tag are accepted and ignored: a ketch server has no
+        environments and keeps no deployment history."""
+        _sync.run(self._deploy(name))
         return self
 
     @staticmethod
@@ -399,26 +417,44 @@ class App:
 class _RunningApp:
     """`app.run()`'s context manager, usable with `with` and `async with`."""
 
-    def __init__(self, app: App, detach: bool):
+    def __init__(self, app: App, detach: bool, show_output: bool = False):
         self.app = app
         self.detach = detach
+        self.show_output = show_output
+        self.output = contextlib.ExitStack()   # holds enable_output() for show_progress=True
+
+    def _enable_output(self):
+        if self.show_output:
+            self.output.enter_context(_output.enable_output())
 
     def __enter__(self) -> App:
-        _sync.run(self.app._start(self.detach))
+        self._enable_output()
+        try:
+            _sync.run(self.app._start(self.detach))
+        except BaseException:
+            self.output.close()
+            raise
         return self.app
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            _sync.run(self.app._leave(self.detach))
-        except Exception:
-            if exc is None:
-                raise
-            # Stopping failed too (the server went away, say): the original error is the
-            # one to see, not this one.
+        with self.output:
+            try:
+                _sync.run(self.app._leave(self.detach))
+            except Exception:
+                if exc is None:
+                    raise
+                # Stopping failed too (the server went away, say): the original error is
+                # the one to see, not this one.
 
     async def __aenter__(self) -> App:
-        await _sync.run_aio(self.app._start(self.detach))
+        self._enable_output()
+        try:
+            await _sync.run_aio(self.app._start(self.detach))
+        except BaseException:
+            self.output.close()
+            raise
         return self.app
 
     async def __aexit__(self, *exc):
-        await _sync.run_aio(self.app._leave(self.detach))
+        with self.output:
+            await _sync.run_aio(self.app._leave(self.detach))

@@ -114,7 +114,8 @@ class Function:
     @staticmethod
     def from_name(app_name: str, name: str, *, environment_name: str | None = None
                   ) -> "Function":
-        """A handle to function `name` of the deployed app `app_name`; looked up on first use."""
+        """A handle to function `name` of the deployed app `app_name`; looked up on first use.
+        `environment_name` is accepted and ignored: a ketch server has no environments."""
         if not isinstance(app_name, str) or not isinstance(name, str) or not app_name or not name:
             raise InvalidError("Function.from_name(app_name, name) takes two non-empty strings")
         if "." in name:

@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from . import _sync
 from ._client import Client
-from ._object import _Object
+from ._object import _Object, refuse_client
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
@@ -92,6 +92,10 @@ class Volume(_Object):
     @classmethod
     def from_name(cls, name: str, *, environment_name: str | None = None,
                   create_if_missing: bool = False, version=None, client=None) -> "Volume":
+        """A handle to the named volume; looked up (and made, with create_if_missing=True)
+        when first used. `environment_name` and `version` are accepted and ignored: there
+        are no environments, and ketch volumes have one format (no Modal v1/v2)."""
+        refuse_client("Volume.from_name", client)
         return super().from_name(name, create_if_missing=create_if_missing)
 
     def read_only(self) -> "Volume":
