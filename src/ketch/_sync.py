@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import threading
 from typing import AsyncIterator, Awaitable, Callable
+
+log = logging.getLogger("ketch")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
@@ -90,7 +93,8 @@ async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitabl
 
     def settle(result):  # on the caller's loop
         if waiter.done():  # it gave up meanwhile
-            asyncio.run_coroutine_threadsafe(give_back(result), ketch_loop)
+            handing_back = asyncio.run_coroutine_threadsafe(give_back(result), ketch_loop)
+            handing_back.add_done_callback(_report_failed_give_back)
         else:
             waiter.set_result(result)
 
@@ -116,6 +120,12 @@ async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitabl
     except asyncio.CancelledError:
         ketch_loop.call_soon_threadsafe(lambda: task and task[0].cancel())
         raise
+
+
+def _report_failed_give_back(handing_back):
+    if not handing_back.cancelled() and handing_back.exception() is not None:
+        log.error("what a cancelled .aio call took from the server could not be given back "
+                  "and is lost: %s", handing_back.exception())
 
 
 def iterate(agen: AsyncIterator):
