@@ -92,11 +92,10 @@ class Function:
     __ketch_handle__ = True   # see _partial.HANDLE
 
     def __init__(self, target: _Target, *, raw_f: Callable | None = None,
-                 is_generator: bool = False, info=None):
+                 is_generator: bool = False):
         self._target = target
         self._raw_f = raw_f
         self._is_generator = is_generator
-        self._info = info   # the decoration's settings, for functions defined here
         if raw_f is not None:
             self.__doc__ = raw_f.__doc__
             self.__name__ = getattr(raw_f, "__name__", target.tag)
