@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -213,8 +214,6 @@ def start_local_server(address: str):
         )
     host, port = _wire.parse_address(address)
     deadline = time.monotonic() + 20
-    import socket
-
     while time.monotonic() < deadline:
         try:
             socket.create_connection((host, port), timeout=0.5).close()

@@ -80,7 +80,7 @@ def _count(name: str, value, low: int = 0, high: int = 10_000) -> int:
     return value
 
 
-def _request_limit(name: str, value, low: float, high: float, unit: str):
+def _request_limit(name: str, value, low: float, high: float):
     if isinstance(value, tuple):
         if len(value) != 2:
             raise InvalidError(f"{name}={value!r}: give a number or a (request, limit) pair")
@@ -118,9 +118,9 @@ def build_options(where: str, *, cpu=None, memory=None, gpu=None, timeout=300,
     opts.secrets = check_secrets(where, secrets)
     opts.volumes = check_volumes(where, volumes)
     if cpu is not None:
-        opts.cpu_request, opts.cpu_limit = _request_limit("cpu", cpu, 0.01, 512, "CPUs")
+        opts.cpu_request, opts.cpu_limit = _request_limit("cpu", cpu, 0.01, 512)
     if memory is not None:
-        req, lim = _request_limit("memory", memory, 1, 16 * 1024 * 1024, "MiB")
+        req, lim = _request_limit("memory", memory, 1, 16 * 1024 * 1024)
         opts.memory_request_mib, opts.memory_limit_mib = int(req), int(lim)
     opts.gpu = _gpu(gpu)
     opts.timeout = _number("timeout", timeout, 1, 86400)
