@@ -1,118 +1,81 @@
 """What a cancelled Queue.get took goes back into the queue, or is reported as lost:
-unit tests of `_queue._put_back` with a stand-in client, no server."""
+`_queue._put_back` against the test server, with the get's reply in each state it can be
+in when the caller gives up."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 import pytest
 
-from ketch import _queue
-from ketch.exception import ConnectionError as KetchConnectionError
-from ketch.exception import InvalidError, TimeoutError as KetchTimeoutError
+import ketch
+from ketch import _queue, _sync
+from ketch._client import Client
 from ketch.proto import ketch_pb2 as pb
-
-GET = pb.QueueGet(object_id="qu-1", partition="p")
-
-
-class FakeClient:
-    """Answers queue_put requests with the given outcomes, in order (an exception is raised)."""
-
-    def __init__(self, *outcomes):
-        self.outcomes = list(outcomes)
-        self.puts: list[pb.QueuePut] = []
-
-    async def request(self, **body):
-        outcome = self.outcomes.pop(0)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        self.puts.append(body["queue_put"])
-        return pb.Frame()
 
 
 @pytest.fixture
-def client(monkeypatch):
-    holder = {}
-
-    async def get(autostart=True):
-        return holder["client"]
-
-    monkeypatch.setattr(_queue.Client, "get", staticmethod(get))
-    monkeypatch.setattr(_queue, "PUT_BACK_RETRY_S", 0)
-
-    def use(*outcomes):
-        holder["client"] = FakeClient(*outcomes)
-        return holder["client"]
-
-    return use
+def queue(server):
+    q = ketch.Queue.from_name(f"put-back-{uuid.uuid4().hex[:8]}", create_if_missing=True)
+    q.len()  # resolves its object id
+    yield q
+    ketch.Queue.delete(q._name, allow_missing=True)
 
 
-def reply_with(values) -> asyncio.Future:
-    future = asyncio.get_running_loop().create_future()
-    future.set_result(pb.Frame(queue_items=pb.QueueItems(values=values)))
-    return future
+def take(q, n: int, timeout_s: float = 0.0) -> tuple[Client, pb.QueueGet, asyncio.Future]:
+    """Sends a real get for n items, as Queue.get does, and returns its pending reply."""
+    async def send():
+        client = await Client.get()
+        msg = pb.QueueGet(object_id=q.object_id, partition="", n=n, timeout_s=timeout_s,
+                          waiter_id=uuid.uuid4().hex)
+        return client, msg, asyncio.ensure_future(client.request(queue_get=msg))
+    return _sync.run(send())
 
 
-def failed_with(exc) -> asyncio.Future:
-    future = asyncio.get_running_loop().create_future()
-    future.set_exception(exc)
-    return future
+def put_back(client, msg, request):
+    _sync.run(_queue.Queue._put_back(client, msg, request))
 
 
-def test_taken_items_go_back_after_a_lost_connection(client, caplog):
-    fake = client(KetchConnectionError("lost"), None)
+def test_taken_items_go_back_at_the_end_of_the_queue(queue):
+    queue.put_many([1, 2, 3])
+    client, msg, request = take(queue, 2)
+    put_back(client, msg, request)
+    assert [queue.get(block=False) for _ in range(3)] == [3, 1, 2]
 
-    async def main():
-        await _queue.Queue._put_back(fake, GET, reply_with([b"a", b"b"]))
 
-    asyncio.run(main())
-    assert [list(p.values) for p in fake.puts] == [[b"a", b"b"]]
-    assert fake.puts[0].object_id == "qu-1" and fake.puts[0].partition == "p"
+def test_taken_items_go_back_on_a_new_connection_when_the_old_one_is_lost(queue):
+    queue.put_many(["a", "b"])
+    client, msg, request = take(queue, 2)
+    _sync.run(asyncio.wait_for(asyncio.shield(request), 10))  # the items are taken
+    client.conn.close()
+    put_back(client, msg, request)
+    assert queue.len() == 2 and queue.get_many(2, block=False) == ["a", "b"]
+
+
+def test_items_that_cannot_go_back_are_logged_as_lost(queue, caplog):
+    queue.put("x")
+    client, msg, request = take(queue, 1)
+    _sync.run(asyncio.wait_for(asyncio.shield(request), 10))
+    ketch.Queue.delete(queue._name)
+    with caplog.at_level(logging.WARNING, logger="ketch"):
+        put_back(client, msg, request)
+    assert "1 item(s)" in caplog.text and "lost" in caplog.text
+
+
+def test_a_get_the_server_refused_took_nothing(queue, caplog):
+    ketch.Queue.delete(queue._name)
+    client, msg, request = take(queue, 1)
+    with caplog.at_level(logging.WARNING, logger="ketch"):
+        put_back(client, msg, request)
     assert not caplog.records
 
 
-def test_items_that_cannot_go_back_are_logged_as_lost(client, caplog):
-    fake = client(InvalidError("queue is gone"))
-
-    async def main():
-        await _queue.Queue._put_back(fake, GET, reply_with([b"a"]))
-
+def test_a_get_whose_reply_never_comes_is_logged(queue, caplog, monkeypatch):
+    monkeypatch.setattr(_queue, "PUT_BACK_WAIT_S", 0.2)
+    client, msg, request = take(queue, 1, timeout_s=-1)  # waits on an empty queue
     with caplog.at_level(logging.WARNING, logger="ketch"):
-        asyncio.run(main())
-    assert not fake.puts
-    assert "1 item(s)" in caplog.text and "queue is gone" in caplog.text
-
-
-def test_connection_lost_on_every_attempt_is_logged(client, caplog):
-    fake = client(*[KetchConnectionError("lost")] * _queue.PUT_BACK_ATTEMPTS)
-
-    async def main():
-        await _queue.Queue._put_back(fake, GET, reply_with([b"a"]))
-
-    with caplog.at_level(logging.WARNING, logger="ketch"):
-        asyncio.run(main())
-    assert "could not be put back" in caplog.text
-
-
-def test_a_get_the_server_refused_took_nothing(client, caplog):
-    fake = client()
-
-    async def main():
-        await _queue.Queue._put_back(fake, GET, failed_with(KetchTimeoutError("empty")))
-
-    with caplog.at_level(logging.WARNING, logger="ketch"):
-        asyncio.run(main())
-    assert not fake.puts and not caplog.records
-
-
-def test_a_get_whose_reply_never_comes_is_logged(client, caplog, monkeypatch):
-    monkeypatch.setattr(_queue, "PUT_BACK_WAIT_S", 0.01)
-    fake = client()
-
-    async def main():
-        await _queue.Queue._put_back(fake, GET, asyncio.get_running_loop().create_future())
-
-    with caplog.at_level(logging.WARNING, logger="ketch"):
-        asyncio.run(main())
+        put_back(client, msg, request)
+    client.send(queue_cancel_wait=pb.QueueCancelWait(waiter_id=msg.waiter_id))
     assert "no reply" in caplog.text
