@@ -83,6 +83,10 @@ class Runtime(Protocol):
 
     def kill(self, handle: ContainerHandle) -> None: ...
 
+    def mount_support(self) -> str:
+        """Why volumes cannot be mounted into containers here ("" when they can)."""
+        ...
+
 
 def default_runtime() -> str:
     """bwrap where bubblewrap is installed and namespaces work, else process."""
