@@ -850,6 +850,10 @@ class FunctionsService:
             if c.handle is not None:
                 self.runtime.kill(c.handle)
 
+    def images_in_use(self) -> set[str]:
+        """Images of live functions (running or deployed apps): not removable."""
+        return {fn.spec.image_id for fn in self.functions.values() if fn.spec.image_id}
+
 
 _PASS_PREFIXES = ("LANG", "LC_", "TZ", "OPENBLAS_", "OMP_", "MKL_", "CUDA_", "NVIDIA_",
                   "LD_LIBRARY_PATH", "SSL_CERT", "VIRTUAL_ENV", "PYENV", "HF_", "TORCH_")

@@ -19,18 +19,21 @@ import time
 from pathlib import Path
 
 from .. import _config, _wire
-from .api import Session
+from .api.session import Session
 from .autoscaler import Autoscaler
 from .blobs import BlobStore
+from .dicts import DictService
 from .functions import FunctionsService, Function
 from .images import ImageService
 from .gateway import Gateway
 from .logs import LogService
 from .objects import ObjectsService
+from .objects_store import ObjectsStore
 from .queues import QueueService
 from .resources import Capacity
 from .runtime import RuntimeUnavailable, default_runtime, make_runtime
 from .secrets import SecretService
+from .services import ServerInfo, Services
 from .store import Store
 from .volumes import VolumeService
 
@@ -68,15 +71,24 @@ class Server:
         self.logs = LogService(data_dir / "logs")
         self.capacity = Capacity()
         self.runtime = make_runtime(runtime, data_dir)
-        self.images = ImageService(self)
+        self.objects = ObjectsService(ObjectsStore(self.store.db))
+        self.dicts = DictService(self.objects)
+        self.queues = QueueService(self.objects)
+        self.secrets = SecretService(self.objects, data_dir)
+        self.volumes = VolumeService(self.objects, data_dir, self.runtime)
+        self.images = ImageService(self.runtime.name, data_dir)
         self.functions = FunctionsService(self)
         self.autoscaler = Autoscaler(self.functions)
-        self.objects = ObjectsService(self)
-        self.secrets = SecretService(self)
-        self.queues = QueueService(self)
-        self.volumes = VolumeService(self)
         self.functions.autoscaler = self.autoscaler
         self.gateway = Gateway(self, gateway_address or _config.gateway_address())
+        self.services = Services(
+            info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
+                            token=self.token, started_at=self.started_at,
+                            runtime=self.runtime.name),
+            store=self.store, logs=self.logs, blobs=self.blobs, capacity=self.capacity,
+            functions=self.functions, gateway=self.gateway, images=self.images,
+            objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
+            volumes=self.volumes, request_shutdown=self.request_shutdown)
         self._stop = asyncio.Event()
 
     def restore(self):
@@ -105,7 +117,7 @@ class Server:
     async def serve(self):
         loop = asyncio.get_running_loop()
         host, port = _wire.parse_address(self.address)
-        listener = await loop.create_server(lambda: Session(self).conn, host, port,
+        listener = await loop.create_server(lambda: Session(self.services).conn, host, port,
                                             reuse_address=True)
         self.restore()
         self.objects.restore()
