@@ -6,162 +6,28 @@ Decorators check their options at once and keep them; nothing talks to the serve
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import _output, _sync, _web
 from ._client import Client, python_version
 from ._cls import Cls, class_spec_methods
 from ._functions import Function, _Target
-from ._partial import BATCHED, CONCURRENT
 from ._image import check_image
+from ._options import FunctionOptions, build_options, refuse_not_yet
+from ._partial import class_parameters
 from ._secret import check_secrets
-from ._volume import check_volumes
 from ._serialization import serialize
+from ._volume import check_volumes
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
-from .retries import Retries
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-# Accepted so that Modal apps port, but not built in ketch yet: each is refused with this
-# message when given a value.
-_NOT_YET = {
-    "schedule": "schedules (Cron, Period) are not in ketch yet. Remove schedule=",
-    "enable_memory_snapshot": "memory snapshots are not in ketch yet. Remove "
-                              "enable_memory_snapshot=",
-    "block_network": "block_network= is not in ketch yet (containers reach the server over "
-                     "the host's loopback). Remove block_network=",
-    "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
-    "region": "ketch is self-hosted: there are no regions. Remove region=",
-}
-_NOT_YET_DEFAULTS = {"schedule": None, "enable_memory_snapshot": False,
-                     "block_network": False, "cloud": None, "region": None}
-
-
-def _refuse_not_yet(where: str, options: dict):
-    for key, default in _NOT_YET_DEFAULTS.items():
-        value = options.get(key, default)
-        if value not in (default, None, (), [], {}):
-            raise NotImplementedError(f"{where}: {_NOT_YET[key]}")
-
-
-@dataclass
-class FunctionOptions:
-    """The validated settings of one @app.function or @app.cls."""
-
-    cpu_request: float = 0.125
-    cpu_limit: float = 0.0
-    memory_request_mib: int = 128
-    memory_limit_mib: int = 0
-    gpu: str = ""
-    timeout: float = 300.0
-    startup_timeout: float = 0.0
-    retries: Retries = field(default_factory=lambda: Retries(max_retries=0))
-    min_containers: int = 0
-    max_containers: int = 0
-    buffer_containers: int = 0
-    scaledown_window: float = 60.0
-    env: dict[str, str] = field(default_factory=dict)
-    max_inputs: int = 1
-    target_inputs: int = 0
-    batch_max_size: int = 0
-    batch_wait_ms: int = 0
-    serialized: bool = False
-    secrets: list = field(default_factory=list)        # ketch.Secret, in order
-    volumes: dict = field(default_factory=dict)        # mount path → ketch.Volume
-    image: Any = None                                  # ketch.Image, or None
-    ephemeral_disk_mib: int = 0
-
-
-def _number(name: str, value, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InvalidError(f"{name}={value!r}: give a number from {low:g} to {high:g}")
-    return float(value)
-
-
-def _count(name: str, value, low: int = 0, high: int = 10_000) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidError(f"{name}={value!r}: give an int from {low} to {high}")
-    return value
-
-
-def _request_limit(name: str, value, low: float, high: float, unit: str):
-    if isinstance(value, tuple):
-        if len(value) != 2:
-            raise InvalidError(f"{name}={value!r}: give a number or a (request, limit) pair")
-        request = _number(name, value[0], low, high)
-        limit = _number(name, value[1], low, high)
-        if limit < request:
-            raise InvalidError(f"{name}={value!r}: the limit must be at least the request")
-        return request, limit
-    return _number(name, value, low, high), 0.0
-
-
-_GPU_RE = re.compile(r"^[A-Za-z0-9-]+(:[1-8])?$")
-
-
-def _gpu(value) -> str:
-    if value is None:
-        return ""
-    choices = value if isinstance(value, (list, tuple)) else [value]
-    for choice in choices:
-        if not isinstance(choice, str) or not _GPU_RE.match(choice):
-            raise InvalidError(f"gpu={value!r}: give a GPU type like 'A100', 'H100:2' or "
-                               "'any', or a list of them in order of preference")
-    return ",".join(choices)
-
-
-def build_options(where: str, *, cpu=None, memory=None, gpu=None, timeout=300,
-                  startup_timeout=None, retries=None, min_containers=0, max_containers=None,
-                  buffer_containers=0, scaledown_window=60, env=None, serialized=False,
-                  target=None, secrets=(), volumes=None, image=None,
-                  ephemeral_disk=None) -> FunctionOptions:
-    opts = FunctionOptions()
-    opts.image = check_image(where, image)
-    if ephemeral_disk is not None:
-        opts.ephemeral_disk_mib = _count("ephemeral_disk", ephemeral_disk, 1, 3 * 1024 * 1024)
-    opts.secrets = check_secrets(where, secrets)
-    opts.volumes = check_volumes(where, volumes)
-    if cpu is not None:
-        opts.cpu_request, opts.cpu_limit = _request_limit("cpu", cpu, 0.01, 512, "CPUs")
-    if memory is not None:
-        req, lim = _request_limit("memory", memory, 1, 16 * 1024 * 1024, "MiB")
-        opts.memory_request_mib, opts.memory_limit_mib = int(req), int(lim)
-    opts.gpu = _gpu(gpu)
-    opts.timeout = _number("timeout", timeout, 1, 86400)
-    if startup_timeout is not None:
-        opts.startup_timeout = _number("startup_timeout", startup_timeout, 1, 86400)
-    opts.retries = Retries.coerce(retries)
-    opts.min_containers = _count("min_containers", min_containers)
-    opts.buffer_containers = _count("buffer_containers", buffer_containers)
-    if max_containers is not None:
-        opts.max_containers = _count("max_containers", max_containers, 1)
-        if opts.max_containers < opts.min_containers:
-            raise InvalidError(f"{where}: max_containers={max_containers} is below "
-                               f"min_containers={min_containers}")
-    opts.scaledown_window = _number("scaledown_window", scaledown_window, 1, 86400)
-    if env is not None:
-        if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                for k, v in env.items()):
-            raise InvalidError(f"{where}: env= takes a dict of str to str")
-        opts.env = dict(env)
-    opts.serialized = bool(serialized)
-    if target is not None:
-        conc = getattr(target, CONCURRENT, None)
-        if conc:
-            opts.max_inputs, opts.target_inputs = conc
-        batch = getattr(target, BATCHED, None)
-        if batch:
-            if conc:
-                raise InvalidError(f"{where}: @ketch.batched and @ketch.concurrent cannot be "
-                                   "combined")
-            opts.batch_max_size, opts.batch_wait_ms = batch
-    return opts
 
 
 @dataclass
@@ -225,6 +91,16 @@ def _is_async(obj) -> bool:
     return inspect.iscoroutinefunction(obj) or inspect.isasyncgenfunction(obj)
 
 
+def _check_web_class_parameters(where: str, user_cls):
+    """A class's web methods build it with default parameters (a request has no way to
+    give them), so each parameter needs a default."""
+    required = [n for n, p in class_parameters(user_cls).items() if p.required]
+    if required:
+        raise InvalidError(f"{where}: the class has web endpoints, which build it with "
+                           f"default parameters, but parameter {required[0]!r} has no "
+                           "default; give it one (ketch.parameter(default=...))")
+
+
 def _import_root(module: str) -> list[str]:
     """The sys.path entry from which `module` imports, so a container can import it too."""
     mod = sys.modules.get(module)
@@ -259,8 +135,11 @@ class App:
 
     def __init__(self, name: str | None = None, *, image=None, secrets=(), volumes=None,
                  include_source: bool = True, **unsupported):
+        """`include_source=True` (Modal's default) is what ketch does: the module that
+        defines each function is importable in its containers; False is refused."""
         if unsupported:
             raise InvalidError(f"App(): unknown option {sorted(unsupported)[0]!r}")
+        refuse_not_yet(f"App({name!r})", dict(include_source=include_source))
         if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
             raise InvalidError(f"App name {name!r}: use 1-64 letters, digits, '.', '-' or '_', "
                                "starting with a letter or digit")
@@ -307,7 +186,9 @@ class App:
                  enable_memory_snapshot=False, block_network=False,
                  single_use_containers=False, include_source=None, cloud=None, region=None,
                  **unsupported):
-        """Makes a Python function run in ketch containers: `@app.function(cpu=2)`."""
+        """Makes a Python function run in ketch containers: `@app.function(cpu=2)`.
+        Options ketch does not have yet (schedule=, include_source=False, …) are refused
+        with a message saying what to do instead."""
         if _f is not None:
             raise InvalidError("use @app.function() with parentheses")
         if unsupported:
@@ -326,10 +207,10 @@ class App:
             if not callable(f) or not inspect.isfunction(f):
                 raise InvalidError("@app.function() decorates a function defined with def")
             where = f"@app.function() on {f.__qualname__}"
-            _refuse_not_yet(where, dict(schedule=schedule,
-                                        enable_memory_snapshot=enable_memory_snapshot,
-                                        block_network=block_network, cloud=cloud,
-                                        region=region))
+            refuse_not_yet(where, dict(schedule=schedule,
+                                       enable_memory_snapshot=enable_memory_snapshot,
+                                       block_network=block_network, cloud=cloud,
+                                       region=region, include_source=include_source))
             tag = name if name is not None else f.__name__
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
@@ -375,9 +256,9 @@ class App:
                 raise InvalidError("@app.cls() decorates a class; use @app.function() for "
                                    "functions")
             where = f"@app.cls() on {c.__qualname__}"
-            _refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
-                                        block_network=block_network, cloud=cloud,
-                                        region=region))
+            refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
+                                       block_network=block_network, cloud=cloud,
+                                       region=region, include_source=include_source))
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
                                  min_containers=min_containers, max_containers=max_containers,
@@ -418,10 +299,12 @@ class App:
         if definition.tag in self._definitions:
             raise InvalidError(f"{where}: this app already has a function or class named "
                                f"{definition.tag!r}; pass name= to tell them apart")
+        endpoints = _web.endpoints_of(definition.obj, definition.tag, definition.is_class)
+        if endpoints and definition.is_class:
+            _check_web_class_parameters(where, definition.obj)
         taken = {ep.label: d.tag for d in self._definitions.values()
                  for ep in _web.endpoints_of(d.obj, d.tag, d.is_class)}
-        _web.check_definition(where, definition.obj, definition.tag, definition.is_class,
-                              bool(definition.options.batch_max_size), taken)
+        _web.check_definition(where, endpoints, bool(definition.options.batch_max_size), taken)
         self._definitions[definition.tag] = definition
 
     def include(self, other: "App") -> "App":
@@ -485,8 +368,18 @@ class App:
             interactive: bool = False) -> "_RunningApp":
         """Runs the app ephemerally for the block (`with app.run():` or
         `async with app.run():`): its functions can be called, and the app stops at the
-        end (unless detach=True)."""
-        return _RunningApp(self, detach)
+        end (unless detach=True).
+
+        show_progress=True shows the app's logs and map progress for the block, as
+        `with ketch.enable_output():` does; None or False leave that to
+        `ketch.enable_output()`. environment_name is accepted and ignored (a ketch server
+        has no environments). interactive=True is refused: ketch has no interactive mode
+        yet."""
+        if interactive:
+            raise NotImplementedError("app.run(interactive=True): interactive mode (breakpoints "
+                                      "and shells inside containers) is not in ketch yet. "
+                                      "Remove interactive=True")
+        return _RunningApp(self, detach, show_output=bool(show_progress))
 
     async def _leave(self, detach: bool):
         if detach:
@@ -509,8 +402,10 @@ class App:
 
     def deploy(self, *, name: str | None = None, environment_name=None, tag=None) -> "App":
         """Deploys the app under its name: its functions stay available to
-        `Function.from_name` until it is stopped or replaced by another deploy."""
-        self._deployed_id = _sync.run(self._deploy(name))
+        `Function.from_name` until it is stopped or replaced by another deploy.
+        environment_name and tag are accepted and ignored: a ketch server has no
+        environments and keeps no deployment history."""
+        _sync.run(self._deploy(name))
         return self
 
     @staticmethod
@@ -522,26 +417,44 @@ class App:
 class _RunningApp:
     """`app.run()`'s context manager, usable with `with` and `async with`."""
 
-    def __init__(self, app: App, detach: bool):
+    def __init__(self, app: App, detach: bool, show_output: bool = False):
         self.app = app
         self.detach = detach
+        self.show_output = show_output
+        self.output = contextlib.ExitStack()   # holds enable_output() for show_progress=True
+
+    def _enable_output(self):
+        if self.show_output:
+            self.output.enter_context(_output.enable_output())
 
     def __enter__(self) -> App:
-        _sync.run(self.app._start(self.detach))
+        self._enable_output()
+        try:
+            _sync.run(self.app._start(self.detach))
+        except BaseException:
+            self.output.close()
+            raise
         return self.app
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            _sync.run(self.app._leave(self.detach))
-        except Exception:
-            if exc is None:
-                raise
-            # Stopping failed too (the server went away, say): the original error is the
-            # one to see, not this one.
+        with self.output:
+            try:
+                _sync.run(self.app._leave(self.detach))
+            except Exception:
+                if exc is None:
+                    raise
+                # Stopping failed too (the server went away, say): the original error is
+                # the one to see, not this one.
 
     async def __aenter__(self) -> App:
-        await _sync.run_aio(self.app._start(self.detach))
+        self._enable_output()
+        try:
+            await _sync.run_aio(self.app._start(self.detach))
+        except BaseException:
+            self.output.close()
+            raise
         return self.app
 
     async def __aexit__(self, *exc):
-        await _sync.run_aio(self.app._leave(self.detach))
+        with self.output:
+            await _sync.run_aio(self.app._leave(self.detach))

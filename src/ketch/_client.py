@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+import socket
 import subprocess
 import sys
 import time
 
-from . import _config, _wire
-from ._serialization import BLOB_CHUNK
+from . import _blobs, _config, _wire
 from .exception import AuthError, ConnectionError, InvalidError, NotFoundError, ResourceError, \
     TimeoutError, VersionError, ExecutionError, InternalError
 from .proto import ketch_pb2 as pb
@@ -194,26 +194,10 @@ class Client:
     # -- blobs
 
     async def put_blob(self, data: bytes) -> str:
-        upload_id = os.urandom(8).hex()
-        view = memoryview(data)
-        reply = None
-        for start in range(0, max(len(data), 1), BLOB_CHUNK):
-            chunk = view[start:start + BLOB_CHUNK]
-            last = start + BLOB_CHUNK >= len(data)
-            reply = await self.request(blob_put=pb.BlobPut(
-                upload_id=upload_id, data=bytes(chunk), last=last))
-        return reply.blob_put_done.blob_id
+        return await _blobs.put_blob(self.request, data)
 
     async def get_blob(self, blob_id: str) -> bytes:
-        parts = []
-        offset = 0
-        while True:
-            reply = await self.request(blob_get=pb.BlobGet(blob_id=blob_id, offset=offset))
-            chunk = reply.blob_chunk
-            parts.append(chunk.data)
-            offset += len(chunk.data)
-            if chunk.last:
-                return b"".join(parts)
+        return await _blobs.get_blob(self.request, blob_id)
 
 
 def start_local_server(address: str):
@@ -230,8 +214,6 @@ def start_local_server(address: str):
         )
     host, port = _wire.parse_address(address)
     deadline = time.monotonic() + 20
-    import socket
-
     while time.monotonic() < deadline:
         try:
             socket.create_connection((host, port), timeout=0.5).close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._client import Client
 from ._functions import Function, _Target
-from ._partial import ENTER, EXIT, METHOD, check_parameters, instantiate, lifecycle_methods
+from ._partial import ENTER, METHOD, check_parameters, instantiate, lifecycle_methods
 from ._serialization import serialize
 from ._web import WEB
 from .exception import InvalidError
@@ -16,13 +16,16 @@ from .proto import ketch_pb2 as pb
 
 
 class Cls:
-    def __init__(self, tag: str, *, app=None, app_name: str | None = None, user_cls=None,
-                 info=None):
+    """A class whose `@ketch.method()`s run in ketch containers. Made by `@app.cls` or
+    `Cls.from_name`; calling it gives an instance handle."""
+
+    __ketch_handle__ = True   # see _partial.HANDLE
+
+    def __init__(self, tag: str, *, app=None, app_name: str | None = None, user_cls=None):
         self._tag = tag
         self._app = app
         self._app_name = app_name
         self._user_cls = user_cls
-        self._info = info
         self._target = _Target(tag, app=app, app_name=app_name)
         if user_cls is not None:
             self.__doc__ = user_cls.__doc__
@@ -35,12 +38,13 @@ class Cls:
 
     @staticmethod
     def from_name(app_name: str, name: str, *, environment_name: str | None = None) -> "Cls":
-        """A handle to class `name` of the deployed app `app_name`; looked up on first use."""
+        """A handle to class `name` of the deployed app `app_name`; looked up on first use.
+        `environment_name` is accepted and ignored: a ketch server has no environments."""
         if not isinstance(app_name, str) or not isinstance(name, str) or not app_name or not name:
             raise InvalidError("Cls.from_name(app_name, name) takes two non-empty strings")
         return Cls(name, app_name=app_name)
 
-    def __call__(self, *args, **kwargs) -> "Obj":
+    def __call__(self, *args, **kwargs) -> "ClsInstance":
         if self._user_cls is not None:
             check_parameters(self._user_cls, args, kwargs)
         try:
@@ -48,7 +52,7 @@ class Cls:
         except Exception as exc:
             raise InvalidError(f"{self._tag}(...): its parameters must be picklable: "
                                f"{exc}") from None
-        return Obj(self, args, kwargs, params)
+        return ClsInstance(self, args, kwargs, params)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -61,7 +65,7 @@ class Cls:
                                   "@app.cls(...) instead")
 
 
-class Obj:
+class ClsInstance:
     """A parametrized instance of a Cls: its methods are Functions."""
 
     def __init__(self, cls: Cls, args: tuple, kwargs: dict, params: bytes):
@@ -127,6 +131,3 @@ def class_spec_methods(user_cls) -> list[pb.Method]:
         methods.append(pb.Method(name=name, is_generator=marks["is_generator"]))
     return methods
 
-
-def exit_methods(user_cls) -> list[str]:
-    return lifecycle_methods(user_cls, EXIT)

@@ -37,13 +37,13 @@ class Dict(_Object):
             object_id=await self._id(), op=op, keys=keys, values=values, **fields))
         return reply.dict_reply
 
-    @_sync.live_method
+    @_sync.twin
     async def get(self, key: Any, default: Any = None) -> Any:
         """The value of key, or default when it is missing."""
         reply = await self._request(pb.DICT_GET, [serialize(key)])
         return deserialize(reply.value) if reply.found else default
 
-    @_sync.live_method
+    @_sync.twin
     async def put(self, key: Any, value: Any, *, skip_if_exists: bool = False) -> bool:
         """Sets key to value; with skip_if_exists=True, only when key is missing (atomic).
         Returns whether the value was written."""
@@ -51,7 +51,7 @@ class Dict(_Object):
                                     skip_if_exists=skip_if_exists)
         return reply.n > 0
 
-    @_sync.live_method
+    @_sync.twin
     async def update(self, other=None, /, **kwargs) -> None:
         """Sets several keys at once, like dict.update."""
         items = dict(other or {}, **kwargs)
@@ -67,7 +67,7 @@ class Dict(_Object):
         if keys:
             await self._request(pb.DICT_PUT, keys, values)
 
-    @_sync.live_method
+    @_sync.twin
     async def pop(self, key: Any) -> Any:
         """Removes key and returns its value; raises KeyError when it is missing."""
         reply = await self._request(pb.DICT_POP, [serialize(key)])
@@ -75,17 +75,17 @@ class Dict(_Object):
             raise KeyError(key)
         return deserialize(reply.value)
 
-    @_sync.live_method
+    @_sync.twin
     async def contains(self, key: Any) -> bool:
         reply = await self._request(pb.DICT_CONTAINS, [serialize(key)])
         return reply.found
 
-    @_sync.live_method
+    @_sync.twin
     async def len(self) -> int:
         """The number of entries."""
         return (await self._request(pb.DICT_LEN)).n
 
-    @_sync.live_method
+    @_sync.twin
     async def clear(self) -> None:
         """Removes every entry."""
         await self._request(pb.DICT_CLEAR)
@@ -101,18 +101,18 @@ class Dict(_Object):
                 return
             after = reply.keys[-1]
 
-    @_sync.live_method
+    @_sync.twin
     async def keys(self):
         """Iterates over the keys, in pages from the server."""
         async for key, _ in self._scan(False):
             yield deserialize(key)
 
-    @_sync.live_method
+    @_sync.twin
     async def values(self):
         async for _, value in self._scan(True):
             yield deserialize(value)
 
-    @_sync.live_method
+    @_sync.twin
     async def items(self):
         async for key, value in self._scan(True):
             yield deserialize(key), deserialize(value)

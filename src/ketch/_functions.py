@@ -7,30 +7,21 @@ blocking face and an `.aio` twin (see `_sync`).
 from __future__ import annotations
 
 import asyncio
-import collections
 import os
-import secrets
-import threading
 import time
 from typing import Any, AsyncIterator, Callable
 
-from . import _output, _sync, _web
+from . import _sync, _web
+from ._call_io import InputBatcher, decode_output, make_input, new_call_id
 from ._client import Client
-from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, deserialize, \
-    serialize
-from ._sync import live_method
+# MAP_WINDOW and READ_AHEAD bound a map's memory; they are named here for readers of Function.
+from ._map import MAP_WINDOW, READ_AHEAD, MapCall, known_length, tuples, zip_args  # noqa: F401
+from ._sync import twin
 from .exception import ConnectionError as KetchConnectionError
-from .exception import DeserializationError, ExecutionError, InvalidError, NotFoundError, \
-    OutputExpiredError, RemoteError, SerializationError
+from .exception import ExecutionError, InvalidError, NotFoundError
 from .proto import ketch_pb2 as pb
 
-MAP_WINDOW = 1000        # inputs in flight per map: bounds memory whatever the input count
-MAP_BATCH = 100          # inputs per frame
 GET_RECONNECTS = 5       # lost connections a FunctionCall.get() rides out
-
-
-def new_call_id() -> str:
-    return "fc-" + secrets.token_hex(8)
 
 
 class _Target:
@@ -94,67 +85,17 @@ class _Target:
         return False
 
 
-def _serialize_args(name: str, args: tuple, kwargs: dict) -> bytes:
-    try:
-        return serialize((args, kwargs))
-    except Exception as exc:
-        raise SerializationError(
-            f"cannot send the arguments of {name} to a container: {exc}. Arguments must be "
-            "picklable (cloudpickle); pass data such as numbers, strings, bytes, lists or "
-            "file paths rather than open files, locks, sockets or clients.") from None
-
-
-async def make_input(client: Client, name: str, idx: int, args: tuple, kwargs: dict,
-                     method: str) -> pb.Input:
-    data = _serialize_args(name, args, kwargs)
-    if len(data) > INLINE_LIMIT:
-        return pb.Input(idx=idx, args_blob=await client.put_blob(data), method=method)
-    return pb.Input(idx=idx, args=data, method=method)
-
-
-async def decode_output(client: Client, out: pb.Output):
-    """An output's value, or raises the error it carries (with the remote traceback)."""
-    data = out.data
-    if out.data_blob:
-        try:
-            data = await client.get_blob(out.data_blob)
-        except NotFoundError:
-            raise OutputExpiredError("this call's output is no longer stored: large results "
-                                     "are kept for 7 days") from None
-    if out.status in (pb.SUCCESS, pb.GENERATOR_ITEM):
-        try:
-            return deserialize(data)
-        except Exception as exc:
-            raise DeserializationError(
-                f"could not unpickle a result here: {exc!r}. The result's type must be "
-                "importable in this process (install the same packages locally).") from None
-    raise exception_of(out, data)
-
-
-def exception_of(out: pb.Output, data: bytes) -> BaseException:
-    exc = None
-    if data:
-        try:
-            exc = deserialize(data)
-        except Exception:
-            exc = None
-    if not isinstance(exc, BaseException):
-        exc = RemoteError(out.message or "the remote call failed")
-    if out.traceback:
-        exc.__cause__ = RemoteTraceback(out.traceback)
-    return exc
-
-
 class Function:
     """A function that runs in ketch containers. Made by `@app.function`, by
     `Function.from_name`, or as a method of an `@app.cls` instance."""
 
+    __ketch_handle__ = True   # see _partial.HANDLE
+
     def __init__(self, target: _Target, *, raw_f: Callable | None = None,
-                 is_generator: bool = False, info=None):
+                 is_generator: bool = False):
         self._target = target
         self._raw_f = raw_f
         self._is_generator = is_generator
-        self._info = info   # the decoration's settings, for functions defined here
         if raw_f is not None:
             self.__doc__ = raw_f.__doc__
             self.__name__ = getattr(raw_f, "__name__", target.tag)
@@ -172,7 +113,8 @@ class Function:
     @staticmethod
     def from_name(app_name: str, name: str, *, environment_name: str | None = None
                   ) -> "Function":
-        """A handle to function `name` of the deployed app `app_name`; looked up on first use."""
+        """A handle to function `name` of the deployed app `app_name`; looked up on first use.
+        `environment_name` is accepted and ignored: a ketch server has no environments."""
         if not isinstance(app_name, str) or not isinstance(name, str) or not app_name or not name:
             raise InvalidError("Function.from_name(app_name, name) takes two non-empty strings")
         if "." in name:
@@ -180,7 +122,7 @@ class Function:
                                "ketch.Cls.from_name(app_name, class_name) and call the method")
         return Function(_Target(name, app_name=app_name))
 
-    @live_method
+    @twin
     async def hydrate(self) -> "Function":
         """Looks the function up on the server now (otherwise it happens on first use)."""
         await self._target.resolve(await Client.get())
@@ -218,7 +160,7 @@ class Function:
             raise InvalidError(f"{self._name} is a generator function: use .remote_gen(...) "
                                f"instead of {what}")
 
-    @live_method
+    @twin
     async def remote(self, *args, **kwargs) -> Any:
         """Runs the function once in a container and returns its result."""
         self._check_not_generator(".remote(...)")
@@ -237,7 +179,7 @@ class Function:
                 client.send(call_close=pb.CallClose(call_id=call_id))
         return await decode_output(client, out)
 
-    @live_method
+    @twin
     async def remote_gen(self, *args, **kwargs) -> AsyncIterator:
         """Runs a generator function in a container, yielding its values as they come."""
         if not self._is_generator:
@@ -266,7 +208,7 @@ class Function:
             if not done and not client.conn.closed:
                 client.send(call_close=pb.CallClose(call_id=call_id))
 
-    @live_method
+    @twin
     async def spawn(self, *args, **kwargs) -> "FunctionCall":
         """Starts the function in a container and returns at once with a FunctionCall;
         the call is stored by the server and survives its restarts."""
@@ -279,7 +221,7 @@ class Function:
 
     # -- many calls
 
-    @live_method
+    @twin
     async def map(self, *iterables, kwargs: dict | None = None, order_outputs: bool = True,
                   return_exceptions: bool = False) -> AsyncIterator:
         """Runs the function over zipped iterables in parallel containers, yielding results
@@ -288,31 +230,32 @@ class Function:
         if not iterables:
             raise InvalidError(f"{self._name}.map(...) needs at least one iterable")
         self._check_not_generator(".map(...)")
-        async for value in self._map_core(_zip_args(iterables), kwargs or {}, order_outputs,
-                                          return_exceptions, _known_length(*iterables)):
+        call = await self._map_call(kwargs, order_outputs, return_exceptions,
+                                    known_length(*iterables))
+        async for value in call.results(zip_args(iterables)):
             yield value
 
-    @live_method
+    @twin
     async def starmap(self, input_iterator, *, kwargs: dict | None = None,
                       order_outputs: bool = True, return_exceptions: bool = False
                       ) -> AsyncIterator:
         """Like map, but each item of `input_iterator` is a tuple of positional arguments."""
         self._check_not_generator(".starmap(...)")
-        async for value in self._map_core(_tuples(input_iterator), kwargs or {},
-                                          order_outputs, return_exceptions,
-                                          _known_length(input_iterator)):
+        call = await self._map_call(kwargs, order_outputs, return_exceptions,
+                                    known_length(input_iterator))
+        async for value in call.results(tuples(input_iterator)):
             yield value
 
-    @live_method
+    @twin
     async def for_each(self, *iterables, kwargs: dict | None = None,
                        ignore_exceptions: bool = False) -> None:
         """Runs the function over the inputs for their side effects; returns None."""
         self._check_not_generator(".for_each(...)")
-        async for _ in self._map_core(_zip_args(iterables), kwargs or {}, False,
-                                      ignore_exceptions, _known_length(*iterables)):
+        call = await self._map_call(kwargs, False, ignore_exceptions, known_length(*iterables))
+        async for _ in call.results(zip_args(iterables)):
             pass
 
-    @live_method
+    @twin
     async def spawn_map(self, *iterables, kwargs: dict | None = None) -> None:
         """Queues the function over the inputs and returns at once (fire and forget); the
         inputs are stored by the server and run even if this process exits."""
@@ -320,9 +263,9 @@ class Function:
         client = await Client.get()
         call_id = new_call_id()
         await self._target.create_call(client, call_id, pb.SPAWN)
-        batch = _InputBatcher(client, call_id)
+        batch = InputBatcher(client, call_id)
         idx = 0
-        async for args in _zip_args(iterables):
+        async for args in zip_args(iterables):
             batch.add(await make_input(client, self._name, idx, args, kwargs or {},
                                        self._target.method))
             idx += 1
@@ -333,97 +276,10 @@ class Function:
         # A round trip so the inputs are on the server before we return.
         await client.request(server_status=pb.ServerStatus())
 
-    async def _map_core(self, arg_tuples: AsyncIterator, kwargs: dict, order_outputs: bool,
-                        return_exceptions: bool, total: int | None = None) -> AsyncIterator:
-        client = await Client.get()
-        call_id = new_call_id()
-        stream = client.open_stream(call_id)
-        method = self._target.method
-        name = self._name
-        sent = 0
-        released = 0   # outputs handed to the caller (or waiting only for earlier ones)
-        received = 0
-        sending_done = False
-        window_open = asyncio.Event()
-        window_open.set()
-        send_error: list[BaseException] = []
-
-        async def send_inputs():
-            nonlocal sent, sending_done
-            batch = _InputBatcher(client, call_id)
-            try:
-                async for args in arg_tuples:
-                    if sent - released >= MAP_WINDOW:
-                        batch.send()
-                        window_open.clear()
-                        await window_open.wait()
-                    batch.add(await make_input(client, name, sent, args, kwargs, method))
-                    sent += 1
-                    if batch.full():
-                        batch.send()
-                        await client.conn.drain()
-                batch.send(last=True)
-            except BaseException as exc:
-                send_error.append(exc)
-            finally:
-                sending_done = True
-                stream.event.set()  # wake the reader to notice the end
-
-        finished = False
-        sender = None
-        progress = _output.map_progress(f"{name}.map", total)
-        try:
-            progress.__enter__()
-            await self._target.create_call(client, call_id, pb.MAP)
-            sender = asyncio.ensure_future(send_inputs())
-            buffered: dict[int, Any] = {}
-            next_idx = 0
-            while True:
-                if send_error:
-                    raise send_error[0]
-                if sending_done and received >= sent:
-                    break
-                if not stream.items:
-                    if stream.closed_error is not None:
-                        raise stream.closed_error
-                    stream.event.clear()
-                    await stream.event.wait()
-                    continue
-                out = stream.items.popleft()
-                received += 1
-                progress.advance()
-                try:
-                    value = await decode_output(client, out)
-                except Exception as exc:
-                    if not return_exceptions:
-                        raise
-                    value = exc
-                if not order_outputs:
-                    released += 1
-                    self._open_window(window_open, sent, released)
-                    yield value
-                    continue
-                # Outputs waiting for an earlier one count against the window, so a slow
-                # first input cannot make the buffer grow without bound.
-                buffered[out.idx] = value
-                while next_idx in buffered:
-                    next_idx += 1
-                    released = next_idx
-                    self._open_window(window_open, sent, released)
-                    yield buffered.pop(next_idx - 1)
-            finished = True
-        finally:
-            progress.__exit__(None, None, None)
-            client.close_stream(call_id)
-            if sender is not None and not sender.done():
-                sender.cancel()
-            if not finished and not client.conn.closed:
-                client.send(call_close=pb.CallClose(call_id=call_id))
-
-    @staticmethod
-    def _open_window(window_open: asyncio.Event, sent: int, released: int):
-        if not window_open.is_set() and sent - released < MAP_WINDOW:
-            window_open.set()
+    async def _map_call(self, kwargs: dict | None, order_outputs: bool,
+                        return_exceptions: bool, total: int | None) -> MapCall:
+        return MapCall(await Client.get(), self._target, self._name, kwargs or {},
+                       order_outputs, return_exceptions, total)
 
     # -- unsupported here
 
@@ -444,7 +300,7 @@ class Function:
                                   "min/max/buffer_containers and scaledown_window on "
                                   "@app.function(...) and deploy again")
 
-    @live_method
+    @twin
     async def get_web_url(self) -> str | None:
         """The URL of this web endpoint while its app runs (None if it is not one):
         http://<app>--<label>.localhost:<port>, or the gateway's path form where this
@@ -456,138 +312,6 @@ class Function:
         reply = await client.request(web_url_get=pb.WebUrlGet(function_id=fid,
                                                               method=t.method))
         return _web.reachable_url(reply.web_url) or None
-
-
-class _InputBatcher:
-    """Collects a call's inputs into frames of at most MAP_BATCH inputs and
-    FRAME_BATCH_BYTES bytes. What is collected also leaves as soon as the sender pauses
-    (its iterator has nothing ready), so a slow input stream is not held back."""
-
-    def __init__(self, client: Client, call_id: str):
-        self.client = client
-        self.call_id = call_id
-        self.inputs: list[pb.Input] = []
-        self.size = 0
-        self.flush_scheduled = False
-
-    def add(self, inp: pb.Input):
-        self.inputs.append(inp)
-        self.size += inp.ByteSize()
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_when_paused)
-
-    def _flush_when_paused(self):
-        self.flush_scheduled = False
-        if not self.client.conn.closed:
-            self.send()
-
-    def full(self) -> bool:
-        return len(self.inputs) >= MAP_BATCH or self.size >= FRAME_BATCH_BYTES
-
-    def send(self, last: bool = False):
-        if self.inputs or last:
-            self.client.send(inputs=pb.InputBatch(call_id=self.call_id, inputs=self.inputs,
-                                                  last=last))
-        self.inputs, self.size = [], 0
-
-
-def _known_length(*iterables) -> int | None:
-    """How many inputs a map will have, when its iterables know their length."""
-    try:
-        return min(len(it) for it in iterables)
-    except (TypeError, ValueError):
-        return None
-
-
-async def _zip_args(iterables) -> AsyncIterator[tuple]:
-    """Zips sync and async iterables into argument tuples without blocking ketch's loop on
-    a slow user generator."""
-    iters = [_aiter(it) for it in iterables]
-    while True:
-        args = []
-        for it in iters:
-            try:
-                args.append(await it.__anext__())
-            except StopAsyncIteration:
-                return
-        yield tuple(args)
-
-
-async def _tuples(iterable) -> AsyncIterator[tuple]:
-    async for item in _aiter(iterable):
-        if not isinstance(item, tuple):
-            raise InvalidError(f"starmap takes an iterable of tuples, got {type(item).__name__}")
-        yield item
-
-
-async def _aiter(iterable) -> AsyncIterator:
-    if hasattr(iterable, "__aiter__"):
-        async for item in iterable:
-            yield item
-        return
-    try:
-        it = iter(iterable)
-    except TypeError:
-        raise InvalidError(f"map takes iterables; {type(iterable).__name__} is not "
-                           "iterable") from None
-    if isinstance(iterable, (list, tuple, range, dict, set, frozenset, str, bytes)):
-        for item in it:
-            yield item
-        return
-    async for item in _iterate_in_thread(it):
-        yield item
-
-
-READ_AHEAD = 1024
-
-
-async def _iterate_in_thread(it) -> AsyncIterator:
-    """Pulls from a user's iterator in a worker thread, since its next() may be slow or
-    block, handing each item over as soon as it exists and reading at most READ_AHEAD
-    items ahead of the consumer."""
-    loop = asyncio.get_running_loop()
-    items: collections.deque = collections.deque()
-    room = threading.Semaphore(READ_AHEAD)
-    ready = asyncio.Event()
-    state = {"done": False, "error": None, "waiting": False, "stop": False}
-
-    def wake():
-        if state["waiting"]:
-            loop.call_soon_threadsafe(ready.set)
-
-    def pump():
-        try:
-            for item in it:
-                room.acquire()
-                if state["stop"]:
-                    return
-                items.append(item)
-                wake()
-        except BaseException as exc:
-            state["error"] = exc
-        finally:
-            state["done"] = True
-            wake()
-
-    threading.Thread(target=pump, name="ketch-map-inputs", daemon=True).start()
-    try:
-        while True:
-            while items:
-                room.release()
-                yield items.popleft()
-            if state["done"] and not items:
-                if state["error"] is not None:
-                    raise state["error"]
-                return
-            ready.clear()
-            state["waiting"] = True
-            if not items and not state["done"]:
-                await ready.wait()
-            state["waiting"] = False
-    finally:
-        state["stop"] = True
-        room.release()  # let a pump blocked on a full read-ahead see the stop
 
 
 class FunctionCall:
@@ -607,7 +331,7 @@ class FunctionCall:
                                "like 'fc-…'; see FunctionCall.object_id)")
         return FunctionCall(function_call_id)
 
-    @live_method
+    @twin
     async def get(self, timeout: float | None = None):
         """The call's result, waiting up to `timeout` seconds (None: as long as it takes).
         Raises TimeoutError if it is not done by then."""
@@ -633,7 +357,7 @@ class FunctionCall:
             return [await decode_output(client, o) for o in outputs]
         return await decode_output(client, outputs[0])
 
-    @live_method
+    @twin
     async def cancel(self, terminate_containers: bool = False):
         """Stops the call; `get()` then raises InputCancellation. With
         terminate_containers=True the containers running it are stopped too."""
@@ -641,25 +365,14 @@ class FunctionCall:
         await client.request(call_cancel=pb.CallCancel(
             call_id=self.object_id, terminate_containers=terminate_containers))
 
-    @staticmethod
-    def gather(*calls: "FunctionCall") -> list:
+    @_sync.twin_staticmethod
+    async def gather(*calls: "FunctionCall") -> list:
         """Waits for several calls and returns their results in order."""
-        return _sync.run(_gather(calls))
+        for c in calls:
+            if not isinstance(c, FunctionCall):
+                raise InvalidError(f"FunctionCall.gather takes FunctionCall objects, got "
+                                   f"{type(c).__name__}")
+        return list(await asyncio.gather(*(c.get.aio() for c in calls)))
 
     def get_call_graph(self):
         raise NotImplementedError("FunctionCall.get_call_graph is not in ketch yet")
-
-
-async def _gather(calls) -> list:
-    for c in calls:
-        if not isinstance(c, FunctionCall):
-            raise InvalidError(f"FunctionCall.gather takes FunctionCall objects, got "
-                               f"{type(c).__name__}")
-    return list(await asyncio.gather(*(c.get.aio() for c in calls)))
-
-
-async def _gather_aio(*calls):
-    return await _sync.run_aio(_gather(calls))
-
-
-FunctionCall.gather.aio = _gather_aio  # type: ignore[attr-defined]

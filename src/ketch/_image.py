@@ -26,8 +26,8 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Sequence
 
-from . import _output, _sync
-from ._client import Client, python_version
+from . import _client, _output, _sync
+from ._client import Client
 from ._context import is_local
 from ._serialization import serialize
 from .exception import InvalidError
@@ -112,7 +112,8 @@ class Image:
     def debian_slim(python_version: str | None = None, force_build: bool = False) -> "Image":
         """Debian 12 with Python (built by the server with mmdebstrap). python_version
         defaults to this client's, which must match the image's Python."""
-        version = python_version or _client_python_version()
+        # The parameter shadows _client.python_version, hence the module prefix.
+        version = python_version or _client.python_version()
         if not isinstance(version, str) or not version.replace(".", "").isdigit():
             raise InvalidError(f"debian_slim(python_version={python_version!r}): give a "
                                "version like '3.11'")
@@ -352,7 +353,7 @@ class Image:
         self._built[server] = image_id
         return image_id
 
-    @_sync.live_method
+    @_sync.twin
     async def build(self, app=None, force: bool = False) -> "Image":
         """Builds the image now (it is otherwise built when an app using it runs)."""
         await self._build(await Client.get(), force)
@@ -364,10 +365,6 @@ def check_image(where: str, image) -> "Image | None":
         raise InvalidError(f"{where}: image={image!r} is not a ketch.Image; build one with "
                            "ketch.Image.debian_slim()...")
     return image
-
-
-def _client_python_version() -> str:
-    return python_version()
 
 
 def _env_dict(where: str, env) -> dict[str, str]:

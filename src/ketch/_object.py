@@ -23,6 +23,15 @@ from .proto import ketch_pb2 as pb
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def refuse_client(where: str, client):
+    """Modal's `client=` picks a connection per handle; ketch has one per process."""
+    if client is not None:
+        raise NotImplementedError(
+            f"{where}: client= is not in ketch: every handle uses this process's one "
+            "connection to the ketch server (KETCH_SERVER_ADDR chooses the server). "
+            "Remove client=")
+
+
 def check_name(kind: str, name) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise InvalidError(f"{kind} name {name!r}: use 1-64 letters, digits, '.', '-' or '_', "
@@ -64,13 +73,17 @@ class _Object:
     def from_name(cls, name: str, *, environment_name: str | None = None,
                   create_if_missing: bool = False, client=None):
         """A handle to the named object; looked up (and made, with create_if_missing=True)
-        when first used."""
+        when first used. `environment_name` is accepted and ignored: a ketch server has
+        one namespace, no environments."""
+        refuse_client(f"{cls._type_name}.from_name", client)
         return cls(check_name(cls._type_name, name), create_if_missing=create_if_missing)
 
     @classmethod
     def ephemeral(cls, *, environment_name: str | None = None, client=None):
         """A new nameless object for a `with` (or `async with`) block; deleted at its end,
-        or when this process's connection to the server closes."""
+        or when this process's connection to the server closes. `environment_name` is
+        accepted and ignored."""
+        refuse_client(f"{cls._type_name}.ephemeral", client)
         return _Ephemeral(cls)
 
     async def _lookup(self, client: Client) -> pb.ObjectInfo:
@@ -86,16 +99,18 @@ class _Object:
             self._object_id = info.object_id
         return self._object_id
 
-    @_sync.live_method
+    @_sync.twin
     async def hydrate(self):
         """Looks the object up now rather than on first use; returns it."""
         await self._id()
         return self
 
-    @_sync.live_classmethod
+    @_sync.twin_classmethod
     async def delete(cls, name: str, *, allow_missing: bool = False,
                      environment_name: str | None = None, client=None):
-        """Deletes the named object and everything in it."""
+        """Deletes the named object and everything in it. `environment_name` is accepted
+        and ignored."""
+        refuse_client(f"{cls._type_name}.delete", client)
         client = await Client.get()
         await client.request(object_delete=pb.ObjectDelete(
             kind=cls._kind, name=check_name(cls._type_name, name), allow_missing=allow_missing))

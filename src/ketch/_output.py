@@ -7,33 +7,47 @@ start.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
+import threading
 
 from .proto import ketch_pb2 as pb
 
-_enabled = 0
-_live_console = None  # while a progress bar shows, log lines print through its console
 PROGRESS_MIN_INPUTS = 200
+
+# How many enable_output() blocks are open in this process, and how many of them said
+# show_progress=False. Like the terminal they guard, they are the process's, not a call's.
+_enabled = 0
+_progress_hidden = 0
 
 
 @contextlib.contextmanager
 def enable_output(show_progress: bool = True):
-    """Streams container logs and progress of apps run inside the block to the terminal."""
-    global _enabled
+    """Streams container logs and progress of apps run inside the block to the terminal;
+    show_progress=False keeps the logs but hides progress bars and start-up spinners."""
+    global _enabled, _progress_hidden
     _enabled += 1
+    _progress_hidden += not show_progress
     try:
         yield
     finally:
         _enabled -= 1
+        _progress_hidden -= not show_progress
 
 
 def enabled() -> bool:
     return _enabled > 0
 
 
+def progress_enabled() -> bool:
+    return _enabled > 0 and _progress_hidden == 0
+
+
 class LogPrinter:
     def __init__(self):
+        # rich is imported only once output shows (as here): containers and quiet scripts
+        # skip its ~65 ms import.
         from rich.console import Console
 
         self.out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
@@ -58,9 +72,8 @@ class LogPrinter:
         if line.source == "system":
             self._progress(line)
             return
-        console = self.out if line.source == "stdout" else self.err
-        if _live_console is not None:
-            console = _live_console
+        console = _progress_display.console() or \
+            (self.out if line.source == "stdout" else self.err)
         console.print(f"[dim]{prefix}[/dim] ", end="", markup=True)
         console.print(line.text, markup=False, highlight=False)
 
@@ -74,7 +87,8 @@ class LogPrinter:
                     "scaled down" not in text and "exited with code 0" not in text:
                 self.err.print(f"[dim]{text}[/dim]")
         if self.starting and self.status is None and self.err.is_terminal \
-                and _live_console is None:  # a progress bar is showing already
+                and progress_enabled() \
+                and _progress_display.console() is None:  # a progress bar is showing already
             self.status = self.err.status(f"starting {len(self.starting)} container(s)…")
             self.status.start()
         elif self.status is not None:
@@ -87,8 +101,6 @@ class LogPrinter:
 
 def follow_logs(client, app_id: str):
     """Subscribes this client to the app's logs and prints them as they arrive."""
-    import asyncio
-
     printer = LogPrinter()
     printer.ended = asyncio.Event()
     client.log_handlers[app_id] = printer
@@ -98,8 +110,6 @@ def follow_logs(client, app_id: str):
 
 async def wait_for_end(client, app_id: str, timeout: float = 5.0):
     """Waits until the server has sent the app's last log line, then unsubscribes."""
-    import asyncio
-
     printer = client.log_handlers.get(app_id)
     if isinstance(printer, LogPrinter) and printer.ended is not None:
         try:
@@ -109,37 +119,74 @@ async def wait_for_end(client, app_id: str, timeout: float = 5.0):
     client.log_handlers.pop(app_id, None)
 
 
+class _ProgressDisplay:
+    """The terminal's one live progress display, shared by the maps running at once: each
+    has a bar (a task) in it; it starts with the first and stops when the last ends. While
+    it shows, log lines print through its console, above the bars."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._progress = None   # a rich Progress while any bar shows
+        self._bars = 0
+
+    def add_bar(self, label: str, total: int) -> tuple[object, int]:
+        """Adds a bar; returns the rich Progress that holds it and its task id."""
+        with self._lock:
+            if self._progress is None:
+                from rich.console import Console  # imported late: see LogPrinter
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, \
+                    TextColumn, TimeRemainingColumn
+
+                self._progress = Progress(
+                    TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True)
+                self._progress.start()
+            self._bars += 1
+            return self._progress, self._progress.add_task(label, total=total)
+
+    def remove_bar(self, task: int):
+        with self._lock:
+            self._progress.remove_task(task)
+            self._bars -= 1
+            if self._bars == 0:
+                self._progress.stop()
+                self._progress = None
+
+    def console(self):
+        """The live display's rich Console, or None when no bar shows."""
+        progress = self._progress
+        return progress.console if progress is not None else None
+
+
+_progress_display = _ProgressDisplay()
+
+
 class MapProgress:
     """A progress bar for a big `.map` while output is enabled and stderr is a terminal."""
 
-    def __init__(self, label: str, total: int):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-            TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeRemainingColumn(),
-                                 console=Console(file=sys.stderr), transient=True)
-        self.task = self.progress.add_task(label, total=total)
+    def __init__(self, label: str, total: int, display: _ProgressDisplay | None = None):
+        self.label = label
+        self.total = total
+        self.display = display or _progress_display
+        self.progress = None
+        self.task: int | None = None
 
     def __enter__(self):
-        global _live_console
-        self.progress.start()
-        _live_console = self.progress.console
+        self.progress, self.task = self.display.add_bar(self.label, self.total)
         return self
 
     def advance(self, n: int = 1):
         self.progress.advance(self.task, n)
 
     def __exit__(self, *exc):
-        global _live_console
-        _live_console = None
-        self.progress.stop()
+        self.display.remove_bar(self.task)
+        self.progress = self.task = None
 
 
 def map_progress(label: str, total: int | None):
     """A MapProgress when one should show, else a do-nothing stand-in."""
-    if total is not None and total >= PROGRESS_MIN_INPUTS and enabled() and sys.stderr.isatty():
+    if total is not None and total >= PROGRESS_MIN_INPUTS and progress_enabled() and \
+            sys.stderr.isatty():
         return MapProgress(label, total)
     return _NoProgress()
 

@@ -15,13 +15,18 @@ BATCHED = "__ketch_batched__"
 ENTER = "__ketch_enter__"
 EXIT = "__ketch_exit__"
 METHOD = "__ketch_method__"
+# Set (True) on the classes of the handles `@app.function` and `@app.cls` return, so a
+# decorator can tell it was placed above them without importing them.
+HANDLE = "__ketch_handle__"
+
+
+def is_handle(obj) -> bool:
+    """True for a ketch Function or Cls handle (rather than the user's function or class)."""
+    return getattr(type(obj), HANDLE, False) is True
 
 
 def _check_target(obj, decorator: str):
-    from ._functions import Function
-    from ._cls import Cls
-
-    if isinstance(obj, (Function, Cls)):
+    if is_handle(obj):
         raise InvalidError(f"@ketch.{decorator} must sit below @app.function or @app.cls, "
                            "next to the Python function or class")
     if not (inspect.isfunction(obj) or inspect.isclass(obj)):

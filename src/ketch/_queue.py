@@ -15,6 +15,7 @@ partition, 100,000 partitions, partition keys of 1-64 bytes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import queue as _stdlib_queue
 from typing import Any
@@ -23,12 +24,20 @@ from . import _sync
 from ._client import Client
 from ._object import _Object
 from ._serialization import deserialize, serialize
-from .exception import InvalidError
+from .exception import ConnectionError as KetchConnectionError
+from .exception import Error, InvalidError
 from .proto import ketch_pb2 as pb
 
 MAX_ITEM_BYTES = 1024 * 1024
 _BATCH_BYTES = 32 * 1024 * 1024
 _PEEK_PAGE = 100
+# Putting taken items back: how long to wait for the cancelled get's reply, and how many
+# connections to try the put on (a lost one is replaced by Client.get()).
+PUT_BACK_WAIT_S = 10
+PUT_BACK_ATTEMPTS = 3
+PUT_BACK_RETRY_S = 0.5
+
+log = logging.getLogger("ketch")
 
 
 def _partition(partition: str | None) -> str:
@@ -64,6 +73,22 @@ def _pickle_items(values) -> list[bytes]:
     return out
 
 
+async def _put_values_back(object_id: str, partition: str, values: list[bytes]):
+    """Puts pickled items back at the end of the partition, on a new connection if the
+    one in use was lost; raises when that cannot be done."""
+    for attempt in range(PUT_BACK_ATTEMPTS):
+        try:
+            client = await Client.get()
+            await client.request(queue_put=pb.QueuePut(
+                object_id=object_id, partition=partition, values=values,
+                timeout_s=PUT_BACK_WAIT_S, partition_ttl_s=24 * 3600))
+            return
+        except KetchConnectionError:
+            if attempt == PUT_BACK_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(PUT_BACK_RETRY_S)
+
+
 class Queue(_Object):
     """A distributed FIFO queue. Every method has an `.aio` twin:
     `await q.get.aio()`."""
@@ -87,27 +112,39 @@ class Queue(_Object):
     @staticmethod
     async def _put_back(client: Client, msg: pb.QueueGet, request: asyncio.Future):
         """A get cancelled here may have taken items on the server just before it heard:
-        they go back into the queue (at its end) rather than being lost."""
+        they go back into the queue (at its end) rather than being lost. Runs while the
+        cancellation propagates, so what cannot be saved is logged, not raised."""
         try:
-            reply = await asyncio.wait_for(request, 10)
-        except Exception:
+            reply = await asyncio.wait_for(request, PUT_BACK_WAIT_S)
+        except KetchConnectionError as exc:
+            log.warning("a cancelled Queue.get lost its connection before its reply came; "
+                        "items it may have taken are lost: %s", exc)
+            return
+        except Error:
+            return  # the get failed on the server (timed out, queue deleted): it took nothing
+        except TimeoutError:
+            log.warning("a cancelled Queue.get got no reply within %s s; items it may have "
+                        "taken are lost", PUT_BACK_WAIT_S)
             return
         values = list(reply.queue_items.values)
-        if values:
-            await client.request(queue_put=pb.QueuePut(
-                object_id=msg.object_id, partition=msg.partition, values=values,
-                timeout_s=10, partition_ttl_s=24 * 3600))
+        if not values:
+            return
+        try:
+            await _put_values_back(msg.object_id, msg.partition, values)
+        except Exception as exc:
+            log.error("%d item(s) taken by a cancelled Queue.get could not be put back and "
+                      "are lost: %s", len(values), exc)
 
     # -- putting
 
-    @_sync.live_method
+    @_sync.twin
     async def put(self, v: Any, block: bool = True, timeout: float | None = None, *,
                   partition: str | None = None, partition_ttl: int = 24 * 3600) -> None:
         """Adds v at the end. When the partition is full (5,000 items), waits for room, or
         raises queue.Full when block=False or timeout passes."""
         await self._put([v], block, timeout, partition, partition_ttl)
 
-    @_sync.live_method
+    @_sync.twin
     async def put_many(self, vs: list, block: bool = True, timeout: float | None = None, *,
                        partition: str | None = None, partition_ttl: int = 24 * 3600) -> None:
         """Adds several items, in order."""
@@ -147,7 +184,7 @@ class Queue(_Object):
         if items:
             await self._put(items, True, 10, partition, 24 * 3600)
 
-    @_sync.live_method_taking(_give_back)
+    @_sync.twin_taking(_give_back)
     async def get(self, block: bool = True, timeout: float | None = None, *,
                   partition: str | None = None) -> Any | None:
         """Removes and returns the first item. Waits for one when the queue is empty (up to
@@ -159,7 +196,7 @@ class Queue(_Object):
             raise _stdlib_queue.Empty(f"no item arrived within {timeout} s")
         return None
 
-    @_sync.live_method_taking(_give_back)
+    @_sync.twin_taking(_give_back)
     async def get_many(self, n_values: int, block: bool = True, timeout: float | None = None,
                        *, partition: str | None = None) -> list:
         """Removes and returns up to n_values items, waiting as get() does for the first."""
@@ -172,7 +209,7 @@ class Queue(_Object):
 
     # -- the rest
 
-    @_sync.live_method
+    @_sync.twin
     async def len(self, *, partition: str | None = None, total: bool = False) -> int:
         """Items in a partition, or in all of them with total=True."""
         if partition is not None and total:
@@ -182,7 +219,7 @@ class Queue(_Object):
             object_id=await self._id(), partition=_partition(partition), total=total))
         return reply.count.n
 
-    @_sync.live_method
+    @_sync.twin
     async def clear(self, *, partition: str | None = None, all: bool = False) -> None:
         """Removes every item of a partition, or of all partitions with all=True."""
         if partition is not None and all:
@@ -191,7 +228,7 @@ class Queue(_Object):
         await client.request(queue_clear=pb.QueueClear(
             object_id=await self._id(), partition=_partition(partition), all=all))
 
-    @_sync.live_method
+    @_sync.twin
     async def iterate(self, *, partition: str | None = None, item_poll_timeout: float = 0.0):
         """Yields the items in order without removing them, then waits up to
         item_poll_timeout seconds for each further item before stopping."""

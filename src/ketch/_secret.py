@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import _sync
 from ._client import Client
-from ._object import _Object, check_name
+from ._object import _Object, check_name, refuse_client
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
@@ -71,7 +71,8 @@ class Secret(_Object):
     def from_name(cls, name: str, *, environment_name: str | None = None,
                   required_keys: list[str] = (), client=None) -> "Secret":
         """The secret made with `ketch secret create NAME ...`; checked at deploy time,
-        with each of required_keys."""
+        with each of required_keys. `environment_name` is accepted and ignored."""
+        refuse_client("Secret.from_name", client)
         if isinstance(required_keys, str) or not all(isinstance(k, str) for k in required_keys):
             raise InvalidError("required_keys takes a list of variable names")
         return cls(check_name("Secret", name), required_keys=required_keys)
@@ -126,7 +127,7 @@ class Secret(_Object):
             self._object_id = info.object_id
         return self._object_id
 
-    @_sync.live_classmethod
+    @_sync.twin_classmethod
     async def create(cls, name: str, env: dict[str, str], *, overwrite: bool = False) -> None:
         """Saves a named secret (what `ketch secret create` does)."""
         client = await Client.get()

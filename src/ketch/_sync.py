@@ -2,7 +2,7 @@
 thread; the blocking face waits for it, the `.aio` face awaits it from any other loop.
 
     class Function:
-        @live_method
+        @twin
         async def remote(self, *args): ...
 
     f.remote(1)              # blocking
@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
+import logging
 import threading
 from typing import AsyncIterator, Awaitable, Callable
+
+log = logging.getLogger("ketch")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
@@ -89,7 +93,8 @@ async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitabl
 
     def settle(result):  # on the caller's loop
         if waiter.done():  # it gave up meanwhile
-            asyncio.run_coroutine_threadsafe(give_back(result), ketch_loop)
+            handing_back = asyncio.run_coroutine_threadsafe(give_back(result), ketch_loop)
+            handing_back.add_done_callback(_report_failed_give_back)
         else:
             waiter.set_result(result)
 
@@ -115,6 +120,12 @@ async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitabl
     except asyncio.CancelledError:
         ketch_loop.call_soon_threadsafe(lambda: task and task[0].cancel())
         raise
+
+
+def _report_failed_give_back(handing_back):
+    if not handing_back.cancelled() and handing_back.exception() is not None:
+        log.error("what a cancelled .aio call took from the server could not be given back "
+                  "and is lost: %s", handing_back.exception())
 
 
 def iterate(agen: AsyncIterator):
@@ -164,12 +175,11 @@ class _Bound:
         return run_aio(self._fn(self._obj, *args, **kwargs))
 
 
-class live_method:
-    """Descriptor: an `async def` (or async generator) method with a blocking face and `.aio`."""
+class twin:
+    """Descriptor: an `async def` (or async generator) method with a blocking face and its
+    `.aio` twin. (Named apart from Modal's `live_method`, which means "hydrate first".)"""
 
     def __init__(self, fn: Callable, give_back: Callable | None = None):
-        import inspect
-
         self._fn = fn
         self._gen = inspect.isasyncgenfunction(fn)
         self._give_back = give_back
@@ -181,15 +191,31 @@ class live_method:
         return _Bound(self._fn, obj, self._gen, self._give_back)
 
 
-def live_method_taking(give_back: Callable):
-    """live_method for a call that takes something from the server: if its `.aio` caller
+def twin_taking(give_back: Callable):
+    """twin for a call that takes something from the server: if its `.aio` caller
     gives up just as the result arrives, `await give_back(obj, result, *args, **kwargs)`
     runs so nothing taken is lost."""
-    return lambda fn: live_method(fn, give_back)
+    return lambda fn: twin(fn, give_back)
 
 
-class live_classmethod(live_method):
+class twin_classmethod(twin):
     """The same for a classmethod: `Dict.delete("name")`, `await Dict.delete.aio("name")`."""
 
     def __get__(self, obj, objtype=None):
         return _Bound(self._fn, objtype if objtype is not None else type(obj), self._gen)
+
+
+class twin_staticmethod(twin):
+    """The same for a staticmethod: `FunctionCall.gather(a, b)`,
+    `await FunctionCall.gather.aio(a, b)`."""
+
+    def __get__(self, obj, objtype=None):
+        return _Bound(_without_owner(self._fn), None, self._gen)
+
+
+def _without_owner(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def call(_owner, *args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return call

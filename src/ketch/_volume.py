@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from . import _sync
 from ._client import Client
-from ._object import _Object
+from ._object import _Object, refuse_client
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
@@ -92,6 +92,10 @@ class Volume(_Object):
     @classmethod
     def from_name(cls, name: str, *, environment_name: str | None = None,
                   create_if_missing: bool = False, version=None, client=None) -> "Volume":
+        """A handle to the named volume; looked up (and made, with create_if_missing=True)
+        when first used. `environment_name` and `version` are accepted and ignored: there
+        are no environments, and ketch volumes have one format (no Modal v1/v2)."""
+        refuse_client("Volume.from_name", client)
         return super().from_name(name, create_if_missing=create_if_missing)
 
     def read_only(self) -> "Volume":
@@ -104,20 +108,20 @@ class Volume(_Object):
 
     # -- consistency
 
-    @_sync.live_method
+    @_sync.twin
     async def commit(self) -> None:
         """Makes the volume's changes durable on disk."""
         client, oid = await self._client_and_id()
         await client.request(volume_commit=pb.VolumeCommit(object_id=oid))
 
-    @_sync.live_method
+    @_sync.twin
     async def reload(self) -> None:
         """Brings in others' committed changes; ketch's mounts already show them."""
         await self._id()
 
     # -- listing
 
-    @_sync.live_method
+    @_sync.twin
     async def listdir(self, path: str, *, recursive: bool = False) -> list[FileEntry]:
         """The entries of a directory (or the file) at path."""
         client, oid = await self._client_and_id()
@@ -125,7 +129,7 @@ class Volume(_Object):
             object_id=oid, path=path, recursive=recursive))
         return [_entry(e) for e in reply.volume_entries.entries]
 
-    @_sync.live_method
+    @_sync.twin
     async def iterdir(self, path: str, *, recursive: bool = True):
         """Yields the entries under path."""
         for entry in await self.listdir.aio(path, recursive=recursive):
@@ -133,13 +137,13 @@ class Volume(_Object):
 
     # -- reading
 
-    @_sync.live_method
+    @_sync.twin
     async def read_file(self, path: str):
         """Yields the file's bytes in chunks of up to 4 MiB."""
         async for parts in self._read_parts(path):
             yield b"".join(parts)
 
-    @_sync.live_method
+    @_sync.twin
     async def read_file_into_fileobj(self, path: str, fileobj: BinaryIO) -> int:
         """Writes the file into an open binary file; returns the bytes written."""
         loop = asyncio.get_running_loop()
@@ -181,14 +185,14 @@ class Volume(_Object):
 
     # -- changing
 
-    @_sync.live_method
+    @_sync.twin
     async def remove_file(self, path: str, recursive: bool = False) -> None:
         """Removes a file, or a directory with recursive=True."""
         client, oid = await self._client_and_id()
         await client.request(volume_remove=pb.VolumeRemove(object_id=oid, path=path,
                                                            recursive=recursive))
 
-    @_sync.live_method
+    @_sync.twin
     async def copy_files(self, src_paths: list[str], dst_path: str,
                          recursive: bool = False) -> None:
         """Copies files (and directories) within the volume: into dst_path when it is a

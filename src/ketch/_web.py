@@ -15,6 +15,7 @@ import re
 import socket
 import urllib.parse
 
+from ._partial import is_handle
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
@@ -41,10 +42,7 @@ def default_label(name: str) -> str:
 
 def _mark(decorator: str, endpoint: pb.WebEndpoint, takes_no_args: bool):
     def decorate(f):
-        from ._cls import Cls
-        from ._functions import Function
-
-        if isinstance(f, (Function, Cls)):
+        if is_handle(f):
             raise InvalidError(f"@ketch.{decorator} must sit below @app.function() (or on a "
                                "method of an @app.cls() class), next to the Python function")
         if not inspect.isfunction(f):
@@ -161,21 +159,10 @@ def endpoints_of(obj, tag: str, is_class: bool) -> list[pb.WebEndpoint]:
     return found
 
 
-def check_definition(where: str, obj, tag: str, is_class: bool, batched: bool,
+def check_definition(where: str, endpoints: list[pb.WebEndpoint], batched: bool,
                      taken: dict[str, str]):
-    """Refuses what cannot be served: two endpoints of one app with the same label,
-    @batched web functions, and web methods of a class with parameters that have no
-    default (a request has no way to give them). `taken` maps the app's labels to the
-    functions that own them."""
-    endpoints = endpoints_of(obj, tag, is_class)
-    if endpoints and is_class:
-        from ._partial import class_parameters
-
-        required = [n for n, p in class_parameters(obj).items() if p.required]
-        if required:
-            raise InvalidError(f"{where}: the class has web endpoints, which build it with "
-                               f"default parameters, but parameter {required[0]!r} has no "
-                               "default; give it one (ketch.parameter(default=...))")
+    """Refuses what cannot be served: two endpoints of one app with the same label, and
+    @batched web functions. `taken` maps the app's labels to the functions that own them."""
     for ep in endpoints:
         owner = taken.get(ep.label)
         if owner is not None:

@@ -19,15 +19,19 @@ import secrets
 import socket
 import time
 
+from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
+from .loading import UserCode
 
 READY_POLL_S = 0.02
-WEB_STOP_GRACE_S = 5  # with the in-flight drain after it, under the server's 10 s grace
+# Open streams and WebSockets get half the server's stop grace; the in-flight drain and the
+# @exit hooks come after.
+WEB_STOP_GRACE_S = STOP_GRACE_S / 2
 
 
 class WebServing:
-    def __init__(self, container):
-        self.container = container
+    def __init__(self, code: UserCode):
+        self.code = code
         self.servers: list = []
         self.tasks: list[asyncio.Task] = []
 
@@ -35,8 +39,8 @@ class WebServing:
         """Starts every endpoint and says where each listens, keyed by class method (""
         for a function). Raises with a clear message when one cannot start."""
         ready = pb.WebReady()
-        for ep in self.container.spec.web_endpoints:
-            fn = self.container.callable_for(ep.method)
+        for ep in self.code.spec.web_endpoints:
+            fn = self.code.callable_for(ep.method)
             if ep.kind == "server":
                 ready.ports[ep.method] = await self._start_web_server(ep, fn)
             else:

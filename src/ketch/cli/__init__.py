@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..exception import Error
+from ._common import fail
 from . import app as app_cmd, container, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
 from . import image as image_cmd
@@ -19,13 +20,7 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except Error as exc:
-            from ._common import fail
-
-            fail(str(exc))
-        except (NotImplementedError, ValueError) as exc:
-            from ._common import fail
-
+        except (Error, NotImplementedError, ValueError) as exc:
             fail(str(exc))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import json
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import _sync
+from .._app import App
 from .._client import Client
 
 console = Console(highlight=False)
@@ -90,8 +90,6 @@ def import_app_file(path_arg: str):
 
 
 def find_apps(module) -> dict:
-    from .._app import App
-
     return {name: value for name, value in vars(module).items() if isinstance(value, App)}
 
 
@@ -106,6 +104,3 @@ def pick_app(module, path_arg: str):
              f"FILE::app_variable.function")
     return next(iter(apps.values()))
 
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0", "false")

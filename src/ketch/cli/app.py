@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
 import click
 
+from .._output import LogPrinter
 from ..proto import ketch_pb2 as pb
 from ._common import client, console, print_json, run_async, table, when
 
@@ -63,10 +65,6 @@ def stop(app_ref: str):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def logs(app_ref: str, follow: bool, as_json: bool):
     """Print an app's container logs (name or id), oldest first."""
-    import json
-
-    from .._output import LogPrinter
-
     printer = LogPrinter()
 
     async def go():

@@ -14,6 +14,7 @@ from .._app import LocalEntrypoint
 from .._cls import Cls
 from .._functions import Function
 from .._output import enable_output
+from ..exception import Error
 from ._common import console, err_console, fail, import_app_file, pick_app
 from .serve import print_web_urls, web_urls
 
@@ -114,8 +115,6 @@ def run(ctx, ref: str, detach: bool, quiet: bool, show_help: bool):
 
 
 def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
-    from ..exception import Error
-
     failure: str | None = None
     with contextlib.ExitStack() as stack:
         if not quiet:

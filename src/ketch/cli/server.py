@@ -44,6 +44,7 @@ def start(address: str | None, foreground: bool):
         console.print(f"a ketch server is already running at {address}")
         return
     if foreground:
+        # Imported here, not at the top: the rest of the CLI never loads the server.
         from ..server.main import main as server_main
 
         server_main(["--address", address])

@@ -21,21 +21,24 @@ class BlobStore:
         self.tmp.mkdir(parents=True, exist_ok=True)
         for stale in self.tmp.iterdir():
             stale.unlink(missing_ok=True)
-        self._uploads: dict[str, tuple[object, "hashlib._Hash", Path]] = {}
+        # upload id -> (file, running hash, its path, the owner id of who sends it)
+        self._uploads: dict[str, tuple[object, "hashlib._Hash", Path, str]] = {}
 
     def _path(self, blob_id: str) -> Path:
         if len(blob_id) != 64 or not all(c in "0123456789abcdef" for c in blob_id):
             raise KeyError(blob_id)
         return self.root / blob_id[:2] / blob_id
 
-    def put_chunk(self, upload_id: str, data: bytes, last: bool) -> str | None:
-        """Appends a chunk; returns the blob id when `last`."""
+    def put_chunk(self, upload_id: str, data: bytes, last: bool, owner_id: str = ""
+                  ) -> str | None:
+        """Appends a chunk; returns the blob id when `last`. An upload its owner leaves
+        unfinished is dropped by owner_closed."""
         entry = self._uploads.get(upload_id)
         if entry is None:
             path = self.tmp / f"{os.getpid()}-{upload_id}"
-            entry = (open(path, "wb"), hashlib.sha256(), path)
+            entry = (open(path, "wb"), hashlib.sha256(), path, owner_id)
             self._uploads[upload_id] = entry
-        handle, digest, path = entry
+        handle, digest, path, _ = entry
         handle.write(data)
         digest.update(data)
         if not last:
@@ -48,12 +51,12 @@ class BlobStore:
         os.replace(path, final)
         return blob_id
 
-    def abort_uploads(self, upload_ids):
-        for upload_id in upload_ids:
-            entry = self._uploads.pop(upload_id, None)
-            if entry is not None:
-                entry[0].close()
-                entry[2].unlink(missing_ok=True)
+    def owner_closed(self, owner_id: str):
+        for upload_id, (handle, _, path, owner) in list(self._uploads.items()):
+            if owner == owner_id:
+                del self._uploads[upload_id]
+                handle.close()
+                path.unlink(missing_ok=True)
 
     def remove_older_than(self, seconds: float) -> int:
         """Deletes blobs not written for `seconds` (results kept that long, as Modal keeps
@@ -73,8 +76,12 @@ class BlobStore:
         return removed
 
     def read_chunk(self, blob_id: str, offset: int) -> tuple[bytes, bool]:
-        path = self._path(blob_id)
-        with open(path, "rb") as handle:
+        """Up to BLOB_CHUNK bytes at `offset`, and whether they end the blob."""
+        try:
+            handle = open(self._path(blob_id), "rb")
+        except (KeyError, FileNotFoundError):
+            raise LookupError(f"no blob {blob_id}") from None
+        with handle:
             handle.seek(offset)
             data = handle.read(BLOB_CHUNK)
             last = handle.tell() >= os.fstat(handle.fileno()).st_size

@@ -7,12 +7,7 @@ one: `put(skip_if_exists=True)` and `pop` are atomic.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ..proto import ketch_pb2 as pb
-
-if TYPE_CHECKING:
-    from .api import Session
+from .objects import ObjectsService
 
 MAX_KEY_BYTES = 64 * 1024
 MAX_VALUE_BYTES = 16 * 1024 * 1024
@@ -32,53 +27,46 @@ def _check_sizes(keys, values=()):
                              "Volume and store its path.")
 
 
-def dict_request(session: "Session", frame, msg: pb.DictRequest):
-    server = session.server
-    server.objects.get(msg.object_id, "dict")
-    store = server.objects.store
-    oid = msg.object_id
-    op = msg.op
-    reply = pb.DictReply()
-    if op in (pb.DICT_GET, pb.DICT_POP, pb.DICT_CONTAINS):
-        if len(msg.keys) != 1:
-            raise ValueError("give exactly one key")
-        _check_sizes(msg.keys)
-        key = msg.keys[0]
-        if op == pb.DICT_GET:
-            value = store.dict_get(oid, key)
-        elif op == pb.DICT_POP:
-            value = store.dict_pop(oid, key)
-        else:
-            value = store.dict_get(oid, key)
-        if value is not None:
-            reply.found = True
-            if op != pb.DICT_CONTAINS:
-                reply.value = value
-    elif op == pb.DICT_PUT:
-        if len(msg.keys) != len(msg.values):
-            raise ValueError("give one value per key")
-        _check_sizes(msg.keys, msg.values)
-        reply.n = store.dict_put(oid, list(zip(msg.keys, msg.values)), msg.skip_if_exists)
-    elif op == pb.DICT_LEN:
-        reply.n = store.dict_len(oid)
-    elif op == pb.DICT_CLEAR:
-        store.dict_clear(oid)
-    elif op == pb.DICT_SCAN:
-        limit = min(msg.limit or SCAN_PAGE, SCAN_PAGE)
-        rows = store.dict_scan(oid, msg.after_key, limit, msg.with_values)
-        reply.done = len(rows) < limit
-        size = 0
+class DictService:
+    def __init__(self, objects: ObjectsService):
+        self.objects = objects
+        self.store = objects.store
+
+    def _entries(self, object_id: str):
+        """The store, once the dict is known to exist."""
+        self.objects.get(object_id, "dict")
+        return self.store
+
+    def get(self, object_id: str, key: bytes) -> bytes | None:
+        _check_sizes([key])
+        return self._entries(object_id).dict_get(object_id, key)
+
+    def pop(self, object_id: str, key: bytes) -> bytes | None:
+        _check_sizes([key])
+        return self._entries(object_id).dict_pop(object_id, key)
+
+    def put(self, object_id: str, pairs: list[tuple[bytes, bytes]], skip_if_exists: bool
+            ) -> int:
+        """Stores the pairs; returns how many were written (skip_if_exists keeps old ones)."""
+        _check_sizes([k for k, _ in pairs], [v for _, v in pairs])
+        return self._entries(object_id).dict_put(object_id, pairs, skip_if_exists)
+
+    def size(self, object_id: str) -> int:
+        return self._entries(object_id).dict_len(object_id)
+
+    def clear(self, object_id: str):
+        self._entries(object_id).dict_clear(object_id)
+
+    def scan(self, object_id: str, after_key: bytes, limit: int, with_values: bool
+             ) -> tuple[list[tuple[bytes, bytes | None]], bool]:
+        """A page of entries after `after_key`, in key order, and whether it is the last."""
+        limit = min(limit or SCAN_PAGE, SCAN_PAGE)
+        rows = self._entries(object_id).dict_scan(object_id, after_key, limit, with_values)
+        done = len(rows) < limit
+        page, size = [], 0
         for key, value in rows:
             size += len(key) + len(value or b"")
-            if reply.keys and size > SCAN_BYTES:
-                reply.done = False
-                break
-            reply.keys.append(key)
-            if msg.with_values:
-                reply.values.append(value)
-    else:
-        raise ValueError(f"unknown dict operation {op}")
-    session.conn.reply(frame, dict_reply=reply)
-
-
-HANDLERS = {"dict_request": dict_request}
+            if page and size > SCAN_BYTES:
+                return page, False
+            page.append((key, value))
+        return page, done

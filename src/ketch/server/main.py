@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 from .. import _config, _wire
-from .api import Session
+from .api.session import Session
 from .blobs import BlobStore
+from .dicts import DictService
 from .functions.launch import Launcher
 from .functions.service import FunctionsService
 from .images import ImageService
@@ -28,10 +29,12 @@ from .gateway import Gateway
 from .gateway.tokens import ProxyTokens
 from .logs import LogService
 from .objects import ObjectsService
+from .objects_store import ObjectsStore
 from .queues import QueueService
 from .resources import MachineResources
 from .runtime import RuntimeUnavailable, default_runtime, make_runtime
 from .secrets import SecretService
+from .services import ServerInfo, Services
 from .store import Store
 from .volumes import VolumeService
 
@@ -71,23 +74,32 @@ class Server:
         self.logs = LogService(data_dir / "logs")
         self.resources = MachineResources()
         self.runtime = make_runtime(runtime, data_dir)
-        self.images = ImageService(self)
-        self.objects = ObjectsService(self)
-        self.secrets = SecretService(self)
-        self.queues = QueueService(self)
-        self.volumes = VolumeService(self)
+        self.objects = ObjectsService(ObjectsStore(self.store.db))
+        self.dicts = DictService(self.objects)
+        self.queues = QueueService(self.objects)
+        self.secrets = SecretService(self.objects, data_dir)
+        self.volumes = VolumeService(self.objects, data_dir, self.runtime)
+        self.images = ImageService(self.runtime.name, data_dir)
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes, self.container_address,
                      self.token))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address())
+        self.services = Services(
+            info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
+                            token=self.token, started_at=self.started_at,
+                            runtime=self.runtime.name),
+            store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
+            functions=self.functions, gateway=self.gateway, images=self.images,
+            objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
+            volumes=self.volumes, request_shutdown=self.request_shutdown)
         self._stop = asyncio.Event()
 
     async def serve(self):
         loop = asyncio.get_running_loop()
         host, port = _wire.parse_address(self.address)
-        listener = await loop.create_server(lambda: Session(self).conn, host, port,
+        listener = await loop.create_server(lambda: Session(self.services).conn, host, port,
                                             reuse_address=True)
         self.functions.restore()
         self.objects.restore()

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from ..proto import ketch_pb2 as pb
-
-if TYPE_CHECKING:
-    from .api import Session
-    from .main import Server
+from .objects import ObjectsService
 
 MAX_ITEM_BYTES = 1024 * 1024
 MAX_PARTITION_ITEMS = 5000
@@ -28,16 +24,15 @@ EXPIRY_SWEEP_S = 1.0
 
 
 class QueueService:
-    def __init__(self, server: "Server"):
-        self.objects = server.objects
-        self.store = server.objects.store
+    def __init__(self, objects: ObjectsService):
+        self.objects = objects
+        self.store = objects.store
         self.changed: dict[tuple[str, str], asyncio.Event] = {}
         self.counts: dict[tuple[str, str], int] = {}      # items per partition, cached
         self.expiries: dict[tuple[str, str], float] = {}  # as stored, cached
         self.waits: dict[str, asyncio.Task] = {}
-        self.waits_of: dict["Session", set[str]] = {}
+        self.waits_of: dict[str, set[str]] = {}           # owner id -> its waiter ids
         self.objects.on_delete["queue"] = self._deleted
-        self.objects.on_session_close.append(self._session_closed)
         self._sweeper: asyncio.Task | None = None
 
     def start(self):
@@ -71,8 +66,8 @@ class QueueService:
     def _deleted(self, oid: str):
         self._forget(oid, None)
 
-    def _session_closed(self, session: "Session"):
-        for waiter_id in self.waits_of.pop(session, ()):
+    def owner_closed(self, owner_id: str):
+        for waiter_id in self.waits_of.pop(owner_id, ()):
             task = self.waits.pop(waiter_id, None)
             if task is not None:
                 task.cancel()
@@ -81,9 +76,13 @@ class QueueService:
         while True:
             await asyncio.sleep(EXPIRY_SWEEP_S)
             for oid, partition in self.store.expired_partitions(time.time()):
-                self.clear(oid, partition)
+                self._clear(oid, partition)
 
     # -- operations
+
+    def require(self, oid: str):
+        """Raises LookupError when the queue was deleted."""
+        self.objects.get(oid, "queue")
 
     def put(self, oid: str, partition: str, values: list[bytes], ttl: float) -> bool:
         n = self.count(oid, partition)
@@ -105,50 +104,51 @@ class QueueService:
         self._signal(oid, partition)
         return True
 
-    def take(self, session: "Session", oid: str, partition: str, n: int):
-        if session.conn.closed:
-            return []  # nobody would receive them
+    def take(self, oid: str, partition: str, n: int) -> list[tuple[int, bytes]]:
+        """Removes and returns up to n items, oldest first, as (seq, value)."""
         rows = self.store.queue_take(oid, partition, n, REPLY_BYTES)
         if rows:
             self.counts[(oid, partition)] = max(0, self.count(oid, partition) - len(rows))
             self._signal(oid, partition)  # wakes putters waiting for room
         return rows
 
+    def peek(self, oid: str, partition: str, after_seq: int, n: int
+             ) -> list[tuple[int, bytes]]:
+        return self.store.queue_peek(oid, partition, after_seq, n, REPLY_BYTES)
+
+    def length(self, oid: str, partition: str | None) -> int:
+        """Items in one partition, or in all of them (partition None)."""
+        self.require(oid)
+        if partition is None:
+            return self.store.queue_len(oid, None)
+        return self.count(oid, partition)
+
     def clear(self, oid: str, partition: str | None):
+        self.require(oid)
+        self._clear(oid, partition)
+
+    def _clear(self, oid: str, partition: str | None):
         self.store.queue_clear(oid, partition)
         self._forget(oid, partition)
 
-    def now_or_later(self, session: "Session", msg, partition: str, attempt: Callable,
-                     reply: Callable):
-        """Replies at once when attempt() succeeds or the caller will not wait; else
-        returns a coroutine that waits (the api runs it)."""
-        self.objects.get(msg.object_id, "queue")
-        result = attempt()
-        if result or msg.timeout_s == 0:
-            reply(result)
-            return None
+    def cancel_wait(self, owner_id: str, waiter_id: str):
+        """Ends a waiting get/put of this owner: it answers with nothing."""
+        if waiter_id in self.waits_of.get(owner_id, ()):
+            task = self.waits.pop(waiter_id, None)
+            if task is not None:
+                task.cancel()
 
-        async def later():
-            try:
-                result = await self.wait_until(session, msg.waiter_id, msg.object_id,
-                                               partition, msg.timeout_s, attempt)
-            except asyncio.CancelledError:
-                result = []  # the waiter gave up: an empty answer ends its request
-            reply(result)
-
-        return later()
-
-    async def wait_until(self, session: "Session", waiter_id: str, oid: str, partition: str,
+    async def wait_until(self, owner_id: str, waiter_id: str, oid: str, partition: str,
                          timeout_s: float, attempt: Callable):
         """Runs attempt() now and after each change of the partition until it returns
         something true or timeout_s passes (< 0: no limit). Returns its last result."""
         deadline = None if timeout_s < 0 else time.monotonic() + timeout_s
         if waiter_id:
             self.waits[waiter_id] = asyncio.current_task()
-            self.waits_of.setdefault(session, set()).add(waiter_id)
+            self.waits_of.setdefault(owner_id, set()).add(waiter_id)
         try:
             while True:
-                self.objects.get(oid, "queue")
+                self.require(oid)
                 result = attempt()
                 if result:
                     return result
@@ -163,22 +163,17 @@ class QueueService:
         finally:
             if waiter_id:
                 self.waits.pop(waiter_id, None)
-                self.waits_of.get(session, set()).discard(waiter_id)
+                self.waits_of.get(owner_id, set()).discard(waiter_id)
 
 
-def _partition(name: str) -> str:
+def check_partition(name: str) -> str:
     if len(name.encode()) > MAX_PARTITION_KEY_BYTES:
         raise ValueError(f"Queue partition key {name[:20]!r}… is over "
                          f"{MAX_PARTITION_KEY_BYTES} bytes, the limit")
     return name
 
 
-# -- request handlers
-
-def queue_put(session: "Session", frame, msg: pb.QueuePut):
-    svc = session.server.queues
-    partition = _partition(msg.partition)
-    values = list(msg.values)
+def check_items(values: list[bytes]):
     for value in values:
         if len(value) > MAX_ITEM_BYTES:
             raise ValueError(f"a Queue item is {len(value)} bytes pickled; the limit is "
@@ -187,71 +182,3 @@ def queue_put(session: "Session", frame, msg: pb.QueuePut):
     if len(values) > MAX_PARTITION_ITEMS:
         raise ValueError(f"put_many got {len(values)} items; a partition holds at most "
                          f"{MAX_PARTITION_ITEMS}")
-    ttl = msg.partition_ttl_s if msg.partition_ttl_s > 0 else DEFAULT_PARTITION_TTL_S
-    return svc.now_or_later(
-        session, msg, partition, lambda: svc.put(msg.object_id, partition, values, ttl),
-        lambda done: session.conn.reply(frame, count=pb.Count(n=len(values) if done else 0)))
-
-
-def _reply_items(session: "Session", frame):
-    def reply(rows):
-        session.conn.reply(frame, queue_items=pb.QueueItems(values=[v for _, v in rows],
-                                                            seqs=[s for s, _ in rows]))
-    return reply
-
-
-def queue_get(session: "Session", frame, msg: pb.QueueGet):
-    svc = session.server.queues
-    partition = _partition(msg.partition)
-    n = max(1, min(msg.n or 1, MAX_PARTITION_ITEMS))
-    return svc.now_or_later(session, msg, partition,
-                            lambda: svc.take(session, msg.object_id, partition, n),
-                            _reply_items(session, frame))
-
-
-def queue_peek(session: "Session", frame, msg: pb.QueuePeek):
-    svc = session.server.queues
-    partition = _partition(msg.partition)
-    n = max(1, min(msg.n or 100, MAX_PARTITION_ITEMS))
-
-    def peek():
-        return svc.store.queue_peek(msg.object_id, partition, msg.after_seq, n, REPLY_BYTES)
-
-    return svc.now_or_later(session, msg, partition, peek, _reply_items(session, frame))
-
-
-def queue_len(session: "Session", frame, msg: pb.QueueLen):
-    svc = session.server.queues
-    svc.objects.get(msg.object_id, "queue")
-    if msg.total:
-        n = svc.store.queue_len(msg.object_id, None)
-    else:
-        n = svc.count(msg.object_id, _partition(msg.partition))
-    session.conn.reply(frame, count=pb.Count(n=n))
-
-
-def queue_clear(session: "Session", frame, msg: pb.QueueClear):
-    svc = session.server.queues
-    svc.objects.get(msg.object_id, "queue")
-    if msg.all and msg.partition:
-        raise ValueError("clear() takes partition= or all=True, not both")
-    svc.clear(msg.object_id, None if msg.all else _partition(msg.partition))
-    session.conn.reply(frame, ok=pb.Ok())
-
-
-def queue_cancel_wait(session: "Session", frame, msg: pb.QueueCancelWait):
-    svc = session.server.queues
-    if msg.waiter_id in svc.waits_of.get(session, ()):
-        task = svc.waits.pop(msg.waiter_id, None)
-        if task is not None:
-            task.cancel()
-
-
-HANDLERS = {
-    "queue_put": queue_put,
-    "queue_get": queue_get,
-    "queue_peek": queue_peek,
-    "queue_len": queue_len,
-    "queue_clear": queue_clear,
-    "queue_cancel_wait": queue_cancel_wait,
-}

@@ -15,14 +15,11 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..proto import ketch_pb2 as pb
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .objects import ObjectsService, check_name
 from .objects_store import ObjectRow
-
-if TYPE_CHECKING:
-    from .api import Session
-    from .main import Server
 
 KEY_FILE = "secrets.key"
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -48,12 +45,10 @@ def load_or_create_key(data_dir: Path) -> bytes:
 
 
 class SecretService:
-    def __init__(self, server: "Server"):
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        self.objects = server.objects
-        self.store = server.objects.store
-        key = load_or_create_key(server.data_dir)
+    def __init__(self, objects: ObjectsService, data_dir: Path):
+        self.objects = objects
+        self.store = objects.store
+        key = load_or_create_key(data_dir)
         self.aead = AESGCM(key)
         # A key of its own for content digests, derived so the AES key is used for AES only.
         self.digest_key = hmac.new(key, b"ketch anonymous secret digest", hashlib.sha256).digest()
@@ -66,6 +61,8 @@ class SecretService:
         return json.loads(self.aead.decrypt(blob[:12], blob[12:], object_id.encode()))
 
     def save(self, name: str | None, env: dict[str, str], overwrite: bool) -> ObjectRow:
+        if name is not None:
+            check_name("secret", name)
         for key, value in env.items():
             if not _ENV_NAME_RE.match(key):
                 raise ValueError(f"secret key {key!r} is not a valid environment variable name "
@@ -92,10 +89,14 @@ class SecretService:
         self.store.secret_set(row.object_id, self._seal(row.object_id, env), sorted(env))
         return self.store.by_id(row.object_id)
 
+    def keys(self, object_id: str) -> list[str]:
+        """The secret's variable names (never its values)."""
+        found = self.store.secret(object_id)
+        return found[1] if found else []
+
     def check_required(self, row: ObjectRow, required: list[str]) -> list[str]:
         """The secret's key names, after checking that each required one is there."""
-        found = self.store.secret(row.object_id)
-        keys = found[1] if found else []
+        keys = self.keys(row.object_id)
         missing = [k for k in required if k not in keys]
         if missing:
             raise LookupError(f"the Secret {row.name!r} lacks the required key(s) "
@@ -120,17 +121,3 @@ class SecretService:
             if self.store.secret(object_id) is None:
                 raise LookupError(f"no secret {object_id}: it was deleted; look it up again "
                                   "with Secret.from_name")
-
-
-def secret_create(session: "Session", frame, msg: pb.SecretCreate):
-    server = session.server
-    if msg.name:
-        from .objects import check_name
-
-        check_name("secret", msg.name)
-    row = server.secrets.save(msg.name or None, dict(msg.env), msg.overwrite)
-    session.conn.reply(frame, object_info=server.objects.info(row, len(msg.env),
-                                                              sorted(msg.env)))
-
-
-HANDLERS = {"secret_create": secret_create}

@@ -122,12 +122,6 @@ class Store:
             "WHERE app_id = ? ORDER BY created_at", (app_id,))
         return [FunctionRow(*row) for row in rows]
 
-    def function(self, function_id: str) -> FunctionRow | None:
-        row = self.db.execute(
-            "SELECT function_id, app_id, name, spec, parent_id, params FROM functions "
-            "WHERE function_id = ?", (function_id,)).fetchone()
-        return FunctionRow(*row) if row else None
-
     # -- spawned calls
 
     def add_call(self, call_id: str, function_id: str):

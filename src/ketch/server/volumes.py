@@ -26,14 +26,10 @@ import shutil
 import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..proto import ketch_pb2 as pb
-from .runtime import Mount
-
-if TYPE_CHECKING:
-    from .api import Session
-    from .main import Server
+from .objects import ObjectsService
+from .runtime import Mount, Runtime
 
 MAX_READ = 8 * 1024 * 1024
 MAX_ENTRIES = 200_000           # per listing, so a reply stays under the frame limit
@@ -44,27 +40,27 @@ _SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/p
 
 
 class Upload:
-    __slots__ = ("fd", "tmp", "target", "session", "object_id", "size", "written")
+    __slots__ = ("fd", "tmp", "target", "owner_id", "object_id", "size", "written")
 
-    def __init__(self, fd: int, tmp: Path, target: Path, session, object_id: str):
-        self.fd, self.tmp, self.target, self.session = fd, tmp, target, session
+    def __init__(self, fd: int, tmp: Path, target: Path, owner_id: str, object_id: str):
+        self.fd, self.tmp, self.target, self.owner_id = fd, tmp, target, owner_id
         self.object_id = object_id
         self.size = 0                               # bytes received: where the next chunk goes
         self.written: asyncio.Future | None = None  # done when all chunks so far are written
 
 
 class VolumeService:
-    def __init__(self, server: "Server"):
-        self.server = server
-        self.objects = server.objects
-        self.root = server.data_dir / "volumes"
+    def __init__(self, objects: ObjectsService, data_dir: Path, runtime: Runtime):
+        self.objects = objects
+        self.runtime = runtime
+        self.data_dir = data_dir
+        self.root = data_dir / "volumes"
         self.tmp = self.root / ".uploads"
         shutil.rmtree(self.tmp, ignore_errors=True)  # uploads cut short by a restart
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.uploads: dict[str, Upload] = {}
         self.failed: set[str] = set()   # uploads whose later chunks must be refused
         self.objects.on_delete["volume"] = self._deleted
-        self.objects.on_session_close.append(self._session_closed)
 
     # -- paths
 
@@ -91,22 +87,19 @@ class VolumeService:
                              "volume; that is not allowed")
         return full
 
-    def relative(self, object_id: str, full: Path) -> str:
-        return str(full.relative_to(self.root / object_id))
-
     # -- deploy and launch
 
     def check_mounts(self, spec: pb.FunctionSpec):
         """Fails at deploy time when a mount cannot be provided."""
         if not spec.volumes:
             return
-        why = getattr(self.server.runtime, "mount_support", lambda: "")()
+        why = self.runtime.mount_support()
         if why:
             raise ValueError(f"{spec.name}: volumes= cannot be mounted by the "
-                             f"{self.server.runtime.name} runtime here: {why}")
+                             f"{self.runtime.name} runtime here: {why}")
         seen = set()
         keep = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(__file__)),
-                str(self.server.data_dir), *spec.sys_path]
+                str(self.data_dir), *spec.sys_path]
         for mount in spec.volumes:
             self.objects.get(mount.volume_id, "volume")
             path = os.path.normpath(mount.path)
@@ -136,12 +129,17 @@ class VolumeService:
                 for m in spec.volumes if self.objects.store.by_id(m.volume_id) is not None]
 
     async def commit(self, object_id: str):
+        """Volume.commit(): flushes the volume's files to disk."""
+        self.objects.get(object_id, "volume")
+        await self._flush(object_id)
+
+    async def _flush(self, object_id: str):
         await asyncio.get_running_loop().run_in_executor(None, _syncfs, self.dir(object_id))
 
     def commit_after_exit(self, spec: pb.FunctionSpec):
         for mount in spec.volumes:
             if self.objects.store.by_id(mount.volume_id) is not None:
-                asyncio.ensure_future(self.commit(mount.volume_id))
+                asyncio.ensure_future(self._flush(mount.volume_id))
 
     async def size(self, object_id: str) -> int:
         return await asyncio.get_running_loop().run_in_executor(None, _du, self.dir(object_id))
@@ -156,9 +154,9 @@ class VolumeService:
             os.rename(path, doomed)
             asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, doomed, True)
 
-    def _session_closed(self, session: "Session"):
+    def owner_closed(self, owner_id: str):
         for upload_id, up in list(self.uploads.items()):
-            if up.session is session:
+            if up.owner_id == owner_id:
                 del self.uploads[upload_id]
                 asyncio.ensure_future(self._discard(up))
 
@@ -173,7 +171,7 @@ class VolumeService:
 
     # -- uploads
 
-    def write(self, session: "Session", msg: pb.VolumeWrite, raw: list):
+    def write(self, owner_id: str, msg: pb.VolumeWrite, raw: list):
         """Takes one chunk, to be written in a worker thread once the chunks before it are
         (one writer per file: parallel writes only contend for its lock); returns an
         awaitable that is done when it is written or, for the last chunk, when the whole
@@ -186,7 +184,7 @@ class VolumeService:
         up = self.uploads.get(msg.upload_id)
         if up is None:
             try:
-                up = self._start(session, msg)
+                up = self._start(owner_id, msg)
             except Exception:
                 if not msg.last:
                     self.failed.add(msg.upload_id)
@@ -199,7 +197,7 @@ class VolumeService:
             return self._finish(up, msg.mode)
         return self._written(msg, up, write)
 
-    def _start(self, session: "Session", msg: pb.VolumeWrite) -> Upload:
+    def _start(self, owner_id: str, msg: pb.VolumeWrite) -> Upload:
         target = self.resolve(msg.object_id, msg.path, follow=False)
         if target == self.dir(msg.object_id) or target.is_dir():
             raise ValueError(f"volume path {msg.path!r} is a directory; give a file path")
@@ -208,7 +206,7 @@ class VolumeService:
                              "(CLI: --force) to replace it")
         tmp = self.tmp / f"{msg.upload_id}.part"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-        up = self.uploads[msg.upload_id] = Upload(fd, tmp, target, session, msg.object_id)
+        up = self.uploads[msg.upload_id] = Upload(fd, tmp, target, owner_id, msg.object_id)
         return up
 
     async def _written(self, msg: pb.VolumeWrite, up: Upload, write: asyncio.Future):
@@ -242,6 +240,55 @@ class VolumeService:
         except BaseException:
             await self._discard(up)
             raise
+
+    # -- reading and changing files
+
+    async def list_dir(self, object_id: str, path: str, recursive: bool
+                       ) -> list[pb.VolumeEntry]:
+        full = self.resolve(object_id, path)
+        if not os.path.lexists(full):
+            raise LookupError(f"no such file or directory in the volume: {path!r}")
+        entries = await asyncio.get_running_loop().run_in_executor(
+            None, _listdir, self.dir(object_id), full, recursive)
+        if len(entries) > MAX_ENTRIES:
+            raise ValueError(f"{path!r} holds {len(entries)} entries, more than one listing "
+                             f"returns ({MAX_ENTRIES}); list its subdirectories one by one")
+        return entries
+
+    async def read(self, object_id: str, path: str, offset: int, length: int
+                   ) -> tuple[bytes, int]:
+        """Up to `length` bytes (MAX_READ at most, 0 for that) at `offset`, and the size."""
+        full = self.resolve(object_id, path)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, _read_at, self.dir(object_id), full, path, offset,
+            min(length or MAX_READ, MAX_READ))
+
+    async def remove(self, object_id: str, path: str, recursive: bool):
+        full = self.resolve(object_id, path, follow=False)
+        if full == self.dir(object_id):
+            raise ValueError("refusing to remove the volume's root; delete the volume instead "
+                             "(`ketch volume delete NAME`)")
+        if not os.path.lexists(full):
+            raise LookupError(f"no such file or directory in the volume: {path!r}")
+        if full.is_dir() and not full.is_symlink():
+            if not recursive and any(full.iterdir()):
+                raise ValueError(f"{path!r} is a non-empty directory; pass recursive=True "
+                                 "(CLI: -r) to remove it with its contents")
+            await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, full)
+        else:
+            full.unlink()
+
+    async def copy(self, object_id: str, src_paths: list[str], dst_path: str):
+        if not src_paths:
+            raise ValueError("copy_files needs at least one source path")
+        sources = [self.resolve(object_id, p) for p in src_paths]
+        for src, given in zip(sources, src_paths):
+            if not os.path.lexists(src):
+                raise LookupError(f"no such file or directory in the volume: {given!r}")
+        dst = self.resolve(object_id, dst_path)
+        into = dst.is_dir() or len(sources) > 1 or dst_path.endswith("/")
+        await asyncio.get_running_loop().run_in_executor(None, _copy, self.dir(object_id),
+                                                         sources, dst, into)
 
 
 async def _write_after(before: asyncio.Future | None, fd: int, parts: list, offset: int):
@@ -403,89 +450,3 @@ def _copy_file(root: Path, src: Path, dst: Path):
     with open(src, "rb") as fsrc, os.fdopen(fd, "wb") as fdst:
         shutil.copyfileobj(fsrc, fdst, 1024 * 1024)
     shutil.copystat(src, dst, follow_symlinks=False)
-
-
-# -- request handlers
-
-async def volume_list_dir(session: "Session", frame, msg: pb.VolumeListDir):
-    svc = session.server.volumes
-    full = svc.resolve(msg.object_id, msg.path)
-    if not os.path.lexists(full):
-        raise LookupError(f"no such file or directory in the volume: {msg.path!r}")
-    entries = await asyncio.get_running_loop().run_in_executor(
-        None, _listdir, svc.dir(msg.object_id), full, msg.recursive)
-    if len(entries) > MAX_ENTRIES:
-        raise ValueError(f"{msg.path!r} holds {len(entries)} entries, more than one listing "
-                         f"returns ({MAX_ENTRIES}); list its subdirectories one by one")
-    session.conn.reply(frame, volume_entries=pb.VolumeEntries(entries=entries))
-
-
-async def volume_read(session: "Session", frame, msg: pb.VolumeRead):
-    svc = session.server.volumes
-    full = svc.resolve(msg.object_id, msg.path)
-    data, size = await asyncio.get_running_loop().run_in_executor(
-        None, _read_at, svc.dir(msg.object_id), full, msg.path, msg.offset,
-        min(msg.length or MAX_READ, MAX_READ))
-    session.conn.reply(frame, raw=data, volume_data=pb.VolumeData(
-        size=size, eof=msg.offset + len(data) >= size))
-
-
-def volume_write(session: "Session", frame, msg: pb.VolumeWrite, raw=None):
-    done = session.server.volumes.write(session, msg, raw or [])
-
-    async def reply():
-        await done
-        session.conn.reply(frame, ok=pb.Ok())
-
-    return reply()
-
-
-async def volume_remove(session: "Session", frame, msg: pb.VolumeRemove):
-    svc = session.server.volumes
-    full = svc.resolve(msg.object_id, msg.path, follow=False)
-    if full == svc.dir(msg.object_id):
-        raise ValueError("refusing to remove the volume's root; delete the volume instead "
-                         "(`ketch volume delete NAME`)")
-    if not os.path.lexists(full):
-        raise LookupError(f"no such file or directory in the volume: {msg.path!r}")
-    if full.is_dir() and not full.is_symlink():
-        if not msg.recursive and any(full.iterdir()):
-            raise ValueError(f"{msg.path!r} is a non-empty directory; pass recursive=True "
-                             "(CLI: -r) to remove it with its contents")
-        await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, full)
-    else:
-        full.unlink()
-    session.conn.reply(frame, ok=pb.Ok())
-
-
-async def volume_copy(session: "Session", frame, msg: pb.VolumeCopy):
-    svc = session.server.volumes
-    if not msg.src_paths:
-        raise ValueError("copy_files needs at least one source path")
-    sources = [svc.resolve(msg.object_id, p) for p in msg.src_paths]
-    for src, given in zip(sources, msg.src_paths):
-        if not os.path.lexists(src):
-            raise LookupError(f"no such file or directory in the volume: {given!r}")
-    dst = svc.resolve(msg.object_id, msg.dst_path)
-    into = dst.is_dir() or len(sources) > 1 or msg.dst_path.endswith("/")
-    await asyncio.get_running_loop().run_in_executor(None, _copy, svc.dir(msg.object_id),
-                                                     sources, dst, into)
-    session.conn.reply(frame, ok=pb.Ok())
-
-
-async def volume_commit(session: "Session", frame, msg: pb.VolumeCommit):
-    svc = session.server.volumes
-    svc.objects.get(msg.object_id, "volume")
-    await svc.commit(msg.object_id)
-    session.conn.reply(frame, ok=pb.Ok())
-
-
-TAKES_RAW = {"volume_write"}
-HANDLERS = {
-    "volume_list_dir": volume_list_dir,
-    "volume_read": volume_read,
-    "volume_write": volume_write,
-    "volume_remove": volume_remove,
-    "volume_copy": volume_copy,
-    "volume_commit": volume_commit,
-}

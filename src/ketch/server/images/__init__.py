@@ -15,23 +15,20 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from ...proto import ketch_pb2 as pb
 from . import sandbox_build, steps, venv_build
 from .errors import BuildFailed, ImageBuildError
 from .layers import LayerStore
 
-if TYPE_CHECKING:
-    from ..main import Server
-
 # (step number, number of steps, title, text, state)
 BuildLog = Callable[[int, int, str, str, str], None]
 
 
 @dataclass
-class Image:
-    """A built image, as containers use it."""
+class BuiltImage:
+    """A built image, as containers use it (the SDK's `Image` is its definition)."""
 
     image_id: str
     layers: list[Path]
@@ -49,10 +46,9 @@ class Image:
 
 
 class ImageService:
-    def __init__(self, server: "Server"):
-        self.server = server
-        self.backend = server.runtime.name
-        root = Path(os.environ.get("KETCH_IMAGES_DIR") or server.data_dir / "images")
+    def __init__(self, backend: str, data_dir: Path):
+        self.backend = backend  # the runtime's name: which kind of image it runs
+        root = Path(os.environ.get("KETCH_IMAGES_DIR") or data_dir / "images")
         self.store = LayerStore(root)
         self.builder = venv_build if self.backend == "process" else sandbox_build
         self._building: dict[str, asyncio.Lock] = {}
@@ -129,14 +125,14 @@ class ImageService:
 
     # -- using
 
-    def get(self, image_id: str) -> Image | None:
+    def get(self, image_id: str) -> BuiltImage | None:
         record = self.store.load_image(image_id)
         if record is None or any(not self.store.has(k) for k in record["layers"]):
             return None
-        return Image(image_id, [self.store.path(k) for k in record["layers"]],
+        return BuiltImage(image_id, [self.store.path(k) for k in record["layers"]],
                      record["env"], record["workdir"], record["python"], record["backend"])
 
-    def require(self, image_id: str) -> Image:
+    def require(self, image_id: str) -> BuiltImage:
         """The image a container is about to start in; it must still be here."""
         image = self.get(image_id)
         if image is None:
@@ -164,11 +160,6 @@ class ImageService:
                     f"{spec.python_version}")
         return ""
 
-    def in_use(self) -> set[str]:
-        """Images of live functions (running or deployed apps): not removable."""
-        return {fn.spec.image_id for fn in self.server.functions.functions.values()
-                if fn.spec.image_id}
-
     def list(self) -> pb.ImageListReply:
         images = []
         for rec in sorted(self.store.image_records(), key=lambda r: -r.get("used_at", 0)):
@@ -180,9 +171,9 @@ class ImageService:
         total = sum(self.store.meta(k).get("size_bytes", 0) for k in self.store.keys())
         return pb.ImageListReply(images=images, layers_bytes=total)
 
-    def remove(self, image_id: str, all_images: bool) -> list[str]:
-        """Removes images and the layers no remaining image uses; returns the ids."""
-        busy = self.in_use()
+    def remove(self, image_id: str, all_images: bool, busy: set[str]) -> list[str]:
+        """Removes images and the layers no remaining image uses; returns the ids. `busy`
+        images (of running or deployed apps) stay."""
         records = {r["image_id"]: r for r in self.store.image_records()}
         if all_images:
             doomed = [i for i in records if i not in busy]

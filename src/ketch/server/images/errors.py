@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 
+from ..errors import ServiceError
+
 TAIL_LINES = 40
 
 
@@ -14,8 +16,10 @@ class BuildFailed(Exception):
         self.output = output
 
 
-class ImageBuildError(Exception):
+class ImageBuildError(ServiceError):
     """A build stopped: the message names the step and shows its output."""
+
+    code = "execution"
 
 
 class OutputTail:

@@ -26,8 +26,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ContainerExit, ContainerLaunch, Mount, OnExit, OnLine, RuntimeUnavailable, \
-    cgroups, nvidia
+from . import cgroups, nvidia
+from .base import ContainerExit, ContainerLaunch, Mount, OnExit, OnLine, RuntimeUnavailable
 from .process import _LINE_LIMIT, _pump, _signal_group
 
 # Where ketch's in-container runtime and its two dependencies appear in every container.

@@ -12,7 +12,7 @@ import functools
 import shutil
 import subprocess
 
-from . import Mount
+from .base import Mount
 
 # Binds each SOURCE TARGET [ro|rw] triple, then execs what follows "--".
 _SCRIPT = ('set -e; while [ "$1" != -- ]; do mkdir -p "$2"; mount --bind "$1" "$2"; '

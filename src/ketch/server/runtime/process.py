@@ -14,8 +14,8 @@ import signal
 import sys
 from pathlib import Path
 
-from . import ContainerExit, ContainerLaunch, OnExit, OnLine
 from . import mountns
+from .base import ContainerExit, ContainerLaunch, OnExit, OnLine
 
 
 class ProcessContainer:

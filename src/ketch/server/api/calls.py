@@ -1,0 +1,121 @@
+"""Apps, functions, calls, containers and logs: the handlers of the call path."""
+
+from __future__ import annotations
+
+from ...proto import ketch_pb2 as pb
+from ..services import Services
+from .context import Request
+
+LOG_BATCH_LINES = 500   # log history lines per frame
+
+
+# -- apps
+
+def app_create(svc: Services, req: Request, msg: pb.AppCreate):
+    app = svc.functions.create_app(msg.name, msg.ephemeral, msg.detach, req.peer)
+    req.reply(app_created=pb.AppCreated(app_id=app.id, logs_path=str(svc.logs.path(app.id))))
+
+
+def app_publish(svc: Services, req: Request, msg: pb.AppPublish):
+    svc.functions.publish_app(msg.app_id)
+    req.reply(ok=pb.Ok())
+
+
+def app_stop(svc: Services, req: Request, msg: pb.AppStop):
+    svc.functions.stop_app_request(msg.app_id, msg.name)
+    req.reply(ok=pb.Ok())
+
+
+def app_list(svc: Services, req: Request, msg: pb.AppList):
+    req.reply(app_list_reply=pb.AppListReply(apps=svc.functions.app_summaries()))
+
+
+# -- functions
+
+def function_create(svc: Services, req: Request, msg: pb.FunctionCreate):
+    fn = svc.functions.create_function(msg.app_id, msg.spec)
+    req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
+
+
+def function_get(svc: Services, req: Request, msg: pb.FunctionGet):
+    fn = svc.functions.lookup(msg.app_name, msg.app_id, msg.name)
+    req.reply(container_spec=pb.ContainerSpec(function_id=fn.id, app_id=fn.app.id,
+                                              spec=fn.spec))
+
+
+def function_bind(svc: Services, req: Request, msg: pb.FunctionBind):
+    fn = svc.functions.bind(msg.function_id, msg.params)
+    req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
+
+
+# -- calls
+
+def call_create(svc: Services, req: Request, msg: pb.CallCreate):
+    svc.functions.create_call(req.peer, msg.call_id, msg.function_id, msg.kind,
+                              list(msg.inputs), msg.is_generator)
+    req.reply(ok=pb.Ok())
+
+
+def inputs(svc: Services, req: Request, msg: pb.InputBatch):
+    svc.functions.add_inputs(msg.call_id, list(msg.inputs), last=msg.last)
+
+
+async def call_get(svc: Services, req: Request, msg: pb.CallGet):
+    outputs = await svc.functions.wait_output(msg.call_id, msg.timeout_s)
+    req.reply(outputs=pb.OutputBatch(outputs=outputs))
+
+
+def call_cancel(svc: Services, req: Request, msg: pb.CallCancel):
+    svc.functions.cancel_call(msg.call_id, msg.terminate_containers)
+    req.reply(ok=pb.Ok())
+
+
+def call_close(svc: Services, req: Request, msg: pb.CallClose):
+    svc.functions.close_call(msg.call_id)
+
+
+# -- containers, as clients see them
+
+def container_list(svc: Services, req: Request, msg: pb.ContainerList):
+    req.reply(container_list_reply=pb.ContainerListReply(
+        containers=svc.functions.container_infos(msg.app_id)))
+
+
+def container_stop(svc: Services, req: Request, msg: pb.ContainerStop):
+    svc.functions.stop_container_by_id(msg.container_id)
+    req.reply(ok=pb.Ok())
+
+
+# -- logs
+
+def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
+    app_id = svc.functions.log_app_id(msg.app_id, msg.app_name)
+    logs = svc.logs
+    if msg.history:
+        lines = logs.history(app_id)
+        for start in range(0, len(lines), LOG_BATCH_LINES):
+            req.send(pb.Frame(log_batch=pb.LogBatch(
+                app_id=app_id, lines=lines[start:start + LOG_BATCH_LINES])))
+    live = msg.follow and svc.functions.app_is_running(app_id)
+    if live:
+        def sub(batch):
+            req.send(pb.Frame(log_batch=batch))
+        logs.subscribe(app_id, sub)
+        req.peer.log_subs.append((app_id, sub))
+    else:
+        req.send(pb.Frame(log_batch=pb.LogBatch(app_id=app_id, end=True)))
+    req.reply(app_created=pb.AppCreated(app_id=app_id))
+
+
+# -- a container's own requests
+
+def container_init(svc: Services, req: Request, msg: pb.ContainerInit):
+    req.reply(container_spec=svc.functions.container_spec(req.container))
+
+
+def container_ready(svc: Services, req: Request, msg: pb.ContainerReady):
+    svc.functions.container_ready(req.container, msg)
+
+
+def container_outputs(svc: Services, req: Request, msg: pb.OutputBatch):
+    svc.functions.container_outputs(req.container, msg.outputs)

@@ -1,0 +1,35 @@
+"""One request as its handler sees it: the frame, who sent it, and how to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..._wire import FrameProtocol
+from ...proto import ketch_pb2 as pb
+from ..functions.model import ContainerRecord, Peer
+
+
+@dataclass(slots=True)
+class Request:
+    frame: pb.Frame
+    conn: FrameProtocol
+    owner_id: str           # the connection's id: what it creates or waits on is keyed by it
+    role: str               # "client" or "container"
+    peer: Peer | None       # a client's calls, apps and log subscriptions
+    container: ContainerRecord | None   # the container a container connection speaks for
+    raw: list | None = None  # the raw bytes after the frame, for routes that take them
+
+    def reply(self, raw=None, **body):
+        self.conn.reply(self.frame, raw, **body)
+
+    def reply_error(self, code: str, message: str):
+        self.conn.reply_error(self.frame, code, message)
+
+    def send(self, frame: pb.Frame):
+        """Pushes a frame that answers no request (log lines, build progress)."""
+        self.conn.send(frame)
+
+    @property
+    def closed(self) -> bool:
+        """The caller went away: nobody would receive a reply."""
+        return self.conn.closed

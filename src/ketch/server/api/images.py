@@ -1,0 +1,27 @@
+"""Images: build (with progress pushed to the caller), list, remove."""
+
+from __future__ import annotations
+
+from ...proto import ketch_pb2 as pb
+from ..services import Services
+from .context import Request
+
+
+async def image_build(svc: Services, req: Request, msg: pb.ImageBuild):
+    def log(step: int, n: int, title: str, text: str, state: str):
+        if not req.closed:
+            req.send(pb.Frame(image_build_log=pb.ImageBuildLog(
+                build_id=msg.build_id, step=step, n_steps=n, title=title, text=text,
+                state=state)))
+
+    req.reply(image_built=await svc.images.build(msg.image, msg.force, log))
+
+
+def image_list(svc: Services, req: Request, msg: pb.ImageList):
+    req.reply(image_list_reply=svc.images.list())
+
+
+def image_remove(svc: Services, req: Request, msg: pb.ImageRemove):
+    removed = svc.images.remove(msg.image_id, msg.all, busy=svc.functions.images_in_use())
+    req.reply(image_list_reply=pb.ImageListReply(
+        images=[pb.ImageInfo(image_id=i) for i in removed]))

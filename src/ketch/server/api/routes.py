@@ -1,0 +1,87 @@
+"""The one route table: which handler answers each request, and who may send it.
+
+A request's route is its frame's body field. Clients and containers have routes of their
+own (a few, such as blobs, are shared); a route listed in `takes_raw` gets the raw bytes
+sent after its frame. Every handler is `handler(services, request, message)` and may return
+a coroutine, which the session runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Mapping
+
+from ..services import Services
+from . import blobs, calls, dicts, images, objects, queues, secrets, server, volumes, web
+from .context import Request
+
+Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    client: Mapping[str, Handler]
+    container: Mapping[str, Handler]
+    takes_raw: frozenset[str]
+
+    def find(self, role: str, kind: str) -> Handler | None:
+        return (self.container if role == "container" else self.client).get(kind)
+
+
+ROUTES = RouteTable(
+    client={
+        "app_create": calls.app_create,
+        "app_publish": calls.app_publish,
+        "app_stop": calls.app_stop,
+        "app_list": calls.app_list,
+        "function_create": calls.function_create,
+        "function_get": calls.function_get,
+        "function_bind": calls.function_bind,
+        "call_create": calls.call_create,
+        "inputs": calls.inputs,
+        "call_get": calls.call_get,
+        "call_cancel": calls.call_cancel,
+        "call_close": calls.call_close,
+        "container_list": calls.container_list,
+        "container_stop": calls.container_stop,
+        "log_subscribe": calls.log_subscribe,
+        "blob_put": blobs.blob_put,
+        "blob_get": blobs.blob_get,
+        "object_lookup": objects.object_lookup,
+        "object_list": objects.object_list,
+        "object_delete": objects.object_delete,
+        "dict_request": dicts.dict_request,
+        "queue_put": queues.queue_put,
+        "queue_get": queues.queue_get,
+        "queue_peek": queues.queue_peek,
+        "queue_len": queues.queue_len,
+        "queue_clear": queues.queue_clear,
+        "queue_cancel_wait": queues.queue_cancel_wait,
+        "secret_create": secrets.secret_create,
+        "volume_list_dir": volumes.volume_list_dir,
+        "volume_read": volumes.volume_read,
+        "volume_write": volumes.volume_write,
+        "volume_remove": volumes.volume_remove,
+        "volume_copy": volumes.volume_copy,
+        "volume_commit": volumes.volume_commit,
+        "image_build": images.image_build,
+        "image_list": images.image_list,
+        "image_remove": images.image_remove,
+        "web_url_get": web.web_url_get,
+        "proxy_token_create": web.proxy_token_create,
+        "proxy_token_list": web.proxy_token_list,
+        "proxy_token_revoke": web.proxy_token_revoke,
+        "server_status": server.server_status,
+        "server_shutdown": server.server_shutdown,
+    },
+    container={
+        "container_init": calls.container_init,
+        "container_ready": calls.container_ready,
+        "outputs": calls.container_outputs,
+        "blob_put": blobs.blob_put,
+        "blob_get": blobs.blob_get,
+        "web_ready": web.web_ready,
+        "web_url_get": web.web_url_get,   # get_web_url() inside a container
+    },
+    takes_raw=frozenset({"volume_write"}),
+)

@@ -1,0 +1,30 @@
+"""The server's own requests: its status, and shutting it down."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from ... import __version__
+from ...proto import ketch_pb2 as pb
+from ..services import Services
+from .context import Request
+
+# The Ok reply is written on the loop's next turn; shutting down this much later lets it
+# reach the caller before the server closes its connection.
+SHUTDOWN_AFTER_REPLY_S = 0.05
+
+
+def server_status(svc: Services, req: Request, msg: pb.ServerStatus):
+    info, cap, functions = svc.info, svc.resources, svc.functions
+    req.reply(server_status_reply=pb.ServerStatusReply(
+        version=__version__, pid=os.getpid(), started_at=info.started_at,
+        data_dir=str(info.data_dir), address=info.address, n_apps=len(functions.apps),
+        n_containers=len(functions.containers), cpu_capacity=cap.cpu,
+        memory_capacity_mib=cap.memory_mib, cpu_reserved=cap.cpu_used,
+        memory_reserved_mib=cap.memory_used, runtime=info.runtime))
+
+
+def server_shutdown(svc: Services, req: Request, msg: pb.ServerShutdown):
+    req.reply(ok=pb.Ok())
+    asyncio.get_running_loop().call_later(SHUTDOWN_AFTER_REPLY_S, svc.request_shutdown)

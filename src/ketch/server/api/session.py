@@ -1,0 +1,125 @@
+"""One connection to the server: Hello first, then each frame routed to its handler.
+
+The first frame must be `Hello` with the server's token; it says whether the caller is a
+client or a container. After that each request goes to the handler `routes.ROUTES` names
+for it, and whatever a handler raises becomes an error reply here, in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+
+from ... import __version__
+from ..._wire import FrameProtocol
+from ...proto import ketch_pb2 as pb
+from ..errors import ServiceError
+from ..functions.model import ContainerRecord, Peer
+from ..functions import runtime_python_version
+from ..services import Services
+from .context import Request
+from .routes import ROUTES
+
+log = logging.getLogger("ketch.server")
+
+
+def error_reply(exc: Exception) -> tuple[str, str]:
+    """The error reply's (code, message) for what a handler raised."""
+    if isinstance(exc, ServiceError):
+        return exc.code, str(exc)
+    if isinstance(exc, LookupError):
+        # KeyError's str() quotes its argument; the message is the argument.
+        return "not_found", str(exc.args[0] if exc.args else exc)
+    if isinstance(exc, TimeoutError):
+        return "timeout", str(exc)
+    if isinstance(exc, (ValueError, TypeError)):
+        return "invalid", str(exc)
+    return "internal", f"the ketch server failed: {exc!r}"
+
+
+class Session:
+    def __init__(self, services: Services):
+        self.services = services
+        self.owner_id = "conn-" + secrets.token_hex(8)
+        self.role: str | None = None
+        self.peer: Peer | None = None
+        self.container: ContainerRecord | None = None
+        self.conn = FrameProtocol(on_frame=self.on_frame, on_close=self.on_close,
+                                  is_server=True)
+
+    def on_frame(self, frame: pb.Frame, raw=None):
+        kind = frame.WhichOneof("body")
+        if self.role is None:
+            self._hello(frame, kind)
+            return
+        handler = ROUTES.find(self.role, kind)
+        if handler is None:
+            self.conn.reply_error(frame, "invalid", f"a {self.role} cannot send {kind!r}")
+            return
+        if raw is not None and kind not in ROUTES.takes_raw:
+            self.conn.reply_error(frame, "invalid", f"{kind!r} carries no raw bytes")
+            return
+        request = Request(frame, self.conn, self.owner_id, self.role, self.peer,
+                          self.container, raw)
+        try:
+            result = handler(self.services, request, getattr(frame, kind))
+        except Exception as exc:
+            self._failed(request, kind, exc)
+            return
+        if asyncio.iscoroutine(result):
+            asyncio.ensure_future(self._finish(request, kind, result))
+
+    async def _finish(self, request: Request, kind: str, coro):
+        try:
+            await coro
+        except Exception as exc:
+            self._failed(request, kind, exc)
+
+    def _failed(self, request: Request, kind: str, exc: Exception):
+        code, message = error_reply(exc)
+        if code == "internal":
+            log.error("handling %s failed", kind, exc_info=exc)
+        request.reply_error(code, message)
+
+    def _hello(self, frame: pb.Frame, kind: str):
+        info = self.services.info
+        if kind != "hello":
+            self._refuse(frame, "auth", "the first message must be Hello")
+            return
+        hello = frame.hello
+        if not hmac.compare_digest(hello.token.encode(), info.token.encode()):
+            self._refuse(
+                frame, "auth",
+                f"the ketch server at {info.address} rejected the token. Use the token "
+                f"in {info.data_dir / 'token'} on the server's machine: set KETCH_TOKEN "
+                "or put it in ~/.config/ketch/config.json as {\"token\": ...}.")
+            return
+        if hello.role == "container":
+            try:
+                self.container = self.services.functions.container_connected(
+                    hello.container_id, self.conn)
+            except LookupError as exc:
+                self._refuse(frame, "not_found", str(exc))
+                return
+        elif hello.role == "client":
+            self.peer = Peer(self.conn)
+        else:
+            self._refuse(frame, "invalid", f"unknown role {hello.role!r}")
+            return
+        self.role = hello.role
+        self.conn.reply(frame, hello_ok=pb.HelloOk(
+            server_version=__version__, runtime_python_version=runtime_python_version(),
+            server_id=info.server_id))
+
+    def _refuse(self, frame: pb.Frame, code: str, message: str):
+        self.conn.reply_error(frame, code, message)
+        self.conn.close()
+
+    def on_close(self, exc):
+        self.services.owner_closed(self.owner_id)
+        if self.peer is not None:
+            self.services.functions.peer_closed(self.peer)
+        if self.container is not None:
+            self.services.functions.container_conn_lost(self.container)

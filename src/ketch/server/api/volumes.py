@@ -1,0 +1,43 @@
+"""Volumes: list, read, write (chunks as raw bytes), remove, copy and commit files."""
+
+from __future__ import annotations
+
+from ...proto import ketch_pb2 as pb
+from ..services import Services
+from .context import Request
+
+
+async def volume_list_dir(svc: Services, req: Request, msg: pb.VolumeListDir):
+    entries = await svc.volumes.list_dir(msg.object_id, msg.path, msg.recursive)
+    req.reply(volume_entries=pb.VolumeEntries(entries=entries))
+
+
+async def volume_read(svc: Services, req: Request, msg: pb.VolumeRead):
+    data, size = await svc.volumes.read(msg.object_id, msg.path, msg.offset, msg.length)
+    req.reply(raw=data, volume_data=pb.VolumeData(size=size,
+                                                  eof=msg.offset + len(data) >= size))
+
+
+def volume_write(svc: Services, req: Request, msg: pb.VolumeWrite):
+    done = svc.volumes.write(req.owner_id, msg, req.raw or [])
+
+    async def reply():
+        await done
+        req.reply(ok=pb.Ok())
+
+    return reply()
+
+
+async def volume_remove(svc: Services, req: Request, msg: pb.VolumeRemove):
+    await svc.volumes.remove(msg.object_id, msg.path, msg.recursive)
+    req.reply(ok=pb.Ok())
+
+
+async def volume_copy(svc: Services, req: Request, msg: pb.VolumeCopy):
+    await svc.volumes.copy(msg.object_id, list(msg.src_paths), msg.dst_path)
+    req.reply(ok=pb.Ok())
+
+
+async def volume_commit(svc: Services, req: Request, msg: pb.VolumeCommit):
+    await svc.volumes.commit(msg.object_id)
+    req.reply(ok=pb.Ok())

@@ -1,0 +1,88 @@
+"""The runtime interface: start a container from a spec, stop it, learn how it exited.
+
+A backend (`process`, `bwrap`) implements `Runtime`. The `functions` service never knows
+which backend runs its containers.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+
+class RuntimeUnavailable(Exception):
+    """The chosen backend cannot run on this machine; the message says why and what to do."""
+
+
+@dataclass
+class Mount:
+    """A host path made visible inside a container (backends that isolate honour these)."""
+
+    source: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass
+class ContainerLaunch:
+    """What a backend needs to start one container."""
+
+    container_id: str
+    env: dict[str, str]                 # the runtime adds nothing the caller did not ask for
+    cpu: float = 0.125
+    memory_mib: int = 128
+    cpu_limit: float = 0.0
+    memory_limit_mib: int = 0
+    gpus: list[int] = field(default_factory=list)
+    image_layers: list[str] = field(default_factory=list)  # image trees, lowest first
+    python: str = ""                    # interpreter to run; "" for the server's own
+    workdir: str = ""                   # inside the container; "" for the backend's default
+    code_paths: list[str] = field(default_factory=list)    # user code, bound read-only
+    ephemeral_disk_mib: int = 0         # 0: no bound on scratch space
+    mounts: list[Mount] = field(default_factory=list)
+
+
+@dataclass
+class ContainerExit:
+    returncode: int | None              # None when killed by a signal
+    signal: int | None = None
+    oom_killed: bool = False
+    memory_limit_mib: int = 0           # the limit it hit, when oom_killed
+
+    def describe(self) -> str:
+        if self.oom_killed:
+            limit = f" at its limit of {self.memory_limit_mib} MiB" \
+                if self.memory_limit_mib else ""
+            return (f"it ran out of memory{limit} and was killed (OOM); raise the limit "
+                    "with memory=(request, limit) or use less memory")
+        if self.signal is not None:
+            try:
+                name = signal.Signals(self.signal).name
+            except ValueError:
+                name = f"signal {self.signal}"
+            return f"it was killed by {name}"
+        return f"it exited with code {self.returncode}"
+
+
+OnLine = Callable[[str, str], None]           # (source "stdout"/"stderr", text)
+OnExit = Callable[[ContainerExit], None]
+
+
+class ContainerHandle(Protocol):
+    pid: int
+
+
+class Runtime(Protocol):
+    name: str
+
+    async def start(self, launch: ContainerLaunch, on_line: OnLine, on_exit: OnExit
+                    ) -> ContainerHandle: ...
+
+    async def stop(self, handle: ContainerHandle, grace_s: float = 5.0) -> None: ...
+
+    def kill(self, handle: ContainerHandle) -> None: ...
+
+    def mount_support(self) -> str:
+        """Why volumes cannot be mounted into containers here ("" when they can)."""
+        ...
