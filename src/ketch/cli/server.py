@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import click
@@ -44,11 +45,8 @@ def start(address: str | None, foreground: bool):
         console.print(f"a ketch server is already running at {address}")
         return
     if foreground:
-        # Imported here, not at the top: the rest of the CLI never loads the server.
-        from ..server.main import main as server_main
-
-        server_main(["--address", address])
-        return
+        # The server replaces this process, so the CLI never loads the server's code.
+        os.execv(sys.executable, [sys.executable, "-m", "ketch.server", "--address", address])
     start_local_server(address)
 
 
