@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 import ketch
-from ketch import _queue, _sync
+from ketch import _config, _queue, _sync
 from ketch._client import Client
 from ketch.proto import ketch_pb2 as pb
 
@@ -24,10 +24,14 @@ def queue(server):
     ketch.Queue.delete(q._name, allow_missing=True)
 
 
-def take(q, n: int, timeout_s: float = 0.0) -> tuple[Client, pb.QueueGet, asyncio.Future]:
-    """Sends a real get for n items, as Queue.get does, and returns its pending reply."""
+def take(q, n: int, timeout_s: float = 0.0, own_connection: bool = False
+         ) -> tuple[Client, pb.QueueGet, asyncio.Future]:
+    """Sends a real get for n items, as Queue.get does, and returns its pending reply; on a
+    connection of its own when the test will close it (the shared one holds the session's
+    apps)."""
     async def send():
-        client = await Client.get()
+        client = await (Client._connect(_config.server_address()) if own_connection
+                        else Client.get())
         msg = pb.QueueGet(object_id=q.object_id, partition="", n=n, timeout_s=timeout_s,
                           waiter_id=uuid.uuid4().hex)
         return client, msg, asyncio.ensure_future(client.request(queue_get=msg))
@@ -45,9 +49,9 @@ def test_taken_items_go_back_at_the_end_of_the_queue(queue):
     assert [queue.get(block=False) for _ in range(3)] == [3, 1, 2]
 
 
-def test_taken_items_go_back_on_a_new_connection_when_the_old_one_is_lost(queue):
+def test_taken_items_go_back_when_the_gets_connection_is_lost(queue):
     queue.put_many(["a", "b"])
-    client, msg, request = take(queue, 2)
+    client, msg, request = take(queue, 2, own_connection=True)
     _sync.run(asyncio.wait_for(asyncio.shield(request), 10))  # the items are taken
     client.conn.close()
     put_back(client, msg, request)
