@@ -32,28 +32,48 @@ class StopReason(enum.Enum):
     """Why a container stopped. Retries, backoff and the gateway match on these; people
     read `text` (with the detail the stop recorded, where the text has a slot for it)."""
 
-    STARTUP_TIMEOUT = "it did not become ready within its startup timeout of {detail}"
-    INIT_FAILED = "init failed"
-    REPLACED = "replaced by a new deployment"
-    APP_STOPPED = "the app was stopped"
-    STOPPED_BY_REQUEST = "stopped by request"
-    CLIENT_DISCONNECTED = "its client disconnected"
-    SCALED_DOWN = "scaled down"
-    EVICTED = "scaled down to make room"
-    INPUT_TIMED_OUT = "an input timed out"
-    CALL_CANCELLED = "its call was cancelled"
-    CANCEL_IGNORED = "a cancelled input did not stop"
-    LOST_CONNECTION = "lost its connection to the server"
-    CONTAINER_STOP = "stopped by `ketch container stop`"
-    SERVER_SHUTDOWN = "the server is shutting down"
+    STARTUP_TIMEOUT = "startup_timeout"
+    INIT_FAILED = "init_failed"
+    REPLACED = "replaced"
+    APP_STOPPED = "app_stopped"
+    STOPPED_BY_REQUEST = "stopped_by_request"
+    CLIENT_DISCONNECTED = "client_disconnected"
+    SCALED_DOWN = "scaled_down"
+    EVICTED = "evicted"
+    INPUT_TIMED_OUT = "input_timed_out"
+    CALL_CANCELLED = "call_cancelled"
+    CANCEL_IGNORED = "cancel_ignored"
+    LOST_CONNECTION = "lost_connection"
+    CONTAINER_STOP = "container_stop"
+    SERVER_SHUTDOWN = "server_shutdown"
     # It ended on its own; the detail says how (an exit code, a signal, OOM).
-    CRASHED = "{detail}"
-    OOM_KILLED = "{detail}"
-    START_FAILED = "{detail}"   # the runtime could not start it at all
+    CRASHED = "crashed"
+    OOM_KILLED = "oom_killed"
+    START_FAILED = "start_failed"   # the runtime could not start it at all
 
     def text(self, detail: str = "") -> str:
-        return self.value.format(detail=detail)
+        return _STOP_TEXT[self].format(detail=detail)
 
+
+_STOP_TEXT = {
+    StopReason.STARTUP_TIMEOUT: "it did not become ready within its startup timeout of {detail}",
+    StopReason.INIT_FAILED: "init failed",
+    StopReason.REPLACED: "replaced by a new deployment",
+    StopReason.APP_STOPPED: "the app was stopped",
+    StopReason.STOPPED_BY_REQUEST: "stopped by request",
+    StopReason.CLIENT_DISCONNECTED: "its client disconnected",
+    StopReason.SCALED_DOWN: "scaled down",
+    StopReason.EVICTED: "scaled down to make room",
+    StopReason.INPUT_TIMED_OUT: "an input timed out",
+    StopReason.CALL_CANCELLED: "its call was cancelled",
+    StopReason.CANCEL_IGNORED: "a cancelled input did not stop",
+    StopReason.LOST_CONNECTION: "lost its connection to the server",
+    StopReason.CONTAINER_STOP: "stopped by `ketch container stop`",
+    StopReason.SERVER_SHUTDOWN: "the server is shutting down",
+    StopReason.CRASHED: "{detail}",
+    StopReason.OOM_KILLED: "{detail}",
+    StopReason.START_FAILED: "{detail}",
+}
 
 # Stopped on purpose: the requests the gateway holds for its function are not failed.
 DELIBERATE_STOPS = frozenset({StopReason.SCALED_DOWN, StopReason.EVICTED,
