@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import sys
 import traceback
 
@@ -18,9 +19,9 @@ from ..proto import ketch_pb2 as pb
 
 def load_target(spec: pb.FunctionSpec):
     """The user's function or class object named by the spec."""
-    for path in reversed(spec.sys_path):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    code = os.environ.get("KETCH_CODE_DIR")   # the app's uploaded code (/root when isolated)
+    if code and code not in sys.path:
+        sys.path.insert(0, code)
     if spec.pickled:
         return deserialize(spec.pickled)
     obj = importlib.import_module(spec.module)

@@ -21,6 +21,7 @@ from pathlib import Path
 from .. import _config, _wire
 from .api.session import Session
 from .blobs import BlobStore
+from .code import CodeStore
 from .dicts import DictService
 from .functions.launch import Launcher
 from .functions.service import FunctionsService
@@ -71,6 +72,7 @@ class Server:
         self.token = load_or_create_token(data_dir)
         self.store = Store(data_dir / "ketch.db")
         self.blobs = BlobStore(data_dir / "blobs")
+        self.code = CodeStore(data_dir / "code", self.blobs)
         self.logs = LogService(data_dir / "logs")
         self.resources = MachineResources()
         self.runtime = make_runtime(runtime, data_dir)
@@ -83,7 +85,7 @@ class Server:
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes, self.container_address,
-                     self.token))
+                     self.token, self.code))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address())
         self.services = Services(

@@ -99,7 +99,7 @@ class VolumeService:
                              f"{self.runtime.name} runtime here: {why}")
         seen = set()
         keep = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(__file__)),
-                str(self.data_dir), *spec.sys_path]
+                str(self.data_dir)]
         for mount in spec.volumes:
             self.objects.get(mount.volume_id, "volume")
             path = os.path.normpath(mount.path)
