@@ -37,7 +37,7 @@ from .runtime import Mount, Runtime
 MAX_READ = 8 * 1024 * 1024
 MAX_ENTRIES = 200_000           # per listing, so a reply stays under the frame limit
 FILE, DIRECTORY, SYMLINK = 1, 2, 3
-_UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{16,64}$")   # as the SDK makes them: no path in it
+_UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # no path separator, no dot
 # Mount points that would hide what a container needs to run.
 _SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc",
                 "/sbin", "/sys", "/usr", "/var", "/run", "/tmp")
@@ -202,7 +202,8 @@ class VolumeService:
 
     def _start(self, owner_id: str, msg: pb.VolumeWrite) -> Upload:
         if not _UPLOAD_ID_RE.match(msg.upload_id):
-            raise ValueError(f"upload id {msg.upload_id!r} is not 16-64 lowercase hex digits; "
+            raise ValueError(f"upload id {msg.upload_id!r} is not 1-64 letters, "
+                             "digits, '_' or '-'; "
                              "use the ketch SDK, which makes them")
         target = self.resolve(msg.object_id, msg.path, follow=False)
         if target == self.dir(msg.object_id) or target.is_dir():
