@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tarfile
+import zlib
 from pathlib import Path
 
 from .._source import MAX_BUNDLE_MIB
@@ -90,9 +91,9 @@ def unpack(data: bytes, into: Path):
         raise ValueError(f"the code bundle is over the {MAX_BUNDLE_MIB} MiB limit; keep data "
                          "out of the app's source (use a Volume or the image)")
     try:
-        tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
+        tar = tarfile.open(fileobj=io.BytesIO(_gunzip(data)), mode="r:")
         members = tar.getmembers()
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"the code bundle is not a valid tar.gz: {exc}") from None
     if len(members) > MAX_MEMBERS:
         raise ValueError(f"the code bundle holds {len(members)} files, over the limit of "
@@ -114,6 +115,16 @@ def unpack(data: bytes, into: Path):
             _extract(tar, m, into)
     except OSError as exc:
         raise ValueError(f"the code bundle could not be unpacked: {exc}") from None
+
+
+def _gunzip(data: bytes) -> bytes:
+    """The archive's tar, decompressed no further than the limit allows (a small archive
+    can unpack to gigabytes)."""
+    limit = MAX_UNPACKED_MIB * 1024 * 1024 + MAX_MEMBERS * 1024   # files and their headers
+    raw = zlib.decompressobj(wbits=31).decompress(data, limit + 1)
+    if len(raw) > limit:
+        raise ValueError(f"the code bundle unpacks to over {MAX_UNPACKED_MIB} MiB")
+    return raw
 
 
 def _extract(tar: tarfile.TarFile, m: tarfile.TarInfo, into: Path):
