@@ -369,3 +369,41 @@ def test_the_data_dir_is_0700_and_its_files_0600_even_when_an_older_server_left_
     assert len(logs) >= 2 and all(_mode(p) == 0o600 for p in logs), \
         {p.name: oct(_mode(p)) for p in logs}
     assert json.loads((data / "logs" / "old.jsonl").read_text()) == []
+
+
+IMAGED = """
+    import os
+    import ketch
+
+    image = ketch.Image.debian_slim(){add}
+    app = ketch.App({name!r}, image=image, include_source={include})
+
+    @app.function()
+    def where() -> dict:
+        beside = os.path.join(os.path.dirname(__file__), "beside.txt")
+        return {{"file": __file__, "cwd": os.getcwd(),
+                 "beside": open(beside).read() if os.path.exists(beside) else None,
+                 "root": sorted(os.listdir("/root"))}}
+"""
+
+
+def test_in_an_image_the_code_sits_beside_what_the_image_put_in_root(srv, tmp_path):
+    # Modal's layout (issue 10 item 3): an image's files under /root and the uploaded
+    # module side by side, so the module finds them beside its __file__.
+    (tmp_path / "beside.txt").write_text("from the image")
+    _module(tmp_path, "sec_img.py", IMAGED.format(
+        add=f".add_local_file({str(tmp_path / 'beside.txt')!r}, '/root/beside.txt')",
+        name="sec-img", include=True))
+    out = _run_where(srv, tmp_path, "sec_img")
+    assert out["file"] == "/root/sec_img.py" and out["beside"] == "from the image"
+    assert {"beside.txt", "sec_img.py"} <= set(out["root"])
+
+
+def test_include_source_false_uploads_nothing_and_the_image_carries_the_code(srv, tmp_path):
+    code = srv.data_dir / "code"
+    before = set(os.listdir(code))
+    _module(tmp_path, "sec_noinc.py", IMAGED.format(
+        add=".add_local_python_source('sec_noinc')", name="sec-noinc", include=False))
+    out = _run_where(srv, tmp_path, "sec_noinc")
+    assert out["file"] == "/root/sec_noinc.py" and "sec_noinc.py" in out["root"]
+    assert set(os.listdir(code)) == before
