@@ -10,6 +10,8 @@ import io
 import json
 import os
 import stat
+import subprocess
+import sys
 import tarfile
 import textwrap
 import time
@@ -407,3 +409,45 @@ def test_include_source_false_uploads_nothing_and_the_image_carries_the_code(srv
     out = _run_where(srv, tmp_path, "sec_noinc")
     assert out["file"] == "/root/sec_noinc.py" and "sec_noinc.py" in out["root"]
     assert set(os.listdir(code)) == before
+
+
+SCRIPT = """
+    import json, sys
+    import ketch
+
+    app = ketch.App("sec-script")
+
+    if not ketch.is_local():   # as `with image.imports():` does: only in the container
+        ONLY_THERE = "defined in the container's import"
+
+    @app.function()
+    def f():
+        return [__name__, __file__, ONLY_THERE]
+
+    if __name__ == "__main__":
+        with app.run():
+            print(json.dumps(f.remote()))
+"""
+
+
+def test_a_script_run_as_main_is_imported_by_its_name_in_the_container(srv, tmp_path):
+    # Issue 10 item 4: a `python app.py` script's functions were cloudpickled from the
+    # half-imported local module; now, as on Modal, the container imports the file.
+    _module(tmp_path, "sec_script.py", SCRIPT)
+    proc = subprocess.run([sys.executable, str(tmp_path / "sec_script.py")], env=srv.env,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr + srv.log()[-3000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == [
+        "sec_script", "/root/sec_script.py", "defined in the container's import"]
+
+
+def test_app_run_in_global_scope_of_a_module_a_container_imports_is_refused():
+    # Else an unguarded `with app.run():` in a script would start an app from every
+    # container that imports it (Modal refuses it the same way).
+    import ketch
+    from ketch._context import importing_user_code
+
+    app = ketch.App("sec-unguarded")
+    with importing_user_code(), pytest.raises(ketch.exception.InvalidError,
+                                              match="__name__"):
+        app.run()

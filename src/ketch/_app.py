@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import _output, _sync, _web
+from . import _context, _output, _sync, _web
 from ._client import Client, python_version
 from ._cls import Cls, class_spec_methods
 from ._functions import Function, _Target
@@ -44,7 +44,7 @@ class Definition:
     def spec(self) -> pb.FunctionSpec:
         o = self.options
         obj = self.obj
-        module = obj.__module__
+        module = self.module
         qualname = obj.__qualname__
         pickled = serialize(obj) if self.serialized else b""
         is_gen = (not self.is_class and (inspect.isgeneratorfunction(obj) or
@@ -79,11 +79,24 @@ class Definition:
 
 
     @property
+    def module(self) -> str:
+        """The module containers import. A script run as __main__ is imported by its
+        file's name, as Modal does, so what `with image.imports():` brings in is there."""
+        name = self.obj.__module__
+        if name != "__main__":
+            return name
+        main = sys.modules.get("__main__")
+        spec = getattr(main, "__spec__", None)
+        if spec is not None and spec.name:   # python -m pkg.app
+            return spec.name
+        stem = os.path.splitext(os.path.basename(getattr(main, "__file__", None) or ""))[0]
+        return stem if stem.isidentifier() else name   # no file (-c, a notebook): pickled
+
+    @property
     def serialized(self) -> bool:
         """Sent by value (cloudpickled): asked for, or not importable by module path."""
-        qualname = self.obj.__qualname__
-        return self.options.serialized or self.obj.__module__ == "__main__" or \
-            "<locals>" in qualname
+        return self.options.serialized or self.module == "__main__" or \
+            "<locals>" in self.obj.__qualname__
 
     def source(self) -> tuple[str, str] | None:
         """What of this machine's code its containers get, as Modal's include_source:
@@ -110,6 +123,14 @@ def _check_web_class_parameters(where: str, user_cls):
         raise InvalidError(f"{where}: the class has web endpoints, which build it with "
                            f"default parameters, but parameter {required[0]!r} has no "
                            "default; give it one (ketch.parameter(default=...))")
+
+
+def _refuse_in_import(what: str):
+    if _context.in_import_context():
+        raise InvalidError(f"{what} cannot be called in global scope: the container is "
+                           "importing this module to run its functions. Use `if __name__ == "
+                           "\"__main__\":` to run apps in a script, or a local entrypoint and "
+                           "`ketch run`")
 
 
 class LocalEntrypoint:
@@ -388,6 +409,7 @@ class App:
         `ketch.enable_output()`. environment_name is accepted and ignored (a ketch server
         has no environments). interactive=True is refused: ketch has no interactive mode
         yet."""
+        _refuse_in_import("App.run()")
         if interactive:
             raise NotImplementedError("app.run(interactive=True): interactive mode (breakpoints "
                                       "and shells inside containers) is not in ketch yet. "
@@ -418,6 +440,7 @@ class App:
         `Function.from_name` until it is stopped or replaced by another deploy.
         environment_name and tag are accepted and ignored: a ketch server has no
         environments and keeps no deployment history."""
+        _refuse_in_import("App.deploy()")
         _sync.run(self._deploy(name))
         return self
 

@@ -11,6 +11,7 @@ import sys
 import traceback
 
 from .._cls import Cls
+from .._context import importing_user_code
 from .._functions import Function
 from .._partial import ENTER, EXIT, instantiate, lifecycle_methods
 from .._serialization import deserialize
@@ -24,7 +25,8 @@ def load_target(spec: pb.FunctionSpec):
         sys.path.insert(0, code)
     if spec.pickled:
         return deserialize(spec.pickled)
-    obj = importlib.import_module(spec.module)
+    with importing_user_code():
+        obj = importlib.import_module(spec.module)
     for part in spec.qualname.split("."):
         obj = getattr(obj, part)
     # The module's decorators turned it into a ketch handle; take the user's object.
