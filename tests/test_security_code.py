@@ -451,3 +451,14 @@ def test_app_run_in_global_scope_of_a_module_a_container_imports_is_refused():
     with importing_user_code(), pytest.raises(ketch.exception.InvalidError,
                                               match="__name__"):
         app.run()
+
+
+def test_the_process_runtime_mounts_volumes_nosuid_and_nodev_too(server):
+    out = run_client(server, """
+        import json
+        from apps import secure_code
+        with secure_code.app.run():
+            print(json.dumps(secure_code.make_setuid.remote("suid-process.sh")))
+    """)
+    options = out["options"].split(",")
+    assert "nosuid" in options and "nodev" in options, out["options"]
