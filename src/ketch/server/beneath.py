@@ -61,14 +61,28 @@ def open_dir(root: Path | str, parts: list[str], create: bool = False) -> int:
     return fd
 
 
+def open_dir_inside(root: Path | str, full: Path | str) -> int:
+    """A descriptor of the directory at `full` (links followed) only if it is inside
+    `root`; raises Escape otherwise. (Opening a directory touches nothing else.)"""
+    fd = os.open(full, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    if not _inside(root, fd):
+        os.close(fd)
+        raise Escape(f"{full} leads through a symlink to outside the volume; that is not "
+                     "allowed")
+    return fd
+
+
+def _inside(root: Path | str, fd: int) -> bool:
+    real, top = os.readlink(f"/proc/self/fd/{fd}"), os.path.realpath(root)
+    return real == top or real.startswith(top + os.sep)
+
+
 def open_regular_inside(root: Path | str, full: Path | str) -> int:
     """A read descriptor of the regular file at `full` (links followed) only if it is
     inside `root`; raises Escape, IsADirectoryError or FileNotFoundError otherwise."""
     pfd = os.open(full, os.O_PATH | os.O_CLOEXEC)
     try:
-        real = os.readlink(f"/proc/self/fd/{pfd}")
-        top = os.path.realpath(root)
-        if real != top and not real.startswith(top + os.sep):
+        if not _inside(root, pfd):
             raise Escape(f"{full} leads through a symlink to outside the volume; that is not "
                          "allowed")
         mode = os.fstat(pfd).st_mode

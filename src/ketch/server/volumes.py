@@ -29,14 +29,13 @@ import sys
 from pathlib import Path
 
 from ..proto import ketch_pb2 as pb
-from .beneath import (SPECIAL_BITS, Escape, components, open_dir, open_regular_inside,
-                      strip_special_bits)
+from . import volume_files
+from .beneath import components, open_dir, strip_special_bits
 from .objects import ObjectsService
 from .runtime import Mount, Runtime
 
 MAX_READ = 8 * 1024 * 1024
 MAX_ENTRIES = 200_000           # per listing, so a reply stays under the frame limit
-FILE, DIRECTORY, SYMLINK = 1, 2, 3
 _UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # no path separator, no dot
 # Mount points that would hide what a container needs to run.
 _SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc",
@@ -263,7 +262,7 @@ class VolumeService:
         if not os.path.lexists(full):
             raise LookupError(f"no such file or directory in the volume: {path!r}")
         entries = await asyncio.get_running_loop().run_in_executor(
-            None, _listdir, self.dir(object_id), full, recursive)
+            None, volume_files.listdir, self.dir(object_id), full, recursive)
         if len(entries) > MAX_ENTRIES:
             raise ValueError(f"{path!r} holds {len(entries)} entries, more than one listing "
                              f"returns ({MAX_ENTRIES}); list its subdirectories one by one")
@@ -274,7 +273,7 @@ class VolumeService:
         """Up to `length` bytes (MAX_READ at most, 0 for that) at `offset`, and the size."""
         full = self.resolve(object_id, path)
         return await asyncio.get_running_loop().run_in_executor(
-            None, _read_at, self.dir(object_id), full, path, offset,
+            None, volume_files.read_at, self.dir(object_id), full, path, offset,
             min(length or MAX_READ, MAX_READ))
 
     async def remove(self, object_id: str, path: str, recursive: bool):
@@ -310,7 +309,7 @@ class VolumeService:
                 raise LookupError(f"no such file or directory in the volume: {given!r}")
         dst = self.resolve(object_id, dst_path)
         into = dst.is_dir() or len(sources) > 1 or dst_path.endswith("/")
-        await asyncio.get_running_loop().run_in_executor(None, _copy, self.dir(object_id),
+        await asyncio.get_running_loop().run_in_executor(None, volume_files.copy, self.dir(object_id),
                                                          sources, dst, into)
 
 
@@ -371,32 +370,6 @@ def _make_durable(fd: int, mode: int):
         os.close(fd)
 
 
-def _escaped(path: str) -> ValueError:
-    return ValueError(f"volume path {path!r} leads through a symlink to outside the volume; "
-                      "that is not allowed")
-
-
-def _read_at(root: Path, full: Path, path: str, offset: int, length: int
-             ) -> tuple[bytes, int]:
-    """Up to `length` bytes of the file at `offset`, and the file's size."""
-    try:
-        # Checked on what was opened, before it is opened for reading: a symlink swapped
-        # in since the path was resolved cannot lead the read outside the volume, nor to
-        # a device or FIFO.
-        fd = open_regular_inside(root, full)
-    except FileNotFoundError:
-        raise LookupError(f"no such file in the volume: {path!r}") from None
-    except IsADirectoryError:
-        raise ValueError(f"{path!r} is a directory; read_file reads files") from None
-    except Escape:
-        raise _escaped(path) from None
-    try:
-        size = os.fstat(fd).st_size
-        return os.pread(fd, length, offset), size
-    finally:
-        os.close(fd)
-
-
 def _syncfs(path: Path):
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -417,79 +390,3 @@ def _du(path: Path) -> int:
             except FileNotFoundError:
                 pass
     return total
-
-
-def _entry(rel: str, st: os.stat_result) -> pb.VolumeEntry:
-    kind = DIRECTORY if stat.S_ISDIR(st.st_mode) else SYMLINK if stat.S_ISLNK(st.st_mode) \
-        else FILE
-    return pb.VolumeEntry(path=rel, type=kind, size=st.st_size, mtime=st.st_mtime)
-
-
-def _listdir(root: Path, full: Path, recursive: bool) -> list[pb.VolumeEntry]:
-    if not full.is_dir() or full.is_symlink():
-        return [_entry(str(full.relative_to(root)), full.lstat())]
-    out = []
-    if recursive:
-        for dirpath, dirs, files in os.walk(full):
-            for name in sorted(dirs) + sorted(files):
-                path = Path(dirpath) / name
-                out.append(_entry(str(path.relative_to(root)), path.lstat()))
-    else:
-        for item in sorted(os.scandir(full), key=lambda e: e.name):
-            out.append(_entry(str(Path(item.path).relative_to(root)),
-                              item.stat(follow_symlinks=False)))
-    return out
-
-
-def _copy(root: Path, sources: list[Path], dst: Path, into: bool):
-    for src in sources:
-        target = dst / src.name if into else dst
-        if src.is_dir() and not src.is_symlink():
-            for dirpath, dirs, files in os.walk(src):
-                here = target / os.path.relpath(dirpath, src)
-                _make_dir(root, here)
-                links = [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]
-                for name in files + links:  # symlinks are copied as symlinks
-                    _copy_file(root, Path(dirpath) / name, here / name)
-        else:
-            _copy_file(root, src, target)
-
-
-def _make_dir(root: Path, path: Path):
-    try:
-        os.close(open_dir(root, list(path.relative_to(root).parts), create=True))
-    except Escape:
-        raise _escaped(str(path.relative_to(root))) from None
-
-
-def _copy_file(root: Path, src: Path, dst: Path):
-    """Copies one file through descriptors opened without following links at the
-    destination: a link planted there by a container is replaced, never written through.
-    setuid and setgid bits are not copied."""
-    try:
-        parent = open_dir(root, list(dst.parent.relative_to(root).parts), create=True)
-    except Escape:
-        raise _escaped(str(dst.relative_to(root))) from None
-    try:
-        try:
-            if stat.S_ISLNK(os.stat(dst.name, dir_fd=parent, follow_symlinks=False).st_mode):
-                os.unlink(dst.name, dir_fd=parent)
-        except FileNotFoundError:
-            pass
-        if src.is_symlink():
-            os.symlink(os.readlink(src), dst.name, dir_fd=parent)
-            return
-        try:
-            sfd = open_regular_inside(root, src)
-        except Escape:
-            raise _escaped(str(src.relative_to(root))) from None
-        with os.fdopen(sfd, "rb") as fsrc:
-            st = os.fstat(sfd)
-            fd = os.open(dst.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW |
-                         os.O_CLOEXEC, 0o644, dir_fd=parent)
-            with os.fdopen(fd, "wb") as fdst:
-                shutil.copyfileobj(fsrc, fdst, 1024 * 1024)
-                os.fchmod(fd, stat.S_IMODE(st.st_mode) & ~SPECIAL_BITS)
-                os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
-    finally:
-        os.close(parent)
