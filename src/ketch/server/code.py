@@ -58,7 +58,7 @@ class CodeStore:
         if final.is_dir():
             return final
         data = _read_blob(self.blobs, bundle_id)
-        work = Path(self.tmp / bundle_id)
+        work = self.tmp / bundle_id
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(mode=0o755)
         try:
@@ -80,6 +80,9 @@ def _read_blob(blobs, blob_id: str) -> bytes:
                              "source as a blob first") from None
         parts.append(chunk)
         offset += len(chunk)
+        if offset > MAX_BUNDLE_MIB * 1024 * 1024:   # read no more than a bundle may hold
+            raise ValueError(f"the code bundle is over the {MAX_BUNDLE_MIB} MiB limit; keep "
+                             "data out of the app's source (use a Volume or the image)")
         if last:
             return b"".join(parts)
 
