@@ -204,9 +204,9 @@ def start_local_server(address: str):
     """Starts a ketch server in the background and waits until it answers (the embedded
     default). Several clients racing here start one server: the loser fails to bind."""
     data = _config.data_dir()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
     log_path = data / "server.log"
-    with open(log_path, "ab") as log:
+    with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         subprocess.Popen(
             [sys.executable, "-m", "ketch.server", "--address", address],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,

@@ -24,13 +24,9 @@ _NOT_YET = {
                      "the host's loopback). Remove block_network=",
     "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
     "region": "ketch is self-hosted: there are no regions. Remove region=",
-    "include_source": "include_source=False is not in ketch yet: ketch always makes the "
-                      "module that defines a function importable in its container (Modal's "
-                      "default, include_source=True). Remove include_source=False",
 }
 _NOT_YET_DEFAULTS = {"schedule": None, "enable_memory_snapshot": False,
-                     "block_network": False, "cloud": None, "region": None,
-                     "include_source": True}
+                     "block_network": False, "cloud": None, "region": None}
 
 
 def refuse_not_yet(where: str, options: dict):
@@ -66,6 +62,7 @@ class FunctionOptions:
     volumes: dict = field(default_factory=dict)        # mount path → ketch.Volume
     image: Any = None                                  # ketch.Image, or None
     ephemeral_disk_mib: int = 0
+    include_source: bool = True   # False: no code uploaded, the image carries it
 
 
 def _number(name: str, value, low: float, high: float) -> float:

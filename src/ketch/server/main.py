@@ -19,8 +19,10 @@ import time
 from pathlib import Path
 
 from .. import _config, _wire
+from . import datadir
 from .api.session import Session
 from .blobs import BlobStore
+from .code import CodeStore
 from .dicts import DictService
 from .functions.launch import Launcher
 from .functions.service import FunctionsService
@@ -67,10 +69,11 @@ class Server:
         self.container_address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else address
         self.started_at = time.time()
         self.server_id = secrets.token_hex(4)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        datadir.create(data_dir)
         self.token = load_or_create_token(data_dir)
         self.store = Store(data_dir / "ketch.db")
         self.blobs = BlobStore(data_dir / "blobs")
+        self.code = CodeStore(data_dir / "code", self.blobs)
         self.logs = LogService(data_dir / "logs")
         self.resources = MachineResources()
         self.runtime = make_runtime(runtime, data_dir)
@@ -83,9 +86,10 @@ class Server:
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes, self.container_address,
-                     self.token))
+                     self.token, self.code))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address())
+        datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
                             token=self.token, started_at=self.started_at,

@@ -41,6 +41,8 @@ class ProcessRuntime:
         env.setdefault("PATH", os.environ.get("PATH", "/usr/bin:/bin"))
         env["HOME"] = os.environ.get("HOME", str(workdir))
         env["TMPDIR"] = str(workdir)
+        if launch.code_dir:  # first on sys.path; the working directory stays its own
+            env["KETCH_CODE_DIR"] = launch.code_dir
         if launch.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in launch.gpus)
         argv = mountns.wrap([launch.python or sys.executable, "-m", "ketch._runtime"],
