@@ -36,6 +36,7 @@ from .runtime import RuntimeUnavailable, default_runtime, make_runtime
 from .secrets import SecretService
 from .services import ServerInfo, Services
 from .store import Store
+from .tokens import NOT_ISOLATED, Tokens
 from .volumes import VolumeService
 
 log = logging.getLogger("ketch.server")
@@ -74,6 +75,8 @@ class Server:
         self.logs = LogService(data_dir / "logs")
         self.resources = MachineResources()
         self.runtime = make_runtime(runtime, data_dir)
+        self.tokens = Tokens(self.store.db, self.token,
+                             isolated=self.runtime.name != "process")
         self.objects = ObjectsService(ObjectsStore(self.store.db))
         self.dicts = DictService(self.objects)
         self.queues = QueueService(self.objects)
@@ -83,7 +86,7 @@ class Server:
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes, self.container_address,
-                     self.token))
+                     self.tokens))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address())
         self.services = Services(
@@ -93,7 +96,7 @@ class Server:
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
-            volumes=self.volumes, request_shutdown=self.request_shutdown)
+            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown)
         self._stop = asyncio.Event()
 
     async def serve(self):
@@ -112,6 +115,9 @@ class Server:
         log.info("ketch server %s listening on %s (data in %s, runtime %s)",
                  self.server_id, self.address, self.data_dir, self.runtime.name)
         print(f"ketch server listening on {self.address}", flush=True)
+        if not self.tokens.isolated:
+            log.warning("containers are not isolated: %s", NOT_ISOLATED)
+            print(f"ketch server: containers are not isolated: {NOT_ISOLATED}", flush=True)
         await self._stop.wait()
         blob_sweeper.cancel()
         listener.close()

@@ -13,7 +13,7 @@ def web_ready(svc: Services, req: Request, msg: pb.WebReady):
 
 
 def web_url_get(svc: Services, req: Request, msg: pb.WebUrlGet):
-    fn = svc.functions.get(msg.function_id)
+    fn = svc.functions.get(req.workspace, msg.function_id)
     req.reply(web_url=svc.gateway.web_url(fn, msg.method))
 
 
