@@ -28,6 +28,7 @@ from ..functions.model import DELIBERATE_STOPS, AppRecord, ContainerRecord, Func
     StopReason
 from .proxy import ClientConnection, Exchange, UpstreamConnection
 from .requests import RequestHead, request_target
+from ..tokens import DEFAULT_WORKSPACE
 from .tokens import ProxyTokens
 
 log = logging.getLogger("ketch.gateway")
@@ -145,7 +146,10 @@ class Gateway:
 
     def route_key(self, fn: FunctionRecord, endpoint: pb.WebEndpoint) -> str:
         dev = "-dev" if fn.app.state != "deployed" else ""
-        return f"{host_name(fn.app.name)}--{endpoint.label}{dev}"
+        # Workspaces other than the default one lead the host name, as on Modal, so two
+        # workspaces' apps of the same name never share a URL.
+        ws = "" if fn.app.workspace == DEFAULT_WORKSPACE else f"{fn.app.workspace}--"
+        return f"{ws}{host_name(fn.app.name)}--{endpoint.label}{dev}"
 
     def web_url(self, fn: FunctionRecord, method: str) -> pb.WebUrl:
         if self.listener is None:
@@ -205,7 +209,7 @@ class Gateway:
                         "(ketch serve, ketch run) answer at <app>--<label>-dev.")
             return
         if route.endpoint.requires_proxy_auth:
-            why = self.tokens.check(head.modal_key, head.modal_secret)
+            why = self.tokens.check(head.modal_key, head.modal_secret, route.fn.app.workspace)
             if why is not None:
                 ex.error = (401, "Unauthorized", f"ketch gateway: {why}. Send the Modal-Key "
                             "and Modal-Secret headers of a token from `ketch proxy-auth "
