@@ -213,7 +213,7 @@ class FunctionRecord:
 
 class AppRecord:
     def __init__(self, app_id: str, name: str, state: str, peer: Peer | None,
-                 workspace: str):
+                 workspace: str = "main"):
         self.id = app_id
         self.name = name
         self.workspace = workspace   # its functions, calls and containers are this one's
