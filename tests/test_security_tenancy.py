@@ -229,6 +229,30 @@ def test_a_token_acts_only_in_its_own_workspace(tenants):
     wire.close()
 
 
+def test_a_tenant_sees_uses_and_removes_only_its_own_images(tenants):
+    srv, alpha, beta = tenants["srv"], tenants["alpha"], tenants["beta"]
+    image_id = run_as(srv, alpha, """
+        import json, ketch
+        image = ketch.Image.debian_slim().env({"TENANT": "alpha"}).build()
+        print(json.dumps(image.object_id))
+    """)
+    assert image_id in ok(srv.ketch("image", "list", "--json",
+                                    extra_env=as_tenant(alpha))).stdout
+    assert image_id not in ok(srv.ketch("image", "list", "--json",
+                                        extra_env=as_tenant(beta))).stdout
+    wire = Wire(srv, beta)
+    refused(wire.request(image_remove=pb.ImageRemove(image_id=image_id)), "not_found")
+    app = wire.request(app_create=pb.AppCreate(name="borrower", ephemeral=True)).app_created
+    spec = pb.FunctionSpec(name="borrow", module="borrower", timeout_s=30, image_id=image_id)
+    assert image_id in refused(wire.request(function_create=pb.FunctionCreate(
+        app_id=app.app_id, spec=spec)), "invalid")
+    # Removing everything of beta's leaves alpha's image in place.
+    wire.request(image_remove=pb.ImageRemove(all=True))
+    wire.close()
+    assert image_id in ok(srv.ketch("image", "list", "--json",
+                                    extra_env=as_tenant(alpha))).stdout
+
+
 # ---------------------------------------------------------------- a container's credential
 
 def test_containers_get_their_own_credential_not_the_servers_token(tenants):

@@ -25,6 +25,7 @@ from .dicts import DictService
 from .functions.launch import Launcher
 from .functions.service import FunctionsService
 from .images import ImageService
+from .images.owners import ImageOwners
 from .gateway import Gateway
 from .gateway.tokens import ProxyTokens
 from .logs import LogService
@@ -82,7 +83,7 @@ class Server:
         self.queues = QueueService(self.objects)
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
-        self.images = ImageService(self.runtime.name, data_dir)
+        self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes, self.container_address,

@@ -57,7 +57,7 @@ class Launcher:
     def check(self, spec: pb.FunctionSpec, workspace: str):
         """Refuses a function whose image, secrets or volume mounts cannot be had here (in
         its workspace)."""
-        why = self.images.check_function(spec)
+        why = self.images.check_function(spec, workspace)
         if why:
             raise ValueError(f"{spec.name}: {why}")
         self.secrets.check_exist(spec.secret_ids, workspace)

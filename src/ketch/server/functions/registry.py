@@ -124,9 +124,10 @@ class Registry:
                               f"(it has: {names})")
         return fn
 
-    def images_in_use(self) -> set[str]:
-        """Images of live functions (running or deployed apps)."""
-        return {fn.spec.image_id for fn in self.functions.values() if fn.spec.image_id}
+    def images_in_use(self, workspace: str) -> set[str]:
+        """Images of the workspace's live functions (running or deployed apps)."""
+        return {fn.spec.image_id for fn in self.functions.values()
+                if fn.spec.image_id and fn.app.workspace == workspace}
 
     # ------------------------------------------------------------------ restart
 

@@ -185,9 +185,9 @@ class FunctionsService:
         """Its pending work changed: the autoscaler looks at it again soon."""
         self._containers.poke(fn)
 
-    def images_in_use(self) -> set[str]:
-        """Image ids that live functions (running or deployed apps) use."""
-        return self.registry.images_in_use()
+    def images_in_use(self, workspace: str) -> set[str]:
+        """Image ids that the workspace's live functions (running or deployed apps) use."""
+        return self.registry.images_in_use(workspace)
 
     # ------------------------------------------------------------------ calls
 
