@@ -15,6 +15,7 @@ import struct
 import textwrap
 import time
 
+import httpx
 import pytest
 
 from conftest import ServerProcess
@@ -310,6 +311,29 @@ def test_a_container_cannot_speak_for_another_container(tenants):
             Wire(srv, token, role="container", container_id=container_id)
     # Each is still a client of its own workspace only.
     assert Wire(srv, theirs["token"]).hello.hello_ok.workspace == "beta"
+
+
+def test_endpoints_and_proxy_auth_tokens_stay_in_their_workspace(tenants):
+    srv = tenants["srv"]
+    ok(srv.ketch("deploy", APP_FILE, extra_env=as_tenant(tenants["beta"])))
+    urls, keys = {}, {}
+    for ws in ("alpha", "beta"):
+        urls[ws] = run_as(srv, tenants[ws], """
+            import json, ketch
+            print(json.dumps(ketch.Function.from_name("tenant", "private").get_web_url()))
+        """)
+        made = json.loads(ok(srv.ketch("proxy-auth", "create", "--json",
+                                       extra_env=as_tenant(tenants[ws]))).stdout)
+        keys[ws] = {"Modal-Key": made["token_id"], "Modal-Secret": made["secret"]}
+    # Same app name, two workspaces: two URLs.
+    assert "alpha--tenant--private" in urls["alpha"]
+    assert "beta--tenant--private" in urls["beta"]
+    assert httpx.get(urls["alpha"], headers=keys["beta"], timeout=60).status_code == 401
+    assert httpx.get(urls["beta"], headers=keys["alpha"], timeout=60).status_code == 401
+    mine = httpx.get(urls["alpha"], headers=keys["alpha"], timeout=60)
+    assert mine.status_code == 200 and mine.json() == "alpha"
+    theirs = httpx.get(urls["beta"], headers=keys["beta"], timeout=60)
+    assert theirs.status_code == 200 and theirs.json() is None
 
 
 def test_a_containers_credential_dies_with_its_container(tenants):

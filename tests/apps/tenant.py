@@ -25,3 +25,10 @@ def as_a_client(dict_name: str, x: int) -> dict:
     that workspace's objects."""
     return {"square": ketch.Function.from_name("tenant", "square").remote(x),
             "dict": ketch.Dict.from_name(dict_name).get("owner")}
+
+
+@app.function()
+@ketch.fastapi_endpoint(requires_proxy_auth=True)
+def private():
+    """Whose Dict it sees says whose endpoint answered."""
+    return ketch.Dict.from_name("ledger", create_if_missing=True).get("owner")

@@ -92,7 +92,7 @@ class Server:
                                gateway_address or _config.gateway_address())
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
-                            token=self.token, started_at=self.started_at,
+                            started_at=self.started_at,
                             runtime=self.runtime.name),
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,

@@ -32,7 +32,6 @@ class ServerInfo:
     server_id: str
     address: str
     data_dir: Path
-    token: str              # the admin token
     started_at: float
     runtime: str            # the runtime backend's name
 
