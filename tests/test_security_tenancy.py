@@ -336,6 +336,28 @@ def test_endpoints_and_proxy_auth_tokens_stay_in_their_workspace(tenants):
     assert theirs.status_code == 200 and theirs.json() is None
 
 
+def test_no_app_name_or_label_takes_another_workspaces_url(tenants):
+    """In the default workspace, an app named "alpha--tenant" or a label with "--" would
+    have had alpha's host name."""
+    srv = tenants["srv"]
+    wire = Wire(srv, admin_token(srv))
+
+    def endpoint(app_name: str, label: str) -> pb.Frame:
+        app = wire.request(app_create=pb.AppCreate(name=app_name, ephemeral=True))
+        spec = pb.FunctionSpec(name="lure", module="lure", timeout_s=30, web_endpoints=[
+            pb.WebEndpoint(kind="fastapi", label=label, http_method="GET")])
+        return wire.request(function_create=pb.FunctionCreate(
+            app_id=app.app_created.app_id, spec=spec))
+
+    assert "single hyphens" in refused(endpoint("alpha", "tenant--private"), "invalid")
+    made = endpoint("alpha--tenant", "private").function_created
+    url = wire.request(web_url_get=pb.WebUrlGet(function_id=made.function_id)).web_url.url
+    assert "alpha-tenant--private" in url
+    wire.close()
+    out = srv.ketch("token", "create", "--workspace", "alpha--tenant")
+    assert out.returncode != 0 and "single hyphens" in out.stderr
+
+
 def test_a_containers_credential_dies_with_its_container(tenants):
     srv, alpha, cred = tenants["srv"], tenants["alpha"], tenants["cred"]
     held = Wire(srv, cred["token"])  # a session opened while it ran

@@ -64,9 +64,10 @@ def _digest(secret: str) -> str:
 
 
 def check_workspace_name(name: str):
-    if not WORKSPACE_RE.match(name):
-        raise ValueError(f"workspace name {name!r}: use 1-48 lowercase letters, digits or "
-                         "'-', starting with a letter or digit")
+    # It leads its web endpoints' host names, where "--" separates the parts.
+    if not WORKSPACE_RE.match(name) or "--" in name or name.endswith("-"):
+        raise ValueError(f"workspace name {name!r}: use 1-48 lowercase letters, digits and "
+                         "single hyphens, starting and ending with a letter or digit")
 
 
 class Tokens:

@@ -9,6 +9,7 @@ exiting.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Callable
 
 from ...exception import ExecutionError
@@ -24,6 +25,9 @@ from .registry import Registry
 
 # Called as watcher(container, how) when a container exits (the gateway's hook).
 ExitWatcher = Callable[[ContainerRecord, str], None]
+# A web endpoint's label is part of a host name, where "--" separates workspace, app and
+# label: one with "--" could take another workspace's URL.
+_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 
 
 class FunctionsService:
@@ -156,6 +160,10 @@ class FunctionsService:
                 code="version")
         if spec.timeout_s <= 0:
             raise ValueError(f"{spec.name}: timeout must be positive")
+        for ep in spec.web_endpoints:
+            if not _LABEL_RE.match(ep.label) or "--" in ep.label:
+                raise ValueError(f"{spec.name}: web label {ep.label!r} must be lowercase "
+                                 "letters, digits and single hyphens")
         if spec.ephemeral_disk_mib and self.runtime.name != "bwrap":
             raise ValueError(f"{spec.name}: ephemeral_disk= needs the bwrap runtime (this "
                              f"server runs {self.runtime.name}); start the server with "

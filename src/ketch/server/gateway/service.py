@@ -55,8 +55,9 @@ class Functions(Protocol):
 
 
 def host_name(app_name: str) -> str:
-    """An app name as it appears in a host name: lowercase letters, digits, hyphens."""
-    return re.sub(r"[^a-z0-9-]+", "-", app_name.lower()).strip("-") or "app"
+    """An app name as it appears in a host name: lowercase letters, digits, single hyphens
+    ("--" separates a host name's workspace, app and label)."""
+    return re.sub(r"[^a-z0-9]+", "-", app_name.lower()).strip("-") or "app"
 
 
 class Route:
