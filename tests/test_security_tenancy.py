@@ -154,9 +154,15 @@ def test_a_tenant_cannot_read_another_workspaces_secret(tenants):
     message = refused(wire.request(function_create=pb.FunctionCreate(
         app_id=app.app_id, spec=spec)), "not_found")
     assert tenants["secret_id"] in message
+    wire.close()
+    # The same, through the SDK: an app whose function names the secret by its id.
+    proc = srv.python("from apps import thief\nwith thief.app.run():\n"
+                      "    print(thief.steal.remote())",
+                      extra_env={**as_tenant(beta), "THIEF_SECRET_ID": tenants["secret_id"]})
+    assert proc.returncode != 0 and "alpha-only" not in proc.stdout
+    assert tenants["secret_id"] in proc.stderr, proc.stderr
     # The same name is free in beta's own workspace: names are per workspace.
     ok(srv.ketch("secret", "create", "api-key", "KEY=beta", extra_env=as_tenant(beta)))
-    wire.close()
 
 
 def test_a_tenant_cannot_touch_another_workspaces_dict(tenants):

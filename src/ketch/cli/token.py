@@ -99,7 +99,7 @@ def set_token(secret: str, server: str | None, verify: bool):
     if server:
         config["server"] = server
     if verify:
-        workspace = _verify(secret, server or config.get("server") or _config.server_address())
+        workspace = _verify(secret, server or _config.server_address())
     config["token"] = secret
     path.parent.mkdir(parents=True, exist_ok=True)
     # The token is a credential: the file is the user's alone (as ~/.modal.toml should be).
