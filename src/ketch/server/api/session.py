@@ -10,7 +10,6 @@ handler raises becomes an error reply here, in one place.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 

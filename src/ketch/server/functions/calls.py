@@ -126,8 +126,11 @@ class Calls:
     def cancel_call_request(self, workspace: str, call_id: str, terminate_containers: bool):
         """A caller's cancel: the call must exist, live or stored, in its workspace."""
         call = self.calls.get(call_id)
-        if call is not None and call.fn.app.workspace != workspace or \
-                call is None and self.store.call(call_id, workspace) is None:
+        if call is not None:
+            known = call.fn.app.workspace == workspace
+        else:
+            known = self.store.call(call_id, workspace) is not None
+        if not known:
             raise LookupError(f"no function call with id {call_id}")
         self.cancel_call(call_id, terminate_containers)
 

@@ -26,7 +26,7 @@ class Registry:
         self.store.add_app(app_id, name, state, workspace)
         return app
 
-    def app(self, app_id: str, workspace: str) -> AppRecord:
+    def app(self, workspace: str, app_id: str) -> AppRecord:
         app = self.apps.get(app_id)
         if app is None or app.workspace != workspace:
             raise LookupError(f"no running app with id {app_id}")
@@ -35,7 +35,7 @@ class Registry:
     def running_app_id(self, workspace: str, app_id: str, name: str) -> str:
         """The app a stop request names, by id or (the deployed one first) by name."""
         if app_id:
-            return self.app(app_id, workspace).id
+            return self.app(workspace, app_id).id
         row = self.store.deployed_app(name, workspace)
         running = [a for a in self.apps.values() if a.name == name and a.workspace == workspace]
         if row is None and not running:
@@ -74,7 +74,7 @@ class Registry:
 
     def create_function(self, workspace: str, app_id: str, spec: pb.FunctionSpec
                         ) -> FunctionRecord:
-        app = self.app(app_id, workspace)
+        app = self.app(workspace, app_id)
         fn = FunctionRecord(new_id("fu"), app, spec)
         self.store.add_function(fn.id, app_id, spec.name, spec.SerializeToString())
         self.add(fn)
@@ -83,7 +83,7 @@ class Registry:
     def bind(self, workspace: str, function_id: str, params: bytes
              ) -> tuple[FunctionRecord, bool]:
         """The class bound to `params`, and whether it is new."""
-        parent = self.get(function_id, workspace)
+        parent = self.get(workspace, function_id)
         if not parent.spec.is_class:
             raise ValueError(f"{parent.label} is not a class; only classes take parameters")
         fn = parent.bound.get(params)
@@ -101,7 +101,7 @@ class Registry:
         if fn.parent is None:
             fn.app.functions[fn.spec.name] = fn
 
-    def get(self, function_id: str, workspace: str) -> FunctionRecord:
+    def get(self, workspace: str, function_id: str) -> FunctionRecord:
         fn = self.functions.get(function_id)
         if fn is None or fn.app.workspace != workspace:
             raise LookupError(f"no live function with id {function_id}; its app may have "

@@ -91,7 +91,7 @@ class FunctionsService:
         return self.registry.create_app(workspace, name, ephemeral, detach, peer)
 
     def publish_app(self, workspace: str, app_id: str):
-        app = self.registry.app(app_id, workspace)
+        app = self.registry.app(workspace, app_id)
         previous = self.store.deployed_app(app.name, workspace)
         if previous is not None and previous.app_id != app_id:
             self.stop_app(previous.app_id, StopReason.REPLACED)
@@ -181,7 +181,7 @@ class FunctionsService:
             self._containers.poke(fn)
 
     def get(self, workspace: str, function_id: str) -> FunctionRecord:
-        return self.registry.get(function_id, workspace)
+        return self.registry.get(workspace, function_id)
 
     def lookup(self, workspace: str, app_name: str, app_id: str, name: str) -> FunctionRecord:
         return self.registry.lookup(workspace, app_name, app_id, name)
@@ -201,7 +201,7 @@ class FunctionsService:
 
     def create_call(self, workspace: str, peer: Peer, call_id: str, function_id: str,
                     kind: int, inputs, is_generator: bool) -> Call:
-        fn = self.registry.get(function_id, workspace)
+        fn = self.registry.get(workspace, function_id)
         return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator)
 
     def add_inputs(self, workspace: str, call_id: str, inputs, last: bool):
