@@ -83,12 +83,14 @@ def revoke(token_id: str):
 
 
 @token.command("set")
-@click.option("--token", "secret", required=True, help="The token's secret (kt-…).")
+@click.option("--token", "secret", prompt="Token secret", hide_input=True,
+              help="The token's secret (kt-…); asked for when not given, as by Modal.")
 @click.option("--server", default=None, help="HOST:PORT of the server, stored with it.")
 @click.option("--verify/--no-verify", default=True,
               help="Connect with the token before storing it (default: verify).")
 def set_token(secret: str, server: str | None, verify: bool):
-    """Store the token (and server address) this client uses, in its config file."""
+    """Store the token (and server address) this client uses, in its config file; like
+    `modal token set`, it first makes a test request with it (--no-verify skips that)."""
     path = _config.config_dir() / "config.json"
     try:
         config = json.loads(path.read_text())
