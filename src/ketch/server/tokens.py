@@ -22,6 +22,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..proto import ketch_pb2 as pb
 from .errors import ServiceError
@@ -82,6 +83,8 @@ class Tokens:
             digest: Principal(ws, token_id=tid, digest=digest) for tid, ws, digest in
             db.execute("SELECT token_id, workspace, secret_sha256 FROM tokens")}
         self._containers: dict[str, str] = {}   # container id -> its credential's digest
+        # digest -> how to close each open session of that credential
+        self._sessions: dict[str, set[Callable[[], None]]] = {}
         self.last_used: dict[str, float] = {}
 
     # -- sessions
@@ -115,6 +118,24 @@ class Tokens:
         """False once the credential was revoked (or its container exited)."""
         return principal.admin or self._live.get(principal.digest) is principal
 
+    def opened(self, principal: Principal, close: Callable[[], None]):
+        """A session of `principal` is open: `close` ends it when the credential ends, so
+        one that only waits (for logs, say) does not outlive it."""
+        if not principal.admin:
+            self._sessions.setdefault(principal.digest, set()).add(close)
+
+    def closed(self, principal: Principal, close: Callable[[], None]):
+        sessions = self._sessions.get(principal.digest)
+        if sessions is not None:
+            sessions.discard(close)
+            if not sessions:
+                del self._sessions[principal.digest]
+
+    def _ended(self, digest: str):
+        self._live.pop(digest, None)
+        for close in self._sessions.pop(digest, ()):
+            close()
+
     # -- workspace tokens (admin)
 
     def create(self, workspace: str, name: str = "") -> tuple[str, str]:
@@ -146,7 +167,7 @@ class Tokens:
                               (token_id,)).fetchone()
         if row is None:
             raise LookupError(f"no token {token_id}; `ketch token list` shows them")
-        self._live.pop(row[0], None)
+        self._ended(row[0])
 
     def _exists(self, workspace: str) -> bool:
         return self.db.execute("SELECT 1 FROM workspaces WHERE name = ?",
@@ -164,4 +185,4 @@ class Tokens:
     def drop_container(self, container_id: str):
         digest = self._containers.pop(container_id, None)
         if digest is not None:
-            self._live.pop(digest, None)
+            self._ended(digest)

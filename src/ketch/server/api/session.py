@@ -131,6 +131,7 @@ class Session:
             return
         self.role = hello.role
         self.principal, self.workspace = principal, workspace
+        self.services.tokens.opened(principal, self.conn.close)
         self.conn.reply(frame, hello_ok=pb.HelloOk(
             server_version=__version__, runtime_python_version=runtime_python_version(),
             server_id=info.server_id, workspace=workspace, admin=principal.admin))
@@ -140,6 +141,8 @@ class Session:
         self.conn.close()
 
     def on_close(self, exc):
+        if self.principal is not None:
+            self.services.tokens.closed(self.principal, self.conn.close)
         self.services.owner_closed(self.owner_id)
         if self.peer is not None:
             self.services.functions.peer_closed(self.peer)
