@@ -418,6 +418,8 @@ def test_token_cli_create_list_set_revoke(tenants, tmp_path):
     client_env = {**home, "KETCH_DATA_DIR": str(tmp_path / "no-server-here")}
     status = ok(srv.ketch("server", "status", "--json", extra_env=client_env))
     assert json.loads(status.stdout)["workspace"] == "gamma"
+    assert json.loads(ok(srv.ketch("token", "info", "--json", extra_env=client_env)).stdout) \
+        == {"server": srv.address, "workspace": "gamma", "admin": False}
     # Not the admin: it manages no tokens.
     denied = srv.ketch("token", "list", extra_env=client_env)
     assert denied.returncode != 0 and "admin" in denied.stderr

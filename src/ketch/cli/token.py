@@ -1,4 +1,4 @@
-"""`ketch token create|list|revoke|set`: workspace tokens, and this client's own token.
+"""`ketch token create|list|revoke|info|set`: workspace tokens, and this client's own.
 
 The server's first token (`<data dir>/token`) is the admin's: it manages tokens. A
 workspace token sees and touches only its workspace's apps and objects. `ketch token set`
@@ -80,6 +80,24 @@ def revoke(token_id: str):
 
     run_async(go())
     console.print(f"[green]✓[/green] revoked {token_id}")
+
+
+@token.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def info(as_json: bool):
+    """Show the workspace the token in use acts in, as `modal token info` does."""
+    async def go():
+        return (await client()).hello
+
+    hello = run_async(go())
+    data = {"server": _config.server_address(), "workspace": hello.workspace,
+            "admin": hello.admin}
+    if as_json:
+        print_json(data)
+        return
+    role = "the admin token" if hello.admin else "a workspace token"
+    console.print(f"{role}, acting in workspace {hello.workspace!r} on {data['server']}",
+                  markup=False)
 
 
 @token.command("set")
