@@ -129,7 +129,8 @@ class Client:
         token = _config.client_token(address) or ""
         try:
             reply = await conn.request(hello=pb.Hello(
-                token=token, role="client", python_version=python_version()))
+                token=token, role="client", python_version=python_version(),
+                workspace=_config.workspace()))
         except _wire.RemoteFailure as exc:
             conn.close()
             raise error_from_reply(exc) from None

@@ -87,8 +87,9 @@ class VolumeService:
 
     # -- deploy and launch
 
-    def check_mounts(self, spec: pb.FunctionSpec):
-        """Fails at deploy time when a mount cannot be provided."""
+    def check_mounts(self, spec: pb.FunctionSpec, workspace: str):
+        """Fails at deploy time when a mount cannot be provided (or names a volume of
+        another workspace)."""
         if not spec.volumes:
             return
         why = self.runtime.mount_support()
@@ -99,7 +100,7 @@ class VolumeService:
         keep = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(__file__)),
                 str(self.data_dir)]
         for mount in spec.volumes:
-            self.objects.get(mount.volume_id, "volume")
+            self.objects.get(mount.volume_id, "volume", workspace)
             path = os.path.normpath(mount.path)
             if not os.path.isabs(mount.path) or path == "/" or path in seen:
                 raise ValueError(f"{spec.name}: volume mount path {mount.path!r} must be an "

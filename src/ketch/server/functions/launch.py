@@ -1,6 +1,7 @@
 """What a container of a function is started with: its image, environment (the
-function's, its secrets', the server's address and token), resources, code (the app's
-uploaded bundle, never a host path the client names) and mounts."""
+function's, its secrets', the server's address and the container's own credential),
+resources, code (the app's uploaded bundle, never a host path the client names) and
+mounts."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ def runtime_python_version() -> str:
 class Launcher:
     """Builds a `ContainerLaunch` from a function, its image, its secrets and its mounts."""
 
-    def __init__(self, images, secrets, volumes, server_address: str, token: str, code):
+    def __init__(self, images, secrets, volumes, server_address: str, credentials, code):
         self.code = code       # the unpacked code bundles
         self.images = images
         self.secrets = secrets
         self.volumes = volumes
         self.server_address = server_address   # as containers reach it
-        self.token = token
+        self.credentials = credentials         # tokens.Tokens: one credential per container
 
     def launch_for(self, c: ContainerRecord) -> ContainerLaunch:
         fn = c.fn
@@ -41,7 +42,7 @@ class Launcher:
         env.update(self.secrets.env_for(fn.spec.secret_ids))
         env.update({
             "KETCH_SERVER_ADDR": self.server_address,
-            "KETCH_TOKEN": self.token,
+            "KETCH_TOKEN": self.credentials.mint_container(c.id, fn.app.workspace),
             "KETCH_CONTAINER_ID": c.id,
             "KETCH_APP_ID": fn.app.id,
             "PYTHONUNBUFFERED": "1",
@@ -56,14 +57,19 @@ class Launcher:
             **(image.launch_fields() if image is not None else {}),
             mounts=self.volumes.mounts_for(fn.spec))
 
-    def check(self, spec: pb.FunctionSpec):
-        """Refuses a function whose image, secrets or volume mounts cannot be had here."""
+    def check(self, spec: pb.FunctionSpec, workspace: str):
+        """Refuses a function whose code, image, secrets or volume mounts cannot be had
+        here (in its workspace)."""
         self.code.check(spec)
-        why = self.images.check_function(spec)
+        why = self.images.check_function(spec, workspace)
         if why:
             raise ValueError(f"{spec.name}: {why}")
-        self.secrets.check_exist(spec.secret_ids)
-        self.volumes.check_mounts(spec)
+        self.secrets.check_exist(spec.secret_ids, workspace)
+        self.volumes.check_mounts(spec, workspace)
+
+    def forget(self, c: ContainerRecord):
+        """The container exited: its credential stops working."""
+        self.credentials.drop_container(c.id)
 
     def after_clean_exit(self, spec: pb.FunctionSpec):
         """A container that exited cleanly commits its volumes, as Modal does."""
