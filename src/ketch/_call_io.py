@@ -66,6 +66,12 @@ def exception_of(out: pb.Output, data: bytes) -> BaseException:
             exc = None
     if not isinstance(exc, BaseException):
         exc = RemoteError(out.message or "the remote call failed")
+    elif not isinstance(exc, Exception):
+        # SystemExit, KeyboardInterrupt...: raised here they would end the caller (or the
+        # SDK's event loop) rather than fail the call.
+        exc = RemoteError(f"the function raised {exc!r} in its container, which failed this "
+                          "input (the container goes on serving); return a value or raise "
+                          "an exception instead of exiting")
     if out.traceback:
         exc.__cause__ = RemoteTraceback(out.traceback)
     return exc
