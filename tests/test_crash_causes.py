@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from isolation_helpers import run_client
+import pytest
+
+from isolation_helpers import needs_bwrap, run_client, start_server
 
 DRIVE = """
     import json
@@ -27,3 +29,25 @@ def test_sys_exit_fails_the_input_and_the_caller_goes_on(server):
         assert kind == "RemoteError", out
         assert "SystemExit(4)" in message
     assert out["after"] == 49
+
+
+def _check_crash_causes(srv):
+    out = run_client(srv, DRIVE.format(names=["hard_exit", "segfault"]), timeout=120)
+    assert out["hard_exit"][0] == "ContainerCrashError"
+    assert "exited with code 3" in out["hard_exit"][1]
+    assert out["segfault"][0] == "ContainerCrashError"
+    assert "SIGSEGV" in out["segfault"][1]
+    assert out["after"] == 49
+
+
+def test_crash_causes_on_the_process_runtime(server):
+    _check_crash_causes(server)
+
+
+@needs_bwrap
+def test_crash_causes_on_the_bwrap_runtime(tmp_path):
+    srv = start_server(tmp_path / "srv", "bwrap")
+    try:
+        _check_crash_causes(srv)
+    finally:
+        srv.stop()

@@ -35,6 +35,10 @@ START_BACKOFF_MAX_S = 30.0
 SHUTDOWN_WAIT_S = 5.0
 # How often shutdown checks whether every container has exited.
 SHUTDOWN_POLL_S = 0.05
+# A container whose connection drops is usually exiting (a crash closes its socket before
+# its process is reaped, and on bwrap a kill would hide the status behind the wrapper's):
+# it gets this long to exit on its own, so its exit status says why, before it is killed.
+LOST_CONNECTION_KILL_S = 1.0
 
 # Called as on_exit(container, how) once the runtime reports that a container exited.
 OnExit = Callable[[ContainerRecord, str], None]
@@ -170,7 +174,7 @@ class Containers:
     # ------------------------------------------------------------------ stopping
 
     def stop(self, c: ContainerRecord, reason: StopReason, kill: bool = False,
-             detail: str = ""):
+             detail: str = "", kill_after: float = 0.0):
         if c.state == "stopping":
             if kill and c.handle is not None:
                 self.runtime.kill(c.handle)
@@ -182,13 +186,19 @@ class Containers:
             return  # _start() kills it once the handle exists
         if kill:
             self.runtime.kill(c.handle)
+        elif kill_after:
+            self.loop.call_later(kill_after, self._kill_if_running, c)
         else:
             grace = STARTING_STOP_GRACE_S if was_starting else STOP_GRACE_S
             asyncio.ensure_future(self.runtime.stop(c.handle, grace_s=grace))
 
     def conn_lost(self, c: ContainerRecord):
         if c.state != "stopping" and c.id in self.containers:
-            self.stop(c, StopReason.LOST_CONNECTION, kill=True)
+            self.stop(c, StopReason.LOST_CONNECTION, kill_after=LOST_CONNECTION_KILL_S)
+
+    def _kill_if_running(self, c: ContainerRecord):
+        if c.id in self.containers and c.handle is not None:
+            self.runtime.kill(c.handle)
 
     def stop_by_id(self, container_id: str):
         c = self.containers.get(container_id)
