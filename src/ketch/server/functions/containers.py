@@ -19,7 +19,7 @@ from .. import autoscaler
 from ..resources import MachineResources
 from ..runtime import ContainerExit, Runtime
 from .launch import Launcher
-from .model import ContainerRecord, FunctionRecord, StopReason, new_id
+from .model import ORDERED_STOPS, ContainerRecord, FunctionRecord, StopReason, new_id
 from .registry import Registry
 
 log = logging.getLogger("ketch.server")
@@ -148,6 +148,10 @@ class Containers:
 
     def connected(self, container_id: str, conn) -> ContainerRecord:
         c = self.containers.get(container_id)
+        if c is not None and c.state == "stopping" and c.conn is None and c.handle is not None:
+            # Stopped while it started (its app ended), before it could heed a SIGTERM: it
+            # goes now, before the refusal below could reach it as an error to print.
+            self.runtime.kill(c.handle)
         if c is None or c.state != "starting" or c.conn is not None:
             raise LookupError(f"no container {container_id} is starting")
         c.conn = conn
@@ -234,8 +238,10 @@ class Containers:
         c.stopped_because(StopReason.START_FAILED if start_error else
                           StopReason.OOM_KILLED if exit.oom_killed else StopReason.CRASHED,
                           how)
-        self.logs.write(c.fn.app.id, "system", c.fn.label, c.id,
-                        f"container {c.id} stopped: {how}")
+        line = f"container {c.id} stopped: {how}"
+        if c.stop_reason in ORDERED_STOPS and not exit.oom_killed:
+            line = f"container {c.id} stopped ({c.stop_text}; {how})"  # not an error
+        self.logs.write(c.fn.app.id, "system", c.fn.label, c.id, line)
         self.on_exit(c, how)
 
     def _forget(self, c: ContainerRecord):
