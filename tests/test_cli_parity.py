@@ -39,3 +39,47 @@ def test_run_on_bwrap_reports_no_stop_of_its_own_containers(tmp_path):
             assert "stopped:" not in out.stderr and "is starting" not in out.stderr, out.stderr
     finally:
         srv.stop()
+
+
+def test_required_and_typed_entrypoint_options(fresh_server):
+    missing = fresh_server.ketch("run", "apps/cli_parity.py::needs_n")
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert "Missing option '--n'" in missing.stderr
+    out = fresh_server.ketch("run", "apps/cli_parity.py::needs_n", "--n", "3")
+    assert "n=3 extra=None blob=b'' note='none'" in out.stdout, out.stderr
+    out = fresh_server.ketch("run", "apps/cli_parity.py::needs_n", "--n", "3", "--extra", "4",
+                             "--blob", "hi")
+    assert "n=3 extra=4 blob=b'hi' note='none'" in out.stdout, out.stderr
+    bad = fresh_server.ketch("run", "apps/cli_parity.py::needs_n", "--n", "x")
+    assert bad.returncode == 2 and "'x' is not a valid integer" in bad.stderr
+
+
+def test_log_prefixes_are_printed_as_text(fresh_server):
+    out = fresh_server.ketch("run", "apps/cli_parity.py::square", "--x", "5")
+    assert out.returncode == 0, out.stderr
+    [line] = [ln for ln in (out.stdout + out.stderr).splitlines() if "squaring 5" in ln]
+    assert line.startswith("[square ") and line.endswith("] squaring 5"), line
+
+
+def test_container_list_by_app_name_and_app_stop_by_id_prefix(fresh_server):
+    for _ in range(2):
+        run = fresh_server.ketch("run", "-d", "apps/cli_app.py::main")
+        assert run.returncode == 0, run.stderr
+    apps = json.loads(fresh_server.ketch("app", "list", "--json").stdout)
+    ids = sorted(a["app_id"] for a in apps)
+    table = fresh_server.ketch("app", "list", extra_env={"COLUMNS": "60"}).stdout
+    assert all(i in table for i in ids)  # whole, however narrow the terminal
+    listed = fresh_server.ketch("container", "list", "--app", "cli-app", "--json")
+    assert {c["app_id"] for c in json.loads(listed.stdout)} == set(ids)
+    nothing = fresh_server.ketch("container", "list", "--app", "no-such-app")
+    assert nothing.returncode == 1 and "no app named 'no-such-app'" in nothing.stderr
+    ambiguous = fresh_server.ketch("app", "stop", "ap-")
+    assert ambiguous.returncode == 1
+    assert "matches several apps" in ambiguous.stderr and all(i in ambiguous.stderr for i in ids)
+    prefix = ids[0][:7]
+    if sum(i.startswith(prefix) for i in ids) == 1:
+        stopped = fresh_server.ketch("app", "stop", prefix)
+        assert stopped.returncode == 0 and ids[0] in stopped.stdout, stopped.stderr
+        left = json.loads(fresh_server.ketch("app", "list", "--json").stdout)
+        assert [a["app_id"] for a in left] == [ids[1]]
+    assert fresh_server.ketch("app", "stop", ids[1]).returncode == 0

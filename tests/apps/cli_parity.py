@@ -19,7 +19,7 @@ class Warm:
 
 
 @app.function()
-def square(x):
+def square(x: int):
     print(f"squaring {x}")
     return x * x
 
