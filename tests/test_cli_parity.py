@@ -83,3 +83,20 @@ def test_container_list_by_app_name_and_app_stop_by_id_prefix(fresh_server):
         left = json.loads(fresh_server.ketch("app", "list", "--json").stdout)
         assert [a["app_id"] for a in left] == [ids[1]]
     assert fresh_server.ketch("app", "stop", ids[1]).returncode == 0
+
+
+def test_remote_traceback_reads_as_one_without_ketch_frames(fresh_server, tmp_path):
+    app = tmp_path / "tb_app.py"
+    app.write_text("import ketch\napp = ketch.App('tb')\n\n\ndef helper(x):\n    return 1 / x\n\n\n"
+                   "@app.function()\ndef divide(x: int):\n    return helper(x)\n\n\n"
+                   "@app.local_entrypoint()\ndef main():\n    divide.remote(0)\n")
+    out = fresh_server.ketch("run", str(app))
+    assert out.returncode == 1
+    err = out.stderr
+    assert "RemoteTraceback" not in err and "Remote traceback" not in err, err
+    assert "/ketch/" not in err and "concurrent/futures" not in err, err
+    frames = [line.split(", in ")[1] for line in err.splitlines()
+              if line.startswith('  File "') and str(app) in line]
+    assert frames == ["main", "divide", "helper"], err
+    assert "    return 1 / x" in err and "ZeroDivisionError: division by zero" in err
+    assert "^^^" not in err  # no carets drawn under the rebuilt remote lines

@@ -7,8 +7,8 @@ import asyncio
 import secrets
 
 from ._client import Client
-from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, deserialize, \
-    serialize
+from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, deserialize, serialize
+from ._traceback import attach_remote
 from .exception import DeserializationError, NotFoundError, OutputExpiredError, RemoteError, \
     SerializationError
 from .proto import ketch_pb2 as pb
@@ -73,7 +73,7 @@ def exception_of(out: pb.Output, data: bytes) -> BaseException:
                           "input (the container goes on serving); return a value or raise "
                           "an exception instead of exiting")
     if out.traceback:
-        exc.__cause__ = RemoteTraceback(out.traceback)
+        attach_remote(exc, out.traceback)
     return exc
 
 

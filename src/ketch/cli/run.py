@@ -14,6 +14,7 @@ from .._app import LocalEntrypoint
 from .._cls import Cls
 from .._functions import Function
 from .._output import enable_output
+from .._traceback import without_internal
 from ..exception import Error
 from ._common import console, err_console, fail, import_app_file, pick_app
 from ._params import options_command
@@ -114,12 +115,12 @@ def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
             failure = "interrupted; the app was stopped"
         except Error as exc:
             if exc.__cause__ is not None:  # raised by the user's remote code
-                traceback.print_exception(type(exc), exc, exc.__traceback__)
+                traceback.print_exception(type(exc), exc, without_internal(exc.__traceback__))
                 failure = ""
             else:
                 failure = str(exc)
         except Exception as exc:
-            traceback.print_exception(type(exc), exc, exc.__traceback__)
+            traceback.print_exception(type(exc), exc, without_internal(exc.__traceback__))
             failure = ""
     if failure is not None:
         if failure:
