@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
+from conftest import ServerProcess, free_port
 from isolation_helpers import needs_bwrap, start_server
 
 ROOT = Path(__file__).parent.parent
@@ -100,3 +102,29 @@ def test_remote_traceback_reads_as_one_without_ketch_frames(fresh_server, tmp_pa
     assert frames == ["main", "divide", "helper"], err
     assert "    return 1 / x" in err and "ZeroDivisionError: division by zero" in err
     assert "^^^" not in err  # no carets drawn under the rebuilt remote lines
+
+
+def test_gateway_port_in_use_is_said_loudly_and_shown_by_status(tmp_path):
+    srv = ServerProcess(tmp_path / "srv")  # started by `ketch server start` below
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = f"127.0.0.1:{busy.getsockname()[1]}"
+        try:
+            start = srv.ketch("server", "start", "--gateway-address", taken)
+            assert start.returncode == 0, start.stderr
+            assert "Warning" in start.stderr and "gateway is down" in start.stderr
+            assert "--gateway-address" in start.stderr
+            status = json.loads(srv.ketch("server", "status", "--json").stdout)
+            assert status["gateway"]["address"] is None
+            assert taken in status["gateway"]["error"]
+            assert "gateway:    down" in srv.ketch("server", "status").stdout
+        finally:
+            srv.ketch("server", "stop")
+    free = f"127.0.0.1:{free_port()}"
+    try:
+        start = srv.ketch("server", "start", "--gateway-address", free)
+        assert start.returncode == 0 and "Warning" not in start.stderr, start.stderr
+        assert f"gateway:    http://{free}" in srv.ketch("server", "status").stdout
+    finally:
+        srv.ketch("server", "stop")

@@ -16,13 +16,15 @@ SHUTDOWN_AFTER_REPLY_S = 0.05
 
 
 def server_status(svc: Services, req: Request, msg: pb.ServerStatus):
-    info, cap, functions = svc.info, svc.resources, svc.functions
+    info, cap, functions, gw = svc.info, svc.resources, svc.functions, svc.gateway
     req.reply(server_status_reply=pb.ServerStatusReply(
         version=__version__, pid=os.getpid(), started_at=info.started_at,
         data_dir=str(info.data_dir), address=info.address, n_apps=len(functions.apps),
         n_containers=len(functions.containers), cpu_capacity=cap.cpu,
         memory_capacity_mib=cap.memory_mib, cpu_reserved=cap.cpu_used,
-        memory_reserved_mib=cap.memory_used, runtime=info.runtime))
+        memory_reserved_mib=cap.memory_used, runtime=info.runtime,
+        gateway_address=f"{gw.host}:{gw.port}" if gw.listener is not None else "",
+        gateway_error="" if gw.listener is not None else gw.start_error or "not started"))
 
 
 def server_shutdown(svc: Services, req: Request, msg: pb.ServerShutdown):
