@@ -69,3 +69,10 @@ def test_unknown_names_are_plain_attribute_errors():
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         ketch.queue.nope
     assert not hasattr(ketch.experimental, "nope")
+
+
+def test_star_import_binds_no_submodule_over_a_builtin():
+    namespace: dict = {}
+    exec("from ketch import *", namespace)
+    assert "dict" not in namespace and "queue" not in namespace
+    assert "types" in namespace and "App" in namespace

@@ -41,8 +41,7 @@ __all__ = [
     "batched", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
     "asgi_app", "fastapi_endpoint", "web_endpoint", "web_server", "wsgi_app",
-    "app", "call_graph", "cls", "dict", "experimental", "functions", "image", "output",
-    "partial_function", "queue", "retries", "sandbox", "schedule", "secret", "types", "volume",
+    "experimental", "types",  # as Modal's: `import *` must not bind `dict` or `queue`
 ]
 
 # Modal names that ketch does not have yet: a clear message instead of a bare
