@@ -85,7 +85,9 @@ def attach_remote(exc: BaseException, text: str) -> BaseException:
         return exc
     if head.strip():  # the remote exception's own causes: pickling dropped them
         exc.add_note("Raised in the container while handling:\n" + head.rstrip())
+    context = exc.__context__  # raising it below must not chain what is being handled
     entries = [_entry(exc, *frame) for frame in frames]
+    exc.__context__ = context
     for here, after in zip(entries, entries[1:] + [None]):
         here.tb_next = after
     exc.__traceback__ = entries[0]
@@ -109,7 +111,9 @@ def _entry(exc: BaseException, filename: str, lineno: int, name: str, source: st
     """A traceback entry at filename:lineno in a function called `name`."""
     if source and not os.path.exists(filename):
         # Not on this machine: remember the line the container sent, for display.
-        lines = ["\n"] * lineno
+        cached = linecache.cache.get(filename)
+        lines = list(cached[2]) if cached and len(cached) == 4 and cached[1] is None else []
+        lines += ["\n"] * (lineno - len(lines))
         lines[lineno - 1] = source + "\n"
         linecache.cache[filename] = (len(source), None, lines, filename)
     # The raise starts where the line's code does and ends on the next line, so it spans
