@@ -29,30 +29,44 @@ from ._volume import FileEntry, FileEntryType, Volume
 from ._web import asgi_app, fastapi_endpoint, web_server, wsgi_app
 from .exception import Error
 from .retries import Retries
-from . import exception
+from ._missing import not_yet
+# Modal's public submodules, so `import modal.queue` ports as `import ketch.queue`.
+from . import app, call_graph, cls, dict, exception, experimental, functions, image, output, \
+    partial_function, queue, retries, sandbox, schedule, secret, types, volume
+from .partial_function import web_endpoint
 
 __all__ = [
     "Dict", "FileEntry", "FileEntryType", "Queue", "Secret", "Volume", "Image",
     "App", "Cls", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
-    "asgi_app", "fastapi_endpoint", "web_server", "wsgi_app",
+    "asgi_app", "fastapi_endpoint", "web_endpoint", "web_server", "wsgi_app",
+    "experimental", "types",  # as Modal's: `import *` must not bind `dict` or `queue`
 ]
 
 # Modal names that ketch does not have yet: a clear message instead of a bare
 # AttributeError, so a ported app says what is missing.
-_NOT_YET = {
-    "Sandbox": "sandboxes",
+_SANDBOXES = "sandboxes"
+__getattr__ = not_yet(__name__, {
+    "Sandbox": _SANDBOXES,
+    "SandboxSnapshot": _SANDBOXES,
+    "Probe": _SANDBOXES,
     "Cron": "schedules",
     "Period": "schedules",
-    "CloudBucketMount": "cloud bucket mounts",
+    "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
+    "NetworkFileSystem": "network file systems; use a ketch.Volume",
     "forward": "port forwarding",
+    "Tunnel": "port forwarding",
     "interact": "interactive containers",
-}
-
-
-def __getattr__(name: str):
-    if name in _NOT_YET:
-        raise AttributeError(f"ketch.{name} is not in ketch yet ({_NOT_YET[name]}); see "
-                             "docs/api.md for what ketch implements")
-    raise AttributeError(f"module 'ketch' has no attribute {name!r}")
+    "Client": "a public client object; ketch connects by itself (KETCH_SERVER_ADDR)",
+    "Cluster": "multi-node clusters",
+    "clustered": "multi-node clusters",
+    "Environment": "environments; one ketch server is one environment",
+    "Workspace": "workspace management from code",
+    "billing": "billing; a ketch server does not bill",
+    "FilePatternMatcher": "file patterns; pass ignore= a list of glob patterns",
+    "Proxy": "static outbound IP proxies",
+    "SchedulerPlacement": "placement rules; a ketch server is one machine",
+    "Server": "ketch.Server (web servers as objects); use @ketch.web_server",
+    "sessioned": "session-affine inputs",
+})

@@ -7,8 +7,8 @@ import asyncio
 import secrets
 
 from ._client import Client
-from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, RemoteTraceback, deserialize, \
-    serialize
+from ._serialization import FRAME_BATCH_BYTES, INLINE_LIMIT, deserialize, serialize
+from ._traceback import attach_remote
 from .exception import DeserializationError, NotFoundError, OutputExpiredError, RemoteError, \
     SerializationError
 from .proto import ketch_pb2 as pb
@@ -66,8 +66,14 @@ def exception_of(out: pb.Output, data: bytes) -> BaseException:
             exc = None
     if not isinstance(exc, BaseException):
         exc = RemoteError(out.message or "the remote call failed")
+    elif not isinstance(exc, Exception):
+        # SystemExit, KeyboardInterrupt...: raised here they would end the caller (or the
+        # SDK's event loop) rather than fail the call.
+        exc = RemoteError(f"the function raised {exc!r} in its container, which failed this "
+                          "input (the container goes on serving); return a value or raise "
+                          "an exception instead of exiting")
     if out.traceback:
-        exc.__cause__ = RemoteTraceback(out.traceback)
+        attach_remote(exc, out.traceback)
     return exc
 
 

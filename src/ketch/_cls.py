@@ -81,6 +81,10 @@ class ClsInstance:
 
     async def _bound_id(self, client: Client) -> str:
         parent = await self._cls._target.resolve(client)
+        if not self._args and not self._kwargs:
+            # The default instance runs in the class's own containers (those min_containers
+            # keeps warm), as on Modal, rather than in a second set started beside them.
+            return parent
         bound = self._bound.get(parent)
         if bound is None:
             reply = await client.request(function_bind=pb.FunctionBind(

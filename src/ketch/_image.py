@@ -443,11 +443,11 @@ class _BuildPrinter:
     def __call__(self, log: pb.ImageBuildLog):
         head = f"[{log.step}/{log.n_steps}] {log.title}"
         if log.state == "cached":
-            self.console.print(f"[dim]{head} (cached)[/dim]", markup=True)
+            self.console.print(f"{head} (cached)", markup=False, style="dim")
         elif log.state == "running":
-            self.console.print(f"[bold]{head}[/bold]", markup=True)
+            self.console.print(head, markup=False, style="bold")
         elif log.state == "failed":
-            self.console.print(f"[red]{head} failed[/red]", markup=True)
+            self.console.print(f"{head} failed", markup=False, style="red")
         elif log.state == "done" and not log.text:  # a configuration step: nothing to run
             self.console.print(head, markup=False, style="dim")
         elif log.text:

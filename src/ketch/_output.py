@@ -74,7 +74,7 @@ class LogPrinter:
             return
         console = _progress_display.console() or \
             (self.out if line.source == "stdout" else self.err)
-        console.print(f"[dim]{prefix}[/dim] ", end="", markup=True)
+        console.print(f"{prefix} ", end="", markup=False, style="dim")  # [square b050]: text
         console.print(line.text, markup=False, highlight=False)
 
     def _progress(self, line: pb.LogLine):
@@ -85,7 +85,7 @@ class LogPrinter:
             self.starting.discard(line.container_id)
             if "stopped:" in text and not text.startswith("app stopped") and \
                     "scaled down" not in text and "exited with code 0" not in text:
-                self.err.print(f"[dim]{text}[/dim]")
+                self.err.print(text, markup=False, style="dim")
         if self.starting and self.status is None and self.err.is_terminal \
                 and progress_enabled() \
                 and _progress_display.console() is None:  # a progress bar is showing already

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pickle
-import traceback
-
 import cloudpickle
+
+from ._traceback import format_exception
 
 # Arguments and results larger than this travel through the server's blob store.
 INLINE_LIMIT = 2 * 1024 * 1024
@@ -20,16 +20,9 @@ def deserialize(data: bytes):
     return pickle.loads(data)
 
 
-class RemoteTraceback(Exception):
-    """Carries a remote traceback's text as the `__cause__` of a re-raised exception."""
-
-    def __str__(self):
-        return "\n\nRemote traceback:\n" + self.args[0]
-
-
 def serialize_exception(exc: BaseException) -> tuple[bytes, str, str]:
     """→ (pickled exception or b"", one-line message, formatted traceback)."""
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    tb = format_exception(exc)  # less ketch's own frames
     message = f"{type(exc).__name__}: {exc}"
     try:
         data = serialize(exc)

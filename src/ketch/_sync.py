@@ -18,6 +18,8 @@ import logging
 import threading
 from typing import AsyncIterator, Awaitable, Callable
 
+from ._traceback import user_frames_only
+
 log = logging.getLogger("ketch")
 
 _loop: asyncio.AbstractEventLoop | None = None
@@ -75,9 +77,10 @@ def run(coro: Awaitable):
 
 async def run_aio(coro: Awaitable):
     """Awaits a coroutine that runs on ketch's loop, from the caller's loop."""
-    if _on_ketch_loop():
-        return await coro
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop()))
+    with user_frames_only():
+        if _on_ketch_loop():
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop()))
 
 
 async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitable]):
@@ -133,9 +136,11 @@ def iterate(agen: AsyncIterator):
     try:
         while True:
             try:
-                yield run(agen.__anext__())
+                with user_frames_only():
+                    item = run(agen.__anext__())
             except StopAsyncIteration:
                 return
+            yield item
     finally:
         if not _on_ketch_loop():
             asyncio.run_coroutine_threadsafe(agen.aclose(), loop())
@@ -145,9 +150,10 @@ async def iterate_aio(agen: AsyncIterator):
     try:
         while True:
             try:
-                yield await run_aio(agen.__anext__())
+                item = await run_aio(agen.__anext__())
             except StopAsyncIteration:
                 return
+            yield item
     finally:
         await run_aio(agen.aclose())
 
@@ -163,7 +169,8 @@ class _Bound:
     def __call__(self, *args, **kwargs):
         if self._gen:
             return iterate(self._fn(self._obj, *args, **kwargs))
-        return run(self._fn(self._obj, *args, **kwargs))
+        with user_frames_only():
+            return run(self._fn(self._obj, *args, **kwargs))
 
     def aio(self, *args, **kwargs):
         if self._gen:

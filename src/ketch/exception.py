@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 
+from ._missing import not_yet
+
 
 class Error(Exception):
     """Base class for every error ketch raises."""
@@ -75,3 +77,25 @@ class InputCancellation(Error):
 
 class OutputExpiredError(TimeoutError):
     pass
+
+
+# Modal's errors that ketch never raises (for the features it lacks, or for Modal's cloud).
+_NEVER_RAISED = "ketch never raises it; catch ketch.exception.Error"
+_SANDBOXES = "sandboxes; run the code in a function"
+__getattr__ = not_yet(__name__, {
+    **{name: _NEVER_RAISED for name in (
+        "AsyncUsageWarning", "ClientClosed", "ConflictError", "DataLossError",
+        "DeprecationError", "ExecTimeoutError", "ImageBuildError", "InteractiveTimeoutError",
+        "InternalAPIWarning", "InternalFailure", "LogsFetchError", "ModuleNotMountable",
+        "MountUploadTimeoutError", "PermissionDeniedError", "RequestSizeError",
+        "ResourceExhaustedError", "ServerWarning", "ServiceError", "SnapshotCreationError",
+        "UnimplementedError", "UserCodeException", "VolumeUploadTimeoutError",
+        "WorkspaceManagementError")},
+    **{name: _SANDBOXES for name in (
+        "SandboxFilesystemDirectoryNotEmptyError", "SandboxFilesystemError",
+        "SandboxFilesystemFileTooLargeError", "SandboxFilesystemIsADirectoryError",
+        "SandboxFilesystemNotADirectoryError", "SandboxFilesystemNotFoundError",
+        "SandboxFilesystemPathAlreadyExistsError", "SandboxFilesystemPermissionError",
+        "SandboxTerminatedError", "SandboxTimeoutError")},
+    "simulate_preemption": "preemption; stop a container with `ketch container stop ID`",
+})

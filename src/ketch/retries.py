@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._missing import not_yet
 from .exception import InvalidError
 
 
@@ -50,3 +51,10 @@ class Retries:
             return cls(max_retries=value, backoff_coefficient=1.0, initial_delay=1.0)
         raise InvalidError(f"retries={value!r}: give an int from 0 to 10 or "
                            "ketch.Retries(max_retries=...)")
+
+
+__getattr__ = not_yet(__name__, {
+    "RetryManager": "Modal's retry internals; give retries= to @app.function",
+    "MAX_INPUT_RETRY_DELAY_MS": "Modal's limit; ketch's max_delay is at most 60 s",
+    "MIN_INPUT_RETRY_DELAY_MS": "Modal's limit; ketch's initial_delay may be 0",
+})

@@ -12,10 +12,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .. import _sync
 from .._app import App
 from .._client import Client
+from ..proto import ketch_pb2 as pb
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -47,10 +49,13 @@ def when(ts: float) -> str:
 
 def table(columns: list[str], rows: list[list], title: str | None = None):
     t = Table(title=title, header_style="bold")
-    for col in columns:
-        t.add_column(col)
+    for i, col in enumerate(columns):
+        # Ids are copied into other commands: kept whole on one line; other text folds.
+        widest = max((len(str(row[i])) for row in rows), default=0)
+        t.add_column(col, overflow="fold",
+                     **({"no_wrap": True, "min_width": widest} if col.endswith("ID") else {}))
     for row in rows:
-        t.add_row(*[str(v) for v in row])
+        t.add_row(*[Text(str(v)) for v in row])  # the values' brackets are not markup
     console.print(t)
 
 
@@ -104,3 +109,30 @@ def pick_app(module, path_arg: str):
              f"FILE::app_variable.function")
     return next(iter(apps.values()))
 
+
+
+async def app_matches(c: Client, ref: str) -> list:
+    """The apps (AppInfo) `ref` names: by name, by full id, or by a prefix of an id (as
+    `app list` shows them); running ones first considered, stopped ones only if none."""
+    apps = (await c.request(app_list=pb.AppList())).app_list_reply.apps
+    for pool in ([a for a in apps if a.state != "stopped"], list(apps)):
+        exact = [a for a in pool if ref in (a.app_id, a.name)]
+        if exact:
+            return exact
+        if ref.startswith("ap-"):
+            prefixed = [a for a in pool if a.app_id.startswith(ref)]
+            if prefixed:
+                return prefixed
+    return []
+
+
+def one_app(matches: list, ref: str):
+    """The single app of `matches`, or exits saying none or which several `ref` names."""
+    if not matches:
+        fail(f"no app named {ref!r} or with an id starting {ref!r}; `ketch app list --all` "
+             "shows them")
+    ids = {a.app_id for a in matches}
+    if len(ids) > 1:
+        listed = ", ".join(f"{a.app_id} ({a.name}, {a.state})" for a in matches)
+        fail(f"{ref!r} matches several apps: {listed}; give more of the id")
+    return matches[0]

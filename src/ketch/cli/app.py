@@ -10,7 +10,8 @@ import click
 
 from .._output import LogPrinter
 from ..proto import ketch_pb2 as pb
-from ._common import client, console, print_json, run_async, table, when
+from ._common import app_matches, client, console, one_app, print_json, run_async, table, \
+    when
 
 
 @click.group()
@@ -46,16 +47,18 @@ def list_apps(as_json: bool, show_all: bool):
 @app.command("stop")
 @click.argument("app_ref", metavar="APP")
 def stop(app_ref: str):
-    """Stop an app by name or id: its containers stop and queued inputs fail."""
+    """Stop an app by name, id or a unique prefix of its id: its containers stop and
+    queued inputs fail."""
     async def go():
         c = await client()
         if app_ref.startswith("ap-"):
-            await c.request(app_stop=pb.AppStop(app_id=app_ref))
-        else:
-            await c.request(app_stop=pb.AppStop(name=app_ref))
+            app_id = one_app(await app_matches(c, app_ref), app_ref).app_id
+            await c.request(app_stop=pb.AppStop(app_id=app_id))
+            return app_id
+        await c.request(app_stop=pb.AppStop(name=app_ref))
+        return app_ref
 
-    run_async(go())
-    console.print(f"[green]✓[/green] stopped {app_ref}")
+    console.print(f"[green]✓[/green] stopped {run_async(go())}")
 
 
 @app.command("logs")
@@ -78,7 +81,7 @@ def logs(app_ref: str, follow: bool, as_json: bool):
                         "ts": line.ts, "source": line.source, "function": line.function_name,
                         "container": line.container_id, "text": line.text}) + "\n")
                 elif line.source == "system":
-                    console.print(f"[dim]{when(line.ts)} {line.text}[/dim]")
+                    console.print(f"{when(line.ts)} {line.text}", markup=False, style="dim")
                 else:
                     printer.line(line)
             sys.stdout.flush()

@@ -7,7 +7,7 @@ import time
 import click
 
 from ..proto import ketch_pb2 as pb
-from ._common import client, console, print_json, run_async, table
+from ._common import app_matches, client, console, one_app, print_json, run_async, table
 
 
 @click.group()
@@ -16,14 +16,23 @@ def container():
 
 
 @container.command("list")
-@click.option("--app", "app_id", default="", help="Only this app's containers (app id).")
+@click.option("--app", "app_ref", default="",
+              help="Only this app's containers (its name, id or a unique id prefix).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def list_containers(app_id: str, as_json: bool):
+def list_containers(app_ref: str, as_json: bool):
     """List running containers with their app, function and inputs in flight."""
     async def fetch():
         c = await client()
-        return (await c.request(container_list=pb.ContainerList(app_id=app_id))
+        app_ids = set()
+        if app_ref:
+            matches = await app_matches(c, app_ref)
+            if not matches or (app_ref.startswith("ap-") and
+                               not any(a.app_id == app_ref for a in matches)):
+                one_app(matches, app_ref)  # none: says so; an id prefix must name one app
+            app_ids = {a.app_id for a in matches}
+        rows = (await c.request(container_list=pb.ContainerList())
                 ).container_list_reply.containers
+        return [r for r in rows if not app_ids or r.app_id in app_ids]
 
     rows = run_async(fetch())
     if as_json:
@@ -33,7 +42,8 @@ def list_containers(app_id: str, as_json: bool):
                      "pid": r.pid} for r in rows])
         return
     if not rows:
-        console.print("no running containers")
+        console.print(f"no running containers of app {app_ref!r}" if app_ref else
+                      "no running containers")
         return
     now = time.time()
     table(["Container ID", "App", "Function", "State", "In flight", "Up"],

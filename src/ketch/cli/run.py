@@ -14,8 +14,10 @@ from .._app import LocalEntrypoint
 from .._cls import Cls
 from .._functions import Function
 from .._output import enable_output
+from .._traceback import without_internal
 from ..exception import Error
 from ._common import console, err_console, fail, import_app_file, pick_app
+from ._params import options_command
 from .serve import print_web_urls, web_urls
 
 
@@ -43,32 +45,6 @@ def _choose(module, app, ref: str, name: str | None):
     known = ", ".join(sorted(functions)) or "none"
     fail(f"{ref} has no @app.local_entrypoint() and {len(functions)} functions ({known}); add "
          f"an entrypoint or pick a function with {ref}::NAME")
-
-
-def _options_command(name: str, raw_f, invoke) -> click.Command:
-    """A click command whose options are the function's parameters (`--n 10`)."""
-    params = []
-    for p in inspect.signature(raw_f).parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            fail(f"{name} takes *args or **kwargs, which `ketch run` cannot fill from the "
-                 "command line; give it named parameters")
-        annotation = p.annotation if p.annotation is not inspect.Parameter.empty else None
-        if isinstance(annotation, str):
-            annotation = {"int": int, "float": float, "str": str, "bool": bool}.get(annotation)
-        flag = "--" + p.name.replace("_", "-")
-        has_default = p.default is not inspect.Parameter.empty
-        if annotation is bool:
-            params.append(click.Option([f"{flag}/--no-{p.name.replace('_', '-')}", p.name],
-                                       default=p.default if has_default else False,
-                                       show_default=True))
-            continue
-        kind = annotation if annotation in (int, float, str) else (
-            type(p.default) if has_default and type(p.default) in (int, float, str) else str)
-        params.append(click.Option([flag, p.name], type=kind, required=not has_default,
-                                   default=p.default if has_default else None,
-                                   show_default=has_default))
-    return click.Command(name, params=params, callback=invoke,
-                         help=inspect.getdoc(raw_f) or f"Run {name}.")
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
@@ -104,7 +80,7 @@ def run(ctx, ref: str, detach: bool, quiet: bool, show_help: bool):
     def invoke(**kwargs):
         run_app(app, target, kwargs, detach, quiet)
 
-    command = _options_command(label, raw_f, invoke)
+    command = options_command(label, raw_f, invoke)
     if show_help:
         click.echo(ctx.get_help())
         click.echo()
@@ -139,12 +115,12 @@ def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
             failure = "interrupted; the app was stopped"
         except Error as exc:
             if exc.__cause__ is not None:  # raised by the user's remote code
-                traceback.print_exception(type(exc), exc, exc.__traceback__)
+                traceback.print_exception(type(exc), exc, without_internal(exc.__traceback__))
                 failure = ""
             else:
                 failure = str(exc)
         except Exception as exc:
-            traceback.print_exception(type(exc), exc, exc.__traceback__)
+            traceback.print_exception(type(exc), exc, without_internal(exc.__traceback__))
             failure = ""
     if failure is not None:
         if failure:

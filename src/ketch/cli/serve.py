@@ -119,7 +119,7 @@ def _watch_and_reload(file: Path, running, timeout: float | None):
         try:
             new.__enter__()
         except Exception as exc:
-            err_console.print(f"[bold red]reload failed:[/bold red] {exc}", markup=True)
+            err_console.print(f"reload failed: {exc}", markup=False, style="bold red")
             continue
         # The new version takes new requests; the old one finishes those in flight.
         running.__exit__(None, None, None)

@@ -12,7 +12,7 @@ from .. import _config
 from .._client import start_local_server
 from ..exception import ConnectionError
 from ..proto import ketch_pb2 as pb
-from ._common import client, console, fail, print_json, run_async, when
+from ._common import client, console, err_console, fail, print_json, run_async, when
 
 
 @click.group()
@@ -35,19 +35,40 @@ def _status():
 @server.command()
 @click.option("--address", default=None, help="HOST:PORT to listen on (default: "
               f"KETCH_SERVER_ADDR or {_config.DEFAULT_ADDRESS}).")
+@click.option("--gateway-address", default=None, help="HOST:PORT the web endpoint gateway "
+              f"listens on (default: KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}).")
 @click.option("--foreground", is_flag=True, help="Run in this terminal, logging to it.")
-def start(address: str | None, foreground: bool):
+def start(address: str | None, gateway_address: str | None, foreground: bool):
     """Start the server (in the background unless --foreground)."""
     if address:
         os.environ["KETCH_SERVER_ADDR"] = address
+    if gateway_address:
+        os.environ["KETCH_GATEWAY_ADDR"] = gateway_address  # the server reads it
     address = _config.server_address()
-    if _status() is not None:
+    running = _status()
+    if running is not None:
         console.print(f"a ketch server is already running at {address}")
+        _warn_if_gateway_down(running)
         return
     if foreground:
         # The server replaces this process, so the CLI never loads the server's code.
         os.execv(sys.executable, [sys.executable, "-m", "ketch.server", "--address", address])
     start_local_server(address)
+    started = _status()
+    if started is not None:
+        _warn_if_gateway_down(started)
+
+
+def _warn_if_gateway_down(s: pb.ServerStatusReply):
+    """A gateway that could not listen leaves web endpoints without URLs: said out loud,
+    not only in the server's log."""
+    if s.gateway_address:
+        return
+    err_console.print("[bold yellow]Warning:[/bold yellow] ", end="")
+    err_console.print(f"the web endpoint gateway is down ({s.gateway_error}), so web "
+                      "endpoints will not answer. Stop the server and start it with "
+                      "`ketch server start --gateway-address HOST:PORT` (a free port; "
+                      "port 0 picks one).", markup=False, soft_wrap=True)
 
 
 @server.command()
@@ -94,6 +115,8 @@ def status(as_json: bool):
     data = {"running": True, "address": s.address, "version": s.version, "pid": s.pid,
             "started_at": s.started_at, "data_dir": s.data_dir, "runtime": s.runtime,
             "workspace": s.workspace, "apps": s.n_apps, "containers": s.n_containers,
+            "gateway": {"address": s.gateway_address or None,
+                        "error": s.gateway_error or None},
             "cpu": {"capacity": s.cpu_capacity, "reserved": s.cpu_reserved},
             "memory_mib": {"capacity": s.memory_capacity_mib,
                            "reserved": s.memory_reserved_mib}}
@@ -105,6 +128,8 @@ def status(as_json: bool):
     console.print(f"  data:       {s.data_dir}", markup=False)
     console.print(f"  runtime:    {s.runtime}")
     console.print(f"  workspace:  {s.workspace}", markup=False)
+    console.print(f"  gateway:    http://{s.gateway_address}" if s.gateway_address else
+                  f"  gateway:    down ({s.gateway_error})", markup=False)
     console.print(f"  apps:       {s.n_apps} running, {s.n_containers} containers")
     console.print(f"  reserved:   {s.cpu_reserved:g} of {s.cpu_capacity:g} CPUs, "
                   f"{s.memory_reserved_mib} of {s.memory_capacity_mib} MiB")

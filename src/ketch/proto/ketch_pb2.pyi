@@ -720,7 +720,7 @@ class ServerStatus(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerStatusReply(_message.Message):
-    __slots__ = ("version", "pid", "started_at", "data_dir", "address", "n_apps", "n_containers", "cpu_capacity", "memory_capacity_mib", "cpu_reserved", "memory_reserved_mib", "runtime", "workspace")
+    __slots__ = ("version", "pid", "started_at", "data_dir", "address", "n_apps", "n_containers", "cpu_capacity", "memory_capacity_mib", "cpu_reserved", "memory_reserved_mib", "runtime", "workspace", "gateway_address", "gateway_error")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -734,6 +734,8 @@ class ServerStatusReply(_message.Message):
     MEMORY_RESERVED_MIB_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_ERROR_FIELD_NUMBER: _ClassVar[int]
     version: str
     pid: int
     started_at: float
@@ -747,7 +749,9 @@ class ServerStatusReply(_message.Message):
     memory_reserved_mib: int
     runtime: str
     workspace: str
-    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[float] = ..., data_dir: _Optional[str] = ..., address: _Optional[str] = ..., n_apps: _Optional[int] = ..., n_containers: _Optional[int] = ..., cpu_capacity: _Optional[float] = ..., memory_capacity_mib: _Optional[int] = ..., cpu_reserved: _Optional[float] = ..., memory_reserved_mib: _Optional[int] = ..., runtime: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+    gateway_address: str
+    gateway_error: str
+    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[float] = ..., data_dir: _Optional[str] = ..., address: _Optional[str] = ..., n_apps: _Optional[int] = ..., n_containers: _Optional[int] = ..., cpu_capacity: _Optional[float] = ..., memory_capacity_mib: _Optional[int] = ..., cpu_reserved: _Optional[float] = ..., memory_reserved_mib: _Optional[int] = ..., runtime: _Optional[str] = ..., workspace: _Optional[str] = ..., gateway_address: _Optional[str] = ..., gateway_error: _Optional[str] = ...) -> None: ...
 
 class ServerShutdown(_message.Message):
     __slots__ = ()

@@ -107,6 +107,9 @@ class Server:
     async def serve(self):
         loop = asyncio.get_running_loop()
         host, port = _wire.parse_address(self.address)
+        # The gateway first: once the server answers, `server status` can tell whether
+        # the gateway listens.
+        await self._start_gateway()
         listener = await loop.create_server(lambda: Session(self.services).conn, host, port,
                                             reuse_address=True)
         self.functions.restore()
@@ -114,7 +117,6 @@ class Server:
         self.functions.start()
         self.queues.start()
         blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
-        await self._start_gateway()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
         log.info("ketch server %s listening on %s (data in %s, runtime %s)",

@@ -17,7 +17,8 @@ SHUTDOWN_AFTER_REPLY_S = 0.05
 
 
 def server_status(svc: Services, req: Request, msg: pb.ServerStatus):
-    info, cap, functions, ws = svc.info, svc.resources, svc.functions, req.workspace
+    info, cap, functions, gw, ws = (svc.info, svc.resources, svc.functions, svc.gateway,
+                                    req.workspace)
     n_apps = sum(1 for a in functions.apps.values() if a.workspace == ws)
     n_containers = sum(1 for c in functions.containers.values() if c.fn.app.workspace == ws)
     req.reply(server_status_reply=pb.ServerStatusReply(
@@ -25,7 +26,9 @@ def server_status(svc: Services, req: Request, msg: pb.ServerStatus):
         data_dir=str(info.data_dir), address=info.address, n_apps=n_apps,
         n_containers=n_containers, cpu_capacity=cap.cpu,
         memory_capacity_mib=cap.memory_mib, cpu_reserved=cap.cpu_used,
-        memory_reserved_mib=cap.memory_used, runtime=info.runtime, workspace=ws))
+        memory_reserved_mib=cap.memory_used, runtime=info.runtime, workspace=ws,
+        gateway_address=f"{gw.host}:{gw.port}" if gw.listener is not None else "",
+        gateway_error="" if gw.listener is not None else gw.start_error or "not started"))
 
 
 def server_shutdown(svc: Services, req: Request, msg: pb.ServerShutdown):

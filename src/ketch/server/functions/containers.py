@@ -19,7 +19,7 @@ from .. import autoscaler
 from ..resources import MachineResources
 from ..runtime import ContainerExit, Runtime
 from .launch import Launcher
-from .model import ContainerRecord, FunctionRecord, StopReason, new_id
+from .model import ORDERED_STOPS, ContainerRecord, FunctionRecord, StopReason, new_id
 from .registry import Registry
 
 log = logging.getLogger("ketch.server")
@@ -35,6 +35,10 @@ START_BACKOFF_MAX_S = 30.0
 SHUTDOWN_WAIT_S = 5.0
 # How often shutdown checks whether every container has exited.
 SHUTDOWN_POLL_S = 0.05
+# A container whose connection drops is usually exiting (a crash closes its socket before
+# its process is reaped, and on bwrap a kill would hide the status behind the wrapper's):
+# it gets this long to exit on its own, so its exit status says why, before it is killed.
+LOST_CONNECTION_KILL_S = 1.0
 
 # Called as on_exit(container, how) once the runtime reports that a container exited.
 OnExit = Callable[[ContainerRecord, str], None]
@@ -144,6 +148,10 @@ class Containers:
 
     def connected(self, container_id: str, conn) -> ContainerRecord:
         c = self.containers.get(container_id)
+        if c is not None and c.state == "stopping" and c.conn is None and c.handle is not None:
+            # Stopped while it started (its app ended), before it could heed a SIGTERM: it
+            # goes now, before the refusal below could reach it as an error to print.
+            self.runtime.kill(c.handle)
         if c is None or c.state != "starting" or c.conn is not None:
             raise LookupError(f"no container {container_id} is starting")
         c.conn = conn
@@ -170,7 +178,7 @@ class Containers:
     # ------------------------------------------------------------------ stopping
 
     def stop(self, c: ContainerRecord, reason: StopReason, kill: bool = False,
-             detail: str = ""):
+             detail: str = "", kill_after: float = 0.0):
         if c.state == "stopping":
             if kill and c.handle is not None:
                 self.runtime.kill(c.handle)
@@ -182,13 +190,19 @@ class Containers:
             return  # _start() kills it once the handle exists
         if kill:
             self.runtime.kill(c.handle)
+        elif kill_after:
+            self.loop.call_later(kill_after, self._kill_if_running, c)
         else:
             grace = STARTING_STOP_GRACE_S if was_starting else STOP_GRACE_S
             asyncio.ensure_future(self.runtime.stop(c.handle, grace_s=grace))
 
     def conn_lost(self, c: ContainerRecord):
         if c.state != "stopping" and c.id in self.containers:
-            self.stop(c, StopReason.LOST_CONNECTION, kill=True)
+            self.stop(c, StopReason.LOST_CONNECTION, kill_after=LOST_CONNECTION_KILL_S)
+
+    def _kill_if_running(self, c: ContainerRecord):
+        if c.id in self.containers and c.handle is not None:
+            self.runtime.kill(c.handle)
 
     def stop_by_id(self, workspace: str, container_id: str):
         c = self.containers.get(container_id)
@@ -224,8 +238,10 @@ class Containers:
         c.stopped_because(StopReason.START_FAILED if start_error else
                           StopReason.OOM_KILLED if exit.oom_killed else StopReason.CRASHED,
                           how)
-        self.logs.write(c.fn.app.id, "system", c.fn.label, c.id,
-                        f"container {c.id} stopped: {how}")
+        line = f"container {c.id} stopped: {how}"
+        if c.stop_reason in ORDERED_STOPS and not exit.oom_killed:
+            line = f"container {c.id} stopped ({c.stop_text}; {how})"  # not an error
+        self.logs.write(c.fn.app.id, "system", c.fn.label, c.id, line)
         self.on_exit(c, how)
 
     def _forget(self, c: ContainerRecord):

@@ -114,13 +114,18 @@ class Gateway:
         self.waiting: dict[str, list[Waiter]] = {}
         self.clients: set[ClientConnection] = set()
         self.listener: asyncio.AbstractServer | None = None
+        self.start_error = ""   # why it is not listening, when start() failed
         self.sweeper: asyncio.Task | None = None
         self.loop = asyncio.get_event_loop()
         functions.watch_exits(self.container_exited)
 
     async def start(self):
-        self.listener = await self.loop.create_server(
-            lambda: ClientConnection(self), self.host, self.port, reuse_address=True)
+        try:
+            self.listener = await self.loop.create_server(
+                lambda: ClientConnection(self), self.host, self.port, reuse_address=True)
+        except OSError as exc:
+            self.start_error = f"cannot listen on {self.address}: {exc.strerror or exc}"
+            raise
         self.port = self.listener.sockets[0].getsockname()[1]
         self.sweeper = asyncio.ensure_future(self._close_idle_clients())
 

@@ -19,7 +19,8 @@ from .errors import BuildFailed, OutputTail
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_PYTHON = "3.11"
-DEBIAN_PACKAGES = ("python3", "python3-pip", "ca-certificates")
+# What python:slim (the base of Modal's debian_slim) has beside Python: time zones, CAs.
+DEBIAN_PACKAGES = ("python3", "python3-pip", "ca-certificates", "tzdata", "netbase")
 # Inside build containers, files a step reads are bound here; removed from its layer after.
 BUILD_DIR = "/opt/ketch/build"
 BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": "1",
