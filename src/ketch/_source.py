@@ -18,6 +18,7 @@ import tarfile
 from .exception import InvalidError
 
 MAX_BUNDLE_MIB = 32     # the server refuses more too (server/code.py)
+CONTAINER_ROOT = "/root"  # where containers see the bundle, as on Modal
 
 
 def source_root(module_name: str) -> tuple[str, str] | None:
@@ -37,6 +38,20 @@ def source_root(module_name: str) -> tuple[str, str] | None:
             if os.path.commonpath((base, path)) == base:
                 return base, top
     return path, os.path.basename(path)
+
+
+def local_path(remote: str) -> str | None:
+    """The file of this machine that a container's `/root/...` path was uploaded from, when
+    this process has its module loaded (so remote tracebacks point at the caller's files)."""
+    if not remote.startswith(CONTAINER_ROOT + "/"):
+        return None
+    top, *rest = remote[len(CONTAINER_ROOT) + 1:].split("/")
+    name = top[:-3] if top.endswith(".py") else top
+    for module in (name, "__main__"):
+        root = source_root(module) if module in sys.modules else None
+        if root is not None and root[1] == top:
+            return root[0] if not rest else os.path.join(root[0], *rest)
+    return None
 
 
 def _included(name: str) -> bool:

@@ -18,6 +18,8 @@ import sys
 import traceback
 import types
 
+from ._source import CONTAINER_ROOT, local_path
+
 # Frames in these directories are ketch's (or the loop machinery it runs on).
 _INTERNAL = tuple(os.path.dirname(m.__file__) + os.sep
                   for m in (sys.modules[__package__], asyncio, concurrent.futures))
@@ -60,7 +62,13 @@ def format_exception(exc: BaseException) -> str:
         seen.add(id(e))
         e.__traceback__ = without_internal(e.__traceback__)
         todo += [e.__cause__, e.__context__]
-    return "".join(traceback.format_exception(exc))
+    text = "".join(traceback.format_exception(exc))
+    code_dir = os.environ.get("KETCH_CODE_DIR")  # the bundle's place in this container
+    if code_dir and code_dir != CONTAINER_ROOT:
+        # Where the runtime could not put it at /root: say /root, as an isolated one does.
+        text = text.replace(f'  File "{code_dir.rstrip(os.sep)}{os.sep}',
+                            f'  File "{CONTAINER_ROOT}/')
+    return text
 
 
 class user_frames_only:
@@ -86,7 +94,7 @@ def attach_remote(exc: BaseException, text: str) -> BaseException:
     if head.strip():  # the remote exception's own causes: pickling dropped them
         exc.add_note("Raised in the container while handling:\n" + head.rstrip())
     context = exc.__context__  # raising it below must not chain what is being handled
-    entries = [_entry(exc, *frame) for frame in frames]
+    entries = [_entry(exc, _here(file), *rest) for file, *rest in frames]
     exc.__context__ = context
     for here, after in zip(entries, entries[1:] + [None]):
         here.tb_next = after
@@ -104,6 +112,12 @@ def _frames(text: str) -> list[tuple[str, int, str, str]]:
                 lines[i + 1].startswith("    ") and not _CARETS.match(lines[i + 1]) else ""
             frames.append((m["file"], int(m["line"]), m["name"], source))
     return frames
+
+
+def _here(remote_file: str) -> str:
+    """The caller's own copy of an uploaded file, where it has one."""
+    local = local_path(remote_file)
+    return local if local is not None and os.path.exists(local) else remote_file
 
 
 def _entry(exc: BaseException, filename: str, lineno: int, name: str, source: str
