@@ -76,7 +76,7 @@ class Definition:
             is_async=_is_async(obj),
             web_endpoints=_web.endpoints_of(obj, self.tag, self.is_class),
             secret_ids=[secret.object_id for secret in o.secrets],
-            ephemeral_disk_mib=o.ephemeral_disk_mib,
+            ephemeral_disk_mib=o.ephemeral_disk_mib, block_network=o.block_network,
             volumes=[pb.VolumeMount(path=path, volume_id=vol.object_id, name=vol.name or "",
                                     read_only=vol._read_only)
                      for path, vol in o.volumes.items()],
@@ -209,7 +209,7 @@ class App:
             where = f"@app.function() on {f.__qualname__}"
             refuse_not_yet(where, dict(schedule=schedule,
                                        enable_memory_snapshot=enable_memory_snapshot,
-                                       block_network=block_network, cloud=cloud,
+                                       cloud=cloud,
                                        region=region, include_source=include_source))
             tag = name if name is not None else f.__name__
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
@@ -220,7 +220,8 @@ class App:
                                  serialized=serialized, target=f,
                                  secrets=[*self._secrets, *check_secrets(where, secrets)],
                                  volumes={**self._volumes, **check_volumes(where, volumes)},
-                                 image=image or self._image, ephemeral_disk=ephemeral_disk)
+                                 image=image or self._image, ephemeral_disk=ephemeral_disk,
+                                 block_network=block_network)
             if "<locals>" in f.__qualname__ and not serialized:
                 raise InvalidError(f"{where}: {f.__name__} is defined inside another function, "
                                    "so a container cannot import it; define it at module level "
@@ -257,7 +258,7 @@ class App:
                                    "functions")
             where = f"@app.cls() on {c.__qualname__}"
             refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
-                                       block_network=block_network, cloud=cloud,
+                                       cloud=cloud,
                                        region=region, include_source=include_source))
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
@@ -267,7 +268,8 @@ class App:
                                  serialized=serialized, target=c,
                                  secrets=[*self._secrets, *check_secrets(where, secrets)],
                                  volumes={**self._volumes, **check_volumes(where, volumes)},
-                                 image=image or self._image, ephemeral_disk=ephemeral_disk)
+                                 image=image or self._image, ephemeral_disk=ephemeral_disk,
+                                 block_network=block_network)
             if not class_spec_methods(c) and not _web.endpoints_of(c, c.__name__, True):
                 raise InvalidError(f"{where}: the class has no @ketch.method() and no web "
                                    "endpoint; mark the methods to call remotely")

@@ -62,7 +62,7 @@ class Server:
                  gateway_address: str | None = None):
         self.data_dir = data_dir
         self.address = address
-        host, port = _wire.parse_address(address)
+        host, port = ("", 0) if _wire.unix_path(address) else _wire.parse_address(address)
         # Containers reach the server over loopback even when it listens on all interfaces.
         self.container_address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else address
         self.started_at = time.time()
@@ -82,10 +82,11 @@ class Server:
         self.images = ImageService(self.runtime.name, data_dir)
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
-            Launcher(self.images, self.secrets, self.volumes, self.container_address,
-                     self.token))
+            Launcher(self.images, self.secrets, self.volumes,
+                     self.runtime.container_address(self.container_address), self.token))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
-                               gateway_address or _config.gateway_address())
+                               gateway_address or _config.gateway_address(),
+                               self.runtime.run.web_dir)
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
                             token=self.token, started_at=self.started_at,
@@ -98,9 +99,12 @@ class Server:
 
     async def serve(self):
         loop = asyncio.get_running_loop()
-        host, port = _wire.parse_address(self.address)
-        listener = await loop.create_server(lambda: Session(self.services).conn, host, port,
-                                            reuse_address=True)
+        listener = await _wire.listen(self.address, lambda: Session(self.services).conn)
+        # Containers of the bwrap runtime connect here; the run directory (0700) keeps
+        # everyone else out, so the socket itself may let any user of a container in.
+        container_listener = await _wire.listen(
+            f"unix:{self.runtime.run.server_socket}", lambda: Session(self.services).conn,
+            socket_mode=0o666)
         self.functions.restore()
         self.objects.restore()
         self.functions.start()
@@ -115,6 +119,7 @@ class Server:
         await self._stop.wait()
         blob_sweeper.cancel()
         listener.close()
+        container_listener.close()
         self.gateway.close()
         self.queues.stop()
         await self.functions.shutdown()

@@ -51,7 +51,7 @@ class Launcher:
             gpus=c.reservation.gpus if c.reservation else [],
             code_paths=_code_paths(fn.spec), ephemeral_disk_mib=fn.spec.ephemeral_disk_mib,
             **(image.launch_fields() if image is not None else {}),
-            mounts=self.volumes.mounts_for(fn.spec))
+            mounts=self.volumes.mounts_for(fn.spec), block_network=fn.spec.block_network)
 
     def check(self, spec: pb.FunctionSpec):
         """Refuses a function whose image, secrets or volume mounts cannot be had here."""
