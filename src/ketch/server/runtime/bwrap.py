@@ -135,8 +135,6 @@ class Sandbox:
     def argv(self) -> list[str]:
         args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
                 "--unshare-uts", "--hostname", self.hostname, "--cap-drop", "ALL"]
-        if self.network != "host":
-            args += self.netstack.bwrap_args() if self.netstack else ["--unshare-net"]
         for cap in _CAPS:
             args += ["--cap-add", cap]
         if self.layers:
@@ -197,11 +195,13 @@ class Sandbox:
         return env
 
     def preexec(self):
-        """Runs in the child before bubblewrap: joins the cgroup and mounts the root."""
+        """Runs in the child before bubblewrap: joins the cgroup, mounts the root and
+        makes the network namespace."""
         return functools.partial(
             _enter_child, self.cgroup.procs_files if self.cgroup else [], str(self.scratch),
             self.scratch_limit_mib,
-            _overlay_options(self.layers, self.scratch) if self.layers else "")
+            _overlay_options(self.layers, self.scratch) if self.layers else "",
+            self.network != "host")
 
 
 def _overlay_options(layers: list[str], scratch: Path) -> str:
@@ -215,11 +215,14 @@ def _overlay_options(layers: list[str], scratch: Path) -> str:
     return opts
 
 
-def _enter_child(procs_files: list[str], scratch: str, scratch_mib: int, overlay: str):
+def _enter_child(procs_files: list[str], scratch: str, scratch_mib: int, overlay: str,
+                 own_network: bool):
     """preexec_fn: joins the cgroup, then (in a mount namespace of its own, which ends
-    with the container) bounds the scratch space and stacks the image's layers. A failure
-    is written where the container's output goes."""
+    with the container) bounds the scratch space and stacks the image's layers; and makes
+    the network namespace. A failure is written where the container's output goes."""
     try:
+        if own_network:
+            usernet.enter_own_network()
         pid = str(os.getpid())
         for procs in procs_files:
             with open(procs, "w") as f:

@@ -9,26 +9,34 @@ host's 127.0.0.1; the container's own 127.0.0.1 is its own loopback). It runs sa
 the server closes its exit pipe (when the container exits, or when the server dies),
 and offers the container nothing but the tap device (no API socket).
 
-Starting it takes a few milliseconds, so it starts while the container's Python starts:
-bubblewrap reports the namespace's pid on an info pipe, slirp4netns attaches, and writes
-one byte, once the interface is up, on a pipe whose other end the container holds
-(KETCH_NET_READY_FD): the container's runtime reads it before it imports the user's code.
+The namespace is made before bubblewrap starts (`enter_own_network`, in the child between
+fork and exec: bubblewrap's own --unshare-net races slirp4netns setting up loopback), so
+it is the namespace of bubblewrap's pid. Starting slirp4netns takes a few milliseconds,
+so it starts while the container's Python starts, and writes one byte, once the interface
+is up, on a pipe whose other end the container holds (KETCH_NET_READY_FD): the
+container's runtime reads it before it imports the user's code.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import ctypes
+import fcntl
 import logging
 import os
 import shutil
+import socket
+import struct
 
 log = logging.getLogger("ketch.runtime")
 
 READY_FD_ENV = "KETCH_NET_READY_FD"
 _SLIRP = "slirp4netns"
 _EXIT_WAIT_S = 2.0
-_INFO_MAX = 4096
+_CLONE_NEWNET = 0x40000000
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP_RUNNING = 0x1 | 0x40
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def unavailable() -> str:
@@ -38,33 +46,40 @@ def unavailable() -> str:
     return "slirp4netns is not installed (apt-get install slirp4netns)"
 
 
+def enter_own_network():
+    """In a child about to exec bubblewrap: a new network namespace, its loopback up (the
+    kernel gives it 127.0.0.1 and ::1). Raises OSError."""
+    if _libc.unshare(_CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot unshare the network namespace: {os.strerror(err)}")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", _IFF_UP_RUNNING))
+
+
 class UserNet:
     """The slirp4netns of one container."""
 
     def __init__(self):
-        self.info_r, self.info_w = os.pipe()    # bubblewrap → here: the namespace's pid
         self.ready_r, self.ready_w = os.pipe()  # slirp4netns → the container: it is up
         self.proc: asyncio.subprocess.Process | None = None
         self._exit_w: int | None = None
         self._task: asyncio.Future | None = None
 
-    def bwrap_args(self) -> list[str]:
-        return ["--unshare-net", "--info-fd", str(self.info_w)]
-
     def pass_fds(self) -> tuple[int, ...]:
-        return (self.info_w, self.ready_r)
+        return (self.ready_r,)
 
     def env(self) -> dict[str, str]:
         return {READY_FD_ENV: str(self.ready_r)}
 
     def started(self, bwrap_pid: int):
-        """bubblewrap runs (holding its ends of the pipes): attach in the background."""
-        self._drop("info_w", "ready_r")
+        """bubblewrap runs in its namespace (holding its end of the pipe): attach in the
+        background."""
+        self._drop("ready_r")
         self._task = asyncio.ensure_future(self._attach(bwrap_pid))
 
     def abandon(self):
         """bubblewrap did not start."""
-        self._drop("info_r", "info_w", "ready_r", "ready_w")
+        self._drop("ready_r", "ready_w")
 
     def _drop(self, *names: str):
         """Closes these pipe ends, once each."""
@@ -76,13 +91,15 @@ class UserNet:
 
     async def _attach(self, bwrap_pid: int):
         try:
-            pid = await _namespace_pid(self.info_r, bwrap_pid)
+            if os.stat(f"/proc/{bwrap_pid}/ns/net").st_ino == \
+                    os.stat("/proc/self/ns/net").st_ino:
+                raise ValueError("bubblewrap runs in the server's network namespace")
             exit_r, self._exit_w = os.pipe()
             try:
                 self.proc = await asyncio.create_subprocess_exec(
                     _SLIRP, "--configure", "--mtu=65520", "--disable-host-loopback",
                     "--enable-sandbox", "--enable-seccomp", f"--ready-fd={self.ready_w}",
-                    f"--exit-fd={exit_r}", str(pid), "tap0",
+                    f"--exit-fd={exit_r}", str(bwrap_pid), "tap0",
                     pass_fds=(self.ready_w, exit_r), stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
             finally:
@@ -91,7 +108,7 @@ class UserNet:
             # The container reads end-of-file instead of the ready byte and says so.
             log.warning("a container's network could not be set up: %s", exc)
         finally:
-            self._drop("ready_w", "info_r")
+            self._drop("ready_w")
 
     async def close(self):
         """The container exited: slirp4netns goes too."""
@@ -99,41 +116,10 @@ class UserNet:
             if not self._task.done():
                 self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        self._drop("ready_w", "info_r", "_exit_w")
+        self._drop("ready_w", "_exit_w")
         if self.proc is not None and self.proc.returncode is None:
             try:
                 await asyncio.wait_for(self.proc.wait(), _EXIT_WAIT_S)
             except asyncio.TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
-
-
-async def _namespace_pid(info_fd: int, bwrap_pid: int) -> int:
-    """The pid bubblewrap reports on its info pipe, checked to be its own child in a
-    network namespace other than the server's (slirp4netns must not attach to the host's)."""
-    loop = asyncio.get_running_loop()
-    data = b""
-    info = None
-    while info is None:
-        ready = loop.create_future()
-        loop.add_reader(info_fd, ready.set_result, None)
-        try:
-            await ready
-        finally:
-            loop.remove_reader(info_fd)
-        chunk = os.read(info_fd, _INFO_MAX)
-        if not chunk or len(data) > _INFO_MAX:
-            raise ValueError("bubblewrap exited before it made the container's namespaces")
-        data += chunk
-        try:
-            info = json.loads(data)
-        except ValueError:
-            continue  # more to come
-    pid = int(info["child-pid"])
-    with open(f"/proc/{pid}/status") as f:
-        ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
-    netns = os.stat(f"/proc/{pid}/ns/net").st_ino
-    if ppid != bwrap_pid or netns != info.get("net-namespace") or \
-            netns == os.stat("/proc/self/ns/net").st_ino:
-        raise ValueError(f"bubblewrap's report names pid {pid}, not its container's")
-    return pid
