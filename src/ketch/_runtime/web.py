@@ -25,7 +25,6 @@ from ..proto import ketch_pb2 as pb
 from .loading import UserCode
 
 READY_POLL_S = 0.02
-FORWARD_CHUNK = 256 * 1024
 # Open streams and WebSockets get half the server's stop grace; the in-flight drain and the
 # @exit hooks come after.
 WEB_STOP_GRACE_S = STOP_GRACE_S / 2
@@ -133,13 +132,12 @@ class WebServing:
         port = ep.port
         if await _accepts(port):
             raise RuntimeError(
-                f"port {port} is already in use, before the @ketch.web_server function ran. "
-                "On the bwrap runtime each container has a network of its own, so a program "
-                "of this container listens there; on the process runtime containers share "
-                "the machine's network: another container of this function, or another "
-                "program, listens there (ketch's own gateway takes 8000 unless "
-                "KETCH_GATEWAY_ADDR moves it), so give the function a free port (and "
-                "max_containers=1 if it must stay on one port).")
+                f"port {port} is already in use, before the @ketch.web_server function ran: "
+                "another program listens there. On the process runtime containers share the "
+                "machine's network, so another container of this function may hold it (and "
+                "ketch's own gateway takes 8000 unless KETCH_GATEWAY_ADDR moves it): give "
+                "the function a free port (and max_containers=1 if it must stay on one "
+                "port).")
         result = await asyncio.get_running_loop().run_in_executor(None, fn)
         if inspect.isawaitable(result):
             await result
@@ -193,7 +191,7 @@ async def _accepts(port: int) -> bool:
 
 
 class _Pipe(asyncio.Protocol):
-    """One direction-pair of a forwarded connection: what arrives here goes to `peer`."""
+    """One side of a relayed connection: what arrives here leaves through `peer`'s side."""
 
     def __init__(self, peer: "_Pipe | None" = None):
         self.peer = peer
