@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from isolation_helpers import needs_bwrap, run_client, start_server
+from net_helpers import slirps_of
 from ketch.exception import InvalidError
 
 WAIT_S = 15.0
@@ -116,29 +117,13 @@ def host_loopback_listener():
     sock.close()
 
 
-def _reach(srv, tcp=(), unix=(), fn="reach") -> dict:
-    args = f"{list(tcp)!r}" + (f", {list(unix)!r}" if fn == "reach" else "")
+def _reach(srv, tcp=(), unix=()) -> dict:
     return run_client(srv, f"""
         import json
         from apps import netprobe
         with netprobe.app.run():
-            print(json.dumps(netprobe.{fn}.remote({args})))
+            print(json.dumps(netprobe.reach.remote({list(tcp)!r}, {list(unix)!r})))
     """)
-
-
-def _slirps_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
-        if comm == "slirp4netns" and int(rest.split()[1]) == pid:
-            found.append(int(entry))
-    return found
 
 
 @needs_bwrap
@@ -172,29 +157,50 @@ def test_the_servers_tcp_port_is_unreachable_the_container_works_through_its_soc
 
 @needs_bwrap
 def test_another_containers_web_socket_is_unreachable(bwrap_server):
-    out = run_client(bwrap_server, """
-        import glob, json, os
-        import httpx
-        from apps import netprobe
-        with netprobe.app.run():
-            page = httpx.get(netprobe.site.get_web_url(), timeout=60)
-            sockets = glob.glob(os.environ["KETCH_DATA_DIR"] + "/run/containers/*/*.sock")
-            abstract = [line.split()[-1] for line in open("/proc/net/unix").read().split("\\n")
-                        if "ketch" in line and line.split()[-1].startswith("@")]
-            probe = netprobe.reach.remote([], sockets + abstract)
-            print(json.dumps({"page": page.text, "sockets": sockets, "abstract": abstract,
-                              "probe": probe}))
-    """)
+    out = _web_and_probe(bwrap_server)
     assert out["page"] == "the other container"  # the gateway serves it
     assert out["sockets"], "the web endpoint listens on a socket in its web directory"
-    assert out["abstract"] == []  # nothing on the host's abstract namespace
+    assert "/run/ketch/web/web-1.sock" in out["held"]
+    assert not [name for name in out["held"] if name.startswith("@")], out["held"]
     assert out["probe"]["abstract_sockets"] == []
     assert all(r.startswith("error") for r in out["probe"]["unix"]), out["probe"]
 
 
+def test_web_endpoints_listen_on_filesystem_sockets_on_the_process_runtime(server):
+    out = _web_and_probe(server)
+    assert out["page"] == "the other container"
+    assert out["sockets"]
+    assert set(out["sockets"]) <= set(out["held"])
+    assert not [name for name in out["held"] if name.startswith("@")], out["held"]
+
+
+def _web_and_probe(srv) -> dict:
+    """Serves netprobe.site through the gateway; lists the web sockets under <data>/run and
+    the Unix sockets the server's containers hold; then tries the former from another
+    container."""
+    return run_client(srv, f"""
+        import glob, json, os
+        import httpx
+        from net_helpers import unix_sockets_of_containers
+        from apps import netprobe
+        with netprobe.app.run():
+            page = httpx.get(netprobe.site.get_web_url(), timeout=60)
+            sockets = glob.glob(os.environ["KETCH_DATA_DIR"] + "/run/containers/*/*.sock")
+            held = unix_sockets_of_containers({srv.proc.pid})
+            probe = netprobe.reach.remote([], sockets)
+            print(json.dumps({{"page": page.text, "sockets": sockets, "held": held,
+                               "probe": probe}}))
+    """)
+
+
 @needs_bwrap
 def test_block_network_leaves_only_loopback(bwrap_server, outside):
-    out = _reach(bwrap_server, tcp=[outside], fn="reach_blocked")
+    out = run_client(bwrap_server, f"""
+        import json
+        from apps import netprobe
+        with netprobe.blocked_app.run():
+            print(json.dumps(netprobe.reach_blocked.remote({[outside]!r})))
+    """)
     assert out["tcp"][0].startswith("error"), out
     assert out["interfaces"] == ["lo"]
     assert out["loopback"] is True
@@ -213,7 +219,7 @@ def test_the_network_helper_goes_with_its_container(tmp_path, outside):
             print(json.dumps(out))
         """)
         assert out["tcp"] == ["ok: hello from outside"]
-        _wait_for(lambda: not _slirps_of(srv.proc.pid), "slirp4netns outlived its container")
+        _wait_for(lambda: not slirps_of(srv.proc.pid), "slirp4netns outlived its container")
         # A container that is up when the server dies takes its slirp4netns with it.
         run_client(srv, """
             import json
@@ -223,7 +229,7 @@ def test_the_network_helper_goes_with_its_container(tmp_path, outside):
             reach = ketch.Function.from_name("netprobe", "reach")
             print(json.dumps(reach.remote([], [])["interfaces"]))
         """)
-        slirps = _slirps_of(srv.proc.pid)
+        slirps = slirps_of(srv.proc.pid)
         assert len(slirps) == 1
         srv.kill()
         _wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in slirps),
@@ -240,7 +246,7 @@ def test_block_network_is_checked_at_decoration_and_refused_on_the_process_runti
         app.function(block_network="yes")(lambda: None)
     proc = server.python(textwrap.dedent("""
         from apps import netprobe
-        with netprobe.app.run():
+        with netprobe.blocked_app.run():
             pass
     """))
     assert proc.returncode != 0

@@ -63,7 +63,11 @@ def reach(tcp: list, unix: list) -> dict:
             "loopback": _loopback_works(), **_view()}
 
 
-@app.function(block_network=True)
+# block_network needs the bwrap runtime: an app of its own, so that the rest runs anywhere.
+blocked_app = ketch.App("netprobe-blocked")
+
+
+@blocked_app.function(block_network=True)
 def reach_blocked(tcp: list) -> dict:
     return {"tcp": [_tcp(h, p) for h, p in tcp], "loopback": _loopback_works(), **_view()}
 

@@ -4,10 +4,13 @@ slirp4netns is a TCP/IP stack in user space. It runs on the host, holds the tap 
 makes in the container's namespace and turns the container's packets into ordinary
 sockets of its own, so the container reaches what any program on this machine reaches
 outside it, never its loopback (`--disable-host-loopback`: 10.0.2.2 does not lead to the
-host's 127.0.0.1; the container's own 127.0.0.1 is its own loopback). It runs sandboxed
-(its own mount namespace, no capabilities but binding low ports, seccomp), exits when
-the server closes its exit pipe (when the container exits, or when the server dies),
-and offers the container nothing but the tap device (no API socket).
+host's 127.0.0.1; the container's own 127.0.0.1 is its own loopback). Its DNS forwarder
+(10.0.2.3) is off, since it would query the host's resolver even on the host's loopback:
+containers resolve names with the host's resolv.conf, through slirp4netns like any
+traffic. It runs sandboxed (its own mount namespace, no capabilities but binding low
+ports, seccomp), exits when the server closes its exit pipe (when the container exits, or
+when the server dies), and offers the container nothing but the tap device (no API
+socket).
 
 The namespace is made before bubblewrap starts (`enter_own_network`, in the child between
 fork and exec: bubblewrap's own --unshare-net races slirp4netns setting up loopback), so
@@ -98,7 +101,8 @@ class UserNet:
             try:
                 self.proc = await asyncio.create_subprocess_exec(
                     _SLIRP, "--configure", "--mtu=65520", "--disable-host-loopback",
-                    "--enable-sandbox", "--enable-seccomp", f"--ready-fd={self.ready_w}",
+                    "--disable-dns", "--enable-sandbox", "--enable-seccomp",
+                    f"--ready-fd={self.ready_w}",
                     f"--exit-fd={exit_r}", str(bwrap_pid), "tap0",
                     pass_fds=(self.ready_w, exit_r), stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
