@@ -144,11 +144,19 @@ def test_outbound_reaches_a_host_outside_but_not_the_hosts_loopback(
 @needs_bwrap
 def test_the_servers_tcp_port_is_unreachable_the_container_works_through_its_socket(
         bwrap_server):
-    out = _reach(bwrap_server, tcp=[("127.0.0.1", bwrap_server.port),
-                                    ("10.0.2.2", bwrap_server.port)])
-    # The call itself came back: the container reached the server on its socket.
-    assert out["server_addr"] == "unix:/run/ketch/server.sock"
-    assert all(r.startswith("error") for r in out["tcp"]), out
+    out = run_client(bwrap_server, f"""
+        import json
+        from apps import netprobe
+        with netprobe.app.run():
+            tcp = [("127.0.0.1", {bwrap_server.port}), ("10.0.2.2", {bwrap_server.port})]
+            print(json.dumps({{"reach": netprobe.reach.remote(tcp, []),
+                               "nested": netprobe.nested.remote()}}))
+    """)
+    # The call itself came back: the container reached the server on its socket; so does
+    # a call made from inside a container.
+    assert out["reach"]["server_addr"] == "unix:/run/ketch/server.sock"
+    assert out["nested"] == "unix:/run/ketch/server.sock"
+    assert all(r.startswith("error") for r in out["reach"]["tcp"]), out
     # <data>/run keeps the server's socket and the web sockets from the host's other users.
     run = bwrap_server.data_dir / "run"
     assert run.stat().st_mode & 0o777 == 0o700
@@ -259,3 +267,33 @@ def _wait_for(condition, message: str):
     while not condition():
         assert time.monotonic() < deadline, message
         time.sleep(0.1)
+
+
+def test_unix_addresses_listen_and_connect_past_the_sockaddr_limit(tmp_path):
+    """unix:/PATH works for paths longer than a sockaddr_un holds (deep data dirs)."""
+    import asyncio
+
+    from ketch import _wire
+    from ketch.proto import ketch_pb2 as pb
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    address = f"unix:{deep / 'server.sock'}"
+    assert len(address) > 120
+
+    async def main():
+        def factory():
+            proto = _wire.FrameProtocol(is_server=True)
+            proto.on_frame = lambda frame: proto.reply(frame, hello_ok=pb.HelloOk())
+            return proto
+
+        server = await _wire.listen(address, factory)
+        client = await _wire.open_connection(address)
+        reply = await client.request(hello=pb.Hello(token="t"))
+        client.close()
+        server.close()
+        return reply.WhichOneof("body"), oct((deep / "server.sock").stat().st_mode & 0o777)
+
+    assert asyncio.run(main()) == ("hello_ok", "0o600")
+    with pytest.raises(ValueError, match="unix:/ABSOLUTE/PATH"):
+        _wire.check_address("unix:relative.sock")

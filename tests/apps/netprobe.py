@@ -83,3 +83,9 @@ def site():
         await send({"type": "http.response.body", "body": b"the other container"})
 
     return asgi
+
+
+@app.function()
+def nested() -> str:
+    """A call from inside a container: its client reaches the server on the socket too."""
+    return reach.remote([], [])["server_addr"]
