@@ -26,7 +26,7 @@ def bwrap_server(tmp_path_factory):
 def test_container_sees_its_own_processes_and_only_declared_files(bwrap_server):
     hidden = [str(TESTS / "test_bwrap.py"), str(bwrap_server.data_dir), "/var/cache",
               "/home"]
-    shown = [str(TESTS / "apps" / "isolated.py"), "/usr/bin/python3"]
+    shown = ["/root/apps/isolated.py", "/usr/bin/python3"]  # the uploaded code, at /root
     out = run_client(bwrap_server, f"""
         import json
         from apps import isolated

@@ -18,18 +18,26 @@ def test_client_is_refused_on_object_handles():
     assert ketch.Dict.from_name("d", environment_name="main").name == "d"
 
 
-def test_include_source_false_is_refused_and_true_accepted():
-    with pytest.raises(NotImplementedError, match="include_source=False"):
-        ketch.App("a", include_source=False)
-    app = ketch.App("a", include_source=True)
-    with pytest.raises(NotImplementedError, match="include_source=False"):
-        @app.function(include_source=False)
-        def f():
-            pass
+_no_source = ketch.App("a", include_source=False)
 
-    @app.function(include_source=True, serialized=True)
-    def g():
-        pass
+
+@_no_source.function()
+def _image_carries_it():
+    pass
+
+
+@_no_source.function(include_source=True)
+def _uploaded():
+    pass
+
+
+def test_include_source_is_accepted_and_kept_per_function():
+    # Issue 9 item 4 implements include_source=False (it was refused): no code is uploaded
+    # and the image carries it. A function's value overrides the app's.
+    assert _no_source._definitions["_image_carries_it"].source() is None
+    assert _no_source._definitions["_uploaded"].source()[0] == __file__
+    with pytest.raises(ketch.exception.InvalidError, match="include_source"):
+        ketch.App("a", include_source="yes")
 
 
 def test_interactive_run_is_refused():

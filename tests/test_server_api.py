@@ -42,20 +42,20 @@ def objects():
 
 
 def test_ephemeral_objects_go_with_their_owner(objects):
-    mine = objects.create_ephemeral("dict", "conn-a")
-    theirs = objects.create_ephemeral("dict", "conn-b")
-    named = objects.lookup("dict", "kept", create_if_missing=True)
+    mine = objects.create_ephemeral("main", "dict", "conn-a")
+    theirs = objects.create_ephemeral("main", "dict", "conn-b")
+    named = objects.lookup("main", "dict", "kept", create_if_missing=True)
     objects.owner_closed("conn-a")
     with pytest.raises(LookupError):
         objects.get(mine.object_id, "dict")
     assert objects.get(theirs.object_id, "dict") and objects.get(named.object_id, "dict")
     with pytest.raises(ValueError):
-        objects.create_ephemeral("table", "conn-a")
+        objects.create_ephemeral("main", "table", "conn-a")
 
 
 def test_dict_scan_pages_stay_under_the_byte_limit(objects):
     dicts = DictService(objects)
-    oid = objects.create("dict", "big").object_id
+    oid = objects.create("main", "dict", "big").object_id
     value = b"x" * (SCAN_BYTES // 3)
     assert dicts.put(oid, [(b"%d" % i, value) for i in range(5)], skip_if_exists=False) == 5
     assert dicts.put(oid, [(b"0", b"new")], skip_if_exists=True) == 0

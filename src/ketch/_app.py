@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import _output, _sync, _web
+from . import _context, _output, _sync, _web
 from ._client import Client, python_version
 from ._cls import Cls, class_spec_methods
 from ._functions import Function, _Target
@@ -23,6 +23,7 @@ from ._options import FunctionOptions, build_options, refuse_not_yet
 from ._partial import class_parameters
 from ._secret import check_secrets
 from ._serialization import serialize
+from ._source import make_bundle, source_root
 from ._volume import check_volumes
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
@@ -43,20 +44,14 @@ class Definition:
     def spec(self) -> pb.FunctionSpec:
         o = self.options
         obj = self.obj
-        module = obj.__module__
+        module = self.module
         qualname = obj.__qualname__
-        serialized = o.serialized or module == "__main__" or "<locals>" in qualname
-        sys_path: list[str] = []
-        pickled = b""
-        if serialized:
-            pickled = serialize(obj)
-        else:
-            sys_path = _import_root(module)
+        pickled = serialize(obj) if self.serialized else b""
         is_gen = (not self.is_class and (inspect.isgeneratorfunction(obj) or
                                          inspect.isasyncgenfunction(obj)))
         return pb.FunctionSpec(
             name=self.tag, module=module, qualname=qualname, pickled=pickled,
-            sys_path=sys_path, is_generator=is_gen, is_class=self.is_class,
+            is_generator=is_gen, is_class=self.is_class,
             methods=class_spec_methods(obj) if self.is_class else [],
             resources=pb.Resources(cpu_request=o.cpu_request, cpu_limit=o.cpu_limit,
                                    memory_request_mib=o.memory_request_mib,
@@ -83,6 +78,35 @@ class Definition:
         )
 
 
+    @property
+    def module(self) -> str:
+        """The module containers import. A script run as __main__ is imported by its
+        file's name, as Modal does, so what `with image.imports():` brings in is there."""
+        name = self.obj.__module__
+        if name != "__main__":
+            return name
+        main = sys.modules.get("__main__")
+        spec = getattr(main, "__spec__", None)
+        if spec is not None and spec.name:   # python -m pkg.app
+            return spec.name
+        stem = os.path.splitext(os.path.basename(getattr(main, "__file__", None) or ""))[0]
+        return stem if stem.isidentifier() else name   # no file (-c, a notebook): pickled
+
+    @property
+    def serialized(self) -> bool:
+        """Sent by value (cloudpickled): asked for, or not importable by module path."""
+        return self.options.serialized or self.module == "__main__" or \
+            "<locals>" in self.obj.__qualname__
+
+    def source(self) -> tuple[str, str] | None:
+        """What of this machine's code its containers get, as Modal's include_source:
+        none for serialized functions (their code travels pickled) or include_source=False
+        (the image carries it)."""
+        if self.serialized or not self.options.include_source:
+            return None
+        return source_root(self.obj.__module__)
+
+
 def _is_async(obj) -> bool:
     """Async functions, and classes with any async method, run on the container's loop."""
     if inspect.isclass(obj):
@@ -101,19 +125,12 @@ def _check_web_class_parameters(where: str, user_cls):
                            "default; give it one (ketch.parameter(default=...))")
 
 
-def _import_root(module: str) -> list[str]:
-    """The sys.path entry from which `module` imports, so a container can import it too."""
-    mod = sys.modules.get(module)
-    path = getattr(mod, "__file__", None)
-    if not path:
-        return []
-    root = os.path.dirname(os.path.abspath(path))
-    depth = module.count(".")
-    if os.path.basename(path) == "__init__.py":
-        depth += 1
-    for _ in range(depth):
-        root = os.path.dirname(root)
-    return [root]
+def _refuse_in_import(what: str):
+    if _context.in_import_context():
+        raise InvalidError(f"{what} cannot be called in global scope: the container is "
+                           "importing this module to run its functions. Use `if __name__ == "
+                           "\"__main__\":` to run apps in a script, or a local entrypoint and "
+                           "`ketch run`")
 
 
 class LocalEntrypoint:
@@ -135,11 +152,16 @@ class App:
 
     def __init__(self, name: str | None = None, *, image=None, secrets=(), volumes=None,
                  include_source: bool = True, **unsupported):
-        """`include_source=True` (Modal's default) is what ketch does: the module that
-        defines each function is importable in its containers; False is refused."""
+        """`include_source=True` (Modal's default): the source of the module that defines
+        each function is uploaded and its containers import it from /root. With False,
+        nothing is uploaded and the image must carry the code
+        (`Image.add_local_python_source`); functions can override it."""
         if unsupported:
             raise InvalidError(f"App(): unknown option {sorted(unsupported)[0]!r}")
-        refuse_not_yet(f"App({name!r})", dict(include_source=include_source))
+        if not isinstance(include_source, bool):
+            raise InvalidError(f"App({name!r}): include_source={include_source!r}: give "
+                               "True or False")
+        self._include_source = include_source
         if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
             raise InvalidError(f"App name {name!r}: use 1-64 letters, digits, '.', '-' or '_', "
                                "starting with a letter or digit")
@@ -187,7 +209,7 @@ class App:
                  single_use_containers=False, include_source=None, cloud=None, region=None,
                  **unsupported):
         """Makes a Python function run in ketch containers: `@app.function(cpu=2)`.
-        Options ketch does not have yet (schedule=, include_source=False, …) are refused
+        Options ketch does not have yet (schedule=, cloud=, …) are refused
         with a message saying what to do instead."""
         if _f is not None:
             raise InvalidError("use @app.function() with parentheses")
@@ -209,8 +231,7 @@ class App:
             where = f"@app.function() on {f.__qualname__}"
             refuse_not_yet(where, dict(schedule=schedule,
                                        enable_memory_snapshot=enable_memory_snapshot,
-                                       cloud=cloud,
-                                       region=region, include_source=include_source))
+                                       cloud=cloud, region=region))
             tag = name if name is not None else f.__name__
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
@@ -222,6 +243,8 @@ class App:
                                  volumes={**self._volumes, **check_volumes(where, volumes)},
                                  image=image or self._image, ephemeral_disk=ephemeral_disk,
                                  block_network=block_network)
+            opts.include_source = self._include_source if include_source is None \
+                else bool(include_source)
             if "<locals>" in f.__qualname__ and not serialized:
                 raise InvalidError(f"{where}: {f.__name__} is defined inside another function, "
                                    "so a container cannot import it; define it at module level "
@@ -258,8 +281,7 @@ class App:
                                    "functions")
             where = f"@app.cls() on {c.__qualname__}"
             refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
-                                       cloud=cloud,
-                                       region=region, include_source=include_source))
+                                       cloud=cloud, region=region))
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
                                  min_containers=min_containers, max_containers=max_containers,
@@ -270,6 +292,8 @@ class App:
                                  volumes={**self._volumes, **check_volumes(where, volumes)},
                                  image=image or self._image, ephemeral_disk=ephemeral_disk,
                                  block_network=block_network)
+            opts.include_source = self._include_source if include_source is None \
+                else bool(include_source)
             if not class_spec_methods(c) and not _web.endpoints_of(c, c.__name__, True):
                 raise InvalidError(f"{where}: the class has no @ketch.method() and no web "
                                    "endpoint; mark the methods to call remotely")
@@ -332,6 +356,14 @@ class App:
             for obj in [*d.options.secrets, *d.options.volumes.values()]:
                 await obj._id()
         specs = [(tag, d.spec()) for tag, d in self._definitions.items()]
+        bundles: dict[tuple[str, str], str] = {}   # each distinct source is sent once
+        for tag, spec in specs:
+            root = self._definitions[tag].source()
+            if root is not None:
+                if root not in bundles:
+                    data = make_bundle(*root, spec.module)
+                    bundles[root] = await client.put_blob(data)
+                spec.code_bundle = bundles[root]
         for tag, spec in specs:  # each distinct image is built once, before the app exists
             image = self._definitions[tag].options.image
             if image is not None:
@@ -377,6 +409,7 @@ class App:
         `ketch.enable_output()`. environment_name is accepted and ignored (a ketch server
         has no environments). interactive=True is refused: ketch has no interactive mode
         yet."""
+        _refuse_in_import("App.run()")
         if interactive:
             raise NotImplementedError("app.run(interactive=True): interactive mode (breakpoints "
                                       "and shells inside containers) is not in ketch yet. "
@@ -407,6 +440,7 @@ class App:
         `Function.from_name` until it is stopped or replaced by another deploy.
         environment_name and tag are accepted and ignored: a ketch server has no
         environments and keeps no deployment history."""
+        _refuse_in_import("App.deploy()")
         _sync.run(self._deploy(name))
         return self
 

@@ -129,7 +129,8 @@ class Client:
         token = _config.client_token(address) or ""
         try:
             reply = await conn.request(hello=pb.Hello(
-                token=token, role="client", python_version=python_version()))
+                token=token, role="client", python_version=python_version(),
+                workspace=_config.workspace()))
         except _wire.RemoteFailure as exc:
             conn.close()
             raise error_from_reply(exc) from None
@@ -204,9 +205,9 @@ def start_local_server(address: str):
     """Starts a ketch server in the background and waits until it answers (the embedded
     default). Several clients racing here start one server: the loser fails to bind."""
     data = _config.data_dir()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
     log_path = data / "server.log"
-    with open(log_path, "ab") as log:
+    with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         subprocess.Popen(
             [sys.executable, "-m", "ketch.server", "--address", address],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,

@@ -56,6 +56,12 @@ def is_local_address(address: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1", "") or host.startswith("127.")
 
 
+def workspace() -> str:
+    """The workspace to act in ("": the token's own). Only the admin token may name one
+    other than its own."""
+    return os.environ.get("KETCH_WORKSPACE") or _config_file().get("workspace") or ""
+
+
 def token_file() -> Path:
     return data_dir() / "token"
 

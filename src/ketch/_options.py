@@ -22,12 +22,9 @@ _NOT_YET = {
                               "enable_memory_snapshot=",
     "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
     "region": "ketch is self-hosted: there are no regions. Remove region=",
-    "include_source": "include_source=False is not in ketch yet: ketch always makes the "
-                      "module that defines a function importable in its container (Modal's "
-                      "default, include_source=True). Remove include_source=False",
 }
 _NOT_YET_DEFAULTS = {"schedule": None, "enable_memory_snapshot": False,
-                     "cloud": None, "region": None, "include_source": True}
+                     "cloud": None, "region": None}
 
 
 def refuse_not_yet(where: str, options: dict):
@@ -64,6 +61,7 @@ class FunctionOptions:
     image: Any = None                                  # ketch.Image, or None
     ephemeral_disk_mib: int = 0
     block_network: bool = False                        # loopback only (bwrap runtime)
+    include_source: bool = True   # False: no code uploaded, the image carries it
 
 
 def _number(name: str, value, low: float, high: float) -> float:

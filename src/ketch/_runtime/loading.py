@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import sys
 import traceback
 
 from .._cls import Cls
+from .._context import importing_user_code
 from .._functions import Function
 from .._partial import ENTER, EXIT, instantiate, lifecycle_methods
 from .._serialization import deserialize
@@ -18,12 +20,13 @@ from ..proto import ketch_pb2 as pb
 
 def load_target(spec: pb.FunctionSpec):
     """The user's function or class object named by the spec."""
-    for path in reversed(spec.sys_path):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    code = os.environ.get("KETCH_CODE_DIR")   # the app's uploaded code (/root when isolated)
+    if code and code not in sys.path:
+        sys.path.insert(0, code)
     if spec.pickled:
         return deserialize(spec.pickled)
-    obj = importlib.import_module(spec.module)
+    with importing_user_code():
+        obj = importlib.import_module(spec.module)
     for part in spec.qualname.split("."):
         obj = getattr(obj, part)
     # The module's decorators turned it into a ketch handle; take the user's object.

@@ -93,7 +93,7 @@ def status(as_json: bool):
         raise SystemExit(1)
     data = {"running": True, "address": s.address, "version": s.version, "pid": s.pid,
             "started_at": s.started_at, "data_dir": s.data_dir, "runtime": s.runtime,
-            "apps": s.n_apps, "containers": s.n_containers,
+            "workspace": s.workspace, "apps": s.n_apps, "containers": s.n_containers,
             "cpu": {"capacity": s.cpu_capacity, "reserved": s.cpu_reserved},
             "memory_mib": {"capacity": s.memory_capacity_mib,
                            "reserved": s.memory_reserved_mib}}
@@ -104,6 +104,7 @@ def status(as_json: bool):
                   f"[/bold] (pid {s.pid}, since {when(s.started_at)})")
     console.print(f"  data:       {s.data_dir}", markup=False)
     console.print(f"  runtime:    {s.runtime}")
+    console.print(f"  workspace:  {s.workspace}", markup=False)
     console.print(f"  apps:       {s.n_apps} running, {s.n_containers} containers")
     console.print(f"  reserved:   {s.cpu_reserved:g} of {s.cpu_capacity:g} CPUs, "
                   f"{s.memory_reserved_mib} of {s.memory_capacity_mib} MiB")

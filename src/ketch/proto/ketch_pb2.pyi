@@ -57,7 +57,7 @@ DICT_CLEAR: DictOp
 DICT_SCAN: DictOp
 
 class Frame(_message.Message):
-    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove")
+    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke")
     ID_FIELD_NUMBER: _ClassVar[int]
     RAW_SIZE_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +135,11 @@ class Frame(_message.Message):
     IMAGE_LIST_FIELD_NUMBER: _ClassVar[int]
     IMAGE_LIST_REPLY_FIELD_NUMBER: _ClassVar[int]
     IMAGE_REMOVE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_CREATE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_CREATED_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_LIST_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_LIST_REPLY_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_REVOKE_FIELD_NUMBER: _ClassVar[int]
     id: int
     raw_size: int
     hello: Hello
@@ -212,31 +217,42 @@ class Frame(_message.Message):
     image_list: ImageList
     image_list_reply: ImageListReply
     image_remove: ImageRemove
-    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ...) -> None: ...
+    token_create: TokenCreate
+    token_created: TokenCreated
+    token_list: TokenList
+    token_list_reply: TokenListReply
+    token_revoke: TokenRevoke
+    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ("token", "role", "container_id", "python_version", "client_version")
+    __slots__ = ("token", "role", "container_id", "python_version", "client_version", "workspace")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
     PYTHON_VERSION_FIELD_NUMBER: _ClassVar[int]
     CLIENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
     token: str
     role: str
     container_id: str
     python_version: str
     client_version: str
-    def __init__(self, token: _Optional[str] = ..., role: _Optional[str] = ..., container_id: _Optional[str] = ..., python_version: _Optional[str] = ..., client_version: _Optional[str] = ...) -> None: ...
+    workspace: str
+    def __init__(self, token: _Optional[str] = ..., role: _Optional[str] = ..., container_id: _Optional[str] = ..., python_version: _Optional[str] = ..., client_version: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
 
 class HelloOk(_message.Message):
-    __slots__ = ("server_version", "runtime_python_version", "server_id")
+    __slots__ = ("server_version", "runtime_python_version", "server_id", "workspace", "admin")
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_PYTHON_VERSION_FIELD_NUMBER: _ClassVar[int]
     SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_FIELD_NUMBER: _ClassVar[int]
     server_version: str
     runtime_python_version: str
     server_id: str
-    def __init__(self, server_version: _Optional[str] = ..., runtime_python_version: _Optional[str] = ..., server_id: _Optional[str] = ...) -> None: ...
+    workspace: str
+    admin: bool
+    def __init__(self, server_version: _Optional[str] = ..., runtime_python_version: _Optional[str] = ..., server_id: _Optional[str] = ..., workspace: _Optional[str] = ..., admin: _Optional[bool] = ...) -> None: ...
 
 class ErrorReply(_message.Message):
     __slots__ = ("kind", "message")
@@ -357,7 +373,7 @@ class Method(_message.Message):
     def __init__(self, name: _Optional[str] = ..., is_generator: _Optional[bool] = ...) -> None: ...
 
 class FunctionSpec(_message.Message):
-    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async", "secret_ids", "volumes", "image_id", "ephemeral_disk_mib", "web_endpoints", "block_network")
+    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async", "secret_ids", "volumes", "image_id", "ephemeral_disk_mib", "web_endpoints", "block_network", "code_bundle")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -391,6 +407,7 @@ class FunctionSpec(_message.Message):
     EPHEMERAL_DISK_MIB_FIELD_NUMBER: _ClassVar[int]
     WEB_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     BLOCK_NETWORK_FIELD_NUMBER: _ClassVar[int]
+    CODE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
     name: str
     module: str
     qualname: str
@@ -417,7 +434,8 @@ class FunctionSpec(_message.Message):
     ephemeral_disk_mib: int
     web_endpoints: _containers.RepeatedCompositeFieldContainer[WebEndpoint]
     block_network: bool
-    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., image_id: _Optional[str] = ..., ephemeral_disk_mib: _Optional[int] = ..., web_endpoints: _Optional[_Iterable[_Union[WebEndpoint, _Mapping]]] = ..., block_network: _Optional[bool] = ...) -> None: ...
+    code_bundle: str
+    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., image_id: _Optional[str] = ..., ephemeral_disk_mib: _Optional[int] = ..., web_endpoints: _Optional[_Iterable[_Union[WebEndpoint, _Mapping]]] = ..., block_network: _Optional[bool] = ..., code_bundle: _Optional[str] = ...) -> None: ...
 
 class FunctionCreate(_message.Message):
     __slots__ = ("app_id", "spec")
@@ -704,7 +722,7 @@ class ServerStatus(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerStatusReply(_message.Message):
-    __slots__ = ("version", "pid", "started_at", "data_dir", "address", "n_apps", "n_containers", "cpu_capacity", "memory_capacity_mib", "cpu_reserved", "memory_reserved_mib", "runtime")
+    __slots__ = ("version", "pid", "started_at", "data_dir", "address", "n_apps", "n_containers", "cpu_capacity", "memory_capacity_mib", "cpu_reserved", "memory_reserved_mib", "runtime", "workspace")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -717,6 +735,7 @@ class ServerStatusReply(_message.Message):
     CPU_RESERVED_FIELD_NUMBER: _ClassVar[int]
     MEMORY_RESERVED_MIB_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
     version: str
     pid: int
     started_at: float
@@ -729,7 +748,8 @@ class ServerStatusReply(_message.Message):
     cpu_reserved: float
     memory_reserved_mib: int
     runtime: str
-    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[float] = ..., data_dir: _Optional[str] = ..., address: _Optional[str] = ..., n_apps: _Optional[int] = ..., n_containers: _Optional[int] = ..., cpu_capacity: _Optional[float] = ..., memory_capacity_mib: _Optional[int] = ..., cpu_reserved: _Optional[float] = ..., memory_reserved_mib: _Optional[int] = ..., runtime: _Optional[str] = ...) -> None: ...
+    workspace: str
+    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[float] = ..., data_dir: _Optional[str] = ..., address: _Optional[str] = ..., n_apps: _Optional[int] = ..., n_containers: _Optional[int] = ..., cpu_capacity: _Optional[float] = ..., memory_capacity_mib: _Optional[int] = ..., cpu_reserved: _Optional[float] = ..., memory_reserved_mib: _Optional[int] = ..., runtime: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
 
 class ServerShutdown(_message.Message):
     __slots__ = ()
@@ -1226,6 +1246,54 @@ class ProxyTokenListReply(_message.Message):
     def __init__(self, tokens: _Optional[_Iterable[_Union[ProxyTokenInfo, _Mapping]]] = ...) -> None: ...
 
 class ProxyTokenRevoke(_message.Message):
+    __slots__ = ("token_id",)
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    def __init__(self, token_id: _Optional[str] = ...) -> None: ...
+
+class TokenCreate(_message.Message):
+    __slots__ = ("workspace", "name")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    name: str
+    def __init__(self, workspace: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class TokenCreated(_message.Message):
+    __slots__ = ("token_id", "secret", "workspace")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    secret: str
+    workspace: str
+    def __init__(self, token_id: _Optional[str] = ..., secret: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class TokenList(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TokenInfo(_message.Message):
+    __slots__ = ("token_id", "workspace", "name", "created_at", "last_used_at")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    workspace: str
+    name: str
+    created_at: float
+    last_used_at: float
+    def __init__(self, token_id: _Optional[str] = ..., workspace: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[float] = ..., last_used_at: _Optional[float] = ...) -> None: ...
+
+class TokenListReply(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[TokenInfo]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ...) -> None: ...
+
+class TokenRevoke(_message.Message):
     __slots__ = ("token_id",)
     TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
     token_id: str

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 
 from .._serialization import BLOB_CHUNK
+
+_UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # no path separator, no dot
 
 
 class BlobStore:
@@ -36,7 +39,12 @@ class BlobStore:
         entry = self._uploads.get(upload_id)
         if entry is None:
             path = self.tmp / f"{os.getpid()}-{upload_id}"
-            entry = (open(path, "wb"), hashlib.sha256(), path, owner_id)
+            if not _UPLOAD_ID_RE.match(upload_id):
+                raise ValueError(f"upload id {upload_id!r} is not 1-64 letters, "
+                                 "digits, '_' or '-'; "
+                                 "use the ketch SDK, which makes them")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            entry = (open(fd, "wb"), hashlib.sha256(), path, owner_id)
             self._uploads[upload_id] = entry
         handle, digest, path, _ = entry
         handle.write(data)
@@ -47,7 +55,7 @@ class BlobStore:
         del self._uploads[upload_id]
         blob_id = digest.hexdigest()
         final = self._path(blob_id)
-        final.parent.mkdir(exist_ok=True)
+        final.parent.mkdir(mode=0o700, exist_ok=True)
         os.replace(path, final)
         return blob_id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -28,7 +29,8 @@ class LogService:
                           container_id=container_id, text=text)
         handle = self._files.get(app_id)
         if handle is None:
-            handle = self._files[app_id] = open(self.path(app_id), "a", buffering=1)
+            fd = os.open(self.path(app_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            handle = self._files[app_id] = open(fd, "a", buffering=1)
         handle.write(json.dumps([line.ts, source, function_name, container_id, text]) + "\n")
         subs = self._subscribers.get(app_id)
         if subs:

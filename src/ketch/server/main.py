@@ -19,12 +19,15 @@ import time
 from pathlib import Path
 
 from .. import _config, _wire
+from . import datadir
 from .api.session import Session
 from .blobs import BlobStore
+from .code import CodeStore
 from .dicts import DictService
 from .functions.launch import Launcher
 from .functions.service import FunctionsService
 from .images import ImageService
+from .images.owners import ImageOwners
 from .gateway import Gateway
 from .gateway.tokens import ProxyTokens
 from .logs import LogService
@@ -36,6 +39,7 @@ from .runtime import RuntimeUnavailable, default_runtime, make_runtime
 from .secrets import SecretService
 from .services import ServerInfo, Services
 from .store import Store
+from .tokens import NOT_ISOLATED, Tokens
 from .volumes import VolumeService
 
 log = logging.getLogger("ketch.server")
@@ -67,34 +71,39 @@ class Server:
         self.container_address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else address
         self.started_at = time.time()
         self.server_id = secrets.token_hex(4)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        datadir.create(data_dir)
         self.token = load_or_create_token(data_dir)
         self.store = Store(data_dir / "ketch.db")
         self.blobs = BlobStore(data_dir / "blobs")
+        self.code = CodeStore(data_dir / "code", self.blobs)
         self.logs = LogService(data_dir / "logs")
         self.resources = MachineResources()
         self.runtime = make_runtime(runtime, data_dir)
+        self.tokens = Tokens(self.store.db, self.token,
+                             isolated=self.runtime.name != "process")
         self.objects = ObjectsService(ObjectsStore(self.store.db))
         self.dicts = DictService(self.objects)
         self.queues = QueueService(self.objects)
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
-        self.images = ImageService(self.runtime.name, data_dir)
+        self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes,
-                     self.runtime.container_address(self.container_address), self.token))
+                     self.runtime.container_address(self.container_address), self.tokens,
+                     self.code))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
+        datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
-                            token=self.token, started_at=self.started_at,
+                            started_at=self.started_at,
                             runtime=self.runtime.name),
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
-            volumes=self.volumes, request_shutdown=self.request_shutdown)
+            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown)
         self._stop = asyncio.Event()
 
     async def serve(self):
@@ -116,6 +125,9 @@ class Server:
         log.info("ketch server %s listening on %s (data in %s, runtime %s)",
                  self.server_id, self.address, self.data_dir, self.runtime.name)
         print(f"ketch server listening on {self.address}", flush=True)
+        if not self.tokens.isolated:
+            log.warning("containers are not isolated: %s", NOT_ISOLATED)
+            print(f"ketch server: containers are not isolated: {NOT_ISOLATED}", flush=True)
         await self._stop.wait()
         blob_sweeper.cancel()
         listener.close()

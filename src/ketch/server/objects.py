@@ -2,8 +2,10 @@
 deleted. The services of each kind (`dicts`, `queues`, `secrets`, `volumes`) hold what is
 inside them; this one holds their names and lifetimes.
 
-An ephemeral object (`Dict.ephemeral()` and friends) belongs to the connection that made
-it and is deleted when that connection closes, or when the server restarts.
+Every object belongs to one workspace: names are unique within it, and a request of
+another workspace finds neither its name nor its id. An ephemeral object
+(`Dict.ephemeral()` and friends) belongs to the connection that made it and is deleted
+when that connection closes, or when the server restarts.
 """
 
 from __future__ import annotations
@@ -44,52 +46,58 @@ class ObjectsService:
 
     # -- lookups
 
-    def lookup(self, kind: str, name: str, create_if_missing: bool) -> ObjectRow:
+    def lookup(self, workspace: str, kind: str, name: str, create_if_missing: bool
+               ) -> ObjectRow:
         check_kind(kind)
         check_name(kind, name)
-        row = self.store.by_name(kind, name)
+        row = self.store.by_name(workspace, kind, name)
         if row is not None:
             return row
         if create_if_missing and kind != "secret":
-            return self.create(kind, name)
+            return self.create(workspace, kind, name)
         hint = (f"create it with `ketch secret create {name} KEY=VALUE`" if kind == "secret"
                 else f"create it with `ketch {kind} create {name}`"
                 if kind == "volume" else "pass create_if_missing=True")
         raise LookupError(f"no {KINDS[kind]} named {name!r}; {hint}")
 
-    def create_ephemeral(self, kind: str, owner_id: str) -> ObjectRow:
+    def create_ephemeral(self, workspace: str, kind: str, owner_id: str) -> ObjectRow:
         """A new nameless object that goes when its owner's connection closes."""
         check_kind(kind)
-        return self.create(kind, None, owner_id)
+        return self.create(workspace, kind, None, owner_id)
 
-    def create(self, kind: str, name: str | None, owner_id: str | None = None) -> ObjectRow:
+    def create(self, workspace: str, kind: str, name: str | None,
+               owner_id: str | None = None) -> ObjectRow:
         if name is not None:
             check_name(kind, name)
-            if self.store.by_name(kind, name) is not None:
+            if self.store.by_name(workspace, kind, name) is not None:
                 raise ValueError(f"a {KINDS[kind]} named {name!r} already exists")
         object_id = f"{_ID_PREFIX[kind]}-{_random.token_hex(8)}"
-        self.store.add(object_id, kind, name, ephemeral=owner_id is not None)
+        self.store.add(object_id, kind, name, workspace, ephemeral=owner_id is not None)
         if owner_id is not None:
             self.owned.setdefault(owner_id, set()).add(object_id)
         return self.store.by_id(object_id)
 
-    def get(self, object_id: str, kind: str) -> ObjectRow:
+    def get(self, object_id: str, kind: str, workspace: str | None = None) -> ObjectRow:
+        """The object; with a workspace, only if it belongs to that one (a request's check
+        before it touches an object by id)."""
         row = self.store.by_id(object_id)
-        if row is None or row.kind != kind:
+        if row is None or row.kind != kind or workspace is not None and \
+                row.workspace != workspace:
             raise LookupError(f"the {KINDS[kind]} {object_id} no longer exists (it was deleted, "
                               "or it was ephemeral and its creator went away)")
         return row
 
-    def find(self, kind: str, name: str, object_id: str) -> ObjectRow | None:
+    def find(self, workspace: str, kind: str, name: str, object_id: str) -> ObjectRow | None:
         check_kind(kind)
         if object_id:
             row = self.store.by_id(object_id)
-            return row if row is not None and row.kind == kind else None
-        return self.store.by_name(kind, name)
+            return row if row is not None and row.kind == kind and \
+                row.workspace == workspace else None
+        return self.store.by_name(workspace, kind, name)
 
-    def named(self, kind: str) -> list[ObjectRow]:
+    def named(self, workspace: str, kind: str) -> list[ObjectRow]:
         check_kind(kind)
-        return self.store.named(kind)
+        return self.store.named(workspace, kind)
 
     # -- deleting
 

@@ -18,9 +18,9 @@ CREATE TABLE IF NOT EXISTS objects (
     name TEXT,                      -- NULL for ephemeral and anonymous objects
     ephemeral INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    workspace TEXT NOT NULL DEFAULT 'main'
 );
-CREATE UNIQUE INDEX IF NOT EXISTS objects_by_name ON objects (kind, name);
 CREATE TABLE IF NOT EXISTS dict_entries (
     object_id TEXT NOT NULL,
     key BLOB NOT NULL,
@@ -58,15 +58,23 @@ class ObjectRow:
     ephemeral: bool
     created_at: float
     updated_at: float
+    workspace: str
 
 
-_OBJ_COLS = "object_id, kind, name, ephemeral, created_at, updated_at"
+_OBJ_COLS = "object_id, kind, name, ephemeral, created_at, updated_at, workspace"
 
 
 class ObjectsStore:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
         db.executescript(_SCHEMA)
+        # Names are unique per workspace; data directories made before workspaces had
+        # everything in the default one.
+        if "workspace" not in {row[1] for row in db.execute("PRAGMA table_info(objects)")}:
+            db.execute("ALTER TABLE objects ADD COLUMN workspace TEXT NOT NULL DEFAULT 'main'")
+        db.execute("DROP INDEX IF EXISTS objects_by_name")
+        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS objects_by_workspace_name ON objects "
+                   "(workspace, kind, name)")
         # Data directories made before secrets had digests gain the column.
         columns = {row[1] for row in db.execute("PRAGMA table_info(secrets)")}
         if "digest" not in columns:
@@ -75,14 +83,15 @@ class ObjectsStore:
 
     # -- naming
 
-    def add(self, object_id: str, kind: str, name: str | None, ephemeral: bool = False):
+    def add(self, object_id: str, kind: str, name: str | None, workspace: str,
+            ephemeral: bool = False):
         now = time.time()
-        self.db.execute("INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?)",
-                        (object_id, kind, name, int(ephemeral), now, now))
+        self.db.execute(f"INSERT INTO objects ({_OBJ_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (object_id, kind, name, int(ephemeral), now, now, workspace))
 
-    def by_name(self, kind: str, name: str) -> ObjectRow | None:
-        row = self.db.execute(f"SELECT {_OBJ_COLS} FROM objects WHERE kind = ? AND name = ?",
-                              (kind, name)).fetchone()
+    def by_name(self, workspace: str, kind: str, name: str) -> ObjectRow | None:
+        row = self.db.execute(f"SELECT {_OBJ_COLS} FROM objects WHERE workspace = ? AND "
+                              "kind = ? AND name = ?", (workspace, kind, name)).fetchone()
         return ObjectRow(*row) if row else None
 
     def by_id(self, object_id: str) -> ObjectRow | None:
@@ -90,9 +99,9 @@ class ObjectsStore:
                               (object_id,)).fetchone()
         return ObjectRow(*row) if row else None
 
-    def named(self, kind: str) -> list[ObjectRow]:
-        rows = self.db.execute(f"SELECT {_OBJ_COLS} FROM objects WHERE kind = ? AND name IS "
-                               "NOT NULL ORDER BY name", (kind,))
+    def named(self, workspace: str, kind: str) -> list[ObjectRow]:
+        rows = self.db.execute(f"SELECT {_OBJ_COLS} FROM objects WHERE workspace = ? AND "
+                               "kind = ? AND name IS NOT NULL ORDER BY name", (workspace, kind))
         return [ObjectRow(*row) for row in rows]
 
     def touch(self, object_id: str):

@@ -60,7 +60,8 @@ class SecretService:
     def _open(self, object_id: str, blob: bytes) -> dict[str, str]:
         return json.loads(self.aead.decrypt(blob[:12], blob[12:], object_id.encode()))
 
-    def save(self, name: str | None, env: dict[str, str], overwrite: bool) -> ObjectRow:
+    def save(self, workspace: str, name: str | None, env: dict[str, str], overwrite: bool
+             ) -> ObjectRow:
         if name is not None:
             check_name("secret", name)
         for key, value in env.items():
@@ -70,22 +71,23 @@ class SecretService:
         if sum(len(k) + len(v) for k, v in env.items()) > MAX_SECRET_BYTES:
             raise ValueError("a secret holds at most 1 MiB of keys and values")
         if name is None:
-            # The same inline secret (from_dict, say) sent by every `app.run()` is kept once.
-            digest = hmac.new(self.digest_key, json.dumps(env, sort_keys=True).encode(),
-                              hashlib.sha256).hexdigest()
+            # The same inline secret (from_dict, say) sent by every `app.run()` is kept once
+            # per workspace: the workspace is part of what is hashed.
+            digest = hmac.new(self.digest_key, json.dumps([workspace, env], sort_keys=True)
+                              .encode(), hashlib.sha256).hexdigest()
             known = self.store.secret_by_digest(digest)
             if known is not None:
                 return self.store.by_id(known)
-            row = self.objects.create("secret", None)
+            row = self.objects.create(workspace, "secret", None)
             self.store.secret_set(row.object_id, self._seal(row.object_id, env), sorted(env),
                                   digest)
             return self.store.by_id(row.object_id)
-        row = self.store.by_name("secret", name)
+        row = self.store.by_name(workspace, "secret", name)
         if row is not None and not overwrite:
             raise ValueError(f"a Secret named {name!r} already exists; pass --force "
                              "(overwrite) to replace its values")
         if row is None:
-            row = self.objects.create("secret", name)
+            row = self.objects.create(workspace, "secret", name)
         self.store.secret_set(row.object_id, self._seal(row.object_id, env), sorted(env))
         return self.store.by_id(row.object_id)
 
@@ -116,8 +118,10 @@ class SecretService:
             env.update(self._open(object_id, found[0]))
         return env
 
-    def check_exist(self, secret_ids) -> None:
+    def check_exist(self, secret_ids, workspace: str) -> None:
+        """Each secret exists in the workspace (another's ids are not found)."""
         for object_id in secret_ids:
-            if self.store.secret(object_id) is None:
+            row = self.store.by_id(object_id)
+            if row is None or row.workspace != workspace or self.store.secret(object_id) is None:
                 raise LookupError(f"no secret {object_id}: it was deleted; look it up again "
                                   "with Secret.from_name")

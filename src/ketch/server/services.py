@@ -21,6 +21,7 @@ from .queues import QueueService
 from .resources import MachineResources
 from .secrets import SecretService
 from .store import Store
+from .tokens import Tokens
 from .volumes import VolumeService
 
 
@@ -31,7 +32,6 @@ class ServerInfo:
     server_id: str
     address: str
     data_dir: Path
-    token: str
     started_at: float
     runtime: str            # the runtime backend's name
 
@@ -51,6 +51,7 @@ class Services:
     queues: QueueService
     secrets: SecretService
     volumes: VolumeService
+    tokens: Tokens
     request_shutdown: Callable[[], None]
 
     def owner_closed(self, owner_id: str):

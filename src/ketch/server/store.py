@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS apps (
     name TEXT NOT NULL,
     state TEXT NOT NULL,
     created_at REAL NOT NULL,
-    stopped_at REAL
+    stopped_at REAL,
+    workspace TEXT NOT NULL DEFAULT 'main'
 );
 CREATE INDEX IF NOT EXISTS apps_by_name ON apps (name, state);
 CREATE TABLE IF NOT EXISTS functions (
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS calls (
     function_id TEXT NOT NULL,
     created_at REAL NOT NULL,
     n_inputs INTEGER NOT NULL DEFAULT 0,
-    finished_at REAL
+    finished_at REAL,
+    workspace TEXT NOT NULL DEFAULT 'main'
 );
 CREATE INDEX IF NOT EXISTS calls_open ON calls (finished_at);
 CREATE TABLE IF NOT EXISTS call_inputs (
@@ -57,6 +59,10 @@ class AppRow:
     state: str
     created_at: float
     stopped_at: float | None
+    workspace: str
+
+
+_APP_COLS = "app_id, name, state, created_at, stopped_at, workspace"
 
 
 @dataclass
@@ -79,35 +85,51 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        # Data directories made before workspaces: everything was the default workspace's.
+        for table in ("apps", "calls"):
+            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if "workspace" not in columns:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN workspace TEXT NOT NULL "
+                                "DEFAULT 'main'")
 
     def close(self):
         self.db.close()
 
     # -- apps
 
-    def add_app(self, app_id: str, name: str, state: str):
-        self.db.execute("INSERT INTO apps VALUES (?, ?, ?, ?, NULL)",
-                        (app_id, name, state, time.time()))
+    def add_app(self, app_id: str, name: str, state: str, workspace: str):
+        self.db.execute(f"INSERT INTO apps ({_APP_COLS}) VALUES (?, ?, ?, ?, NULL, ?)",
+                        (app_id, name, state, time.time(), workspace))
 
     def set_app_state(self, app_id: str, state: str):
         stopped = time.time() if state == "stopped" else None
         self.db.execute("UPDATE apps SET state = ?, stopped_at = ? WHERE app_id = ?",
                         (state, stopped, app_id))
 
-    def apps(self, states: tuple[str, ...] | None = None, limit: int = 200) -> list[AppRow]:
-        sql = "SELECT app_id, name, state, created_at, stopped_at FROM apps"
+    def apps(self, states: tuple[str, ...] | None = None, limit: int = 200,
+             workspace: str | None = None) -> list[AppRow]:
+        """The newest apps, of one workspace or (workspace None) of all."""
+        sql = f"SELECT {_APP_COLS} FROM apps WHERE 1"
         args: tuple = ()
         if states:
-            sql += f" WHERE state IN ({','.join('?' * len(states))})"
+            sql += f" AND state IN ({','.join('?' * len(states))})"
             args = states
+        if workspace is not None:
+            sql += " AND workspace = ?"
+            args += (workspace,)
         sql += " ORDER BY created_at DESC LIMIT ?"
         return [AppRow(*row) for row in self.db.execute(sql, args + (limit,))]
 
-    def deployed_app(self, name: str) -> AppRow | None:
+    def deployed_app(self, name: str, workspace: str) -> AppRow | None:
         row = self.db.execute(
-            "SELECT app_id, name, state, created_at, stopped_at FROM apps "
-            "WHERE name = ? AND state = 'deployed'", (name,)).fetchone()
+            f"SELECT {_APP_COLS} FROM apps WHERE name = ? AND state = 'deployed' AND "
+            "workspace = ?", (name, workspace)).fetchone()
         return AppRow(*row) if row else None
+
+    def app_workspace(self, app_id: str) -> str | None:
+        row = self.db.execute("SELECT workspace FROM apps WHERE app_id = ?",
+                              (app_id,)).fetchone()
+        return row[0] if row else None
 
     # -- functions
 
@@ -124,9 +146,10 @@ class Store:
 
     # -- spawned calls
 
-    def add_call(self, call_id: str, function_id: str):
-        self.db.execute("INSERT INTO calls VALUES (?, ?, ?, 0, NULL)",
-                        (call_id, function_id, time.time()))
+    def add_call(self, call_id: str, function_id: str, workspace: str):
+        self.db.execute("INSERT INTO calls (call_id, function_id, created_at, n_inputs, "
+                        "finished_at, workspace) VALUES (?, ?, ?, 0, NULL, ?)",
+                        (call_id, function_id, time.time(), workspace))
 
     def add_call_inputs(self, call_id: str, inputs: list[tuple[int, bytes]]):
         with self.db:
@@ -149,11 +172,11 @@ class Store:
         self.db.execute("UPDATE calls SET finished_at = ? WHERE call_id = ?",
                         (time.time(), call_id))
 
-    def call(self, call_id: str) -> tuple[str, int, float | None] | None:
-        """→ (function_id, n_inputs, finished_at)."""
+    def call(self, call_id: str, workspace: str) -> tuple[str, int, float | None] | None:
+        """→ (function_id, n_inputs, finished_at) of a call of this workspace."""
         return self.db.execute(
-            "SELECT function_id, n_inputs, finished_at FROM calls WHERE call_id = ?",
-            (call_id,)).fetchone()
+            "SELECT function_id, n_inputs, finished_at FROM calls WHERE call_id = ? AND "
+            "workspace = ?", (call_id, workspace)).fetchone()
 
     def call_outputs(self, call_id: str) -> list[tuple[int, bytes | None]]:
         return list(self.db.execute(

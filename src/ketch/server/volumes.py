@@ -22,18 +22,21 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import re
 import shutil
 import stat
 import sys
 from pathlib import Path
 
 from ..proto import ketch_pb2 as pb
+from . import volume_files
+from .beneath import components, open_dir, strip_special_bits
 from .objects import ObjectsService
 from .runtime import Mount, Runtime
 
 MAX_READ = 8 * 1024 * 1024
 MAX_ENTRIES = 200_000           # per listing, so a reply stays under the frame limit
-FILE, DIRECTORY, SYMLINK = 1, 2, 3
+_UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # no path separator, no dot
 # Mount points that would hide what a container needs to run.
 _SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc",
                 "/sbin", "/sys", "/usr", "/var", "/run", "/tmp")
@@ -74,12 +77,7 @@ class VolumeService:
         follow=False a symlink at the end is the link itself (to remove or replace it)."""
         self.objects.get(object_id, "volume")
         root = self.dir(object_id)
-        if "\0" in path:
-            raise ValueError(f"volume path {path!r} contains a NUL byte")
-        parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
-        if ".." in parts:
-            raise ValueError(f"volume path {path!r} uses '..'; paths must stay inside the "
-                             "volume, e.g. 'models/weights.bin'")
+        parts = components(path)
         full = root.joinpath(*parts)
         real = os.path.realpath(full if follow or not parts else full.parent)
         if real != str(root) and not real.startswith(str(root) + os.sep):
@@ -89,8 +87,9 @@ class VolumeService:
 
     # -- deploy and launch
 
-    def check_mounts(self, spec: pb.FunctionSpec):
-        """Fails at deploy time when a mount cannot be provided."""
+    def check_mounts(self, spec: pb.FunctionSpec, workspace: str):
+        """Fails at deploy time when a mount cannot be provided (or names a volume of
+        another workspace)."""
         if not spec.volumes:
             return
         why = self.runtime.mount_support()
@@ -99,9 +98,9 @@ class VolumeService:
                              f"{self.runtime.name} runtime here: {why}")
         seen = set()
         keep = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(__file__)),
-                str(self.data_dir), *spec.sys_path]
+                str(self.data_dir)]
         for mount in spec.volumes:
-            self.objects.get(mount.volume_id, "volume")
+            self.objects.get(mount.volume_id, "volume", workspace)
             path = os.path.normpath(mount.path)
             if not os.path.isabs(mount.path) or path == "/" or path in seen:
                 raise ValueError(f"{spec.name}: volume mount path {mount.path!r} must be an "
@@ -137,8 +136,12 @@ class VolumeService:
         await asyncio.get_running_loop().run_in_executor(None, _syncfs, self.dir(object_id))
 
     def commit_after_exit(self, spec: pb.FunctionSpec):
+        """Flushes the volumes a container wrote, and takes setuid and setgid bits off
+        what it left there (its mount was nosuid; the host's copy must not be either)."""
+        loop = asyncio.get_running_loop()
         for mount in spec.volumes:
-            if self.objects.store.by_id(mount.volume_id) is not None:
+            if self.objects.store.by_id(mount.volume_id) is not None and not mount.read_only:
+                loop.run_in_executor(None, strip_special_bits, self.dir(mount.volume_id))
                 asyncio.ensure_future(self._flush(mount.volume_id))
 
     async def size(self, object_id: str) -> int:
@@ -198,6 +201,10 @@ class VolumeService:
         return self._written(msg, up, write)
 
     def _start(self, owner_id: str, msg: pb.VolumeWrite) -> Upload:
+        if not _UPLOAD_ID_RE.match(msg.upload_id):
+            raise ValueError(f"upload id {msg.upload_id!r} is not 1-64 letters, "
+                             "digits, '_' or '-'; "
+                             "use the ketch SDK, which makes them")
         target = self.resolve(msg.object_id, msg.path, follow=False)
         if target == self.dir(msg.object_id) or target.is_dir():
             raise ValueError(f"volume path {msg.path!r} is a directory; give a file path")
@@ -205,7 +212,8 @@ class VolumeService:
             raise ValueError(f"{msg.path!r} already exists in the volume; pass force=True "
                              "(CLI: --force) to replace it")
         tmp = self.tmp / f"{msg.upload_id}.part"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o644)
         up = self.uploads[msg.upload_id] = Upload(fd, tmp, target, owner_id, msg.object_id)
         return up
 
@@ -228,13 +236,19 @@ class VolumeService:
             fd, up.fd = up.fd, -1  # _make_durable closes it, whatever happens
             await loop.run_in_executor(None, _make_durable, fd, mode)
             self.objects.get(up.object_id, "volume")  # deleted meanwhile: the file goes too
-            # Checked again now: a container may have swapped a directory for a symlink
-            # while the upload ran. (os.replace never follows a link at the target.)
-            _make_dir(self.root / up.object_id, up.target.parent)
-            # Freeing a large replaced file takes a while; an open descriptor defers that
-            # to its close, which a worker thread does.
-            old = _open_file(up.target)
-            os.replace(up.tmp, up.target)
+            # Placed through descriptors opened without following links: a container may
+            # have swapped a directory for a symlink while the upload ran. (A rename never
+            # follows a link at the target.)
+            root = self.root / up.object_id
+            *parents, name = up.target.relative_to(root).parts
+            parent = open_dir(root, parents, create=True)
+            try:
+                # Freeing a large replaced file takes a while; an open descriptor defers
+                # that to its close, which a worker thread does.
+                old = _open_file(name, parent)
+                os.replace(up.tmp, name, dst_dir_fd=parent)
+            finally:
+                os.close(parent)
             if old is not None:
                 loop.run_in_executor(None, os.close, old)
         except BaseException:
@@ -249,7 +263,7 @@ class VolumeService:
         if not os.path.lexists(full):
             raise LookupError(f"no such file or directory in the volume: {path!r}")
         entries = await asyncio.get_running_loop().run_in_executor(
-            None, _listdir, self.dir(object_id), full, recursive)
+            None, volume_files.listdir, self.dir(object_id), full, recursive)
         if len(entries) > MAX_ENTRIES:
             raise ValueError(f"{path!r} holds {len(entries)} entries, more than one listing "
                              f"returns ({MAX_ENTRIES}); list its subdirectories one by one")
@@ -260,7 +274,7 @@ class VolumeService:
         """Up to `length` bytes (MAX_READ at most, 0 for that) at `offset`, and the size."""
         full = self.resolve(object_id, path)
         return await asyncio.get_running_loop().run_in_executor(
-            None, _read_at, self.dir(object_id), full, path, offset,
+            None, volume_files.read_at, self.dir(object_id), full, path, offset,
             min(length or MAX_READ, MAX_READ))
 
     async def remove(self, object_id: str, path: str, recursive: bool):
@@ -268,15 +282,24 @@ class VolumeService:
         if full == self.dir(object_id):
             raise ValueError("refusing to remove the volume's root; delete the volume instead "
                              "(`ketch volume delete NAME`)")
-        if not os.path.lexists(full):
-            raise LookupError(f"no such file or directory in the volume: {path!r}")
-        if full.is_dir() and not full.is_symlink():
-            if not recursive and any(full.iterdir()):
-                raise ValueError(f"{path!r} is a non-empty directory; pass recursive=True "
-                                 "(CLI: -r) to remove it with its contents")
-            await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, full)
-        else:
-            full.unlink()
+        *parents, name = full.relative_to(self.dir(object_id)).parts
+        parent = open_dir(self.dir(object_id), parents)   # no link on the way is followed
+        try:
+            try:
+                st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            except FileNotFoundError:
+                raise LookupError(f"no such file or directory in the volume: {path!r}") \
+                    from None
+            if stat.S_ISDIR(st.st_mode):
+                if not recursive and _has_entries(name, parent):
+                    raise ValueError(f"{path!r} is a non-empty directory; pass "
+                                     "recursive=True (CLI: -r) to remove it with its contents")
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: shutil.rmtree(name, dir_fd=parent))
+            else:
+                os.unlink(name, dir_fd=parent)
+        finally:
+            os.close(parent)
 
     async def copy(self, object_id: str, src_paths: list[str], dst_path: str):
         if not src_paths:
@@ -287,7 +310,7 @@ class VolumeService:
                 raise LookupError(f"no such file or directory in the volume: {given!r}")
         dst = self.resolve(object_id, dst_path)
         into = dst.is_dir() or len(sources) > 1 or dst_path.endswith("/")
-        await asyncio.get_running_loop().run_in_executor(None, _copy, self.dir(object_id),
+        await asyncio.get_running_loop().run_in_executor(None, volume_files.copy, self.dir(object_id),
                                                          sources, dst, into)
 
 
@@ -322,11 +345,21 @@ _sync_file_range = _libc_sync_file_range()
 _SYNC_FILE_RANGE_WRITE = 2
 
 
-def _open_file(path: Path) -> int | None:
+def _open_file(name: str, dir_fd: int) -> int | None:
     try:
-        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK,
+                       dir_fd=dir_fd)
     except OSError:
         return None  # none there, or a symlink
+
+
+def _has_entries(name: str, dir_fd: int) -> bool:
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 dir_fd=dir_fd)
+    try:
+        return bool(os.listdir(fd))
+    finally:
+        os.close(fd)
 
 
 def _make_durable(fd: int, mode: int):
@@ -334,36 +367,6 @@ def _make_durable(fd: int, mode: int):
         if mode:
             os.fchmod(fd, mode & 0o777)
         os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _inside(root: Path, path: str | Path) -> bool:
-    real, top = os.path.realpath(path), os.path.realpath(root)
-    return real == top or real.startswith(top + os.sep)
-
-
-def _escaped(path: str) -> ValueError:
-    return ValueError(f"volume path {path!r} leads through a symlink to outside the volume; "
-                      "that is not allowed")
-
-
-def _read_at(root: Path, full: Path, path: str, offset: int, length: int
-             ) -> tuple[bytes, int]:
-    """Up to `length` bytes of the file at `offset`, and the file's size."""
-    try:
-        fd = os.open(full, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise LookupError(f"no such file in the volume: {path!r}") from None
-    try:
-        # Checked on what was opened: a symlink swapped in since the path was resolved
-        # cannot lead the read outside the volume.
-        if not _inside(root, f"/proc/self/fd/{fd}"):
-            raise _escaped(path)
-        size = os.fstat(fd).st_size
-        return os.pread(fd, length, offset), size
-    except IsADirectoryError:
-        raise ValueError(f"{path!r} is a directory; read_file reads files") from None
     finally:
         os.close(fd)
 
@@ -388,65 +391,3 @@ def _du(path: Path) -> int:
             except FileNotFoundError:
                 pass
     return total
-
-
-def _entry(rel: str, st: os.stat_result) -> pb.VolumeEntry:
-    kind = DIRECTORY if stat.S_ISDIR(st.st_mode) else SYMLINK if stat.S_ISLNK(st.st_mode) \
-        else FILE
-    return pb.VolumeEntry(path=rel, type=kind, size=st.st_size, mtime=st.st_mtime)
-
-
-def _listdir(root: Path, full: Path, recursive: bool) -> list[pb.VolumeEntry]:
-    if not full.is_dir() or full.is_symlink():
-        return [_entry(str(full.relative_to(root)), full.lstat())]
-    out = []
-    if recursive:
-        for dirpath, dirs, files in os.walk(full):
-            for name in sorted(dirs) + sorted(files):
-                path = Path(dirpath) / name
-                out.append(_entry(str(path.relative_to(root)), path.lstat()))
-    else:
-        for item in sorted(os.scandir(full), key=lambda e: e.name):
-            out.append(_entry(str(Path(item.path).relative_to(root)),
-                              item.stat(follow_symlinks=False)))
-    return out
-
-
-def _copy(root: Path, sources: list[Path], dst: Path, into: bool):
-    for src in sources:
-        target = dst / src.name if into else dst
-        if src.is_dir() and not src.is_symlink():
-            for dirpath, dirs, files in os.walk(src):
-                here = target / os.path.relpath(dirpath, src)
-                _make_dir(root, here)
-                links = [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]
-                for name in files + links:  # symlinks are copied as symlinks
-                    _copy_file(root, Path(dirpath) / name, here / name)
-        else:
-            _make_dir(root, target.parent)
-            _copy_file(root, src, target)
-
-
-def _make_dir(root: Path, path: Path):
-    # Checked before (mkdir follows links in the parents) and after (a race).
-    for _ in range(2):
-        if not _inside(root, path):
-            raise _escaped(str(path.relative_to(root)))
-        path.mkdir(parents=True, exist_ok=True)
-
-
-def _copy_file(root: Path, src: Path, dst: Path):
-    """Copies one file without following symlinks at the destination: a link planted
-    there by a container is replaced, never written through."""
-    if not _inside(root, dst.parent):
-        raise _escaped(str(dst.relative_to(root)))
-    if dst.is_symlink():
-        dst.unlink()
-    if src.is_symlink():
-        os.symlink(os.readlink(src), dst)
-        return
-    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 0o644)
-    with open(src, "rb") as fsrc, os.fdopen(fd, "wb") as fdst:
-        shutil.copyfileobj(fsrc, fdst, 1024 * 1024)
-    shutil.copystat(src, dst, follow_symlinks=False)

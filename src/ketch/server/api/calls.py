@@ -12,84 +12,84 @@ LOG_BATCH_LINES = 500   # log history lines per frame
 # -- apps
 
 def app_create(svc: Services, req: Request, msg: pb.AppCreate):
-    app = svc.functions.create_app(msg.name, msg.ephemeral, msg.detach, req.peer)
+    app = svc.functions.create_app(req.workspace, msg.name, msg.ephemeral, msg.detach, req.peer)
     req.reply(app_created=pb.AppCreated(app_id=app.id, logs_path=str(svc.logs.path(app.id))))
 
 
 def app_publish(svc: Services, req: Request, msg: pb.AppPublish):
-    svc.functions.publish_app(msg.app_id)
+    svc.functions.publish_app(req.workspace, msg.app_id)
     req.reply(ok=pb.Ok())
 
 
 def app_stop(svc: Services, req: Request, msg: pb.AppStop):
-    svc.functions.stop_app_request(msg.app_id, msg.name)
+    svc.functions.stop_app_request(req.workspace, msg.app_id, msg.name)
     req.reply(ok=pb.Ok())
 
 
 def app_list(svc: Services, req: Request, msg: pb.AppList):
-    req.reply(app_list_reply=pb.AppListReply(apps=svc.functions.app_summaries()))
+    req.reply(app_list_reply=pb.AppListReply(apps=svc.functions.app_summaries(req.workspace)))
 
 
 # -- functions
 
 def function_create(svc: Services, req: Request, msg: pb.FunctionCreate):
-    fn = svc.functions.create_function(msg.app_id, msg.spec)
+    fn = svc.functions.create_function(req.workspace, msg.app_id, msg.spec)
     req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
 
 
 def function_get(svc: Services, req: Request, msg: pb.FunctionGet):
-    fn = svc.functions.lookup(msg.app_name, msg.app_id, msg.name)
+    fn = svc.functions.lookup(req.workspace, msg.app_name, msg.app_id, msg.name)
     req.reply(container_spec=pb.ContainerSpec(function_id=fn.id, app_id=fn.app.id,
                                               spec=fn.spec))
 
 
 def function_bind(svc: Services, req: Request, msg: pb.FunctionBind):
-    fn = svc.functions.bind(msg.function_id, msg.params)
+    fn = svc.functions.bind(req.workspace, msg.function_id, msg.params)
     req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
 
 
 # -- calls
 
 def call_create(svc: Services, req: Request, msg: pb.CallCreate):
-    svc.functions.create_call(req.peer, msg.call_id, msg.function_id, msg.kind,
+    svc.functions.create_call(req.workspace, req.peer, msg.call_id, msg.function_id, msg.kind,
                               list(msg.inputs), msg.is_generator)
     req.reply(ok=pb.Ok())
 
 
 def inputs(svc: Services, req: Request, msg: pb.InputBatch):
-    svc.functions.add_inputs(msg.call_id, list(msg.inputs), last=msg.last)
+    svc.functions.add_inputs(req.workspace, msg.call_id, list(msg.inputs), last=msg.last)
 
 
 async def call_get(svc: Services, req: Request, msg: pb.CallGet):
-    outputs = await svc.functions.wait_output(msg.call_id, msg.timeout_s)
+    outputs = await svc.functions.wait_output(req.workspace, msg.call_id, msg.timeout_s)
     req.reply(outputs=pb.OutputBatch(outputs=outputs))
 
 
 def call_cancel(svc: Services, req: Request, msg: pb.CallCancel):
-    svc.functions.cancel_call(msg.call_id, msg.terminate_containers)
+    svc.functions.cancel_call(req.workspace, msg.call_id, msg.terminate_containers)
     req.reply(ok=pb.Ok())
 
 
 def call_close(svc: Services, req: Request, msg: pb.CallClose):
-    svc.functions.close_call(msg.call_id)
+    svc.functions.close_call(req.workspace, msg.call_id)
 
 
 # -- containers, as clients see them
 
 def container_list(svc: Services, req: Request, msg: pb.ContainerList):
     req.reply(container_list_reply=pb.ContainerListReply(
-        containers=svc.functions.container_infos(msg.app_id)))
+        containers=svc.functions.container_infos(req.workspace, msg.app_id)))
 
 
 def container_stop(svc: Services, req: Request, msg: pb.ContainerStop):
-    svc.functions.stop_container_by_id(msg.container_id)
+    svc.functions.stop_container_by_id(req.workspace, msg.container_id)
     req.reply(ok=pb.Ok())
 
 
 # -- logs
 
 def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
-    app_id = svc.functions.log_app_id(msg.app_id, msg.app_name)
+    app_id = svc.functions.log_app_id(req.workspace, msg.app_id, msg.app_name)
     logs = svc.logs
     if msg.history:
         lines = logs.history(app_id)

@@ -17,6 +17,7 @@ class Request:
     role: str               # "client" or "container"
     peer: Peer | None       # a client's calls, apps and log subscriptions
     container: ContainerRecord | None   # the container a container connection speaks for
+    workspace: str          # what the request sees and touches belongs to this workspace
     raw: list | None = None  # the raw bytes after the frame, for routes that take them
 
     def reply(self, raw=None, **body):

@@ -71,4 +71,5 @@ def dict_request(svc: Services, req: Request, msg: pb.DictRequest):
     op = _OPS.get(msg.op)
     if op is None:
         raise ValueError(f"unknown dict operation {msg.op}")
+    svc.objects.get(msg.object_id, "dict", req.workspace)
     req.reply(dict_reply=op(svc.dicts, msg))

@@ -14,14 +14,15 @@ async def image_build(svc: Services, req: Request, msg: pb.ImageBuild):
                 build_id=msg.build_id, step=step, n_steps=n, title=title, text=text,
                 state=state)))
 
-    req.reply(image_built=await svc.images.build(msg.image, msg.force, log))
+    req.reply(image_built=await svc.images.build(req.workspace, msg.image, msg.force, log))
 
 
 def image_list(svc: Services, req: Request, msg: pb.ImageList):
-    req.reply(image_list_reply=svc.images.list())
+    req.reply(image_list_reply=svc.images.list(req.workspace))
 
 
 def image_remove(svc: Services, req: Request, msg: pb.ImageRemove):
-    removed = svc.images.remove(msg.image_id, msg.all, busy=svc.functions.images_in_use())
+    removed = svc.images.remove(req.workspace, msg.image_id, msg.all,
+                                busy=svc.functions.images_in_use(req.workspace))
     req.reply(image_list_reply=pb.ImageListReply(
         images=[pb.ImageInfo(image_id=i) for i in removed]))

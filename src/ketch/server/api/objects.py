@@ -17,9 +17,9 @@ def object_info(row: ObjectRow, size: int = 0, keys: list[str] = ()) -> pb.Objec
 
 def object_lookup(svc: Services, req: Request, msg: pb.ObjectLookup):
     if msg.ephemeral:
-        row = svc.objects.create_ephemeral(msg.kind, req.owner_id)
+        row = svc.objects.create_ephemeral(req.workspace, msg.kind, req.owner_id)
     else:
-        row = svc.objects.lookup(msg.kind, msg.name, msg.create_if_missing)
+        row = svc.objects.lookup(req.workspace, msg.kind, msg.name, msg.create_if_missing)
     keys: list[str] = []
     if row.kind == "secret":
         keys = svc.secrets.check_required(row, list(msg.required_keys))
@@ -28,7 +28,7 @@ def object_lookup(svc: Services, req: Request, msg: pb.ObjectLookup):
 
 async def object_list(svc: Services, req: Request, msg: pb.ObjectList):
     out = []
-    for row in svc.objects.named(msg.kind):
+    for row in svc.objects.named(req.workspace, msg.kind):
         size, keys = await _size_and_keys(svc, row)
         out.append(object_info(row, size, keys))
     req.reply(object_list_reply=pb.ObjectListReply(objects=out))
@@ -47,7 +47,7 @@ async def _size_and_keys(svc: Services, row: ObjectRow) -> tuple[int, list[str]]
 
 
 def object_delete(svc: Services, req: Request, msg: pb.ObjectDelete):
-    row = svc.objects.find(msg.kind, msg.name, msg.object_id)
+    row = svc.objects.find(req.workspace, msg.kind, msg.name, msg.object_id)
     if row is None:
         if not msg.allow_missing:
             raise LookupError(f"no {KINDS[msg.kind]} named {msg.name or msg.object_id!r}")

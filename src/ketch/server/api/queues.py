@@ -18,7 +18,7 @@ def _now_or_later(svc: Services, req: Request, msg, partition: str, attempt: Cal
     """Replies at once when attempt() succeeds or the caller will not wait; else returns
     a coroutine that waits (the session runs it)."""
     queues = svc.queues
-    queues.require(msg.object_id)
+    svc.objects.get(msg.object_id, "queue", req.workspace)
     result = attempt()
     if result or msg.timeout_s == 0:
         reply(result)
@@ -74,12 +74,14 @@ def queue_peek(svc: Services, req: Request, msg: pb.QueuePeek):
 
 def queue_len(svc: Services, req: Request, msg: pb.QueueLen):
     partition = None if msg.total else check_partition(msg.partition)
+    svc.objects.get(msg.object_id, "queue", req.workspace)
     req.reply(count=pb.Count(n=svc.queues.length(msg.object_id, partition)))
 
 
 def queue_clear(svc: Services, req: Request, msg: pb.QueueClear):
     if msg.all and msg.partition:
         raise ValueError("clear() takes partition= or all=True, not both")
+    svc.objects.get(msg.object_id, "queue", req.workspace)
     svc.queues.clear(msg.object_id, None if msg.all else check_partition(msg.partition))
     req.reply(ok=pb.Ok())
 

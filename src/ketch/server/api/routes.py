@@ -2,8 +2,8 @@
 
 A request's route is its frame's body field. Clients and containers have routes of their
 own (a few, such as blobs, are shared); a route listed in `takes_raw` gets the raw bytes
-sent after its frame. Every handler is `handler(services, request, message)` and may return
-a coroutine, which the session runs.
+sent after its frame; one in `admin_only` needs the admin token. Every handler is
+`handler(services, request, message)` and may return a coroutine, which the session runs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-from . import blobs, calls, dicts, images, objects, queues, secrets, server, volumes, web
+from . import (blobs, calls, dicts, images, objects, queues, secrets, server, tokens, volumes,
+               web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -23,6 +24,7 @@ class RouteTable:
     client: Mapping[str, Handler]
     container: Mapping[str, Handler]
     takes_raw: frozenset[str]
+    admin_only: frozenset[str]    # client routes only the admin token may use
 
     def find(self, role: str, kind: str) -> Handler | None:
         return (self.container if role == "container" else self.client).get(kind)
@@ -73,6 +75,9 @@ ROUTES = RouteTable(
         "proxy_token_revoke": web.proxy_token_revoke,
         "server_status": server.server_status,
         "server_shutdown": server.server_shutdown,
+        "token_create": tokens.token_create,
+        "token_list": tokens.token_list,
+        "token_revoke": tokens.token_revoke,
     },
     container={
         "container_init": calls.container_init,
@@ -84,4 +89,5 @@ ROUTES = RouteTable(
         "web_url_get": web.web_url_get,   # get_web_url() inside a container
     },
     takes_raw=frozenset({"volume_write"}),
+    admin_only=frozenset({"server_shutdown", "token_create", "token_list", "token_revoke"}),
 )

@@ -9,5 +9,5 @@ from .objects import object_info
 
 
 def secret_create(svc: Services, req: Request, msg: pb.SecretCreate):
-    row = svc.secrets.save(msg.name or None, dict(msg.env), msg.overwrite)
+    row = svc.secrets.save(req.workspace, msg.name or None, dict(msg.env), msg.overwrite)
     req.reply(object_info=object_info(row, len(msg.env), sorted(msg.env)))

@@ -1,4 +1,5 @@
-"""The server's own requests: its status, and shutting it down."""
+"""The server's own requests: its status (anyone's, counting their workspace's apps and
+containers), and shutting it down (the admin's)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ SHUTDOWN_AFTER_REPLY_S = 0.05
 
 
 def server_status(svc: Services, req: Request, msg: pb.ServerStatus):
-    info, cap, functions = svc.info, svc.resources, svc.functions
+    info, cap, functions, ws = svc.info, svc.resources, svc.functions, req.workspace
+    n_apps = sum(1 for a in functions.apps.values() if a.workspace == ws)
+    n_containers = sum(1 for c in functions.containers.values() if c.fn.app.workspace == ws)
     req.reply(server_status_reply=pb.ServerStatusReply(
         version=__version__, pid=os.getpid(), started_at=info.started_at,
-        data_dir=str(info.data_dir), address=info.address, n_apps=len(functions.apps),
-        n_containers=len(functions.containers), cpu_capacity=cap.cpu,
+        data_dir=str(info.data_dir), address=info.address, n_apps=n_apps,
+        n_containers=n_containers, cpu_capacity=cap.cpu,
         memory_capacity_mib=cap.memory_mib, cpu_reserved=cap.cpu_used,
-        memory_reserved_mib=cap.memory_used, runtime=info.runtime))
+        memory_reserved_mib=cap.memory_used, runtime=info.runtime, workspace=ws))
 
 
 def server_shutdown(svc: Services, req: Request, msg: pb.ServerShutdown):

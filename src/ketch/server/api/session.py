@@ -1,14 +1,15 @@
 """One connection to the server: Hello first, then each frame routed to its handler.
 
-The first frame must be `Hello` with the server's token; it says whether the caller is a
-client or a container. After that each request goes to the handler `routes.ROUTES` names
-for it, and whatever a handler raises becomes an error reply here, in one place.
+The first frame must be `Hello` with a credential (`tokens`): it decides the workspace
+every request of the session acts in, and whether the caller is a client or a container
+(only a container's own credential speaks for it). After that each request goes to the
+handler `routes.ROUTES` names for it, admin-only ones for the admin only, and whatever a
+handler raises becomes an error reply here, in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 
@@ -19,6 +20,7 @@ from ..errors import ServiceError
 from ..functions.model import ContainerRecord, Peer
 from ..functions import runtime_python_version
 from ..services import Services
+from ..tokens import Principal
 from .context import Request
 from .routes import ROUTES
 
@@ -46,6 +48,8 @@ class Session:
         self.role: str | None = None
         self.peer: Peer | None = None
         self.container: ContainerRecord | None = None
+        self.principal: Principal | None = None
+        self.workspace = ""
         self.conn = FrameProtocol(on_frame=self.on_frame, on_close=self.on_close,
                                   is_server=True)
 
@@ -54,15 +58,23 @@ class Session:
         if self.role is None:
             self._hello(frame, kind)
             return
+        if not self.services.tokens.valid(self.principal):
+            self._refuse(frame, "auth", "this session's credential was revoked (or its "
+                         "container exited)")
+            return
         handler = ROUTES.find(self.role, kind)
         if handler is None:
             self.conn.reply_error(frame, "invalid", f"a {self.role} cannot send {kind!r}")
+            return
+        if kind in ROUTES.admin_only and not self.principal.admin:
+            self.conn.reply_error(frame, "auth", f"{kind!r} needs the admin token (the one "
+                                  "in the server's data directory)")
             return
         if raw is not None and kind not in ROUTES.takes_raw:
             self.conn.reply_error(frame, "invalid", f"{kind!r} carries no raw bytes")
             return
         request = Request(frame, self.conn, self.owner_id, self.role, self.peer,
-                          self.container, raw)
+                          self.container, self.workspace, raw)
         try:
             result = handler(self.services, request, getattr(frame, kind))
         except Exception as exc:
@@ -89,14 +101,23 @@ class Session:
             self._refuse(frame, "auth", "the first message must be Hello")
             return
         hello = frame.hello
-        if not hmac.compare_digest(hello.token.encode(), info.token.encode()):
+        principal = self.services.tokens.authenticate(hello.token)
+        if principal is None:
             self._refuse(
                 frame, "auth",
-                f"the ketch server at {info.address} rejected the token. Use the token "
-                f"in {info.data_dir / 'token'} on the server's machine: set KETCH_TOKEN "
-                "or put it in ~/.config/ketch/config.json as {\"token\": ...}.")
+                f"the ketch server at {info.address} rejected the token. Use the admin token "
+                f"in {info.data_dir / 'token'} on the server's machine, or a workspace token "
+                "from `ketch token create`: set KETCH_TOKEN or run `ketch token set`.")
+            return
+        try:
+            workspace = self.services.tokens.workspace_for(principal, hello.workspace)
+        except Exception as exc:
+            self._refuse(frame, *error_reply(exc))
             return
         if hello.role == "container":
+            if not principal.container_id or principal.container_id != hello.container_id:
+                self._refuse(frame, "auth", "only a container's own credential speaks for it")
+                return
             try:
                 self.container = self.services.functions.container_connected(
                     hello.container_id, self.conn)
@@ -109,15 +130,19 @@ class Session:
             self._refuse(frame, "invalid", f"unknown role {hello.role!r}")
             return
         self.role = hello.role
+        self.principal, self.workspace = principal, workspace
+        self.services.tokens.opened(principal, self.conn.close)
         self.conn.reply(frame, hello_ok=pb.HelloOk(
             server_version=__version__, runtime_python_version=runtime_python_version(),
-            server_id=info.server_id))
+            server_id=info.server_id, workspace=workspace, admin=principal.admin))
 
     def _refuse(self, frame: pb.Frame, code: str, message: str):
         self.conn.reply_error(frame, code, message)
         self.conn.close()
 
     def on_close(self, exc):
+        if self.principal is not None:
+            self.services.tokens.closed(self.principal, self.conn.close)
         self.services.owner_closed(self.owner_id)
         if self.peer is not None:
             self.services.functions.peer_closed(self.peer)

@@ -46,15 +46,14 @@ class Calls:
 
     # ------------------------------------------------------------------ calls
 
-    def create_call(self, peer: Peer, call_id: str, function_id: str, kind: int,
+    def create_call(self, peer: Peer, call_id: str, fn: FunctionRecord, kind: int,
                     inputs, is_generator: bool) -> Call:
-        fn = self.registry.get(function_id)
         if call_id in self.calls or not call_id:
             raise ValueError(f"call id {call_id!r} is already in use")
         call = Call(call_id, fn, kind, None if kind == pb.SPAWN else peer, is_generator)
         self.calls[call_id] = call
         if call.durable:
-            self.store.add_call(call_id, fn.id)
+            self.store.add_call(call_id, fn.id, fn.app.workspace)
             if not inputs:
                 peer.spawning.add(call_id)
         else:
@@ -124,9 +123,14 @@ class Calls:
                 self.store.set_call_output(call_id, idx, out.SerializeToString())
         self.store.finish_call(call_id)
 
-    def cancel_call_request(self, call_id: str, terminate_containers: bool):
-        """A caller's cancel: the call must exist, live or stored."""
-        if call_id not in self.calls and self.store.call(call_id) is None:
+    def cancel_call_request(self, workspace: str, call_id: str, terminate_containers: bool):
+        """A caller's cancel: the call must exist, live or stored, in its workspace."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            known = call.fn.app.workspace == workspace
+        else:
+            known = self.store.call(call_id, workspace) is not None
+        if not known:
             raise LookupError(f"no function call with id {call_id}")
         self.cancel_call(call_id, terminate_containers)
 
@@ -184,9 +188,10 @@ class Calls:
         call.peer = None
         self.calls.pop(call_id, None)
 
-    async def wait_output(self, call_id: str, timeout: float) -> list[pb.Output]:
+    async def wait_output(self, workspace: str, call_id: str, timeout: float
+                          ) -> list[pb.Output]:
         """Outputs of a spawned call once it is finished; raises TimeoutError otherwise."""
-        row = self.store.call(call_id)
+        row = self.store.call(call_id, workspace)
         if row is None:
             raise LookupError(f"no function call with id {call_id}")
         call = self.calls.get(call_id)

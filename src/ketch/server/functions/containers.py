@@ -190,9 +190,9 @@ class Containers:
         if c.state != "stopping" and c.id in self.containers:
             self.stop(c, StopReason.LOST_CONNECTION, kill=True)
 
-    def stop_by_id(self, container_id: str):
+    def stop_by_id(self, workspace: str, container_id: str):
         c = self.containers.get(container_id)
-        if c is None:
+        if c is None or c.fn.app.workspace != workspace:
             raise LookupError(f"no running container {container_id}")
         c.requeue_on_exit = True
         self.stop(c, StopReason.CONTAINER_STOP)
@@ -229,6 +229,7 @@ class Containers:
         self.on_exit(c, how)
 
     def _forget(self, c: ContainerRecord):
+        self.launcher.forget(c)
         self.containers.pop(c.id, None)
         c.fn.containers.pop(c.id, None)
 

@@ -1,5 +1,7 @@
 """What a container of a function is started with: its image, environment (the
-function's, its secrets', the server's address and token), resources, code and mounts."""
+function's, its secrets', the server's address and the container's own credential),
+resources, code (the app's uploaded bundle, never a host path the client names) and
+mounts."""
 
 from __future__ import annotations
 
@@ -22,12 +24,13 @@ def runtime_python_version() -> str:
 class Launcher:
     """Builds a `ContainerLaunch` from a function, its image, its secrets and its mounts."""
 
-    def __init__(self, images, secrets, volumes, server_address: str, token: str):
+    def __init__(self, images, secrets, volumes, server_address: str, credentials, code):
+        self.code = code       # the unpacked code bundles
         self.images = images
         self.secrets = secrets
         self.volumes = volumes
         self.server_address = server_address   # as containers reach it
-        self.token = token
+        self.credentials = credentials         # tokens.Tokens: one credential per container
 
     def launch_for(self, c: ContainerRecord) -> ContainerLaunch:
         fn = c.fn
@@ -39,7 +42,7 @@ class Launcher:
         env.update(self.secrets.env_for(fn.spec.secret_ids))
         env.update({
             "KETCH_SERVER_ADDR": self.server_address,
-            "KETCH_TOKEN": self.token,
+            "KETCH_TOKEN": self.credentials.mint_container(c.id, fn.app.workspace),
             "KETCH_CONTAINER_ID": c.id,
             "KETCH_APP_ID": fn.app.id,
             "PYTHONUNBUFFERED": "1",
@@ -49,35 +52,29 @@ class Launcher:
             container_id=c.id, env=env, cpu=res.cpu_request, memory_mib=res.memory_request_mib,
             cpu_limit=res.cpu_limit, memory_limit_mib=res.memory_limit_mib,
             gpus=c.reservation.gpus if c.reservation else [],
-            code_paths=_code_paths(fn.spec), ephemeral_disk_mib=fn.spec.ephemeral_disk_mib,
+            code_dir=str(self.code.path(fn.spec.code_bundle)) if fn.spec.code_bundle else "",
+            ephemeral_disk_mib=fn.spec.ephemeral_disk_mib,
             **(image.launch_fields() if image is not None else {}),
             mounts=self.volumes.mounts_for(fn.spec), block_network=fn.spec.block_network)
 
-    def check(self, spec: pb.FunctionSpec):
-        """Refuses a function whose image, secrets or volume mounts cannot be had here."""
-        why = self.images.check_function(spec)
+    def check(self, spec: pb.FunctionSpec, workspace: str):
+        """Refuses a function whose code, image, secrets or volume mounts cannot be had
+        here (in its workspace)."""
+        self.code.check(spec)
+        why = self.images.check_function(spec, workspace)
         if why:
             raise ValueError(f"{spec.name}: {why}")
-        self.secrets.check_exist(spec.secret_ids)
-        self.volumes.check_mounts(spec)
+        self.secrets.check_exist(spec.secret_ids, workspace)
+        self.volumes.check_mounts(spec, workspace)
+
+    def forget(self, c: ContainerRecord):
+        """The container exited: its credential stops working."""
+        self.credentials.drop_container(c.id)
 
     def after_clean_exit(self, spec: pb.FunctionSpec):
         """A container that exited cleanly commits its volumes, as Modal does."""
         if spec.volumes:
             self.volumes.commit_after_exit(spec)
-
-
-def _code_paths(spec: pb.FunctionSpec) -> list[str]:
-    """The user's module (its top-level package or file) that a container imports: an
-    isolated container sees it and nothing else of the client's tree."""
-    top = spec.module.split(".")[0]
-    paths = []
-    for root in spec.sys_path:
-        for candidate in (os.path.join(root, top), os.path.join(root, top + ".py")):
-            if os.path.exists(candidate):
-                paths.append(candidate)
-                break
-    return paths
 
 
 def _passes_through(name: str) -> bool:

@@ -212,9 +212,11 @@ class FunctionRecord:
 
 
 class AppRecord:
-    def __init__(self, app_id: str, name: str, state: str, peer: Peer | None):
+    def __init__(self, app_id: str, name: str, state: str, peer: Peer | None,
+                 workspace: str = "main"):
         self.id = app_id
         self.name = name
+        self.workspace = workspace   # its functions, calls and containers are this one's
         self.state = state
         self.peer = peer
         self.created_at = time.time()

@@ -15,46 +15,49 @@ class Registry:
 
     # ------------------------------------------------------------------ apps
 
-    def create_app(self, name: str, ephemeral: bool, detach: bool, peer: Peer) -> AppRecord:
+    def create_app(self, workspace: str, name: str, ephemeral: bool, detach: bool, peer: Peer
+                   ) -> AppRecord:
         app_id = new_id("ap")
         state = ("detached" if detach else "ephemeral") if ephemeral else "deploying"
-        app = AppRecord(app_id, name, state, None if detach else peer)
+        app = AppRecord(app_id, name, state, None if detach else peer, workspace)
         self.apps[app_id] = app
         if ephemeral and not detach:
             peer.apps.add(app_id)
-        self.store.add_app(app_id, name, state)
+        self.store.add_app(app_id, name, state, workspace)
         return app
 
-    def app(self, app_id: str) -> AppRecord:
+    def app(self, workspace: str, app_id: str) -> AppRecord:
         app = self.apps.get(app_id)
-        if app is None:
+        if app is None or app.workspace != workspace:
             raise LookupError(f"no running app with id {app_id}")
         return app
 
-    def running_app_id(self, app_id: str, name: str) -> str:
+    def running_app_id(self, workspace: str, app_id: str, name: str) -> str:
         """The app a stop request names, by id or (the deployed one first) by name."""
         if app_id:
-            return self.app(app_id).id
-        row = self.store.deployed_app(name)
-        running = [a for a in self.apps.values() if a.name == name]
+            return self.app(workspace, app_id).id
+        row = self.store.deployed_app(name, workspace)
+        running = [a for a in self.apps.values() if a.name == name and a.workspace == workspace]
         if row is None and not running:
             raise LookupError(f"no running app named {name!r}; `ketch app list` "
                               "shows the apps")
         return row.app_id if row else running[0].id
 
-    def any_app_id(self, app_id: str, name: str) -> str:
+    def any_app_id(self, workspace: str, app_id: str, name: str) -> str:
         """The app whose logs a request names, by id or by name (stopped ones too)."""
         if app_id:
+            if self.store.app_workspace(app_id) != workspace:
+                raise LookupError(f"no app with id {app_id}; `ketch app list` shows the apps")
             return app_id
-        rows = [r for r in self.store.apps() if r.name == name]
+        rows = [r for r in self.store.apps(workspace=workspace) if r.name == name]
         if not rows:
             raise LookupError(f"no app named {name!r}; `ketch app list` shows the apps")
         return rows[0].app_id
 
-    def app_summaries(self) -> list[pb.AppInfo]:
-        """Every app this server knows: live ones with their counts, and stopped ones."""
+    def app_summaries(self, workspace: str) -> list[pb.AppInfo]:
+        """Every app of the workspace: live ones with their counts, and stopped ones."""
         apps = []
-        for row in self.store.apps():
+        for row in self.store.apps(workspace=workspace):
             app = self.apps.get(row.app_id)
             if app is None and row.state not in ("stopped",):
                 continue  # a leftover of a previous server process
@@ -69,16 +72,18 @@ class Registry:
 
     # ------------------------------------------------------------------ functions
 
-    def create_function(self, app_id: str, spec: pb.FunctionSpec) -> FunctionRecord:
-        app = self.app(app_id)
+    def create_function(self, workspace: str, app_id: str, spec: pb.FunctionSpec
+                        ) -> FunctionRecord:
+        app = self.app(workspace, app_id)
         fn = FunctionRecord(new_id("fu"), app, spec)
         self.store.add_function(fn.id, app_id, spec.name, spec.SerializeToString())
         self.add(fn)
         return fn
 
-    def bind(self, function_id: str, params: bytes) -> tuple[FunctionRecord, bool]:
+    def bind(self, workspace: str, function_id: str, params: bytes
+             ) -> tuple[FunctionRecord, bool]:
         """The class bound to `params`, and whether it is new."""
-        parent = self.get(function_id)
+        parent = self.get(workspace, function_id)
         if not parent.spec.is_class:
             raise ValueError(f"{parent.label} is not a class; only classes take parameters")
         fn = parent.bound.get(params)
@@ -96,20 +101,20 @@ class Registry:
         if fn.parent is None:
             fn.app.functions[fn.spec.name] = fn
 
-    def get(self, function_id: str) -> FunctionRecord:
+    def get(self, workspace: str, function_id: str) -> FunctionRecord:
         fn = self.functions.get(function_id)
-        if fn is None:
+        if fn is None or fn.app.workspace != workspace:
             raise LookupError(f"no live function with id {function_id}; its app may have "
                               "been stopped or redeployed")
         return fn
 
-    def lookup(self, app_name: str, app_id: str, name: str) -> FunctionRecord:
+    def lookup(self, workspace: str, app_name: str, app_id: str, name: str) -> FunctionRecord:
         if app_id:
             app = self.apps.get(app_id)
         else:
-            row = self.store.deployed_app(app_name)
+            row = self.store.deployed_app(app_name, workspace)
             app = self.apps.get(row.app_id) if row else None
-        if app is None:
+        if app is None or app.workspace != workspace:
             raise LookupError(f"no deployed app named {app_name!r}; deploy it first with "
                               "`ketch deploy FILE` or `app.deploy()`")
         fn = app.functions.get(name)
@@ -119,9 +124,10 @@ class Registry:
                               f"(it has: {names})")
         return fn
 
-    def images_in_use(self) -> set[str]:
-        """Images of live functions (running or deployed apps)."""
-        return {fn.spec.image_id for fn in self.functions.values() if fn.spec.image_id}
+    def images_in_use(self, workspace: str) -> set[str]:
+        """Images of the workspace's live functions (running or deployed apps)."""
+        return {fn.spec.image_id for fn in self.functions.values()
+                if fn.spec.image_id and fn.app.workspace == workspace}
 
     # ------------------------------------------------------------------ restart
 
@@ -132,7 +138,7 @@ class Registry:
             self.store.set_app_state(row.app_id, "stopped")
         restored = []
         for row in self.store.apps(states=("deployed",)):
-            app = AppRecord(row.app_id, row.name, "deployed", None)
+            app = AppRecord(row.app_id, row.name, "deployed", None, row.workspace)
             app.created_at = row.created_at
             self.apps[app.id] = app
             parents: dict[str, FunctionRecord] = {}

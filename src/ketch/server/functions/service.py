@@ -9,6 +9,7 @@ exiting.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Callable
 
 from ...exception import ExecutionError
@@ -24,6 +25,9 @@ from .registry import Registry
 
 # Called as watcher(container, how) when a container exits (the gateway's hook).
 ExitWatcher = Callable[[ContainerRecord, str], None]
+# A web endpoint's label is part of a host name, where "--" separates workspace, app and
+# label: one with "--" could take another workspace's URL.
+_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 
 
 class FunctionsService:
@@ -80,23 +84,25 @@ class FunctionsService:
 
     # ------------------------------------------------------------------ apps
 
-    def create_app(self, name: str, ephemeral: bool, detach: bool, peer: Peer) -> AppRecord:
+    def create_app(self, workspace: str, name: str, ephemeral: bool, detach: bool, peer: Peer
+                   ) -> AppRecord:
         if not name:
             raise ValueError("an app needs a name")
-        return self.registry.create_app(name, ephemeral, detach, peer)
+        return self.registry.create_app(workspace, name, ephemeral, detach, peer)
 
-    def publish_app(self, app_id: str):
-        app = self.registry.app(app_id)
-        previous = self.store.deployed_app(app.name)
+    def publish_app(self, workspace: str, app_id: str):
+        app = self.registry.app(workspace, app_id)
+        previous = self.store.deployed_app(app.name, workspace)
         if previous is not None and previous.app_id != app_id:
             self.stop_app(previous.app_id, StopReason.REPLACED)
         app.state = "deployed"
         app.peer = None
         self.store.set_app_state(app_id, "deployed")
 
-    def stop_app_request(self, app_id: str, name: str):
+    def stop_app_request(self, workspace: str, app_id: str, name: str):
         """A client's `app stop`, naming the app by id or by name."""
-        self.stop_app(self.registry.running_app_id(app_id, name), StopReason.STOPPED_BY_REQUEST)
+        self.stop_app(self.registry.running_app_id(workspace, app_id, name),
+                      StopReason.STOPPED_BY_REQUEST)
 
     def stop_app(self, app_id: str, reason: StopReason = StopReason.APP_STOPPED):
         app = self.registry.apps.pop(app_id, None)
@@ -122,24 +128,25 @@ class FunctionsService:
         if not any(c.fn.app is app for c in self.containers.values()):
             self.logs.close_app(app.id)
 
-    def app_summaries(self) -> list[pb.AppInfo]:
-        return self.registry.app_summaries()
+    def app_summaries(self, workspace: str) -> list[pb.AppInfo]:
+        return self.registry.app_summaries(workspace)
 
-    def log_app_id(self, app_id: str, name: str) -> str:
-        return self.registry.any_app_id(app_id, name)
+    def log_app_id(self, workspace: str, app_id: str, name: str) -> str:
+        return self.registry.any_app_id(workspace, app_id, name)
 
     def app_is_running(self, app_id: str) -> bool:
         return app_id in self.registry.apps
 
     # ------------------------------------------------------------------ functions
 
-    def create_function(self, app_id: str, spec: pb.FunctionSpec) -> FunctionRecord:
-        self._check(spec)
-        fn = self.registry.create_function(app_id, spec)
+    def create_function(self, workspace: str, app_id: str, spec: pb.FunctionSpec
+                        ) -> FunctionRecord:
+        self._check(workspace, spec)
+        fn = self.registry.create_function(workspace, app_id, spec)
         self._added(fn)
         return fn
 
-    def _check(self, spec: pb.FunctionSpec):
+    def _check(self, workspace: str, spec: pb.FunctionSpec):
         """Refuses a function this server could never run, saying why."""
         why = self.resources.check(spec.resources)
         if why:
@@ -153,6 +160,10 @@ class FunctionsService:
                 code="version")
         if spec.timeout_s <= 0:
             raise ValueError(f"{spec.name}: timeout must be positive")
+        for ep in spec.web_endpoints:
+            if not _LABEL_RE.match(ep.label) or "--" in ep.label:
+                raise ValueError(f"{spec.name}: web label {ep.label!r} must be lowercase "
+                                 "letters, digits and single hyphens")
         if spec.ephemeral_disk_mib and self.runtime.name != "bwrap":
             raise ValueError(f"{spec.name}: ephemeral_disk= needs the bwrap runtime (this "
                              f"server runs {self.runtime.name}); start the server with "
@@ -162,10 +173,10 @@ class FunctionsService:
                              "gives each container a network namespace of its own (this "
                              f"server runs {self.runtime.name}, where containers share the "
                              "host's network); start the server with --runtime bwrap")
-        self.launcher.check(spec)
+        self.launcher.check(spec, workspace)
 
-    def bind(self, function_id: str, params: bytes) -> FunctionRecord:
-        fn, new = self.registry.bind(function_id, params)
+    def bind(self, workspace: str, function_id: str, params: bytes) -> FunctionRecord:
+        fn, new = self.registry.bind(workspace, function_id, params)
         if new:
             self._added(fn)
         return fn
@@ -174,11 +185,11 @@ class FunctionsService:
         if fn.spec.scaling.min_containers:
             self._containers.poke(fn)
 
-    def get(self, function_id: str) -> FunctionRecord:
-        return self.registry.get(function_id)
+    def get(self, workspace: str, function_id: str) -> FunctionRecord:
+        return self.registry.get(workspace, function_id)
 
-    def lookup(self, app_name: str, app_id: str, name: str) -> FunctionRecord:
-        return self.registry.lookup(app_name, app_id, name)
+    def lookup(self, workspace: str, app_name: str, app_id: str, name: str) -> FunctionRecord:
+        return self.registry.lookup(workspace, app_name, app_id, name)
 
     def is_live(self, fn: FunctionRecord) -> bool:
         return fn.id in self.registry.functions
@@ -187,29 +198,34 @@ class FunctionsService:
         """Its pending work changed: the autoscaler looks at it again soon."""
         self._containers.poke(fn)
 
-    def images_in_use(self) -> set[str]:
-        """Image ids that live functions (running or deployed apps) use."""
-        return self.registry.images_in_use()
+    def images_in_use(self, workspace: str) -> set[str]:
+        """Image ids that the workspace's live functions (running or deployed apps) use."""
+        return self.registry.images_in_use(workspace)
 
     # ------------------------------------------------------------------ calls
 
-    def create_call(self, peer: Peer, call_id: str, function_id: str, kind: int,
-                    inputs, is_generator: bool) -> Call:
-        return self._calls.create_call(peer, call_id, function_id, kind, inputs, is_generator)
+    def create_call(self, workspace: str, peer: Peer, call_id: str, function_id: str,
+                    kind: int, inputs, is_generator: bool) -> Call:
+        fn = self.registry.get(workspace, function_id)
+        return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator)
 
-    def add_inputs(self, call_id: str, inputs, last: bool):
+    def add_inputs(self, workspace: str, call_id: str, inputs, last: bool):
         call = self._calls.calls.get(call_id)
-        if call is not None:  # else closed meanwhile: nothing waits for these outputs
+        # Else closed meanwhile: nothing waits for these outputs.
+        if call is not None and call.fn.app.workspace == workspace:
             self._calls.add_inputs(call, inputs, last=last)
 
-    async def wait_output(self, call_id: str, timeout: float) -> list[pb.Output]:
-        return await self._calls.wait_output(call_id, timeout)
+    async def wait_output(self, workspace: str, call_id: str, timeout: float
+                          ) -> list[pb.Output]:
+        return await self._calls.wait_output(workspace, call_id, timeout)
 
-    def cancel_call(self, call_id: str, terminate_containers: bool):
-        self._calls.cancel_call_request(call_id, terminate_containers)
+    def cancel_call(self, workspace: str, call_id: str, terminate_containers: bool):
+        self._calls.cancel_call_request(workspace, call_id, terminate_containers)
 
-    def close_call(self, call_id: str):
-        self._calls.close_call(call_id)
+    def close_call(self, workspace: str, call_id: str):
+        call = self._calls.calls.get(call_id)
+        if call is not None and call.fn.app.workspace == workspace:
+            self._calls.close_call(call_id)
 
     def peer_closed(self, peer: Peer):
         self._calls.peer_closed(peer)
@@ -222,16 +238,17 @@ class FunctionsService:
 
     # ------------------------------------------------------------------ containers
 
-    def container_infos(self, app_id: str = "") -> list[pb.ContainerInfo]:
+    def container_infos(self, workspace: str, app_id: str = "") -> list[pb.ContainerInfo]:
         return [pb.ContainerInfo(
             container_id=c.id, app_id=c.fn.app.id, app_name=c.fn.app.name,
             function_name=c.fn.label, state=c.state, started_at=c.started_at,
             inputs_in_flight=len(c.inflight) + c.web_requests,
             pid=getattr(c.handle, "pid", 0) or 0)
-            for c in self.containers.values() if not app_id or c.fn.app.id == app_id]
+            for c in self.containers.values()
+            if c.fn.app.workspace == workspace and (not app_id or c.fn.app.id == app_id)]
 
-    def stop_container_by_id(self, container_id: str):
-        self._containers.stop_by_id(container_id)
+    def stop_container_by_id(self, workspace: str, container_id: str):
+        self._containers.stop_by_id(workspace, container_id)
 
     def container_connected(self, container_id: str, conn) -> ContainerRecord:
         return self._containers.connected(container_id, conn)

@@ -29,6 +29,7 @@ from ..functions.model import DELIBERATE_STOPS, AppRecord, ContainerRecord, Func
 from . import upstream
 from .proxy import ClientConnection, Exchange, UpstreamConnection
 from .requests import RequestHead, request_target
+from ..tokens import DEFAULT_WORKSPACE
 from .tokens import ProxyTokens
 
 log = logging.getLogger("ketch.gateway")
@@ -55,8 +56,9 @@ class Functions(Protocol):
 
 
 def host_name(app_name: str) -> str:
-    """An app name as it appears in a host name: lowercase letters, digits, hyphens."""
-    return re.sub(r"[^a-z0-9-]+", "-", app_name.lower()).strip("-") or "app"
+    """An app name as it appears in a host name: lowercase letters, digits, single hyphens
+    ("--" separates a host name's workspace, app and label)."""
+    return re.sub(r"[^a-z0-9]+", "-", app_name.lower()).strip("-") or "app"
 
 
 class Route:
@@ -148,7 +150,10 @@ class Gateway:
 
     def route_key(self, fn: FunctionRecord, endpoint: pb.WebEndpoint) -> str:
         dev = "-dev" if fn.app.state != "deployed" else ""
-        return f"{host_name(fn.app.name)}--{endpoint.label}{dev}"
+        # Workspaces other than the default one lead the host name, as on Modal, so two
+        # workspaces' apps of the same name never share a URL.
+        ws = "" if fn.app.workspace == DEFAULT_WORKSPACE else f"{fn.app.workspace}--"
+        return f"{ws}{host_name(fn.app.name)}--{endpoint.label}{dev}"
 
     def web_url(self, fn: FunctionRecord, method: str) -> pb.WebUrl:
         if self.listener is None:
@@ -208,7 +213,7 @@ class Gateway:
                         "(ketch serve, ketch run) answer at <app>--<label>-dev.")
             return
         if route.endpoint.requires_proxy_auth:
-            why = self.tokens.check(head.modal_key, head.modal_secret)
+            why = self.tokens.check(head.modal_key, head.modal_secret, route.fn.app.workspace)
             if why is not None:
                 ex.error = (401, "Unauthorized", f"ketch gateway: {why}. Send the Modal-Key "
                             "and Modal-Secret headers of a token from `ketch proxy-auth "

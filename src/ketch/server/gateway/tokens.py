@@ -1,9 +1,10 @@
 """Proxy-auth tokens: what callers of `requires_proxy_auth=True` endpoints present.
 
 A token is an id (`wk-…`, sent as the `Modal-Key` header) and a secret (`ws-…`, sent as
-`Modal-Secret`), as in Modal. The secret is shown once, at creation; only its SHA-256 is
-kept, in a small SQLite file of the server's data directory, and in memory for the
-gateway's per-request check.
+`Modal-Secret`), as in Modal. Each belongs to one workspace and opens only that
+workspace's endpoints. The secret is shown once, at creation; only its SHA-256 is kept, in
+a small SQLite file of the server's data directory, and in memory for the gateway's
+per-request check.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ CREATE TABLE IF NOT EXISTS proxy_tokens (
     token_id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     secret_sha256 TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    workspace TEXT NOT NULL DEFAULT 'main'
 );
 """
 
@@ -35,36 +37,45 @@ class ProxyTokens:
     def __init__(self, path: Path):
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.executescript(_SCHEMA)
-        self.digests = {tid: digest for tid, digest in
-                        self.db.execute("SELECT token_id, secret_sha256 FROM proxy_tokens")}
+        # Files made before workspaces: every token was the default workspace's.
+        if "workspace" not in {r[1] for r in self.db.execute("PRAGMA table_info(proxy_tokens)")}:
+            self.db.execute("ALTER TABLE proxy_tokens ADD COLUMN workspace TEXT NOT NULL "
+                            "DEFAULT 'main'")
+        # token id -> (secret digest, workspace)
+        self.digests = {tid: (digest, ws) for tid, digest, ws in self.db.execute(
+            "SELECT token_id, secret_sha256, workspace FROM proxy_tokens")}
         self.last_used: dict[str, float] = {}
 
-    def create(self, name: str) -> tuple[str, str]:
+    def create(self, workspace: str, name: str) -> tuple[str, str]:
         token_id = "wk-" + secrets.token_urlsafe(12)
         secret = "ws-" + secrets.token_urlsafe(24)
-        self.db.execute("INSERT INTO proxy_tokens VALUES (?, ?, ?, ?)",
-                        (token_id, name, _digest(secret), time.time()))
-        self.digests[token_id] = _digest(secret)
+        self.db.execute("INSERT INTO proxy_tokens (token_id, name, secret_sha256, created_at, "
+                        "workspace) VALUES (?, ?, ?, ?, ?)",
+                        (token_id, name, _digest(secret), time.time(), workspace))
+        self.digests[token_id] = (_digest(secret), workspace)
         return token_id, secret
 
-    def revoke(self, token_id: str):
-        if self.digests.pop(token_id, None) is None:
+    def revoke(self, workspace: str, token_id: str):
+        if self.digests.get(token_id, (None, None))[1] != workspace:
             raise LookupError(f"no proxy-auth token {token_id}; `ketch proxy-auth list` "
                               "shows them")
+        del self.digests[token_id]
         self.db.execute("DELETE FROM proxy_tokens WHERE token_id = ?", (token_id,))
 
-    def list(self) -> list[pb.ProxyTokenInfo]:
+    def list(self, workspace: str) -> list[pb.ProxyTokenInfo]:
         return [pb.ProxyTokenInfo(token_id=tid, name=name, created_at=created,
                                   last_used_at=self.last_used.get(tid, 0.0))
                 for tid, name, created in self.db.execute(
-                    "SELECT token_id, name, created_at FROM proxy_tokens ORDER BY created_at")]
+                    "SELECT token_id, name, created_at FROM proxy_tokens WHERE workspace = ? "
+                    "ORDER BY created_at", (workspace,))]
 
-    def check(self, key: bytes | None, secret: bytes | None) -> str | None:
-        """None when the headers carry a valid token, else why not (for the 401 body)."""
+    def check(self, key: bytes | None, secret: bytes | None, workspace: str) -> str | None:
+        """None when the headers carry a valid token of the endpoint's workspace, else why
+        not (for the 401 body)."""
         if not key or not secret:
             return "missing credentials for proxy authorization"
-        digest = self.digests.get(key.decode("latin-1"))
-        if digest is None or not hmac.compare_digest(
+        digest, owner = self.digests.get(key.decode("latin-1"), (None, None))
+        if digest is None or owner != workspace or not hmac.compare_digest(
                 digest, hashlib.sha256(secret).hexdigest()):
             return "invalid credentials for proxy authorization"
         self.last_used[key.decode("latin-1")] = time.time()

@@ -21,6 +21,7 @@ from ...proto import ketch_pb2 as pb
 from . import sandbox_build, steps, venv_build
 from .errors import BuildFailed, ImageBuildError
 from .layers import LayerStore
+from .owners import ImageOwners
 
 # (step number, number of steps, title, text, state)
 BuildLog = Callable[[int, int, str, str, str], None]
@@ -46,16 +47,20 @@ class BuiltImage:
 
 
 class ImageService:
-    def __init__(self, backend: str, data_dir: Path):
+    def __init__(self, backend: str, data_dir: Path, owners: ImageOwners):
         self.backend = backend  # the runtime's name: which kind of image it runs
         root = Path(os.environ.get("KETCH_IMAGES_DIR") or data_dir / "images")
         self.store = LayerStore(root)
+        self.owners = owners    # each workspace sees and removes the images it built
+        if owners.new:
+            for rec in self.store.image_records():
+                owners.claim("main", rec["image_id"])
         self.builder = venv_build if self.backend == "process" else sandbox_build
         self._building: dict[str, asyncio.Lock] = {}
 
     # -- building
 
-    async def build(self, definition: pb.ImageDef, force: bool, log: BuildLog
+    async def build(self, workspace: str, definition: pb.ImageDef, force: bool, log: BuildLog
                     ) -> pb.ImageBuilt:
         step_list = list(definition.steps)
         steps.check(step_list, self.backend)
@@ -92,6 +97,7 @@ class ImageService:
             "python": python, "backend": self.backend, "title": steps.title(step_list[-1]),
             "n_steps": n, "created_at": previous["created_at"] if previous else now,
             "used_at": now})
+        self.owners.claim(workspace, image_id)
         return pb.ImageBuilt(image_id=image_id, n_steps=n, n_cached=n_cached)
 
     async def _layer(self, key, step, title, i, n, layers, env, workdir, force, log
@@ -140,12 +146,12 @@ class ImageService:
                               "deploy the app again to rebuild it")
         return image
 
-    def check_function(self, spec: pb.FunctionSpec) -> str:
+    def check_function(self, spec: pb.FunctionSpec, workspace: str) -> str:
         """Why a function cannot run in its image here ("" when it can)."""
         if not spec.image_id:
             return ""
         image = self.get(spec.image_id)
-        if image is None:
+        if image is None or not self.owners.owns(workspace, spec.image_id):
             return (f"its image {spec.image_id} is not on this server (removed with `ketch "
                     "image rm`?); run the app again to rebuild it")
         if image.backend != self.backend:
@@ -160,9 +166,11 @@ class ImageService:
                     f"{spec.python_version}")
         return ""
 
-    def list(self) -> pb.ImageListReply:
+    def list(self, workspace: str) -> pb.ImageListReply:
         images = []
-        for rec in sorted(self.store.image_records(), key=lambda r: -r.get("used_at", 0)):
+        owned = self.owners.owned(workspace)
+        records = [r for r in self.store.image_records() if r["image_id"] in owned]
+        for rec in sorted(records, key=lambda r: -r.get("used_at", 0)):
             own = sum(self.store.meta(k).get("size_bytes", 0) for k in rec["layers"])
             images.append(pb.ImageInfo(
                 image_id=rec["image_id"], title=rec.get("title", ""),
@@ -171,22 +179,26 @@ class ImageService:
         total = sum(self.store.meta(k).get("size_bytes", 0) for k in self.store.keys())
         return pb.ImageListReply(images=images, layers_bytes=total)
 
-    def remove(self, image_id: str, all_images: bool, busy: set[str]) -> list[str]:
-        """Removes images and the layers no remaining image uses; returns the ids. `busy`
-        images (of running or deployed apps) stay."""
+    def remove(self, workspace: str, image_id: str, all_images: bool, busy: set[str]
+               ) -> list[str]:
+        """Removes the workspace's images, and then the files and layers no workspace and
+        no remaining image uses; returns the ids. `busy` images (of the workspace's running
+        or deployed apps) stay."""
         records = {r["image_id"]: r for r in self.store.image_records()}
+        owned = self.owners.owned(workspace)
         if all_images:
-            doomed = [i for i in records if i not in busy]
+            doomed = [i for i in records if i not in busy and i in owned]
         else:
-            if image_id not in records:
+            if image_id not in records or image_id not in owned:
                 raise LookupError(f"no image {image_id}; `ketch image list` shows the images")
             if image_id in busy:
                 raise ValueError(f"image {image_id} is used by a running or deployed app; "
                                  "stop the app first (`ketch app stop`)")
             doomed = [image_id]
-        for i in doomed:
+        gone = [i for i in doomed if not self.owners.release(workspace, i)]
+        for i in gone:
             self.store.remove_image(i)
-        keep = {k for i, r in records.items() if i not in doomed for k in r["layers"]}
+        keep = {k for i, r in records.items() if i not in gone for k in r["layers"]}
         for key in self.store.keys():
             if key not in keep:
                 self.store.remove(key)

@@ -44,7 +44,7 @@ class ContainerLaunch:
     image_layers: list[str] = field(default_factory=list)  # image trees, lowest first
     python: str = ""                    # interpreter to run; "" for the server's own
     workdir: str = ""                   # inside the container; "" for the backend's default
-    code_paths: list[str] = field(default_factory=list)    # user code, bound read-only
+    code_dir: str = ""                  # the app's unpacked code bundle: seen at /root
     ephemeral_disk_mib: int = 0         # 0: no bound on scratch space
     mounts: list[Mount] = field(default_factory=list)
     block_network: bool = False         # loopback only (backends that isolate honour it)

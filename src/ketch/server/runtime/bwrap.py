@@ -311,7 +311,8 @@ class BwrapRuntime:
     async def start(self, launch: ContainerLaunch, on_line: OnLine, on_exit: OnExit
                     ) -> BwrapContainer:
         env = dict(launch.env)
-        binds = [Mount(p, p) for p in launch.code_paths] + list(launch.mounts)
+        binds = _code_binds(launch.code_dir) + list(launch.mounts)
+        env["KETCH_CODE_DIR"] = "/root"   # the app's code is there, as on Modal
         if launch.image_layers:
             env.setdefault("PATH", IMAGE_PATH)
             env.setdefault("HOME", "/root")
@@ -382,6 +383,15 @@ class BwrapRuntime:
     def kill(self, handle: BwrapContainer):
         handle.box.cgroup.kill_all()
         _signal_group(handle.pid, signal.SIGKILL)
+
+
+def _code_binds(code_dir: str) -> list[Mount]:
+    """The uploaded bundle's top-level entries, each bound read-only at /root/<entry>, so
+    what an image put in /root stays beside them."""
+    if not code_dir:
+        return []
+    return [Mount(os.path.join(code_dir, name), f"/root/{name}")
+            for name in sorted(os.listdir(code_dir))]
 
 
 def _signal_cgroup(cg: cgroups.Cgroup, sig: int):

@@ -47,6 +47,8 @@ class ProcessRuntime:
         env["HOME"] = os.environ.get("HOME", str(workdir))
         env["TMPDIR"] = str(workdir)
         env[WEB_DIR_ENV] = str(self.run.make_web_dir(launch.container_id))
+        if launch.code_dir:  # first on sys.path; the working directory stays its own
+            env["KETCH_CODE_DIR"] = launch.code_dir
         if launch.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in launch.gpus)
         argv = mountns.wrap([launch.python or sys.executable, "-m", "ketch._runtime"],

@@ -1,0 +1,46 @@
+"""Which workspaces each image belongs to.
+
+Layers are content-addressed and shared: a workspace that builds a recipe another already
+built gets the cached layers. But a workspace lists, uses and removes only the images it
+built itself, and an image's files go only when no workspace claims it any more.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS image_owners (
+    workspace TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    PRIMARY KEY (workspace, image_id)
+) WITHOUT ROWID;
+"""
+
+
+class ImageOwners:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        # A data directory of before workspaces: its images were the default workspace's.
+        self.new = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'image_owners'"
+                              ).fetchone() is None
+        db.executescript(_SCHEMA)
+
+    def claim(self, workspace: str, image_id: str):
+        self.db.execute("INSERT OR IGNORE INTO image_owners VALUES (?, ?)",
+                        (workspace, image_id))
+
+    def owned(self, workspace: str) -> set[str]:
+        return {row[0] for row in self.db.execute(
+            "SELECT image_id FROM image_owners WHERE workspace = ?", (workspace,))}
+
+    def owns(self, workspace: str, image_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM image_owners WHERE workspace = ? AND "
+                               "image_id = ?", (workspace, image_id)).fetchone() is not None
+
+    def release(self, workspace: str, image_id: str) -> bool:
+        """Drops the workspace's claim; → whether any workspace still claims the image."""
+        self.db.execute("DELETE FROM image_owners WHERE workspace = ? AND image_id = ?",
+                        (workspace, image_id))
+        return self.db.execute("SELECT 1 FROM image_owners WHERE image_id = ?",
+                               (image_id,)).fetchone() is not None
