@@ -71,7 +71,7 @@ class Definition:
             is_async=_is_async(obj),
             web_endpoints=_web.endpoints_of(obj, self.tag, self.is_class),
             secret_ids=[secret.object_id for secret in o.secrets],
-            ephemeral_disk_mib=o.ephemeral_disk_mib,
+            ephemeral_disk_mib=o.ephemeral_disk_mib, block_network=o.block_network,
             volumes=[pb.VolumeMount(path=path, volume_id=vol.object_id, name=vol.name or "",
                                     read_only=vol._read_only)
                      for path, vol in o.volumes.items()],
@@ -209,7 +209,7 @@ class App:
                  single_use_containers=False, include_source=None, cloud=None, region=None,
                  **unsupported):
         """Makes a Python function run in ketch containers: `@app.function(cpu=2)`.
-        Options ketch does not have yet (schedule=, block_network=, …) are refused
+        Options ketch does not have yet (schedule=, cloud=, …) are refused
         with a message saying what to do instead."""
         if _f is not None:
             raise InvalidError("use @app.function() with parentheses")
@@ -231,8 +231,7 @@ class App:
             where = f"@app.function() on {f.__qualname__}"
             refuse_not_yet(where, dict(schedule=schedule,
                                        enable_memory_snapshot=enable_memory_snapshot,
-                                       block_network=block_network, cloud=cloud,
-                                       region=region))
+                                       cloud=cloud, region=region))
             tag = name if name is not None else f.__name__
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
@@ -242,7 +241,8 @@ class App:
                                  serialized=serialized, target=f,
                                  secrets=[*self._secrets, *check_secrets(where, secrets)],
                                  volumes={**self._volumes, **check_volumes(where, volumes)},
-                                 image=image or self._image, ephemeral_disk=ephemeral_disk)
+                                 image=image or self._image, ephemeral_disk=ephemeral_disk,
+                                 block_network=block_network)
             opts.include_source = self._include_source if include_source is None \
                 else bool(include_source)
             if "<locals>" in f.__qualname__ and not serialized:
@@ -281,8 +281,7 @@ class App:
                                    "functions")
             where = f"@app.cls() on {c.__qualname__}"
             refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
-                                       block_network=block_network, cloud=cloud,
-                                       region=region))
+                                       cloud=cloud, region=region))
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
                                  min_containers=min_containers, max_containers=max_containers,
@@ -291,7 +290,8 @@ class App:
                                  serialized=serialized, target=c,
                                  secrets=[*self._secrets, *check_secrets(where, secrets)],
                                  volumes={**self._volumes, **check_volumes(where, volumes)},
-                                 image=image or self._image, ephemeral_disk=ephemeral_disk)
+                                 image=image or self._image, ephemeral_disk=ephemeral_disk,
+                                 block_network=block_network)
             opts.include_source = self._include_source if include_source is None \
                 else bool(include_source)
             if not class_spec_methods(c) and not _web.endpoints_of(c, c.__name__, True):

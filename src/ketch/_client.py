@@ -111,7 +111,7 @@ class Client:
                 client._on_close()
 
         try:
-            _wire.parse_address(address)
+            _wire.check_address(address)
         except ValueError as exc:
             raise InvalidError(str(exc)) from None
         try:

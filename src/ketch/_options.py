@@ -20,13 +20,11 @@ _NOT_YET = {
     "schedule": "schedules (Cron, Period) are not in ketch yet. Remove schedule=",
     "enable_memory_snapshot": "memory snapshots are not in ketch yet. Remove "
                               "enable_memory_snapshot=",
-    "block_network": "block_network= is not in ketch yet (containers reach the server over "
-                     "the host's loopback). Remove block_network=",
     "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
     "region": "ketch is self-hosted: there are no regions. Remove region=",
 }
 _NOT_YET_DEFAULTS = {"schedule": None, "enable_memory_snapshot": False,
-                     "block_network": False, "cloud": None, "region": None}
+                     "cloud": None, "region": None}
 
 
 def refuse_not_yet(where: str, options: dict):
@@ -62,6 +60,7 @@ class FunctionOptions:
     volumes: dict = field(default_factory=dict)        # mount path → ketch.Volume
     image: Any = None                                  # ketch.Image, or None
     ephemeral_disk_mib: int = 0
+    block_network: bool = False                        # loopback only (bwrap runtime)
     include_source: bool = True   # False: no code uploaded, the image carries it
 
 
@@ -107,8 +106,11 @@ def build_options(where: str, *, cpu=None, memory=None, gpu=None, timeout=300,
                   startup_timeout=None, retries=None, min_containers=0, max_containers=None,
                   buffer_containers=0, scaledown_window=60, env=None, serialized=False,
                   target=None, secrets=(), volumes=None, image=None,
-                  ephemeral_disk=None) -> FunctionOptions:
+                  ephemeral_disk=None, block_network=False) -> FunctionOptions:
     opts = FunctionOptions()
+    if not isinstance(block_network, bool):
+        raise InvalidError(f"{where}: block_network={block_network!r}: give True or False")
+    opts.block_network = block_network
     opts.image = check_image(where, image)
     if ephemeral_disk is not None:
         opts.ephemeral_disk_mib = _count("ephemeral_disk", ephemeral_disk, 1, 3 * 1024 * 1024)

@@ -16,6 +16,10 @@ from the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
+import stat
 import struct
 from typing import Callable
 
@@ -73,8 +77,6 @@ class FrameProtocol(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
-                import socket
-
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass  # unix sockets have no Nagle to turn off
@@ -230,18 +232,98 @@ class FrameProtocol(asyncio.Protocol):
             self.transport.close()
 
 
+UNIX_PREFIX = "unix:"
+_SUN_PATH_MAX = 107  # sockaddr_un's path, less its NUL
+
+
+def unix_path(address: str) -> str | None:
+    """'unix:/path' → '/path'; None for a TCP address."""
+    if not address.startswith(UNIX_PREFIX):
+        return None
+    path = address[len(UNIX_PREFIX):]
+    if not path.startswith("/"):
+        raise ValueError(f"invalid ketch server address {address!r}: a Unix socket address "
+                         "is unix:/ABSOLUTE/PATH, for example unix:/run/ketch/server.sock")
+    return path
+
+
 def parse_address(address: str) -> tuple[str, int]:
     """'host:port' → (host, port), with a clear error for anything else."""
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError(f"invalid ketch server address {address!r}: expected HOST:PORT, "
-                         "for example 127.0.0.1:7419")
+                         "for example 127.0.0.1:7419, or unix:/PATH")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def check_address(address: str):
+    """Raises ValueError naming the problem when `address` is neither TCP nor unix:."""
+    if unix_path(address) is None:
+        parse_address(address)
+
+
+@contextlib.contextmanager
+def sun_path(path: str):
+    """A name for the socket file `path` that fits a sockaddr_un: the path itself, or, when
+    it is too long (deep data directories), the path through an open handle on its
+    directory."""
+    if len(os.fsencode(path)) <= _SUN_PATH_MAX:
+        yield path
+        return
+    fd = os.open(os.path.dirname(path) or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{fd}/{os.path.basename(path)}"
+    finally:
+        os.close(fd)
+
+
+def bind_unix(path: str, mode: int) -> socket.socket:
+    """A Unix socket bound at `path` (a stale one there is replaced), chmod-ed to `mode`."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with sun_path(path) as name:
+            sock.bind(name)
+        os.chmod(path, mode)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def listen(address: str, protocol_factory, socket_mode: int = 0o600):
+    """An asyncio server on a TCP or unix: address."""
+    loop = asyncio.get_running_loop()
+    path = unix_path(address)
+    if path is not None:
+        return await loop.create_unix_server(protocol_factory,
+                                             sock=bind_unix(path, socket_mode))
+    host, port = parse_address(address)
+    return await loop.create_server(protocol_factory, host, port, reuse_address=True)
 
 
 async def open_connection(address: str, on_frame=None, on_close=None) -> FrameProtocol:
     loop = asyncio.get_running_loop()
-    host, port = parse_address(address)
-    _, proto = await loop.create_connection(
-        lambda: FrameProtocol(on_frame=on_frame, on_close=on_close), host, port)
+
+    def factory():
+        return FrameProtocol(on_frame=on_frame, on_close=on_close)
+
+    path = unix_path(address)
+    if path is None:
+        host, port = parse_address(address)
+        _, proto = await loop.create_connection(factory, host, port)
+        return proto
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        with sun_path(path) as name:
+            await loop.sock_connect(sock, name)
+    except BaseException:
+        sock.close()
+        raise
+    _, proto = await loop.create_connection(factory, sock=sock)
     return proto

@@ -58,6 +58,7 @@ class ContainerRuntime:
         """Starts, serves until asked to stop, and stops; returns the exit code."""
         web = WebServing(self.code) if self.spec.web_endpoints else None
         try:
+            wait_for_network()
             await self.code.load()
             ready = pb.Frame(container_ready=pb.ContainerReady(ok=True)) if web is None else \
                 pb.Frame(web_ready=await web.start())
@@ -84,6 +85,21 @@ class ContainerRuntime:
         await asyncio.sleep(0)
         self.conn.close()
         return 0
+
+
+def wait_for_network():
+    """On the bwrap runtime the container's outbound network comes up while Python starts;
+    the user's code, which may use it at import, waits for its ready byte."""
+    fd = os.environ.pop("KETCH_NET_READY_FD", None)
+    if fd is None:
+        return
+    try:
+        ready = os.read(int(fd), 1)
+    finally:
+        os.close(int(fd))
+    if not ready:
+        raise RuntimeError("the container's network could not be set up (slirp4netns did not "
+                           "start); see the server's log")
 
 
 async def _main() -> int:

@@ -1,10 +1,11 @@
 """Serves a container's web endpoints where the gateway can proxy to them.
 
-`asgi_app`, `wsgi_app` and `fastapi_endpoint` apps run under uvicorn in this process, each
-on an abstract Unix socket of its own (a round trip over one costs less than over TCP on
-loopback, and like loopback it is shared by every process in the machine's network
-namespace); a `web_server` function starts the user's process, which listens on the TCP
-port the decorator names. FastAPI is imported only for
+Every endpoint listens on a Unix socket of its own in the container's web directory
+(KETCH_WEB_DIR), which only the gateway reaches from outside (a round trip over one also
+costs less than over TCP on loopback). `asgi_app`, `wsgi_app` and `fastapi_endpoint` apps
+run under uvicorn in this process; a `web_server` function starts the user's process,
+which listens on the TCP port the decorator names in the container's own network, and
+its socket forwards each connection there. FastAPI is imported only for
 `fastapi_endpoint`s. Stopping waits for requests in flight, so a container that scales down
 or is replaced by a reload finishes what it started.
 """
@@ -13,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import os
-import secrets
-import socket
 import time
 
+from .. import _wire
 from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
 from .loading import UserCode
@@ -34,6 +35,15 @@ class WebServing:
         self.code = code
         self.servers: list = []
         self.tasks: list[asyncio.Task] = []
+        self.forwarders: list[asyncio.AbstractServer] = []
+        self.web_dir = os.environ["KETCH_WEB_DIR"]
+        self._sockets = 0
+
+    def _bind(self):
+        """A new socket in the web directory, for the gateway (root) alone."""
+        self._sockets += 1
+        name = f"web-{self._sockets}.sock"
+        return name, _wire.bind_unix(os.path.join(self.web_dir, name), 0o600)
 
     async def start(self) -> pb.WebReady:
         """Starts every endpoint and says where each listens, keyed by class method (""
@@ -42,10 +52,10 @@ class WebServing:
         for ep in self.code.spec.web_endpoints:
             fn = self.code.callable_for(ep.method)
             if ep.kind == "server":
-                ready.ports[ep.method] = await self._start_web_server(ep, fn)
+                name = await self._start_web_server(ep, fn)
             else:
                 name = await self._serve(ep, await self._build_app(ep, fn))
-                ready.unix_sockets[ep.method] = name
+            ready.unix_sockets[ep.method] = name
         return ready
 
     async def _build_app(self, ep: pb.WebEndpoint, fn):
@@ -98,9 +108,7 @@ class WebServing:
             # server's grace (then @exit hooks would never run).
             timeout_graceful_shutdown=WEB_STOP_GRACE_S)
         server = Server(config)
-        name = f"ketch-web-{os.getpid()}-{secrets.token_hex(4)}"
-        sock = socket.socket(socket.AF_UNIX)
-        sock.bind("\0" + name)
+        name, sock = self._bind()
 
         async def run():
             try:
@@ -120,15 +128,16 @@ class WebServing:
         self.tasks.append(task)
         return name
 
-    async def _start_web_server(self, ep: pb.WebEndpoint, fn) -> int:
+    async def _start_web_server(self, ep: pb.WebEndpoint, fn) -> str:
         port = ep.port
         if await _accepts(port):
             raise RuntimeError(
-                f"port {port} is already in use on this machine, before the @ketch.web_server "
-                "function ran: another container of this function, or another program, "
-                "listens there (ketch's own gateway takes 8000 unless KETCH_GATEWAY_ADDR moves "
-                "it). Containers share the machine's network, so give the function a free "
-                "port (and max_containers=1 if it must stay on one port).")
+                f"port {port} is already in use, before the @ketch.web_server function ran: "
+                "another program listens there. On the process runtime containers share the "
+                "machine's network, so another container of this function may hold it (and "
+                "ketch's own gateway takes 8000 unless KETCH_GATEWAY_ADDR moves it): give "
+                "the function a free port (and max_containers=1 if it must stay on one "
+                "port).")
         result = await asyncio.get_running_loop().run_in_executor(None, fn)
         if inspect.isawaitable(result):
             await result
@@ -141,10 +150,15 @@ class WebServing:
                                    "function (e.g. subprocess.Popen) and raise startup_timeout "
                                    "if it needs longer")
             await asyncio.sleep(READY_POLL_S)
-        return port
+        name, sock = self._bind()
+        self.forwarders.append(await asyncio.get_running_loop().create_unix_server(
+            functools.partial(_Forward, port), sock=sock))
+        return name
 
     async def stop(self):
         """Stops accepting connections and waits for the requests in flight."""
+        for forwarder in self.forwarders:
+            forwarder.close()
         for server in self.servers:
             server.should_exit = True
         if self.tasks:
@@ -174,3 +188,82 @@ async def _accepts(port: int) -> bool:
         return False
     writer.close()
     return True
+
+
+class _Pipe(asyncio.Protocol):
+    """One side of a relayed connection: what arrives here leaves through `peer`'s side."""
+
+    def __init__(self, peer: "_Pipe | None" = None):
+        self.peer = peer
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.peer.transport.write(data)
+
+    def eof_received(self):
+        if self.peer.transport.can_write_eof():
+            self.peer.transport.write_eof()
+        return True  # keep the other direction open
+
+    def pause_writing(self):
+        self.peer.transport.pause_reading()
+
+    def resume_writing(self):
+        self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc):
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.close()
+
+
+class _Forward(_Pipe):
+    """The gateway's connection to a @web_server socket, relayed to the user's TCP port;
+    what arrives before that connection is made waits here."""
+
+    def __init__(self, port: int):
+        super().__init__()
+        self.port = port
+        self.early: list[bytes] = []
+        self.early_eof = False
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        transport.pause_reading()
+        asyncio.ensure_future(self._connect())
+
+    def data_received(self, data):
+        if self.peer is None:
+            self.early.append(data)
+        else:
+            super().data_received(data)
+
+    def eof_received(self):
+        if self.peer is None:
+            self.early_eof = True
+            return True
+        return super().eof_received()
+
+    async def _connect(self):
+        try:
+            _, peer = await asyncio.get_running_loop().create_connection(
+                lambda: _Pipe(self), "127.0.0.1", self.port)
+        except OSError:
+            self.transport.close()
+            return
+        if self.transport.is_closing():
+            peer.transport.close()
+            return
+        self.peer = peer
+        for data in self.early:
+            super().data_received(data)
+        self.early = []
+        if self.early_eof:
+            super().eof_received()
+        self.transport.resume_reading()
+
+    def connection_lost(self, exc):
+        if self.peer is not None:
+            super().connection_lost(exc)

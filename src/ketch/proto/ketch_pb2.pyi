@@ -373,7 +373,7 @@ class Method(_message.Message):
     def __init__(self, name: _Optional[str] = ..., is_generator: _Optional[bool] = ...) -> None: ...
 
 class FunctionSpec(_message.Message):
-    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async", "secret_ids", "volumes", "image_id", "ephemeral_disk_mib", "web_endpoints", "code_bundle")
+    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async", "secret_ids", "volumes", "image_id", "ephemeral_disk_mib", "web_endpoints", "block_network", "code_bundle")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -406,6 +406,7 @@ class FunctionSpec(_message.Message):
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     EPHEMERAL_DISK_MIB_FIELD_NUMBER: _ClassVar[int]
     WEB_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NETWORK_FIELD_NUMBER: _ClassVar[int]
     CODE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
     name: str
     module: str
@@ -432,8 +433,9 @@ class FunctionSpec(_message.Message):
     image_id: str
     ephemeral_disk_mib: int
     web_endpoints: _containers.RepeatedCompositeFieldContainer[WebEndpoint]
+    block_network: bool
     code_bundle: str
-    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., image_id: _Optional[str] = ..., ephemeral_disk_mib: _Optional[int] = ..., web_endpoints: _Optional[_Iterable[_Union[WebEndpoint, _Mapping]]] = ..., code_bundle: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., image_id: _Optional[str] = ..., ephemeral_disk_mib: _Optional[int] = ..., web_endpoints: _Optional[_Iterable[_Union[WebEndpoint, _Mapping]]] = ..., block_network: _Optional[bool] = ..., code_bundle: _Optional[str] = ...) -> None: ...
 
 class FunctionCreate(_message.Message):
     __slots__ = ("app_id", "spec")
@@ -1183,14 +1185,7 @@ class WebEndpoint(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., label: _Optional[str] = ..., method: _Optional[str] = ..., http_method: _Optional[str] = ..., docs: _Optional[bool] = ..., requires_proxy_auth: _Optional[bool] = ..., port: _Optional[int] = ..., startup_timeout_s: _Optional[float] = ...) -> None: ...
 
 class WebReady(_message.Message):
-    __slots__ = ("ports", "unix_sockets")
-    class PortsEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: int
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    __slots__ = ("unix_sockets",)
     class UnixSocketsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1198,11 +1193,9 @@ class WebReady(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    PORTS_FIELD_NUMBER: _ClassVar[int]
     UNIX_SOCKETS_FIELD_NUMBER: _ClassVar[int]
-    ports: _containers.ScalarMap[str, int]
     unix_sockets: _containers.ScalarMap[str, str]
-    def __init__(self, ports: _Optional[_Mapping[str, int]] = ..., unix_sockets: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, unix_sockets: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class WebUrlGet(_message.Message):
     __slots__ = ("function_id", "method")

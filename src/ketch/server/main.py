@@ -66,7 +66,7 @@ class Server:
                  gateway_address: str | None = None):
         self.data_dir = data_dir
         self.address = address
-        host, port = _wire.parse_address(address)
+        host, port = ("", 0) if _wire.unix_path(address) else _wire.parse_address(address)
         # Containers reach the server over loopback even when it listens on all interfaces.
         self.container_address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else address
         self.started_at = time.time()
@@ -89,10 +89,12 @@ class Server:
         self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
-            Launcher(self.images, self.secrets, self.volumes, self.container_address,
-                     self.tokens, self.code))
+            Launcher(self.images, self.secrets, self.volumes,
+                     self.runtime.container_address(self.container_address), self.tokens,
+                     self.code))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
-                               gateway_address or _config.gateway_address())
+                               gateway_address or _config.gateway_address(),
+                               self.runtime.run.web_dir)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
@@ -106,12 +108,15 @@ class Server:
 
     async def serve(self):
         loop = asyncio.get_running_loop()
-        host, port = _wire.parse_address(self.address)
         # The gateway first: once the server answers, `server status` can tell whether
         # the gateway listens.
         await self._start_gateway()
-        listener = await loop.create_server(lambda: Session(self.services).conn, host, port,
-                                            reuse_address=True)
+        listener = await _wire.listen(self.address, lambda: Session(self.services).conn)
+        # Containers of the bwrap runtime connect here; the run directory (0700) keeps
+        # everyone else out, so the socket itself may let any user of a container in.
+        container_listener = await _wire.listen(
+            f"unix:{self.runtime.run.server_socket}", lambda: Session(self.services).conn,
+            socket_mode=0o666)
         self.functions.restore()
         self.objects.restore()
         self.functions.start()
@@ -128,6 +133,7 @@ class Server:
         await self._stop.wait()
         blob_sweeper.cancel()
         listener.close()
+        container_listener.close()
         self.gateway.close()
         self.queues.stop()
         await self.functions.shutdown()

@@ -55,7 +55,7 @@ class Launcher:
             code_dir=str(self.code.path(fn.spec.code_bundle)) if fn.spec.code_bundle else "",
             ephemeral_disk_mib=fn.spec.ephemeral_disk_mib,
             **(image.launch_fields() if image is not None else {}),
-            mounts=self.volumes.mounts_for(fn.spec))
+            mounts=self.volumes.mounts_for(fn.spec), block_network=fn.spec.block_network)
 
     def check(self, spec: pb.FunctionSpec, workspace: str):
         """Refuses a function whose code, image, secrets or volume mounts cannot be had

@@ -168,6 +168,11 @@ class FunctionsService:
             raise ValueError(f"{spec.name}: ephemeral_disk= needs the bwrap runtime (this "
                              f"server runs {self.runtime.name}); start the server with "
                              "--runtime bwrap or remove ephemeral_disk=")
+        if spec.block_network and self.runtime.name != "bwrap":
+            raise ValueError(f"{spec.name}: block_network=True needs the bwrap runtime, which "
+                             "gives each container a network namespace of its own (this "
+                             f"server runs {self.runtime.name}, where containers share the "
+                             "host's network); start the server with --runtime bwrap")
         self.launcher.check(spec, workspace)
 
     def bind(self, workspace: str, function_id: str, params: bytes) -> FunctionRecord:

@@ -18,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 import time
+from pathlib import Path
 from typing import Callable, Mapping, Protocol
 
 from ... import _wire
 from ...proto import ketch_pb2 as pb
 from ..functions.model import DELIBERATE_STOPS, AppRecord, ContainerRecord, FunctionRecord, \
     StopReason
+from . import upstream
 from .proxy import ClientConnection, Exchange, UpstreamConnection
 from .requests import RequestHead, request_target
 from ..tokens import DEFAULT_WORKSPACE
@@ -73,9 +74,9 @@ class Backend:
     """The gateway's view of one ready web container: where its endpoints listen, and idle
     connections to them (keyed by endpoint method)."""
 
-    def __init__(self, container: ContainerRecord, ready: pb.WebReady):
+    def __init__(self, container: ContainerRecord, ready: pb.WebReady, web_dir: Path):
         self.container = container
-        self.ports = dict(ready.ports)
+        self.web_dir = web_dir
         self.unix_sockets = dict(ready.unix_sockets)
         self.idle: dict[str, list[UpstreamConnection]] = {}
         self.conns: set[UpstreamConnection] = set()
@@ -104,9 +105,11 @@ class Waiter:
 
 
 class Gateway:
-    def __init__(self, functions: Functions, tokens: ProxyTokens, address: str):
+    def __init__(self, functions: Functions, tokens: ProxyTokens, address: str,
+                 web_dir: Callable[[str], Path]):
         self.functions = functions
         self.address = address
+        self.web_dir = web_dir  # container id → the directory its web sockets are in
         self.host, self.port = _wire.parse_address(address)
         self.tokens = tokens
         self.routes: dict[str, Route] = {}
@@ -303,19 +306,9 @@ class Gateway:
     async def _open(self, ex: Exchange, backend: Backend, method: str):
         up = UpstreamConnection(backend, method)
         try:
-            name = backend.unix_sockets.get(method)
-            if name is not None:
-                sock = socket.socket(socket.AF_UNIX)
-                sock.setblocking(False)
-                try:
-                    await self.loop.sock_connect(sock, "\0" + name)
-                except OSError:
-                    sock.close()
-                    raise
-                await self.loop.create_connection(lambda: up, sock=sock)
-            else:
-                await self.loop.create_connection(lambda: up, "127.0.0.1",
-                                                  backend.ports[method])
+            sock = await upstream.connect(self.loop, backend.web_dir,
+                                          backend.unix_sockets.get(method, ""))
+            await self.loop.create_connection(lambda: up, sock=sock)
         except OSError as exc:
             # Nothing listens there: the container died. Route around it.
             log.info("gateway: container %s refused a connection (%s)", backend.container.id, exc)
@@ -446,7 +439,7 @@ class Gateway:
         """A web container listens: it is ready for the functions service and routable."""
         if c.state != "starting":
             return
-        self.backends[c.id] = Backend(c, msg)
+        self.backends[c.id] = Backend(c, msg, self.web_dir(c.id))
         self.functions.container_ready(c, pb.ContainerReady(ok=True))
         self.wake(c.fn)
 

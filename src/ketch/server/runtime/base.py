@@ -6,9 +6,15 @@ which backend runs its containers.
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Protocol
+
+# Where a container's runtime makes its web endpoints' sockets (its web directory).
+WEB_DIR_ENV = "KETCH_WEB_DIR"
 
 
 class RuntimeUnavailable(Exception):
@@ -41,6 +47,33 @@ class ContainerLaunch:
     code_dir: str = ""                  # the app's unpacked code bundle: seen at /root
     ephemeral_disk_mib: int = 0         # 0: no bound on scratch space
     mounts: list[Mount] = field(default_factory=list)
+    block_network: bool = False         # loopback only (backends that isolate honour it)
+
+
+class RunDir:
+    """<data>/run, which only the server's user may enter: the Unix sockets it shares with
+    containers. `server.sock` is the server's listener for them; `containers/<id>/` is one
+    container's web directory, where its web endpoints listen for the gateway."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / "run"
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        self.server_socket = self.path / "server.sock"
+        self.containers = self.path / "containers"
+        shutil.rmtree(self.containers, ignore_errors=True)  # a previous server's
+        self.containers.mkdir(mode=0o700)
+
+    def web_dir(self, container_id: str) -> Path:
+        return self.containers / container_id
+
+    def make_web_dir(self, container_id: str) -> Path:
+        path = self.web_dir(container_id)
+        path.mkdir(mode=0o700)
+        return path
+
+    def remove_web_dir(self, container_id: str):
+        shutil.rmtree(self.web_dir(container_id), ignore_errors=True)
 
 
 @dataclass
@@ -75,6 +108,12 @@ class ContainerHandle(Protocol):
 
 class Runtime(Protocol):
     name: str
+    run: RunDir
+
+    def container_address(self, tcp_address: str) -> str:
+        """The server's address as its containers reach it (their KETCH_SERVER_ADDR), given
+        the TCP address the host reaches it at."""
+        ...
 
     async def start(self, launch: ContainerLaunch, on_line: OnLine, on_exit: OnExit
                     ) -> ContainerHandle: ...

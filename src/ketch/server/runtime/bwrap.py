@@ -10,7 +10,13 @@ memory is reported as such, with its limit.
 bubblewrap 0.8 (Debian 12) cannot mount overlays itself, so the child first enters a
 private mount namespace of its own, mounts the overlay there and hands the merged tree to
 bubblewrap as the root; when the container's last process exits, the namespace and its
-mounts vanish with it. The network is the host's: containers reach the server on loopback.
+mounts vanish with it.
+
+A function's container has a network namespace of its own: loopback, and (unless
+block_network) an outbound network from slirp4netns (`usernet`), never the host's
+loopback. It reaches the server on a Unix socket bound in at SERVER_SOCKET, and its web
+endpoints listen in WEB_DIR, its own directory of the host's <data>/run, where only the
+gateway reaches them. Image build steps share the host's network (pip needs it).
 """
 
 from __future__ import annotations
@@ -26,13 +32,17 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroups, nvidia
-from .base import ContainerExit, ContainerLaunch, Mount, OnExit, OnLine, RuntimeUnavailable
+from . import cgroups, nvidia, usernet
+from .base import (WEB_DIR_ENV, ContainerExit, ContainerLaunch, Mount, OnExit, OnLine,
+                   RunDir, RuntimeUnavailable)
 from .process import _LINE_LIMIT, _pump, _signal_group
 
 # Where ketch's in-container runtime and its two dependencies appear in every container.
 SITE = "/opt/ketch/site"
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Where a function's container finds the server's socket and makes its web sockets.
+SERVER_SOCKET = "/run/ketch/server.sock"
+WEB_DIR = "/run/ketch/web"
 # Host directories a container without an image sees, read-only.
 _HOST_SYSTEM = ("/usr", "/etc")
 _MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -42,7 +52,7 @@ _HOST_SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private")
 # Root inside a container keeps a Docker container's default capabilities, less two:
 # enough to install packages and switch users, not to mount, load modules or trace; and
 # neither CAP_MKNOD (no device cgroup here stops a made node, a disk's say, from being
-# opened) nor CAP_NET_RAW (the network namespace is the host's: no sniffing it).
+# opened) nor CAP_NET_RAW (image build steps share the host's network: no sniffing it).
 _CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
          "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
          "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE", "CAP_SETFCAP")
@@ -72,7 +82,8 @@ def unusable_because() -> str:
         return "the server is not running as root"
     try:
         probe = subprocess.run([exe, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc",
-                                "--unshare-uts", "--proc", "/proc", "--dev", "/dev", "true"],
+                                "--unshare-uts", "--unshare-net", "--proc", "/proc", "--dev",
+                                "/dev", "true"],
                                capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap failed to run: {exc}"
@@ -82,7 +93,7 @@ def unusable_because() -> str:
         cgroups.Cgroup.create(f"probe-{os.getpid()}", cgroups.Limits(pids_max=16)).remove()
     except OSError as exc:
         return f"cgroups are not usable: {exc}"
-    return ""
+    return usernet.unavailable()
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,6 +129,8 @@ class Sandbox:
     binds: list[Mount] = field(default_factory=list)
     gpus: list[int] = field(default_factory=list)
     cgroup: cgroups.Cgroup | None = None
+    network: str = "host"             # "host" (image builds), "outbound" or "loopback"
+    netstack: usernet.UserNet | None = None  # network="outbound": made by spawn
 
     def argv(self) -> list[str]:
         args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
@@ -177,14 +190,18 @@ class Sandbox:
         env["PYTHONPATH"] = ":".join(p for p in (env.get("PYTHONPATH"), SITE) if p)
         if self.gpus:
             env = nvidia.container_env(self.gpus, env)
+        if self.netstack:
+            env.update(self.netstack.env())
         return env
 
     def preexec(self):
-        """Runs in the child before bubblewrap: joins the cgroup and mounts the root."""
+        """Runs in the child before bubblewrap: joins the cgroup, mounts the root and
+        makes the network namespace."""
         return functools.partial(
             _enter_child, self.cgroup.procs_files if self.cgroup else [], str(self.scratch),
             self.scratch_limit_mib,
-            _overlay_options(self.layers, self.scratch) if self.layers else "")
+            _overlay_options(self.layers, self.scratch) if self.layers else "",
+            self.network != "host")
 
 
 def _overlay_options(layers: list[str], scratch: Path) -> str:
@@ -198,11 +215,14 @@ def _overlay_options(layers: list[str], scratch: Path) -> str:
     return opts
 
 
-def _enter_child(procs_files: list[str], scratch: str, scratch_mib: int, overlay: str):
+def _enter_child(procs_files: list[str], scratch: str, scratch_mib: int, overlay: str,
+                 own_network: bool):
     """preexec_fn: joins the cgroup, then (in a mount namespace of its own, which ends
-    with the container) bounds the scratch space and stacks the image's layers. A failure
-    is written where the container's output goes."""
+    with the container) bounds the scratch space and stacks the image's layers; and makes
+    the network namespace. A failure is written where the container's output goes."""
     try:
+        if own_network:
+            usernet.enter_own_network()
         pid = str(os.getpid())
         for procs in procs_files:
             with open(procs, "w") as f:
@@ -239,10 +259,20 @@ def _check(rc: int, what: str):
 async def spawn(box: Sandbox, on_line: OnLine) -> tuple[asyncio.subprocess.Process, list]:
     """Starts the sandbox; returns the process and the tasks pumping its output."""
     box.scratch.mkdir(parents=True, exist_ok=True)
-    proc = await asyncio.create_subprocess_exec(
-        *box.argv(), env=box.environment(), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        start_new_session=True, limit=_LINE_LIMIT, preexec_fn=box.preexec())
+    if box.network == "outbound":
+        box.netstack = usernet.UserNet()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *box.argv(), env=box.environment(), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            start_new_session=True, limit=_LINE_LIMIT, preexec_fn=box.preexec(),
+            pass_fds=box.netstack.pass_fds() if box.netstack else ())
+    except BaseException:
+        if box.netstack:
+            box.netstack.abandon()
+        raise
+    if box.netstack:
+        box.netstack.started(proc.pid)
     readers = [asyncio.ensure_future(_pump(proc.stdout, "stdout", on_line)),
                asyncio.ensure_future(_pump(proc.stderr, "stderr", on_line))]
     return proc, readers
@@ -266,12 +296,17 @@ class BwrapRuntime:
         self.root = Path(data_dir) / "containers"
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.run = RunDir(data_dir)
         self.pids_limit = pids_limit if pids_limit is not None else \
             int(os.environ.get("KETCH_PIDS_LIMIT", "4096"))
 
     def mount_support(self) -> str:
         """Why volumes cannot be mounted ("" when they can: always, here)."""
         return ""
+
+    def container_address(self, tcp_address: str) -> str:
+        """The server's socket, bound in: a container has no way to the host's loopback."""
+        return f"unix:{SERVER_SOCKET}"
 
     async def start(self, launch: ContainerLaunch, on_line: OnLine, on_exit: OnExit
                     ) -> BwrapContainer:
@@ -289,6 +324,10 @@ class BwrapRuntime:
             python = launch.python or os.path.normpath(sys.executable)
             workdir = launch.workdir or "/root"
         env.setdefault("TMPDIR", "/tmp")
+        env[WEB_DIR_ENV] = WEB_DIR
+        binds += [Mount(str(self.run.server_socket), SERVER_SOCKET),
+                  Mount(str(self.run.make_web_dir(launch.container_id)), WEB_DIR,
+                        read_only=False)]
         limits = cgroups.Limits(memory_limit_mib=launch.memory_limit_mib,
                                 memory_request_mib=launch.memory_mib,
                                 cpu_request=launch.cpu, cpu_limit=launch.cpu_limit,
@@ -299,12 +338,13 @@ class BwrapRuntime:
                       scratch=self.root / launch.container_id,
                       scratch_limit_mib=launch.ephemeral_disk_mib, workdir=workdir,
                       hostname=launch.container_id[:63], binds=binds, gpus=list(launch.gpus),
-                      cgroup=cg)
+                      cgroup=cg, network="loopback" if launch.block_network else "outbound")
         try:
             proc, readers = await spawn(box, on_line)
         except BaseException:
             cg.remove()
             shutil.rmtree(box.scratch, ignore_errors=True)
+            self.run.remove_web_dir(launch.container_id)
             raise
         container = BwrapContainer(proc, box)
         asyncio.ensure_future(self._watch(container, readers, on_exit, launch))
@@ -320,6 +360,9 @@ class BwrapRuntime:
         box.cgroup.kill_all()
         await asyncio.to_thread(box.cgroup.remove)
         await asyncio.to_thread(shutil.rmtree, box.scratch, True)
+        if box.netstack:
+            await box.netstack.close()
+        self.run.remove_web_dir(launch.container_id)
         # bubblewrap exits with its child's status; a signal shows as 128 + signal. An OOM
         # kill is one only if the container died of it (not a child it could survive).
         sig = -code if code < 0 else (code - 128 if code > 128 else None)

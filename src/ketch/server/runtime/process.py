@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import mountns
-from .base import ContainerExit, ContainerLaunch, OnExit, OnLine
+from .base import WEB_DIR_ENV, ContainerExit, ContainerLaunch, OnExit, OnLine, RunDir
 
 
 class ProcessContainer:
@@ -32,6 +32,11 @@ class ProcessRuntime:
         self.root = Path(data_dir) / "containers"
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.run = RunDir(data_dir)
+
+    def container_address(self, tcp_address: str) -> str:
+        """Loopback TCP: a process container shares the host's network anyway."""
+        return tcp_address
 
     async def start(self, launch: ContainerLaunch, on_line: OnLine, on_exit: OnExit
                     ) -> ProcessContainer:
@@ -41,6 +46,7 @@ class ProcessRuntime:
         env.setdefault("PATH", os.environ.get("PATH", "/usr/bin:/bin"))
         env["HOME"] = os.environ.get("HOME", str(workdir))
         env["TMPDIR"] = str(workdir)
+        env[WEB_DIR_ENV] = str(self.run.make_web_dir(launch.container_id))
         if launch.code_dir:  # first on sys.path; the working directory stays its own
             env["KETCH_CODE_DIR"] = launch.code_dir
         if launch.gpus:
@@ -65,6 +71,7 @@ class ProcessRuntime:
         _signal_group(container.pid, signal.SIGKILL)
         await asyncio.wait(readers, timeout=2)
         shutil.rmtree(container.workdir, ignore_errors=True)
+        self.run.remove_web_dir(container.workdir.name)
         if code < 0:
             on_exit(ContainerExit(returncode=None, signal=-code))
         else:
