@@ -51,6 +51,9 @@ class Session:
 
     def on_frame(self, frame: pb.Frame, raw=None):
         kind = frame.WhichOneof("body")
+        if kind is None:  # a body this server does not know: a confused or hostile peer
+            self.conn.malformed("a frame with no body this server knows")
+            return
         if self.role is None:
             self._hello(frame, kind)
             return
@@ -69,6 +72,7 @@ class Session:
             self._failed(request, kind, exc)
             return
         if asyncio.iscoroutine(result):
+            self.conn.request_started()
             asyncio.ensure_future(self._finish(request, kind, result))
 
     async def _finish(self, request: Request, kind: str, coro):
@@ -76,6 +80,8 @@ class Session:
             await coro
         except Exception as exc:
             self._failed(request, kind, exc)
+        finally:
+            self.conn.request_done()
 
     def _failed(self, request: Request, kind: str, exc: Exception):
         code, message = error_reply(exc)
@@ -109,6 +115,7 @@ class Session:
             self._refuse(frame, "invalid", f"unknown role {hello.role!r}")
             return
         self.role = hello.role
+        self.conn.authenticated()
         self.conn.reply(frame, hello_ok=pb.HelloOk(
             server_version=__version__, runtime_python_version=runtime_python_version(),
             server_id=info.server_id))

@@ -19,6 +19,7 @@ from ..runtime import Runtime
 from .calls import Calls
 from .containers import Containers
 from .launch import Launcher, runtime_python_version
+from .limits import check_spec_numbers
 from .model import AppRecord, Call, ContainerRecord, FunctionRecord, Peer, StopReason
 from .registry import Registry
 
@@ -141,6 +142,7 @@ class FunctionsService:
 
     def _check(self, spec: pb.FunctionSpec):
         """Refuses a function this server could never run, saying why."""
+        check_spec_numbers(spec)
         why = self.resources.check(spec.resources)
         if why:
             raise ServiceError(f"{spec.name}: {why}", code="resource")
@@ -151,8 +153,6 @@ class FunctionsService:
                 f"containers run Python {runtime_py}; pickled functions and arguments cannot "
                 f"cross minor versions. Run the client with Python {runtime_py}.",
                 code="version")
-        if spec.timeout_s <= 0:
-            raise ValueError(f"{spec.name}: timeout must be positive")
         if spec.ephemeral_disk_mib and self.runtime.name != "bwrap":
             raise ValueError(f"{spec.name}: ephemeral_disk= needs the bwrap runtime (this "
                              f"server runs {self.runtime.name}); start the server with "
