@@ -24,7 +24,7 @@ MAX_BACKOFF = 10.0
 def check_spec_numbers(spec: pb.FunctionSpec):
     """Raises ValueError naming the first number of `spec` out of its range."""
     res, retries, scaling = spec.resources, spec.retries, spec.scaling
-    _in(spec, "cpu", res.cpu_request, 0, MAX_CPU)
+    _in(spec, "cpu", res.cpu_request, 0.01, MAX_CPU)  # 0 would let containers multiply
     if res.cpu_limit:
         _in(spec, "cpu limit", res.cpu_limit, max(res.cpu_request, 0.01), MAX_CPU)
     _in(spec, "memory (MiB)", res.memory_request_mib, 0, MAX_MEMORY_MIB)
