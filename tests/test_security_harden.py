@@ -190,3 +190,21 @@ def test_a_client_that_does_not_read_cannot_grow_server_memory(srv):
     assert grew < 64 << 20, f"the server's memory grew by {grew >> 20} MiB"
     conn.close()
     normal_call_works(srv)
+
+
+@pytest.mark.parametrize("make", [
+    lambda oid: dict(queue_get=pb.QueueGet(object_id=oid, timeout_s=math.nan)),
+    lambda oid: dict(queue_put=pb.QueuePut(object_id=oid, values=[b"x"],
+                                           partition_ttl_s=math.inf)),
+    lambda oid: dict(queue_peek=pb.QueuePeek(object_id=oid, timeout_s=-math.inf)),
+    lambda oid: dict(call_get=pb.CallGet(call_id="fc-none", timeout_s=math.nan)),
+])
+def test_waits_with_impossible_timeouts_are_refused(srv, make):
+    conn = RawConn(srv.address)
+    conn.hello(token(srv))
+    oid = conn.call(object_lookup=pb.ObjectLookup(kind="queue", name="waits",
+                                                  create_if_missing=True)).object_info.object_id
+    reply = conn.call(**make(oid))
+    assert reply.WhichOneof("body") == "error" and "finite number of seconds" in \
+        reply.error.message, reply
+    conn.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...proto import ketch_pb2 as pb
 from ..services import Services
-from .context import Request
+from .context import Request, wait_seconds
 
 LOG_BATCH_LINES = 500   # log history lines per frame
 
@@ -61,7 +61,8 @@ def inputs(svc: Services, req: Request, msg: pb.InputBatch):
 
 
 async def call_get(svc: Services, req: Request, msg: pb.CallGet):
-    outputs = await svc.functions.wait_output(msg.call_id, msg.timeout_s)
+    outputs = await svc.functions.wait_output(msg.call_id,
+                                              wait_seconds("timeout_s", msg.timeout_s))
     req.reply(outputs=pb.OutputBatch(outputs=outputs))
 
 

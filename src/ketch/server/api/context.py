@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..._wire import FrameProtocol
@@ -33,3 +34,12 @@ class Request:
     def closed(self) -> bool:
         """The caller went away: nobody would receive a reply."""
         return self.conn.closed
+
+
+def wait_seconds(name: str, value: float) -> float:
+    """A client's timeout: finite (negative: no limit). NaN or infinity in the loop's timers
+    would break their order, so they are refused."""
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={value!r}: give a finite number of seconds (negative: "
+                         "wait without a limit)")
+    return value

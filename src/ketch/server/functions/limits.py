@@ -48,6 +48,9 @@ def check_spec_numbers(spec: pb.FunctionSpec):
     _in(spec, "batch_max_size", spec.batch_max_size, 0, MAX_INPUTS)
     _in(spec, "batch wait_ms", spec.batch_wait_ms, 0, MAX_BATCH_WAIT_MS)
     _in(spec, "ephemeral_disk", spec.ephemeral_disk_mib, 0, MAX_EPHEMERAL_DISK_MIB)
+    for ep in spec.web_endpoints:
+        _in(spec, "web_server port", ep.port, 0, 65535)
+        _in(spec, "web_server startup_timeout", ep.startup_timeout_s, 0, DAY_S)
 
 
 def _in(spec: pb.FunctionSpec, name: str, value: float, low: float, high: float):
