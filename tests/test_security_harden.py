@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import socket
+import subprocess
+import sys
 import time
 
 import psutil
@@ -15,7 +17,7 @@ import ketch
 from ketch import _wire
 from ketch.exception import InvalidError
 from ketch.proto import ketch_pb2 as pb
-from conftest import ServerProcess
+from conftest import TESTS, ServerProcess
 from wire_helpers import HEADER, RawConn, encode
 
 
@@ -208,3 +210,54 @@ def test_waits_with_impossible_timeouts_are_refused(srv, make):
     assert reply.WhichOneof("body") == "error" and "finite number of seconds" in \
         reply.error.message, reply
     conn.close()
+
+
+def test_inputs_sent_without_waiting_are_held_in_the_socket_not_in_memory(srv):
+    from ketch._serialization import serialize
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom apps import basic\nwith basic.app.run():\n"
+                               "    print(basic.app._function_ids['sleep_for'], flush=True)\n"
+                               "    sys.stdin.read()\n"],
+        env={**srv.env, "PYTHONPATH": str(TESTS)}, cwd=TESTS, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True)
+    try:
+        function_id = holder.stdout.readline().strip()
+        conn = RawConn(srv.address)
+        conn.hello(token(srv))
+        reply = conn.call(call_create=pb.CallCreate(call_id="fc-flood", function_id=function_id,
+                                                    kind=pb.MAP))
+        assert reply.WhichOneof("body") == "ok", reply
+        args = serialize(((3,), {"marker": "m" * 1000}))
+
+        def batch(start: int) -> bytes:
+            return encode(pb.Frame(inputs=pb.InputBatch(call_id="fc-flood", inputs=[
+                pb.Input(idx=start + i, args=args) for i in range(100)])))
+
+        conn.sock.sendall(batch(0))
+        time.sleep(3)  # its containers start: what they cost is not the queue's
+        before = _rss(srv)
+        total, sent = 150_000, 100
+        conn.sock.setblocking(False)
+        deadline = time.monotonic() + 15
+        pending = memoryview(b"")
+        while sent < total and time.monotonic() < deadline:
+            if not pending:
+                pending = memoryview(batch(sent))
+            try:
+                pending = pending[conn.sock.send(pending):]
+            except BlockingIOError:
+                time.sleep(0.05)
+                continue
+            if not pending:
+                sent += 100
+        time.sleep(1)
+        grew = _rss(srv) - before
+        assert sent < total, "the server took every input into memory"
+        # Unbounded, 150,000 inputs of 1 KB would cost the server over 150 MiB.
+        assert grew < 64 << 20, f"the server's memory grew by {grew >> 20} MiB"
+        conn.close()  # its call goes with it
+    finally:
+        holder.stdin.close()
+        holder.wait(60)
+    normal_call_works(srv)

@@ -74,6 +74,7 @@ class FrameProtocol(asyncio.Protocol):
         self.max_frame = PRE_AUTH_FRAME_BYTES if is_server else MAX_FRAME_BYTES
         self._auth_timer: asyncio.TimerHandle | None = None
         self._in_flight = 0
+        self._holds = 0               # services that asked for no more from this peer yet
         self._write_paused = False
         self._reading_paused = False
         self._backlog = b""          # read while reading was held; parsed when it resumes
@@ -217,8 +218,19 @@ class FrameProtocol(asyncio.Protocol):
         self._in_flight -= 1
         self._update_reading()
 
+    async def hold_reading_until(self, awaitable):
+        """Reads nothing more from this peer until `awaitable` is done (a service's queue
+        has room again)."""
+        self._holds += 1
+        self._update_reading()
+        try:
+            await awaitable
+        finally:
+            self._holds -= 1
+            self._update_reading()
+
     def _update_reading(self):
-        hold = self._write_paused or self._in_flight >= MAX_IN_FLIGHT
+        hold = bool(self._write_paused or self._holds or self._in_flight >= MAX_IN_FLIGHT)
         if hold == self._reading_paused or self.transport is None \
                 or self.transport.is_closing():
             return

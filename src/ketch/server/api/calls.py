@@ -54,10 +54,19 @@ def call_create(svc: Services, req: Request, msg: pb.CallCreate):
     svc.functions.create_call(req.peer, msg.call_id, msg.function_id, msg.kind,
                               list(msg.inputs), msg.is_generator)
     req.reply(ok=pb.Ok())
+    return _room_for_more(svc, req, msg.call_id)
 
 
 def inputs(svc: Services, req: Request, msg: pb.InputBatch):
     svc.functions.add_inputs(msg.call_id, list(msg.inputs), last=msg.last)
+    return _room_for_more(svc, req, msg.call_id)
+
+
+def _room_for_more(svc: Services, req: Request, call_id: str):
+    """Back pressure: while the call's function has a full queue, the sender is not read
+    (its next inputs wait in its socket), so queued inputs stay bounded in memory."""
+    room = svc.functions.queue_room(call_id)
+    return None if room is None else req.conn.hold_reading_until(room)
 
 
 async def call_get(svc: Services, req: Request, msg: pb.CallGet):

@@ -25,6 +25,10 @@ from .registry import Registry
 
 # Called as watcher(container, how) when a container exits (the gateway's hook).
 ExitWatcher = Callable[[ContainerRecord, str], None]
+# Inputs queued in memory for one function, at most, before their senders are held (see
+# queue_room): ten times what the SDK's map keeps in flight, so one map never waits on it.
+MAX_QUEUED_INPUTS = 10_000
+QUEUE_ROOM_POLL_S = 0.05  # how often a held sender looks again: a full queue drains slowly
 
 
 class FunctionsService:
@@ -199,6 +203,21 @@ class FunctionsService:
 
     async def wait_output(self, call_id: str, timeout: float) -> list[pb.Output]:
         return await self._calls.wait_output(call_id, timeout)
+
+    def queue_room(self, call_id: str):
+        """None when the call's function can queue more inputs now; else a coroutine that
+        ends once it can (or the function or call is gone)."""
+        call = self._calls.calls.get(call_id)
+        if call is None or len(call.fn.queue) < MAX_QUEUED_INPUTS:
+            return None
+
+        async def room():
+            fn = call.fn
+            while len(fn.queue) >= MAX_QUEUED_INPUTS and self.is_live(fn) \
+                    and call_id in self._calls.calls:
+                await asyncio.sleep(QUEUE_ROOM_POLL_S)
+
+        return room()
 
     def cancel_call(self, call_id: str, terminate_containers: bool):
         self._calls.cancel_call_request(call_id, terminate_containers)
