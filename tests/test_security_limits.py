@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from conftest import TESTS
 from isolation_helpers import needs_bwrap, run_client, start_server
