@@ -216,8 +216,9 @@ def test_inputs_sent_without_waiting_are_held_in_the_socket_not_in_memory(srv):
     from ketch._serialization import serialize
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nfrom apps import basic\nwith basic.app.run():\n"
-                               "    print(basic.app._function_ids['sleep_for'], flush=True)\n"
+        [sys.executable, "-c", "import sys\nfrom apps import harden_web as h\n"
+                               "with h.app.run():\n"
+                               "    print(h.app._function_ids['nap'], flush=True)\n"
                                "    sys.stdin.read()\n"],
         env={**srv.env, "PYTHONPATH": str(TESTS)}, cwd=TESTS, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, text=True)
@@ -235,7 +236,7 @@ def test_inputs_sent_without_waiting_are_held_in_the_socket_not_in_memory(srv):
                 pb.Input(idx=start + i, args=args) for i in range(100)])))
 
         conn.sock.sendall(batch(0))
-        time.sleep(3)  # its containers start: what they cost is not the queue's
+        time.sleep(3)  # its container starts: what that costs is not the queue's
         before = _rss(srv)
         total, sent = 150_000, 100
         conn.sock.setblocking(False)

@@ -1,5 +1,6 @@
-"""A web endpoint with one slot (one container, one input at a time), for the gateway's
-limits: it reads the whole body, then answers with its size after ?N seconds."""
+"""Functions with one slot (one container, one input at a time), for the limits tests: a
+web endpoint that reads the whole body, then answers with its size after ?N seconds, and
+a function whose inputs are slow."""
 
 import ketch
 
@@ -25,3 +26,12 @@ def one():
         await send({"type": "http.response.body", "body": str(size).encode()})
 
     return asgi
+
+
+@app.function(max_containers=1)
+def nap(seconds, marker=None):
+    """One container, slow inputs: its queue fills when inputs are sent without waiting."""
+    import time
+
+    time.sleep(seconds)
+    return marker
