@@ -262,3 +262,26 @@ def test_inputs_sent_without_waiting_are_held_in_the_socket_not_in_memory(srv):
         holder.stdin.close()
         holder.wait(60)
     normal_call_works(srv)
+
+
+def test_a_client_that_asks_for_volume_chunks_and_reads_none_is_bounded(srv, tmp_path):
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (8 << 20))
+    made = srv.python("import ketch\nv = ketch.Volume.from_name('flood', create_if_missing=True)"
+                      f"\nwith v.batch_upload() as b:\n    b.put_file({str(big)!r}, '/big')\n")
+    assert made.returncode == 0, made.stderr
+    conn = RawConn(srv.address)
+    conn.hello(token(srv))
+    oid = conn.call(object_lookup=pb.ObjectLookup(kind="volume", name="flood")
+                    ).object_info.object_id
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    before = _rss(srv)
+    # 100 reads of 8 MiB: 800 MiB of replies if each were made as soon as it was asked for.
+    read = encode(pb.Frame(id=7, volume_read=pb.VolumeRead(object_id=oid, path="/big",
+                                                           length=8 << 20)))
+    conn.sock.sendall(read * 100)
+    time.sleep(3)
+    grew = _rss(srv) - before
+    assert grew < 160 << 20, f"the server's memory grew by {grew >> 20} MiB"
+    conn.close()
+    normal_call_works(srv)

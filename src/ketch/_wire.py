@@ -39,6 +39,10 @@ AUTH_DEADLINE_S = 10.0
 MAX_IN_FLIGHT = 1024
 # Frames queued in one loop iteration go out together, or sooner once they hold this much.
 OUT_FLUSH_BYTES = 256 * 1024
+# Large replies (volume reads) being made, or made and not yet sent, per connection: a
+# peer that asks for many and reads none holds at most this many in server memory. The
+# SDK keeps 8 chunks of a transfer in flight.
+BULK_REPLIES = 8
 _HEADER = struct.Struct(">I")
 
 
@@ -79,6 +83,7 @@ class FrameProtocol(asyncio.Protocol):
         self._reading_paused = False
         self._backlog = b""          # read while reading was held; parsed when it resumes
         self._out_bytes = 0
+        self.bulk = asyncio.Semaphore(BULK_REPLIES)  # see BULK_REPLIES; `drain` frees it
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._buf = bytearray()            # a frame that arrived in pieces
