@@ -285,3 +285,44 @@ def test_a_client_that_asks_for_volume_chunks_and_reads_none_is_bounded(srv, tmp
     assert grew < 160 << 20, f"the server's memory grew by {grew >> 20} MiB"
     conn.close()
     normal_call_works(srv)
+
+
+def test_a_log_follower_that_reads_nothing_cannot_grow_server_memory(srv):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom apps import harden_web as h\n"
+                               "with h.app.run():\n"
+                               "    print(h.app.app_id, flush=True)\n"
+                               "    sys.stdin.readline()\n"
+                               "    h.chatter.remote(300_000, 200)\n"
+                               "    print('done', flush=True)\n"
+                               "    sys.stdin.readline()\n"],
+        env={**srv.env, "PYTHONPATH": str(TESTS)}, cwd=TESTS, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True)
+    try:
+        app_id = holder.stdout.readline().strip()
+        conn = RawConn(srv.address)
+        conn.hello(token(srv))
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        for _ in range(3):  # followers of one app on one connection share one bound
+            assert conn.call(log_subscribe=pb.LogSubscribe(app_id=app_id, follow=True)
+                             ).WhichOneof("body") == "app_created"
+        before = _rss(srv)
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "done"  # 60 MB of lines, three times
+        grew = _rss(srv) - before
+        assert grew < 64 << 20, f"the server's memory grew by {grew >> 20} MiB"
+        conn.close()
+        # Nor can it follow without limit (each follow costs every line again).
+        from ketch.server.api.calls import MAX_LOG_FOLLOWS
+        many = RawConn(srv.address)
+        many.hello(token(srv))
+        replies = [many.call(log_subscribe=pb.LogSubscribe(app_id=app_id, follow=True))
+                   for _ in range(MAX_LOG_FOLLOWS + 1)]
+        assert all(r.WhichOneof("body") == "app_created" for r in replies[:-1])
+        assert replies[-1].error.kind == "invalid" and "follow fewer" in \
+            replies[-1].error.message
+        many.close()
+    finally:
+        holder.stdin.close()
+        holder.wait(60)

@@ -318,6 +318,11 @@ class FrameProtocol(asyncio.Protocol):
         if out and not self.closed:
             self.transport.writelines(out)
 
+    def unsent_bytes(self) -> int:
+        """What was sent and has not left yet: queued frames and the socket's buffer."""
+        buffered = self.transport.get_write_buffer_size() if self.transport else 0
+        return self._out_bytes + buffered
+
     async def drain(self):
         """Waits while the socket's send buffer is full."""
         await self._can_write.wait()

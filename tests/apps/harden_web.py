@@ -35,3 +35,11 @@ def nap(seconds, marker=None):
 
     time.sleep(seconds)
     return marker
+
+
+@app.function()
+def chatter(n, width):
+    """Prints n lines of `width` characters: a chatty app for its log followers."""
+    line = "c" * width
+    for _ in range(n):
+        print(line)

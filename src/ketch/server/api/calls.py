@@ -7,6 +7,10 @@ from ..services import Services
 from .context import Request, wait_seconds
 
 LOG_BATCH_LINES = 500   # log history lines per frame
+# A follower this far behind misses lines (and is told how many) rather than the server
+# holding them for it: a client that follows and never reads cannot grow server memory.
+LOG_FOLLOW_BACKLOG_BYTES = 8 * 1024 * 1024
+MAX_LOG_FOLLOWS = 64    # logs one connection may follow at once (each costs every line)
 
 
 # -- apps
@@ -107,8 +111,22 @@ def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
             req.send(pb.Frame(log_batch=pb.LogBatch(
                 app_id=app_id, lines=lines[start:start + LOG_BATCH_LINES])))
     live = msg.follow and svc.functions.app_is_running(app_id)
+    if live and len(req.peer.log_subs) >= MAX_LOG_FOLLOWS:
+        raise ValueError(f"this connection follows {MAX_LOG_FOLLOWS} app logs already; "
+                         "follow fewer at once")
     if live:
+        dropped = 0
+
         def sub(batch):
+            nonlocal dropped
+            if req.conn.unsent_bytes() > LOG_FOLLOW_BACKLOG_BYTES:
+                dropped += len(batch.lines)
+                return
+            if dropped:
+                req.send(pb.Frame(log_batch=pb.LogBatch(app_id=app_id, lines=[pb.LogLine(
+                    source="system", text=f"ketch: {dropped} log lines were dropped here: "
+                    "this follower read them too slowly")])))
+                dropped = 0
             req.send(pb.Frame(log_batch=batch))
         logs.subscribe(app_id, sub)
         req.peer.log_subs.append((app_id, sub))
