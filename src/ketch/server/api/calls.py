@@ -7,9 +7,6 @@ from ..services import Services
 from .context import Request, wait_seconds
 
 LOG_BATCH_LINES = 500   # log history lines per frame
-# A follower this far behind misses lines (and is told how many) rather than the server
-# holding them for it: a client that follows and never reads cannot grow server memory.
-LOG_FOLLOW_BACKLOG_BYTES = 8 * 1024 * 1024
 MAX_LOG_FOLLOWS = 64    # logs one connection may follow at once (each costs every line)
 
 
@@ -119,7 +116,7 @@ def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
 
         def sub(batch):
             nonlocal dropped
-            if req.conn.unsent_bytes() > LOG_FOLLOW_BACKLOG_BYTES:
+            if req.lagging:
                 dropped += len(batch.lines)
                 return
             if dropped:

@@ -10,6 +10,11 @@ from ...proto import ketch_pb2 as pb
 from ..functions.model import ContainerRecord, Peer
 
 
+# A caller this far behind misses pushed lines (and is told how many) rather than the
+# server holding them for it: a client that follows and never reads cannot grow its memory.
+PUSH_BACKLOG_BYTES = 8 * 1024 * 1024
+
+
 @dataclass(slots=True)
 class Request:
     frame: pb.Frame
@@ -29,6 +34,12 @@ class Request:
     def send(self, frame: pb.Frame):
         """Pushes a frame that answers no request (log lines, build progress)."""
         self.conn.send(frame)
+
+    @property
+    def lagging(self) -> bool:
+        """The caller is so far behind in reading that lines pushed to it (logs, build
+        output) are better dropped than held: see PUSH_BACKLOG_BYTES."""
+        return self.conn.unsent_bytes() > PUSH_BACKLOG_BYTES
 
     @property
     def closed(self) -> bool:
