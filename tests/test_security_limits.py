@@ -116,3 +116,42 @@ def test_build_steps_run_under_pids_and_cpu_limits_too(tmp_path):
         srv.stop()
     assert out.startswith("image build failed at step 2/2 (run_commands"), out
     assert "build limit of 20 processes" in out and "KETCH_BUILD_PIDS" in out
+
+
+def test_build_output_for_a_caller_that_reads_nothing_is_not_held(tmp_path):
+    import socket
+
+    import psutil
+
+    import ketch
+    from ketch.proto import ketch_pb2 as pb
+    from wire_helpers import RawConn
+
+    srv = start_server(tmp_path / "server", "bwrap")
+    try:
+        img = ketch.Image.debian_slim().run_commands(
+            f"echo {os.urandom(4).hex()}",
+            "yes 'a line of build output, printed over and over' | head -n 2000000")
+        token = (srv.data_dir / "token").read_text().strip()
+        watcher = RawConn(srv.address)
+        watcher.hello(token)
+
+        def images() -> int:
+            return len(watcher.call(image_list=pb.ImageList()).image_list_reply.images)
+
+        known = images()
+        conn = RawConn(srv.address, timeout=300)
+        conn.hello(token)
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        before = psutil.Process(srv.proc.pid).memory_info().rss
+        conn.send(image_build=pb.ImageBuild(build_id="t", image=pb.ImageDef(steps=img._steps)))
+        deadline = time.monotonic() + 240
+        while images() == known:  # built, while its caller read nothing
+            assert time.monotonic() < deadline, "the build did not finish"
+            time.sleep(0.5)
+        grew = psutil.Process(srv.proc.pid).memory_info().rss - before
+        # 2,000,000 lines pushed to it unread once cost the server 611 MiB.
+        assert grew < 64 << 20, f"the server's memory grew by {grew >> 20} MiB"
+        conn.close()
+    finally:
+        srv.stop()
