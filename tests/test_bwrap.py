@@ -109,29 +109,31 @@ def test_cpu_and_memory_limits_are_set_in_the_cgroup(bwrap_server):
     from ketch.server.runtime import cgroups
 
     out = run_client(bwrap_server, """
-        import json, time
+        import json, os, time
         from apps import isolated
         from ketch.server.runtime import cgroups
+        group = cgroups.server_group(os.environ["KETCH_DATA_DIR"])  # this server's own
         with isolated.app.run():
             cid = isolated.limited.remote()
             # While the container lives (scaledown_window=30), read its cgroup.
             if cgroups.version() == 2:
-                d = cgroups.ROOT / "ketch" / cid
+                d = cgroups.ROOT / group / cid
                 cpu = (d / "cpu.max").read_text().split()
                 mem = int((d / "memory.max").read_text())
                 quota, period = int(cpu[0]), int(cpu[1])
             else:
-                cpu_d = cgroups.ROOT / "cpu" / "ketch" / cid
+                cpu_d = cgroups.ROOT / "cpu" / group / cid
                 quota = int((cpu_d / "cpu.cfs_quota_us").read_text())
                 period = int((cpu_d / "cpu.cfs_period_us").read_text())
-                mem = int((cgroups.ROOT / "memory" / "ketch" / cid /
+                mem = int((cgroups.ROOT / "memory" / group / cid /
                            "memory.limit_in_bytes").read_text())
         print(json.dumps({"quota": quota, "period": period, "mem": mem, "cid": cid}))
     """)
     assert out["quota"] / out["period"] == pytest.approx(0.5)
     assert out["mem"] == 256 * 1024 * 1024
     # Gone with its container (which stops after the app has).
-    root = cgroups.ROOT / "ketch" if cgroups.version() == 2 else cgroups.ROOT / "memory" / "ketch"
+    group = cgroups.server_group(bwrap_server.data_dir)
+    root = cgroups.ROOT / group if cgroups.version() == 2 else cgroups.ROOT / "memory" / group
     deadline = time.monotonic() + 30
     while (root / out["cid"]).exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -2,7 +2,9 @@
 
 A frame is a 4-byte big-endian length followed by one serialized `ketch.Frame`. Frames
 with a non-zero id are requests (peer → server) or their replies (server → peer); id 0
-marks a push. Writes made in one event-loop iteration leave in one system call.
+marks a push. Writes made in one event-loop iteration leave in one system call (or a few,
+for more than OUT_FLUSH_BYTES). A server stops reading a connection whose peer does not
+read its replies or has too many requests in flight (back pressure).
 
 A frame with `raw_size` set is followed by that many raw bytes, its bulk payload (volume
 file chunks): they go out as given and arrive as slices of what the socket read, never
@@ -17,15 +19,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import stat
 import struct
 from typing import Callable
 
+from google.protobuf.message import DecodeError
+
 from .proto import ketch_pb2 as pb
 
+log = logging.getLogger("ketch.wire")
+
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+# Until a connection has authenticated, a frame may hold no more than a Hello needs, so an
+# anonymous peer cannot make the server buffer 64 MiB; and it must authenticate this soon.
+PRE_AUTH_FRAME_BYTES = 64 * 1024
+AUTH_DEADLINE_S = 10.0
+# A server connection stops being read while this many of its requests are being handled
+# (long polls count), so a client that sends without waiting cannot pile up work; a
+# client's own gather of calls stays well below it.
+MAX_IN_FLIGHT = 1024
+# Frames queued in one loop iteration go out together, or sooner once they hold this much.
+OUT_FLUSH_BYTES = 256 * 1024
+# Large replies (volume reads) being made, or made and not yet sent, per connection: a
+# peer that asks for many and reads none holds at most this many in server memory. The
+# SDK keeps 8 chunks of a transfer in flight.
+BULK_REPLIES = 8
 _HEADER = struct.Struct(">I")
 
 
@@ -56,6 +77,17 @@ class FrameProtocol(asyncio.Protocol):
         self.on_frame = on_frame
         self.on_close = on_close
         self.is_server = is_server
+        # A server's peer is unauthenticated until `authenticated()`: small frames, and a
+        # deadline (armed when the connection is made).
+        self.max_frame = PRE_AUTH_FRAME_BYTES if is_server else MAX_FRAME_BYTES
+        self._auth_timer: asyncio.TimerHandle | None = None
+        self._in_flight = 0
+        self._holds = 0               # services that asked for no more from this peer yet
+        self._write_paused = False
+        self._reading_paused = False
+        self._backlog = b""          # read while reading was held; parsed when it resumes
+        self._out_bytes = 0
+        self.bulk = asyncio.Semaphore(BULK_REPLIES)  # see BULK_REPLIES; `drain` frees it
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._buf = bytearray()            # a frame that arrived in pieces
@@ -74,6 +106,9 @@ class FrameProtocol(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
+        if self.is_server and self.max_frame < MAX_FRAME_BYTES:
+            self._auth_timer = self._loop.call_later(AUTH_DEADLINE_S, self.malformed,
+                                                     f"no Hello within {AUTH_DEADLINE_S:g} s")
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -85,29 +120,35 @@ class FrameProtocol(asyncio.Protocol):
         view = memoryview(data)
         n = len(data)
         pos = 0
-        ready = []  # (frame, raw) pairs, dispatched once this read is parsed
         while pos < n:
+            if self._reading_paused:  # back pressure: the rest waits until it passes
+                self._backlog = bytes(view[pos:])
+                return
+            if self.transport is not None and self.transport.is_closing():
+                return
             if self._raw_left:  # a frame's raw bytes: keep slices of the read, no copy
                 take = min(self._raw_left, n - pos)
                 self._raw_parts.append(view[pos:pos + take])
                 self._raw_left -= take
                 pos += take
                 if not self._raw_left:
-                    ready.append((self._raw_frame, self._raw_parts))
+                    frame, raw = self._raw_frame, self._raw_parts
                     self._raw_frame, self._raw_parts = None, []
+                    self._dispatch(frame, raw)
                 continue
             buf = self._buf
             if not buf and n - pos >= 4:  # parse in place when the whole frame is here
                 (size,) = _HEADER.unpack_from(data, pos)
-                if size > MAX_FRAME_BYTES:
-                    self.transport.close()
+                if size > self.max_frame:
+                    self._too_big(size)
                     return
                 if n - pos - 4 >= size:
-                    frame = pb.Frame()
-                    frame.ParseFromString(view[pos + 4:pos + 4 + size])
+                    frame = self._parse(view[pos + 4:pos + 4 + size])
+                    if frame is None:
+                        return
                     pos += 4 + size
                     if not frame.raw_size:
-                        ready.append((frame, None))
+                        self._dispatch(frame, None)
                     elif not self._await_raw(frame):
                         return
                     continue
@@ -118,32 +159,102 @@ class FrameProtocol(asyncio.Protocol):
             pos += take
             if len(buf) == 4:
                 (size,) = _HEADER.unpack_from(buf)
-                if size > MAX_FRAME_BYTES:
-                    self.transport.close()
+                if size > self.max_frame:
+                    self._too_big(size)
                     return
                 if size:
                     continue
             elif len(buf) < need:
                 continue
-            frame = pb.Frame()
             with memoryview(buf) as whole:
-                frame.ParseFromString(whole[4:])
+                frame = self._parse(whole[4:])
             buf.clear()
+            if frame is None:
+                return
             if not frame.raw_size:
-                ready.append((frame, None))
+                self._dispatch(frame, None)
             elif not self._await_raw(frame):
                 return
-        for frame, raw in ready:
-            self._dispatch(frame, raw)
 
     def _await_raw(self, frame: pb.Frame) -> bool:
         """The bytes that follow are `frame`'s raw bytes; False (and the connection closed)
         for more than a frame may hold."""
-        if frame.raw_size > MAX_FRAME_BYTES:
-            self.transport.close()
+        if frame.raw_size > self.max_frame:
+            self._too_big(frame.raw_size)
             return False
         self._raw_frame, self._raw_left = frame, frame.raw_size
         return True
+
+    def _parse(self, data) -> pb.Frame | None:
+        frame = pb.Frame()
+        try:
+            frame.ParseFromString(data)
+        except DecodeError as exc:
+            self.malformed(f"a frame that does not parse ({exc})")
+            return None
+        return frame
+
+    def _too_big(self, size: int):
+        self.malformed(f"a frame of {size} bytes, over the limit of {self.max_frame}"
+                       + ("" if self.max_frame == MAX_FRAME_BYTES else " before Hello"))
+
+    def malformed(self, what: str):
+        """The peer sent what the protocol does not allow: say so once, and hang up."""
+        if self.closed or self.transport is None or self.transport.is_closing():
+            return
+        peer = self.transport.get_extra_info("peername") or "a peer"
+        log.warning("closing the connection from %s: it sent %s", peer, what)
+        self._flush()
+        self.transport.close()
+
+    def authenticated(self):
+        """The peer proved who it is: full-size frames from now on, and no deadline."""
+        self.max_frame = MAX_FRAME_BYTES
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
+
+    # -- back pressure (server side): a peer that does not read its replies, or has too
+    # many requests in flight, is not read from until that passes.
+
+    def request_started(self):
+        self._in_flight += 1
+        self._update_reading()
+
+    def request_done(self):
+        self._in_flight -= 1
+        self._update_reading()
+
+    async def hold_reading_until(self, awaitable):
+        """Reads nothing more from this peer until `awaitable` is done (a service's queue
+        has room again)."""
+        self._holds += 1
+        self._update_reading()
+        try:
+            await awaitable
+        finally:
+            self._holds -= 1
+            self._update_reading()
+
+    def _update_reading(self):
+        hold = bool(self._write_paused or self._holds or self._in_flight >= MAX_IN_FLIGHT)
+        if hold == self._reading_paused or self.transport is None \
+                or self.transport.is_closing():
+            return
+        self._reading_paused = hold
+        if hold:
+            self.transport.pause_reading()
+        else:
+            self._loop.call_soon(self._resume_reading)
+
+    def _resume_reading(self):
+        if self._reading_paused or self.transport.is_closing():
+            return
+        backlog, self._backlog = self._backlog, b""
+        if backlog:
+            self.data_received(backlog)
+        if not self._reading_paused:
+            self.transport.resume_reading()
 
     def _dispatch(self, frame: pb.Frame, raw: list[memoryview] | None):
         if frame.id and not self.is_server:
@@ -159,12 +270,20 @@ class FrameProtocol(asyncio.Protocol):
 
     def pause_writing(self):
         self._can_write.clear()
+        if self.is_server:
+            self._write_paused = True
+            self._update_reading()
 
     def resume_writing(self):
         self._can_write.set()
+        if self.is_server:
+            self._write_paused = False
+            self._update_reading()
 
     def connection_lost(self, exc):
         self.closed = True
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
         self._can_write.set()
         for fut in self._pending.values():
             if not fut.done():
@@ -185,17 +304,26 @@ class FrameProtocol(asyncio.Protocol):
         data = frame.SerializeToString()
         self._out.append(_HEADER.pack(len(data)))
         self._out.append(data)
+        self._out_bytes += len(data)
         if raw:
             self._out.append(raw)
-        if not self._flush_scheduled:
+            self._out_bytes += len(raw)
+        if self._out_bytes > OUT_FLUSH_BYTES:
+            self._flush()  # now, so the transport's buffer (and back pressure) sees it
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
     def _flush(self):
         self._flush_scheduled = False
-        if self._out and not self.closed:
-            self.transport.writelines(self._out)
-        self._out = []
+        out, self._out, self._out_bytes = self._out, [], 0
+        if out and not self.closed:
+            self.transport.writelines(out)
+
+    def unsent_bytes(self) -> int:
+        """What was sent and has not left yet: queued frames and the socket's buffer."""
+        buffered = self.transport.get_write_buffer_size() if self.transport else 0
+        return self._out_bytes + buffered
 
     async def drain(self):
         """Waits while the socket's send buffer is full."""

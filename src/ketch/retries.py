@@ -19,14 +19,9 @@ class Retries:
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) \
                 or not 0 <= max_retries <= 10:
             raise InvalidError(f"Retries(max_retries={max_retries!r}): give an int from 0 to 10")
-        if not 1.0 <= backoff_coefficient <= 10.0:
-            raise InvalidError(f"Retries(backoff_coefficient={backoff_coefficient!r}): give a "
-                               "number from 1.0 to 10.0")
-        if not 0.0 <= initial_delay <= 60.0:
-            raise InvalidError(f"Retries(initial_delay={initial_delay!r}): give seconds from "
-                               "0 to 60")
-        if not 1.0 <= max_delay <= 60.0:
-            raise InvalidError(f"Retries(max_delay={max_delay!r}): give seconds from 1 to 60")
+        _seconds_or_factor("backoff_coefficient", backoff_coefficient, 1.0, 10.0)
+        _seconds_or_factor("initial_delay", initial_delay, 0.0, 60.0)
+        _seconds_or_factor("max_delay", max_delay, 1.0, 60.0)
         self.max_retries = max_retries
         self.backoff_coefficient = float(backoff_coefficient)
         self.initial_delay = float(initial_delay)
@@ -51,6 +46,14 @@ class Retries:
             return cls(max_retries=value, backoff_coefficient=1.0, initial_delay=1.0)
         raise InvalidError(f"retries={value!r}: give an int from 0 to 10 or "
                            "ketch.Retries(max_retries=...)")
+
+
+def _seconds_or_factor(name: str, value, low: float, high: float):
+    # NaN fails every comparison, so it is refused here too.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not low <= value <= high:
+        raise InvalidError(f"Retries({name}={value!r}): give a number from {low:g} to "
+                           f"{high:g}")
 
 
 __getattr__ = not_yet(__name__, {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ...proto import ketch_pb2 as pb
 from ..services import Services
-from .context import Request
+from .context import Request, wait_seconds
 
 LOG_BATCH_LINES = 500   # log history lines per frame
+MAX_LOG_FOLLOWS = 64    # logs one connection may follow at once (each costs every line)
 
 
 # -- apps
@@ -54,14 +55,24 @@ def call_create(svc: Services, req: Request, msg: pb.CallCreate):
     svc.functions.create_call(req.workspace, req.peer, msg.call_id, msg.function_id, msg.kind,
                               list(msg.inputs), msg.is_generator)
     req.reply(ok=pb.Ok())
+    return _room_for_more(svc, req, msg.call_id)
 
 
 def inputs(svc: Services, req: Request, msg: pb.InputBatch):
     svc.functions.add_inputs(req.workspace, msg.call_id, list(msg.inputs), last=msg.last)
+    return _room_for_more(svc, req, msg.call_id)
+
+
+def _room_for_more(svc: Services, req: Request, call_id: str):
+    """Back pressure: while the call's function has a full queue, the sender is not read
+    (its next inputs wait in its socket), so queued inputs stay bounded in memory."""
+    room = svc.functions.queue_room(call_id)
+    return None if room is None else req.conn.hold_reading_until(room)
 
 
 async def call_get(svc: Services, req: Request, msg: pb.CallGet):
-    outputs = await svc.functions.wait_output(req.workspace, msg.call_id, msg.timeout_s)
+    outputs = await svc.functions.wait_output(req.workspace, msg.call_id,
+                                              wait_seconds("timeout_s", msg.timeout_s))
     req.reply(outputs=pb.OutputBatch(outputs=outputs))
 
 
@@ -97,8 +108,22 @@ def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
             req.send(pb.Frame(log_batch=pb.LogBatch(
                 app_id=app_id, lines=lines[start:start + LOG_BATCH_LINES])))
     live = msg.follow and svc.functions.app_is_running(app_id)
+    if live and len(req.peer.log_subs) >= MAX_LOG_FOLLOWS:
+        raise ValueError(f"this connection follows {MAX_LOG_FOLLOWS} app logs already; "
+                         "follow fewer at once")
     if live:
+        dropped = 0
+
         def sub(batch):
+            nonlocal dropped
+            if req.lagging:
+                dropped += len(batch.lines)
+                return
+            if dropped:
+                req.send(pb.Frame(log_batch=pb.LogBatch(app_id=app_id, lines=[pb.LogLine(
+                    source="system", text=f"ketch: {dropped} log lines were dropped here: "
+                    "this follower read them too slowly")])))
+                dropped = 0
             req.send(pb.Frame(log_batch=batch))
         logs.subscribe(app_id, sub)
         req.peer.log_subs.append((app_id, sub))

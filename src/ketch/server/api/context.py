@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..._wire import FrameProtocol
 from ...proto import ketch_pb2 as pb
 from ..functions.model import ContainerRecord, Peer
+
+
+# A caller this far behind misses pushed lines (and is told how many) rather than the
+# server holding them for it: a client that follows and never reads cannot grow its memory.
+PUSH_BACKLOG_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -31,6 +37,21 @@ class Request:
         self.conn.send(frame)
 
     @property
+    def lagging(self) -> bool:
+        """The caller is so far behind in reading that lines pushed to it (logs, build
+        output) are better dropped than held: see PUSH_BACKLOG_BYTES."""
+        return self.conn.unsent_bytes() > PUSH_BACKLOG_BYTES
+
+    @property
     def closed(self) -> bool:
         """The caller went away: nobody would receive a reply."""
         return self.conn.closed
+
+
+def wait_seconds(name: str, value: float) -> float:
+    """A client's timeout: finite (negative: no limit). NaN or infinity in the loop's timers
+    would break their order, so they are refused."""
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={value!r}: give a finite number of seconds (negative: "
+                         "wait without a limit)")
+    return value

@@ -8,11 +8,21 @@ from .context import Request
 
 
 async def image_build(svc: Services, req: Request, msg: pb.ImageBuild):
+    dropped = 0
+
     def log(step: int, n: int, title: str, text: str, state: str):
-        if not req.closed:
-            req.send(pb.Frame(image_build_log=pb.ImageBuildLog(
-                build_id=msg.build_id, step=step, n_steps=n, title=title, text=text,
-                state=state)))
+        nonlocal dropped
+        if req.closed:
+            return
+        if not state and req.lagging:  # output lines may go; a step's state must not
+            dropped += 1
+            return
+        if dropped and not state:
+            text = f"[ketch: {dropped} lines of output dropped: read too slowly]\n{text}"
+            dropped = 0
+        req.send(pb.Frame(image_build_log=pb.ImageBuildLog(
+            build_id=msg.build_id, step=step, n_steps=n, title=title, text=text,
+            state=state)))
 
     req.reply(image_built=await svc.images.build(req.workspace, msg.image, msg.force, log))
 

@@ -10,7 +10,7 @@ from ...proto import ketch_pb2 as pb
 from ..queues import (DEFAULT_PARTITION_TTL_S, MAX_PARTITION_ITEMS, check_items,
                       check_partition)
 from ..services import Services
-from .context import Request
+from .context import Request, wait_seconds
 
 
 def _now_or_later(svc: Services, req: Request, msg, partition: str, attempt: Callable,
@@ -18,6 +18,7 @@ def _now_or_later(svc: Services, req: Request, msg, partition: str, attempt: Cal
     """Replies at once when attempt() succeeds or the caller will not wait; else returns
     a coroutine that waits (the session runs it)."""
     queues = svc.queues
+    wait_seconds("timeout_s", msg.timeout_s)
     svc.objects.get(msg.object_id, "queue", req.workspace)
     result = attempt()
     if result or msg.timeout_s == 0:
@@ -46,7 +47,8 @@ def queue_put(svc: Services, req: Request, msg: pb.QueuePut):
     partition = check_partition(msg.partition)
     values = list(msg.values)
     check_items(values)
-    ttl = msg.partition_ttl_s if msg.partition_ttl_s > 0 else DEFAULT_PARTITION_TTL_S
+    ttl = wait_seconds("partition_ttl_s", msg.partition_ttl_s)
+    ttl = ttl if ttl > 0 else DEFAULT_PARTITION_TTL_S
     return _now_or_later(
         svc, req, msg, partition, lambda: svc.queues.put(msg.object_id, partition, values, ttl),
         lambda done: req.reply(count=pb.Count(n=len(values) if done else 0)))

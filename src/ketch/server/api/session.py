@@ -55,6 +55,9 @@ class Session:
 
     def on_frame(self, frame: pb.Frame, raw=None):
         kind = frame.WhichOneof("body")
+        if kind is None:  # a body this server does not know: a confused or hostile peer
+            self.conn.malformed("a frame with no body this server knows")
+            return
         if self.role is None:
             self._hello(frame, kind)
             return
@@ -81,6 +84,7 @@ class Session:
             self._failed(request, kind, exc)
             return
         if asyncio.iscoroutine(result):
+            self.conn.request_started()
             asyncio.ensure_future(self._finish(request, kind, result))
 
     async def _finish(self, request: Request, kind: str, coro):
@@ -88,6 +92,8 @@ class Session:
             await coro
         except Exception as exc:
             self._failed(request, kind, exc)
+        finally:
+            self.conn.request_done()
 
     def _failed(self, request: Request, kind: str, exc: Exception):
         code, message = error_reply(exc)
@@ -132,6 +138,7 @@ class Session:
         self.role = hello.role
         self.principal, self.workspace = principal, workspace
         self.services.tokens.opened(principal, self.conn.close)
+        self.conn.authenticated()
         self.conn.reply(frame, hello_ok=pb.HelloOk(
             server_version=__version__, runtime_python_version=runtime_python_version(),
             server_id=info.server_id, workspace=workspace, admin=principal.admin))

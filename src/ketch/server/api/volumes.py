@@ -16,9 +16,11 @@ async def volume_list_dir(svc: Services, req: Request, msg: pb.VolumeListDir):
 
 async def volume_read(svc: Services, req: Request, msg: pb.VolumeRead):
     svc.objects.get(msg.object_id, "volume", req.workspace)
-    data, size = await svc.volumes.read(msg.object_id, msg.path, msg.offset, msg.length)
-    req.reply(raw=data, volume_data=pb.VolumeData(size=size,
-                                                  eof=msg.offset + len(data) >= size))
+    async with req.conn.bulk:  # the chunk holds its slot until it has (mostly) left
+        data, size = await svc.volumes.read(msg.object_id, msg.path, msg.offset, msg.length)
+        req.reply(raw=data, volume_data=pb.VolumeData(size=size,
+                                                      eof=msg.offset + len(data) >= size))
+        await req.conn.drain()
 
 
 def volume_write(svc: Services, req: Request, msg: pb.VolumeWrite):

@@ -20,6 +20,7 @@ from ..runtime import Runtime
 from .calls import Calls
 from .containers import Containers
 from .launch import Launcher, runtime_python_version
+from .limits import check_spec_numbers
 from .model import AppRecord, Call, ContainerRecord, FunctionRecord, Peer, StopReason
 from .registry import Registry
 
@@ -28,6 +29,10 @@ ExitWatcher = Callable[[ContainerRecord, str], None]
 # A web endpoint's label is part of a host name, where "--" separates workspace, app and
 # label: one with "--" could take another workspace's URL.
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+# Inputs queued in memory for one function, at most, before their senders are held (see
+# queue_room): ten times what the SDK's map keeps in flight, so one map never waits on it.
+MAX_QUEUED_INPUTS = 10_000
+QUEUE_ROOM_POLL_S = 0.05  # how often a held sender looks again: a full queue drains slowly
 
 
 class FunctionsService:
@@ -148,6 +153,7 @@ class FunctionsService:
 
     def _check(self, workspace: str, spec: pb.FunctionSpec):
         """Refuses a function this server could never run, saying why."""
+        check_spec_numbers(spec)
         why = self.resources.check(spec.resources)
         if why:
             raise ServiceError(f"{spec.name}: {why}", code="resource")
@@ -158,8 +164,6 @@ class FunctionsService:
                 f"containers run Python {runtime_py}; pickled functions and arguments cannot "
                 f"cross minor versions. Run the client with Python {runtime_py}.",
                 code="version")
-        if spec.timeout_s <= 0:
-            raise ValueError(f"{spec.name}: timeout must be positive")
         for ep in spec.web_endpoints:
             if not _LABEL_RE.match(ep.label) or "--" in ep.label:
                 raise ValueError(f"{spec.name}: web label {ep.label!r} must be lowercase "
@@ -218,6 +222,21 @@ class FunctionsService:
     async def wait_output(self, workspace: str, call_id: str, timeout: float
                           ) -> list[pb.Output]:
         return await self._calls.wait_output(workspace, call_id, timeout)
+
+    def queue_room(self, call_id: str):
+        """None when the call's function can queue more inputs now; else a coroutine that
+        ends once it can (or the function or call is gone)."""
+        call = self._calls.calls.get(call_id)
+        if call is None or len(call.fn.queue) < MAX_QUEUED_INPUTS:
+            return None
+
+        async def room():
+            fn = call.fn
+            while len(fn.queue) >= MAX_QUEUED_INPUTS and self.is_live(fn) \
+                    and call_id in self._calls.calls:
+                await asyncio.sleep(QUEUE_ROOM_POLL_S)
+
+        return room()
 
     def cancel_call(self, workspace: str, call_id: str, terminate_containers: bool):
         self._calls.cancel_call_request(workspace, call_id, terminate_containers)

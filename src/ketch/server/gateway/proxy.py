@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import time
 from typing import Protocol
 
@@ -24,6 +25,32 @@ import httptools
 FORWARDING_HEADERS = {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
                       b"x-forwarded-prefix", b"forwarded"}
 BODY_BUFFER_LIMIT = 1 << 20  # held request bodies beyond this pause the client
+
+# Anonymous clients reach the gateway, so what one may make it hold is bounded. A request
+# head (request line and headers) is at most this big and has at most this many headers,
+# or it gets 431: browsers and proxies stay far below both (nginx's default buffers hold
+# 32 KiB; Node.js allows a 16 KiB head).
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADERS = 100
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: give a number of seconds") from None
+
+
+# A head must arrive within this long of its first byte (or of the connection opening),
+# or the client gets 408; a body that stops arriving for this long is abandoned and its
+# container slot freed (like nginx's client_header_timeout and client_body_timeout).
+HEAD_TIMEOUT_S = _seconds("KETCH_GATEWAY_HEAD_TIMEOUT_S", 15.0)
+BODY_TIMEOUT_S = _seconds("KETCH_GATEWAY_BODY_TIMEOUT_S", 30.0)
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop parsing a request the gateway refuses."""
 
 
 class ExchangeOwner(Protocol):
@@ -126,6 +153,12 @@ class ClientConnection(asyncio.Protocol):
         self.write_paused = False
         self.closing = False
         self.last_active = time.monotonic()
+        self.in_head = True              # between a request's first byte and its last header
+        self.head_bytes = 0
+        self.header_count = 0
+        self.refusal: tuple[int, str, str] | None = None
+        self.timer: asyncio.TimerHandle | None = None   # the head's or the body's deadline
+        self.body_seen = 0.0             # when the body being received last had bytes
 
     # -- connection
 
@@ -134,9 +167,11 @@ class ClientConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = (peer[0] if peer else "").encode()
         self.gateway.clients.add(self)
+        self._arm(HEAD_TIMEOUT_S, self._head_timed_out)
 
     def connection_lost(self, exc):
         self.closing = True
+        self._arm(None)
         self.gateway.clients.discard(self)
         for ex in self.exchanges:
             self.gateway.abandon(ex)
@@ -149,23 +184,71 @@ class ClientConnection(asyncio.Protocol):
             if ex is not None:
                 ex.send_body_raw(data)
             return
+        if self.in_head:
+            self.head_bytes += len(data)  # an overcount by at most one read: a bound is all
         try:
             self.parser.feed_data(data)
+            if self.in_head and self.head_bytes > MAX_HEAD_BYTES:  # every byte was head
+                self.reply_and_close(*self._head_refusal(f"its head is over "
+                                                         f"{MAX_HEAD_BYTES} bytes"))
         except httptools.HttpParserUpgrade as upgrade:
             self.upgraded = True
+            self._arm(None)
             rest = data[upgrade.args[0]:]
             if rest and self.exchanges:
                 self.exchanges[-1].send_body_raw(rest)
         except httptools.HttpParserError as exc:
-            self.reply_and_close(400, "Bad Request", f"ketch gateway: malformed HTTP request: "
-                                                     f"{exc}")
+            if self.refusal is not None:
+                self.reply_and_close(*self.refusal)
+            else:
+                self.reply_and_close(400, "Bad Request", f"ketch gateway: malformed HTTP "
+                                                         f"request: {exc}")
 
     def eof_received(self):
-        # A client that half-closes still gets its responses; then the connection closes.
-        if not self.exchanges:
-            return False
-        self.closing = True
-        return True
+        # A client that half-closes abandons its requests: nobody is sure to read an answer,
+        # and a container slot must not wait on it.
+        for ex in self.exchanges:
+            self.gateway.abandon(ex)
+        return False
+
+    def _head_refusal(self, why: str) -> tuple[int, str, str]:
+        self.refusal = (431, "Request Header Fields Too Large",
+                        f"ketch gateway: request refused: {why}. Send a smaller head (at "
+                        f"most {MAX_HEAD_BYTES} bytes and {MAX_HEADERS} headers).")
+        return self.refusal
+
+    # -- deadlines: one timer per connection, for the head or the body being received
+
+    def _arm(self, delay: float | None, callback=None):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if delay is not None and not self.closing:
+            self.timer = asyncio.get_running_loop().call_later(delay, callback)
+
+    def _head_timed_out(self):
+        self.timer = None
+        if self.exchanges:  # a pipelined head behind a response: its clock starts after it
+            self._arm(HEAD_TIMEOUT_S, self._head_timed_out)
+            return
+        self.reply_and_close(408, "Request Timeout", f"ketch gateway: the request head did "
+                             f"not arrive within {HEAD_TIMEOUT_S:g} s")
+
+    def _body_timed_out(self):
+        self.timer = None
+        ex = self.receiving
+        if ex is None:
+            return
+        quiet = time.monotonic() - self.body_seen
+        if self.paused or quiet < BODY_TIMEOUT_S:  # held by the gateway itself, or not yet
+            self._arm(BODY_TIMEOUT_S - (0 if self.paused else quiet), self._body_timed_out)
+            return
+        self.gateway.abandon(ex)  # frees its container slot now
+        if ex.responded:
+            self.transport.close()
+        else:
+            self.reply_and_close(408, "Request Timeout", f"ketch gateway: the request body "
+                                 f"stopped arriving for {BODY_TIMEOUT_S:g} s")
 
     def pause_writing(self):
         self.write_paused = True
@@ -187,6 +270,7 @@ class ClientConnection(asyncio.Protocol):
     def resume(self):
         if self.paused and self.transport is not None:
             self.paused = False
+            self.body_seen = time.monotonic()  # its body's clock stood still while held
             self.transport.resume_reading()
 
     # -- httptools callbacks
@@ -194,24 +278,37 @@ class ClientConnection(asyncio.Protocol):
     def on_message_begin(self):
         self.url = b""
         self.headers = []
+        if not self.in_head:
+            self.in_head = True
+            self._arm(HEAD_TIMEOUT_S, self._head_timed_out)
 
     def on_url(self, url: bytes):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes):
         self.headers.append((name, value))
+        if len(self.headers) > MAX_HEADERS:
+            self._head_refusal(f"it has over {MAX_HEADERS} headers")
+            raise _Refused()  # httptools stops parsing; data_received answers
 
     def on_headers_complete(self):
+        self.in_head = False
+        self.head_bytes = 0
+        self._arm(None)
         parser = self.parser
         ex = Exchange(self, parser.get_method(), parser.should_keep_alive(),
                       parser.should_upgrade())
         self.receiving = ex
         self.exchanges.append(ex)
         self.gateway.route_request(ex, self.url, self.headers, parser.get_http_version())
+        if not ex.body_done:
+            self.body_seen = time.monotonic()
+            self._arm(BODY_TIMEOUT_S, self._body_timed_out)
         if len(self.exchanges) == 1:
             self.gateway.dispatch(ex)
 
     def on_body(self, body: bytes):
+        self.body_seen = time.monotonic()
         ex = self.receiving
         if ex is not None and not ex.done:
             ex.send_body(body)
@@ -219,6 +316,8 @@ class ClientConnection(asyncio.Protocol):
     def on_message_complete(self):
         ex = self.receiving
         self.receiving = None
+        if not self.in_head:
+            self._arm(None)
         if ex is not None:
             ex.end_body()
 

@@ -39,6 +39,10 @@ CLIENT_IDLE_S = 75.0  # a kept-alive client connection with nothing to do closes
 # How often idle client connections are looked for: a connection lives at most a fifth
 # longer than CLIENT_IDLE_S.
 IDLE_SWEEP_S = CLIENT_IDLE_S / 5
+# Requests waiting for a container of one function, at most: more get 503 at once. Waiting
+# requests start containers, so without a bound anonymous traffic could reserve the
+# machine's whole capacity and hold it for the startup timeout.
+MAX_WAITING_PER_FUNCTION = 100
 
 
 class Functions(Protocol):
@@ -395,6 +399,12 @@ class Gateway:
     # ------------------------------------------------------------------ waiting
 
     def hold(self, ex: Exchange, fn: FunctionRecord):
+        if len(self.waiting.get(fn.id, ())) >= MAX_WAITING_PER_FUNCTION:
+            ex.client.reply(ex, 503, "Service Unavailable", (
+                f"ketch gateway: {MAX_WAITING_PER_FUNCTION} requests already wait for a "
+                f"container of {ex.route.key!r}; try again later, or raise max_containers= "
+                "/ @ketch.concurrent(max_inputs=...) so it serves more at once."))
+            return
         w = Waiter(ex, fn)
         ex.waiter = w
         self.waiting.setdefault(fn.id, []).append(w)

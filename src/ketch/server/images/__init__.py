@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...proto import ketch_pb2 as pb
+from ..runtime import cgroups
 from . import sandbox_build, steps, venv_build
 from .errors import BuildFailed, ImageBuildError
 from .layers import LayerStore
@@ -56,6 +57,10 @@ class ImageService:
             for rec in self.store.image_records():
                 owners.claim("main", rec["image_id"])
         self.builder = venv_build if self.backend == "process" else sandbox_build
+        # bwrap build steps run in cgroups below the server's own group (process builds run
+        # on the host, unconfined like its containers).
+        self._build_options = {} if self.backend == "process" else \
+            {"group": cgroups.server_group(data_dir)}
         self._building: dict[str, asyncio.Lock] = {}
 
     # -- building
@@ -115,7 +120,8 @@ class ImageService:
             try:
                 fs, meta = await self.builder.make(
                     step, [self.store.path(k) for k in layers], env, workdir, scratch,
-                    self.store, lambda text: log(i, n, title, text, ""))
+                    self.store, lambda text: log(i, n, title, text, ""),
+                    **self._build_options)
                 meta = {**meta, "title": title}
                 if force and self.store.has(key):
                     self.store.remove(key)

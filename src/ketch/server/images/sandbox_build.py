@@ -5,14 +5,16 @@ layer. The Debian base comes from mmdebstrap; local files are copied in directly
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import secrets
 import shlex
 import shutil
 from pathlib import Path
 
 from ...proto import ketch_pb2 as pb
-from ..runtime import Mount
+from ..runtime import Mount, cgroups
 from ..runtime.bwrap import IMAGE_PATH, SITE, Sandbox, spawn
 from . import registry
 from .errors import BuildFailed, OutputTail
@@ -28,6 +30,25 @@ BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": 
             "PIP_NO_CACHE_DIR": "1"}
 
 
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value!r}: give a positive whole number")
+    return int(value)
+
+
+# Build steps run install scripts nobody reviewed: each runs in a cgroup under these limits
+# (a server's environment may raise them), so one step cannot take the machine's memory,
+# fill its process table or hold every CPU.
+STEP_LIMITS = cgroups.Limits(
+    memory_limit_mib=_env_int("KETCH_BUILD_MEMORY_MIB", 8192),
+    pids_max=_env_int("KETCH_BUILD_PIDS", 4096),
+    cpu_limit=float(min(_env_int("KETCH_BUILD_CPUS", 4), os.cpu_count() or 1)))
+
 _CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # What the base is made of: a change here changes every layer's key.
 RECIPE = f"rootfs-1:{DEBIAN_SUITE}:{','.join(DEBIAN_PACKAGES)}"
@@ -35,15 +56,16 @@ _HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 
 async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
-               scratch: Path, store, log) -> tuple[Path, dict]:
-    """Runs one step; returns the directory that becomes its layer and its metadata."""
+               scratch: Path, store, log, group: str = cgroups.BASE) -> tuple[Path, dict]:
+    """Runs one step (its cgroup below `group`, the server's); returns the directory that
+    becomes its layer and its metadata."""
     kind = step.kind
     if kind == "debian_slim":
         return await _debian(step, scratch, log)
     if kind == "from_registry":
         fs, meta = await registry.pull(step, scratch, store, log)
         meta["python"] = await _python_of([str(store.path(k)) for k in meta["below"]],
-                                          meta["env"], scratch, step.args[0])
+                                          meta["env"], scratch, step.args[0], group)
         return fs, meta
     if kind in ("add_local_file", "add_local_dir"):
         return _copy_local(step, scratch), {}
@@ -54,7 +76,7 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
                        "DEBIAN_FRONTEND": "noninteractive"},
                   layers=[str(p) for p in layers], scratch=scratch / "box",
                   workdir=workdir or "/", binds=binds)
-    await run(box, log)
+    await run(box, log, group)
     upper = scratch / "box" / "upper"
     # The mount points bubblewrap made for ketch's own binds are not the step's doing.
     shutil.rmtree(upper / "opt" / "ketch", ignore_errors=True)
@@ -66,13 +88,14 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
     return upper, meta
 
 
-async def _python_of(layers: list[str], env: dict, scratch: Path, ref: str) -> str:
+async def _python_of(layers: list[str], env: dict, scratch: Path, ref: str, group: str
+                     ) -> str:
     """The "major.minor" of the image's python3, which ketch's runtime needs."""
     found: list[str] = []
     box = Sandbox(command=["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                   env={"PATH": IMAGE_PATH, **env}, layers=layers, scratch=scratch / "probe")
     try:
-        await run(box, found.append)
+        await run(box, found.append, group)
     except BuildFailed:
         pass
     if not found or not re.match(r"^3\.\d+$", found[-1]):
@@ -82,23 +105,40 @@ async def _python_of(layers: list[str], env: dict, scratch: Path, ref: str) -> s
     return found[-1]
 
 
-async def run(box: Sandbox, log):
+async def run(box: Sandbox, log, group: str):
+    """Runs a build container under STEP_LIMITS; a failure names the limit it hit."""
     tail = OutputTail()
 
     def on_line(source, text):
         tail.add(text)
         log(text)
 
-    proc, readers = await spawn(box, on_line)
+    box.cgroup = cg = await asyncio.to_thread(
+        cgroups.Cgroup.create, "build-" + secrets.token_hex(6), STEP_LIMITS, group)
     try:
-        code = await proc.wait()
-    except BaseException:  # the build was interrupted: its container goes too
-        proc.kill()
-        raise
-    for r in readers:
-        await r
-    if code != 0:
-        raise BuildFailed(f"exited with code {code}", tail.text())
+        proc, readers = await spawn(box, on_line)
+        try:
+            code = await proc.wait()
+        except BaseException:  # the build was interrupted: its container goes too
+            proc.kill()
+            raise
+        for r in readers:
+            await r
+        oom, forks_refused = cg.oom_kills(), cg.pids_refused()
+    finally:
+        cg.kill_all()
+        await asyncio.to_thread(cg.remove)
+    if code == 0:
+        return
+    lim = STEP_LIMITS
+    if oom:
+        raise BuildFailed(f"it ran out of memory at the build limit of {lim.memory_limit_mib} "
+                          "MiB and was killed (the server's KETCH_BUILD_MEMORY_MIB sets the "
+                          "limit)", tail.text())
+    if forks_refused:
+        raise BuildFailed(f"it hit the build limit of {lim.pids_max} processes (the server's "
+                          "KETCH_BUILD_PIDS sets the limit)", tail.text())
+    raise BuildFailed(f"exited with code {code}", tail.text())
 
 
 def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:

@@ -293,6 +293,8 @@ class BwrapRuntime:
         if why:
             raise RuntimeUnavailable(f"the bwrap runtime cannot run here: {why}. Use "
                                      "--runtime process (no isolation) instead")
+        self.cgroup_group = cgroups.server_group(data_dir)
+        cgroups.remove_stale(self.cgroup_group)  # containers that died while it was down
         self.root = Path(data_dir) / "containers"
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -332,7 +334,8 @@ class BwrapRuntime:
                                 memory_request_mib=launch.memory_mib,
                                 cpu_request=launch.cpu, cpu_limit=launch.cpu_limit,
                                 pids_max=self.pids_limit)
-        cg = await asyncio.to_thread(cgroups.Cgroup.create, launch.container_id, limits)
+        cg = await asyncio.to_thread(cgroups.Cgroup.create, launch.container_id, limits,
+                                     self.cgroup_group)
         box = Sandbox(command=[python, "-m", "ketch._runtime"], env=env,
                       layers=list(launch.image_layers),
                       scratch=self.root / launch.container_id,

@@ -1,12 +1,15 @@
 """Control groups for containers: memory, CPU and pids limits, and how a container died.
 
 Works with the unified hierarchy (cgroup v2) and with the legacy one (v1, one tree per
-controller). Each container gets `ketch/<container id>` under every controller; the
-server's own process stays outside them.
+controller). Each server has a group of its own, `ketch/srv-<hash of its data dir>`, and
+each container (or build step) gets `<that group>/<container id>` under every controller;
+the server's own process stays outside them. At start a server removes what its group
+still holds: containers that died while it was down, and never another server's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -18,6 +21,7 @@ log = logging.getLogger("ketch.server")
 
 ROOT = Path(os.environ.get("KETCH_CGROUP_ROOT", "/sys/fs/cgroup"))
 _V1_CONTROLLERS = ("memory", "cpu", "pids")
+BASE = "ketch"
 _CFS_PERIOD_US = 100_000
 
 
@@ -54,11 +58,12 @@ class Cgroup:
         return [str(d / "cgroup.procs") for d in self.dirs]
 
     @classmethod
-    def create(cls, name: str, limits: Limits) -> "Cgroup":
+    def create(cls, name: str, limits: Limits, group: str = BASE) -> "Cgroup":
+        """`name` under `group` (a path below the hierarchy's root, see `server_group`)."""
         ver = version()
         if ver == 2:
-            parent = ROOT / "ketch"
-            parent.mkdir(exist_ok=True)
+            parent = ROOT / group
+            parent.mkdir(parents=True, exist_ok=True)
             _enable_v2_controllers(parent)
             path = parent / name
             path.mkdir()
@@ -66,7 +71,7 @@ class Cgroup:
         elif ver == 1:
             dirs = []
             for controller in _V1_CONTROLLERS:
-                path = ROOT / controller / "ketch" / name
+                path = ROOT / controller / group / name
                 path.mkdir(parents=True)
                 dirs.append(path)
             cg = cls(name, dirs, 1, limits)
@@ -114,6 +119,18 @@ class Cgroup:
         if lim.pids_max:
             _write(pids / "pids.max", lim.pids_max)
 
+    def pids_refused(self) -> int:
+        """How often a fork failed at the pids limit (0 where that is not counted)."""
+        path = self.dirs[0 if self.version == 2 else 2] / "pids.events"
+        try:
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "max":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
     def oom_kills(self) -> int | None:
         """How many of the container's processes the kernel killed for memory; None when
         that cannot be read (the reason is logged), which is not the same as none."""
@@ -158,9 +175,33 @@ class Cgroup:
                 log.warning("could not remove cgroup %s", d)
 
 
+def server_group(data_dir) -> str:
+    """The group of the server with this data dir: its containers' cgroups go below it."""
+    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
+    return f"{BASE}/srv-{digest}"
+
+
+def remove_stale(group: str) -> int:
+    """Kills and removes every cgroup below `group` (a previous run's, found at start);
+    returns how many there were."""
+    ver = version()
+    if ver == 0:
+        return 0
+    parents = [ROOT / group] if ver == 2 else [ROOT / c / group for c in _V1_CONTROLLERS]
+    names = sorted({d.name for p in parents if p.is_dir() for d in p.iterdir() if d.is_dir()})
+    for name in names:
+        Cgroup(name, [p / name for p in parents], ver, Limits()).remove()
+    if names:
+        log.info("removed %d stale cgroups under %s, left by containers that outlived this "
+                 "server's last run", len(names), group)
+    return len(names)
+
+
 def _enable_v2_controllers(parent: Path):
-    """Lets children of `parent` (and `parent` itself) use memory, cpu and pids."""
-    for d in (parent.parent, parent):
+    """Lets `parent` and its children use memory, cpu and pids (so every group from the
+    root down to it must enable them)."""
+    chain = [parent, *parent.parents]
+    for d in reversed(chain[:chain.index(ROOT) + 1]):
         control = d / "cgroup.subtree_control"
         enabled = control.read_text().split()
         wanted = [c for c in ("memory", "cpu", "pids") if c not in enabled]
