@@ -30,7 +30,9 @@ class QueueService:
         self.changed: dict[tuple[str, str], asyncio.Event] = {}
         self.counts: dict[tuple[str, str], int] = {}      # items per partition, cached
         self.expiries: dict[tuple[str, str], float] = {}  # as stored, cached
-        self.waits: dict[str, asyncio.Task] = {}
+        # Waiting gets/puts by waiter id: None from the request's arrival until its task
+        # runs, so a cancel read right behind the request still finds it.
+        self.waits: dict[str, asyncio.Task | None] = {}
         self.waits_of: dict[str, set[str]] = {}           # owner id -> its waiter ids
         self.objects.on_delete["queue"] = self._deleted
         self._sweeper: asyncio.Task | None = None
@@ -131,8 +133,15 @@ class QueueService:
         self.store.queue_clear(oid, partition)
         self._forget(oid, partition)
 
+    def expect_wait(self, owner_id: str, waiter_id: str):
+        """A get/put that will wait has arrived: from now on a cancel of it counts."""
+        if waiter_id:
+            self.waits[waiter_id] = None
+            self.waits_of.setdefault(owner_id, set()).add(waiter_id)
+
     def cancel_wait(self, owner_id: str, waiter_id: str):
-        """Ends a waiting get/put of this owner: it answers with nothing."""
+        """Ends a waiting get/put of this owner: it answers with nothing (at once, or as
+        soon as it starts, when it was cancelled before it could)."""
         if waiter_id in self.waits_of.get(owner_id, ()):
             task = self.waits.pop(waiter_id, None)
             if task is not None:
@@ -144,6 +153,10 @@ class QueueService:
         something true or timeout_s passes (< 0: no limit). Returns its last result."""
         deadline = None if timeout_s < 0 else time.monotonic() + timeout_s
         if waiter_id:
+            if waiter_id not in self.waits:
+                # Cancelled (or its owner gone) between expect_wait and now.
+                self.waits_of.get(owner_id, set()).discard(waiter_id)
+                raise asyncio.CancelledError
             self.waits[waiter_id] = asyncio.current_task()
             self.waits_of.setdefault(owner_id, set()).add(waiter_id)
         try:

@@ -25,6 +25,8 @@ def _now_or_later(svc: Services, req: Request, msg, partition: str, attempt: Cal
         reply(result)
         return None
 
+    queues.expect_wait(req.owner_id, msg.waiter_id)
+
     async def later():
         try:
             result = await queues.wait_until(req.owner_id, msg.waiter_id, msg.object_id,

@@ -19,12 +19,18 @@ MAX_EPHEMERAL_DISK_MIB = 3 * 1024 * 1024
 MAX_RETRIES = 10
 MAX_RETRY_DELAY_S = 60.0
 MAX_BACKOFF = 10.0
+# A spec that asks for no CPU at all (a hand-made one: the SDK always sets it) gets the
+# SDK's default request: none at all would let its containers multiply without bound.
+DEFAULT_CPU = 0.125
 
 
 def check_spec_numbers(spec: pb.FunctionSpec):
-    """Raises ValueError naming the first number of `spec` out of its range."""
+    """Raises ValueError naming the first number of `spec` out of its range (a CPU request
+    left unset becomes DEFAULT_CPU)."""
     res, retries, scaling = spec.resources, spec.retries, spec.scaling
-    _in(spec, "cpu", res.cpu_request, 0.01, MAX_CPU)  # 0 would let containers multiply
+    if res.cpu_request == 0:
+        res.cpu_request = DEFAULT_CPU
+    _in(spec, "cpu", res.cpu_request, 0.01, MAX_CPU)
     if res.cpu_limit:
         _in(spec, "cpu limit", res.cpu_limit, max(res.cpu_request, 0.01), MAX_CPU)
     _in(spec, "memory (MiB)", res.memory_request_mib, 0, MAX_MEMORY_MIB)
