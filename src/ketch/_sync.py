@@ -96,8 +96,7 @@ async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitabl
 
     def settle(result):  # on the caller's loop
         if waiter.done():  # it gave up meanwhile
-            handing_back = asyncio.run_coroutine_threadsafe(give_back(result), ketch_loop)
-            handing_back.add_done_callback(_report_failed_give_back)
+            hand_back(result)
         else:
             waiter.set_result(result)
 
@@ -117,10 +116,18 @@ async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitabl
         task.append(asyncio.ensure_future(coro))
         task[0].add_done_callback(ended)
 
+    def hand_back(result):
+        handing_back = asyncio.run_coroutine_threadsafe(give_back(result), ketch_loop)
+        handing_back.add_done_callback(_report_failed_give_back)
+
     ketch_loop.call_soon_threadsafe(start)
     try:
         return await waiter
     except asyncio.CancelledError:
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            # The result came in just before the cancellation reached this task, which
+            # then raised instead of returning it: it goes back too.
+            hand_back(waiter.result())
         ketch_loop.call_soon_threadsafe(lambda: task and task[0].cancel())
         raise
 
