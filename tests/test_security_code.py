@@ -462,3 +462,40 @@ def test_the_process_runtime_mounts_volumes_nosuid_and_nodev_too(server):
     """)
     options = out["options"].split(",")
     assert "nosuid" in options and "nodev" in options, out["options"]
+
+
+def test_another_connections_upload_cannot_be_written_into(server):
+    """An unfinished upload is keyed by its id; a chunk with that id from another
+    connection (a guessed or leaked id) is refused, and the upload lands untouched."""
+    import uuid
+
+    import ketch
+    from ketch import _config, _sync
+    from ketch._client import Client
+    from ketch.proto import ketch_pb2 as pb
+
+    vol = ketch.Volume.from_name(f"uploads-{uuid.uuid4().hex[:8]}", create_if_missing=True)
+
+    async def main():
+        owner = await Client._connect(_config.server_address())
+        intruder = await Client._connect(_config.server_address())
+        try:
+            vid = await vol._id()
+            write = dict(object_id=vid, upload_id="shared-upload-id", path="f.txt")
+            await owner.request(raw=b"mine ", volume_write=pb.VolumeWrite(**write))
+            try:
+                await intruder.request(raw=b"theirs", volume_write=pb.VolumeWrite(
+                    **write, last=True))
+                refused = ""
+            except Exception as exc:
+                refused = str(exc)
+            await owner.request(raw=b"only", volume_write=pb.VolumeWrite(**write, last=True))
+            return refused
+        finally:
+            owner.conn.close()
+            intruder.conn.close()
+
+    refused = _sync.run(main())
+    assert "belongs to another upload" in refused
+    assert b"".join(vol.read_file("f.txt")) == b"mine only"
+    ketch.Volume.delete(vol._name)

@@ -192,6 +192,10 @@ class VolumeService:
                 if not msg.last:
                     self.failed.add(msg.upload_id)
                 raise
+        elif up.owner_id != owner_id or up.object_id != msg.object_id:
+            # Another connection's upload: its id is no key to it.
+            raise ValueError(f"upload id {msg.upload_id!r} belongs to another upload; "
+                             "give each upload an id of its own")
         write = up.written = asyncio.ensure_future(
             _write_after(up.written, up.fd, raw, up.size))
         up.size += sum(len(part) for part in raw)
