@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from . import _context, _output, _sync, _web
 from ._client import Client, python_version
-from ._cls import Cls, class_spec_methods
+from ._cls import Cls, class_batching, class_spec_methods
 from ._functions import Function, _Target
 from ._image import check_image
 from ._options import FunctionOptions, build_options, refuse_not_yet
@@ -294,6 +294,8 @@ class App:
                                  block_network=block_network)
             opts.include_source = self._include_source if include_source is None \
                 else bool(include_source)
+            opts.batch_max_size, opts.batch_wait_ms = class_batching(
+                where, c, concurrent=opts.max_inputs > 1 or bool(opts.target_inputs))
             if not class_spec_methods(c) and not _web.endpoints_of(c, c.__name__, True):
                 raise InvalidError(f"{where}: the class has no @ketch.method() and no web "
                                    "endpoint; mark the methods to call remotely")

@@ -6,9 +6,12 @@ container of its own for those parameters, where `@enter` methods ran once at st
 
 from __future__ import annotations
 
+import inspect
+
 from ._client import Client
 from ._functions import Function, _Target
-from ._partial import ENTER, METHOD, check_parameters, instantiate, lifecycle_methods
+from ._partial import (BATCHED, ENTER, METHOD, check_parameters, instantiate,
+                       lifecycle_methods)
 from ._serialization import serialize
 from ._web import WEB
 from .exception import InvalidError
@@ -106,7 +109,8 @@ class ClsInstance:
         if user_cls is not None:
             attr = getattr(user_cls, name, None)
             marks = getattr(attr, METHOD, None)
-            if marks is None and getattr(attr, WEB, None) is None:
+            if marks is None and getattr(attr, WEB, None) is None and \
+                    getattr(attr, BATCHED, None) is None:
                 raise AttributeError(
                     f"{self._cls._tag}.{name} is not a remote method; decorate it with "
                     "@ketch.method() to call it with .remote()")
@@ -128,10 +132,44 @@ class ClsInstance:
         return getattr(self._local, method)(*args, **kwargs)
 
 
+def remote_method_names(user_cls) -> list[str]:
+    """The methods called with .remote(): those marked @ketch.method() or @ketch.batched
+    (which, as on Modal, also makes a method remote)."""
+    return [name for name, value in inspect.getmembers(user_cls, inspect.isfunction)
+            if getattr(value, METHOD, None) or getattr(value, BATCHED, None)]
+
+
 def class_spec_methods(user_cls) -> list[pb.Method]:
     methods = []
-    for name in lifecycle_methods(user_cls, METHOD):
-        marks = getattr(getattr(user_cls, name), METHOD)
+    for name in remote_method_names(user_cls):
+        marks = getattr(getattr(user_cls, name), METHOD, None) or {"is_generator": False}
         methods.append(pb.Method(name=name, is_generator=marks["is_generator"]))
     return methods
+
+
+def class_batching(where: str, user_cls, concurrent: bool) -> tuple[int, int]:
+    """The (max_batch_size, wait_ms) of the class's @ketch.batched method, or (0, 0). As on
+    Modal, a class has at most one, and then no other remote method: batching is a setting
+    of the class's containers, which every method would share."""
+    batched = lifecycle_methods(user_cls, BATCHED)
+    if not batched:
+        return 0, 0
+    if len(batched) > 1:
+        raise InvalidError(f"{where}: a class can have only one @ketch.batched method, not "
+                           f"{', '.join(batched)}; move the others to classes of their own")
+    name = batched[0]
+    others = [n for n in remote_method_names(user_cls) if n != name] + \
+        [n for n, f in inspect.getmembers(user_cls, inspect.isfunction)
+         if getattr(f, WEB, None) is not None]
+    if others:
+        raise InvalidError(f"{where}: a class with a @ketch.batched method ({name}) cannot "
+                           f"have other remote methods ({', '.join(others)}), as on Modal; "
+                           "move them to another @app.cls class")
+    if concurrent:
+        raise InvalidError(f"{where}: @ketch.batched and @ketch.concurrent cannot be combined")
+    f = getattr(user_cls, name)
+    if inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) or \
+            (getattr(f, METHOD, None) or {}).get("is_generator"):
+        raise InvalidError(f"{where}: the @ketch.batched method {name} cannot be a generator")
+    return getattr(f, BATCHED)
 

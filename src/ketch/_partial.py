@@ -59,7 +59,8 @@ def concurrent(_target=None, *, max_inputs: int, target_inputs: int | None = Non
 
 def batched(_target=None, *, max_batch_size: int, wait_ms: int):
     """The function takes lists and returns a list: ketch gathers up to `max_batch_size`
-    inputs, waiting at most `wait_ms` for a batch to fill."""
+    inputs, waiting at most `wait_ms` for a batch to fill. On a method of an @app.cls class
+    it also makes the method callable remotely; such a class has no other remote method."""
     if _target is not None:
         raise InvalidError("use @ketch.batched(max_batch_size=N, wait_ms=M), with parentheses")
     _int_in("max_batch_size", max_batch_size, 1, 1000)
@@ -67,6 +68,9 @@ def batched(_target=None, *, max_batch_size: int, wait_ms: int):
 
     def decorate(obj):
         _check_target(obj, "batched")
+        if inspect.isclass(obj):   # as Modal refuses it
+            raise InvalidError(f"@ketch.batched cannot decorate the class {obj.__name__}: put "
+                               "it on the method to batch, under @app.cls()")
         setattr(obj, BATCHED, (max_batch_size, wait_ms))
         return obj
 

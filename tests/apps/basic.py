@@ -176,6 +176,20 @@ def batch_wrong_length(xs):
 
 
 @app.cls()
+class BatchedModel:
+    """A class whose only remote method is @batched, as Modal allows (issue 10)."""
+    scale: int = ketch.parameter(default=1)
+
+    @ketch.enter()
+    def load(self):
+        self.pid = os.getpid()
+
+    @ketch.batched(max_batch_size=8, wait_ms=200)
+    def predict(self, xs):
+        return [(x * self.scale, len(xs), self.pid) for x in xs]
+
+
+@app.cls()
 class Counter:
     start: int = ketch.parameter(default=0)
     exit_marker: str = ketch.parameter(default="")
