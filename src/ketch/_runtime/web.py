@@ -95,7 +95,7 @@ class WebServing:
                 listening.set()
 
         if ep.kind == "wsgi":
-            from uvicorn.middleware.wsgi import WSGIMiddleware
+            from a2wsgi import WSGIMiddleware
 
             app = WSGIMiddleware(app)
         config = uvicorn.Config(
