@@ -3,8 +3,11 @@
 Every endpoint listens on a Unix socket of its own in the container's web directory
 (KETCH_WEB_DIR), which only the gateway reaches from outside (a round trip over one also
 costs less than over TCP on loopback). `asgi_app`, `wsgi_app` and `fastapi_endpoint` apps
-run under uvicorn in this process; a `web_server` function starts the user's process,
-which listens on the TCP port the decorator names in the container's own network, and
+run under uvicorn in this process (WSGI ones through a2wsgi, which streams what the app
+yields). The image needs neither: the server's own uvicorn, h11, click, websockets and
+a2wsgi appear at FALLBACK_SITE, which comes last on sys.path, so the image's own copies
+(and its FastAPI and Starlette) always win. A `web_server` function starts the user's
+process, which listens on the TCP port the decorator names in the container's own network, and
 its socket forwards each connection there. FastAPI is imported only for
 `fastapi_endpoint`s. Stopping waits for requests in flight, so a container that scales down
 or is replaced by a reload finishes what it started.
@@ -17,6 +20,7 @@ import contextlib
 import functools
 import inspect
 import os
+import sys
 import time
 
 from .. import _wire
@@ -25,6 +29,9 @@ from ..proto import ketch_pb2 as pb
 from .loading import UserCode
 
 READY_POLL_S = 0.02
+# Where a container finds the server's web-serving packages (bound there read-only by the
+# bwrap runtime); searched after everything the image installed.
+FALLBACK_SITE = "/opt/ketch/fallback-site"
 # Open streams and WebSockets get half the server's stop grace; the in-flight drain and the
 # @exit hooks come after.
 WEB_STOP_GRACE_S = STOP_GRACE_S / 2
@@ -48,6 +55,7 @@ class WebServing:
     async def start(self) -> pb.WebReady:
         """Starts every endpoint and says where each listens, keyed by class method (""
         for a function). Raises with a clear message when one cannot start."""
+        _use_fallback_site()
         ready = pb.WebReady()
         for ep in self.code.spec.web_endpoints:
             fn = self.code.callable_for(ep.method)
@@ -95,7 +103,7 @@ class WebServing:
                 listening.set()
 
         if ep.kind == "wsgi":
-            from uvicorn.middleware.wsgi import WSGIMiddleware
+            from a2wsgi import WSGIMiddleware
 
             app = WSGIMiddleware(app)
         config = uvicorn.Config(
@@ -163,6 +171,12 @@ class WebServing:
             server.should_exit = True
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _use_fallback_site():
+    """Appends FALLBACK_SITE to sys.path, last, where the container has it."""
+    if os.path.isdir(FALLBACK_SITE) and FALLBACK_SITE not in sys.path:
+        sys.path.append(FALLBACK_SITE)
 
 
 def _with_root_path(app):

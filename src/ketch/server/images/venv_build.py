@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from ...proto import ketch_pb2 as pb
-from ..runtime.bwrap import runtime_binds
+from ..._runtime.web import FALLBACK_SITE
+from ..runtime.bwrap import SITE, runtime_binds
 from .errors import BuildFailed, OutputTail
 from .sandbox_build import _pip_options
 
@@ -63,7 +64,10 @@ def _link_runtime(venv: Path):
     site = next((venv / "lib").glob("python*/site-packages"))
     runtime = venv / "ketch-runtime"
     for host, inside in runtime_binds():
-        target = runtime / os.path.relpath(inside, "/opt/ketch/site")
+        # Both ketch's site and the web server's fallback site: ketch-runtime comes after
+        # the venv's own packages either way.
+        root = FALLBACK_SITE if inside.startswith(FALLBACK_SITE + "/") else SITE
+        target = runtime / os.path.relpath(inside, root)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(host)
     # Relative to the venv, which moves when its layer is committed or copied.

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import functools
+import importlib
 import os
 import shutil
 import signal
@@ -35,6 +36,7 @@ from pathlib import Path
 from . import cgroups, nvidia, usernet
 from .base import (WEB_DIR_ENV, ContainerExit, ContainerLaunch, Mount, OnExit, OnLine,
                    RunDir, RuntimeUnavailable)
+from ..._runtime.web import FALLBACK_SITE
 from .process import _LINE_LIMIT, _pump, _signal_group
 
 # Where ketch's in-container runtime and its two dependencies appear in every container.
@@ -98,7 +100,10 @@ def unusable_because() -> str:
 
 @functools.lru_cache(maxsize=1)
 def runtime_binds() -> tuple[tuple[str, str], ...]:
-    """(host path, container path) of ketch and what its container runtime imports."""
+    """(host path, container path) of ketch and what its container runtime imports. The
+    web server's packages go to FALLBACK_SITE, which the runtime searches after the image's
+    own packages (SITE is on PYTHONPATH, ahead of them: only what no image provides goes
+    there)."""
     import cloudpickle
     import google.protobuf
 
@@ -111,6 +116,14 @@ def runtime_binds() -> tuple[tuple[str, str], ...]:
     upb = os.path.join(os.path.dirname(protobuf), "_upb")  # protobuf's C implementation
     if os.path.isdir(upb):
         binds.append((upb, f"{SITE}/google/_upb"))
+    web = ["uvicorn", "h11", "click", "websockets", "a2wsgi"]
+    if sys.version_info < (3, 11):
+        web.append("typing_extensions")  # uvicorn needs it there
+    for name in web:
+        path = importlib.import_module(name).__file__
+        if os.path.basename(path) == "__init__.py":  # a package; else a module's one file
+            path = os.path.dirname(path)
+        binds.append((path, f"{FALLBACK_SITE}/{os.path.basename(path)}"))
     return tuple(binds)
 
 
