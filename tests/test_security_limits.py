@@ -67,17 +67,18 @@ def test_stale_cgroups_after_kill_9_are_removed_at_the_next_start(tmp_path):
                     pass
 
 
-def test_a_build_step_over_its_memory_limit_fails_naming_it(tmp_path):
-    srv = start_server(tmp_path / "server", "bwrap", KETCH_BUILD_MEMORY_MIB="64")
+def _build_outcome(tmp_path, command: str, **env) -> str:
+    """Builds a fresh image whose second step runs `command` on a bwrap server started
+    with `env`; returns "built" or the build's error message."""
+    srv = start_server(tmp_path / "server", "bwrap", **env)
     try:
-        out = run_client(srv, f"""
+        return run_client(srv, f"""
             import json, ketch
             from ketch import _sync
             from ketch._client import Client
             from ketch.proto import ketch_pb2 as pb
             img = ketch.Image.debian_slim().run_commands(
-                "echo {os.urandom(4).hex()}",
-                "python3 -c 'b = bytearray(512 << 20); print(len(b))'")
+                "echo {os.urandom(4).hex()}", {command!r})
             c = _sync.run(Client.get())
             try:
                 _sync.run(c.request(image_build=pb.ImageBuild(
@@ -88,32 +89,19 @@ def test_a_build_step_over_its_memory_limit_fails_naming_it(tmp_path):
         """)
     finally:
         srv.stop()
+
+
+def test_a_build_step_over_its_memory_limit_fails_naming_it(tmp_path):
+    out = _build_outcome(tmp_path, "python3 -c 'b = bytearray(512 << 20); print(len(b))'",
+                         KETCH_BUILD_MEMORY_MIB="64")
     assert out.startswith("image build failed at step 2/2 (run_commands"), out
     assert "out of memory at the build limit of 64 MiB" in out
     assert "KETCH_BUILD_MEMORY_MIB" in out
 
 
 def test_build_steps_run_under_pids_and_cpu_limits_too(tmp_path):
-    srv = start_server(tmp_path / "server", "bwrap", KETCH_BUILD_PIDS="20")
-    try:
-        out = run_client(srv, f"""
-            import json, ketch
-            from ketch import _sync
-            from ketch._client import Client
-            from ketch.proto import ketch_pb2 as pb
-            img = ketch.Image.debian_slim().run_commands(
-                "echo {os.urandom(4).hex()}",
-                "for i in $(seq 100); do sleep 5 & done; wait")
-            c = _sync.run(Client.get())
-            try:
-                _sync.run(c.request(image_build=pb.ImageBuild(
-                    build_id="t", image=pb.ImageDef(steps=img._steps))))
-                print(json.dumps("built"))
-            except Exception as exc:
-                print(json.dumps(str(exc)))
-        """)
-    finally:
-        srv.stop()
+    out = _build_outcome(tmp_path, "for i in $(seq 100); do sleep 5 & done; wait",
+                         KETCH_BUILD_PIDS="20")
     assert out.startswith("image build failed at step 2/2 (run_commands"), out
     assert "build limit of 20 processes" in out and "KETCH_BUILD_PIDS" in out
 

@@ -154,12 +154,7 @@ class Calls:
             if not ids:
                 continue
             if terminate_containers:
-                for input_id in ids:
-                    item = c.inflight.pop(input_id)
-                    self.release(item)
-                    self.deliver_error(item, pb.CANCELLED, err)
-                c.requeue_on_exit = True
-                self.stop_container(c, StopReason.CALL_CANCELLED, kill=True)
+                self._cancel_and_stop(c, ids, err, StopReason.CALL_CANCELLED)
             elif c.conn is not None:
                 c.conn.send(pb.Frame(cancel_inputs=pb.CancelInputs(input_ids=ids)))
                 # Sync code blocked in C (a sleep, a read) cannot be interrupted: if it has
@@ -170,13 +165,19 @@ class Calls:
         stuck = [i for i in input_ids if i in c.inflight]
         if not stuck or c.state == "stopping":
             return
-        err = InputCancellation("the call was cancelled")
-        for input_id in stuck:
+        self._cancel_and_stop(c, stuck, InputCancellation("the call was cancelled"),
+                              StopReason.CANCEL_IGNORED)
+
+    def _cancel_and_stop(self, c: ContainerRecord, input_ids: list[str], err: BaseException,
+                         reason: StopReason):
+        """Ends these running inputs as cancelled and kills their container; its other
+        inputs go back to the queue."""
+        for input_id in input_ids:
             item = c.inflight.pop(input_id)
             self.release(item)
             self.deliver_error(item, pb.CANCELLED, err)
         c.requeue_on_exit = True
-        self.stop_container(c, StopReason.CANCEL_IGNORED, kill=True)
+        self.stop_container(c, reason, kill=True)
 
     def close_call(self, call_id: str):
         """The caller no longer wants outputs (a map that raised, or a closed connection)."""
