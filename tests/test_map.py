@@ -101,6 +101,16 @@ def test_cancel(basic_app):
         call.get(timeout=10)
 
 
+def test_cancel_terminating_its_container(basic_app):
+    call = basic_app.sleep_for.spawn(30)
+    time.sleep(0.5)
+    started = time.monotonic()
+    call.cancel(terminate_containers=True)
+    with pytest.raises(ketch.exception.InputCancellation):
+        call.get(timeout=10)
+    assert time.monotonic() - started < 5
+
+
 def test_spawn_map_runs_every_input(basic_app, tmp_path):
     markers = [str(tmp_path / f"m{i}") for i in range(5)]
     assert basic_app.sleep_for.spawn_map([0] * 5, markers) is None
