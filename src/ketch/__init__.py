@@ -24,6 +24,7 @@ from ._image import Image
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
 from ._queue import Queue
+from ._schedule import Cron, Period
 from ._secret import Secret
 from ._volume import FileEntry, FileEntryType, Volume
 from ._web import asgi_app, fastapi_endpoint, web_server, wsgi_app
@@ -37,7 +38,8 @@ from .partial_function import web_endpoint
 
 __all__ = [
     "Dict", "FileEntry", "FileEntryType", "Queue", "Secret", "Volume", "Image",
-    "App", "Cls", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Retries",
+    "App", "Cls", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
+    "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
     "asgi_app", "fastapi_endpoint", "web_endpoint", "web_server", "wsgi_app",
@@ -51,8 +53,6 @@ __getattr__ = not_yet(__name__, {
     "Sandbox": _SANDBOXES,
     "SandboxSnapshot": _SANDBOXES,
     "Probe": _SANDBOXES,
-    "Cron": "schedules",
-    "Period": "schedules",
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
     "forward": "port forwarding",

@@ -17,13 +17,12 @@ from .retries import Retries
 # Accepted so that Modal apps port, but not built in ketch yet: each is refused with this
 # message when given a value.
 _NOT_YET = {
-    "schedule": "schedules (Cron, Period) are not in ketch yet. Remove schedule=",
     "enable_memory_snapshot": "memory snapshots are not in ketch yet. Remove "
                               "enable_memory_snapshot=",
     "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
     "region": "ketch is self-hosted: there are no regions. Remove region=",
 }
-_NOT_YET_DEFAULTS = {"schedule": None, "enable_memory_snapshot": False,
+_NOT_YET_DEFAULTS = {"enable_memory_snapshot": False,
                      "cloud": None, "region": None}
 
 
@@ -62,6 +61,7 @@ class FunctionOptions:
     ephemeral_disk_mib: int = 0
     block_network: bool = False                        # loopback only (bwrap runtime)
     include_source: bool = True   # False: no code uploaded, the image carries it
+    schedule: Any = None          # pb.Schedule of a scheduled function, or None
 
 
 def _number(name: str, value, low: float, high: float) -> float:

@@ -1,9 +1,5 @@
-"""Modal's `modal.schedule`: schedules are not in ketch yet."""
+"""Modal's `modal.schedule`: when a function runs by itself."""
 
-from ._missing import not_yet
+from ._schedule import Cron, Period, Schedule
 
-__all__: list[str] = []
-
-_SCHEDULES = "schedules; run the function from cron with `ketch run` meanwhile"
-__getattr__ = not_yet(__name__, {"Cron": _SCHEDULES, "Period": _SCHEDULES,
-                                 "Schedule": _SCHEDULES})
+__all__ = ["Cron", "Period", "Schedule"]

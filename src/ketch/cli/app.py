@@ -33,15 +33,16 @@ def list_apps(as_json: bool, show_all: bool):
     if as_json:
         print_json([{"app_id": a.app_id, "name": a.name, "state": a.state,
                      "created_at": a.created_at, "functions": a.n_functions,
-                     "containers": a.n_containers, "stopped_at": a.stopped_at or None}
+                     "containers": a.n_containers, "stopped_at": a.stopped_at or None,
+                     "next_run_at": a.next_run_at or None}
                     for a in apps])
         return
     if not apps:
         console.print("no running apps" + ("" if show_all else " (--all shows stopped ones)"))
         return
-    table(["App ID", "Name", "State", "Functions", "Containers", "Created"],
-          [[a.app_id, a.name, a.state, a.n_functions, a.n_containers, when(a.created_at)]
-           for a in apps])
+    table(["App ID", "Name", "State", "Functions", "Containers", "Created", "Next run"],
+          [[a.app_id, a.name, a.state, a.n_functions, a.n_containers, when(a.created_at),
+            when(a.next_run_at)] for a in apps])
 
 
 @app.command("stop")

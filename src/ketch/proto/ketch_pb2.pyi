@@ -57,7 +57,7 @@ DICT_CLEAR: DictOp
 DICT_SCAN: DictOp
 
 class Frame(_message.Message):
-    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke")
+    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke", "function_update_autoscaler", "function_autoscaler", "function_stats_get", "function_stats", "call_graph_get", "call_graph")
     ID_FIELD_NUMBER: _ClassVar[int]
     RAW_SIZE_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +140,12 @@ class Frame(_message.Message):
     TOKEN_LIST_FIELD_NUMBER: _ClassVar[int]
     TOKEN_LIST_REPLY_FIELD_NUMBER: _ClassVar[int]
     TOKEN_REVOKE_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_UPDATE_AUTOSCALER_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_AUTOSCALER_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_STATS_GET_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_STATS_FIELD_NUMBER: _ClassVar[int]
+    CALL_GRAPH_GET_FIELD_NUMBER: _ClassVar[int]
+    CALL_GRAPH_FIELD_NUMBER: _ClassVar[int]
     id: int
     raw_size: int
     hello: Hello
@@ -222,7 +228,13 @@ class Frame(_message.Message):
     token_list: TokenList
     token_list_reply: TokenListReply
     token_revoke: TokenRevoke
-    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ...) -> None: ...
+    function_update_autoscaler: FunctionUpdateAutoscaler
+    function_autoscaler: FunctionAutoscaler
+    function_stats_get: FunctionStatsGet
+    function_stats: FunctionStats
+    call_graph_get: CallGraphGet
+    call_graph: CallGraph
+    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ..., function_update_autoscaler: _Optional[_Union[FunctionUpdateAutoscaler, _Mapping]] = ..., function_autoscaler: _Optional[_Union[FunctionAutoscaler, _Mapping]] = ..., function_stats_get: _Optional[_Union[FunctionStatsGet, _Mapping]] = ..., function_stats: _Optional[_Union[FunctionStats, _Mapping]] = ..., call_graph_get: _Optional[_Union[CallGraphGet, _Mapping]] = ..., call_graph: _Optional[_Union[CallGraph, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("token", "role", "container_id", "python_version", "client_version", "workspace")
@@ -303,7 +315,7 @@ class AppList(_message.Message):
     def __init__(self) -> None: ...
 
 class AppInfo(_message.Message):
-    __slots__ = ("app_id", "name", "state", "created_at", "n_functions", "n_containers", "stopped_at")
+    __slots__ = ("app_id", "name", "state", "created_at", "n_functions", "n_containers", "stopped_at", "next_run_at")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -311,6 +323,7 @@ class AppInfo(_message.Message):
     N_FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
     N_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
     STOPPED_AT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RUN_AT_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     name: str
     state: str
@@ -318,7 +331,8 @@ class AppInfo(_message.Message):
     n_functions: int
     n_containers: int
     stopped_at: float
-    def __init__(self, app_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., created_at: _Optional[float] = ..., n_functions: _Optional[int] = ..., n_containers: _Optional[int] = ..., stopped_at: _Optional[float] = ...) -> None: ...
+    next_run_at: float
+    def __init__(self, app_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., created_at: _Optional[float] = ..., n_functions: _Optional[int] = ..., n_containers: _Optional[int] = ..., stopped_at: _Optional[float] = ..., next_run_at: _Optional[float] = ...) -> None: ...
 
 class AppListReply(_message.Message):
     __slots__ = ("apps",)
@@ -373,7 +387,7 @@ class Method(_message.Message):
     def __init__(self, name: _Optional[str] = ..., is_generator: _Optional[bool] = ...) -> None: ...
 
 class FunctionSpec(_message.Message):
-    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async", "secret_ids", "volumes", "image_id", "ephemeral_disk_mib", "web_endpoints", "block_network", "code_bundle")
+    __slots__ = ("name", "module", "qualname", "pickled", "sys_path", "is_generator", "is_class", "methods", "resources", "timeout_s", "retries", "scaling", "env", "max_inputs", "target_inputs", "batch_max_size", "batch_wait_ms", "python_version", "startup_timeout_s", "is_async", "secret_ids", "volumes", "image_id", "ephemeral_disk_mib", "web_endpoints", "block_network", "code_bundle", "schedule")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -408,6 +422,7 @@ class FunctionSpec(_message.Message):
     WEB_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     BLOCK_NETWORK_FIELD_NUMBER: _ClassVar[int]
     CODE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     name: str
     module: str
     qualname: str
@@ -435,7 +450,8 @@ class FunctionSpec(_message.Message):
     web_endpoints: _containers.RepeatedCompositeFieldContainer[WebEndpoint]
     block_network: bool
     code_bundle: str
-    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., image_id: _Optional[str] = ..., ephemeral_disk_mib: _Optional[int] = ..., web_endpoints: _Optional[_Iterable[_Union[WebEndpoint, _Mapping]]] = ..., block_network: _Optional[bool] = ..., code_bundle: _Optional[str] = ...) -> None: ...
+    schedule: Schedule
+    def __init__(self, name: _Optional[str] = ..., module: _Optional[str] = ..., qualname: _Optional[str] = ..., pickled: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., is_generator: _Optional[bool] = ..., is_class: _Optional[bool] = ..., methods: _Optional[_Iterable[_Union[Method, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., timeout_s: _Optional[float] = ..., retries: _Optional[_Union[RetryPolicy, _Mapping]] = ..., scaling: _Optional[_Union[Scaling, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., max_inputs: _Optional[int] = ..., target_inputs: _Optional[int] = ..., batch_max_size: _Optional[int] = ..., batch_wait_ms: _Optional[int] = ..., python_version: _Optional[str] = ..., startup_timeout_s: _Optional[float] = ..., is_async: _Optional[bool] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., image_id: _Optional[str] = ..., ephemeral_disk_mib: _Optional[int] = ..., web_endpoints: _Optional[_Iterable[_Union[WebEndpoint, _Mapping]]] = ..., block_network: _Optional[bool] = ..., code_bundle: _Optional[str] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ...) -> None: ...
 
 class FunctionCreate(_message.Message):
     __slots__ = ("app_id", "spec")
@@ -470,18 +486,20 @@ class FunctionBind(_message.Message):
     def __init__(self, function_id: _Optional[str] = ..., params: _Optional[bytes] = ...) -> None: ...
 
 class CallCreate(_message.Message):
-    __slots__ = ("call_id", "function_id", "kind", "inputs", "is_generator")
+    __slots__ = ("call_id", "function_id", "kind", "inputs", "is_generator", "parent_input_id")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     IS_GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    PARENT_INPUT_ID_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     function_id: str
     kind: CallKind
     inputs: _containers.RepeatedCompositeFieldContainer[Input]
     is_generator: bool
-    def __init__(self, call_id: _Optional[str] = ..., function_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., inputs: _Optional[_Iterable[_Union[Input, _Mapping]]] = ..., is_generator: _Optional[bool] = ...) -> None: ...
+    parent_input_id: str
+    def __init__(self, call_id: _Optional[str] = ..., function_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., inputs: _Optional[_Iterable[_Union[Input, _Mapping]]] = ..., is_generator: _Optional[bool] = ..., parent_input_id: _Optional[str] = ...) -> None: ...
 
 class Input(_message.Message):
     __slots__ = ("input_id", "idx", "call_id", "args", "args_blob", "method", "attempt", "is_generator")
@@ -1302,3 +1320,99 @@ class TokenRevoke(_message.Message):
     TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
     token_id: str
     def __init__(self, token_id: _Optional[str] = ...) -> None: ...
+
+class Schedule(_message.Message):
+    __slots__ = ("cron", "timezone", "years", "months", "weeks", "days", "hours", "minutes", "seconds")
+    CRON_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    YEARS_FIELD_NUMBER: _ClassVar[int]
+    MONTHS_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    MINUTES_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    cron: str
+    timezone: str
+    years: int
+    months: int
+    weeks: int
+    days: int
+    hours: int
+    minutes: int
+    seconds: float
+    def __init__(self, cron: _Optional[str] = ..., timezone: _Optional[str] = ..., years: _Optional[int] = ..., months: _Optional[int] = ..., weeks: _Optional[int] = ..., days: _Optional[int] = ..., hours: _Optional[int] = ..., minutes: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class FunctionUpdateAutoscaler(_message.Message):
+    __slots__ = ("function_id", "min_containers", "max_containers", "buffer_containers", "scaledown_window_s")
+    FUNCTION_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    BUFFER_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    SCALEDOWN_WINDOW_S_FIELD_NUMBER: _ClassVar[int]
+    function_id: str
+    min_containers: int
+    max_containers: int
+    buffer_containers: int
+    scaledown_window_s: float
+    def __init__(self, function_id: _Optional[str] = ..., min_containers: _Optional[int] = ..., max_containers: _Optional[int] = ..., buffer_containers: _Optional[int] = ..., scaledown_window_s: _Optional[float] = ...) -> None: ...
+
+class FunctionAutoscaler(_message.Message):
+    __slots__ = ("min_containers", "max_containers", "buffer_containers", "scaledown_window_s")
+    MIN_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    BUFFER_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    SCALEDOWN_WINDOW_S_FIELD_NUMBER: _ClassVar[int]
+    min_containers: int
+    max_containers: int
+    buffer_containers: int
+    scaledown_window_s: float
+    def __init__(self, min_containers: _Optional[int] = ..., max_containers: _Optional[int] = ..., buffer_containers: _Optional[int] = ..., scaledown_window_s: _Optional[float] = ...) -> None: ...
+
+class FunctionStatsGet(_message.Message):
+    __slots__ = ("function_id",)
+    FUNCTION_ID_FIELD_NUMBER: _ClassVar[int]
+    function_id: str
+    def __init__(self, function_id: _Optional[str] = ...) -> None: ...
+
+class FunctionStats(_message.Message):
+    __slots__ = ("backlog", "num_total_runners", "num_running_inputs", "input_headroom")
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    NUM_TOTAL_RUNNERS_FIELD_NUMBER: _ClassVar[int]
+    NUM_RUNNING_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_HEADROOM_FIELD_NUMBER: _ClassVar[int]
+    backlog: int
+    num_total_runners: int
+    num_running_inputs: int
+    input_headroom: int
+    def __init__(self, backlog: _Optional[int] = ..., num_total_runners: _Optional[int] = ..., num_running_inputs: _Optional[int] = ..., input_headroom: _Optional[int] = ...) -> None: ...
+
+class CallGraphGet(_message.Message):
+    __slots__ = ("call_id",)
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    def __init__(self, call_id: _Optional[str] = ...) -> None: ...
+
+class CallGraphInput(_message.Message):
+    __slots__ = ("input_id", "call_id", "container_id", "status", "function_name", "module_name", "parent_input_id")
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    MODULE_NAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    input_id: str
+    call_id: str
+    container_id: str
+    status: int
+    function_name: str
+    module_name: str
+    parent_input_id: str
+    def __init__(self, input_id: _Optional[str] = ..., call_id: _Optional[str] = ..., container_id: _Optional[str] = ..., status: _Optional[int] = ..., function_name: _Optional[str] = ..., module_name: _Optional[str] = ..., parent_input_id: _Optional[str] = ...) -> None: ...
+
+class CallGraph(_message.Message):
+    __slots__ = ("inputs",)
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    inputs: _containers.RepeatedCompositeFieldContainer[CallGraphInput]
+    def __init__(self, inputs: _Optional[_Iterable[_Union[CallGraphInput, _Mapping]]] = ...) -> None: ...

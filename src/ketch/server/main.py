@@ -35,6 +35,7 @@ from .objects import ObjectsService
 from .objects_store import ObjectsStore
 from .queues import QueueService
 from .resources import MachineResources
+from .schedules import Scheduler, ScheduleTable, spawner
 from .runtime import RuntimeUnavailable, default_runtime, make_runtime
 from .secrets import SecretService
 from .services import ServerInfo, Services
@@ -92,6 +93,9 @@ class Server:
             Launcher(self.images, self.secrets, self.volumes,
                      self.runtime.container_address(self.container_address), self.tokens,
                      self.code))
+        self.scheduler = Scheduler(ScheduleTable(self.store.db),
+                                   lambda: self.functions.functions.values(),
+                                   spawner(self.functions))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
@@ -103,7 +107,8 @@ class Server:
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
-            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown)
+            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
+            scheduler=self.scheduler)
         self._stop = asyncio.Event()
 
     async def serve(self):
@@ -120,6 +125,7 @@ class Server:
         self.functions.restore()
         self.objects.restore()
         self.functions.start()
+        self.scheduler.start()   # after restore: deployed schedules keep their place
         self.queues.start()
         blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -136,6 +142,7 @@ class Server:
         container_listener.close()
         self.gateway.close()
         self.queues.stop()
+        self.scheduler.stop()
         await self.functions.shutdown()
         self.store.close()
 

@@ -19,6 +19,7 @@ from .logs import LogService
 from .objects import ObjectsService
 from .queues import QueueService
 from .resources import MachineResources
+from .schedules import Scheduler
 from .secrets import SecretService
 from .store import Store
 from .tokens import Tokens
@@ -53,6 +54,7 @@ class Services:
     volumes: VolumeService
     tokens: Tokens
     request_shutdown: Callable[[], None]
+    scheduler: Scheduler
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its

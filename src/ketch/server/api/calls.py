@@ -28,7 +28,10 @@ def app_stop(svc: Services, req: Request, msg: pb.AppStop):
 
 
 def app_list(svc: Services, req: Request, msg: pb.AppList):
-    req.reply(app_list_reply=pb.AppListReply(apps=svc.functions.app_summaries(req.workspace)))
+    apps = svc.functions.app_summaries(req.workspace)
+    for info in apps:
+        info.next_run_at = svc.scheduler.next_run_of_app(info.app_id) or 0.0
+    req.reply(app_list_reply=pb.AppListReply(apps=apps))
 
 
 # -- functions

@@ -109,7 +109,7 @@ class InputItem:
 
 class Call:
     __slots__ = ("id", "fn", "kind", "peer", "is_generator", "n_inputs", "n_final",
-                 "inputs_done", "cancelled", "waiters")
+                 "inputs_done", "cancelled", "waiters", "source", "parent_input_id")
 
     def __init__(self, call_id: str, fn: "FunctionRecord", kind: int, peer: Peer | None,
                  is_generator: bool):
@@ -123,6 +123,8 @@ class Call:
         self.inputs_done = kind == pb.REMOTE  # others end with an InputBatch marked last
         self.cancelled = False
         self.waiters: list[asyncio.Future] = []
+        self.source = ""            # what made it: "" a client's call, "schedule" a schedule
+        self.parent_input_id = ""   # the input whose code made it (from a container)
 
     @property
     def durable(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Callable
 from ...exception import ExecutionError
 from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
+from .. import schedule_times
 from ..resources import MachineResources
 from ..runtime import Runtime
 from .calls import Calls
@@ -154,6 +155,9 @@ class FunctionsService:
     def _check(self, workspace: str, spec: pb.FunctionSpec):
         """Refuses a function this server could never run, saying why."""
         check_spec_numbers(spec)
+        why = schedule_times.check(spec.schedule) if spec.HasField("schedule") else ""
+        if why:
+            raise ValueError(f"{spec.name}: {why}")
         why = self.resources.check(spec.resources)
         if why:
             raise ServiceError(f"{spec.name}: {why}", code="resource")
@@ -209,9 +213,12 @@ class FunctionsService:
     # ------------------------------------------------------------------ calls
 
     def create_call(self, workspace: str, peer: Peer, call_id: str, function_id: str,
-                    kind: int, inputs, is_generator: bool) -> Call:
+                    kind: int, inputs, is_generator: bool, source: str = "",
+                    parent_input_id: str = "") -> Call:
+        """`source` says what made the call ("" a client, "schedule" the scheduler)."""
         fn = self.registry.get(workspace, function_id)
-        return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator)
+        return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator,
+                                       source, parent_input_id)
 
     def add_inputs(self, workspace: str, call_id: str, inputs, last: bool):
         call = self._calls.calls.get(call_id)
