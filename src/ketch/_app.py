@@ -104,6 +104,11 @@ class App:
         return self._app_id
 
     @property
+    def image(self):
+        """The app's default image (`App(image=...)`), or None: the server's environment."""
+        return self._image
+
+    @property
     def registered_functions(self) -> dict[str, Function]:
         return {t: d.handle for t, d in self._definitions.items() if not d.is_class}
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import inspect
 
+from . import _autoscaler
 from ._client import Client
 from ._functions import Function, _Target
 from ._partial import (BATCHED, ENTER, METHOD, check_parameters, instantiate,
                        lifecycle_methods)
 from ._serialization import serialize
+from ._sync import twin
 from ._web import WEB
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
@@ -94,6 +96,20 @@ class ClsInstance:
                 function_id=parent, params=self._params))
             bound = self._bound[parent] = reply.function_created.function_id
         return bound
+
+    @twin
+    async def update_autoscaler(self, *, min_containers: int | None = None,
+                                max_containers: int | None = None,
+                                scaledown_window: int | None = None,
+                                buffer_containers: int | None = None
+                                ) -> _autoscaler.FunctionAutoscalerSettings:
+        """Changes the autoscaling of this instance's containers now, as
+        Function.update_autoscaler does; it lasts until the app is deployed again."""
+        client = await Client.get()
+        return await _autoscaler.update(
+            client, await self._bound_id(client), f"{self._cls._tag}().update_autoscaler",
+            min_containers=min_containers, max_containers=max_containers,
+            buffer_containers=buffer_containers, scaledown_window=scaledown_window)
 
     def _forget_bound(self) -> bool:
         """Drops cached ids after a redeploy; True if there was one to drop."""

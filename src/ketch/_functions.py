@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any, AsyncIterator, Callable
 
-from . import _sync, _web
+from . import _autoscaler, _sync, _web
 from ._call_io import InputBatcher, decode_output, make_input, new_call_id
 from ._client import Client
 # MAP_WINDOW and READ_AHEAD bound a map's memory; they are named here for readers of Function.
@@ -295,10 +295,25 @@ class Function:
         raise NotImplementedError("Function.with_batching is not in ketch yet: use "
                                   "@ketch.batched(...) under @app.function instead")
 
-    def update_autoscaler(self, **kwargs):
-        raise NotImplementedError("Function.update_autoscaler is not in ketch yet: set "
-                                  "min/max/buffer_containers and scaledown_window on "
-                                  "@app.function(...) and deploy again")
+    @twin
+    async def update_autoscaler(self, *, min_containers: int | None = None,
+                                max_containers: int | None = None,
+                                buffer_containers: int | None = None,
+                                scaledown_window: int | None = None
+                                ) -> _autoscaler.FunctionAutoscalerSettings:
+        """Changes this live function's autoscaling now; what is left out keeps its value.
+        It lasts until the app is deployed again (a restart of the server keeps it)."""
+        client = await Client.get()
+        return await _autoscaler.update(
+            client, await self._target.resolve(client), f"{self._name}.update_autoscaler",
+            min_containers=min_containers, max_containers=max_containers,
+            buffer_containers=buffer_containers, scaledown_window=scaledown_window)
+
+    @twin
+    async def get_current_stats(self) -> _autoscaler.FunctionCurrentStats:
+        """Its load now: inputs waiting (backlog), containers, inputs running, free slots."""
+        client = await Client.get()
+        return await _autoscaler.current_stats(client, await self._target.resolve(client))
 
     @twin
     async def get_web_url(self) -> str | None:

@@ -1,15 +1,15 @@
 """Modal's `modal.types`: the data types ketch has; the rest describe what ketch does not
 have yet."""
 
+from ._autoscaler import FunctionAutoscalerSettings, FunctionCurrentStats
 from ._missing import not_yet
 from ._volume import FileEntry, FileEntryType
 
-__all__ = ["FileEntry", "FileEntryType"]
+__all__ = ["FileEntry", "FileEntryType", "FunctionAutoscalerSettings", "FunctionCurrentStats"]
 
 _TYPES = ("AppInfo", "AppLifecycle", "AppState", "AppStats", "BillingReportItem",
           "CloudBucketMountInfo", "DictInfo", "EnvironmentBillingSummary", "FileInfo",
-          "FileType", "FileWatchEvent", "FileWatchEventType", "FunctionAutoscalerSettings",
-          "FunctionCurrentStats", "FunctionInfo", "FunctionStats", "InputInfo", "InputStatus",
+          "FileType", "FileWatchEvent", "FileWatchEventType", "FunctionInfo", "FunctionStats", "InputInfo", "InputStatus",
           "LogEntry", "LogSource", "MemberTokenInfo", "MetricDefinition", "MetricSeries",
           "MetricsSchema", "ObjectMetrics", "ProxyTokenInfo", "QueueInfo",
           "SandboxConnectCredentials", "SandboxGroupStats", "SandboxRuntime", "SandboxStats",

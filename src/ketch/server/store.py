@@ -138,6 +138,11 @@ class Store:
         self.db.execute("INSERT INTO functions VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (function_id, app_id, name, spec, parent_id, params, time.time()))
 
+    def set_function_spec(self, function_id: str, spec: bytes):
+        """Rewrites a function's spec (its autoscaler settings, changed while it runs)."""
+        self.db.execute("UPDATE functions SET spec = ? WHERE function_id = ?",
+                        (spec, function_id))
+
     def functions_of(self, app_id: str) -> list[FunctionRow]:
         rows = self.db.execute(
             "SELECT function_id, app_id, name, spec, parent_id, params FROM functions "

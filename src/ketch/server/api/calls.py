@@ -52,6 +52,18 @@ def function_bind(svc: Services, req: Request, msg: pb.FunctionBind):
     req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
 
 
+def function_update_autoscaler(svc: Services, req: Request,
+                               msg: pb.FunctionUpdateAutoscaler):
+    s = svc.functions.update_autoscaler(req.workspace, msg.function_id, msg)
+    req.reply(function_autoscaler=pb.FunctionAutoscaler(
+        min_containers=s.min_containers, max_containers=s.max_containers,
+        buffer_containers=s.buffer_containers, scaledown_window_s=s.scaledown_window_s))
+
+
+def function_stats_get(svc: Services, req: Request, msg: pb.FunctionStatsGet):
+    req.reply(function_stats=svc.functions.current_stats(req.workspace, msg.function_id))
+
+
 # -- calls
 
 def call_create(svc: Services, req: Request, msg: pb.CallCreate):

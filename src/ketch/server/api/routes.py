@@ -39,6 +39,8 @@ ROUTES = RouteTable(
         "function_create": calls.function_create,
         "function_get": calls.function_get,
         "function_bind": calls.function_bind,
+        "function_update_autoscaler": calls.function_update_autoscaler,
+        "function_stats_get": calls.function_stats_get,
         "call_create": calls.call_create,
         "inputs": calls.inputs,
         "call_get": calls.call_get,

@@ -47,12 +47,11 @@ class Calls:
     # ------------------------------------------------------------------ calls
 
     def create_call(self, peer: Peer, call_id: str, fn: FunctionRecord, kind: int,
-                    inputs, is_generator: bool, source: str = "", parent_input_id: str = ""
-                    ) -> Call:
+                    inputs, is_generator: bool, source: str = "") -> Call:
         if call_id in self.calls or not call_id:
             raise ValueError(f"call id {call_id!r} is already in use")
         call = Call(call_id, fn, kind, None if kind == pb.SPAWN else peer, is_generator)
-        call.source, call.parent_input_id = source, parent_input_id
+        call.source = source
         self.calls[call_id] = call
         if call.durable:
             self.store.add_call(call_id, fn.id, fn.app.workspace)

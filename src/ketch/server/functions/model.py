@@ -109,7 +109,7 @@ class InputItem:
 
 class Call:
     __slots__ = ("id", "fn", "kind", "peer", "is_generator", "n_inputs", "n_final",
-                 "inputs_done", "cancelled", "waiters", "source", "parent_input_id")
+                 "inputs_done", "cancelled", "waiters", "source")
 
     def __init__(self, call_id: str, fn: "FunctionRecord", kind: int, peer: Peer | None,
                  is_generator: bool):
@@ -124,7 +124,6 @@ class Call:
         self.cancelled = False
         self.waiters: list[asyncio.Future] = []
         self.source = ""            # what made it: "" a client's call, "schedule" a schedule
-        self.parent_input_id = ""   # the input whose code made it (from a container)
 
     @property
     def durable(self) -> bool:

@@ -196,6 +196,37 @@ class FunctionsService:
     def get(self, workspace: str, function_id: str) -> FunctionRecord:
         return self.registry.get(workspace, function_id)
 
+    def update_autoscaler(self, workspace: str, function_id: str,
+                          update: pb.FunctionUpdateAutoscaler) -> pb.Scaling:
+        """Changes a live function's autoscaling until its app is deployed again (a new
+        deploy makes new functions from their decorators); kept across restarts."""
+        fn = self.registry.get(workspace, function_id)
+        spec = pb.FunctionSpec()
+        spec.CopyFrom(fn.spec)   # bound instances share their class's spec: not theirs
+        for field in ("min_containers", "max_containers", "buffer_containers",
+                      "scaledown_window_s"):
+            if update.HasField(field):
+                setattr(spec.scaling, field, getattr(update, field))
+        check_spec_numbers(spec)
+        scaling = spec.scaling
+        if scaling.max_containers and scaling.max_containers < scaling.min_containers:
+            raise ValueError(f"{fn.label}: max_containers={scaling.max_containers} is below "
+                             f"min_containers={scaling.min_containers}")
+        fn.spec = spec
+        self.store.set_function_spec(fn.id, spec.SerializeToString())
+        self._containers.poke(fn)
+        return scaling
+
+    def current_stats(self, workspace: str, function_id: str) -> pb.FunctionStats:
+        fn = self.registry.get(workspace, function_id)
+        live = fn.live_containers()
+        running = fn.inflight()
+        room = sum(max(0, fn.slots - len(c.inflight) - c.web_requests) for c in live
+                   if c.state == "ready")
+        return pb.FunctionStats(backlog=len(fn.queue) + len(fn.delayed) + fn.web_waiting,
+                                num_total_runners=len(live), num_running_inputs=running,
+                                input_headroom=room)
+
     def lookup(self, workspace: str, app_name: str, app_id: str, name: str) -> FunctionRecord:
         return self.registry.lookup(workspace, app_name, app_id, name)
 
@@ -213,12 +244,11 @@ class FunctionsService:
     # ------------------------------------------------------------------ calls
 
     def create_call(self, workspace: str, peer: Peer, call_id: str, function_id: str,
-                    kind: int, inputs, is_generator: bool, source: str = "",
-                    parent_input_id: str = "") -> Call:
+                    kind: int, inputs, is_generator: bool, source: str = "") -> Call:
         """`source` says what made the call ("" a client, "schedule" the scheduler)."""
         fn = self.registry.get(workspace, function_id)
         return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator,
-                                       source, parent_input_id)
+                                       source)
 
     def add_inputs(self, workspace: str, call_id: str, inputs, last: bool):
         call = self._calls.calls.get(call_id)
