@@ -310,3 +310,17 @@ def test_an_ephemeral_app_runs_its_schedule_only_while_held(fresh_server):
     assert len(times) >= 2 and all(t < stopped for t in times), (times, stopped)
     time.sleep(2.5)
     assert run_times(fresh_server) == times
+
+
+def test_containers_import_a_scheduled_app_without_croniter_or_zone_data():
+    # An image has ketch but not croniter (nor, maybe, tzdata): the schedule is checked
+    # where the app is deployed from, not again in each container that imports it.
+    code = ("import sys\n"
+            "sys.modules['croniter'] = None\n"
+            "import ketch\n"
+            "print(ketch.Cron('0 9 * * 1-5', timezone='Not/AZone'))\n")
+    env = {k: v for k, v in __import__("os").environ.items()}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**env, "KETCH_CONTAINER_ID": "ct-test"}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Cron('0 9 * * 1-5', timezone='Not/AZone')"

@@ -7,8 +7,7 @@ import inspect
 import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
+from ._context import is_local
 from ._partial import BATCHED
 from ._web import WEB
 from .exception import InvalidError
@@ -33,19 +32,29 @@ class Cron(Schedule):
     IANA time zone (UTC by default), as Unix cron does."""
 
     def __init__(self, cron_string: str, timezone: str = "UTC") -> None:
-        if not isinstance(cron_string, str) or not _valid_cron(cron_string):
-            raise InvalidError(f"Cron({cron_string!r}): not a cron string. Give five fields, "
-                               "minute hour day-of-month month day-of-week, e.g. "
-                               "'0 9 * * 1-5' (see crontab.guru)")
-        if not isinstance(timezone, str) or not _known_zone(timezone):
-            raise InvalidError(f"Cron({cron_string!r}, timezone={timezone!r}): unknown time "
-                               "zone; give an IANA name such as 'UTC' or 'America/New_York'")
+        if not isinstance(cron_string, str) or not isinstance(timezone, str):
+            raise InvalidError(f"Cron({cron_string!r}, timezone={timezone!r}): give strings")
+        # Containers import the app's module too, where the schedule is not used and the
+        # image need not have croniter or time-zone data: it is checked where the app is
+        # run or deployed from (and again by the server).
+        if is_local():
+            _check_cron(cron_string, timezone)
         self.cron_string = cron_string
         self.timezone = timezone
         super().__init__(pb.Schedule(cron=cron_string, timezone=timezone))
 
     def __repr__(self):
         return f"Cron({self.cron_string!r}, timezone={self.timezone!r})"
+
+
+def _check_cron(cron_string: str, timezone: str):
+    if not _valid_cron(cron_string):
+        raise InvalidError(f"Cron({cron_string!r}): not a cron string. Give five fields, "
+                           "minute hour day-of-month month day-of-week, e.g. "
+                           "'0 9 * * 1-5' (see crontab.guru)")
+    if not _known_zone(timezone):
+        raise InvalidError(f"Cron({cron_string!r}, timezone={timezone!r}): unknown time "
+                           "zone; give an IANA name such as 'UTC' or 'America/New_York'")
 
 
 class Period(Schedule):
@@ -92,6 +101,8 @@ def _args(parts: dict, seconds) -> str:
 
 
 def _valid_cron(text: str) -> bool:
+    from croniter import croniter   # here: containers never need it
+
     fields = text.split()
     if not (len(fields) == 5 or (len(fields) == 1 and fields[0].startswith("@"))):
         return False
