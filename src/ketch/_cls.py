@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 
-from . import _autoscaler
+from . import _autoscaler, _variants
 from ._client import Client
 from ._functions import Function, _Target
 from ._partial import (BATCHED, ENTER, METHOD, check_parameters, instantiate,
@@ -65,9 +65,35 @@ class Cls:
         # `Model.predict.remote(x)` on a class without parameters, as Modal allows.
         return getattr(self(), name)
 
-    def with_options(self, **kwargs):
-        raise NotImplementedError("Cls.with_options is not in ketch yet: set the options on "
-                                  "@app.cls(...) instead")
+    # -- options at run time: a variant of the class, with containers of its own
+
+    def with_options(self, *, cpu=None, memory=None, gpu=None, env=None, secrets=None,
+                     volumes=None, retries=None, max_containers=None, buffer_containers=None,
+                     scaledown_window=None, timeout=None, region=None, cloud=None,
+                     routing_region=None) -> "Cls":
+        """This class with some options replaced, its instances in containers of their own:
+        `Model.with_options(gpu="A100")(x=1).predict.remote(y)`. Calls stack."""
+        return self._with(_variants.options(
+            f"{self._tag}.with_options", cpu=cpu, memory=memory, gpu=gpu, env=env,
+            secrets=secrets, volumes=volumes, retries=retries, max_containers=max_containers,
+            buffer_containers=buffer_containers, scaledown_window=scaledown_window,
+            timeout=timeout, region=region, cloud=cloud, routing_region=routing_region))
+
+    def with_concurrency(self, *, max_inputs: int, target_inputs: int | None = None
+                         ) -> "Cls":
+        """This class as if under `@ketch.concurrent(max_inputs=, target_inputs=)`."""
+        return self._with(_variants.concurrency(f"{self._tag}.with_concurrency", max_inputs,
+                                                target_inputs))
+
+    def with_batching(self, *, max_batch_size: int, wait_ms: int) -> "Cls":
+        """This class as if under `@ketch.batched(...)`: its method takes lists."""
+        return self._with(_variants.batching(f"{self._tag}.with_batching", max_batch_size,
+                                             wait_ms))
+
+    def _with(self, overrides: _variants.Overrides) -> "Cls":
+        cls = Cls(self._tag, app=self._app, app_name=self._app_name, user_cls=self._user_cls)
+        cls._target = self._target.variant(overrides)
+        return cls
 
 
 class ClsInstance:

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any, AsyncIterator, Callable
 
-from . import _autoscaler, _sync, _web
+from . import _autoscaler, _sync, _variants, _web
 from ._call_io import InputBatcher, decode_output, make_input, new_call_id
 from ._client import Client
 # MAP_WINDOW and READ_AHEAD bound a map's memory; they are named here for readers of Function.
@@ -35,8 +35,30 @@ class _Target:
         self.method = method or ""
         self.obj = obj                # the class instance handle, for methods
         self.function_id: str | None = None
+        self.overrides: _variants.Overrides | None = None   # with_options and kin
+        self._variants: dict[str, str] = {}                 # base id → variant id
+        self.variant_id: str | None = None                  # the one last resolved
+
+    def variant(self, overrides: _variants.Overrides) -> "_Target":
+        """A target for the same function with these options stacked on its own."""
+        t = _Target(self.tag, app=self.app, app_name=self.app_name)
+        t.function_id = self.function_id
+        t.overrides = overrides if self.overrides is None else self.overrides.merged(overrides)
+        return t
 
     async def resolve(self, client: Client) -> str:
+        base = await self._resolve_base(client)
+        if self.overrides is None:
+            return base
+        if base not in self._variants:
+            spec, fields = await self.overrides.to_proto()
+            reply = await client.request(function_variant=pb.FunctionVariant(
+                function_id=base, overrides=spec, fields=fields))
+            self._variants[base] = reply.function_created.function_id
+        self.variant_id = self._variants[base]
+        return self.variant_id
+
+    async def _resolve_base(self, client: Client) -> str:
         if self.obj is not None:
             return await self.obj._bound_id(client)
         if self.function_id:
@@ -79,10 +101,12 @@ class _Target:
         """Drops a cached function id that may be stale; True if there was one to drop."""
         if self.obj is not None:
             return self.obj._forget_bound()
+        had_variant = bool(self._variants)
+        self._variants.clear()
         if self.app_name is not None and self.function_id:
             self.function_id = None
             return True
-        return False
+        return had_variant
 
 
 class Function:
@@ -130,7 +154,8 @@ class Function:
 
     @property
     def object_id(self) -> str | None:
-        return self._target.function_id
+        t = self._target
+        return t.variant_id if t.overrides is not None else t.function_id
 
     def __call__(self, *args, **kwargs):
         raise InvalidError(
@@ -283,17 +308,48 @@ class Function:
 
     # -- unsupported here
 
-    def with_options(self, **kwargs):
-        raise NotImplementedError("Function.with_options is not in ketch yet: set the options "
-                                  "on @app.function(...) instead")
+    # -- options at run time: a variant with containers of its own
 
-    def with_concurrency(self, **kwargs):
-        raise NotImplementedError("Function.with_concurrency is not in ketch yet: use "
-                                  "@ketch.concurrent(...) under @app.function instead")
+    def with_options(self, *, cpu=None, memory=None, gpu=None, env=None, secrets=None,
+                     volumes=None, retries=None, max_containers=None, buffer_containers=None,
+                     scaledown_window=None, timeout=None, region=None, cloud=None,
+                     routing_region=None) -> "Function":
+        """This function with some options replaced, run in containers of its own that
+        scale apart from the base's: `f.with_options(gpu="H100").remote(x)`. Options
+        cannot be unset; secrets and volumes replace the base's, env adds to it."""
+        where = self._variant_where("with_options")
+        return self._with(_variants.options(
+            where, cpu=cpu, memory=memory, gpu=gpu, env=env, secrets=secrets,
+            volumes=volumes, retries=retries, max_containers=max_containers,
+            buffer_containers=buffer_containers, scaledown_window=scaledown_window,
+            timeout=timeout, region=region, cloud=cloud, routing_region=routing_region))
 
-    def with_batching(self, **kwargs):
-        raise NotImplementedError("Function.with_batching is not in ketch yet: use "
-                                  "@ketch.batched(...) under @app.function instead")
+    def with_concurrency(self, *, max_inputs: int, target_inputs: int | None = None
+                         ) -> "Function":
+        """This function as if under `@ketch.concurrent(max_inputs=, target_inputs=)`."""
+        return self._with(_variants.concurrency(self._variant_where("with_concurrency"),
+                                                max_inputs, target_inputs))
+
+    def with_batching(self, *, max_batch_size: int, wait_ms: int) -> "Function":
+        """This function as if under `@ketch.batched(max_batch_size=, wait_ms=)`: it then
+        takes lists of inputs and returns lists of outputs."""
+        return self._with(_variants.batching(self._variant_where("with_batching"),
+                                             max_batch_size, wait_ms))
+
+    def _variant_where(self, what: str) -> str:
+        if self._target.obj is not None:
+            raise InvalidError(f"{self._name}.{what}: options of a class apply to all its "
+                               f"methods: call {what} on the class ({self._target.tag}."
+                               f"{what}(...)) and make the instance from what it returns")
+        if getattr(self._raw_f, _web.WEB, None) is not None:
+            raise InvalidError(f"{self._name} is a web endpoint: {what} makes variants of "
+                               "functions called with .remote(); set its options on "
+                               "@app.function(...)")
+        return f"{self._name}.{what}"
+
+    def _with(self, overrides: _variants.Overrides) -> "Function":
+        return Function(self._target.variant(overrides), raw_f=self._raw_f,
+                        is_generator=self._is_generator)
 
     @twin
     async def update_autoscaler(self, *, min_containers: int | None = None,

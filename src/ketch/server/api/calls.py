@@ -52,6 +52,11 @@ def function_bind(svc: Services, req: Request, msg: pb.FunctionBind):
     req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
 
 
+def function_variant(svc: Services, req: Request, msg: pb.FunctionVariant):
+    fn = svc.functions.variant(req.workspace, msg.function_id, msg.overrides, list(msg.fields))
+    req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
+
+
 def function_update_autoscaler(svc: Services, req: Request,
                                msg: pb.FunctionUpdateAutoscaler):
     s = svc.functions.update_autoscaler(req.workspace, msg.function_id, msg)

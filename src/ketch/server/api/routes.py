@@ -41,6 +41,7 @@ ROUTES = RouteTable(
         "function_bind": calls.function_bind,
         "function_update_autoscaler": calls.function_update_autoscaler,
         "function_stats_get": calls.function_stats_get,
+        "function_variant": calls.function_variant,
         "call_create": calls.call_create,
         "inputs": calls.inputs,
         "call_get": calls.call_get,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...proto import ketch_pb2 as pb
 from .model import AppRecord, FunctionRecord, Peer, new_id
+from .variants import KEY_PREFIX as VARIANT_KEY
 
 
 class Registry:
@@ -96,6 +97,22 @@ class Registry:
         self.add(fn)
         return fn, True
 
+    def variant(self, workspace: str, function_id: str, spec: pb.FunctionSpec, key: bytes
+                ) -> tuple[FunctionRecord, bool]:
+        """The variant of a function under `key` (made with `spec` if new), and whether it
+        is new. It is kept among its base's bound records, so it is found again, retired
+        with its app and restored with it."""
+        base = self.get(workspace, function_id)
+        fn = base.bound.get(key)
+        if fn is not None:
+            return fn, False
+        fn = FunctionRecord(new_id("fu"), base.app, spec, None, base)
+        self.store.add_function(fn.id, base.app.id, spec.name, spec.SerializeToString(),
+                                base.id, key)
+        base.bound[key] = fn
+        self.add(fn)
+        return fn, True
+
     def add(self, fn: FunctionRecord):
         self.functions[fn.id] = fn
         if fn.parent is None:
@@ -145,11 +162,12 @@ class Registry:
             for frow in self.store.functions_of(app.id):
                 spec = pb.FunctionSpec.FromString(frow.spec)
                 parent = parents.get(frow.parent_id) if frow.parent_id else None
-                fn = FunctionRecord(frow.function_id, app, spec, frow.params, parent)
+                params = None if (frow.params or b"").startswith(VARIANT_KEY) else \
+                    frow.params
+                fn = FunctionRecord(frow.function_id, app, spec, params, parent)
                 if parent is not None:
                     parent.bound[frow.params] = fn
-                else:
-                    parents[fn.id] = fn
+                parents[fn.id] = fn   # a variant's instances name it as their parent
                 self.add(fn)
                 restored.append(fn)
         return restored

@@ -14,10 +14,11 @@ from typing import Callable
 
 from ...exception import ExecutionError
 from ...proto import ketch_pb2 as pb
-from ..errors import ServiceError
 from .. import schedule_times
+from ..errors import ServiceError
 from ..resources import MachineResources
 from ..runtime import Runtime
+from . import variants
 from .calls import Calls
 from .containers import Containers
 from .launch import Launcher, runtime_python_version
@@ -185,6 +186,19 @@ class FunctionsService:
 
     def bind(self, workspace: str, function_id: str, params: bytes) -> FunctionRecord:
         fn, new = self.registry.bind(workspace, function_id, params)
+        if new:
+            self._added(fn)
+        return fn
+
+    def variant(self, workspace: str, function_id: str, overrides: pb.FunctionSpec,
+                fields) -> FunctionRecord:
+        """A copy of a live function with some options replaced, in containers of its own
+        (with_options, with_concurrency, with_batching); the same overrides reuse it."""
+        base = self.registry.get(workspace, function_id)
+        spec = variants.apply(base.spec, overrides, fields)
+        self._check(workspace, spec)
+        fn, new = self.registry.variant(workspace, function_id, spec,
+                                        variants.key(overrides, fields))
         if new:
             self._added(fn)
         return fn
