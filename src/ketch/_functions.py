@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any, AsyncIterator, Callable
 
-from . import _autoscaler, _sync, _variants, _web
+from . import _autoscaler, _call_graph, _context, _sync, _variants, _web
 from ._call_io import InputBatcher, decode_output, make_input, new_call_id
 from ._client import Client
 # MAP_WINDOW and READ_AHEAD bound a map's memory; they are named here for readers of Function.
@@ -92,7 +92,8 @@ class _Target:
             try:
                 return await client.request(call_create=pb.CallCreate(
                     call_id=call_id, function_id=fid, kind=kind, inputs=inputs,
-                    is_generator=is_generator))
+                    is_generator=is_generator,
+                    parent_input_id=_context.current_input_id() or ""))
             except NotFoundError:
                 if attempt or not self._forget():
                     raise
@@ -445,5 +446,11 @@ class FunctionCall:
                                    f"{type(c).__name__}")
         return list(await asyncio.gather(*(c.get.aio() for c in calls)))
 
-    def get_call_graph(self):
-        raise NotImplementedError("FunctionCall.get_call_graph is not in ketch yet")
+    @twin
+    async def get_call_graph(self) -> list[_call_graph.InputInfo]:
+        """The tree of inputs this call is part of: from the call at its root, each input
+        with the calls its code made as children. Best effort, as on Modal: the server
+        keeps the newest calls' graphs in memory (not across a restart)."""
+        client = await Client.get()
+        reply = await client.request(call_graph_get=pb.CallGraphGet(call_id=self.object_id))
+        return _call_graph.build(reply.call_graph.inputs)

@@ -18,6 +18,7 @@ import logging
 import threading
 from typing import AsyncIterator, Awaitable, Callable
 
+from ._context import current_input
 from ._traceback import user_frames_only
 
 log = logging.getLogger("ketch")
@@ -62,12 +63,27 @@ def _on_ketch_loop() -> bool:
         return False
 
 
+def _with_callers_input(coro: Awaitable) -> Awaitable:
+    """Inside a container, the input the caller is running goes along to ketch's loop
+    (which runs in another thread, with its own context), so a call made there names it
+    as its parent (call graphs). Outside a container there is none: the coroutine as is."""
+    running = current_input.get()
+    if running is None:
+        return coro
+
+    async def carried():
+        current_input.set(running)   # this task's own copy of the context
+        return await coro
+
+    return carried()
+
+
 def run(coro: Awaitable):
     """Runs a coroutine on ketch's loop and blocks until it is done."""
     if _on_ketch_loop():
         coro.close()
         raise RuntimeError("a blocking ketch call was made on ketch's own event loop")
-    fut = asyncio.run_coroutine_threadsafe(coro, loop())
+    fut = asyncio.run_coroutine_threadsafe(_with_callers_input(coro), loop())
     try:
         return fut.result()
     except KeyboardInterrupt:
@@ -80,7 +96,8 @@ async def run_aio(coro: Awaitable):
     with user_frames_only():
         if _on_ketch_loop():
             return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop()))
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
+            _with_callers_input(coro), loop()))
 
 
 async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitable]):

@@ -1,11 +1,5 @@
-"""Modal's `modal.call_graph`: FunctionCall.get_call_graph() and its types are not in
-ketch yet."""
+"""Modal's `modal.call_graph`: the types of `FunctionCall.get_call_graph()`."""
 
-from ._missing import not_yet
+from ._call_graph import InputInfo, InputStatus
 
-__all__: list[str] = []
-
-__getattr__ = not_yet(__name__, {
-    "InputInfo": "call graphs; FunctionCall.get() gives a call's result",
-    "InputStatus": "call graphs; FunctionCall.get() gives a call's result",
-})
+__all__ = ["InputInfo", "InputStatus"]

@@ -73,7 +73,8 @@ def function_stats_get(svc: Services, req: Request, msg: pb.FunctionStatsGet):
 
 def call_create(svc: Services, req: Request, msg: pb.CallCreate):
     svc.functions.create_call(req.workspace, req.peer, msg.call_id, msg.function_id, msg.kind,
-                              list(msg.inputs), msg.is_generator)
+                              list(msg.inputs), msg.is_generator,
+                              parent_input_id=msg.parent_input_id)
     req.reply(ok=pb.Ok())
     return _room_for_more(svc, req, msg.call_id)
 
@@ -88,6 +89,11 @@ def _room_for_more(svc: Services, req: Request, call_id: str):
     (its next inputs wait in its socket), so queued inputs stay bounded in memory."""
     room = svc.functions.queue_room(call_id)
     return None if room is None else req.conn.hold_reading_until(room)
+
+
+def call_graph_get(svc: Services, req: Request, msg: pb.CallGraphGet):
+    req.reply(call_graph=pb.CallGraph(
+        inputs=svc.functions.call_graph_of(req.workspace, msg.call_id)))
 
 
 async def call_get(svc: Services, req: Request, msg: pb.CallGet):

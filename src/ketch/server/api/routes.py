@@ -45,6 +45,7 @@ ROUTES = RouteTable(
         "call_create": calls.call_create,
         "inputs": calls.inputs,
         "call_get": calls.call_get,
+        "call_graph_get": calls.call_graph_get,
         "call_cancel": calls.call_cancel,
         "call_close": calls.call_close,
         "container_list": calls.container_list,

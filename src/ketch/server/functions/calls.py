@@ -18,6 +18,7 @@ from ..._serialization import batches_by_size, serialize
 from ...exception import ContainerCrashError, ExecutionError, FunctionTimeoutError, \
     InputCancellation
 from ...proto import ketch_pb2 as pb
+from .call_graph import CallGraph
 from .model import FINAL, Call, ContainerRecord, FunctionRecord, InputItem, Peer, StopReason
 from .registry import Registry
 
@@ -32,12 +33,13 @@ class StopContainer(Protocol):
 class Calls:
     def __init__(self, store, registry: Registry, loop: asyncio.AbstractEventLoop,
                  stop_container: StopContainer,
-                 wants_containers: Callable[[FunctionRecord], None]):
+                 wants_containers: Callable[[FunctionRecord], None], graph: CallGraph):
         self.store = store
         self.registry = registry
         self.loop = loop
         self.stop_container = stop_container
         self.wants_containers = wants_containers   # its queue grew: ask the autoscaler
+        self.graph = graph                         # which input made which call
         self.calls: dict[str, Call] = {}
         self._input_ids = itertools.count(1)       # unique per server process
 
@@ -47,12 +49,14 @@ class Calls:
     # ------------------------------------------------------------------ calls
 
     def create_call(self, peer: Peer, call_id: str, fn: FunctionRecord, kind: int,
-                    inputs, is_generator: bool, source: str = "") -> Call:
+                    inputs, is_generator: bool, source: str = "", parent_input_id: str = ""
+                    ) -> Call:
         if call_id in self.calls or not call_id:
             raise ValueError(f"call id {call_id!r} is already in use")
         call = Call(call_id, fn, kind, None if kind == pb.SPAWN else peer, is_generator)
         call.source = source
         self.calls[call_id] = call
+        self.graph.called(call_id, fn.app.workspace, fn.spec, parent_input_id)
         if call.durable:
             self.store.add_call(call_id, fn.id, fn.app.workspace)
             if not inputs:
@@ -79,6 +83,7 @@ class Calls:
             msg.call_id = call.id
             msg.is_generator = call.is_generator
             items.append(InputItem(call, msg))
+            self.graph.queued(call.id, msg.input_id, msg.method)
         call.n_inputs += len(items)
         if call.durable:
             self.store.add_call_inputs(call.id, [(i.msg.idx, i.msg.SerializeToString())
@@ -247,6 +252,7 @@ class Calls:
                 item = queue.popleft()
                 item.container = c
                 c.inflight[item.msg.input_id] = item
+                self.graph.running(item.call.id, item.msg.input_id, c.id)
                 item.timer = call_later(timeout, self._input_timed_out, c, item)
                 c.outbox.append(item.msg)
                 if len(c.inflight) >= per_container:
@@ -343,6 +349,8 @@ class Calls:
 
     def _deliver(self, call: Call, out: pb.Output):
         final = out.status in FINAL
+        if final:
+            self.graph.ended(out)
         if call.durable:
             if final:
                 self.store.set_call_output(call.id, out.idx, out.SerializeToString())

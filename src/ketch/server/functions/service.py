@@ -19,6 +19,7 @@ from ..errors import ServiceError
 from ..resources import MachineResources
 from ..runtime import Runtime
 from . import variants
+from .call_graph import CallGraph
 from .calls import Calls
 from .containers import Containers
 from .launch import Launcher, runtime_python_version
@@ -48,8 +49,9 @@ class FunctionsService:
         self.registry = Registry(store)
         self._containers = Containers(runtime, resources, logs, launcher, self.registry, loop,
                                       on_exit=self._container_exited)
+        self.call_graph = CallGraph()
         self._calls = Calls(store, self.registry, loop, stop_container=self._containers.stop,
-                            wants_containers=self._containers.poke)
+                            wants_containers=self._containers.poke, graph=self.call_graph)
         self.launcher = launcher
         self._exit_watchers: list[ExitWatcher] = []
 
@@ -258,11 +260,16 @@ class FunctionsService:
     # ------------------------------------------------------------------ calls
 
     def create_call(self, workspace: str, peer: Peer, call_id: str, function_id: str,
-                    kind: int, inputs, is_generator: bool, source: str = "") -> Call:
-        """`source` says what made the call ("" a client, "schedule" the scheduler)."""
+                    kind: int, inputs, is_generator: bool, source: str = "",
+                    parent_input_id: str = "") -> Call:
+        """`source` says what made the call ("" a client, "schedule" the scheduler);
+        `parent_input_id` the input whose code made it, for call graphs."""
         fn = self.registry.get(workspace, function_id)
         return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator,
-                                       source)
+                                       source, parent_input_id)
+
+    def call_graph_of(self, workspace: str, call_id: str) -> list[pb.CallGraphInput]:
+        return self.call_graph.graph(workspace, call_id)
 
     def add_inputs(self, workspace: str, call_id: str, inputs, last: bool):
         call = self._calls.calls.get(call_id)
