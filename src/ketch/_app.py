@@ -256,8 +256,9 @@ class App:
         _web.check_definition(where, endpoints, bool(definition.options.batch_max_size), taken)
         self._definitions[definition.tag] = definition
 
-    def include(self, other: "App") -> "App":
-        """Adds another app's functions and classes to this one."""
+    def include(self, other: "App", inherit_tags: bool = True) -> "App":
+        """Adds another app's functions and classes to this one. (`inherit_tags` is
+        Modal's; ketch apps have no tags, so there are none to inherit.)"""
         for definition in other._definitions.values():
             self._add(definition, f"app.include({other!r})")
             definition.handle._target.app = self
