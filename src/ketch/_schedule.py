@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._context import is_local
 from ._partial import BATCHED
@@ -110,6 +109,8 @@ def _valid_cron(text: str) -> bool:
 
 
 def _known_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError   # here: containers never need it
+
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
