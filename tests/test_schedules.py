@@ -156,7 +156,8 @@ def deployed(fid: str, schedule: pb.Schedule, created_at: float, name="job") -> 
 
 def scheduler(db_path, fns: list, clock: Clock, ran: list) -> Scheduler:
     db = sqlite3.connect(str(db_path), isolation_level=None)
-    return Scheduler(ScheduleTable(db), lambda: fns, ran.append, clock)
+    return Scheduler(ScheduleTable(db), lambda: fns, lambda fn, previous: ran.append(fn),
+                     clock)
 
 
 def test_a_restart_never_runs_a_slot_twice(tmp_path):
@@ -275,28 +276,38 @@ def test_deployed_period_runs_repeatedly_and_shows_its_next_run(fresh_server):
 def test_restart_keeps_the_schedules_place(fresh_server):
     deploy(fresh_server, 6)
     [first] = wait_for_runs(fresh_server, 1, timeout=20)
-    listed = json.loads(fresh_server.ketch("app", "list", "--json").stdout)
-    next_before = [a for a in listed if a["name"] == "scheduled"][0]["next_run_at"]
+
+    def next_run() -> float:
+        listed = json.loads(fresh_server.ketch("app", "list", "--json").stdout)
+        return [a for a in listed if a["name"] == "scheduled"][0]["next_run_at"]
+
+    before = next_run()
     fresh_server.stop()
     fresh_server.start()
-    listed = json.loads(fresh_server.ketch("app", "list", "--json").stdout)
-    assert [a for a in listed if a["name"] == "scheduled"][0]["next_run_at"] == next_before
+    # Still on the slots counted from the deploy (a slot missed while down moves it on by
+    # whole periods), not counted again from the restart.
+    periods = (next_run() - before) / 6
+    assert periods >= 0 and abs(periods - round(periods)) < 1e-6, periods
     times = wait_for_runs(fresh_server, 2, timeout=20)
-    # The slot after the restart is the stored one: not re-anchored at the restart, and
-    # the slot that ran before it is not run again.
-    assert len(times) == 2 and times[1] >= next_before - 0.1
-    assert times[1] - first > 5
+    # The slot that ran before the restart is not run again when the server is back.
+    assert times[1] - first > 3, times
 
 
 def test_redeploy_resets_a_period(fresh_server):
     deploy(fresh_server, 4)
     wait_for_runs(fresh_server, 1, timeout=20)
     time.sleep(1.5)
-    redeployed = time.time()
     deploy(fresh_server, 4)
-    times = wait_for_runs(fresh_server, 2, timeout=20)
-    # Counting on from the first deploy would run about 2.5 s after the redeploy.
-    assert times[1] >= redeployed + 4 - 0.2, (times, redeployed)
+    redeployed = time.time()
+    # The old count would run again about 1.5 s after the redeploy; the new one counts 4 s
+    # from it (the old version may still run its slot while the deploy is under way).
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        later = [t for t in run_times(fresh_server) if t > redeployed]
+        if later:
+            break
+        time.sleep(0.5)
+    assert later and later[0] >= redeployed + 3, (later, redeployed)
 
 
 def test_an_ephemeral_app_runs_its_schedule_only_while_held(fresh_server):
@@ -324,3 +335,19 @@ def test_containers_import_a_scheduled_app_without_croniter_or_zone_data():
                          env={**env, "KETCH_CONTAINER_ID": "ct-test"}, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Cron('0 9 * * 1-5', timezone='Not/AZone')"
+
+
+def test_runs_of_a_busy_function_do_not_pile_up(fresh_server):
+    assert fresh_server.ketch("deploy", "apps/scheduled_slow.py").returncode == 0
+    out = fresh_server.python(
+        "import time, ketch\n"
+        "f = ketch.Function.from_name('scheduled-slow', 'crawl')\n"
+        "time.sleep(8)\n"
+        "s = f.get_current_stats()\n"
+        "print(s.backlog, s.num_running_inputs)\n", timeout=60)
+    assert out.returncode == 0, out.stderr
+    backlog, running = map(int, out.stdout.split())
+    # A run every second, each taking 3 s on one container: without skipping there would
+    # be about five waiting by now.
+    assert backlog <= 1 and running == 1, out.stdout
+    assert "skipped a scheduled run" in fresh_server.log()

@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 from .._serialization import serialize
 from ..proto import ketch_pb2 as pb
 from . import schedule_times
-from .functions.model import FunctionRecord, Peer
+from .functions.model import Call, FunctionRecord, Peer
 from .functions.service import FunctionsService
 
 log = logging.getLogger("ketch.server.schedules")
@@ -54,6 +54,7 @@ class ScheduleState:
     anchor: float            # a Period counts from here (the deploy)
     last_run: float | None   # the last slot that was run
     next_run: float
+    last_call: object = None  # the run submitted last (in memory only), as submit gave it
 
 
 class ScheduleTable:
@@ -79,16 +80,25 @@ class ScheduleTable:
         self.db.execute("DELETE FROM schedules WHERE key = ?", (key,))
 
 
-def spawner(functions: FunctionsService) -> Callable[[FunctionRecord], None]:
+Submit = Callable[[FunctionRecord, object], object]
+
+
+def spawner(functions: FunctionsService) -> Submit:
     """Starts a scheduled run as `.spawn()` does (the same call path, so it is stored,
-    retried and seen like any spawned call), with no arguments and source "schedule"."""
+    retried and seen like any spawned call), with no arguments and source "schedule".
+    While the previous run still waits in the queue (its function cannot start, or is
+    busy), the slot is skipped rather than piling up runs: it returns the previous one."""
     peer = Peer(None)    # spawned calls send their outputs to the store, not a peer
     no_args = serialize(((), {}))
 
-    def submit(fn: FunctionRecord):
-        functions.create_call(fn.app.workspace, peer, "fc-" + secrets.token_hex(8), fn.id,
-                              pb.SPAWN, [pb.Input(idx=0, args=no_args)], False,
-                              source="schedule")
+    def submit(fn: FunctionRecord, previous: Call | None) -> Call:
+        if previous is not None and any(item.call is previous for item in fn.queue):
+            log.warning("%s: skipped a scheduled run, the previous one has not started",
+                        fn.label)
+            return previous
+        return functions.create_call(fn.app.workspace, peer, "fc-" + secrets.token_hex(8),
+                                     fn.id, pb.SPAWN, [pb.Input(idx=0, args=no_args)], False,
+                                     source="schedule")
 
     return submit
 
@@ -102,7 +112,7 @@ def schedule_key(fn: FunctionRecord) -> str:
 class Scheduler:
     def __init__(self, table: ScheduleTable,
                  live_functions: Callable[[], Iterable[FunctionRecord]],
-                 submit: Callable[[FunctionRecord], None],
+                 submit: Submit,
                  clock: Callable[[], float] = time.time):
         self.table = table
         self.live_functions = live_functions   # every live function, scheduled or not
@@ -179,7 +189,7 @@ class Scheduler:
         state.next_run = schedule_times.first_after(fn.spec.schedule, now, state.anchor, slot)
         self.table.put(state)   # first: a restart after this never runs the slot again
         try:
-            self.submit(fn)
+            state.last_call = self.submit(fn, state.last_call)
         except Exception:
             log.exception("the scheduled run of %s could not start", fn.label)
 
