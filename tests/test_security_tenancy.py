@@ -450,3 +450,22 @@ def test_the_process_runtime_says_it_isolates_nothing_and_serves_one_workspace(t
             Wire(srv, admin_token(srv), workspace="second")
     finally:
         srv.stop()
+
+
+def test_a_tenant_cannot_change_or_read_another_workspaces_functions_at_run_time(tenants):
+    srv = tenants["srv"]
+    with_alpha = Wire(srv, tenants["alpha"])
+    fid = with_alpha.request(function_get=pb.FunctionGet(
+        app_name="tenant", name="square")).container_spec.function_id
+    with_alpha.close()
+    wire = Wire(srv, tenants["beta"])
+    refused(wire.request(function_update_autoscaler=pb.FunctionUpdateAutoscaler(
+        function_id=fid, min_containers=5)), "not_found")
+    refused(wire.request(function_stats_get=pb.FunctionStatsGet(function_id=fid)),
+            "not_found")
+    refused(wire.request(function_variant=pb.FunctionVariant(
+        function_id=fid, overrides=pb.FunctionSpec(timeout_s=5), fields=["timeout_s"])),
+        "not_found")
+    refused(wire.request(call_graph_get=pb.CallGraphGet(call_id=tenants["call_id"])),
+            "not_found")
+    wire.close()
