@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Callable
 
 from .blobs import BlobStore
+from .dashboard.logins import Logins
 from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
 from .images import ImageService
+from .objects_store import ObjectRow
 from .logs import LogService
 from .objects import ObjectsService
 from .queues import QueueService
@@ -53,6 +55,7 @@ class Services:
     volumes: VolumeService
     tokens: Tokens
     request_shutdown: Callable[[], None]
+    dashboard_logins: Logins
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its
@@ -61,3 +64,15 @@ class Services:
         self.volumes.owner_closed(owner_id)
         self.objects.owner_closed(owner_id)
         self.blobs.owner_closed(owner_id)
+
+    async def object_contents(self, row: ObjectRow) -> tuple[int, list[str]]:
+        """What a listing shows of an object: its size, asked of the service of its kind
+        (a secret's is its number of keys), and a secret's key names (never values)."""
+        if row.kind == "dict":
+            return self.dicts.size(row.object_id), []
+        if row.kind == "queue":
+            return self.queues.length(row.object_id, None), []
+        if row.kind == "secret":
+            keys = self.secrets.keys(row.object_id)
+            return len(keys), keys
+        return await self.volumes.size(row.object_id), []

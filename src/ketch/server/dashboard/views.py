@@ -1,0 +1,168 @@
+"""What each dashboard page shows, read from the live services of one workspace.
+
+Plain functions from `Services` and a workspace to plain dicts and lists the templates
+render (and the JSON endpoints return): nothing here knows HTTP or HTML, and nothing of
+another workspace is ever read. Secrets show their key names, never their values.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from ..functions.model import ContainerRecord, FunctionRecord
+from ..objects import KINDS
+from ..services import Services
+
+LOG_TAIL_LINES = 200    # lines a page shows of a log at first
+
+
+def node_name() -> str:
+    """The one node until ketch runs on a cluster: this machine."""
+    return socket.gethostname()
+
+
+# -- apps
+
+def apps(svc: Services, workspace: str) -> list[dict]:
+    """Every app of the workspace, newest first, numbered per name: the n-th run or
+    deployment of a name is its version n."""
+    rows = sorted(svc.functions.app_summaries(workspace), key=lambda a: a.created_at)
+    seen: dict[str, int] = {}
+    out = []
+    for a in rows:
+        seen[a.name] = seen.get(a.name, 0) + 1
+        out.append({"app_id": a.app_id, "name": a.name, "state": a.state,
+                    "version": seen[a.name], "created_at": a.created_at,
+                    "stopped_at": a.stopped_at, "n_functions": a.n_functions,
+                    "n_containers": a.n_containers,
+                    "running": a.state != "stopped"})
+    return out[::-1]
+
+
+def app(svc: Services, workspace: str, app_id: str) -> dict:
+    listed = {a["app_id"]: a for a in apps(svc, workspace)}
+    info = listed.get(app_id)
+    if info is None:
+        raise LookupError(f"no app {app_id} in workspace {workspace!r}")
+    record = svc.functions.apps.get(app_id)
+    functions = [] if record is None else [
+        function_summary(fn) for fn in svc.functions.functions.values() if fn.app is record]
+    lines = svc.logs.history(app_id)[-LOG_TAIL_LINES:]
+    return {**info,
+            "versions": [a for a in listed.values() if a["name"] == info["name"]],
+            "functions": functions,
+            "containers": [container_summary(c) for c in svc.functions.containers.values()
+                           if record is not None and c.fn.app is record],
+            "logs": [log_line(line) for line in lines]}
+
+
+# -- functions
+
+def function_record(svc: Services, workspace: str, function_id: str) -> FunctionRecord:
+    fn = svc.functions.functions.get(function_id)
+    if fn is None or fn.app.workspace != workspace:
+        raise LookupError(f"no live function {function_id} in workspace {workspace!r} (its "
+                          "app may have stopped)")
+    return fn
+
+
+def function_summary(fn: FunctionRecord) -> dict:
+    states = {"starting": 0, "ready": 0, "stopping": 0}
+    for c in fn.containers.values():
+        states[c.state] = states.get(c.state, 0) + 1
+    spec = fn.spec
+    return {"function_id": fn.id, "name": fn.label, "app_id": fn.app.id,
+            "app_name": fn.app.name, "bound": fn.parent is not None,
+            "backlog": len(fn.queue) + len(fn.delayed), "in_flight": fn.inflight(),
+            "web_waiting": fn.web_waiting, "containers": len(fn.containers),
+            "containers_by_state": states,
+            "avg_duration_s": fn.avg_duration,
+            "spec": {"cpu": spec.resources.cpu_request,
+                     "memory_mib": spec.resources.memory_request_mib,
+                     "gpu": spec.resources.gpu, "timeout_s": spec.timeout_s,
+                     "min_containers": spec.scaling.min_containers,
+                     "max_containers": spec.scaling.max_containers,
+                     "max_inputs": fn.slots, "image_id": spec.image_id,
+                     "web": [ep.label for ep in spec.web_endpoints]}}
+
+
+def function(svc: Services, workspace: str, function_id: str) -> dict:
+    fn = function_record(svc, workspace, function_id)
+    return {**function_summary(fn),
+            "container_list": [container_summary(c) for c in fn.containers.values()]}
+
+
+def function_sample(svc: Services, workspace: str, function_id: str) -> dict:
+    """One point of the function page's live chart."""
+    fn = function_record(svc, workspace, function_id)
+    s = function_summary(fn)
+    return {"t": time.time(), "backlog": s["backlog"], "in_flight": s["in_flight"],
+            "containers": s["containers"], "ready": s["containers_by_state"]["ready"]}
+
+
+# -- containers
+
+def container_summary(c: ContainerRecord) -> dict:
+    return {"container_id": c.id, "app_id": c.fn.app.id, "app_name": c.fn.app.name,
+            "function_id": c.fn.id, "function_name": c.fn.label, "state": c.state,
+            "node": node_name(), "started_at": c.started_at, "ready_at": c.ready_at,
+            "in_flight": len(c.inflight) + c.web_requests,
+            "pid": getattr(c.handle, "pid", 0) or 0}
+
+
+def containers(svc: Services, workspace: str) -> list[dict]:
+    return [container_summary(c) for c in svc.functions.containers.values()
+            if c.fn.app.workspace == workspace]
+
+
+def container_record(svc: Services, workspace: str, container_id: str) -> ContainerRecord:
+    c = svc.functions.containers.get(container_id)
+    if c is None or c.fn.app.workspace != workspace:
+        raise LookupError(f"no running container {container_id} in workspace {workspace!r}; "
+                          "its lines stay in its app's log")
+    return c
+
+
+def container_logs(svc: Services, app_id: str, container_id: str) -> list[dict]:
+    return [log_line(line) for line in svc.logs.history(app_id)
+            if line.container_id == container_id][-LOG_TAIL_LINES:]
+
+
+def log_line(line) -> dict:
+    return {"ts": line.ts, "source": line.source, "function": line.function_name,
+            "container_id": line.container_id, "text": line.text}
+
+
+# -- images, objects, nodes
+
+def images(svc: Services, workspace: str) -> dict:
+    reply = svc.images.list(workspace)
+    return {"images": [{"image_id": i.image_id, "title": i.title, "n_layers": i.n_layers,
+                        "size_bytes": i.size_bytes, "created_at": i.created_at,
+                        "used_at": i.used_at} for i in reply.images],
+            "in_use": svc.functions.images_in_use(workspace)}
+
+
+async def objects(svc: Services, workspace: str) -> dict[str, list[dict]]:
+    """Named objects by kind with their sizes (a secret's size is its number of keys)."""
+    out = {}
+    for kind in KINDS:
+        rows = []
+        for row in svc.objects.named(workspace, kind):
+            size, keys = await svc.object_contents(row)
+            rows.append({"object_id": row.object_id, "name": row.name, "size": size,
+                         "keys": keys, "created_at": row.created_at,
+                         "updated_at": row.updated_at})
+        out[kind] = rows
+    return out
+
+
+def nodes(svc: Services, workspace: str) -> list[dict]:
+    res = svc.resources
+    mine = containers(svc, workspace)
+    return [{"name": node_name(), "runtime": svc.info.runtime,
+             "cpu": res.cpu, "cpu_reserved": res.cpu_used,
+             "memory_mib": res.memory_mib, "memory_reserved_mib": res.memory_used,
+             "gpus": list(res.gpus), "gpus_used": len(res.gpus_used),
+             "containers": len(mine)}]
