@@ -15,7 +15,9 @@ from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
 from .images import ImageService
+from .http.side import HttpSide
 from .logs import LogService
+from .metrics import ServerMetrics
 from .objects import ObjectsService
 from .queues import QueueService
 from .resources import MachineResources
@@ -53,6 +55,8 @@ class Services:
     volumes: VolumeService
     tokens: Tokens
     request_shutdown: Callable[[], None]
+    http: HttpSide               # the HTTP side: /metrics and the dashboard
+    metrics: ServerMetrics
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its
