@@ -22,6 +22,8 @@ from .. import _config, _wire
 from . import datadir
 from .api.session import Session
 from .blobs import BlobStore
+from .dashboard.app import dashboard_routes
+from .dashboard.logins import Logins
 from .code import CodeStore
 from .dicts import DictService
 from .functions.launch import Launcher
@@ -30,7 +32,9 @@ from .images import ImageService
 from .images.owners import ImageOwners
 from .gateway import Gateway
 from .gateway.tokens import ProxyTokens
+from .http import HttpSide, metrics_routes
 from .logs import LogService
+from .metrics import ServerMetrics
 from .objects import ObjectsService
 from .objects_store import ObjectsStore
 from .queues import QueueService
@@ -63,7 +67,7 @@ def load_or_create_token(data_dir: Path) -> str:
 
 class Server:
     def __init__(self, data_dir: Path, address: str, runtime: str = "process",
-                 gateway_address: str | None = None):
+                 gateway_address: str | None = None, http_address: str | None = None):
         self.data_dir = data_dir
         self.address = address
         host, port = ("", 0) if _wire.unix_path(address) else _wire.parse_address(address)
@@ -95,6 +99,8 @@ class Server:
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
+        self.metrics = ServerMetrics(self.functions, data_dir / "ketch.db")
+        self.http = HttpSide(http_address or _config.http_address())
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
@@ -103,7 +109,11 @@ class Server:
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
-            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown)
+            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
+            http=self.http, metrics=self.metrics, dashboard_logins=Logins())
+        # The HTTP side's routes: /metrics, then the dashboard's (given self.services).
+        self.http.add_routes(metrics_routes(self.metrics, self.tokens))
+        self.http.add_routes(dashboard_routes(self.services))
         self._stop = asyncio.Event()
 
     async def serve(self):
@@ -111,6 +121,7 @@ class Server:
         # The gateway first: once the server answers, `server status` can tell whether
         # the gateway listens.
         await self._start_gateway()
+        await self._start_http()
         listener = await _wire.listen(self.address, lambda: Session(self.services).conn)
         # Containers of the bwrap runtime connect here; the run directory (0700) keeps
         # everyone else out, so the socket itself may let any user of a container in.
@@ -135,6 +146,7 @@ class Server:
         listener.close()
         container_listener.close()
         self.gateway.close()
+        await self.http.close()
         self.queues.stop()
         await self.functions.shutdown()
         self.store.close()
@@ -161,6 +173,11 @@ class Server:
         print(f"ketch gateway listening on {self.gateway.host}:{self.gateway.port}",
               flush=True)
 
+    async def _start_http(self):
+        await self.http.start()
+        if self.http.address:
+            print(f"ketch HTTP side (/metrics) listening on {self.http.address}", flush=True)
+
     def request_shutdown(self):
         self._stop.set()
 
@@ -181,8 +198,17 @@ def main(argv=None):
                         help="HOST:PORT the web endpoint gateway listens on (default: "
                              f"KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}; "
                              "port 0 picks a free one)")
+    parser.add_argument("--http-address", default=None,
+                        help="HOST:PORT of the HTTP side: /metrics and the dashboard "
+                             f"(default: KETCH_HTTP_ADDR or {_config.DEFAULT_HTTP_ADDRESS}; "
+                             "port 0 picks a free one)")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else _config.data_dir()
+    try:
+        _wire.parse_address(args.http_address or _config.http_address())
+    except ValueError:
+        sys.exit("ketch server: the HTTP address (--http-address or KETCH_HTTP_ADDR) must be "
+                 "HOST:PORT, for example 127.0.0.1:7420")
     address = args.address or _config.server_address()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -194,7 +220,7 @@ def main(argv=None):
     async def run():
         try:
             server = Server(data_dir, address, args.runtime or default_runtime(),
-                            args.gateway_address)
+                            args.gateway_address, args.http_address)
         except RuntimeUnavailable as exc:
             sys.exit(f"ketch server: {exc}")
         await server.serve()

@@ -16,9 +16,11 @@ from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
 from .images import ImageService
-from .objects_store import ObjectRow
+from .http.side import HttpSide
 from .logs import LogService
+from .metrics import ServerMetrics
 from .objects import ObjectsService
+from .objects_store import ObjectRow
 from .queues import QueueService
 from .resources import MachineResources
 from .secrets import SecretService
@@ -55,6 +57,8 @@ class Services:
     volumes: VolumeService
     tokens: Tokens
     request_shutdown: Callable[[], None]
+    http: HttpSide               # the HTTP side: /metrics and the dashboard
+    metrics: ServerMetrics
     dashboard_logins: Logins
 
     def owner_closed(self, owner_id: str):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-from . import (blobs, calls, dicts, images, objects, queues, secrets, server, tokens, volumes,
-               web)
+from . import (blobs, calls, dashboard, dicts, images, objects, queues, secrets, server,
+               tokens, volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -78,6 +78,7 @@ ROUTES = RouteTable(
         "token_create": tokens.token_create,
         "token_list": tokens.token_list,
         "token_revoke": tokens.token_revoke,
+        "dashboard_login_create": dashboard.dashboard_login_create,
     },
     container={
         "container_init": calls.container_init,

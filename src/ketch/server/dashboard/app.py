@@ -211,6 +211,12 @@ class Dashboard:
                          message=str(exc))
 
 
+def dashboard_routes(svc: Services, prefix: str = "") -> list[Mount]:
+    """The dashboard's routes for the HTTP side, after its own (/metrics): everything
+    under `prefix` that they do not take."""
+    return [Mount(prefix, app=make_app(svc))]
+
+
 def make_app(svc: Services) -> Starlette:
     """The dashboard, as an ASGI app to mount at the root (or under a prefix) of the
     server's HTTP side."""

@@ -1,0 +1,26 @@
+"""The dashboard's one wire request: a one-time login URL for `ketch dashboard`."""
+
+from __future__ import annotations
+
+import time
+
+from ...proto import ketch_pb2 as pb
+from ..errors import ServiceError
+from ..services import Services
+from .context import Request
+
+
+def dashboard_login_create(svc: Services, req: Request, msg: pb.DashboardLoginCreate):
+    if req.principal is None or req.principal.container_id:
+        # Code in a container is a client of its workspace, but not a person at a browser.
+        raise ServiceError("a dashboard login needs a workspace token or the admin token, "
+                           "not a container's credential", code="auth")
+    if not svc.http.address:
+        req.reply(dashboard_login=pb.DashboardLogin(
+            error=f"the server's HTTP side does not listen ({svc.http.error or 'not started'}); "
+                  "restart the server with --http-address or KETCH_HTTP_ADDR set to a free "
+                  "HOST:PORT"))
+        return
+    code, ttl = svc.dashboard_logins.create_code(req.workspace, req.principal)
+    req.reply(dashboard_login=pb.DashboardLogin(
+        url=f"http://{svc.http.address}/login?code={code}", expires_at=time.time() + ttl))
