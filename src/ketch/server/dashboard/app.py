@@ -29,13 +29,15 @@ HERE = Path(__file__).parent
 COOKIE = "ketch_dashboard"
 MAX_FORM_BYTES = 4096        # a stop form carries a token and nothing else
 SECURITY_HEADERS = {
-    # Scripts and styles only from this origin (no inline code), no framing, no referrer:
-    # a page's URLs hold ids, never secrets, but they are nobody else's business.
+    # Scripts and styles only from this origin (no inline code), no framing, no referrer
+    # to other sites: a page's URLs hold ids, never secrets, but they are nobody else's
+    # business. ("no-referrer" would make the browser send `Origin: null` on our own
+    # forms, which the same-origin check must then refuse.)
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
 
@@ -146,6 +148,12 @@ class Dashboard:
         info = views.function(self.svc, s.workspace, request.path_params["function_id"])
         return self.page(request, "function.html", s, fn=info)
 
+    async def function_containers(self, request: Request) -> Response:
+        """The function page's container table alone, which the page refreshes."""
+        s = self.session_of(request)
+        info = views.function(self.svc, s.workspace, request.path_params["function_id"])
+        return self.page(request, "function_containers.html", s, fn=info)
+
     async def function_sample(self, request: Request) -> Response:
         s = self.session_of(request)
         return JSONResponse(views.function_sample(self.svc, s.workspace,
@@ -228,6 +236,7 @@ def make_app(svc: Services) -> Starlette:
         Route("/apps/{app_id}", d.app_page),
         Route("/apps/{app_id}/stop", d.app_stop, methods=["POST"]),
         Route("/functions/{function_id}", d.function_page),
+        Route("/functions/{function_id}/containers", d.function_containers),
         Route("/api/functions/{function_id}/sample", d.function_sample),
         Route("/containers", d.containers_page),
         Route("/containers/{container_id}", d.container_page),

@@ -6,10 +6,12 @@
 const SVG = "http://www.w3.org/2000/svg";
 const CHART_POLL_MS = 500;
 const CHART_POINTS = 240;        // two minutes at two samples a second
+const CHART_MIN_POINTS = 60;     // the x axis spans at least half a minute
+const REFRESH_MS = 2000;
 const LOG_POLL_MS = 1000;
 const LOG_KEEP_LINES = 2000;     // older lines leave the page
 
-function poll(url, everyMs, onData, onStop) {
+function poll(url, everyMs, onData, onStop, onResponse) {
   let stopped = false;
   async function once() {
     if (stopped) return;
@@ -27,7 +29,8 @@ function poll(url, everyMs, onData, onStop) {
       onStop(message);
       return;
     }
-    onData(await response.json());
+    if (onResponse) await onResponse(response);
+    else onData(await response.json());
     setTimeout(once, everyMs);
   }
   once();
@@ -53,7 +56,7 @@ function startChart(figure) {
     const [w, h] = [600, 200];
     for (const name of names) {
       const pts = samples.map((s, i) => {
-        const x = samples.length < 2 ? w : (i / (CHART_POINTS - 1)) * w;
+        const x = (i / (Math.max(samples.length, CHART_MIN_POINTS) - 1)) * w;
         const y = h - 4 - (s[name] / top) * (h - 8);
         return `${x.toFixed(1)},${y.toFixed(1)}`;
       });
@@ -106,7 +109,16 @@ function startLogTail(box) {
   });
 }
 
+// htmx-style: an element with data-refresh is replaced, every REFRESH_MS, by the HTML
+// fragment the server renders at that URL (the same template as the full page).
+function startRefresh(el) {
+  poll(() => el.dataset.refresh, REFRESH_MS, null, () => {}, async response => {
+    el.innerHTML = await response.text();   // server-rendered, autoescaped
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-refresh]").forEach(startRefresh);
   document.querySelectorAll("[data-chart]").forEach(startChart);
   document.querySelectorAll("[data-logtail]").forEach(startLogTail);
 });

@@ -1,0 +1,221 @@
+"""The web dashboard in a real headless Chromium (Debian's `chromium`, driven by
+Playwright), against a real server with the dashboard test app deployed.
+
+One browser serves the whole module; each test opens its own context (its own cookies),
+so a login in one test is never another's. Set KETCH_DASHBOARD_SCREENSHOT=PATH to keep the
+screenshot of the function page taken while a map runs (docs/dashboard.png is one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TESTS, ServerProcess
+
+CHROMIUM = os.environ.get("KETCH_TEST_CHROMIUM") or shutil.which("chromium") or \
+    "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    server = ServerProcess(tmp_path_factory.mktemp("dashboard")).start()
+    deployed = server.ketch("deploy", "apps/dashboard_app.py")
+    assert deployed.returncode == 0, deployed.stderr
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (.ci/apt-packages"
+                    ".txt lists it) or set KETCH_TEST_CHROMIUM")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860})
+    yield ctx
+    ctx.close()
+
+
+def base(srv: ServerProcess) -> str:
+    return f"http://127.0.0.1:{srv.http_port}"
+
+
+def login_url(srv: ServerProcess, **env) -> str:
+    out = srv.ketch("dashboard", "--url", extra_env=env)
+    assert out.returncode == 0, out.stderr
+    url = out.stdout.strip()
+    assert url.startswith(base(srv) + "/login?code="), url
+    return url
+
+
+def logged_in(srv: ServerProcess, context):
+    page = context.new_page()
+    page.goto(login_url(srv))
+    assert page.url == base(srv) + "/", page.url
+    return page
+
+
+def wait_until(check, timeout: float = 30, what: str = "it"):
+    """Polls `check` (the pages' CSP forbids the string evaluation that Playwright's
+    wait_for_function uses, and that is how it should be)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        time.sleep(0.1)
+
+
+def attr_number(locator, name: str) -> float:
+    return float(locator.get_attribute(name) or 0)
+
+
+def run_python(srv: ServerProcess, code: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=TESTS, text=True,
+                            env={**srv.env, "PYTHONPATH": str(TESTS)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def containers(srv: ServerProcess) -> list[dict]:
+    return json.loads(srv.ketch("container", "list", "--json").stdout)
+
+
+def test_one_time_url_logs_in_once_and_leaves_no_code_in_urls(srv, browser, context):
+    url = login_url(srv)
+    page = context.new_page()
+    page.goto(url)
+    assert page.url == base(srv) + "/"          # the code is gone from the address bar
+    assert page.inner_text("#workspace") == "main"
+    cookie, = [c for c in context.cookies() if c["name"] == "ketch_dashboard"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""   # scripts cannot read the session
+    links = page.eval_on_selector_all("a", "els => els.map(e => e.href)")
+    assert links and not [h for h in links if "code=" in h]
+    # The same URL in another browser (or again) does not log in.
+    other = browser.new_context()
+    try:
+        again = other.new_page()
+        response = again.goto(url)
+        assert response.status == 401
+        assert "used already or has expired" in again.inner_text("#message")
+        assert not [c for c in other.cookies() if c["name"] == "ketch_dashboard"]
+    finally:
+        other.close()
+    # The first browser is still logged in.
+    assert context.new_page().goto(base(srv) + "/containers").status == 200
+
+
+def test_pages_without_a_login_are_refused(srv, context):
+    page = context.new_page()
+    for path in ("/", "/containers", "/images", "/objects", "/nodes", "/apps/ap-x"):
+        response = page.goto(base(srv) + path)
+        assert response.status == 401, path
+        assert "ketch dashboard --url" in page.inner_text("main"), path
+    api = context.request.get(base(srv) + "/api/functions/fu-x/sample")
+    assert api.status == 401 and "ketch dashboard" in api.json()["error"]
+    # A made-up cookie is no session either.
+    context.add_cookies([{"name": "ketch_dashboard", "value": "A" * 43,
+                          "url": base(srv) + "/"}])
+    assert page.goto(base(srv) + "/").status == 401
+    bad = page.goto(base(srv) + "/login?code=" + "x" * 5000)
+    assert bad.status == 401
+
+
+def test_lists_the_deployed_app_and_its_functions(srv, context):
+    page = logged_in(srv, context)
+    row = page.locator("#apps tr", has_text="dashboard-app")
+    assert "deployed" in row.inner_text()
+    row.locator("a").first.click()
+    page.wait_for_selector("#functions")
+    names = page.eval_on_selector_all("#functions td:first-child a",
+                                      "els => els.map(e => e.textContent)")
+    assert sorted(names) == ["chatty", "fails", "slow"]
+
+
+def test_function_chart_updates_while_a_map_runs(srv, context, tmp_path):
+    page = logged_in(srv, context)
+    page.goto(base(srv) + "/")
+    page.locator("#apps tr", has_text="dashboard-app").locator("a").first.click()
+    page.locator("#functions a", has_text="slow").click()
+    chart = page.locator("#function-chart")
+    wait_until(lambda: attr_number(chart, "data-points") >= 1, what="a first sample")
+    mapper = run_python(srv, "import ketch\n"
+                        "f = ketch.Function.from_name('dashboard-app', 'slow')\n"
+                        "print(sum(f.map(range(40))))\n")
+    try:
+        # The backlog shows up, then containers take it.
+        wait_until(lambda: attr_number(chart, "data-peak_backlog") > 0, what="a backlog")
+        wait_until(lambda: attr_number(chart, "data-peak_containers") > 0, what="containers")
+        shot = Path(os.environ.get("KETCH_DASHBOARD_SCREENSHOT") or tmp_path / "chart.png")
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        out, err = mapper.communicate(timeout=60)
+    finally:
+        mapper.kill()
+    assert mapper.returncode == 0 and out.strip() == str(sum(range(40))), err
+    # The line drew the backlog over time: several points, not all at one height.
+    points = chart.locator("polyline.series-backlog").get_attribute("points").split()
+    assert len(points) >= 3 and len({p.split(",")[1] for p in points}) > 1
+    # After the map, the backlog is drained and the cards say so.
+    wait_until(lambda: page.inner_text("[data-live=backlog]") == "0", what="a drained backlog")
+
+
+def test_stop_actions_need_the_csrf_token_and_this_origin(srv, context):
+    warm = srv.python("import ketch\n"
+                      "print(ketch.Function.from_name('dashboard-app', 'chatty').remote('hi'))")
+    assert warm.stdout.strip() == "hi", warm.stderr
+    cid, = [c["container_id"] for c in containers(srv) if c["function"] == "chatty"]
+    page = logged_in(srv, context)
+    page.goto(f"{base(srv)}/containers/{cid}")
+    csrf = page.locator("form.stop input[name=csrf]").get_attribute("value")
+    stop = f"{base(srv)}/containers/{cid}/stop"
+    # The session's cookie alone is not enough: no token, a wrong one, another origin.
+    no_token = context.request.post(stop, form={}, max_redirects=0)
+    assert no_token.status == 403 and "CSRF" in no_token.text()
+    wrong = context.request.post(stop, form={"csrf": "x" + csrf[1:]}, max_redirects=0)
+    assert wrong.status == 403
+    cross = context.request.post(stop, form={"csrf": csrf}, max_redirects=0,
+                                 headers={"origin": "http://evil.example"})
+    assert cross.status == 403 and "evil.example" in cross.text()
+    assert [c for c in containers(srv) if c["container_id"] == cid]
+    # The live log tail shows what the container printed.
+    wait_until(lambda: "chatty says hi 2" in page.inner_text("#log-tail"), what="the log line")
+    # The page's own button carries the token, and the container stops.
+    page.locator("form.stop button").click()
+    page.wait_for_url(f"{base(srv)}/functions/*")
+    deadline = time.monotonic() + 20
+    while [c for c in containers(srv) if c["container_id"] == cid]:
+        assert time.monotonic() < deadline, "the container did not stop"
+        time.sleep(0.2)
+
+
+def test_stop_an_app_from_its_page(srv, context, tmp_path):
+    app_file = tmp_path / "stoppable.py"
+    app_file.write_text("import ketch\napp = ketch.App('dashboard-stoppable')\n\n"
+                        "@app.function()\ndef f(x):\n    return x\n")
+    assert srv.ketch("deploy", str(app_file), cwd=tmp_path).returncode == 0
+    page = logged_in(srv, context)
+    page.locator("#apps tr", has_text="dashboard-stoppable").locator("a").first.click()
+    app_url = page.url
+    refused = context.request.post(app_url + "/stop", form={}, max_redirects=0)
+    assert refused.status == 403
+    page.locator("form.stop button", has_text="Stop app").click()
+    page.wait_for_url(app_url)
+    assert "stopped" in page.inner_text("h1")
+    apps = json.loads(srv.ketch("app", "list", "--json").stdout)
+    assert not [a for a in apps if a["name"] == "dashboard-stoppable"]
