@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TESTS, ServerProcess
+from ketch.proto import ketch_pb2 as pb
 
 CHROMIUM = os.environ.get("KETCH_TEST_CHROMIUM") or shutil.which("chromium") or \
     "/usr/bin/chromium"
@@ -144,7 +145,7 @@ def test_lists_the_deployed_app_and_its_functions(srv, context):
     page.wait_for_selector("#functions")
     names = page.eval_on_selector_all("#functions td:first-child a",
                                       "els => els.map(e => e.textContent)")
-    assert sorted(names) == ["chatty", "fails", "slow"]
+    assert sorted(names) == ["chatty", "credential", "fails", "slow"]
 
 
 def test_function_chart_updates_while_a_map_runs(srv, context, tmp_path):
@@ -219,3 +220,102 @@ def test_stop_an_app_from_its_page(srv, context, tmp_path):
     assert "stopped" in page.inner_text("h1")
     apps = json.loads(srv.ketch("app", "list", "--json").stdout)
     assert not [a for a in apps if a["name"] == "dashboard-stoppable"]
+
+
+def test_container_page_charts_cpu_and_memory(srv, context):
+    warm = srv.python("import ketch\n"
+                      "print(ketch.Function.from_name('dashboard-app', 'chatty').remote('cpu'))")
+    assert warm.returncode == 0, warm.stderr
+    cid = next(c["container_id"] for c in containers(srv) if c["function"] == "chatty")
+    page = logged_in(srv, context)
+    page.goto(f"{base(srv)}/containers/{cid}")
+    memory = page.locator("#memory-chart")
+    wait_until(lambda: attr_number(memory, "data-points") >= 3, what="memory samples")
+    # A Python process holds megabytes: the chart's peak says so.
+    assert attr_number(memory, "data-peak_memory_mib") > 5
+    assert attr_number(page.locator("#cpu-chart"), "data-points") >= 2
+
+
+def test_a_containers_credential_cannot_make_a_login(srv):
+    from wire_helpers import RawConn
+
+    out = srv.python("import ketch\n"
+                     "print(ketch.Function.from_name('dashboard-app', 'credential').remote())")
+    cred = out.stdout.strip()
+    assert cred.startswith("kc-"), out.stderr
+    conn = RawConn(srv.address)
+    try:
+        hello = conn.call(hello=pb.Hello(token=cred, role="client"))
+        assert hello.WhichOneof("body") == "hello_ok", hello
+        reply = conn.call(dashboard_login_create=pb.DashboardLoginCreate())
+        assert reply.WhichOneof("body") == "error" and reply.error.kind == "auth"
+        assert "container" in reply.error.message
+    finally:
+        conn.sock.close()
+
+
+# ---------------------------------------------------------------- tenants
+
+@pytest.fixture(scope="module")
+def tenants(tmp_path_factory):
+    """A bwrap server (workspaces need one) where workspace alpha deployed an app."""
+    from isolation_helpers import start_server
+    from ketch.server.runtime.bwrap import bwrap_usable
+
+    if not bwrap_usable():
+        pytest.skip("workspaces need the bwrap runtime (bubblewrap, root and cgroups)")
+    server = start_server(tmp_path_factory.mktemp("dashboard-tenants"), "bwrap")
+    try:
+        tokens = {}
+        for ws in ("alpha", "beta"):
+            out = server.ketch("token", "create", "--workspace", ws, "--json")
+            assert out.returncode == 0, out.stderr
+            tokens[ws] = json.loads(out.stdout)
+        app_dir = tmp_path_factory.mktemp("alpha-app")
+        (app_dir / "alpha_app.py").write_text(
+            "import ketch\napp = ketch.App('alpha-secret-app')\n\n"
+            "@app.function()\ndef f(x):\n    return x\n")
+        deployed = server.ketch("deploy", "alpha_app.py", cwd=app_dir,
+                                extra_env={"KETCH_TOKEN": tokens["alpha"]["secret"]})
+        assert deployed.returncode == 0, deployed.stderr
+        yield server, tokens
+    finally:
+        server.stop()
+
+
+def test_a_session_sees_only_the_workspace_of_the_token_that_made_it(tenants, context):
+    server, tokens = tenants
+    alpha = context.new_page()
+    alpha.goto(login_url(server, KETCH_TOKEN=tokens["alpha"]["secret"]))
+    assert alpha.inner_text("#workspace") == "alpha"
+    alpha.locator("#apps a", has_text="alpha-secret-app").click()
+    app_url = alpha.url
+    beta_ctx = context.browser.new_context()
+    try:
+        beta = beta_ctx.new_page()
+        beta.goto(login_url(server, KETCH_TOKEN=tokens["beta"]["secret"]))
+        assert beta.inner_text("#workspace") == "beta"
+        assert "alpha-secret-app" not in beta.inner_text("main")
+        # alpha's app by its id: not found, and beta's own valid token cannot stop it.
+        assert beta.goto(app_url).status == 404
+        beta.goto(f"http://127.0.0.1:{server.http_port}/")
+        csrf = beta.locator("form.inline input[name=csrf]").first.get_attribute("value")
+        stop = beta_ctx.request.post(app_url + "/stop", form={"csrf": csrf}, max_redirects=0)
+        assert stop.status == 404
+        apps = json.loads(server.ketch("app", "list", "--json", extra_env={
+            "KETCH_TOKEN": tokens["alpha"]["secret"]}).stdout)
+        assert [a for a in apps if a["name"] == "alpha-secret-app"]
+        # The admin's session is the workspace `main`, or the one KETCH_WORKSPACE names.
+        admin = context.new_page()
+        admin.goto(login_url(server))
+        assert admin.inner_text("#workspace") == "main"
+        assert "alpha-secret-app" not in admin.inner_text("main")
+        admin.goto(login_url(server, KETCH_WORKSPACE="alpha"))
+        assert admin.inner_text("#workspace") == "alpha"
+        assert "alpha-secret-app" in admin.inner_text("main")
+        # Revoking beta's token ends the dashboard sessions it made.
+        revoked = server.ketch("token", "revoke", tokens["beta"]["token_id"])
+        assert revoked.returncode == 0, revoked.stderr
+        assert beta.goto(f"http://127.0.0.1:{server.http_port}/containers").status == 401
+    finally:
+        beta_ctx.close()

@@ -24,3 +24,11 @@ def chatty(word: str) -> str:
     for i in range(3):
         print(f"chatty says {word} {i}", flush=True)
     return word
+
+
+@app.function(scaledown_window=120)
+def credential() -> str:
+    """The container's own credential, to show that it cannot log a browser in."""
+    import os
+
+    return os.environ["KETCH_TOKEN"]

@@ -169,6 +169,11 @@ class Dashboard:
         c = views.container_record(self.svc, s.workspace, request.path_params["container_id"])
         return self.page(request, "container.html", s, c=views.container_summary(c))
 
+    async def container_sample(self, request: Request) -> Response:
+        s = self.session_of(request)
+        return JSONResponse(views.container_sample(self.svc, s.workspace,
+                                                   request.path_params["container_id"]))
+
     async def container_stop(self, request: Request) -> Response:
         s = self.session_of(request)
         await self.checked_form(request, s)
@@ -242,6 +247,7 @@ def make_app(svc: Services) -> Starlette:
         Route("/containers/{container_id}", d.container_page),
         Route("/containers/{container_id}/stop", d.container_stop, methods=["POST"]),
         Route("/api/containers/{container_id}/logs", d.container_logs),
+        Route("/api/containers/{container_id}/sample", d.container_sample),
         Route("/images", d.images_page),
         Route("/objects", d.objects_page),
         Route("/nodes", d.nodes_page),

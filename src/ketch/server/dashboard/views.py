@@ -11,6 +11,7 @@ import socket
 import time
 
 from ..functions.model import ContainerRecord, FunctionRecord
+from ..metrics import container_usage
 from ..objects import KINDS
 from ..services import Services
 
@@ -122,6 +123,17 @@ def container_record(svc: Services, workspace: str, container_id: str) -> Contai
         raise LookupError(f"no running container {container_id} in workspace {workspace!r}; "
                           "its lines stay in its app's log")
     return c
+
+
+def container_sample(svc: Services, workspace: str, container_id: str) -> dict:
+    """One point of the container page's CPU and memory charts (from its cgroup on bwrap,
+    its process on the process runtime); the page turns CPU seconds into a rate."""
+    c = container_record(svc, workspace, container_id)
+    usage = container_usage(c.handle)
+    cpu, memory = usage if usage is not None else (None, None)
+    return {"t": time.time(), "cpu_seconds": cpu,
+            "memory_mib": None if memory is None else round(memory / 2**20, 1),
+            "in_flight": len(c.inflight) + c.web_requests, "state": c.state}
 
 
 def container_logs(svc: Services, app_id: str, container_id: str) -> list[dict]:
