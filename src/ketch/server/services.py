@@ -14,6 +14,7 @@ from .blobs import BlobStore
 from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
+from .history import CallHistory
 from .images import ImageService
 from .http.side import HttpSide
 from .logs import LogService
@@ -57,6 +58,7 @@ class Services:
     request_shutdown: Callable[[], None]
     http: HttpSide               # the HTTP side: /metrics and the dashboard
     metrics: ServerMetrics
+    history: CallHistory         # the calls of the last days, with their outcomes
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its
