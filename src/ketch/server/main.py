@@ -32,6 +32,7 @@ from .images import ImageService
 from .images.owners import ImageOwners
 from .gateway import Gateway
 from .gateway.tokens import ProxyTokens
+from .history import CallHistory
 from .http import HttpSide, metrics_routes
 from .logs import LogService
 from .metrics import ServerMetrics
@@ -91,15 +92,19 @@ class Server:
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
         self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
+        self.metrics = ServerMetrics(data_dir / "ketch.db")
+        self.history = CallHistory(self.store.db, self.metrics, self.logs)
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes,
                      self.runtime.container_address(self.container_address), self.tokens,
-                     self.code))
+                     self.code), self.history)
+        self.metrics.observe(self.functions)
+        self.functions.watch_ready(self.metrics.container_ready)
+        self.functions.watch_exits(self.metrics.container_exited)
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
-        self.metrics = ServerMetrics(self.functions, data_dir / "ketch.db")
         self.http = HttpSide(http_address or _config.http_address())
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
@@ -110,7 +115,8 @@ class Server:
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
             volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
-            http=self.http, metrics=self.metrics, dashboard_logins=Logins())
+            http=self.http, metrics=self.metrics, history=self.history,
+            dashboard_logins=Logins())
         # The HTTP side's routes: /metrics, then the dashboard's (given self.services).
         self.http.add_routes(metrics_routes(self.metrics, self.tokens))
         self.http.add_routes(dashboard_routes(self.services))
@@ -131,6 +137,7 @@ class Server:
         self.functions.restore()
         self.objects.restore()
         self.functions.start()
+        self.history.start()
         self.queues.start()
         blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -149,6 +156,7 @@ class Server:
         await self.http.close()
         self.queues.stop()
         await self.functions.shutdown()
+        self.history.close()
         self.store.close()
 
     async def _sweep_blobs(self):

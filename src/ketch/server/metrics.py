@@ -15,11 +15,10 @@ from __future__ import annotations
 import bisect
 import os
 from pathlib import Path
-from typing import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, \
-    HistogramMetricFamily, Metric
+    HistogramMetricFamily
 
 from .runtime.cgroups import process_cpu_seconds
 
@@ -82,18 +81,19 @@ Labels = tuple[str, str, str]   # (workspace, app name, function name or web lab
 
 
 class ServerMetrics:
-    def __init__(self, functions, store_path: Path, extra: Callable[[], Iterable[Metric]]
-                 = lambda: ()):
-        """`functions` is read at scrape time (its apps, functions and containers);
-        `extra` adds families of other services (the call history's size)."""
-        self.functions = functions
+    def __init__(self, store_path: Path):
         self.store_path = store_path
-        self.extra = extra
         self.function_stats: dict[Labels, FunctionStats] = {}
         self.gateway_stats: dict[Labels, GatewayStats] = {}
         self.registry = CollectorRegistry(auto_describe=False)
         ProcessCollector(namespace="ketch_server", registry=self.registry)
         self.registry.register(_Collector(self))
+
+    def observe(self, functions):
+        """Scrapes also read `functions` (the functions service: its queues, containers
+        and their cgroups). Given after it is built, since it is built with the call
+        history, which counts into these metrics."""
+        self.registry.register(_LiveCollector(functions))
 
     # ------------------------------------------------------------------ events
 
@@ -152,10 +152,8 @@ class _Collector:
 
     def collect(self):
         yield from self._function_families()
-        yield from self._live_families()
         yield from self._gateway_families()
         yield from self._server_families()
-        yield from self.m.extra()
 
     def _function_families(self):
         names = ["workspace", "app", "function"]
@@ -183,40 +181,6 @@ class _Collector:
             cold.add_metric(labels, st.cold_start.cumulative(), st.cold_start.total)
         return [inputs, calls, exits, duration, cold]
 
-    def _live_families(self):
-        names = ["workspace", "app", "function"]
-        queued = GaugeMetricFamily("ketch_function_queue_depth", "Inputs waiting for a "
-                                   "container (including retries waiting out a backoff).",
-                                   labels=names)
-        running = GaugeMetricFamily("ketch_function_inputs_in_flight", "Inputs (and web "
-                                    "requests) on containers now.", labels=names)
-        states = GaugeMetricFamily("ketch_function_containers", "Containers by state.",
-                                   labels=names + ["state"])
-        cpu = CounterMetricFamily("ketch_container_cpu_seconds", "CPU time the container "
-                                  "used (from its cgroup; the process tree without one).",
-                                  labels=names + ["container"])
-        memory = GaugeMetricFamily("ketch_container_memory_bytes", "Memory the container "
-                                   "uses now (from its cgroup; resident set without one).",
-                                   labels=names + ["container"])
-        functions = self.m.functions
-        for fn in list(functions.functions.values()):
-            labels = [fn.app.workspace, fn.app.name, fn.label]
-            queued.add_metric(labels, len(fn.queue) + len(fn.delayed))
-            running.add_metric(labels, fn.inflight())
-            by_state = {"starting": 0, "ready": 0, "stopping": 0}
-            for c in fn.containers.values():
-                by_state[c.state] = by_state.get(c.state, 0) + 1
-            for state, n in by_state.items():
-                states.add_metric(labels + [state], n)
-        for c in list(functions.containers.values()):
-            usage = container_usage(c.handle)
-            if usage is None:
-                continue
-            labels = [c.fn.app.workspace, c.fn.app.name, c.fn.label, c.id]
-            cpu.add_metric(labels, usage[0])
-            memory.add_metric(labels, usage[1])
-        return [queued, running, states, cpu, memory]
-
     def _gateway_families(self):
         names = ["workspace", "app", "label"]
         requests = CounterMetricFamily("ketch_gateway_requests", "Web requests answered, "
@@ -241,6 +205,47 @@ class _Collector:
                 pass
         store.add_metric([], size)
         return [store]
+
+
+class _LiveCollector:
+    """What the live records say at the moment of the scrape."""
+
+    def __init__(self, functions):
+        self.functions = functions
+
+    def collect(self):
+        names = ["workspace", "app", "function"]
+        queued = GaugeMetricFamily("ketch_function_queue_depth", "Inputs waiting for a "
+                                   "container (including retries waiting out a backoff).",
+                                   labels=names)
+        running = GaugeMetricFamily("ketch_function_inputs_in_flight", "Inputs (and web "
+                                    "requests) on containers now.", labels=names)
+        states = GaugeMetricFamily("ketch_function_containers", "Containers by state.",
+                                   labels=names + ["state"])
+        cpu = CounterMetricFamily("ketch_container_cpu_seconds", "CPU time the container "
+                                  "used (from its cgroup; the process tree without one).",
+                                  labels=names + ["container"])
+        memory = GaugeMetricFamily("ketch_container_memory_bytes", "Memory the container "
+                                   "uses now (from its cgroup; resident set without one).",
+                                   labels=names + ["container"])
+        functions = self.functions
+        for fn in list(functions.functions.values()):
+            labels = [fn.app.workspace, fn.app.name, fn.label]
+            queued.add_metric(labels, len(fn.queue) + len(fn.delayed))
+            running.add_metric(labels, fn.inflight())
+            by_state = {"starting": 0, "ready": 0, "stopping": 0}
+            for c in fn.containers.values():
+                by_state[c.state] = by_state.get(c.state, 0) + 1
+            for state, n in by_state.items():
+                states.add_metric(labels + [state], n)
+        for c in list(functions.containers.values()):
+            usage = container_usage(c.handle)
+            if usage is None:
+                continue
+            labels = [c.fn.app.workspace, c.fn.app.name, c.fn.label, c.id]
+            cpu.add_metric(labels, usage[0])
+            memory.add_metric(labels, usage[1])
+        return [queued, running, states, cpu, memory]
 
 
 def container_usage(handle) -> tuple[float, int] | None:

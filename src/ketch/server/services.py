@@ -15,6 +15,7 @@ from .dashboard.logins import Logins
 from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
+from .history import CallHistory
 from .images import ImageService
 from .http.side import HttpSide
 from .logs import LogService
@@ -59,6 +60,7 @@ class Services:
     request_shutdown: Callable[[], None]
     http: HttpSide               # the HTTP side: /metrics and the dashboard
     metrics: ServerMetrics
+    history: CallHistory         # the calls of the last days, with their outcomes
     dashboard_logins: Logins
 
     def owner_closed(self, owner_id: str):

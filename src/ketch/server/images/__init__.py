@@ -10,6 +10,7 @@ rebuilds itself and what follows. The process backend's images are virtualenvs
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import time
@@ -23,6 +24,8 @@ from . import sandbox_build, steps, venv_build
 from .errors import BuildFailed, ImageBuildError
 from .layers import LayerStore
 from .owners import ImageOwners
+
+server_log = logging.getLogger("ketch.server")
 
 # (step number, number of steps, title, text, state)
 BuildLog = Callable[[int, int, str, str, str], None]
@@ -67,6 +70,21 @@ class ImageService:
 
     async def build(self, workspace: str, definition: pb.ImageDef, force: bool, log: BuildLog
                     ) -> pb.ImageBuilt:
+        """Builds (or finds built) an image; the server log records each build."""
+        started = time.monotonic()
+        try:
+            built = await self._build(workspace, definition, force, log)
+        except Exception as exc:
+            server_log.info("image build for workspace %s failed after %.1f s: %s", workspace,
+                            time.monotonic() - started, exc)
+            raise
+        server_log.info("built image %s for workspace %s in %.1f s (%d steps, %d cached)",
+                        built.image_id, workspace, time.monotonic() - started, built.n_steps,
+                        built.n_cached)
+        return built
+
+    async def _build(self, workspace: str, definition: pb.ImageDef, force: bool,
+                     log: BuildLog) -> pb.ImageBuilt:
         step_list = list(definition.steps)
         steps.check(step_list, self.backend)
         n = len(step_list)
