@@ -319,3 +319,34 @@ def test_a_session_sees_only_the_workspace_of_the_token_that_made_it(tenants, co
         assert beta.goto(f"http://127.0.0.1:{server.http_port}/containers").status == 401
     finally:
         beta_ctx.close()
+
+
+def test_failed_calls_show_their_traceback_and_log_lines(srv, context):
+    failed = srv.python("import ketch\n"
+                        "ketch.Function.from_name('dashboard-app', 'fails').remote(3)\n")
+    assert failed.returncode != 0 and "dashboard test failure for 3" in failed.stderr
+    ok = srv.python("import ketch\n"
+                    "print(ketch.Function.from_name('dashboard-app', 'chatty').remote('call'))")
+    assert ok.stdout.strip() == "call", ok.stderr
+    page = logged_in(srv, context)
+    page.locator("nav a", has_text="Calls").click()
+    page.select_option("select[name=status]", "failed")
+    page.locator(".filters button").click()
+    assert "status=failed" in page.url
+    rows = page.locator("table.calls tbody tr")
+    texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+    assert texts and all("chatty" not in t for t in texts)
+    mine = [i for i, t in enumerate(texts) if "fails" in t and "failure" in t]
+    assert mine, texts
+    rows.nth(mine[0]).locator("a.id").click()
+    page.wait_for_selector("pre.traceback")
+    traceback = page.inner_text("pre.traceback")
+    assert "Traceback" in traceback and "dashboard_app.py" in traceback
+    assert "ValueError: dashboard test failure for 3" in traceback
+    # The successful call's page has the lines it printed, and links to its container.
+    page.goto(base(srv) + "/calls?function=chatty")
+    page.locator("table.calls a.id").first.click()
+    page.wait_for_selector(".log")
+    assert "chatty says call 2" in page.inner_text(".log")
+    page.locator("main p a.id").first.click()
+    assert "/containers/" in page.url and page.locator("#log-tail").count() == 1

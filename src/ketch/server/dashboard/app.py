@@ -166,8 +166,13 @@ class Dashboard:
 
     async def container_page(self, request: Request) -> Response:
         s = self.session_of(request)
-        c = views.container_record(self.svc, s.workspace, request.path_params["container_id"])
-        return self.page(request, "container.html", s, c=views.container_summary(c))
+        container_id = request.path_params["container_id"]
+        try:
+            c = views.container_summary(
+                views.container_record(self.svc, s.workspace, container_id))
+        except LookupError:
+            c = views.exited_container(self.svc, s.workspace, container_id)
+        return self.page(request, "container.html", s, c=c)
 
     async def container_sample(self, request: Request) -> Response:
         s = self.session_of(request)
@@ -200,6 +205,19 @@ class Dashboard:
                                      container_id)
         running = container_id in self.svc.functions.containers
         return JSONResponse({"lines": lines, "after": offset, "running": running})
+
+    async def calls_page(self, request: Request) -> Response:
+        s = self.session_of(request)
+        q = request.query_params
+        filters = {"app": q.get("app", ""), "function": q.get("function", ""),
+                   "status": q.get("status", "")}
+        return self.page(request, "calls.html", s, filters=filters,
+                         calls=views.calls(self.svc, s.workspace, **filters))
+
+    async def call_page(self, request: Request) -> Response:
+        s = self.session_of(request)
+        return self.page(request, "call.html", s,
+                         call=views.call(self.svc, s.workspace, request.path_params["call_id"]))
 
     async def images_page(self, request: Request) -> Response:
         s = self.session_of(request)
@@ -248,6 +266,8 @@ def make_app(svc: Services) -> Starlette:
         Route("/containers/{container_id}/stop", d.container_stop, methods=["POST"]),
         Route("/api/containers/{container_id}/logs", d.container_logs),
         Route("/api/containers/{container_id}/sample", d.container_sample),
+        Route("/calls", d.calls_page),
+        Route("/calls/{call_id}", d.call_page),
         Route("/images", d.images_page),
         Route("/objects", d.objects_page),
         Route("/nodes", d.nodes_page),

@@ -36,8 +36,11 @@ def read(path: Path, offset: int | None, container_id: str = "") -> tuple[list[d
     for raw in complete.splitlines():
         try:
             row = json.loads(raw)
+            # The rows LogService writes: ts, source, function, container, text, and
+            # (when an input was running) its input and call ids.
             line = {"ts": float(row[0]), "source": str(row[1]), "function": str(row[2]),
-                    "container_id": str(row[3]), "text": str(row[4])}
+                    "container_id": str(row[3]), "text": str(row[4]),
+                    "call_id": str(row[6]) if len(row) > 6 else ""}
         except (ValueError, TypeError, IndexError):
             continue
         if not container_id or line["container_id"] == container_id:

@@ -13,9 +13,12 @@ import time
 from ..functions.model import ContainerRecord, FunctionRecord
 from ..metrics import container_usage
 from ..objects import KINDS
+from ...proto import ketch_pb2 as pb
 from ..services import Services
 
 LOG_TAIL_LINES = 200    # lines a page shows of a log at first
+CALLS_PER_PAGE = 100    # calls a list shows, newest first
+RECENT_CALLS = 10       # calls an app's or a function's page shows
 
 
 def node_name() -> str:
@@ -49,8 +52,8 @@ def app(svc: Services, workspace: str, app_id: str) -> dict:
     record = svc.functions.apps.get(app_id)
     functions = [] if record is None else [
         function_summary(fn) for fn in svc.functions.functions.values() if fn.app is record]
-    lines = svc.logs.history(app_id)[-LOG_TAIL_LINES:]
-    return {**info,
+    lines = svc.logs.history(app_id, pb.LogSubscribe(tail=LOG_TAIL_LINES))
+    return {**info, "recent_calls": calls(svc, workspace, app=app_id, limit=RECENT_CALLS),
             "versions": [a for a in listed.values() if a["name"] == info["name"]],
             "functions": functions,
             "containers": [container_summary(c) for c in svc.functions.containers.values()
@@ -90,8 +93,23 @@ def function_summary(fn: FunctionRecord) -> dict:
 
 def function(svc: Services, workspace: str, function_id: str) -> dict:
     fn = function_record(svc, workspace, function_id)
-    return {**function_summary(fn),
-            "container_list": [container_summary(c) for c in fn.containers.values()]}
+    return {**function_summary(fn), **function_stats(svc, fn),
+            "container_list": [container_summary(c) for c in fn.containers.values()],
+            "recent_calls": calls(svc, workspace, app=fn.app.id, function=fn.label,
+                                  limit=RECENT_CALLS)}
+
+
+def function_stats(svc: Services, fn: FunctionRecord) -> dict:
+    """Counts since the server started, for the function's name in its app (so they carry
+    on across redeploys): inputs and calls by status, mean run time and cold start."""
+    stats = svc.metrics.function_stats.get((fn.app.workspace, fn.app.name, fn.label))
+    if stats is None:
+        return {"inputs_by_status": {}, "calls_by_status": {}, "mean_run_s": None,
+                "mean_cold_start_s": None, "exits": {}}
+    mean = (lambda b: b.total / b.n if b.n else None)
+    return {"inputs_by_status": dict(stats.inputs), "calls_by_status": dict(stats.calls),
+            "mean_run_s": mean(stats.duration), "mean_cold_start_s": mean(stats.cold_start),
+            "exits": dict(stats.exits)}
 
 
 def function_sample(svc: Services, workspace: str, function_id: str) -> dict:
@@ -125,6 +143,17 @@ def container_record(svc: Services, workspace: str, container_id: str) -> Contai
     return c
 
 
+def exited_container(svc: Services, workspace: str, container_id: str) -> dict:
+    """What is left of a container that has exited: its app and its log lines."""
+    app_id = svc.logs.app_of_container(container_id)
+    if app_id is None or svc.store.app_workspace(app_id) != workspace:
+        raise LookupError(f"no container {container_id} in workspace {workspace!r}")
+    name = next((a["name"] for a in apps(svc, workspace) if a["app_id"] == app_id), app_id)
+    return {"container_id": container_id, "app_id": app_id, "app_name": name,
+            "function_id": "", "function_name": "", "state": "exited", "node": node_name(),
+            "started_at": None, "ready_at": None, "in_flight": 0, "pid": 0}
+
+
 def container_sample(svc: Services, workspace: str, container_id: str) -> dict:
     """One point of the container page's CPU and memory charts (from its cgroup on bwrap,
     its process on the process runtime); the page turns CPU seconds into a rate."""
@@ -136,14 +165,49 @@ def container_sample(svc: Services, workspace: str, container_id: str) -> dict:
             "in_flight": len(c.inflight) + c.web_requests, "state": c.state}
 
 
-def container_logs(svc: Services, app_id: str, container_id: str) -> list[dict]:
-    return [log_line(line) for line in svc.logs.history(app_id)
-            if line.container_id == container_id][-LOG_TAIL_LINES:]
-
-
-def log_line(line) -> dict:
+def log_line(line: pb.LogLine) -> dict:
     return {"ts": line.ts, "source": line.source, "function": line.function_name,
-            "container_id": line.container_id, "text": line.text}
+            "container_id": line.container_id, "text": line.text,
+            "input_id": line.input_id, "call_id": line.call_id}
+
+
+# -- calls
+
+def call_summary(rec: pb.CallRecord) -> dict:
+    ended = rec.finished_at or None
+    return {"call_id": rec.call_id, "app_id": rec.app_id, "app_name": rec.app_name,
+            "function_name": rec.function_name, "kind": rec.kind, "source": rec.source,
+            "status": rec.status, "created_at": rec.created_at,
+            "started_at": rec.started_at or None, "finished_at": ended,
+            "duration_s": (ended - rec.created_at) if ended else None,
+            "n_inputs": rec.n_inputs, "counts": dict(rec.counts),
+            "container_ids": list(rec.container_ids), "node": rec.node,
+            "message": rec.message}
+
+
+def calls(svc: Services, workspace: str, app: str = "", function: str = "",
+          status: str = "", limit: int = CALLS_PER_PAGE) -> list[dict]:
+    return [call_summary(r) for r in svc.history.list(workspace, app=app, function=function,
+                                                      status=status, limit=limit)]
+
+
+def call(svc: Services, workspace: str, call_id: str) -> dict:
+    """One call: its inputs' outcomes (failures with their tracebacks) and its log lines."""
+    rec = svc.history.get(workspace, call_id)
+    lines = svc.logs.history(rec.app_id, pb.LogSubscribe(call_id=call_id,
+                                                         tail=LOG_TAIL_LINES))
+    live = {f.label: f.id for f in svc.functions.functions.values()
+            if f.app.id == rec.app_id and f.parent is None}
+    return {**call_summary(rec),
+            "function_id": live.get(rec.function_name, ""),
+            "live_containers": [c for c in rec.container_ids
+                                if c in svc.functions.containers],
+            "outcomes": [{"idx": o.idx, "input_id": o.input_id, "status": o.status,
+                          "message": o.message, "traceback": o.traceback,
+                          "container_id": o.container_id, "started_at": o.started_at or None,
+                          "finished_at": o.finished_at or None, "attempts": o.attempts}
+                         for o in rec.outcomes],
+            "logs": [log_line(line) for line in lines]}
 
 
 # -- images, objects, nodes
