@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -27,7 +28,10 @@ CHROMIUM = os.environ.get("KETCH_TEST_CHROMIUM") or shutil.which("chromium") or 
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    server = ServerProcess(tmp_path_factory.mktemp("dashboard")).start()
+    from isolation_helpers import start_server
+
+    # The shared image cache: the images test builds a virtualenv image.
+    server = start_server(tmp_path_factory.mktemp("dashboard"), "process")
     deployed = server.ketch("deploy", "apps/dashboard_app.py")
     assert deployed.returncode == 0, deployed.stderr
     yield server
@@ -350,3 +354,38 @@ def test_failed_calls_show_their_traceback_and_log_lines(srv, context):
     assert "chatty says call 2" in page.inner_text(".log")
     page.locator("main p a.id").first.click()
     assert "/containers/" in page.url and page.locator("#log-tail").count() == 1
+
+
+def test_images_page_lists_images_and_builds_with_failures(srv, context):
+    built = srv.python(textwrap.dedent("""
+        import ketch
+        app = ketch.App("dashboard-images")
+
+        @app.function(image=ketch.Image.debian_slim().env({"DASH": "1"}), serialized=True)
+        def f():
+            import os
+            return os.environ["DASH"]
+
+        with app.run():
+            print(f.remote())
+    """), timeout=300)
+    assert built.stdout.strip() == "1", built.stderr
+    failed = srv.python(textwrap.dedent("""
+        import ketch
+        app = ketch.App("dashboard-images-bad")
+
+        @app.function(image=ketch.Image.debian_slim().apt_install("jq"), serialized=True)
+        def f():
+            return 1
+
+        with app.run():
+            f.remote()
+    """), timeout=300)
+    assert failed.returncode != 0
+    page = logged_in(srv, context)
+    page.locator("nav a", has_text="Images").click()
+    assert page.locator("#images tbody tr").count() >= 1
+    rows = page.locator("#builds tbody tr")
+    texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+    assert any("failed" in t and "apt_install" in t for t in texts), texts
+    assert any("env" in t and ("built" in t or "cached" in t) for t in texts), texts

@@ -217,7 +217,8 @@ def images(svc: Services, workspace: str) -> dict:
     return {"images": [{"image_id": i.image_id, "title": i.title, "n_layers": i.n_layers,
                         "size_bytes": i.size_bytes, "created_at": i.created_at,
                         "used_at": i.used_at} for i in reply.images],
-            "in_use": svc.functions.images_in_use(workspace)}
+            "in_use": svc.functions.images_in_use(workspace),
+            "builds": [vars(b) for b in svc.images.builds.of(workspace)]}
 
 
 async def objects(svc: Services, workspace: str) -> dict[str, list[dict]]:
