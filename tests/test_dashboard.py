@@ -389,3 +389,20 @@ def test_images_page_lists_images_and_builds_with_failures(srv, context):
     texts = [rows.nth(i).inner_text() for i in range(rows.count())]
     assert any("failed" in t and "apt_install" in t for t in texts), texts
     assert any("env" in t and ("built" in t or "cached" in t) for t in texts), texts
+
+
+def test_ketch_dashboard_opens_the_browser_logged_in(srv, context, tmp_path):
+    seen = tmp_path / "opened-url"
+    browser_cmd = tmp_path / "fake-browser"
+    browser_cmd.write_text(f'#!/bin/sh\nprintf %s "$1" > {seen}\n')
+    browser_cmd.chmod(0o755)
+    # webbrowser runs $BROWSER with the URL: here, a script that hands it to this test.
+    out = srv.ketch("dashboard", extra_env={"BROWSER": str(browser_cmd)})
+    assert out.returncode == 0 and "opened the dashboard" in out.stdout, out.stderr
+    wait_until(lambda: seen.exists() and seen.read_text(), what="the browser opening")
+    page = context.new_page()
+    page.goto(seen.read_text())
+    assert page.url == base(srv) + "/" and page.inner_text("#workspace") == "main"
+    data = json.loads(srv.ketch("dashboard", "--json").stdout)
+    assert data["url"].startswith(base(srv) + "/login?code=")
+    assert 0 < data["expires_at"] - time.time() <= 60

@@ -321,6 +321,8 @@ def _ago(ts: float | None) -> str:
 def _seconds(s: float | None) -> str:
     if s is None:
         return ""
+    if s == float("inf"):
+        return "∞"
     if s < 1:
         return f"{s * 1000:.0f} ms"
     if s < 120:

@@ -105,19 +105,36 @@ def function_stats(svc: Services, fn: FunctionRecord) -> dict:
     stats = svc.metrics.function_stats.get((fn.app.workspace, fn.app.name, fn.label))
     if stats is None:
         return {"inputs_by_status": {}, "calls_by_status": {}, "mean_run_s": None,
-                "mean_cold_start_s": None, "exits": {}}
+                "mean_cold_start_s": None, "p50_run_s": None, "p95_run_s": None, "exits": {}}
     mean = (lambda b: b.total / b.n if b.n else None)
     return {"inputs_by_status": dict(stats.inputs), "calls_by_status": dict(stats.calls),
             "mean_run_s": mean(stats.duration), "mean_cold_start_s": mean(stats.cold_start),
+            "p50_run_s": at_most(stats.duration, 0.5), "p95_run_s": at_most(stats.duration, 0.95),
             "exits": dict(stats.exits)}
+
+
+def at_most(buckets, q: float) -> float | None:
+    """The histogram bucket bound that a `q` share of the observations stay within (what
+    Prometheus's histogram_quantile rounds up to); None without observations, inf past the
+    last bound."""
+    if not buckets.n:
+        return None
+    running = 0
+    for bound, count in zip((*buckets.bounds, float("inf")), buckets.counts):
+        running += count
+        if running >= q * buckets.n:
+            return bound
+    return float("inf")
 
 
 def function_sample(svc: Services, workspace: str, function_id: str) -> dict:
     """One point of the function page's live chart."""
     fn = function_record(svc, workspace, function_id)
     s = function_summary(fn)
+    done = sum(function_stats(svc, fn)["inputs_by_status"].values())
     return {"t": time.time(), "backlog": s["backlog"], "in_flight": s["in_flight"],
-            "containers": s["containers"], "ready": s["containers_by_state"]["ready"]}
+            "containers": s["containers"], "ready": s["containers_by_state"]["ready"],
+            "inputs_done": done}
 
 
 # -- containers

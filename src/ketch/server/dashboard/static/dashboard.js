@@ -67,13 +67,16 @@ function startChart(figure) {
   let received = 0;
   let previous = null;
   poll(() => figure.dataset.chart, CHART_POLL_MS, sample => {
-    // CPU comes as seconds used so far: the chart shows its rate, in % of one core.
-    if ("cpu_seconds" in sample) {
-      const ok = previous && sample.cpu_seconds !== null && previous.cpu_seconds !== null;
-      sample.cpu_percent = ok ? Math.max(0, Math.round(100 * (sample.cpu_seconds -
-        previous.cpu_seconds) / Math.max(1e-3, sample.t - previous.t))) : 0;
-      previous = sample;
-    }
+    // Counters come as totals so far: the chart shows their rates (CPU in % of one core,
+    // inputs finished per second).
+    const rate = (key, scale) => {
+      const ok = previous && sample[key] !== null && previous[key] !== null;
+      return ok ? Math.max(0, Math.round(scale * (sample[key] - previous[key]) /
+                                         Math.max(1e-3, sample.t - previous.t))) : 0;
+    };
+    if ("cpu_seconds" in sample) sample.cpu_percent = rate("cpu_seconds", 100);
+    if ("inputs_done" in sample) sample.done_per_s = rate("inputs_done", 1);
+    previous = sample;
     for (const name of names) if (sample[name] === null) sample[name] = 0;
     samples.push(sample);
     if (samples.length > CHART_POINTS) samples.shift();
