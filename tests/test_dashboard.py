@@ -166,9 +166,6 @@ def test_function_chart_updates_while_a_map_runs(srv, context, tmp_path):
         # The backlog shows up, then containers take it.
         wait_until(lambda: attr_number(chart, "data-peak_backlog") > 0, what="a backlog")
         wait_until(lambda: attr_number(chart, "data-peak_containers") > 0, what="containers")
-        shot = Path(os.environ.get("KETCH_DASHBOARD_SCREENSHOT") or tmp_path / "chart.png")
-        page.screenshot(path=str(shot), full_page=True)
-        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         out, err = mapper.communicate(timeout=60)
     finally:
         mapper.kill()
@@ -178,6 +175,10 @@ def test_function_chart_updates_while_a_map_runs(srv, context, tmp_path):
     assert len(points) >= 3 and len({p.split(",")[1] for p in points}) > 1
     # After the map, the backlog is drained and the cards say so.
     wait_until(lambda: page.inner_text("[data-live=backlog]") == "0", what="a drained backlog")
+    time.sleep(2.5)   # the page's tables refresh every 2 s: all of it settled, in the picture
+    shot = Path(os.environ.get("KETCH_DASHBOARD_SCREENSHOT") or tmp_path / "chart.png")
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_stop_actions_need_the_csrf_token_and_this_origin(srv, context):

@@ -28,6 +28,7 @@ from .logins import DashboardSession
 HERE = Path(__file__).parent
 COOKIE = "ketch_dashboard"
 MAX_FORM_BYTES = 4096        # a stop form carries a token and nothing else
+FUNCTION_PARTS = ("summary", "containers", "calls")   # function_parts.html
 SECURITY_HEADERS = {
     # Scripts and styles only from this origin (no inline code), no framing, no referrer
     # to other sites: a page's URLs hold ids, never secrets, but they are nobody else's
@@ -148,11 +149,14 @@ class Dashboard:
         info = views.function(self.svc, s.workspace, request.path_params["function_id"])
         return self.page(request, "function.html", s, fn=info)
 
-    async def function_containers(self, request: Request) -> Response:
-        """The function page's container table alone, which the page refreshes."""
+    async def function_part(self, request: Request) -> Response:
+        """One part of the function page alone, which the page refreshes."""
         s = self.session_of(request)
+        part = request.path_params["part"]
+        if part not in FUNCTION_PARTS:
+            raise Refused(404, f"no part {part!r} of a function page")
         info = views.function(self.svc, s.workspace, request.path_params["function_id"])
-        return self.page(request, "function_containers.html", s, fn=info)
+        return self.page(request, "function_part.html", s, fn=info, part=part)
 
     async def function_sample(self, request: Request) -> Response:
         s = self.session_of(request)
@@ -259,7 +263,7 @@ def make_app(svc: Services) -> Starlette:
         Route("/apps/{app_id}", d.app_page),
         Route("/apps/{app_id}/stop", d.app_stop, methods=["POST"]),
         Route("/functions/{function_id}", d.function_page),
-        Route("/functions/{function_id}/containers", d.function_containers),
+        Route("/functions/{function_id}/part/{part}", d.function_part),
         Route("/api/functions/{function_id}/sample", d.function_sample),
         Route("/containers", d.containers_page),
         Route("/containers/{container_id}", d.container_page),

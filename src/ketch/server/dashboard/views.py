@@ -197,7 +197,9 @@ def call_summary(rec: pb.CallRecord) -> dict:
             "status": rec.status, "created_at": rec.created_at,
             "started_at": rec.started_at or None, "finished_at": ended,
             "duration_s": (ended - rec.created_at) if ended else None,
-            "n_inputs": rec.n_inputs, "counts": dict(rec.counts),
+            # A running call's record counts its inputs as they end.
+            "n_inputs": max(rec.n_inputs, sum(rec.counts.values())),
+            "counts": dict(rec.counts),
             "container_ids": list(rec.container_ids), "node": rec.node,
             "message": rec.message}
 

@@ -52,7 +52,8 @@ function startChart(figure) {
   }
   const scale = figure.querySelector(".scale");
   function draw() {
-    const top = Math.max(1, ...samples.flatMap(s => names.map(n => s[n])));
+    const peak = Math.max(1, ...samples.flatMap(s => names.map(n => s[n])));
+    const top = peak * 1.1;    // headroom: a steady line does not hide in the top edge
     const [w, h] = [600, 200];
     for (const name of names) {
       const pts = samples.map((s, i) => {
@@ -62,7 +63,7 @@ function startChart(figure) {
       });
       lines[name].setAttribute("points", pts.join(" "));
     }
-    if (scale) scale.textContent = `max ${top}`;
+    if (scale) scale.textContent = `max ${peak}`;
   }
   let received = 0;
   let previous = null;
