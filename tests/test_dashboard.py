@@ -407,3 +407,21 @@ def test_ketch_dashboard_opens_the_browser_logged_in(srv, context, tmp_path):
     data = json.loads(srv.ketch("dashboard", "--json").stdout)
     assert data["url"].startswith(base(srv) + "/login?code=")
     assert 0 < data["expires_at"] - time.time() <= 60
+
+
+def test_objects_page_shows_sizes_and_key_names_never_secret_values(srv, context):
+    made = srv.ketch("secret", "create", "dash-secret", "API_KEY=never-on-a-page-4711",
+                     "REGION=eu")
+    assert made.returncode == 0, made.stderr
+    filled = srv.python("import ketch\n"
+                        "d = ketch.Dict.from_name('dash-dict', create_if_missing=True)\n"
+                        "d['a'] = 1; d['b'] = 2; d['c'] = 3\n"
+                        "ketch.Queue.from_name('dash-queue', create_if_missing=True).put('x')\n")
+    assert filled.returncode == 0, filled.stderr
+    page = logged_in(srv, context)
+    page.goto(base(srv) + "/objects")
+    secret = page.locator("#secrets tr", has_text="dash-secret").inner_text()
+    assert "API_KEY" in secret and "REGION" in secret
+    assert "never-on-a-page-4711" not in page.content()
+    assert "3" in page.locator("#dicts tr", has_text="dash-dict").inner_text()
+    assert "1" in page.locator("#queues tr", has_text="dash-queue").inner_text()
