@@ -149,7 +149,7 @@ def test_lists_the_deployed_app_and_its_functions(srv, context):
     page.wait_for_selector("#functions")
     names = page.eval_on_selector_all("#functions td:first-child a",
                                       "els => els.map(e => e.textContent)")
-    assert sorted(names) == ["chatty", "credential", "fails", "slow"]
+    assert sorted(names) == ["chatty", "credential", "fails", "ping", "slow"]
 
 
 def test_function_chart_updates_while_a_map_runs(srv, context, tmp_path):
@@ -425,3 +425,16 @@ def test_objects_page_shows_sizes_and_key_names_never_secret_values(srv, context
     assert "never-on-a-page-4711" not in page.content()
     assert "3" in page.locator("#dicts tr", has_text="dash-dict").inner_text()
     assert "1" in page.locator("#queues tr", has_text="dash-queue").inner_text()
+
+
+def test_a_web_functions_page_counts_its_requests(srv, context):
+    import httpx
+
+    url = f"http://127.0.0.1:{srv.gateway_port}/dashboard-app--ping"
+    for _ in range(3):
+        assert httpx.get(url, timeout=60).json() == {"pong": True}
+    page = logged_in(srv, context)
+    page.locator("#apps a", has_text="dashboard-app").first.click()
+    page.locator("#functions a", has_text="ping").click()
+    web = page.locator("#function-summary p", has_text="Web endpoint").inner_text()
+    assert "ping" in web and "3 200" in web, web

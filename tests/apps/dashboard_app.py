@@ -32,3 +32,9 @@ def credential() -> str:
     import os
 
     return os.environ["KETCH_TOKEN"]
+
+
+@app.function()
+@ketch.fastapi_endpoint(method="GET")
+def ping():
+    return {"pong": True}

@@ -105,12 +105,25 @@ def function_stats(svc: Services, fn: FunctionRecord) -> dict:
     stats = svc.metrics.function_stats.get((fn.app.workspace, fn.app.name, fn.label))
     if stats is None:
         return {"inputs_by_status": {}, "calls_by_status": {}, "mean_run_s": None,
-                "mean_cold_start_s": None, "p50_run_s": None, "p95_run_s": None, "exits": {}}
+                "mean_cold_start_s": None, "p50_run_s": None, "p95_run_s": None, "exits": {},
+                "web": web_stats(svc, fn)}
     mean = (lambda b: b.total / b.n if b.n else None)
     return {"inputs_by_status": dict(stats.inputs), "calls_by_status": dict(stats.calls),
             "mean_run_s": mean(stats.duration), "mean_cold_start_s": mean(stats.cold_start),
             "p50_run_s": at_most(stats.duration, 0.5), "p95_run_s": at_most(stats.duration, 0.95),
-            "exits": dict(stats.exits)}
+            "exits": dict(stats.exits), "web": web_stats(svc, fn)}
+
+
+def web_stats(svc: Services, fn: FunctionRecord) -> list[dict]:
+    """Each web endpoint's requests by status code and latency, since the server started."""
+    out = []
+    for ep in fn.spec.web_endpoints:
+        stats = svc.metrics.gateway_stats.get((fn.app.workspace, fn.app.name, ep.label))
+        if stats is not None:
+            out.append({"label": ep.label, "requests": dict(stats.requests),
+                        "p50_s": at_most(stats.latency, 0.5),
+                        "p95_s": at_most(stats.latency, 0.95)})
+    return out
 
 
 def at_most(buckets, q: float) -> float | None:
