@@ -434,6 +434,28 @@ def test_token_cli_create_list_set_revoke(tenants, tmp_path):
     assert bad.returncode != 0 and "rejected the token" in bad.stderr
 
 
+# ---------------------------------------------------------------- what ran (issue 15)
+
+def test_a_tenant_sees_only_its_own_calls_logs_and_metrics(tenants):
+    srv, alpha, beta = tenants["srv"], tenants["alpha"], tenants["beta"]
+    call_id, container = tenants["call_id"], tenants["cred"]["container_id"]
+    mine = json.loads(ok(srv.ketch("call", "list", "--json", extra_env=as_tenant(alpha))).stdout)
+    assert call_id in {r["call_id"] for r in mine}
+    theirs = ok(srv.ketch("call", "list", "--json", extra_env=as_tenant(beta))).stdout
+    assert call_id not in theirs and "tenant" not in theirs
+    shown = srv.ketch("call", "show", call_id, extra_env=as_tenant(beta))
+    assert shown.returncode != 0 and "no call" in shown.stderr
+    logs = srv.ketch("container", "logs", container, extra_env=as_tenant(beta))
+    assert logs.returncode != 0 and container not in logs.stdout
+    assert container in ok(srv.ketch("container", "logs", container, "--json",
+                                     extra_env=as_tenant(alpha))).stdout
+    url = f"http://127.0.0.1:{srv.http_port}/metrics"
+    seen = {ws: httpx.get(url, headers={"authorization": f"Bearer {token}"}, timeout=10).text
+            for ws, token in (("alpha", alpha), ("beta", beta))}
+    assert 'workspace="alpha",app="tenant"' in seen["alpha"]
+    assert "tenant" not in seen["beta"] and 'workspace="alpha"' not in seen["beta"]
+
+
 # ---------------------------------------------------------------- the process runtime
 
 def test_the_process_runtime_says_it_isolates_nothing_and_serves_one_workspace(tmp_path):

@@ -38,3 +38,9 @@ def nap(seconds):
     print(f"napping {seconds}")
     time.sleep(seconds)
     return seconds
+
+
+@app.function()
+@ketch.fastapi_endpoint()
+def ping():
+    return "pong"

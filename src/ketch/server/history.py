@@ -268,8 +268,11 @@ class CallHistory:
             self._live.pop(call.id, None)
         return live
 
-    def web_request(self, fn, label: str, code: int):
-        """One web request answered: counted in its function's record of this minute."""
+    def web_request(self, fn, label: str, code: int, seconds: float = 0.0):
+        """One web request answered: counted in its function's record of this minute
+        (`fn` None, a request no endpoint matched, is not a call)."""
+        if fn is None:
+            return
         window = int(time.time() // WEB_WINDOW_S)
         call_id = f"web-{fn.id}-{label}-{window}"
         live = self._live.get(call_id)

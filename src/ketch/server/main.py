@@ -106,6 +106,8 @@ class Server:
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
         self.http = HttpSide(http_address or _config.http_address())
+        self.gateway.watch_requests(self.metrics.gateway_request)
+        self.gateway.watch_requests(self.history.web_request)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,

@@ -113,7 +113,8 @@ class ServerMetrics:
         exits[reason] = exits.get(reason, 0) + 1
 
     def gateway_request(self, fn, label: str, status: int, seconds: float):
-        key = (fn.app.workspace, fn.app.name, label)
+        """A web request was answered (`fn` None: it matched no endpoint)."""
+        key = (fn.app.workspace, fn.app.name, label) if fn is not None else ("", "", "")
         stats = self.gateway_stats.get(key)
         if stats is None:
             stats = self.gateway_stats[key] = GatewayStats()
