@@ -438,3 +438,21 @@ def test_a_web_functions_page_counts_its_requests(srv, context):
     page.locator("#functions a", has_text="ping").click()
     web = page.locator("#function-summary p", has_text="Web endpoint").inner_text()
     assert "ping" in web and "3 200" in web, web
+
+
+def test_no_login_url_while_the_http_side_cannot_listen(tmp_path):
+    import socket
+
+    taken = socket.create_server(("127.0.0.1", 0))
+    try:
+        server = ServerProcess(tmp_path / "no-http", extra_env={
+            "KETCH_HTTP_ADDR": f"127.0.0.1:{taken.getsockname()[1]}"}).start()
+        try:
+            out = server.ketch("dashboard", "--url")
+            assert out.returncode == 1 and not out.stdout
+            assert "HTTP side does not listen" in out.stderr
+            assert "KETCH_HTTP_ADDR" in out.stderr
+        finally:
+            server.stop()
+    finally:
+        taken.close()

@@ -29,6 +29,7 @@ HERE = Path(__file__).parent
 COOKIE = "ketch_dashboard"
 MAX_FORM_BYTES = 4096        # a stop form carries a token and nothing else
 FUNCTION_PARTS = ("summary", "containers", "calls")   # function_parts.html
+MAX_FILTER_CHARS = 200       # longer than any app or function name
 SECURITY_HEADERS = {
     # Scripts and styles only from this origin (no inline code), no framing, no referrer
     # to other sites: a page's URLs hold ids, never secrets, but they are nobody else's
@@ -213,15 +214,16 @@ class Dashboard:
     async def calls_page(self, request: Request) -> Response:
         s = self.session_of(request)
         q = request.query_params
-        filters = {"app": q.get("app", ""), "function": q.get("function", ""),
-                   "status": q.get("status", "")}
+        filters = {key: q.get(key, "")[:MAX_FILTER_CHARS]
+                   for key in ("app", "function", "status")}
         return self.page(request, "calls.html", s, filters=filters,
                          calls=views.calls(self.svc, s.workspace, **filters))
 
     async def call_page(self, request: Request) -> Response:
         s = self.session_of(request)
         return self.page(request, "call.html", s,
-                         call=views.call(self.svc, s.workspace, request.path_params["call_id"]))
+                         call=await views.call(self.svc, s.workspace,
+                                               request.path_params["call_id"]))
 
     async def images_page(self, request: Request) -> Response:
         s = self.session_of(request)

@@ -7,6 +7,7 @@ another workspace is ever read. Secrets show their key names, never their values
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -15,6 +16,7 @@ from ..metrics import container_usage
 from ..objects import KINDS
 from ...proto import ketch_pb2 as pb
 from ..services import Services
+from . import logtail
 
 LOG_TAIL_LINES = 200    # lines a page shows of a log at first
 CALLS_PER_PAGE = 100    # calls a list shows, newest first
@@ -52,13 +54,13 @@ def app(svc: Services, workspace: str, app_id: str) -> dict:
     record = svc.functions.apps.get(app_id)
     functions = [] if record is None else [
         function_summary(fn) for fn in svc.functions.functions.values() if fn.app is record]
-    lines = svc.logs.history(app_id, pb.LogSubscribe(tail=LOG_TAIL_LINES))
+    lines, _ = logtail.read(svc.logs.path(app_id), None)    # the end of it, read at most
     return {**info, "recent_calls": calls(svc, workspace, app=app_id, limit=RECENT_CALLS),
             "versions": [a for a in listed.values() if a["name"] == info["name"]],
             "functions": functions,
             "containers": [container_summary(c) for c in svc.functions.containers.values()
                            if record is not None and c.fn.app is record],
-            "logs": [log_line(line) for line in lines]}
+            "logs": lines[-LOG_TAIL_LINES:]}
 
 
 # -- functions
@@ -223,11 +225,12 @@ def calls(svc: Services, workspace: str, app: str = "", function: str = "",
                                                       status=status, limit=limit)]
 
 
-def call(svc: Services, workspace: str, call_id: str) -> dict:
-    """One call: its inputs' outcomes (failures with their tracebacks) and its log lines."""
+async def call(svc: Services, workspace: str, call_id: str) -> dict:
+    """One call: its inputs' outcomes (failures with their tracebacks) and its log lines
+    (found in its app's whole log, so read off the event loop)."""
     rec = svc.history.get(workspace, call_id)
-    lines = svc.logs.history(rec.app_id, pb.LogSubscribe(call_id=call_id,
-                                                         tail=LOG_TAIL_LINES))
+    lines = await asyncio.to_thread(
+        svc.logs.history, rec.app_id, pb.LogSubscribe(call_id=call_id, tail=LOG_TAIL_LINES))
     live = {f.label: f.id for f in svc.functions.functions.values()
             if f.app.id == rec.app_id and f.parent is None}
     return {**call_summary(rec),
