@@ -72,6 +72,12 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait()
 
+    def http_url(self) -> str:
+        """The HTTP side's base URL (/metrics, the dashboard), once it listens: it starts
+        just after the server answers on its own port."""
+        wait_for_port(self.http_port)
+        return f"http://127.0.0.1:{self.http_port}"
+
     def kill(self):
         self.proc.kill()
         self.proc.wait()

@@ -32,6 +32,7 @@ def srv(tmp_path_factory):
 
     # The shared image cache: the images test builds a virtualenv image.
     server = start_server(tmp_path_factory.mktemp("dashboard"), "process")
+    server.http_url()    # the HTTP side listens just after the server answers
     deployed = server.ketch("deploy", "apps/dashboard_app.py")
     assert deployed.returncode == 0, deployed.stderr
     yield server
@@ -271,6 +272,7 @@ def tenants(tmp_path_factory):
         pytest.skip("workspaces need the bwrap runtime (bubblewrap, root and cgroups)")
     server = start_server(tmp_path_factory.mktemp("dashboard-tenants"), "bwrap")
     try:
+        server.http_url()
         tokens = {}
         for ws in ("alpha", "beta"):
             out = server.ketch("token", "create", "--workspace", ws, "--json")

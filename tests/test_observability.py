@@ -15,9 +15,8 @@ import time
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from conftest import ServerProcess
+from prometheus_client.parser import text_string_to_metric_families
 
 RUN_CASES = textwrap.dedent("""
     import subprocess
@@ -214,8 +213,7 @@ def test_server_log_records_containers_and_apps(srv, ran):
 
 def scrape(srv: ServerProcess, token: str | None) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}"} if token is not None else {}
-    return httpx.get(f"http://127.0.0.1:{srv.http_port}/metrics", headers=headers,
-                     timeout=10)
+    return httpx.get(f"{srv.http_url()}/metrics", headers=headers, timeout=10)
 
 
 def samples(text: str) -> dict:
@@ -236,7 +234,7 @@ def test_metrics_need_a_valid_token(srv):
         assert "Bearer" in answer.headers["www-authenticate"]
         assert "ketch_" not in answer.text
     for header in ("Bearer", "Basic " + admin_token(srv), admin_token(srv)):
-        answer = httpx.get(f"http://127.0.0.1:{srv.http_port}/metrics", timeout=10,
+        answer = httpx.get(f"{srv.http_url()}/metrics", timeout=10,
                            headers={"authorization": header})
         assert answer.status_code == 401, header
 
@@ -317,7 +315,7 @@ def test_live_gauges_and_container_usage(srv):
             for c in calls:
                 c.cancel()
     """)
-    done = srv.python(f"import sys; sys.argv = ['x', 'http://127.0.0.1:{srv.http_port}/metrics',"
+    done = srv.python(f"import sys; sys.argv = ['x', '{srv.http_url()}/metrics',"
                       f" {token!r}]\n" + code, timeout=120)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
@@ -341,6 +339,7 @@ def test_a_workspace_token_sees_only_its_workspace(srv, ran):
 
 
 def test_server_status_shows_the_http_side(srv):
+    srv.http_url()   # it listens
     status = ketch_json(srv, "server", "status")
     assert status["http"] == {"address": f"127.0.0.1:{srv.http_port}", "error": None}
 

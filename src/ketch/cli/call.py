@@ -76,7 +76,7 @@ def list_calls(app_ref: str, function_name: str, status: str | None, since: floa
         console.print("no calls in the history" + (" match" if app_ref or function_name or
                                                    status or since else ""))
         return
-    table(["Call ID", "App", "Function", "Kind", "Status", "Inputs", "Started", "Took"],
+    table(["Call ID", "App", "Function", "Kind", "Status", "Inputs", "Queued", "Took"],
           [[r.call_id, r.app_name, r.function_name, r.kind + (f" ({r.source})" if r.source
                                                                else ""),
             r.status, _counts(r) or r.n_inputs, when(r.created_at), _duration(r)]

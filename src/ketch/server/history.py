@@ -35,11 +35,13 @@ STATUSES = ("running", "success", "failure", "timeout", "crash", "cancelled")
 FAILED = frozenset({"failure", "timeout", "crash"})   # what `--status failed` means
 KINDS = {pb.REMOTE: "remote", pb.MAP: "map", pb.SPAWN: "spawn"}
 
-MAX_FAILED_OUTCOMES = 50   # per call: the first failures, with their tracebacks
-MAX_OK_OUTCOMES = 5        # per call: the first successes (their container and times)
-MAX_CONTAINERS = 20        # container ids named per call
-MAX_TRACEBACK_CHARS = 8192  # the end of a traceback is the part that says what broke
-MAX_MESSAGE_CHARS = 1024
+# Per call, bounded so that even 10,000 failed calls stay in the tens of megabytes:
+MAX_FAILED_OUTCOMES = 20   # the first failures (their container, times and message)
+MAX_TRACEBACKS = 3         # ... the first of which keep their traceback
+MAX_OK_OUTCOMES = 5        # the first successes (their container and times)
+MAX_CONTAINERS = 20        # container ids named
+MAX_TRACEBACK_CHARS = 4096  # the end of a traceback is the part that says what broke
+MAX_MESSAGE_CHARS = 512
 FLUSH_S = 1.0
 WEB_WINDOW_S = 60.0
 
@@ -149,6 +151,7 @@ class CallHistory:
     def flush(self):
         """Writes changed records and drops the ones past the limits."""
         cutoff = time.time() - self.max_age_s
+        dropped = False
         while self.records:
             oldest = next(iter(self.records))
             _, rec = self.records[oldest]
@@ -157,9 +160,12 @@ class CallHistory:
             del self.records[oldest]
             self._live.pop(oldest, None)
             self._dirty.discard(oldest)
+            dropped = True
         for live in [v for v in self._live.values() if v.rec.kind == "web"
                      and v.rec.created_at + WEB_WINDOW_S < time.time()]:
             self._end_web_window(live)
+        if not self._dirty and not dropped:
+            return
         dirty, self._dirty = self._dirty, set()
         rows = [(cid, ws, rec.created_at, self._synced(cid, rec).SerializeToString())
                 for cid in dirty if (entry := self.records.get(cid)) for ws, rec in [entry]]
@@ -225,11 +231,12 @@ class CallHistory:
                 live.n_ok_outcomes += 1
             else:
                 live.n_failed_outcomes += 1
+            with_traceback = not ok and live.n_failed_outcomes <= MAX_TRACEBACKS
             rec.outcomes.append(pb.InputOutcome(
                 idx=out.idx, input_id=out.input_id, status=status,
                 message=out.message[:MAX_MESSAGE_CHARS],
-                traceback=out.traceback[-MAX_TRACEBACK_CHARS:], container_id=container_id,
-                started_at=started, finished_at=now))
+                traceback=out.traceback[-MAX_TRACEBACK_CHARS:] if with_traceback else "",
+                container_id=container_id, started_at=started, finished_at=now))
             if not ok and status != "cancelled":
                 self.logs.write(rec.app_id, "exception", rec.function_name, container_id,
                                 (out.traceback[-MAX_TRACEBACK_CHARS:] or out.message).rstrip(),

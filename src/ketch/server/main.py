@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -22,7 +23,7 @@ from .. import _config, _wire
 from . import datadir
 from .api.session import Session
 from .blobs import BlobStore
-from .dashboard.app import dashboard_routes
+from .dashboard import dashboard_routes
 from .dashboard.logins import Logins
 from .code import CodeStore
 from .dicts import DictService
@@ -120,8 +121,8 @@ class Server:
             http=self.http, metrics=self.metrics, history=self.history,
             dashboard_logins=Logins())
         # The HTTP side's routes: /metrics, then the dashboard's (given self.services).
-        self.http.add_routes(metrics_routes(self.metrics, self.tokens))
-        self.http.add_routes(dashboard_routes(self.services))
+        self.http.add_routes(functools.partial(metrics_routes, self.metrics, self.tokens))
+        self.http.add_routes(functools.partial(dashboard_routes, self.services))
         self._stop = asyncio.Event()
 
     async def serve(self):
@@ -129,7 +130,6 @@ class Server:
         # The gateway first: once the server answers, `server status` can tell whether
         # the gateway listens.
         await self._start_gateway()
-        await self._start_http()
         listener = await _wire.listen(self.address, lambda: Session(self.services).conn)
         # Containers of the bwrap runtime connect here; the run directory (0700) keeps
         # everyone else out, so the socket itself may let any user of a container in.
@@ -140,6 +140,8 @@ class Server:
         self.objects.restore()
         self.functions.start()
         self.history.start()
+        # After the listeners: its imports do not delay the server's first answer.
+        http_started = asyncio.ensure_future(self._start_http())
         self.queues.start()
         blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -152,6 +154,7 @@ class Server:
             print(f"ketch server: containers are not isolated: {NOT_ISOLATED}", flush=True)
         await self._stop.wait()
         blob_sweeper.cancel()
+        await http_started
         listener.close()
         container_listener.close()
         self.gateway.close()

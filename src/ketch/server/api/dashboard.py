@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from ...proto import ketch_pb2 as pb
@@ -9,12 +10,19 @@ from ..errors import ServiceError
 from ..services import Services
 from .context import Request
 
+HTTP_START_WAIT_S = 10.0
 
-def dashboard_login_create(svc: Services, req: Request, msg: pb.DashboardLoginCreate):
+
+async def dashboard_login_create(svc: Services, req: Request, msg: pb.DashboardLoginCreate):
     if req.principal is None or req.principal.container_id:
         # Code in a container is a client of its workspace, but not a person at a browser.
         raise ServiceError("a dashboard login needs a workspace token or the admin token, "
                            "not a container's credential", code="auth")
+    # The HTTP side starts just after the server answers: a client that started the server
+    # a moment ago waits for it rather than being told it is down.
+    deadline = time.monotonic() + HTTP_START_WAIT_S
+    while not svc.http.address and not svc.http.error and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     if not svc.http.address:
         req.reply(dashboard_login=pb.DashboardLogin(
             error=f"the server's HTTP side does not listen ({svc.http.error or 'not started'}); "

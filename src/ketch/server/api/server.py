@@ -30,7 +30,7 @@ def server_status(svc: Services, req: Request, msg: pb.ServerStatus):
         gateway_address=f"{gw.host}:{gw.port}" if gw.listener is not None else "",
         gateway_error="" if gw.listener is not None else gw.start_error or "not started",
         http_address=svc.http.address,
-        http_error="" if svc.http.address else svc.http.error or "not started"))
+        http_error="" if svc.http.address else svc.http.error or "starting"))
 
 
 def server_shutdown(svc: Services, req: Request, msg: pb.ServerShutdown):

@@ -8,10 +8,12 @@ accepted here: code in a container has no business scraping the server.
 from __future__ import annotations
 
 import hmac
-
-from starlette.requests import Request
+from typing import TYPE_CHECKING
 
 from ..tokens import Principal, Tokens
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 # Longer than any token ketch makes: a huge header is refused before it is hashed.
 MAX_TOKEN_CHARS = 512
