@@ -12,7 +12,7 @@ import socket
 import time
 
 from ..functions.model import ContainerRecord, FunctionRecord
-from ..metrics import container_usage
+from ..metrics_export import container_usage
 from ..objects import KINDS
 from ...proto import ketch_pb2 as pb
 from ..services import Services
