@@ -458,3 +458,36 @@ def test_no_login_url_while_the_http_side_cannot_listen(tmp_path):
             server.stop()
     finally:
         taken.close()
+
+
+def test_a_login_can_land_on_an_objects_page_and_nowhere_else(srv, context):
+    apps = json.loads(srv.ketch("app", "list", "--json").stdout)
+    app_id = next(a["app_id"] for a in apps if a["name"] == "dashboard-app")
+    page = context.new_page()
+    page.goto(json.loads(srv.ketch("app", "dashboard", "dashboard-app", "--json").stdout)["url"])
+    assert page.url == f"{base(srv)}/apps/{app_id}"
+    assert "dashboard-app" in page.inner_text("h1")
+    page.goto(login_url_of(srv, app_id))
+    assert page.url == f"{base(srv)}/apps/{app_id}"
+    bad = srv.ketch("dashboard", "xx-123", "--url")
+    assert bad.returncode == 1 and "ap-" in bad.stderr
+    # The server lands a login only on its own pages, whatever a client asks for.
+    from wire_helpers import RawConn
+
+    conn = RawConn(srv.address)
+    try:
+        token = (srv.data_dir / "token").read_text().strip()
+        assert conn.call(hello=pb.Hello(token=token, role="client")).WhichOneof("body") \
+            == "hello_ok"
+        for path in ("//evil.example/", "https://evil.example/", "/apps/../../x",
+                     "/static/dashboard.js", "/apps/" + "a" * 100):
+            reply = conn.call(dashboard_login_create=pb.DashboardLoginCreate(path=path))
+            assert reply.WhichOneof("body") == "error" and reply.error.kind == "invalid", path
+    finally:
+        conn.sock.close()
+
+
+def login_url_of(srv: ServerProcess, object_id: str) -> str:
+    out = srv.ketch("dashboard", object_id, "--url")
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()

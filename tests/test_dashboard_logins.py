@@ -26,8 +26,8 @@ def test_a_code_works_once_within_its_minute():
     box = Logins(clock)
     code, ttl = box.create_code("alpha", ALICE)
     assert ttl == logins.CODE_TTL_S
-    secret, session = box.redeem(code)
-    assert session.workspace == "alpha" and session.principal is ALICE
+    secret, session, path = box.redeem(code)
+    assert session.workspace == "alpha" and session.principal is ALICE and path == "/"
     assert box.session(secret) is session
     assert box.redeem(code) is None                     # spent
     late, _ = box.create_code("alpha", ALICE)
@@ -39,19 +39,19 @@ def test_a_code_works_once_within_its_minute():
 def test_sessions_end_when_idle_too_long_when_too_old_and_at_logout():
     clock = Clock()
     box = Logins(clock)
-    secret, _ = box.redeem(box.create_code("alpha", ALICE)[0])
+    secret, _, _ = box.redeem(box.create_code("alpha", ALICE)[0])
     clock.now += logins.SESSION_IDLE_S - 1
     assert box.session(secret) is not None              # used: it stays
     clock.now += logins.SESSION_IDLE_S + 1
     assert box.session(secret) is None                  # unused too long
     for _ in range(3):                                  # used often, but a week is the most
-        secret, _ = box.redeem(box.create_code("alpha", ALICE)[0])
+        secret, _, _ = box.redeem(box.create_code("alpha", ALICE)[0])
     steps = int(logins.SESSION_MAX_S // (logins.SESSION_IDLE_S / 2)) + 1
     for _ in range(steps):
         clock.now += logins.SESSION_IDLE_S / 2
         alive = box.session(secret) is not None
     assert not alive
-    secret, _ = box.redeem(box.create_code("alpha", ALICE)[0])
+    secret, _, _ = box.redeem(box.create_code("alpha", ALICE)[0])
     box.end(secret)
     assert box.session(secret) is None
 

@@ -8,6 +8,7 @@ from ..proto import ketch_pb2 as pb
 from ._common import app_matches, client, console, one_app, print_json, run_async, table, \
     when
 from ._logs import SINCE, stream_logs
+from .dashboard import json_option, open_dashboard, url_option
 
 
 @click.group()
@@ -83,3 +84,17 @@ def logs(app_ref: str, follow: bool, function_name: str, call_id: str, container
     else:
         ref.app_name = app_ref
     stream_logs(ref, as_json, timestamps)
+
+
+@app.command("dashboard")
+@click.argument("app_ref", metavar="APP")
+@url_option
+@json_option
+def dashboard(app_ref: str, print_url: bool, as_json: bool):
+    """Open an app's page of the web dashboard (name, id or a unique id prefix), logged
+    in; see `ketch dashboard --help`."""
+    async def find():
+        c = await client()
+        return one_app(await app_matches(c, app_ref), app_ref).app_id
+
+    open_dashboard(f"/apps/{run_async(find())}", print_url, as_json)

@@ -1425,8 +1425,10 @@ class CallHistoryReply(_message.Message):
     def __init__(self, calls: _Optional[_Iterable[_Union[CallRecord, _Mapping]]] = ...) -> None: ...
 
 class DashboardLoginCreate(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("path",)
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    def __init__(self, path: _Optional[str] = ...) -> None: ...
 
 class DashboardLogin(_message.Message):
     __slots__ = ("url", "expires_at", "error")

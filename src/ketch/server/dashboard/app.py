@@ -110,8 +110,8 @@ class Dashboard:
         if redeemed is None:
             raise Refused(401, "this login link was used already or has expired: a link "
                                "works once, for a minute. Run `ketch dashboard --url` again")
-        secret, _ = redeemed
-        response = RedirectResponse(request.scope.get("root_path", "") + "/", 303)
+        secret, _, path = redeemed
+        response = RedirectResponse(request.scope.get("root_path", "") + path, 303)
         # HttpOnly: scripts never read it; SameSite=Strict: no other site's page sends it.
         response.set_cookie(COOKIE, secret, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https",

@@ -54,6 +54,7 @@ class _Code:
     workspace: str
     principal: Principal = field(repr=False)
     expires_at: float = 0.0
+    path: str = "/"          # where the browser lands once logged in
 
 
 class Logins:
@@ -62,18 +63,21 @@ class Logins:
         self._codes: OrderedDict[str, _Code] = OrderedDict()
         self._sessions: OrderedDict[str, DashboardSession] = OrderedDict()
 
-    def create_code(self, workspace: str, principal: Principal) -> tuple[str, float]:
-        """A new one-time code for `workspace`, and how many seconds it stays valid."""
+    def create_code(self, workspace: str, principal: Principal, path: str = "/"
+                    ) -> tuple[str, float]:
+        """A new one-time code for `workspace` that lands on `path` (checked by the
+        caller), and how many seconds it stays valid."""
         self._drop_expired_codes()
         while len(self._codes) >= MAX_CODES:
             self._codes.popitem(last=False)
         code = secrets.token_urlsafe(24)
-        self._codes[_digest(code)] = _Code(workspace, principal, self._clock() + CODE_TTL_S)
+        self._codes[_digest(code)] = _Code(workspace, principal, self._clock() + CODE_TTL_S,
+                                           path)
         return code, CODE_TTL_S
 
-    def redeem(self, code: str | None) -> tuple[str, DashboardSession] | None:
-        """Trades a code for a new session (its secret, for the cookie, and the session).
-        None when the code is unknown, used already or expired."""
+    def redeem(self, code: str | None) -> tuple[str, DashboardSession, str] | None:
+        """Trades a code for a new session: its secret (for the cookie), the session, and
+        the path to land on. None when the code is unknown, used already or expired."""
         if not well_formed(code):
             return None
         entry = self._codes.pop(_digest(code), None)
@@ -86,7 +90,7 @@ class Logins:
         session = DashboardSession(entry.workspace, entry.principal,
                                    secrets.token_urlsafe(24), now, now)
         self._sessions[_digest(secret)] = session
-        return secret, session
+        return secret, session, entry.path
 
     def session(self, secret: str | None) -> DashboardSession | None:
         """The live session a cookie names (and it counts as used now), or None."""
