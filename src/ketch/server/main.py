@@ -158,9 +158,11 @@ class Server:
         listener.close()
         container_listener.close()
         self.gateway.close()
-        await self.http.close()
         self.queues.stop()
         await self.functions.shutdown()
+        # Not before: nothing may wait between closing the listeners and the shutdown of
+        # the functions, or a container starting then fails (and fails its inputs).
+        await self.http.close()
         self.history.close()
         self.store.close()
 
