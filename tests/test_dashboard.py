@@ -491,3 +491,19 @@ def login_url_of(srv: ServerProcess, object_id: str) -> str:
     out = srv.ketch("dashboard", object_id, "--url")
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
+
+
+def test_a_bwrap_containers_charts_come_from_its_cgroup(tenants, context):
+    server, tokens = tenants
+    alpha = {"KETCH_TOKEN": tokens["alpha"]["secret"]}
+    called = server.python("import ketch\n"
+                           "print(ketch.Function.from_name('alpha-secret-app', 'f').remote(5))",
+                           extra_env=alpha, timeout=120)
+    assert called.stdout.strip() == "5", called.stderr
+    page = context.new_page()
+    page.goto(login_url(server, **alpha))
+    page.locator("nav a", has_text="Containers").click()
+    page.locator("table.containers a.id").first.click()
+    memory = page.locator("#memory-chart")
+    wait_until(lambda: attr_number(memory, "data-points") >= 3, what="memory samples")
+    assert attr_number(memory, "data-peak_memory_mib") > 1
