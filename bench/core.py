@@ -158,7 +158,8 @@ class KetchServer:
         log_file = open(self.log_path, "ab")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ketch.server", "--address", self.address],
+            [sys.executable, "-m", "ketch.server", "--address", self.address,
+             "--http-address", "127.0.0.1:0"],
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, env=env)
         log_file.close()
         deadline = time.monotonic() + 20

@@ -56,7 +56,8 @@ class Server(KetchServer):
         log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ketch.server", "--address", self.address,
-             "--runtime", self.runtime], stdin=subprocess.DEVNULL, stdout=log_file,
+             "--runtime", self.runtime, "--http-address", "127.0.0.1:0"],
+            stdin=subprocess.DEVNULL, stdout=log_file,
             stderr=log_file, env=env)
         log_file.close()
         self._wait()

@@ -127,7 +127,8 @@ def ketch_gateway(args) -> dict:
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (the server writes it)
     server = subprocess.Popen([sys.executable, "-m", "ketch.server", "--address",
                                f"127.0.0.1:{port}", "--gateway-address",
-                               f"127.0.0.1:{gw_port}", "--runtime", "process"],
+                               f"127.0.0.1:{gw_port}", "--runtime", "process",
+                               "--http-address", "127.0.0.1:0"],
                               env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         wait_for_port(port)

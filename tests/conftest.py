@@ -43,6 +43,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.gateway_port = free_port()
+        self.http_port = free_port()   # /metrics and the dashboard
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -50,7 +51,8 @@ class ServerProcess:
         return {**os.environ, "KETCH_DATA_DIR": str(self.data_dir),
                 "KETCH_SERVER_ADDR": self.address, "KETCH_NO_AUTOSTART": "1",
                 "KETCH_CONFIG_DIR": str(self.data_dir / "config"),
-                "KETCH_GATEWAY_ADDR": f"127.0.0.1:{self.gateway_port}", **self.extra_env}
+                "KETCH_GATEWAY_ADDR": f"127.0.0.1:{self.gateway_port}",
+                "KETCH_HTTP_ADDR": f"127.0.0.1:{self.http_port}", **self.extra_env}
 
     def start(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,6 +71,12 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def http_url(self) -> str:
+        """The HTTP side's base URL (/metrics, the dashboard), once it listens: it starts
+        just after the server answers on its own port."""
+        wait_for_port(self.http_port)
+        return f"http://127.0.0.1:{self.http_port}"
 
     def kill(self):
         self.proc.kill()

@@ -109,6 +109,8 @@ def _under(name: str, prefix: str) -> bool:
     ("ketch.server.autoscaler", "ketch.server.functions.service"),
     ("ketch.server.autoscaler", "ketch.server.functions.containers"),
     ("ketch.server.runtime", "ketch.server.functions"),
+    ("ketch.server.functions", "ketch.server.dashboard"),   # the pages read the services
+    ("ketch.server.api", "ketch.server.dashboard.app"),     # two transports, side by side
 ])
 def test_arrows_that_must_never_be_drawn(source, target):
     drawn = sorted((a, b) for a, deps in GRAPH.items() for b in deps

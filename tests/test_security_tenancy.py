@@ -17,6 +17,7 @@ import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ServerProcess
 from isolation_helpers import start_server
@@ -432,6 +433,33 @@ def test_token_cli_create_list_set_revoke(tenants, tmp_path):
     bad = srv.ketch("token", "set", "--token", "kt-wrong", "--server", srv.address,
                     extra_env=home)
     assert bad.returncode != 0 and "rejected the token" in bad.stderr
+
+
+# ---------------------------------------------------------------- what ran (issue 15)
+
+def test_a_tenant_sees_only_its_own_calls_logs_and_metrics(tenants):
+    srv, alpha, beta = tenants["srv"], tenants["alpha"], tenants["beta"]
+    call_id, container = tenants["call_id"], tenants["cred"]["container_id"]
+    mine = json.loads(ok(srv.ketch("call", "list", "--json", extra_env=as_tenant(alpha))).stdout)
+    app_id = next(r["app_id"] for r in mine if r["call_id"] == call_id)
+    theirs = json.loads(ok(srv.ketch("call", "list", "--json",
+                                     extra_env=as_tenant(beta))).stdout)
+    leaked = [r for r in theirs if r["call_id"] == call_id or r["app_id"] == app_id]
+    assert leaked == []
+    shown = srv.ketch("call", "show", call_id, extra_env=as_tenant(beta))
+    assert shown.returncode != 0 and "no call" in shown.stderr
+    logs = srv.ketch("container", "logs", container, extra_env=as_tenant(beta))
+    assert logs.returncode != 0 and container not in logs.stdout
+    assert container in ok(srv.ketch("container", "logs", container, "--json",
+                                     extra_env=as_tenant(alpha))).stdout
+    url = f"{srv.http_url()}/metrics"
+    for token, ws in ((alpha, "alpha"), (beta, "beta")):
+        text = httpx.get(url, headers={"authorization": f"Bearer {token}"}, timeout=10).text
+        labels = [s.labels for f in text_string_to_metric_families(text) for s in f.samples]
+        assert labels and all(one["workspace"] == ws for one in labels)
+        if ws == "alpha":
+            assert any(one.get("function") == "square" and one.get("app") == "tenant"
+                       for one in labels)
 
 
 # ---------------------------------------------------------------- the process runtime

@@ -12,6 +12,7 @@ from pathlib import Path
 
 DEFAULT_ADDRESS = "127.0.0.1:7419"
 DEFAULT_GATEWAY_ADDRESS = "127.0.0.1:8000"
+DEFAULT_HTTP_ADDRESS = "127.0.0.1:7420"
 
 
 def data_dir() -> Path:
@@ -49,6 +50,12 @@ def gateway_address() -> str:
     """Where the server's web endpoint gateway listens."""
     return (os.environ.get("KETCH_GATEWAY_ADDR") or _config_file().get("gateway")
             or DEFAULT_GATEWAY_ADDRESS)
+
+
+def http_address() -> str:
+    """Where the server's HTTP side (/metrics, the dashboard) listens."""
+    return (os.environ.get("KETCH_HTTP_ADDR") or _config_file().get("http")
+            or DEFAULT_HTTP_ADDRESS)
 
 
 def is_local_address(address: str) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import sys
 import threading
+import time
 
 from .proto import ketch_pb2 as pb
 
@@ -45,7 +46,10 @@ def progress_enabled() -> bool:
 
 
 class LogPrinter:
-    def __init__(self):
+    def __init__(self, show_exceptions: bool = True):
+        """`show_exceptions`: print the "exception" lines (a failed input's traceback, which
+        the server logs); a caller that raises them itself leaves them out."""
+        self.show_exceptions = show_exceptions
         # rich is imported only once output shows (as here): containers and quiet scripts
         # skip its ~65 ms import.
         from rich.console import Console
@@ -66,11 +70,16 @@ class LogPrinter:
             if self.ended is not None:
                 self.ended.set()
 
-    def line(self, line: pb.LogLine):
+    def line(self, line: pb.LogLine, timestamp: bool = False):
         short = line.container_id[-6:] if line.container_id else ""
         prefix = f"[{line.function_name} {short}]" if line.function_name else ""
+        if timestamp:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(line.ts))
+            prefix = f"{stamp} {prefix}" if prefix else stamp
         if line.source == "system":
             self._progress(line)
+            return
+        if line.source == "exception" and not self.show_exceptions:
             return
         console = _progress_display.console() or \
             (self.out if line.source == "stdout" else self.err)
@@ -101,7 +110,7 @@ class LogPrinter:
 
 def follow_logs(client, app_id: str):
     """Subscribes this client to the app's logs and prints them as they arrive."""
-    printer = LogPrinter()
+    printer = LogPrinter(show_exceptions=False)  # the caller raises them
     printer.ended = asyncio.Event()
     client.log_handlers[app_id] = printer
     asyncio.ensure_future(client.request(log_subscribe=pb.LogSubscribe(app_id=app_id,

@@ -18,6 +18,7 @@ import time
 import traceback
 
 from .. import _wire
+from .._logtags import TaggedStream
 from .._serialization import serialize_exception
 from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
@@ -129,6 +130,8 @@ async def _main() -> int:
 
 
 def main():
+    # Lines printed while an input runs name it (and its call) in the app's log.
+    sys.stdout, sys.stderr = TaggedStream(sys.stdout), TaggedStream(sys.stderr)
     try:
         from uvloop import run as run_loop
     except ImportError:

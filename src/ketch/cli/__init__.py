@@ -8,7 +8,7 @@ import click
 
 from ..exception import Error
 from ._common import fail
-from . import app as app_cmd, container, deploy, run, server
+from . import app as app_cmd, call, container, dashboard, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
 from . import image as image_cmd
 from . import proxy_auth, serve, token
@@ -42,6 +42,7 @@ cli.add_command(run.run)
 cli.add_command(deploy.deploy)
 cli.add_command(app_cmd.app)
 cli.add_command(container.container)
+cli.add_command(call.call)
 cli.add_command(server.server)
 cli.add_command(volume.volume)
 cli.add_command(secret.secret)
@@ -51,6 +52,7 @@ cli.add_command(image_cmd.image)
 cli.add_command(serve.serve)
 cli.add_command(proxy_auth.proxy_auth)
 cli.add_command(token.token)
+cli.add_command(dashboard.dashboard)
 
 
 def main():

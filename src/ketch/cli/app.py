@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
-
 import click
 
-from .._output import LogPrinter
 from ..proto import ketch_pb2 as pb
 from ._common import app_matches, client, console, one_app, print_json, run_async, table, \
     when
+from ._logs import SINCE, stream_logs
+from .dashboard import json_option, open_dashboard, url_option
 
 
 @click.group()
@@ -66,39 +63,39 @@ def stop(app_ref: str):
 @click.argument("app_ref", metavar="APP")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the app "
               "stops (Ctrl-C to leave).")
+@click.option("--function", "function_name", default="", help="Only this function's lines.")
+@click.option("--call", "call_id", default="", help="Only the lines written while this "
+              "call's inputs ran (its id, from `ketch call list`).")
+@click.option("--container", "container_id", default="", help="Only this container's lines.")
+@click.option("--since", type=SINCE, default=None, help="Only lines from then on: 10m, 2h, "
+              "1d ago, or a date and time.")
+@click.option("--tail", type=click.IntRange(min=1), default=None,
+              help="Only the last N stored lines (then new ones, with -f).")
+@click.option("--timestamps", is_flag=True, help="Start each line with its time.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def logs(app_ref: str, follow: bool, as_json: bool):
-    """Print an app's container logs (name or id), oldest first."""
-    printer = LogPrinter()
+def logs(app_ref: str, follow: bool, function_name: str, call_id: str, container_id: str,
+         since: float | None, tail: int | None, timestamps: bool, as_json: bool):
+    """Print an app's container logs (name or id), oldest first. Each line names its
+    function and container (and, with --json, the input and call it was written for)."""
+    ref = pb.LogSubscribe(follow=follow, history=True, function_name=function_name,
+                          call_id=call_id, container_id=container_id, since=since or 0,
+                          tail=tail or 0)
+    if app_ref.startswith("ap-"):
+        ref.app_id = app_ref
+    else:
+        ref.app_name = app_ref
+    stream_logs(ref, as_json, timestamps)
 
-    async def go():
+
+@app.command("dashboard")
+@click.argument("app_ref", metavar="APP")
+@url_option
+@json_option
+def dashboard(app_ref: str, print_url: bool, as_json: bool):
+    """Open an app's page of the web dashboard (name, id or a unique id prefix), logged
+    in; see `ketch dashboard --help`."""
+    async def find():
         c = await client()
-        finished = asyncio.Event()
+        return one_app(await app_matches(c, app_ref), app_ref).app_id
 
-        def handler(batch: pb.LogBatch):
-            for line in batch.lines:
-                if as_json:
-                    sys.stdout.write(json.dumps({
-                        "ts": line.ts, "source": line.source, "function": line.function_name,
-                        "container": line.container_id, "text": line.text}) + "\n")
-                elif line.source == "system":
-                    console.print(f"{when(line.ts)} {line.text}", markup=False, style="dim")
-                else:
-                    printer.line(line)
-            sys.stdout.flush()
-            if batch.end:
-                finished.set()
-
-        c.log_handlers["*"] = handler
-        ref = pb.LogSubscribe(follow=follow, history=True)
-        if app_ref.startswith("ap-"):
-            ref.app_id = app_ref
-        else:
-            ref.app_name = app_ref
-        await c.request(log_subscribe=ref)
-        await finished.wait()
-
-    try:
-        run_async(go())
-    except KeyboardInterrupt:
-        pass
+    open_dashboard(f"/apps/{run_async(find())}", print_url, as_json)

@@ -1,4 +1,4 @@
-"""`ketch container list|stop`."""
+"""`ketch container list|logs|stop`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from ..proto import ketch_pb2 as pb
 from ._common import app_matches, client, console, one_app, print_json, run_async, table
+from ._logs import SINCE, stream_logs
 
 
 @click.group()
@@ -49,6 +50,23 @@ def list_containers(app_ref: str, as_json: bool):
     table(["Container ID", "App", "Function", "State", "In flight", "Up"],
           [[r.container_id, r.app_name, r.function_name, r.state, r.inputs_in_flight,
             f"{now - r.started_at:.0f}s"] for r in rows])
+
+
+@container.command("logs")
+@click.argument("container_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines while its app "
+              "runs (Ctrl-C to leave).")
+@click.option("--since", type=SINCE, default=None, help="Only lines from then on: 10m, 2h, "
+              "1d ago, or a date and time.")
+@click.option("--tail", type=click.IntRange(min=1), default=None,
+              help="Only the last N stored lines.")
+@click.option("--timestamps", is_flag=True, help="Start each line with its time.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def logs(container_id: str, follow: bool, since: float | None, tail: int | None,
+         timestamps: bool, as_json: bool):
+    """Print one container's log lines (running or exited), oldest first."""
+    stream_logs(pb.LogSubscribe(container_id=container_id, follow=follow, history=True,
+                                since=since or 0, tail=tail or 0), as_json, timestamps)
 
 
 @container.command("stop")

@@ -37,13 +37,18 @@ def _status():
               f"KETCH_SERVER_ADDR or {_config.DEFAULT_ADDRESS}).")
 @click.option("--gateway-address", default=None, help="HOST:PORT the web endpoint gateway "
               f"listens on (default: KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}).")
+@click.option("--http-address", default=None, help="HOST:PORT of the HTTP side, /metrics "
+              f"(default: KETCH_HTTP_ADDR or {_config.DEFAULT_HTTP_ADDRESS}).")
 @click.option("--foreground", is_flag=True, help="Run in this terminal, logging to it.")
-def start(address: str | None, gateway_address: str | None, foreground: bool):
+def start(address: str | None, gateway_address: str | None, http_address: str | None,
+          foreground: bool):
     """Start the server (in the background unless --foreground)."""
     if address:
         os.environ["KETCH_SERVER_ADDR"] = address
     if gateway_address:
         os.environ["KETCH_GATEWAY_ADDR"] = gateway_address  # the server reads it
+    if http_address:
+        os.environ["KETCH_HTTP_ADDR"] = http_address
     address = _config.server_address()
     running = _status()
     if running is not None:
@@ -117,6 +122,7 @@ def status(as_json: bool):
             "workspace": s.workspace, "apps": s.n_apps, "containers": s.n_containers,
             "gateway": {"address": s.gateway_address or None,
                         "error": s.gateway_error or None},
+            "http": {"address": s.http_address or None, "error": s.http_error or None},
             "cpu": {"capacity": s.cpu_capacity, "reserved": s.cpu_reserved},
             "memory_mib": {"capacity": s.memory_capacity_mib,
                            "reserved": s.memory_reserved_mib}}
@@ -130,6 +136,8 @@ def status(as_json: bool):
     console.print(f"  workspace:  {s.workspace}", markup=False)
     console.print(f"  gateway:    http://{s.gateway_address}" if s.gateway_address else
                   f"  gateway:    down ({s.gateway_error})", markup=False)
+    console.print(f"  http:       http://{s.http_address}/metrics" if s.http_address else
+                  f"  http:       down ({s.http_error})", markup=False)
     console.print(f"  apps:       {s.n_apps} running, {s.n_containers} containers")
     console.print(f"  reserved:   {s.cpu_reserved:g} of {s.cpu_capacity:g} CPUs, "
                   f"{s.memory_reserved_mib} of {s.memory_capacity_mib} MiB")

@@ -57,7 +57,7 @@ DICT_CLEAR: DictOp
 DICT_SCAN: DictOp
 
 class Frame(_message.Message):
-    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke", "function_update_autoscaler", "function_autoscaler", "function_stats_get", "function_stats", "function_variant", "call_graph_get", "call_graph")
+    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke", "function_update_autoscaler", "function_autoscaler", "function_stats_get", "function_stats", "function_variant", "call_graph_get", "call_graph", "call_history_list", "call_history_get", "call_history_reply", "dashboard_login_create", "dashboard_login")
     ID_FIELD_NUMBER: _ClassVar[int]
     RAW_SIZE_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +147,11 @@ class Frame(_message.Message):
     FUNCTION_VARIANT_FIELD_NUMBER: _ClassVar[int]
     CALL_GRAPH_GET_FIELD_NUMBER: _ClassVar[int]
     CALL_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    CALL_HISTORY_LIST_FIELD_NUMBER: _ClassVar[int]
+    CALL_HISTORY_GET_FIELD_NUMBER: _ClassVar[int]
+    CALL_HISTORY_REPLY_FIELD_NUMBER: _ClassVar[int]
+    DASHBOARD_LOGIN_CREATE_FIELD_NUMBER: _ClassVar[int]
+    DASHBOARD_LOGIN_FIELD_NUMBER: _ClassVar[int]
     id: int
     raw_size: int
     hello: Hello
@@ -236,7 +241,12 @@ class Frame(_message.Message):
     function_variant: FunctionVariant
     call_graph_get: CallGraphGet
     call_graph: CallGraph
-    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ..., function_update_autoscaler: _Optional[_Union[FunctionUpdateAutoscaler, _Mapping]] = ..., function_autoscaler: _Optional[_Union[FunctionAutoscaler, _Mapping]] = ..., function_stats_get: _Optional[_Union[FunctionStatsGet, _Mapping]] = ..., function_stats: _Optional[_Union[FunctionStats, _Mapping]] = ..., function_variant: _Optional[_Union[FunctionVariant, _Mapping]] = ..., call_graph_get: _Optional[_Union[CallGraphGet, _Mapping]] = ..., call_graph: _Optional[_Union[CallGraph, _Mapping]] = ...) -> None: ...
+    call_history_list: CallHistoryList
+    call_history_get: CallHistoryGet
+    call_history_reply: CallHistoryReply
+    dashboard_login_create: DashboardLoginCreate
+    dashboard_login: DashboardLogin
+    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ..., function_update_autoscaler: _Optional[_Union[FunctionUpdateAutoscaler, _Mapping]] = ..., function_autoscaler: _Optional[_Union[FunctionAutoscaler, _Mapping]] = ..., function_stats_get: _Optional[_Union[FunctionStatsGet, _Mapping]] = ..., function_stats: _Optional[_Union[FunctionStats, _Mapping]] = ..., function_variant: _Optional[_Union[FunctionVariant, _Mapping]] = ..., call_graph_get: _Optional[_Union[CallGraphGet, _Mapping]] = ..., call_graph: _Optional[_Union[CallGraph, _Mapping]] = ..., call_history_list: _Optional[_Union[CallHistoryList, _Mapping]] = ..., call_history_get: _Optional[_Union[CallHistoryGet, _Mapping]] = ..., call_history_reply: _Optional[_Union[CallHistoryReply, _Mapping]] = ..., dashboard_login_create: _Optional[_Union[DashboardLoginCreate, _Mapping]] = ..., dashboard_login: _Optional[_Union[DashboardLogin, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("token", "role", "container_id", "python_version", "client_version", "workspace")
@@ -488,20 +498,22 @@ class FunctionBind(_message.Message):
     def __init__(self, function_id: _Optional[str] = ..., params: _Optional[bytes] = ...) -> None: ...
 
 class CallCreate(_message.Message):
-    __slots__ = ("call_id", "function_id", "kind", "inputs", "is_generator", "parent_input_id")
+    __slots__ = ("call_id", "function_id", "kind", "inputs", "is_generator", "parent_input_id", "source")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     IS_GENERATOR_FIELD_NUMBER: _ClassVar[int]
     PARENT_INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     function_id: str
     kind: CallKind
     inputs: _containers.RepeatedCompositeFieldContainer[Input]
     is_generator: bool
     parent_input_id: str
-    def __init__(self, call_id: _Optional[str] = ..., function_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., inputs: _Optional[_Iterable[_Union[Input, _Mapping]]] = ..., is_generator: _Optional[bool] = ..., parent_input_id: _Optional[str] = ...) -> None: ...
+    source: str
+    def __init__(self, call_id: _Optional[str] = ..., function_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., inputs: _Optional[_Iterable[_Union[Input, _Mapping]]] = ..., is_generator: _Optional[bool] = ..., parent_input_id: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class Input(_message.Message):
     __slots__ = ("input_id", "idx", "call_id", "args", "args_blob", "method", "attempt", "is_generator")
@@ -702,30 +714,44 @@ class BlobChunk(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., last: _Optional[bool] = ...) -> None: ...
 
 class LogSubscribe(_message.Message):
-    __slots__ = ("app_id", "app_name", "follow", "history")
+    __slots__ = ("app_id", "app_name", "follow", "history", "function_name", "call_id", "container_id", "since", "tail")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     APP_NAME_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     app_name: str
     follow: bool
     history: bool
-    def __init__(self, app_id: _Optional[str] = ..., app_name: _Optional[str] = ..., follow: _Optional[bool] = ..., history: _Optional[bool] = ...) -> None: ...
+    function_name: str
+    call_id: str
+    container_id: str
+    since: float
+    tail: int
+    def __init__(self, app_id: _Optional[str] = ..., app_name: _Optional[str] = ..., follow: _Optional[bool] = ..., history: _Optional[bool] = ..., function_name: _Optional[str] = ..., call_id: _Optional[str] = ..., container_id: _Optional[str] = ..., since: _Optional[float] = ..., tail: _Optional[int] = ...) -> None: ...
 
 class LogLine(_message.Message):
-    __slots__ = ("ts", "source", "function_name", "container_id", "text")
+    __slots__ = ("ts", "source", "function_name", "container_id", "text", "input_id", "call_id")
     TS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
     ts: float
     source: str
     function_name: str
     container_id: str
     text: str
-    def __init__(self, ts: _Optional[float] = ..., source: _Optional[str] = ..., function_name: _Optional[str] = ..., container_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+    input_id: str
+    call_id: str
+    def __init__(self, ts: _Optional[float] = ..., source: _Optional[str] = ..., function_name: _Optional[str] = ..., container_id: _Optional[str] = ..., text: _Optional[str] = ..., input_id: _Optional[str] = ..., call_id: _Optional[str] = ...) -> None: ...
 
 class LogBatch(_message.Message):
     __slots__ = ("app_id", "lines", "end")
@@ -742,7 +768,7 @@ class ServerStatus(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerStatusReply(_message.Message):
-    __slots__ = ("version", "pid", "started_at", "data_dir", "address", "n_apps", "n_containers", "cpu_capacity", "memory_capacity_mib", "cpu_reserved", "memory_reserved_mib", "runtime", "workspace", "gateway_address", "gateway_error")
+    __slots__ = ("version", "pid", "started_at", "data_dir", "address", "n_apps", "n_containers", "cpu_capacity", "memory_capacity_mib", "cpu_reserved", "memory_reserved_mib", "runtime", "workspace", "gateway_address", "gateway_error", "http_address", "http_error")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -758,6 +784,8 @@ class ServerStatusReply(_message.Message):
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_ERROR_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ERROR_FIELD_NUMBER: _ClassVar[int]
     version: str
     pid: int
     started_at: float
@@ -773,7 +801,9 @@ class ServerStatusReply(_message.Message):
     workspace: str
     gateway_address: str
     gateway_error: str
-    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[float] = ..., data_dir: _Optional[str] = ..., address: _Optional[str] = ..., n_apps: _Optional[int] = ..., n_containers: _Optional[int] = ..., cpu_capacity: _Optional[float] = ..., memory_capacity_mib: _Optional[int] = ..., cpu_reserved: _Optional[float] = ..., memory_reserved_mib: _Optional[int] = ..., runtime: _Optional[str] = ..., workspace: _Optional[str] = ..., gateway_address: _Optional[str] = ..., gateway_error: _Optional[str] = ...) -> None: ...
+    http_address: str
+    http_error: str
+    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[float] = ..., data_dir: _Optional[str] = ..., address: _Optional[str] = ..., n_apps: _Optional[int] = ..., n_containers: _Optional[int] = ..., cpu_capacity: _Optional[float] = ..., memory_capacity_mib: _Optional[int] = ..., cpu_reserved: _Optional[float] = ..., memory_reserved_mib: _Optional[int] = ..., runtime: _Optional[str] = ..., workspace: _Optional[str] = ..., gateway_address: _Optional[str] = ..., gateway_error: _Optional[str] = ..., http_address: _Optional[str] = ..., http_error: _Optional[str] = ...) -> None: ...
 
 class ServerShutdown(_message.Message):
     __slots__ = ()
@@ -1428,3 +1458,110 @@ class CallGraph(_message.Message):
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     inputs: _containers.RepeatedCompositeFieldContainer[CallGraphInput]
     def __init__(self, inputs: _Optional[_Iterable[_Union[CallGraphInput, _Mapping]]] = ...) -> None: ...
+
+class CallHistoryList(_message.Message):
+    __slots__ = ("app", "function_name", "status", "since", "limit")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    function_name: str
+    status: str
+    since: float
+    limit: int
+    def __init__(self, app: _Optional[str] = ..., function_name: _Optional[str] = ..., status: _Optional[str] = ..., since: _Optional[float] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class CallHistoryGet(_message.Message):
+    __slots__ = ("call_id",)
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    def __init__(self, call_id: _Optional[str] = ...) -> None: ...
+
+class InputOutcome(_message.Message):
+    __slots__ = ("idx", "input_id", "status", "message", "traceback", "container_id", "started_at", "finished_at", "attempts")
+    IDX_FIELD_NUMBER: _ClassVar[int]
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    idx: int
+    input_id: str
+    status: str
+    message: str
+    traceback: str
+    container_id: str
+    started_at: float
+    finished_at: float
+    attempts: int
+    def __init__(self, idx: _Optional[int] = ..., input_id: _Optional[str] = ..., status: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., container_id: _Optional[str] = ..., started_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., attempts: _Optional[int] = ...) -> None: ...
+
+class CallRecord(_message.Message):
+    __slots__ = ("call_id", "app_id", "app_name", "function_name", "kind", "source", "status", "created_at", "started_at", "finished_at", "n_inputs", "counts", "container_ids", "outcomes", "node", "message")
+    class CountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    APP_NAME_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    N_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_IDS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    app_id: str
+    app_name: str
+    function_name: str
+    kind: str
+    source: str
+    status: str
+    created_at: float
+    started_at: float
+    finished_at: float
+    n_inputs: int
+    counts: _containers.ScalarMap[str, int]
+    container_ids: _containers.RepeatedScalarFieldContainer[str]
+    outcomes: _containers.RepeatedCompositeFieldContainer[InputOutcome]
+    node: str
+    message: str
+    def __init__(self, call_id: _Optional[str] = ..., app_id: _Optional[str] = ..., app_name: _Optional[str] = ..., function_name: _Optional[str] = ..., kind: _Optional[str] = ..., source: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[float] = ..., started_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., n_inputs: _Optional[int] = ..., counts: _Optional[_Mapping[str, int]] = ..., container_ids: _Optional[_Iterable[str]] = ..., outcomes: _Optional[_Iterable[_Union[InputOutcome, _Mapping]]] = ..., node: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class CallHistoryReply(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[CallRecord]
+    def __init__(self, calls: _Optional[_Iterable[_Union[CallRecord, _Mapping]]] = ...) -> None: ...
+
+class DashboardLoginCreate(_message.Message):
+    __slots__ = ("path",)
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    def __init__(self, path: _Optional[str] = ...) -> None: ...
+
+class DashboardLogin(_message.Message):
+    __slots__ = ("url", "expires_at", "error")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    expires_at: float
+    error: str
+    def __init__(self, url: _Optional[str] = ..., expires_at: _Optional[float] = ..., error: _Optional[str] = ...) -> None: ...

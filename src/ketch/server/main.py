@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -22,6 +23,8 @@ from .. import _config, _wire
 from . import datadir
 from .api.session import Session
 from .blobs import BlobStore
+from .dashboard import dashboard_routes
+from .dashboard.logins import Logins
 from .code import CodeStore
 from .dicts import DictService
 from .functions.launch import Launcher
@@ -30,7 +33,10 @@ from .images import ImageService
 from .images.owners import ImageOwners
 from .gateway import Gateway
 from .gateway.tokens import ProxyTokens
+from .history import CallHistory
+from .http import HttpSide, metrics_routes
 from .logs import LogService
+from .metrics import ServerMetrics
 from .objects import ObjectsService
 from .objects_store import ObjectsStore
 from .queues import QueueService
@@ -64,7 +70,7 @@ def load_or_create_token(data_dir: Path) -> str:
 
 class Server:
     def __init__(self, data_dir: Path, address: str, runtime: str = "process",
-                 gateway_address: str | None = None):
+                 gateway_address: str | None = None, http_address: str | None = None):
         self.data_dir = data_dir
         self.address = address
         host, port = ("", 0) if _wire.unix_path(address) else _wire.parse_address(address)
@@ -88,17 +94,25 @@ class Server:
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
         self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
+        self.metrics = ServerMetrics(data_dir / "ketch.db")
+        self.history = CallHistory(self.store.db, self.metrics, self.logs)
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes,
                      self.runtime.container_address(self.container_address), self.tokens,
-                     self.code))
+                     self.code), self.history)
+        self.metrics.observe(self.functions)
+        self.functions.watch_ready(self.metrics.container_ready)
+        self.functions.watch_exits(self.metrics.container_exited)
         self.scheduler = Scheduler(ScheduleTable(self.store.db),
                                    lambda: self.functions.functions.values(),
                                    spawner(self.functions))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
+        self.http = HttpSide(http_address or _config.http_address())
+        self.gateway.watch_requests(self.metrics.gateway_request)
+        self.gateway.watch_requests(self.history.web_request)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
@@ -108,7 +122,12 @@ class Server:
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
             volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
-            scheduler=self.scheduler)
+            scheduler=self.scheduler,
+            http=self.http, metrics=self.metrics, history=self.history,
+            dashboard_logins=Logins())
+        # The HTTP side's routes: /metrics, then the dashboard's (given self.services).
+        self.http.add_routes(functools.partial(metrics_routes, self.metrics, self.tokens))
+        self.http.add_routes(functools.partial(dashboard_routes, self.services))
         self._stop = asyncio.Event()
 
     async def serve(self):
@@ -126,6 +145,9 @@ class Server:
         self.objects.restore()
         self.functions.start()
         self.scheduler.start()   # after restore: deployed schedules keep their place
+        self.history.start()
+        # After the listeners: its imports do not delay the server's first answer.
+        http_started = asyncio.ensure_future(self._start_http())
         self.queues.start()
         blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -138,12 +160,17 @@ class Server:
             print(f"ketch server: containers are not isolated: {NOT_ISOLATED}", flush=True)
         await self._stop.wait()
         blob_sweeper.cancel()
+        await http_started
         listener.close()
         container_listener.close()
         self.gateway.close()
         self.queues.stop()
         self.scheduler.stop()
         await self.functions.shutdown()
+        # Not before: nothing may wait between closing the listeners and the shutdown of
+        # the functions, or a container starting then fails (and fails its inputs).
+        await self.http.close()
+        self.history.close()
         self.store.close()
 
     async def _sweep_blobs(self):
@@ -168,6 +195,11 @@ class Server:
         print(f"ketch gateway listening on {self.gateway.host}:{self.gateway.port}",
               flush=True)
 
+    async def _start_http(self):
+        await self.http.start()
+        if self.http.address:
+            print(f"ketch HTTP side (/metrics) listening on {self.http.address}", flush=True)
+
     def request_shutdown(self):
         self._stop.set()
 
@@ -188,8 +220,17 @@ def main(argv=None):
                         help="HOST:PORT the web endpoint gateway listens on (default: "
                              f"KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}; "
                              "port 0 picks a free one)")
+    parser.add_argument("--http-address", default=None,
+                        help="HOST:PORT of the HTTP side: /metrics and the dashboard "
+                             f"(default: KETCH_HTTP_ADDR or {_config.DEFAULT_HTTP_ADDRESS}; "
+                             "port 0 picks a free one)")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else _config.data_dir()
+    try:
+        _wire.parse_address(args.http_address or _config.http_address())
+    except ValueError:
+        sys.exit("ketch server: the HTTP address (--http-address or KETCH_HTTP_ADDR) must be "
+                 "HOST:PORT, for example 127.0.0.1:7420")
     address = args.address or _config.server_address()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -201,7 +242,7 @@ def main(argv=None):
     async def run():
         try:
             server = Server(data_dir, address, args.runtime or default_runtime(),
-                            args.gateway_address)
+                            args.gateway_address, args.http_address)
         except RuntimeUnavailable as exc:
             sys.exit(f"ketch server: {exc}")
         await server.serve()

@@ -11,12 +11,17 @@ from pathlib import Path
 from typing import Callable
 
 from .blobs import BlobStore
+from .dashboard.logins import Logins
 from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
+from .history import CallHistory
 from .images import ImageService
+from .http.side import HttpSide
 from .logs import LogService
+from .metrics import ServerMetrics
 from .objects import ObjectsService
+from .objects_store import ObjectRow
 from .queues import QueueService
 from .resources import MachineResources
 from .schedules import Scheduler
@@ -55,6 +60,10 @@ class Services:
     tokens: Tokens
     request_shutdown: Callable[[], None]
     scheduler: Scheduler
+    http: HttpSide               # the HTTP side: /metrics and the dashboard
+    metrics: ServerMetrics
+    history: CallHistory         # the calls of the last days, with their outcomes
+    dashboard_logins: Logins
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its
@@ -63,3 +72,15 @@ class Services:
         self.volumes.owner_closed(owner_id)
         self.objects.owner_closed(owner_id)
         self.blobs.owner_closed(owner_id)
+
+    async def object_contents(self, row: ObjectRow) -> tuple[int, list[str]]:
+        """What a listing shows of an object: its size, asked of the service of its kind
+        (a secret's is its number of keys), and a secret's key names (never values)."""
+        if row.kind == "dict":
+            return self.dicts.size(row.object_id), []
+        if row.kind == "queue":
+            return self.queues.length(row.object_id, None), []
+        if row.kind == "secret":
+            keys = self.secrets.keys(row.object_id)
+            return len(keys), keys
+        return await self.volumes.size(row.object_id), []

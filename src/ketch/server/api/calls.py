@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from ...proto import ketch_pb2 as pb
+from ..logs import matches
 from ..services import Services
 from .context import Request, wait_seconds
 
 LOG_BATCH_LINES = 500   # log history lines per frame
 MAX_LOG_FOLLOWS = 64    # logs one connection may follow at once (each costs every line)
+MAX_SOURCE_CHARS = 64   # a call's source label, as the call history keeps it
 
 
 # -- apps
@@ -74,7 +76,8 @@ def function_stats_get(svc: Services, req: Request, msg: pb.FunctionStatsGet):
 def call_create(svc: Services, req: Request, msg: pb.CallCreate):
     svc.functions.create_call(req.workspace, req.peer, msg.call_id, msg.function_id, msg.kind,
                               list(msg.inputs), msg.is_generator,
-                              parent_input_id=msg.parent_input_id)
+                              parent_input_id=msg.parent_input_id,
+                              source=msg.source[:MAX_SOURCE_CHARS])
     req.reply(ok=pb.Ok())
     return _room_for_more(svc, req, msg.call_id)
 
@@ -126,10 +129,19 @@ def container_stop(svc: Services, req: Request, msg: pb.ContainerStop):
 # -- logs
 
 def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
-    app_id = svc.functions.log_app_id(req.workspace, msg.app_id, msg.app_name)
+    app_id, name = msg.app_id, msg.app_name
+    if msg.container_id and not (app_id or name):
+        # `ketch container logs ID`: the container names its app (checked below to be
+        # of this workspace, like any app).
+        app_id = svc.logs.app_of_container(msg.container_id) or ""
+        if not app_id:
+            raise LookupError(f"no logs of container {msg.container_id} on this server "
+                              "(`ketch container list` shows running ones)")
+    app_id = svc.functions.log_app_id(req.workspace, app_id, name)
     logs = svc.logs
+    filtered = bool(msg.function_name or msg.call_id or msg.container_id or msg.since)
     if msg.history:
-        lines = logs.history(app_id)
+        lines = logs.history(app_id, msg)
         for start in range(0, len(lines), LOG_BATCH_LINES):
             req.send(pb.Frame(log_batch=pb.LogBatch(
                 app_id=app_id, lines=lines[start:start + LOG_BATCH_LINES])))
@@ -150,6 +162,11 @@ def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
                     source="system", text=f"ketch: {dropped} log lines were dropped here: "
                     "this follower read them too slowly")])))
                 dropped = 0
+            if filtered and not batch.end:
+                lines = [line for line in batch.lines if matches(line, msg)]
+                if not lines:
+                    return
+                batch = pb.LogBatch(app_id=app_id, lines=lines)
             req.send(pb.Frame(log_batch=batch))
         logs.subscribe(app_id, sub)
         req.peer.log_subs.append((app_id, sub))

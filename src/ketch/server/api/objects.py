@@ -29,21 +29,9 @@ def object_lookup(svc: Services, req: Request, msg: pb.ObjectLookup):
 async def object_list(svc: Services, req: Request, msg: pb.ObjectList):
     out = []
     for row in svc.objects.named(req.workspace, msg.kind):
-        size, keys = await _size_and_keys(svc, row)
+        size, keys = await svc.object_contents(row)
         out.append(object_info(row, size, keys))
     req.reply(object_list_reply=pb.ObjectListReply(objects=out))
-
-
-async def _size_and_keys(svc: Services, row: ObjectRow) -> tuple[int, list[str]]:
-    """What a listing shows of an object's contents, asked of the service of its kind."""
-    if row.kind == "dict":
-        return svc.dicts.size(row.object_id), []
-    if row.kind == "queue":
-        return svc.queues.length(row.object_id, None), []
-    if row.kind == "secret":
-        keys = svc.secrets.keys(row.object_id)
-        return len(keys), keys
-    return await svc.volumes.size(row.object_id), []
 
 
 def object_delete(svc: Services, req: Request, msg: pb.ObjectDelete):

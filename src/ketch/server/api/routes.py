@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-from . import (blobs, calls, dicts, images, objects, queues, secrets, server, tokens, volumes,
-               web)
+from . import (blobs, calls, dashboard, dicts, history, images, objects, queues, secrets,
+               server, tokens, volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -51,6 +51,8 @@ ROUTES = RouteTable(
         "container_list": calls.container_list,
         "container_stop": calls.container_stop,
         "log_subscribe": calls.log_subscribe,
+        "call_history_list": history.call_history_list,
+        "call_history_get": history.call_history_get,
         "blob_put": blobs.blob_put,
         "blob_get": blobs.blob_get,
         "object_lookup": objects.object_lookup,
@@ -82,6 +84,7 @@ ROUTES = RouteTable(
         "token_create": tokens.token_create,
         "token_list": tokens.token_list,
         "token_revoke": tokens.token_revoke,
+        "dashboard_login_create": dashboard.dashboard_login_create,
     },
     container={
         "container_init": calls.container_init,

@@ -28,7 +28,9 @@ def server_status(svc: Services, req: Request, msg: pb.ServerStatus):
         memory_capacity_mib=cap.memory_mib, cpu_reserved=cap.cpu_used,
         memory_reserved_mib=cap.memory_used, runtime=info.runtime, workspace=ws,
         gateway_address=f"{gw.host}:{gw.port}" if gw.listener is not None else "",
-        gateway_error="" if gw.listener is not None else gw.start_error or "not started"))
+        gateway_error="" if gw.listener is not None else gw.start_error or "not started",
+        http_address=svc.http.address,
+        http_error="" if svc.http.address else svc.http.error or "starting"))
 
 
 def server_shutdown(svc: Services, req: Request, msg: pb.ServerShutdown):

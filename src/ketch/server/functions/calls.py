@@ -30,11 +30,23 @@ class StopContainer(Protocol):
     def __call__(self, c: ContainerRecord, reason: StopReason, kill: bool = False) -> None: ...
 
 
+class History(Protocol):
+    """Hears of every call's life (`server/history.py` records it)."""
+
+    def call_created(self, call: Call, source: str, streamed: bool) -> None: ...
+
+    def input_ended(self, call: Call, out: pb.Output, item: InputItem | None) -> None: ...
+
+    def call_finished(self, call: Call) -> None: ...
+
+
 class Calls:
     def __init__(self, store, registry: Registry, loop: asyncio.AbstractEventLoop,
                  stop_container: StopContainer,
-                 wants_containers: Callable[[FunctionRecord], None], graph: CallGraph):
+                 wants_containers: Callable[[FunctionRecord], None], graph: CallGraph,
+                 history: History):
         self.store = store
+        self.history = history
         self.registry = registry
         self.loop = loop
         self.stop_container = stop_container
@@ -51,12 +63,15 @@ class Calls:
     def create_call(self, peer: Peer, call_id: str, fn: FunctionRecord, kind: int,
                     inputs, is_generator: bool, source: str = "", parent_input_id: str = ""
                     ) -> Call:
+        """`source` says what started it for the call history: "" for a client's call,
+        "schedule" for a scheduled run; `parent_input_id` the input whose code made it."""
         if call_id in self.calls or not call_id:
             raise ValueError(f"call id {call_id!r} is already in use")
         call = Call(call_id, fn, kind, None if kind == pb.SPAWN else peer, is_generator)
         call.source = source
         self.calls[call_id] = call
         self.graph.called(call_id, fn.app.workspace, fn.spec, parent_input_id)
+        self.history.call_created(call, source, streamed=not inputs)
         if call.durable:
             self.store.add_call(call_id, fn.id, fn.app.workspace)
             if not inputs:
@@ -73,8 +88,8 @@ class Calls:
         if call.cancelled:  # nothing more runs; the end of its inputs still ends it
             if last and not call.inputs_done:
                 call.inputs_done = True
-                if call.durable and call.finished:
-                    self._complete_spawned(call)
+                if call.finished:
+                    self._all_delivered(call)
             return
         fn = call.fn
         items = []
@@ -90,8 +105,8 @@ class Calls:
                                                  for i in items])
         if last:
             call.inputs_done = True
-            if call.durable and call.finished:
-                self._complete_spawned(call)
+            if call.finished:  # its last batch came after its last output
+                self._all_delivered(call)
         fn.queue.extend(items)
         fn.last_active = time.monotonic()
         self.dispatch(fn)
@@ -242,6 +257,7 @@ class Calls:
         ready.sort(key=lambda c: len(c.inflight))
         timeout = fn.spec.timeout_s
         call_later = self.loop.call_later
+        now = time.time()
         while queue and ready:
             for c in list(ready):
                 while queue and queue[0].call.cancelled:
@@ -251,6 +267,7 @@ class Calls:
                     break
                 item = queue.popleft()
                 item.container = c
+                item.ran_on, item.sent_at = c.id, now   # for the call history
                 c.inflight[item.msg.input_id] = item
                 self.graph.running(item.call.id, item.msg.input_id, c.id)
                 item.timer = call_later(timeout, self._input_timed_out, c, item)
@@ -320,7 +337,7 @@ class Calls:
                 self._retry(item, policy)
                 return
         item.container = None
-        self._deliver(call, out)
+        self._deliver(call, out, item)
 
     def _retry(self, item: InputItem, policy: pb.RetryPolicy):
         attempt = item.msg.attempt
@@ -347,10 +364,11 @@ class Calls:
             fn.delayed.pop(item).cancel()
             self.deliver_error(item, status, err)
 
-    def _deliver(self, call: Call, out: pb.Output):
+    def _deliver(self, call: Call, out: pb.Output, item: InputItem | None = None):
         final = out.status in FINAL
         if final:
             self.graph.ended(out)
+            self.history.input_ended(call, out, item)
         if call.durable:
             if final:
                 self.store.set_call_output(call.id, out.idx, out.SerializeToString())
@@ -367,13 +385,25 @@ class Calls:
                 peer.flush_scheduled = True
                 self.loop.call_soon(self._flush_peer, peer)
         if final and call.finished:
-            self.calls.pop(call.id, None)
-            if peer is not None:
-                peer.calls.discard(call.id)
+            self._end_call(call)
+
+    def _end_call(self, call: Call):
+        """A caller's call got every output: it is done."""
+        self.history.call_finished(call)
+        self.calls.pop(call.id, None)
+        if call.peer is not None:
+            call.peer.calls.discard(call.id)
+
+    def _all_delivered(self, call: Call):
+        if call.durable:
+            self._complete_spawned(call)
+        else:
+            self._end_call(call)
 
     def _complete_spawned(self, call: Call):
         """Every input of a spawned call has its output: the store marks it done and
         waiters of .get() wake."""
+        self.history.call_finished(call)
         self.store.finish_call(call.id)
         self.calls.pop(call.id, None)
         for fut in call.waiters:
@@ -392,7 +422,7 @@ class Calls:
         out = pb.Output(input_id=msg.input_id, idx=msg.idx, call_id=msg.call_id, status=status,
                         data=serialize(exc), message=f"{type(exc).__name__}: {exc}",
                         traceback=tb)
-        self._deliver(item.call, out)
+        self._deliver(item.call, out, item)
 
     def release(self, item: InputItem):
         if item.timer is not None:
@@ -410,7 +440,7 @@ class Calls:
             self._deliver(item.call, pb.Output(
                 input_id=item.msg.input_id, idx=item.msg.idx, call_id=item.call.id,
                 status=pb.FAILURE, data=ready.data, message=ready.message,
-                traceback=ready.traceback))
+                traceback=ready.traceback), item)
 
     def fail_queued_with(self, fn: FunctionRecord, err: BaseException):
         while fn.queue:

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Callable
 
+from ..._logtags import untag
 from ..._timing import STARTING_STOP_GRACE_S, STOP_GRACE_S
 from ...proto import ketch_pb2 as pb
 from .. import autoscaler
@@ -129,6 +130,8 @@ class Containers:
             launch = self.launcher.launch_for(c)
             self.logs.write(fn.app.id, "system", fn.label, c.id,
                             f"starting container {c.id} for {fn.label}")
+            log.info("starting container %s for %s of app %s (%s)", c.id, fn.label,
+                     fn.app.name, fn.app.id)
             startup = fn.spec.startup_timeout_s or fn.spec.timeout_s
             c.startup_timer = self.loop.call_later(startup, self._startup_timed_out, c, startup)
             c.handle = await self.runtime.start(
@@ -171,9 +174,10 @@ class Containers:
                                 spec=fn.spec, class_params=fn.params or b"")
 
     def _line(self, c: ContainerRecord, source: str, text: str):
+        input_id, call_id, text = untag(text)
         if source == "stderr":
             c.stderr_tail.append(text)
-        self.logs.write(c.fn.app.id, source, c.fn.label, c.id, text)
+        self.logs.write(c.fn.app.id, source, c.fn.label, c.id, text, input_id, call_id)
 
     # ------------------------------------------------------------------ stopping
 
@@ -242,6 +246,9 @@ class Containers:
         if c.stop_reason in ORDERED_STOPS and not exit.oom_killed:
             line = f"container {c.id} stopped ({c.stop_text}; {how})"  # not an error
         self.logs.write(c.fn.app.id, "system", c.fn.label, c.id, line)
+        why = c.stop_text if c.stop_text == how else f"{c.stop_text} ({how})"
+        log.info("container %s of %s (app %s) stopped: %s", c.id, c.fn.label,
+                 c.fn.app.name, why)
         self.on_exit(c, how)
 
     def _forget(self, c: ContainerRecord):

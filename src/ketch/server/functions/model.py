@@ -97,7 +97,7 @@ class Peer:
 
 
 class InputItem:
-    __slots__ = ("call", "msg", "container", "timer", "yielded")
+    __slots__ = ("call", "msg", "container", "timer", "yielded", "ran_on", "sent_at")
 
     def __init__(self, call: "Call", msg: pb.Input):
         self.call = call
@@ -105,6 +105,8 @@ class InputItem:
         self.container: ContainerRecord | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.yielded = 0     # generator values delivered: once > 0 it is never re-run
+        self.ran_on = ""     # the id of the container it was last sent to
+        self.sent_at = 0.0   # when it was (wall clock)
 
 
 class Call:

@@ -9,7 +9,9 @@ exiting.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 from typing import Callable
 
 from ...exception import ExecutionError
@@ -20,7 +22,7 @@ from ..resources import MachineResources
 from ..runtime import Runtime
 from . import variants
 from .call_graph import CallGraph
-from .calls import Calls
+from .calls import Calls, History
 from .containers import Containers
 from .launch import Launcher, runtime_python_version
 from .limits import check_spec_numbers
@@ -29,6 +31,9 @@ from .registry import Registry
 
 # Called as watcher(container, how) when a container exits (the gateway's hook).
 ExitWatcher = Callable[[ContainerRecord, str], None]
+# Called as watcher(container, seconds from its launch) when a container becomes ready.
+ReadyWatcher = Callable[[ContainerRecord, float], None]
+log = logging.getLogger("ketch.server")
 # A web endpoint's label is part of a host name, where "--" separates workspace, app and
 # label: one with "--" could take another workspace's URL.
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -40,7 +45,7 @@ QUEUE_ROOM_POLL_S = 0.05  # how often a held sender looks again: a full queue dr
 
 class FunctionsService:
     def __init__(self, store, runtime: Runtime, resources: MachineResources, logs,
-                 launcher: Launcher):
+                 launcher: Launcher, history: History):
         self.store = store
         self.runtime = runtime
         self.resources = resources
@@ -51,9 +56,11 @@ class FunctionsService:
                                       on_exit=self._container_exited)
         self.call_graph = CallGraph()
         self._calls = Calls(store, self.registry, loop, stop_container=self._containers.stop,
-                            wants_containers=self._containers.poke, graph=self.call_graph)
+                            wants_containers=self._containers.poke, graph=self.call_graph,
+                            history=history)
         self.launcher = launcher
         self._exit_watchers: list[ExitWatcher] = []
+        self._ready_watchers: list[ReadyWatcher] = []
 
     # The live records, for reading.
     @property
@@ -91,6 +98,11 @@ class FunctionsService:
         requests it holds)."""
         self._exit_watchers.append(watcher)
 
+    def watch_ready(self, watcher: ReadyWatcher):
+        """`watcher` hears of every container that becomes ready (the metrics' cold
+        starts)."""
+        self._ready_watchers.append(watcher)
+
     # ------------------------------------------------------------------ apps
 
     def create_app(self, workspace: str, name: str, ephemeral: bool, detach: bool, peer: Peer
@@ -107,6 +119,8 @@ class FunctionsService:
         app.state = "deployed"
         app.peer = None
         self.store.set_app_state(app_id, "deployed")
+        log.info("deployed app %s (%s) in workspace %s with %d functions", app.name, app_id,
+                 workspace, len(app.functions))
 
     def stop_app_request(self, workspace: str, app_id: str, name: str):
         """A client's `app stop`, naming the app by id or by name."""
@@ -123,6 +137,8 @@ class FunctionsService:
             if fn.app is app:
                 self._retire(fn, reason)
         self.logs.write(app_id, "system", "", "", f"app stopped: {reason.text()}")
+        log.info("stopped app %s (%s) in workspace %s: %s", app.name, app_id, app.workspace,
+                 reason.text())
         self._close_logs_when_idle(app)
 
     def _retire(self, fn: FunctionRecord, reason: StopReason):
@@ -347,6 +363,8 @@ class FunctionsService:
             self._containers.stop(c, StopReason.INIT_FAILED, kill=True)
             return
         self._containers.mark_ready(c)
+        for watcher in self._ready_watchers:
+            watcher(c, time.time() - c.started_at)
         self._calls.dispatch(c.fn)
         self._containers.poke(c.fn)
 

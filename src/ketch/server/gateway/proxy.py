@@ -69,6 +69,8 @@ class ExchangeOwner(Protocol):
 
     def response_done(self, ex: "Exchange", reusable: "UpstreamConnection | None") -> None: ...
 
+    def exchange_finished(self, ex: "Exchange") -> None: ...
+
 
 class ConnectionPool(Protocol):
     """Where an upstream connection belongs (the gateway's Backend of one container)."""
@@ -88,7 +90,7 @@ class Exchange:
 
     __slots__ = ("client", "method", "head", "chunked", "body", "body_size", "body_done",
                  "keep_alive", "upgrade", "route", "error", "backend", "upstream",
-                 "responded", "done", "waiter", "attempts", "timer")
+                 "responded", "done", "waiter", "attempts", "timer", "status", "started")
 
     def __init__(self, client: "ClientConnection", method: bytes, keep_alive: bool,
                  upgrade: bool):
@@ -110,6 +112,8 @@ class Exchange:
         self.waiter = None
         self.attempts = 0
         self.timer: asyncio.TimerHandle | None = None  # the function's timeout
+        self.status = 0                  # the response's HTTP status, once known
+        self.started = time.monotonic()
 
     def send_body(self, data: bytes):
         if self.chunked:
@@ -332,6 +336,7 @@ class ClientConnection(asyncio.Protocol):
         keep = ex.keep_alive and not ex.upgrade and ex.body_done
         ex.keep_alive = keep
         ex.responded = True
+        ex.status = status
         self.write(simple_response(status, reason, text, keep))
         self.finished(ex)
 
@@ -343,6 +348,7 @@ class ClientConnection(asyncio.Protocol):
     def finished(self, ex: Exchange):
         """`ex` got its whole response: start the next request, or close."""
         ex.done = True
+        self.gateway.exchange_finished(ex)
         self.last_active = time.monotonic()  # idle from now, not from its last request
         if self.exchanges and self.exchanges[0] is ex:
             self.exchanges.popleft()
@@ -425,6 +431,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     def on_headers_complete(self):
         self.status = self.parser.get_status_code()
+        if self.exchange is not None:
+            self.exchange.status = self.status
         if self.exchange is not None and self.exchange.method == b"HEAD" \
                 and self.status >= 200:
             # A HEAD response has no body whatever its headers say.

@@ -43,6 +43,9 @@ IDLE_SWEEP_S = CLIENT_IDLE_S / 5
 # requests start containers, so without a bound anonymous traffic could reserve the
 # machine's whole capacity and hold it for the startup timeout.
 MAX_WAITING_PER_FUNCTION = 100
+# Called as watcher(function or None when unrouted, endpoint label, HTTP status, seconds)
+# for every answered request.
+RequestWatcher = Callable[["FunctionRecord | None", str, int, float], None]
 
 
 class Functions(Protocol):
@@ -124,6 +127,7 @@ class Gateway:
         self.start_error = ""   # why it is not listening, when start() failed
         self.sweeper: asyncio.Task | None = None
         self.loop = asyncio.get_event_loop()
+        self._request_watchers: list[RequestWatcher] = []
         functions.watch_exits(self.container_exited)
 
     async def start(self):
@@ -334,6 +338,17 @@ class Gateway:
             up.transport.close()
             return
         up.start(ex)
+
+    def watch_requests(self, watcher: RequestWatcher):
+        """`watcher` hears of every answered request (metrics and the call history)."""
+        self._request_watchers.append(watcher)
+
+    def exchange_finished(self, ex: Exchange):
+        route = ex.route
+        seconds = time.monotonic() - ex.started
+        for watcher in self._request_watchers:
+            watcher(route.fn if route is not None else None,
+                    route.endpoint.label if route is not None else "", ex.status, seconds)
 
     def response_done(self, ex: Exchange, reusable: UpstreamConnection | None):
         backend = ex.backend

@@ -10,6 +10,7 @@ rebuilds itself and what follows. The process backend's images are virtualenvs
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import time
@@ -20,9 +21,12 @@ from typing import Callable
 from ...proto import ketch_pb2 as pb
 from ..runtime import cgroups
 from . import sandbox_build, steps, venv_build
+from .builds import BuildHistory, BuildRecord
 from .errors import BuildFailed, ImageBuildError
 from .layers import LayerStore
 from .owners import ImageOwners
+
+server_log = logging.getLogger("ketch.server")
 
 # (step number, number of steps, title, text, state)
 BuildLog = Callable[[int, int, str, str, str], None]
@@ -62,11 +66,34 @@ class ImageService:
         self._build_options = {} if self.backend == "process" else \
             {"group": cgroups.server_group(data_dir)}
         self._building: dict[str, asyncio.Lock] = {}
+        self.builds = BuildHistory()
 
     # -- building
 
     async def build(self, workspace: str, definition: pb.ImageDef, force: bool, log: BuildLog
                     ) -> pb.ImageBuilt:
+        """Builds (or finds built) an image; the server log and `builds` record each
+        build."""
+        started, started_at = time.monotonic(), time.time()
+        title = steps.title(definition.steps[-1]) if definition.steps else ""
+        try:
+            built = await self._build(workspace, definition, force, log)
+        except Exception as exc:
+            server_log.info("image build for workspace %s failed after %.1f s: %s", workspace,
+                            time.monotonic() - started, exc)
+            self.builds.record(BuildRecord(workspace, started_at, time.monotonic() - started,
+                                           title=title, n_steps=len(definition.steps),
+                                           error=str(exc)))
+            raise
+        self.builds.record(BuildRecord(workspace, started_at, time.monotonic() - started,
+                                       built.image_id, title, built.n_steps, built.n_cached))
+        server_log.info("built image %s for workspace %s in %.1f s (%d steps, %d cached)",
+                        built.image_id, workspace, time.monotonic() - started, built.n_steps,
+                        built.n_cached)
+        return built
+
+    async def _build(self, workspace: str, definition: pb.ImageDef, force: bool,
+                     log: BuildLog) -> pb.ImageBuilt:
         step_list = list(definition.steps)
         steps.check(step_list, self.backend)
         n = len(step_list)

@@ -147,6 +147,24 @@ class Cgroup:
             return None
         return 0  # the file has no oom_kill count: no kill was recorded
 
+    def usage(self) -> tuple[float, int] | None:
+        """(CPU seconds used, memory bytes in use) of the container, or None when its
+        files cannot be read (it is going away)."""
+        try:
+            if self.version == 2:
+                d = self.dirs[0]
+                stat = dict(line.split(" ", 1) for line in
+                            (d / "cpu.stat").read_text().splitlines() if " " in line)
+                return (int(stat["usage_usec"]) / 1e6,
+                        int((d / "memory.current").read_text()))
+            # v1: ketch makes no cpuacct group; its live processes' CPU times add up.
+            memory, cpu, _ = self.dirs
+            return (sum(process_cpu_seconds(int(pid)) for pid in
+                        (cpu / "cgroup.procs").read_text().split()),
+                    int((memory / "memory.usage_in_bytes").read_text()))
+        except (OSError, ValueError, KeyError):
+            return None
+
     def kill_all(self):
         for procs in self.procs_files:
             try:
@@ -173,6 +191,15 @@ class Cgroup:
                     time.sleep(0.01)
             else:
                 log.warning("could not remove cgroup %s", d)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_group(data_dir) -> str:
