@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import sys
 import threading
 
@@ -38,6 +39,14 @@ def enable_output(show_progress: bool = True):
 
 def enabled() -> bool:
     return _enabled > 0
+
+
+_timestamps = False  # the CLI's --timestamps: each streamed log line starts with its time
+
+
+def show_timestamps(on: bool = True):
+    global _timestamps
+    _timestamps = on
 
 
 def progress_enabled() -> bool:
@@ -74,6 +83,9 @@ class LogPrinter:
             return
         console = _progress_display.console() or \
             (self.out if line.source == "stdout" else self.err)
+        if _timestamps:
+            stamp = datetime.datetime.fromtimestamp(line.ts).isoformat(" ", "milliseconds")
+            console.print(f"{stamp} ", end="", markup=False, style="dim")
         console.print(f"{prefix} ", end="", markup=False, style="dim")  # [square b050]: text
         console.print(line.text, markup=False, highlight=False)
 

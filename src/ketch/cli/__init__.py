@@ -11,7 +11,7 @@ from ._common import fail
 from . import app as app_cmd, container, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
 from . import image as image_cmd
-from . import proxy_auth, serve, token
+from . import app_history, proxy_auth, serve, token
 
 
 class _Group(click.Group):
@@ -41,6 +41,8 @@ def cli():
 cli.add_command(run.run)
 cli.add_command(deploy.deploy)
 cli.add_command(app_cmd.app)
+app_cmd.app.add_command(app_history.history)
+app_cmd.app.add_command(app_history.rollback)
 cli.add_command(container.container)
 cli.add_command(server.server)
 cli.add_command(volume.volume)

@@ -24,6 +24,7 @@ from .api.session import Session
 from .blobs import BlobStore
 from .code import CodeStore
 from .dicts import DictService
+from .deployments import Deployments
 from .functions.launch import Launcher
 from .functions.service import FunctionsService
 from .images import ImageService
@@ -92,6 +93,7 @@ class Server:
             Launcher(self.images, self.secrets, self.volumes,
                      self.runtime.container_address(self.container_address), self.tokens,
                      self.code))
+        self.deployments = Deployments(self.store, self.functions)
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
@@ -103,7 +105,8 @@ class Server:
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
-            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown)
+            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
+            deployments=self.deployments)
         self._stop = asyncio.Event()
 
     async def serve(self):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from .blobs import BlobStore
+from .deployments import Deployments
 from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
@@ -53,6 +54,7 @@ class Services:
     volumes: VolumeService
     tokens: Tokens
     request_shutdown: Callable[[], None]
+    deployments: Deployments
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its

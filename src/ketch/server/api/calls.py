@@ -17,11 +17,6 @@ def app_create(svc: Services, req: Request, msg: pb.AppCreate):
     req.reply(app_created=pb.AppCreated(app_id=app.id, logs_path=str(svc.logs.path(app.id))))
 
 
-def app_publish(svc: Services, req: Request, msg: pb.AppPublish):
-    svc.functions.publish_app(req.workspace, msg.app_id)
-    req.reply(ok=pb.Ok())
-
-
 def app_stop(svc: Services, req: Request, msg: pb.AppStop):
     svc.functions.stop_app_request(req.workspace, msg.app_id, msg.name)
     req.reply(ok=pb.Ok())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..._wire import FrameProtocol
 from ...proto import ketch_pb2 as pb
 from ..functions.model import ContainerRecord, Peer
+from ..tokens import Principal
 
 
 # A caller this far behind misses pushed lines (and is told how many) rather than the
@@ -25,6 +26,7 @@ class Request:
     container: ContainerRecord | None   # the container a container connection speaks for
     workspace: str          # what the request sees and touches belongs to this workspace
     raw: list | None = None  # the raw bytes after the frame, for routes that take them
+    principal: Principal | None = None  # the credential the session presented
 
     def reply(self, raw=None, **body):
         self.conn.reply(self.frame, raw, **body)

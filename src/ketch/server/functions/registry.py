@@ -7,11 +7,17 @@ from ...proto import ketch_pb2 as pb
 from .model import AppRecord, FunctionRecord, Peer, new_id
 
 
+MAX_REDEPLOY_HOPS = 100
+
+
 class Registry:
     def __init__(self, store):
         self.store = store
         self.apps: dict[str, AppRecord] = {}
         self.functions: dict[str, FunctionRecord] = {}
+        # A replaced version's function id → its successor's: handles hydrated before a
+        # redeploy call the new version, as on Modal.
+        self.successors: dict[str, str] = {}
 
     # ------------------------------------------------------------------ apps
 
@@ -103,6 +109,16 @@ class Registry:
 
     def get(self, workspace: str, function_id: str) -> FunctionRecord:
         fn = self.functions.get(function_id)
+        for _ in range(MAX_REDEPLOY_HOPS):  # each redeploy since the caller looked it up
+            if fn is not None and fn.replaced_by is not None:
+                fn = fn.replaced_by
+            elif fn is None and function_id in self.successors:
+                function_id = self.successors[function_id]
+                fn = self.functions.get(function_id)
+            else:
+                break
+        if fn is not None and fn.id not in self.functions:
+            fn = None  # its successor was stopped too
         if fn is None or fn.app.workspace != workspace:
             raise LookupError(f"no live function with id {function_id}; its app may have "
                               "been stopped or redeployed")

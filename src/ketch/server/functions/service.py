@@ -96,13 +96,48 @@ class FunctionsService:
         return self.registry.create_app(workspace, name, ephemeral, detach, peer)
 
     def publish_app(self, workspace: str, app_id: str):
+        """Makes the app its name's deployed version. The one it replaces rolls over: new
+        calls go to the new version, while its containers finish the inputs they hold."""
         app = self.registry.app(workspace, app_id)
         previous = self.store.deployed_app(app.name, workspace)
         if previous is not None and previous.app_id != app_id:
-            self.stop_app(previous.app_id, StopReason.REPLACED)
+            self._roll_over(previous.app_id, app)
         app.state = "deployed"
         app.peer = None
         self.store.set_app_state(app_id, "deployed")
+
+    def _roll_over(self, old_id: str, new: AppRecord):
+        self.store.set_app_state(old_id, "stopped")
+        old = self.registry.apps.get(old_id)
+        if old is None:
+            return
+        old.state = "draining"
+        for fn in [f for f in self.registry.functions.values() if f.app is old]:
+            successor = new.functions.get((fn.parent or fn).spec.name)
+            if successor is not None and fn.parent is not None:
+                # A class bound to parameters: the new version's class, bound to the same.
+                successor = self.bind(new.workspace, successor.id, fn.params)
+            if successor is None:
+                self._retire(fn, StopReason.REPLACED)
+                continue
+            fn.replaced_by = successor
+            self._containers.poke(fn)
+        self.logs.write(old_id, "system", "", "", "replaced by a new deployment; its "
+                        "containers finish the inputs they hold")
+        self._end_drained(old)
+
+    def _end_drained(self, app: AppRecord):
+        """A draining app whose functions hold no more work goes."""
+        for fn in [f for f in self.registry.functions.values() if f.app is app]:
+            if not fn.has_work():
+                self.registry.successors[fn.id] = fn.replaced_by.id
+                self._retire(fn, StopReason.REPLACED)
+        if not any(f.app is app for f in self.registry.functions.values()):
+            self.registry.apps.pop(app.id, None)
+            app.state = "stopped"
+            self.logs.write(app.id, "system", "", "", "app stopped: "
+                            f"{StopReason.REPLACED.text()}")
+            self._close_logs_when_idle(app)
 
     def stop_app_request(self, workspace: str, app_id: str, name: str):
         """A client's `app stop`, naming the app by id or by name."""
@@ -115,11 +150,17 @@ class FunctionsService:
         if app is None:
             return
         app.state = "stopped"
+        draining = set()
         for fn in list(self.registry.functions.values()):
-            if fn.app is app:
+            # Its functions, and those of versions it replaced that still drain.
+            if fn.app is app or (fn.replaced_by is not None and fn.replaced_by.app is app):
                 self._retire(fn, reason)
+                if fn.app is not app:
+                    draining.add(fn.app)
         self.logs.write(app_id, "system", "", "", f"app stopped: {reason.text()}")
         self._close_logs_when_idle(app)
+        for old in draining:
+            self._end_drained(old)
 
     def _retire(self, fn: FunctionRecord, reason: StopReason):
         self.registry.functions.pop(fn.id, None)
@@ -297,6 +338,8 @@ class FunctionsService:
         for watcher in self._exit_watchers:
             watcher(c, how)
         self._calls.settle_inflight(c, how)
+        if fn.replaced_by is not None and fn.app.state == "draining":
+            self._end_drained(fn.app)
         failed_start = self._containers.back_off_if_failed_start(c)
         if failed_start and c.stop_reason is not StopReason.INIT_FAILED and self.is_live(fn) \
                 and fn.queue and self._containers.starts_look_hopeless(fn):
