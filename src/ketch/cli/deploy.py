@@ -7,7 +7,9 @@ import contextlib
 import click
 
 from .serve import print_web_urls, web_urls
-from ._common import console, err_console, fail, load_ref, pick_app, print_json, split_name
+from .. import _output
+from ._common import client, console, err_console, fail, load_ref, pick_app, print_json, \
+    run_async, split_name
 from ._flags import apply as apply_flags, env_option, module_option, timestamps_option
 
 
@@ -62,8 +64,14 @@ def deploy(ref: str, name: str | None, tag: str, stream_logs: bool, use_module: 
                           markup=False)
         print_web_urls(urls)
     if stream_logs:
-        from .app import print_logs
-
         err_console.print(f"streaming the logs of {deployed}; Ctrl-C stops streaming (the "
                           "app keeps running)")
-        print_logs(deployed, follow=True, as_json=False)
+        with contextlib.suppress(KeyboardInterrupt):
+            run_async(_follow(app._deployed.app_id))
+
+
+async def _follow(app_id: str):
+    """Prints the deployed app's logs as they come, until it stops (or is replaced)."""
+    c = await client()
+    _output.follow_logs(c, app_id)
+    await c.log_handlers[app_id].ended.wait()
