@@ -143,28 +143,31 @@ def test_bad_app_name():
         ketch.App("no spaces allowed")
 
 
-def test_resource_request_larger_than_machine(server):
+def test_resource_request_larger_than_machine_waits_then_fails(server, capfd):
+    # Not refused (issue 10): the app runs with a warning, the call fails after its
+    # startup timeout naming the request and the machine.
     app = ketch.App("huge")
 
-    @app.function(cpu=500, serialized=True)
+    @app.function(cpu=500, serialized=True, startup_timeout=1)
     def f():
         pass
 
-    with pytest.raises(ketch.exception.ResourceError, match="cpu=500"):
-        with app.run():
-            pass
+    with app.run():
+        assert "Warning: f waits for cpu=500: this machine has" in capfd.readouterr().err
+        with pytest.raises(ketch.exception.ResourceError, match="cpu=500.*within 1 s"):
+            f.remote()
 
 
-def test_gpu_request_without_gpus(server):
+def test_gpu_request_without_gpus_waits_then_fails(server):
     app = ketch.App("gpu")
 
-    @app.function(gpu="H100:8", serialized=True)
+    @app.function(gpu="H100:8", serialized=True, startup_timeout=1)
     def f():
         pass
 
-    with pytest.raises(ketch.exception.ResourceError, match="H100"):
-        with app.run():
-            pass
+    with app.run():
+        with pytest.raises(ketch.exception.ResourceError, match="8× H100: this machine has"):
+            f.remote()
 
 
 def test_python_version_mismatch_is_refused(server):

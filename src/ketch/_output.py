@@ -95,7 +95,8 @@ class LogPrinter:
             self.starting.add(line.container_id)
         else:
             self.starting.discard(line.container_id)
-            if "stopped:" in text and not text.startswith("app stopped") and \
+            if " waits for " in text or "stopped:" in text and \
+                    not text.startswith("app stopped") and \
                     "scaled down" not in text and "exited with code 0" not in text:
                 self.err.print(text, markup=False, style="dim")
         if self.starting and self.status is None and self.err.is_terminal \

@@ -33,7 +33,8 @@ def list_apps(as_json: bool, show_all: bool):
     if as_json:
         print_json([{"app_id": a.app_id, "name": a.name, "state": a.state,
                      "created_at": a.created_at, "functions": a.n_functions,
-                     "containers": a.n_containers, "stopped_at": a.stopped_at or None}
+                     "containers": a.n_containers, "stopped_at": a.stopped_at or None,
+                     "waiting": list(a.waiting)}
                     for a in apps])
         return
     if not apps:
@@ -42,6 +43,9 @@ def list_apps(as_json: bool, show_all: bool):
     table(["App ID", "Name", "State", "Functions", "Containers", "Created"],
           [[a.app_id, a.name, a.state, a.n_functions, a.n_containers, when(a.created_at)]
            for a in apps])
+    for a in apps:
+        for why in a.waiting:  # requests this machine cannot meet: their calls wait
+            console.print(f"  {a.name}: {why}", markup=False, style="yellow")
 
 
 @app.command("stop")

@@ -58,6 +58,8 @@ def plan(fn: FunctionRecord, now: float, resources: MachineResources,
          ) -> ScalePlan:
     """What to do for `fn` at monotonic time `now`. `functions` are the live functions
     and `containers` every container the server holds (both for making room)."""
+    if fn.unplaceable:
+        return ScalePlan()  # nothing here can run it: it neither starts nor makes room
     live = fn.live_containers()
     want = desired(fn)
     # After failed starts, containers wanted only to stay warm wait out a backoff;

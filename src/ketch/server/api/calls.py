@@ -30,7 +30,8 @@ def app_list(svc: Services, req: Request, msg: pb.AppList):
 
 def function_create(svc: Services, req: Request, msg: pb.FunctionCreate):
     fn = svc.functions.create_function(req.workspace, msg.app_id, msg.spec)
-    req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
+    req.reply(function_created=pb.FunctionCreated(
+        function_id=fn.id, warning=svc.functions.placement_warning(fn)))
 
 
 def function_get(svc: Services, req: Request, msg: pb.FunctionGet):

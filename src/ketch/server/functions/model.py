@@ -215,6 +215,12 @@ class FunctionRecord:
     def inflight(self) -> int:
         return sum(len(c.inflight) + c.web_requests for c in self.containers.values())
 
+    @property
+    def startup_limit_s(self) -> float:
+        """How long a container may take to start, and a call may wait for one that this
+        machine cannot start at all: startup_timeout=, else timeout=."""
+        return self.spec.startup_timeout_s or self.spec.timeout_s
+
     def has_work(self) -> bool:
         """Inputs or requests it holds: queued, running, waiting out a retry backoff."""
         return bool(self.queue or self.delayed or self.web_waiting or self.inflight())

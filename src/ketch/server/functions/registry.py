@@ -73,7 +73,10 @@ class Registry:
             apps.append(pb.AppInfo(app_id=row.app_id, name=row.name,
                                    state=app.state if app else row.state,
                                    created_at=row.created_at, n_functions=n_fn,
-                                   n_containers=n_ct, stopped_at=row.stopped_at or 0))
+                                   n_containers=n_ct, stopped_at=row.stopped_at or 0,
+                                   waiting=[f"{f.label} {f.unplaceable}" for f in
+                                            (app.functions.values() if app else ())
+                                            if f.unplaceable]))
         return apps
 
     # ------------------------------------------------------------------ functions

@@ -195,9 +195,6 @@ class FunctionsService:
     def _check(self, workspace: str, spec: pb.FunctionSpec):
         """Refuses a function this server could never run, saying why."""
         check_spec_numbers(spec)
-        why = self.resources.check(spec.resources)
-        if why:
-            raise ServiceError(f"{spec.name}: {why}", code="resource")
         runtime_py = runtime_python_version()
         if spec.python_version and spec.python_version != runtime_py and not spec.image_id:
             raise ServiceError(
@@ -226,7 +223,17 @@ class FunctionsService:
             self._added(fn)
         return fn
 
+    def placement_warning(self, fn: FunctionRecord) -> str:
+        """What the deployer is told when this machine cannot run the function now."""
+        if not fn.unplaceable:
+            return ""
+        return (f"{fn.label} {fn.unplaceable}. The app runs; calls of {fn.label} wait for a "
+                f"node that can run it and fail after {fn.startup_limit_s:g} s (its "
+                "startup_timeout=, else timeout=)")
+
     def _added(self, fn: FunctionRecord):
+        # Kept as a state, not a refusal: a node added later may meet the request.
+        fn.unplaceable = self.resources.unmet(fn.spec.resources) or ""
         if fn.spec.scaling.min_containers:
             self._containers.poke(fn)
 
@@ -252,6 +259,9 @@ class FunctionsService:
     def create_call(self, workspace: str, peer: Peer, call_id: str, function_id: str,
                     kind: int, inputs, is_generator: bool) -> Call:
         fn = self.registry.get(workspace, function_id)
+        if fn.unplaceable:
+            self.logs.write(fn.app.id, "system", fn.label, "", f"{fn.label} {fn.unplaceable}"
+                            f" (a call waits, at most {fn.startup_limit_s:g} s)")
         return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator)
 
     def add_inputs(self, workspace: str, call_id: str, inputs, last: bool):
