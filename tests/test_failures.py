@@ -170,7 +170,7 @@ def test_gpu_request_without_gpus_waits_then_fails(server):
             f.remote()
 
 
-def test_python_version_mismatch_is_refused(server):
+def test_pickled_function_across_python_versions_is_refused(server):
     from ketch import _sync
     from ketch._client import Client
     from ketch.proto import ketch_pb2 as pb
@@ -178,15 +178,18 @@ def test_python_version_mismatch_is_refused(server):
     async def go():
         client = await Client.get()
         app = await client.request(app_create=pb.AppCreate(name="pyver", ephemeral=True))
+        # Only a function pickled by value needs the client's minor version (issue 10).
         spec = pb.FunctionSpec(name="f", module="m", qualname="f", python_version="2.7",
-                               timeout_s=10, resources=pb.Resources(cpu_request=0.1))
+                               pickled=b"\x80\x05N.", timeout_s=10,
+                               resources=pb.Resources(cpu_request=0.1))
         try:
             await client.request(function_create=pb.FunctionCreate(
                 app_id=app.app_created.app_id, spec=spec))
         finally:
             await client.request(app_stop=pb.AppStop(app_id=app.app_created.app_id))
 
-    with pytest.raises(ketch.exception.VersionError, match="Python 2.7"):
+    with pytest.raises(ketch.exception.VersionError, match="Python 2.7 but its container "
+                       "would run Python 3"):
         _sync.run(go())
 
 

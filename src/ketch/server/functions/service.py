@@ -15,6 +15,7 @@ from typing import Callable
 from ...exception import ExecutionError
 from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
+from ..images import pickled_across_versions
 from ..resources import MachineResources
 from ..runtime import Runtime
 from .calls import Calls
@@ -196,12 +197,11 @@ class FunctionsService:
         """Refuses a function this server could never run, saying why."""
         check_spec_numbers(spec)
         runtime_py = runtime_python_version()
-        if spec.python_version and spec.python_version != runtime_py and not spec.image_id:
-            raise ServiceError(
-                f"{spec.name}: this client runs Python {spec.python_version} but the server's "
-                f"containers run Python {runtime_py}; pickled functions and arguments cannot "
-                f"cross minor versions. Run the client with Python {runtime_py}.",
-                code="version")
+        if spec.pickled and spec.python_version and spec.python_version != runtime_py \
+                and not spec.image_id:
+            raise ServiceError(f"{spec.name}: " +
+                               pickled_across_versions(spec.python_version, runtime_py),
+                               code="version")
         for ep in spec.web_endpoints:
             if not _LABEL_RE.match(ep.label) or "--" in ep.label:
                 raise ValueError(f"{spec.name}: web label {ep.label!r} must be lowercase "
