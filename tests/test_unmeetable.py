@@ -35,6 +35,16 @@ def test_deploy_warns_other_functions_run_and_calls_wait_then_fail(fresh_server)
         waiting = next(a["waiting"] for a in listed if a["name"] == "unmeetable")
         assert any(w.startswith("huge waits for cpu=500") for w in waiting), waiting
         assert any(w.startswith("many_gpus waits for 8× H100") for w in waiting), waiting
+        # A spawned call's status says why it has not finished.
+        status = fresh_server.python(
+            "import ketch\n"
+            "call = ketch.Function.from_name('unmeetable', 'many_gpus').spawn()\n"
+            "try:\n"
+            "    call.get(timeout=0.5)\n"
+            "except TimeoutError as e:\n"
+            "    print(e)\n")
+        assert "has not finished (many_gpus waits for 8× H100: this machine has" in \
+            status.stdout, status.stdout + status.stderr
         table = fresh_server.ketch("app", "list").stdout
         assert "unmeetable: huge waits for cpu=500: this machine has" in table
         out, err = waiter.communicate(timeout=30)

@@ -228,7 +228,9 @@ class Calls:
             try:
                 await asyncio.wait_for(asyncio.shield(fut), None if timeout < 0 else timeout)
             except asyncio.TimeoutError:
-                raise TimeoutError(f"function call {call_id} has not finished") from None
+                # Where it waits for a node that can run it, the caller reads why.
+                why = f" ({call.fn.label} {call.fn.unplaceable})" if call.fn.unplaceable else ""
+                raise TimeoutError(f"function call {call_id} has not finished{why}") from None
             finally:
                 if fut in call.waiters:
                     call.waiters.remove(fut)
