@@ -151,3 +151,29 @@ def test_commands_modal_has_and_ketch_not_yet(fresh_server):
         assert out.returncode == 1 and f"`ketch {name}` is not in ketch yet" in out.stderr
     typo = fresh_server.ketch("deplyo", "x.py")
     assert typo.returncode == 2 and "Did you mean 'deploy'?" in typo.stderr
+
+
+def test_serve_a_module_and_reload_it_when_its_package_changes(fresh_server, tmp_path):
+    import httpx
+
+    from test_web_cli import APP, TIMEOUT, Lines
+
+    pkg = tmp_path / "webpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "site.py").write_text(APP.format(name="modsite"))
+    proc = subprocess.Popen([sys.executable, "-m", "ketch.cli", "serve", "--json", "-q",
+                             "-m", "webpkg.site"], cwd=tmp_path, env=fresh_server.env,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = Lines(proc.stderr)
+    try:
+        url = json.loads(proc.stdout.readline())["urls"]["page"]
+        assert "modsite--page-dev" in url
+        assert httpx.get(url, timeout=TIMEOUT).text == "version 1"
+        (pkg / "site.py").write_text(APP.format(name="modsite").replace("version 1",
+                                                                         "version 2"))
+        err.wait_for("reloaded after a change to site.py")
+        assert httpx.get(url, timeout=TIMEOUT).text == "version 2"
+    finally:
+        proc.terminate()
+        proc.wait(TIMEOUT)
