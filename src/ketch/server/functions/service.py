@@ -20,7 +20,7 @@ from ..resources import MachineResources
 from ..runtime import Runtime
 from .calls import Calls
 from .containers import Containers
-from .launch import Launcher, runtime_python_version
+from .launch import Launcher
 from .limits import check_spec_numbers
 from .model import AppRecord, Call, ContainerRecord, FunctionRecord, Peer, StopReason
 from .registry import Registry
@@ -196,12 +196,6 @@ class FunctionsService:
     def _check(self, workspace: str, spec: pb.FunctionSpec):
         """Refuses a function this server could never run, saying why."""
         check_spec_numbers(spec)
-        runtime_py = runtime_python_version()
-        if spec.pickled and spec.python_version and spec.python_version != runtime_py \
-                and not spec.image_id:
-            raise ServiceError(f"{spec.name}: " +
-                               pickled_across_versions(spec.python_version, runtime_py),
-                               code="version")
         for ep in spec.web_endpoints:
             if not _LABEL_RE.match(ep.label) or "--" in ep.label:
                 raise ValueError(f"{spec.name}: web label {ep.label!r} must be lowercase "
@@ -216,6 +210,12 @@ class FunctionsService:
                              f"server runs {self.runtime.name}, where containers share the "
                              "host's network); start the server with --runtime bwrap")
         self.launcher.check(spec, workspace)
+        container_py = self.launcher.python_of(spec)
+        if spec.pickled and spec.python_version and container_py and \
+                spec.python_version != container_py:
+            raise ServiceError(f"{spec.name}: " +
+                               pickled_across_versions(spec.python_version, container_py),
+                               code="version")
 
     def bind(self, workspace: str, function_id: str, params: bytes) -> FunctionRecord:
         fn, new = self.registry.bind(workspace, function_id, params)

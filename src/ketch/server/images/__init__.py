@@ -173,9 +173,6 @@ class ImageService:
         if image.backend != self.backend:
             return (f"its image {spec.image_id} was built for the {image.backend} runtime but "
                     f"this server runs {self.backend}; run the app again to rebuild it")
-        if spec.pickled and spec.python_version and image.python_version and \
-                spec.python_version != image.python_version:
-            return pickled_across_versions(spec.python_version, image.python_version)
         return ""
 
     def list(self, workspace: str) -> pb.ImageListReply:
