@@ -116,8 +116,10 @@ class FunctionsService:
         for fn in [f for f in self.registry.functions.values() if f.app is old]:
             successor = new.functions.get((fn.parent or fn).spec.name)
             if successor is not None and fn.parent is not None:
-                # A class bound to parameters: the new version's class, bound to the same.
-                successor = self.bind(new.workspace, successor.id, fn.params)
+                # A class bound to parameters: the new version's class, bound to the same
+                # (unless the name is no longer a class).
+                successor = self.bind(new.workspace, successor.id, fn.params) \
+                    if successor.spec.is_class else None
             if successor is None:
                 self._retire(fn, StopReason.REPLACED)
                 continue
