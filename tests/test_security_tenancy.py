@@ -450,3 +450,19 @@ def test_the_process_runtime_says_it_isolates_nothing_and_serves_one_workspace(t
             Wire(srv, admin_token(srv), workspace="second")
     finally:
         srv.stop()
+
+
+def test_deployment_history_and_rollback_stay_in_their_workspace(tenants):
+    srv, alpha, beta = tenants["srv"], tenants["alpha"], tenants["beta"]
+    history = json.loads(ok(srv.ketch("app", "history", "tenant", "--json",
+                                      extra_env=as_tenant(alpha))).stdout)
+    assert history[0]["current"] and history[0]["deployed_by"].startswith("token tk-")
+    seen = srv.ketch("app", "history", "tenant", extra_env=as_tenant(beta))
+    assert seen.returncode == 1 and "was never deployed" in seen.stderr
+    back = srv.ketch("app", "rollback", "tenant", "1", extra_env=as_tenant(beta))
+    assert back.returncode == 1 and "was never deployed" in back.stderr
+    # -e names a workspace; beta's token may not act in alpha's.
+    other = srv.ketch("app", "list", extra_env={**as_tenant(beta), "KETCH_WORKSPACE": "alpha"})
+    assert other.returncode == 1 and "'alpha'" in other.stderr
+    deployed = srv.ketch("deploy", "-e", "alpha", APP_FILE, extra_env=as_tenant(beta))
+    assert deployed.returncode == 1 and "'alpha'" in deployed.stderr
