@@ -11,15 +11,14 @@ from isolation_helpers import needs_bwrap, run_client, start_server
 
 
 def test_versions_not_on_offer_fail_at_decoration():
-    for bad in ("3.12", "3.10", "2.7", "3.14"):
-        with pytest.raises(ketch.exception.InvalidError, match="offers Python 3.9, 3.11, "
-                           "3.13"):
+    for bad in ("3.12", "3.10", "3.9", "2.7", "3.14"):
+        with pytest.raises(ketch.exception.InvalidError, match="offers Python 3.11, 3.13"):
             ketch.Image.debian_slim(python_version=bad)
-    with pytest.raises(ketch.exception.InvalidError, match="on offer: 3.9, 3.11, 3.13"):
+    with pytest.raises(ketch.exception.InvalidError, match="on offer: 3.11, 3.13"):
         ketch.Image.debian_slim(python_version="three")
-    with pytest.raises(NotImplementedError, match="add_python.*Python 3.9, 3.11, 3.13"):
+    with pytest.raises(NotImplementedError, match="add_python.*Python 3.11, 3.13"):
         ketch.Image.from_registry("ubuntu:24.04", add_python="3.11")
-    for good in ("3.9", "3.11", "3.13.1"):
+    for good in ("3.11", "3.13.1"):
         assert ketch.Image.debian_slim(python_version=good) is not None
 
 
