@@ -11,14 +11,14 @@ from isolation_helpers import needs_bwrap, run_client, start_server
 
 
 def test_versions_not_on_offer_fail_at_decoration():
-    for bad in ("3.12", "3.10", "3.9", "2.7", "3.14"):
-        with pytest.raises(ketch.exception.InvalidError, match="offers Python 3.11, 3.13"):
+    for bad in ("3.12", "3.10", "2.7", "3.14"):
+        with pytest.raises(ketch.exception.InvalidError, match="offers Python 3.9, 3.11, 3.13"):
             ketch.Image.debian_slim(python_version=bad)
-    with pytest.raises(ketch.exception.InvalidError, match="on offer: 3.11, 3.13"):
+    with pytest.raises(ketch.exception.InvalidError, match="on offer: 3.9, 3.11, 3.13"):
         ketch.Image.debian_slim(python_version="three")
-    with pytest.raises(NotImplementedError, match="add_python.*Python 3.11, 3.13"):
+    with pytest.raises(NotImplementedError, match="add_python.*Python 3.9, 3.11, 3.13"):
         ketch.Image.from_registry("ubuntu:24.04", add_python="3.11")
-    for good in ("3.11", "3.13.1"):
+    for good in ("3.9", "3.11", "3.13.1"):
         assert ketch.Image.debian_slim(python_version=good) is not None
 
 
@@ -68,3 +68,16 @@ def test_plain_data_crosses_minor_versions_and_pickled_functions_are_refused(bwr
     assert out["error"].startswith("raised under Python 3.13")
     assert out["refused"] and f"this client runs Python {client}" in out["refused"]
     assert "would run Python 3.13" in out["refused"] and "serialized=True" in out["refused"]
+
+
+@needs_bwrap
+@pytest.mark.timeout(900)  # a cold cache builds the Debian 11 base first (minutes)
+def test_a_python_39_image_runs_plain_data_calls(bwrap_server):
+    out = run_client(bwrap_server, """
+        import json
+        from apps import py39
+        with py39.app.run():
+            print(json.dumps(py39.facts.remote({"xs": [1, 2], "t": (1, "ü")})))
+    """, timeout=900)
+    assert out["version"].startswith("3.9.") and out["os"].startswith("11")
+    assert out["echo"] == {"xs": [1, 2], "t": [1, "ü"]}

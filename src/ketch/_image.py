@@ -110,8 +110,8 @@ class Image:
 
     @staticmethod
     def debian_slim(python_version: str | None = None, force_build: bool = False) -> "Image":
-        """Debian with Python, built by the server with mmdebstrap: Python 3.11 (Debian 12)
-        or 3.13 (Debian 13). python_version defaults to this client's when
+        """Debian with Python, built by the server with mmdebstrap: Python 3.9 (Debian 11),
+        3.11 (Debian 12) or 3.13 (Debian 13). python_version defaults to this client's when
         it is one of them, else 3.11. Only a pickled function (serialized=True) needs the
         client's and the image's minor versions to match; arguments and results of plain
         data cross versions."""

@@ -5,9 +5,10 @@ Shared by the SDK (to refuse other versions at decoration) and the server's imag
 
 from __future__ import annotations
 
-# Debian 11's Python 3.9.2 is left out: protobuf's C module, which ketch's container
-# runtime imports, fails to build messages under it.
-DEBIAN_PYTHONS = {"3.11": "bookworm", "3.13": "trixie"}
+DEBIAN_PYTHONS = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
+# Under Debian 11's Python 3.9.2, protobuf's C module (which ketch's container runtime
+# imports) fails to build messages; its pure-Python implementation works there.
+SUITE_ENV = {"bullseye": {"PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}}
 DEFAULT_DEBIAN_PYTHON = "3.11"   # Debian 12's, the base when a client's own is not offered
 
 
@@ -20,6 +21,6 @@ def unoffered(version: str) -> str:
     if version in DEBIAN_PYTHONS:
         return ""
     return (f"debian_slim(python_version={version!r}): ketch builds Debian images with the "
-            f"Python of a Debian release, which offers Python {offered()} (3.11: Debian 12, "
-            "3.13: Debian 13); pick one of them, or use "
+            f"Python of a Debian release, which offers Python {offered()} (3.9: Debian 11, "
+            "3.11: Debian 12, 3.13: Debian 13); pick one of them, or use "
             "Image.from_registry with an image that has your Python")

@@ -13,7 +13,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from ..._pythons import DEBIAN_PYTHONS, unoffered
+from ..._pythons import DEBIAN_PYTHONS, SUITE_ENV, unoffered
 from ...proto import ketch_pb2 as pb
 from ..runtime import Mount, cgroups
 from ..runtime.bwrap import IMAGE_PATH, SITE, Sandbox, spawn
@@ -225,7 +225,7 @@ async def _debian(step: pb.ImageStep, scratch: Path, log) -> tuple[Path, dict]:
     hosts = fs / "etc" / "hosts"
     if not hosts.exists():
         hosts.write_text(_HOSTS)
-    return fs, {"env": BASE_ENV, "python": version}
+    return fs, {"env": {**BASE_ENV, **SUITE_ENV.get(suite, {})}, "python": version}
 
 
 async def _host_command(argv: list[str], log):
