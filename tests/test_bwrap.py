@@ -152,7 +152,7 @@ def test_ephemeral_disk_bounds_scratch_space(bwrap_server):
     assert "no space left" in out["big"].lower()
 
 
-def test_gpu_request_no_machine_has_fails_at_deploy(bwrap_server):
+def test_gpu_request_no_machine_has_waits_then_fails(bwrap_server):
     from ketch.server.resources import _nvidia_gpus
 
     if _nvidia_gpus():
@@ -161,18 +161,18 @@ def test_gpu_request_no_machine_has_fails_at_deploy(bwrap_server):
         import json
         import ketch
         app = ketch.App("gpu-app")
-        @app.function(gpu="H100:2", serialized=True)
+        @app.function(gpu="H100:2", serialized=True, startup_timeout=1)
         def f():
             return 1
         try:
             with app.run():
-                pass
+                f.remote()
             print(json.dumps({"error": None}))
         except Exception as exc:
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
     """)
     assert out["error"] and "ResourceError" in out["error"]
-    assert "H100:2" in out["error"] and "none" in out["error"]
+    assert "2× H100" in out["error"] and "none" in out["error"]
 
 
 def test_kernel_settings_are_read_only(bwrap_server):

@@ -147,31 +147,34 @@ def test_bad_app_name():
         ketch.App("no spaces allowed")
 
 
-def test_resource_request_larger_than_machine(server):
+def test_resource_request_larger_than_machine_waits_then_fails(server, capfd):
+    # Not refused (issue 10): the app runs with a warning, the call fails after its
+    # startup timeout naming the request and the machine.
     app = ketch.App("huge")
 
-    @app.function(cpu=500, serialized=True)
+    @app.function(cpu=500, serialized=True, startup_timeout=1)
     def f():
         pass
 
-    with pytest.raises(ketch.exception.ResourceError, match="cpu=500"):
-        with app.run():
-            pass
+    with app.run():
+        assert "Warning: f waits for cpu=500: this machine has" in capfd.readouterr().err
+        with pytest.raises(ketch.exception.ResourceError, match="cpu=500.*within 1 s"):
+            f.remote()
 
 
-def test_gpu_request_without_gpus(server):
+def test_gpu_request_without_gpus_waits_then_fails(server):
     app = ketch.App("gpu")
 
-    @app.function(gpu="H100:8", serialized=True)
+    @app.function(gpu="H100:8", serialized=True, startup_timeout=1)
     def f():
         pass
 
-    with pytest.raises(ketch.exception.ResourceError, match="H100"):
-        with app.run():
-            pass
+    with app.run():
+        with pytest.raises(ketch.exception.ResourceError, match="8× H100: this machine has"):
+            f.remote()
 
 
-def test_python_version_mismatch_is_refused(server):
+def test_pickled_function_across_python_versions_is_refused(server):
     from ketch import _sync
     from ketch._client import Client
     from ketch.proto import ketch_pb2 as pb
@@ -179,15 +182,18 @@ def test_python_version_mismatch_is_refused(server):
     async def go():
         client = await Client.get()
         app = await client.request(app_create=pb.AppCreate(name="pyver", ephemeral=True))
+        # Only a function pickled by value needs the client's minor version (issue 10).
         spec = pb.FunctionSpec(name="f", module="m", qualname="f", python_version="2.7",
-                               timeout_s=10, resources=pb.Resources(cpu_request=0.1))
+                               pickled=b"\x80\x05N.", timeout_s=10,
+                               resources=pb.Resources(cpu_request=0.1))
         try:
             await client.request(function_create=pb.FunctionCreate(
                 app_id=app.app_created.app_id, spec=spec))
         finally:
             await client.request(app_stop=pb.AppStop(app_id=app.app_created.app_id))
 
-    with pytest.raises(ketch.exception.VersionError, match="Python 2.7"):
+    with pytest.raises(ketch.exception.VersionError, match="Python 2.7 but its container "
+                       "would run Python 3"):
         _sync.run(go())
 
 

@@ -497,3 +497,28 @@ def test_a_tenant_cannot_change_or_read_another_workspaces_functions_at_run_time
     refused(wire.request(call_graph_get=pb.CallGraphGet(call_id=tenants["call_id"])),
             "not_found")
     wire.close()
+
+
+def test_deployment_history_and_rollback_stay_in_their_workspace(tenants):
+    srv, alpha, beta = tenants["srv"], tenants["alpha"], tenants["beta"]
+    history = json.loads(ok(srv.ketch("app", "history", "tenant", "--json",
+                                      extra_env=as_tenant(alpha))).stdout)
+    # (Earlier tests may have stopped it: the record stays either way.)
+    assert history[-1]["version"] == 1 and history[-1]["deployed_by"].startswith("token tk-")
+    # beta may have an app of the same name (an earlier test deploys one): its history is
+    # its own, and a rollback there never reaches alpha's versions.
+    seen = srv.ketch("app", "history", "tenant", "--json", extra_env=as_tenant(beta))
+    if seen.returncode == 0:
+        beta_ids = {d["app_id"] for d in json.loads(seen.stdout)}
+        assert not beta_ids & {d["app_id"] for d in history}
+    else:
+        assert "was never deployed" in seen.stderr
+    back = srv.ketch("app", "rollback", "tenant", str(len(history) + 50),
+                     extra_env=as_tenant(beta))
+    assert back.returncode == 1 and ("has no version" in back.stderr or
+                                     "was never deployed" in back.stderr)
+    # -e names a workspace; beta's token may not act in alpha's.
+    other = srv.ketch("app", "list", extra_env={**as_tenant(beta), "KETCH_WORKSPACE": "alpha"})
+    assert other.returncode == 1 and "'alpha'" in other.stderr
+    deployed = srv.ketch("deploy", "-e", "alpha", APP_FILE, extra_env=as_tenant(beta))
+    assert deployed.returncode == 1 and "'alpha'" in deployed.stderr

@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import re
 import sys
 from typing import Callable
 
-from . import _context, _output, _sync, _web
-from ._client import Client
+from . import _context, _deploy, _output, _sync, _web
+from ._client import Client, python_version
 from ._cls import Cls, class_batching, class_spec_methods
 from ._definition import Definition
 from ._functions import Function, _Target
@@ -28,7 +27,7 @@ from ._volume import check_volumes
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME_RE = _deploy.APP_NAME_RE
 
 
 def _check_web_class_parameters(where: str, user_cls):
@@ -91,6 +90,7 @@ class App:
         self._local_entrypoints: dict[str, LocalEntrypoint] = {}
         self._app_id: str | None = None
         self._function_ids: dict[str, str] = {}
+        self._deployed = pb.AppPublished()  # deploy()'s: the app id and version recorded
 
     def __repr__(self):
         return f"<ketch.App {self._name or '(unnamed)'}>"
@@ -300,6 +300,8 @@ class App:
             created = await client.request(function_create=pb.FunctionCreate(app_id=app_id,
                                                                               spec=spec))
             ids[tag] = created.function_created.function_id
+            if created.function_created.warning:
+                _deploy.warn(created.function_created.warning)
         return app_id, ids
 
     async def _start(self, detach: bool) -> str:
@@ -347,25 +349,14 @@ class App:
         else:
             await self._stop()
 
-    async def _deploy(self, name: str | None) -> str:
-        name = name or self._name
-        if not name:
-            raise InvalidError("a deployed app needs a name: ketch.App('my-app') or "
-                               "app.deploy(name='my-app')")
-        if not _NAME_RE.match(name):
-            raise InvalidError(f"App name {name!r}: use 1-64 letters, digits, '.', '-' or '_'")
-        client = await Client.get()
-        app_id, ids = await self._create(client, name, False, False)
-        await client.request(app_publish=pb.AppPublish(app_id=app_id))
-        return app_id
-
     def deploy(self, *, name: str | None = None, environment_name=None, tag=None) -> "App":
         """Deploys the app under its name: its functions stay available to
-        `Function.from_name` until it is stopped or replaced by another deploy.
-        environment_name and tag are accepted and ignored: a ketch server has no
-        environments and keeps no deployment history."""
+        `Function.from_name` until it is stopped. A redeploy is rolling (new calls go to the
+        new version; the old one's containers finish what they hold) and each deploy is
+        recorded with its tag (`ketch app history`). environment_name is accepted and
+        ignored: the workspace comes from the client's token (KETCH_WORKSPACE)."""
         _refuse_in_import("App.deploy()")
-        _sync.run(self._deploy(name))
+        self._deployed = _sync.run(_deploy.deploy(self, name, tag))
         return self
 
     @staticmethod

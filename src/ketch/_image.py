@@ -26,7 +26,7 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Sequence
 
-from . import _client, _output, _sync
+from . import _client, _output, _pythons, _sync
 from ._client import Client
 from ._context import is_local
 from ._serialization import serialize
@@ -110,14 +110,24 @@ class Image:
 
     @staticmethod
     def debian_slim(python_version: str | None = None, force_build: bool = False) -> "Image":
-        """Debian 12 with Python (built by the server with mmdebstrap). python_version
-        defaults to this client's, which must match the image's Python."""
-        # The parameter shadows _client.python_version, hence the module prefix.
-        version = python_version or _client.python_version()
-        if not isinstance(version, str) or not version.replace(".", "").isdigit():
-            raise InvalidError(f"debian_slim(python_version={python_version!r}): give a "
-                               "version like '3.11'")
-        version = ".".join(version.split(".")[:2])
+        """Debian with Python, built by the server with mmdebstrap: Python 3.9 (Debian 11),
+        3.11 (Debian 12) or 3.13 (Debian 13). python_version defaults to this client's when
+        it is one of them, else 3.11. Only a pickled function (serialized=True) needs the
+        client's and the image's minor versions to match; arguments and results of plain
+        data cross versions."""
+        if python_version is None:
+            # The parameter shadows _client.python_version, hence the module prefix.
+            version = _client.python_version()
+            if version not in _pythons.DEBIAN_PYTHONS:
+                version = _pythons.DEFAULT_DEBIAN_PYTHON
+        else:
+            version = python_version
+            if not isinstance(version, str) or not version.replace(".", "").isdigit():
+                raise InvalidError(f"debian_slim(python_version={python_version!r}): give a "
+                                   f"version like '3.11' (on offer: {_pythons.offered()})")
+            version = ".".join(version.split(".")[:2])
+            if _pythons.unoffered(version):
+                raise InvalidError(_pythons.unoffered(version))
         return Image()._extend("debian_slim", [version], force_build=force_build)
 
     @staticmethod
@@ -136,8 +146,10 @@ class Image:
             raise NotImplementedError("Image.from_registry(secret=...): private registries "
                                       "are not in ketch yet")
         if add_python:
-            raise NotImplementedError("Image.from_registry(add_python=...) is not in ketch "
-                                      "yet; use an image that has Python")
+            raise NotImplementedError(
+                "Image.from_registry(add_python=...) is not in ketch yet: ketch has no "
+                "standalone Python to add to another image. Use an image that has Python, or "
+                f"Image.debian_slim(python_version=...) (Python {_pythons.offered()})")
         if setup_dockerfile_commands:
             raise NotImplementedError("setup_dockerfile_commands are not in ketch yet; use "
                                       ".run_commands(...) after from_registry")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import sys
 import threading
 import time
@@ -39,6 +40,14 @@ def enable_output(show_progress: bool = True):
 
 def enabled() -> bool:
     return _enabled > 0
+
+
+_timestamps = False  # the CLI's --timestamps: each streamed log line starts with its time
+
+
+def show_timestamps(on: bool = True):
+    global _timestamps
+    _timestamps = on
 
 
 def progress_enabled() -> bool:
@@ -83,6 +92,9 @@ class LogPrinter:
             return
         console = _progress_display.console() or \
             (self.out if line.source == "stdout" else self.err)
+        if _timestamps:
+            stamp = datetime.datetime.fromtimestamp(line.ts).isoformat(" ", "milliseconds")
+            console.print(f"{stamp} ", end="", markup=False, style="dim")
         console.print(f"{prefix} ", end="", markup=False, style="dim")  # [square b050]: text
         console.print(line.text, markup=False, highlight=False)
 
@@ -92,7 +104,8 @@ class LogPrinter:
             self.starting.add(line.container_id)
         else:
             self.starting.discard(line.container_id)
-            if "stopped:" in text and not text.startswith("app stopped") and \
+            if " waits for " in text or "stopped:" in text and \
+                    not text.startswith("app stopped") and \
                     "scaled down" not in text and "exited with code 0" not in text:
                 self.err.print(text, markup=False, style="dim")
         if self.starting and self.status is None and self.err.is_terminal \

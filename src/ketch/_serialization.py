@@ -12,8 +12,14 @@ INLINE_LIMIT = 2 * 1024 * 1024
 BLOB_CHUNK = 1024 * 1024
 
 
+# Pickle protocol 5 is read by every Python ketch runs (3.8 and later): plain-data
+# arguments and results cross a client and a container of different minor versions, as on
+# Modal. (A function pickled by value does not: its bytecode is its version's.)
+PICKLE_PROTOCOL = 5
+
+
 def serialize(obj) -> bytes:
-    return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return cloudpickle.dumps(obj, protocol=PICKLE_PROTOCOL)
 
 
 def deserialize(data: bytes):

@@ -11,11 +11,39 @@ from ._common import fail
 from . import app as app_cmd, call, container, dashboard, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
 from . import image as image_cmd
-from . import proxy_auth, serve, token
+from . import app_history, proxy_auth, serve, token
+
+
+# Modal's commands that ketch has no counterpart for yet, with what to use meanwhile.
+_NOT_YET = {
+    "shell": "start a shell in a container; `ketch run` an entrypoint that calls "
+             "subprocess instead",
+    "curl": "call a web endpoint; use curl with the URL `ketch deploy` prints",
+    "endpoint": "list web endpoints; `ketch deploy` and `ketch serve` print their URLs",
+    "function": "inspect functions; `ketch app list` and `ketch container list` show them",
+    "nfs": "network file systems; use a ketch.Volume (`ketch volume`)",
+    "workspace": "workspaces are chosen by token; see `ketch token`",
+    "environment": "ketch's workspaces are Modal's environments; see `ketch token` and "
+                   "the -e option of `ketch run`",
+    "profile": "a ketch client picks its server with KETCH_SERVER_ADDR and `ketch token set`",
+    "config": "ketch is configured by `ketch token set` and KETCH_* variables",
+    "setup": "a local server starts by itself; `ketch server --help`",
+    "skills": "", "billing": "", "changelog": "", "dashboard": "",
+    "launch": "Modal's ready-made apps (jupyter, vscode)",
+}
 
 
 class _Group(click.Group):
-    """Turns ketch's errors into one clear paragraph instead of a traceback."""
+    """Turns ketch's errors into one clear paragraph instead of a traceback, and says
+    which of Modal's commands are not in ketch yet."""
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else ""
+        if name in _NOT_YET and self.get_command(ctx, name) is None:
+            hint = _NOT_YET[name]
+            fail(f"`ketch {name}` is not in ketch yet" + (f" ({hint})" if hint else "") +
+                 "; `ketch --help` lists the commands ketch has")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx):
         try:
@@ -41,6 +69,8 @@ def cli():
 cli.add_command(run.run)
 cli.add_command(deploy.deploy)
 cli.add_command(app_cmd.app)
+app_cmd.app.add_command(app_history.history)
+app_cmd.app.add_command(app_history.rollback)
 cli.add_command(container.container)
 cli.add_command(call.call)
 cli.add_command(server.server)

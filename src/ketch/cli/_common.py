@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -94,12 +95,56 @@ def import_app_file(path_arg: str):
     return module
 
 
+def import_app_module(module_name: str):
+    """`-m pkg.mod`: imports the module by name from the working directory (as `python -m`
+    would find it) and returns it. Exits with a clear message if it cannot."""
+    if not all(part.isidentifier() for part in module_name.split(".")):
+        fail(f"{module_name!r} is not a Python module path; with -m give one like pkg.app")
+    sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            fail(f"no module named {module_name!r} here ({os.getcwd()}); run from the "
+                 "directory above the package, or give a file without -m")
+        fail(f"importing {module_name} failed: {exc}")
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        fail(f"importing {module_name} failed:\n{detail}")
+
+
+def load_ref(ref: str, use_module: bool):
+    """FILE[::NAME] or, with -m, MODULE[::NAME] → (module, what to call it in messages,
+    NAME or "")."""
+    where, _, name = ref.partition("::")
+    module = import_app_module(where) if use_module else import_app_file(where)
+    return module, where, name
+
+
+def split_name(module, name: str) -> tuple[str | None, str]:
+    """NAME of FILE::NAME as (App variable or None, function or entrypoint name or ""):
+    `app.fn` names both; a lone name is an App variable when the module has one so called."""
+    if "." in name:
+        app_var, _, fn = name.partition(".")
+        return app_var, fn
+    if name and isinstance(getattr(module, name, None), App):
+        return name, ""
+    return None, name
+
+
 def find_apps(module) -> dict:
     return {name: value for name, value in vars(module).items() if isinstance(value, App)}
 
 
-def pick_app(module, path_arg: str):
+def pick_app(module, path_arg: str, app_var: str | None = None):
     apps = find_apps(module)
+    if app_var is not None:
+        if app_var not in apps:
+            fail(f"{path_arg} has no ketch.App named {app_var!r} (its apps: "
+                 f"{', '.join(apps) or 'none'})")
+        return apps[app_var]
     if not apps:
         fail(f"{path_arg} defines no ketch.App; add `app = ketch.App(\"name\")` at module level")
     if "app" in apps:

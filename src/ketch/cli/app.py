@@ -31,7 +31,8 @@ def list_apps(as_json: bool, show_all: bool):
         print_json([{"app_id": a.app_id, "name": a.name, "state": a.state,
                      "created_at": a.created_at, "functions": a.n_functions,
                      "containers": a.n_containers, "stopped_at": a.stopped_at or None,
-                     "next_run_at": a.next_run_at or None}
+                     "next_run_at": a.next_run_at or None,
+                     "waiting": list(a.waiting)}
                     for a in apps])
         return
     if not apps:
@@ -40,6 +41,9 @@ def list_apps(as_json: bool, show_all: bool):
     table(["App ID", "Name", "State", "Functions", "Containers", "Created", "Next run"],
           [[a.app_id, a.name, a.state, a.n_functions, a.n_containers, when(a.created_at),
             when(a.next_run_at)] for a in apps])
+    for a in apps:
+        for why in a.waiting:  # requests this machine cannot meet: their calls wait
+            console.print(f"  {a.name}: {why}", markup=False, style="yellow")
 
 
 @app.command("stop")

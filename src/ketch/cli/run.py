@@ -16,7 +16,8 @@ from .._functions import Function
 from .._output import enable_output
 from .._traceback import without_internal
 from ..exception import Error
-from ._common import console, err_console, fail, import_app_file, pick_app
+from ._common import console, err_console, fail, load_ref, pick_app, split_name
+from ._flags import apply as apply_flags, env_option, module_option, timestamps_option
 from ._params import options_command
 from .serve import print_web_urls, web_urls
 
@@ -54,23 +55,39 @@ def _choose(module, app, ref: str, name: str | None):
               help="Keep the app running after the entrypoint returns (stop it with "
                    "`ketch app stop`).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not stream container logs.")
+@click.option("-w", "--write-result", metavar="PATH", default=None,
+              help="Write the return value (which must be str or bytes) to this local file.")
+@click.option("-i", "--interactive", is_flag=True,
+              help="Interactive mode (breakpoints and shells in containers): not in ketch "
+                   "yet, refused.")
+@module_option
+@env_option
+@timestamps_option
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message, or the "
               "entrypoint's options when FILE is given.")
 @click.pass_context
-def run(ctx, ref: str, detach: bool, quiet: bool, show_help: bool):
+def run(ctx, ref: str, detach: bool, quiet: bool, write_result: str | None,
+        interactive: bool, use_module: bool, env: str | None, timestamps: bool,
+        show_help: bool):
     """Run an app: start it ephemerally, call its entrypoint here, stop it at the end.
 
     \b
-    FILE is a Python file defining a ketch.App. NAME picks a @app.local_entrypoint() or an
-    @app.function() (default: the only entrypoint, else the only function). The
-    entrypoint's parameters become options:
+    FILE is a Python file defining a ketch.App (with -m: a module path, pkg.app). NAME
+    picks a @app.local_entrypoint() or an @app.function() (default: the only entrypoint,
+    else the only function), or APP.NAME an App variable's one. The entrypoint's
+    parameters become options:
         ketch run app.py --n 10
         ketch run app.py::square --x 3
+        ketch run -m pkg.app::app.main -w out.txt
     Container output streams to this terminal, prefixed with function and container.
     """
-    path, _, name = ref.partition("::")
-    module = import_app_file(path)
-    app = pick_app(module, path)
+    if interactive:
+        fail("ketch run -i: interactive mode (breakpoints and shells inside containers) is "
+             "not in ketch yet; run without -i")
+    apply_flags(env, timestamps)
+    module, path, name = load_ref(ref, use_module)
+    app_var, name = split_name(module, name)
+    app = pick_app(module, path, app_var)
     target = _choose(module, app, path, name or None)
     if isinstance(target, Cls):
         fail(f"{name} is a class; call one of its methods from a local entrypoint")
@@ -78,7 +95,7 @@ def run(ctx, ref: str, detach: bool, quiet: bool, show_help: bool):
     label = getattr(target, "name", None) or target._name
 
     def invoke(**kwargs):
-        run_app(app, target, kwargs, detach, quiet)
+        run_app(app, target, kwargs, detach, quiet, write_result)
 
     command = options_command(label, raw_f, invoke)
     if show_help:
@@ -90,7 +107,25 @@ def run(ctx, ref: str, detach: bool, quiet: bool, show_help: bool):
     command.main(args=ctx.args, prog_name=f"ketch run {ref}", standalone_mode=False)
 
 
-def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
+def _write_result(path: str, result):
+    """-w: the return value into a local file, as Modal's CLI writes it."""
+    if isinstance(result, str):
+        data = result.encode()
+    elif isinstance(result, (bytes, bytearray)):
+        data = bytes(result)
+    else:
+        return (f"-w {path}: the result is a {type(result).__name__}, not str or bytes; "
+                "return text or bytes, or run without -w")
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        return f"-w {path}: cannot write the result: {exc}"
+    return None
+
+
+def run_app(app, target, kwargs: dict, detach: bool, quiet: bool,
+            write_result: str | None = None):
     failure: str | None = None
     with contextlib.ExitStack() as stack:
         if not quiet:
@@ -109,7 +144,9 @@ def run_app(app, target, kwargs: dict, detach: bool, quiet: bool):
                     result = asyncio.run(result)
             else:
                 result = target.remote(**kwargs)
-            if result is not None:
+            if write_result is not None:
+                failure = _write_result(write_result, result)
+            elif result is not None:
                 console.print(result, markup=False)
         except KeyboardInterrupt:
             failure = "interrupted; the app was stopped"

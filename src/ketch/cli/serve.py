@@ -18,7 +18,9 @@ from .._cls import Cls
 from .._functions import Function
 from .._output import enable_output
 from ..exception import Error
-from ._common import console, err_console, fail, import_app_file, pick_app
+from ._common import console, err_console, fail, import_app_file, import_app_module, \
+    load_ref, pick_app, split_name
+from ._flags import apply as apply_flags, env_option, module_option, timestamps_option
 
 
 def web_urls(app, deployed_name: str | None = None) -> list[tuple[str, str]]:
@@ -46,13 +48,17 @@ def print_web_urls(urls: list[tuple[str, str]], out=console):
 
 
 @click.command()
-@click.argument("path", metavar="FILE")
+@click.argument("ref", metavar="FILE")
 @click.option("--timeout", type=float, default=None,
               help="Stop serving after this many seconds (default: until Ctrl-C).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not stream container logs.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the endpoints' URLs as one JSON line, then serve.")
-def serve(path: str, timeout: float | None, quiet: bool, as_json: bool):
+@module_option
+@env_option
+@timestamps_option
+def serve(ref: str, timeout: float | None, quiet: bool, as_json: bool, use_module: bool,
+          env: str | None, timestamps: bool):
     """Serve an app's web endpoints while this command runs, reloading them when a Python
     file next to FILE changes.
 
@@ -62,9 +68,11 @@ def serve(path: str, timeout: float | None, quiet: bool, as_json: bool):
     A reload starts the new code and then stops the old containers gracefully: requests
     already in flight finish on the old code, new ones reach the new code.
     """
-    file = Path(path)
-    module = import_app_file(path)
-    app = pick_app(module, path)
+    apply_flags(env, timestamps)
+    module, path, app_var = load_ref(ref, use_module)
+    app_var = split_name(module, app_var)[0] if app_var else None
+    app = pick_app(module, path, app_var)
+    file = Path(module.__file__)
     with contextlib.ExitStack() as stack:
         if not quiet:
             stack.enter_context(enable_output())
@@ -84,7 +92,8 @@ def serve(path: str, timeout: float | None, quiet: bool, as_json: bool):
                 err_console.print(f"[green]✓[/green] serving app [bold]{app._default_name()}"
                                   f"[/bold] ({app.app_id}); Ctrl-C stops it")
                 print_web_urls(urls)
-            running = _watch_and_reload(file, running, timeout)
+            running = _watch_and_reload(file, running, timeout,
+                                        lambda: _reimport(module, file, app_var))
         except KeyboardInterrupt:
             pass
         finally:
@@ -92,7 +101,19 @@ def serve(path: str, timeout: float | None, quiet: bool, as_json: bool):
     err_console.print("[green]✓[/green] stopped serving")
 
 
-def _watch_and_reload(file: Path, running, timeout: float | None):
+def _reimport(module, file: Path, app_var: str | None):
+    """The app of the changed code: the file imported again (a package module: again by
+    its name, after forgetting the package's modules)."""
+    name = module.__name__
+    if "." not in name:
+        return pick_app(import_app_file(str(file)), str(file), app_var)
+    top = name.split(".")[0]
+    for loaded in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[loaded]
+    return pick_app(import_app_module(name), name, app_var)
+
+
+def _watch_and_reload(file: Path, running, timeout: float | None, reimport):
     """Reloads on each change until the timeout or Ctrl-C; returns the live app context."""
     import watchfiles
 
@@ -112,7 +133,7 @@ def _watch_and_reload(file: Path, running, timeout: float | None):
             with contextlib.suppress(OSError, ValueError):
                 os.unlink(importlib.util.cache_from_source(changed_path))
         try:
-            new = pick_app(import_app_file(str(file)), str(file)).run()
+            new = reimport().run()
         except SystemExit:  # the import failed and said why; keep serving the old code
             err_console.print("  kept the previous version running; fix the file to reload")
             continue

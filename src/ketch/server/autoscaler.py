@@ -43,6 +43,8 @@ def desired(fn: FunctionRecord) -> int:
     if fn.avg_duration is not None and pending:
         by_rate = math.ceil(pending * fn.avg_duration / (fn.slots * DRAIN_TARGET_S))
         want = max(1, min(want, by_rate))
+    if fn.replaced_by is not None:
+        return want  # a replaced version keeps no warm or buffer containers
     if pending:
         want += scaling.buffer_containers
     want = max(want, scaling.min_containers)
@@ -56,6 +58,8 @@ def plan(fn: FunctionRecord, now: float, resources: MachineResources,
          ) -> ScalePlan:
     """What to do for `fn` at monotonic time `now`. `functions` are the live functions
     and `containers` every container the server holds (both for making room)."""
+    if fn.unplaceable:
+        return ScalePlan()  # nothing here can run it: it neither starts nor makes room
     live = fn.live_containers()
     want = desired(fn)
     # After failed starts, containers wanted only to stay warm wait out a backoff;
@@ -74,7 +78,8 @@ def plan(fn: FunctionRecord, now: float, resources: MachineResources,
         evict = [] if fits == new else _evictions(fn, fits, resources, functions, containers)
         return ScalePlan(start=fits, evict=evict)
     if want < len(live):
-        window = fn.spec.scaling.scaledown_window_s
+        # A replaced version's idle containers go at once: nothing new will reach them.
+        window = 0.0 if fn.replaced_by is not None else fn.spec.scaling.scaledown_window_s
         idle = sorted((c for c in live if c.state == "ready" and c.idle
                        and now - c.idle_since >= window), key=lambda c: c.idle_since)
         return ScalePlan(scale_down=idle[:len(live) - want])

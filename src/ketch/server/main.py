@@ -27,6 +27,7 @@ from .dashboard import dashboard_routes
 from .dashboard.logins import Logins
 from .code import CodeStore
 from .dicts import DictService
+from .deployments import Deployments
 from .functions.launch import Launcher
 from .functions.service import FunctionsService
 from .images import ImageService
@@ -107,6 +108,7 @@ class Server:
         self.scheduler = Scheduler(ScheduleTable(self.store.db),
                                    lambda: self.functions.functions.values(),
                                    spawner(self.functions))
+        self.deployments = Deployments(self.store, self.functions)
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
@@ -122,7 +124,7 @@ class Server:
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
             volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
-            scheduler=self.scheduler,
+            scheduler=self.scheduler, deployments=self.deployments,
             http=self.http, metrics=self.metrics, history=self.history,
             dashboard_logins=Logins())
         # The HTTP side's routes: /metrics, then the dashboard's (given self.services).

@@ -1,7 +1,8 @@
 """The machine's resources — CPU, memory, NVIDIA GPUs — and what containers have reserved.
 
-A container starts only when its request fits what is left; a request larger than the
-whole machine is refused when the function is created.
+A container starts only when its request fits what is left. A request larger than the
+whole machine is not refused: the function exists, and its calls wait, saying why (`unmet`),
+until a node that can meet it runs them, or fail after its startup timeout.
 """
 
 from __future__ import annotations
@@ -74,19 +75,25 @@ class MachineResources:
         wanted = set(_words(kind))
         return [i for i, name in enumerate(self.gpus) if wanted <= set(_words(name))]
 
-    def check(self, res: pb.Resources) -> str | None:
-        """Why this request can never be met here, or None when it can."""
+    def unmet(self, res: pb.Resources) -> str | None:
+        """Why this request can never be met on this machine ("waits for 1× H100: this
+        machine has none"), or None when it fits once enough is free."""
         if res.cpu_request > self.cpu:
-            return (f"the function asks for cpu={res.cpu_request:g} but this server has "
-                    f"{self.cpu:g} CPUs; lower cpu= or run it on a bigger machine")
+            return (f"waits for cpu={res.cpu_request:g}: this machine has {self.cpu:g} "
+                    "CPUs")
         if res.memory_request_mib > self.memory_mib:
-            return (f"the function asks for memory={res.memory_request_mib} MiB but this server "
-                    f"has {self.memory_mib} MiB; lower memory= or run it on a bigger machine")
+            return (f"waits for memory={res.memory_request_mib} MiB: this machine has "
+                    f"{self.memory_mib} MiB")
         if res.gpu:
-            have = ", ".join(self.gpus) or "none"
-            if not any(len(self._matching(kind)) >= n for kind, n in parse_gpu(res.gpu)):
-                return (f"the function asks for gpu={res.gpu!r} but this server's GPUs are: "
-                        f"{have}; change gpu= or run it where such GPUs are")
+            choices = parse_gpu(res.gpu)
+            if not any(len(self._matching(kind)) >= n for kind, n in choices):
+                wanted = " or ".join(f"{n}× {'any GPU' if kind == 'ANY' else kind}"
+                                     for kind, n in choices)
+                counts: dict[str, int] = {}
+                for name in self.gpus:
+                    counts[name] = counts.get(name, 0) + 1
+                have = ", ".join(f"{n}× {name}" for name, n in counts.items()) or "none"
+                return f"waits for {wanted}: this machine has {have}"
         return None
 
     def reserve(self, res: pb.Resources) -> Reservation | None:

@@ -12,6 +12,7 @@ from typing import Callable
 
 from .blobs import BlobStore
 from .dashboard.logins import Logins
+from .deployments import Deployments
 from .dicts import DictService
 from .functions.service import FunctionsService
 from .gateway import Gateway
@@ -64,6 +65,7 @@ class Services:
     metrics: ServerMetrics
     history: CallHistory         # the calls of the last days, with their outcomes
     dashboard_logins: Logins
+    deployments: Deployments
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its

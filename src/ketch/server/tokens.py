@@ -162,6 +162,16 @@ class Tokens:
                     "SELECT token_id, workspace, name, created_at FROM tokens "
                     "ORDER BY created_at")]
 
+    def describe(self, principal: Principal) -> str:
+        """Who a credential is, for records people read: "admin", or a token's name (its id
+        when it has none)."""
+        if principal.admin:
+            return "admin"
+        row = self.db.execute("SELECT name FROM tokens WHERE token_id = ?",
+                              (principal.token_id,)).fetchone()
+        name = row[0] if row else ""
+        return f"token {name} ({principal.token_id})" if name else f"token {principal.token_id}"
+
     def revoke(self, token_id: str):
         row = self.db.execute("DELETE FROM tokens WHERE token_id = ? RETURNING secret_sha256",
                               (token_id,)).fetchone()

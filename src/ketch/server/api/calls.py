@@ -19,11 +19,6 @@ def app_create(svc: Services, req: Request, msg: pb.AppCreate):
     req.reply(app_created=pb.AppCreated(app_id=app.id, logs_path=str(svc.logs.path(app.id))))
 
 
-def app_publish(svc: Services, req: Request, msg: pb.AppPublish):
-    svc.functions.publish_app(req.workspace, msg.app_id)
-    req.reply(ok=pb.Ok())
-
-
 def app_stop(svc: Services, req: Request, msg: pb.AppStop):
     svc.functions.stop_app_request(req.workspace, msg.app_id, msg.name)
     req.reply(ok=pb.Ok())
@@ -40,7 +35,8 @@ def app_list(svc: Services, req: Request, msg: pb.AppList):
 
 def function_create(svc: Services, req: Request, msg: pb.FunctionCreate):
     fn = svc.functions.create_function(req.workspace, msg.app_id, msg.spec)
-    req.reply(function_created=pb.FunctionCreated(function_id=fn.id))
+    req.reply(function_created=pb.FunctionCreated(
+        function_id=fn.id, warning=svc.functions.placement_warning(fn)))
 
 
 def function_get(svc: Services, req: Request, msg: pb.FunctionGet):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-from . import (blobs, calls, dashboard, dicts, history, images, objects, queues, secrets,
-               server, tokens, volumes, web)
+from . import (blobs, calls, dashboard, deployments, dicts, history, images, objects, queues,
+               secrets, server, tokens, volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -33,7 +33,9 @@ class RouteTable:
 ROUTES = RouteTable(
     client={
         "app_create": calls.app_create,
-        "app_publish": calls.app_publish,
+        "app_publish": deployments.app_publish,
+        "app_history": deployments.app_history,
+        "app_rollback": deployments.app_rollback,
         "app_stop": calls.app_stop,
         "app_list": calls.app_list,
         "function_create": calls.function_create,

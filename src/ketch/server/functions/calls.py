@@ -12,32 +12,19 @@ import asyncio
 import collections
 import itertools
 import time
-from typing import Callable, Protocol
+from typing import Callable
 
 from ..._serialization import batches_by_size, serialize
 from ...exception import ContainerCrashError, ExecutionError, FunctionTimeoutError, \
-    InputCancellation
+    InputCancellation, ResourceError
 from ...proto import ketch_pb2 as pb
 from .call_graph import CallGraph
+from .callbacks import History, StopContainer
 from .model import FINAL, Call, ContainerRecord, FunctionRecord, InputItem, Peer, StopReason
 from .registry import Registry
 
 # How long a cancelled input's code gets to stop before its container is stopped instead.
 CANCEL_GRACE_S = 1.0
-
-
-class StopContainer(Protocol):
-    def __call__(self, c: ContainerRecord, reason: StopReason, kill: bool = False) -> None: ...
-
-
-class History(Protocol):
-    """Hears of every call's life (`server/history.py` records it)."""
-
-    def call_created(self, call: Call, source: str, streamed: bool) -> None: ...
-
-    def input_ended(self, call: Call, out: pb.Output, item: InputItem | None) -> None: ...
-
-    def call_finished(self, call: Call) -> None: ...
 
 
 class Calls:
@@ -109,8 +96,31 @@ class Calls:
                 self._all_delivered(call)
         fn.queue.extend(items)
         fn.last_active = time.monotonic()
+        self._limit_wait(fn, items)
         self.dispatch(fn)
         self.wants_containers(fn)
+
+    def _limit_wait(self, fn: FunctionRecord, items: list[InputItem]):
+        """Inputs of a function this machine cannot run fail after its startup limit,
+        unless something ran them meanwhile (a node that can was added)."""
+        if fn.unplaceable and items:
+            self.loop.call_later(fn.startup_limit_s, self._fail_unplaced, fn, items)
+
+    def _fail_unplaced(self, fn: FunctionRecord, items: list[InputItem]):
+        queued = set(fn.queue)
+        waiting = {item for item in items if item in queued}
+        if not waiting:
+            return
+        kept = [i for i in fn.queue if i not in waiting]
+        fn.queue.clear()
+        fn.queue.extend(kept)
+        err = ResourceError(f"{fn.label} {fn.unplaceable}, so no container could start for "
+                            f"this input within {fn.startup_limit_s:g} s; lower the request, "
+                            "or run it where a node can meet it (a longer startup_timeout= "
+                            "waits longer)")
+        for item in items:
+            if item in waiting:
+                self.deliver_error(item, pb.INTERNAL_ERROR, err)
 
     def resume_spawned(self):
         """After a restart: queue again every input of a spawned call that has no output."""
@@ -126,10 +136,13 @@ class Calls:
             pending = self.store.pending_inputs(call_id)
             call.n_inputs = done + len(pending)
             call.n_final = done
+            items = []
             for _, data in pending:
                 msg = pb.Input.FromString(data)
                 msg.input_id = self._next_input_id()
-                fn.queue.append(InputItem(call, msg))
+                items.append(InputItem(call, msg))
+            fn.queue.extend(items)
+            self._limit_wait(fn, items)
             if call.finished:
                 self._complete_spawned(call)
             elif fn.queue:
@@ -223,7 +236,9 @@ class Calls:
             try:
                 await asyncio.wait_for(asyncio.shield(fut), None if timeout < 0 else timeout)
             except asyncio.TimeoutError:
-                raise TimeoutError(f"function call {call_id} has not finished") from None
+                # Where it waits for a node that can run it, the caller reads why.
+                why = f" ({call.fn.label} {call.fn.unplaceable})" if call.fn.unplaceable else ""
+                raise TimeoutError(f"function call {call_id} has not finished{why}") from None
             finally:
                 if fut in call.waiters:
                     call.waiters.remove(fut)

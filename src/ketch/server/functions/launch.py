@@ -67,6 +67,13 @@ class Launcher:
         self.secrets.check_exist(spec.secret_ids, workspace)
         self.volumes.check_mounts(spec, workspace)
 
+    def python_of(self, spec: pb.FunctionSpec) -> str:
+        """The Python minor version its containers run ("" when its image does not say)."""
+        if not spec.image_id:
+            return runtime_python_version()
+        image = self.images.get(spec.image_id)
+        return image.python_version if image is not None else ""
+
     def forget(self, c: ContainerRecord):
         """The container exited: its credential stops working."""
         self.credentials.drop_container(c.id)

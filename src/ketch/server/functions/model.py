@@ -194,6 +194,11 @@ class FunctionRecord:
         self.web_waiting = 0             # requests the gateway holds for a free slot
         self.failed_starts = 0           # containers in a row that died while starting
         self.start_after = 0.0           # monotonic time before which none starts (backoff)
+        # A redeploy's new version of this function: new calls go there, while this one
+        # finishes the inputs it already holds and then goes (a rolling redeploy).
+        self.replaced_by: FunctionRecord | None = None
+        # Why its containers cannot start now (a request this machine cannot meet), or "".
+        self.unplaceable = ""
 
     @property
     def label(self) -> str:
@@ -212,6 +217,16 @@ class FunctionRecord:
 
     def inflight(self) -> int:
         return sum(len(c.inflight) + c.web_requests for c in self.containers.values())
+
+    @property
+    def startup_limit_s(self) -> float:
+        """How long a container may take to start, and a call may wait for one that this
+        machine cannot start at all: startup_timeout=, else timeout=."""
+        return self.spec.startup_timeout_s or self.spec.timeout_s
+
+    def has_work(self) -> bool:
+        """Inputs or requests it holds: queued, running, waiting out a retry backoff."""
+        return bool(self.queue or self.delayed or self.web_waiting or self.inflight())
 
     def live_containers(self) -> list[ContainerRecord]:
         return [c for c in self.containers.values() if c.state != "stopping"]

@@ -8,11 +8,17 @@ from .model import AppRecord, FunctionRecord, Peer, new_id
 from .variants import KEY_PREFIX as VARIANT_KEY
 
 
+MAX_REDEPLOY_HOPS = 100
+
+
 class Registry:
     def __init__(self, store):
         self.store = store
         self.apps: dict[str, AppRecord] = {}
         self.functions: dict[str, FunctionRecord] = {}
+        # A replaced version's function id → its successor's: handles hydrated before a
+        # redeploy call the new version, as on Modal.
+        self.successors: dict[str, str] = {}
 
     # ------------------------------------------------------------------ apps
 
@@ -68,7 +74,10 @@ class Registry:
             apps.append(pb.AppInfo(app_id=row.app_id, name=row.name,
                                    state=app.state if app else row.state,
                                    created_at=row.created_at, n_functions=n_fn,
-                                   n_containers=n_ct, stopped_at=row.stopped_at or 0))
+                                   n_containers=n_ct, stopped_at=row.stopped_at or 0,
+                                   waiting=[f"{f.label} {f.unplaceable}" for f in
+                                            (app.functions.values() if app else ())
+                                            if f.unplaceable]))
         return apps
 
     # ------------------------------------------------------------------ functions
@@ -120,6 +129,16 @@ class Registry:
 
     def get(self, workspace: str, function_id: str) -> FunctionRecord:
         fn = self.functions.get(function_id)
+        for _ in range(MAX_REDEPLOY_HOPS):  # each redeploy since the caller looked it up
+            if fn is not None and fn.replaced_by is not None:
+                fn = fn.replaced_by
+            elif fn is None and function_id in self.successors:
+                function_id = self.successors[function_id]
+                fn = self.functions.get(function_id)
+            else:
+                break
+        if fn is not None and fn.id not in self.functions:
+            fn = None  # its successor was stopped too
         if fn is None or fn.app.workspace != workspace:
             raise LookupError(f"no live function with id {function_id}; its app may have "
                               "been stopped or redeployed")

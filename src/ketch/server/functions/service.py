@@ -18,13 +18,15 @@ from ...exception import ExecutionError
 from ...proto import ketch_pb2 as pb
 from .. import schedule_times
 from ..errors import ServiceError
+from ..images import pickled_across_versions
 from ..resources import MachineResources
 from ..runtime import Runtime
 from . import variants
 from .call_graph import CallGraph
-from .calls import Calls, History
+from .callbacks import History
+from .calls import Calls
 from .containers import Containers
-from .launch import Launcher, runtime_python_version
+from .launch import Launcher
 from .limits import check_spec_numbers
 from .model import AppRecord, Call, ContainerRecord, FunctionRecord, Peer, StopReason
 from .registry import Registry
@@ -112,15 +114,52 @@ class FunctionsService:
         return self.registry.create_app(workspace, name, ephemeral, detach, peer)
 
     def publish_app(self, workspace: str, app_id: str):
+        """Makes the app its name's deployed version. The one it replaces rolls over: new
+        calls go to the new version, while its containers finish the inputs they hold."""
         app = self.registry.app(workspace, app_id)
         previous = self.store.deployed_app(app.name, workspace)
         if previous is not None and previous.app_id != app_id:
-            self.stop_app(previous.app_id, StopReason.REPLACED)
+            self._roll_over(previous.app_id, app)
         app.state = "deployed"
         app.peer = None
         self.store.set_app_state(app_id, "deployed")
         log.info("deployed app %s (%s) in workspace %s with %d functions", app.name, app_id,
                  workspace, len(app.functions))
+
+    def _roll_over(self, old_id: str, new: AppRecord):
+        self.store.set_app_state(old_id, "stopped")
+        old = self.registry.apps.get(old_id)
+        if old is None:
+            return
+        old.state = "draining"
+        for fn in [f for f in self.registry.functions.values() if f.app is old]:
+            successor = new.functions.get((fn.parent or fn).spec.name)
+            if successor is not None and fn.parent is not None:
+                # A class bound to parameters: the new version's class, bound to the same
+                # (unless the name is no longer a class).
+                successor = self.bind(new.workspace, successor.id, fn.params) \
+                    if successor.spec.is_class else None
+            if successor is None:
+                self._retire(fn, StopReason.REPLACED)
+                continue
+            fn.replaced_by = successor
+            self._containers.poke(fn)
+        self.logs.write(old_id, "system", "", "", "replaced by a new deployment; its "
+                        "containers finish the inputs they hold")
+        self._end_drained(old)
+
+    def _end_drained(self, app: AppRecord):
+        """A draining app whose functions hold no more work goes."""
+        for fn in [f for f in self.registry.functions.values() if f.app is app]:
+            if not fn.has_work():
+                self.registry.successors[fn.id] = fn.replaced_by.id
+                self._retire(fn, StopReason.REPLACED)
+        if not any(f.app is app for f in self.registry.functions.values()):
+            self.registry.apps.pop(app.id, None)
+            app.state = "stopped"
+            self.logs.write(app.id, "system", "", "", "app stopped: "
+                            f"{StopReason.REPLACED.text()}")
+            self._close_logs_when_idle(app)
 
     def stop_app_request(self, workspace: str, app_id: str, name: str):
         """A client's `app stop`, naming the app by id or by name."""
@@ -133,13 +172,19 @@ class FunctionsService:
         if app is None:
             return
         app.state = "stopped"
+        draining = set()
         for fn in list(self.registry.functions.values()):
-            if fn.app is app:
+            # Its functions, and those of versions it replaced that still drain.
+            if fn.app is app or (fn.replaced_by is not None and fn.replaced_by.app is app):
                 self._retire(fn, reason)
+                if fn.app is not app:
+                    draining.add(fn.app)
         self.logs.write(app_id, "system", "", "", f"app stopped: {reason.text()}")
         log.info("stopped app %s (%s) in workspace %s: %s", app.name, app_id, app.workspace,
                  reason.text())
         self._close_logs_when_idle(app)
+        for old in draining:
+            self._end_drained(old)
 
     def _retire(self, fn: FunctionRecord, reason: StopReason):
         self.registry.functions.pop(fn.id, None)
@@ -177,16 +222,6 @@ class FunctionsService:
         why = schedule_times.check(spec.schedule) if spec.HasField("schedule") else ""
         if why:
             raise ValueError(f"{spec.name}: {why}")
-        why = self.resources.check(spec.resources)
-        if why:
-            raise ServiceError(f"{spec.name}: {why}", code="resource")
-        runtime_py = runtime_python_version()
-        if spec.python_version and spec.python_version != runtime_py and not spec.image_id:
-            raise ServiceError(
-                f"{spec.name}: this client runs Python {spec.python_version} but the server's "
-                f"containers run Python {runtime_py}; pickled functions and arguments cannot "
-                f"cross minor versions. Run the client with Python {runtime_py}.",
-                code="version")
         for ep in spec.web_endpoints:
             if not _LABEL_RE.match(ep.label) or "--" in ep.label:
                 raise ValueError(f"{spec.name}: web label {ep.label!r} must be lowercase "
@@ -201,6 +236,12 @@ class FunctionsService:
                              f"server runs {self.runtime.name}, where containers share the "
                              "host's network); start the server with --runtime bwrap")
         self.launcher.check(spec, workspace)
+        container_py = self.launcher.python_of(spec)
+        if spec.pickled and spec.python_version and container_py and \
+                spec.python_version != container_py:
+            raise ServiceError(f"{spec.name}: " +
+                               pickled_across_versions(spec.python_version, container_py),
+                               code="version")
 
     def bind(self, workspace: str, function_id: str, params: bytes) -> FunctionRecord:
         fn, new = self.registry.bind(workspace, function_id, params)
@@ -220,8 +261,17 @@ class FunctionsService:
         if new:
             self._added(fn)
         return fn
+    def placement_warning(self, fn: FunctionRecord) -> str:
+        """What the deployer is told when this machine cannot run the function now."""
+        if not fn.unplaceable:
+            return ""
+        return (f"{fn.label} {fn.unplaceable}. The app runs; calls of {fn.label} wait for a "
+                f"node that can run it and fail after {fn.startup_limit_s:g} s (its "
+                "startup_timeout=, else timeout=)")
 
     def _added(self, fn: FunctionRecord):
+        # Kept as a state, not a refusal: a node added later may meet the request.
+        fn.unplaceable = self.resources.unmet(fn.spec.resources) or ""
         if fn.spec.scaling.min_containers:
             self._containers.poke(fn)
 
@@ -281,6 +331,9 @@ class FunctionsService:
         """`source` says what made the call ("" a client, "schedule" the scheduler);
         `parent_input_id` the input whose code made it, for call graphs."""
         fn = self.registry.get(workspace, function_id)
+        if fn.unplaceable:
+            self.logs.write(fn.app.id, "system", fn.label, "", f"{fn.label} {fn.unplaceable}"
+                            f" (a call waits, at most {fn.startup_limit_s:g} s)")
         return self._calls.create_call(peer, call_id, fn, kind, inputs, is_generator,
                                        source, parent_input_id)
 
@@ -373,6 +426,8 @@ class FunctionsService:
         for watcher in self._exit_watchers:
             watcher(c, how)
         self._calls.settle_inflight(c, how)
+        if fn.replaced_by is not None and fn.app.state == "draining":
+            self._end_drained(fn.app)
         failed_start = self._containers.back_off_if_failed_start(c)
         if failed_start and c.stop_reason is not StopReason.INIT_FAILED and self.is_live(fn) \
                 and fn.queue and self._containers.starts_look_hopeless(fn):

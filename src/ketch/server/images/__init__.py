@@ -32,6 +32,16 @@ server_log = logging.getLogger("ketch.server")
 BuildLog = Callable[[int, int, str, str, str], None]
 
 
+def pickled_across_versions(client: str, container: str) -> str:
+    """Why a serialized=True function cannot run: its code travels as bytecode, which only
+    its own minor version reads (plain-data arguments and results cross versions)."""
+    return (f"this client runs Python {client} but its container would run Python "
+            f"{container}, and a serialized=True function travels pickled as Python "
+            f"{client} bytecode, which Python {container} cannot load. Run the client with "
+            f"Python {container}, use an image with Python {client}, or drop serialized=True "
+            "so the container imports the function from its module")
+
+
 @dataclass
 class BuiltImage:
     """A built image, as containers use it (the SDK's `Image` is its definition)."""
@@ -190,13 +200,6 @@ class ImageService:
         if image.backend != self.backend:
             return (f"its image {spec.image_id} was built for the {image.backend} runtime but "
                     f"this server runs {self.backend}; run the app again to rebuild it")
-        if spec.python_version and image.python_version and \
-                spec.python_version != image.python_version:
-            return (f"this client runs Python {spec.python_version} but the image's Python "
-                    f"is {image.python_version}; pickled functions and arguments cannot "
-                    f"cross minor versions. Run the client with Python "
-                    f"{image.python_version}, or use an image with Python "
-                    f"{spec.python_version}")
         return ""
 
     def list(self, workspace: str) -> pb.ImageListReply:

@@ -13,13 +13,14 @@ import shlex
 import shutil
 from pathlib import Path
 
+from ..._pythons import DEBIAN_PYTHONS, SUITE_ENV, unoffered
 from ...proto import ketch_pb2 as pb
 from ..runtime import Mount, cgroups
 from ..runtime.bwrap import IMAGE_PATH, SITE, Sandbox, spawn
 from . import registry
 from .errors import BuildFailed, OutputTail
 
-DEBIAN_SUITE = "bookworm"
+DEBIAN_SUITE = "bookworm"   # the base's; debian_slim(python_version=) picks another
 DEBIAN_PYTHON = "3.11"
 # What python:slim (the base of Modal's debian_slim) has beside Python: time zones, CAs.
 DEBIAN_PACKAGES = ("python3", "python3-pip", "ca-certificates", "tzdata", "netbase")
@@ -204,13 +205,10 @@ def _pip_options(opts: dict, uv: bool = False) -> list[str]:
 
 
 async def _debian(step: pb.ImageStep, scratch: Path, log) -> tuple[Path, dict]:
-    version = step.args[0] if step.args else ""
-    if version and version != DEBIAN_PYTHON:
-        raise BuildFailed(
-            f"debian_slim(python_version={version!r}): ketch's Debian images are Debian 12 "
-            f"({DEBIAN_SUITE}), whose Python is {DEBIAN_PYTHON}; pass "
-            f"python_version={DEBIAN_PYTHON!r} (and run the client with Python "
-            f"{DEBIAN_PYTHON}), or use Image.from_registry with an image of your Python", "")
+    version = (step.args[0] if step.args else "") or DEBIAN_PYTHON
+    if unoffered(version):
+        raise BuildFailed(unoffered(version), "")
+    suite = DEBIAN_PYTHONS[version]
     if not shutil.which("mmdebstrap"):
         raise BuildFailed("Image.debian_slim() needs mmdebstrap on the server's machine "
                           "(apt-get install mmdebstrap)", "")
@@ -222,12 +220,12 @@ async def _debian(step: pb.ImageStep, scratch: Path, log) -> tuple[Path, dict]:
             "--dpkgopt=path-exclude=/usr/share/doc/*",
             "--dpkgopt=path-include=/usr/share/doc/*/copyright",
             "--dpkgopt=path-exclude=/usr/share/locale/*",
-            "--aptopt=Acquire::Retries \"3\"", DEBIAN_SUITE, str(fs), mirror]
+            "--aptopt=Acquire::Retries \"3\"", suite, str(fs), mirror]
     await _host_command(argv, log)
     hosts = fs / "etc" / "hosts"
     if not hosts.exists():
         hosts.write_text(_HOSTS)
-    return fs, {"env": BASE_ENV, "python": DEBIAN_PYTHON}
+    return fs, {"env": {**BASE_ENV, **SUITE_ENV.get(suite, {})}, "python": version}
 
 
 async def _host_command(argv: list[str], log):

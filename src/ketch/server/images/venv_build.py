@@ -17,6 +17,7 @@ from ...proto import ketch_pb2 as pb
 from ..._runtime.web import FALLBACK_SITE
 from ..runtime.bwrap import SITE, runtime_binds
 from .errors import BuildFailed, OutputTail
+from ..._pythons import offered
 from .sandbox_build import _pip_options
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -33,7 +34,8 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
             raise BuildFailed(
                 f"debian_slim(python_version={version!r}): on the process backend an image "
                 f"is a virtualenv of the server's Python, {PYTHON}; pass "
-                f"python_version={PYTHON!r} or run the server with --runtime bwrap", "")
+                f"python_version={PYTHON!r} or run the server with --runtime bwrap (which "
+                f"offers Python {offered()})", "")
         await _command([sys.executable, "-m", "venv", str(fs)], env, log)
         _link_runtime(fs)
         return fs, {"python": PYTHON}
