@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import _context, _output, _sync, _web
+from ._app_lookup import lookup_app
 from ._client import Client, python_version
 from ._cls import Cls, class_batching, class_spec_methods
 from ._functions import Function, _Target
@@ -76,7 +77,6 @@ class Definition:
                                     read_only=vol._read_only)
                      for path, vol in o.volumes.items()],
         )
-
 
     @property
     def module(self) -> str:
@@ -446,10 +446,11 @@ class App:
         _sync.run(self._deploy(name))
         return self
 
-    @staticmethod
-    def lookup(name: str, *, create_if_missing: bool = False, environment_name=None):
-        raise NotImplementedError("App.lookup is not in ketch yet; use Function.from_name or "
-                                  "Cls.from_name for deployed apps")
+    @_sync.twin_classmethod
+    async def lookup(cls, name: str, *, create_if_missing: bool = False,
+                     environment_name=None, client=None) -> "App":
+        """The deployed app `name` (made empty with create_if_missing=True), for sandboxes."""
+        return await lookup_app(cls, name, create_if_missing, client)
 
 
 class _RunningApp:

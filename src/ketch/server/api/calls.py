@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...proto import ketch_pb2 as pb
+from ..functions.app_lookup import lookup_app
 from ..services import Services
 from .context import Request, wait_seconds
 
@@ -25,6 +26,11 @@ def app_publish(svc: Services, req: Request, msg: pb.AppPublish):
 def app_stop(svc: Services, req: Request, msg: pb.AppStop):
     svc.functions.stop_app_request(req.workspace, msg.app_id, msg.name)
     req.reply(ok=pb.Ok())
+
+
+def app_lookup(svc: Services, req: Request, msg: pb.AppLookup):
+    app_id = lookup_app(svc.functions, req.workspace, msg.name, msg.create_if_missing)
+    req.reply(app_created=pb.AppCreated(app_id=app_id, logs_path=str(svc.logs.path(app_id))))
 
 
 def app_list(svc: Services, req: Request, msg: pb.AppList):

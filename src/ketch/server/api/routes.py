@@ -36,6 +36,7 @@ ROUTES = RouteTable(
         "app_publish": calls.app_publish,
         "app_stop": calls.app_stop,
         "app_list": calls.app_list,
+        "app_lookup": calls.app_lookup,
         "function_create": calls.function_create,
         "function_get": calls.function_get,
         "function_bind": calls.function_bind,
