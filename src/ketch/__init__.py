@@ -24,6 +24,7 @@ from ._image import Image
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
 from ._queue import Queue
+from ._sandbox import Sandbox
 from ._secret import Secret
 from ._volume import FileEntry, FileEntryType, Volume
 from ._web import asgi_app, fastapi_endpoint, web_server, wsgi_app
@@ -31,12 +32,13 @@ from .exception import Error
 from .retries import Retries
 from ._missing import not_yet
 # Modal's public submodules, so `import modal.queue` ports as `import ketch.queue`.
-from . import app, call_graph, cls, dict, exception, experimental, functions, image, output, \
-    partial_function, queue, retries, sandbox, schedule, secret, types, volume
+from . import app, call_graph, cls, container_process, dict, exception, experimental, \
+    functions, image, io_streams, output, partial_function, queue, retries, sandbox, schedule, \
+    secret, stream_type, types, volume
 from .partial_function import web_endpoint
 
 __all__ = [
-    "Dict", "FileEntry", "FileEntryType", "Queue", "Secret", "Volume", "Image",
+    "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Volume", "Image",
     "App", "Cls", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
@@ -46,11 +48,9 @@ __all__ = [
 
 # Modal names that ketch does not have yet: a clear message instead of a bare
 # AttributeError, so a ported app says what is missing.
-_SANDBOXES = "sandboxes"
 __getattr__ = not_yet(__name__, {
-    "Sandbox": _SANDBOXES,
-    "SandboxSnapshot": _SANDBOXES,
-    "Probe": _SANDBOXES,
+    "SandboxSnapshot": "sandbox memory snapshots",
+    "Probe": "readiness probes; poll with sb.exec(...)",
     "Cron": "schedules",
     "Period": "schedules",
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",

@@ -2,13 +2,14 @@
 have yet."""
 
 from ._missing import not_yet
+from ._sandbox_fs import FileInfo, FileType
 from ._volume import FileEntry, FileEntryType
 
-__all__ = ["FileEntry", "FileEntryType"]
+__all__ = ["FileEntry", "FileEntryType", "FileInfo", "FileType"]
 
 _TYPES = ("AppInfo", "AppLifecycle", "AppState", "AppStats", "BillingReportItem",
-          "CloudBucketMountInfo", "DictInfo", "EnvironmentBillingSummary", "FileInfo",
-          "FileType", "FileWatchEvent", "FileWatchEventType", "FunctionAutoscalerSettings",
+          "CloudBucketMountInfo", "DictInfo", "EnvironmentBillingSummary",
+          "FileWatchEvent", "FileWatchEventType", "FunctionAutoscalerSettings",
           "FunctionCurrentStats", "FunctionInfo", "FunctionStats", "InputInfo", "InputStatus",
           "LogEntry", "LogSource", "MemberTokenInfo", "MetricDefinition", "MetricSeries",
           "MetricsSchema", "ObjectMetrics", "ProxyTokenInfo", "QueueInfo",

@@ -1568,18 +1568,22 @@ class SandboxData(_message.Message):
     def __init__(self, exec_id: _Optional[str] = ..., fd: _Optional[int] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ...) -> None: ...
 
 class SandboxStdin(_message.Message):
-    __slots__ = ("sandbox_id", "exec_id", "data", "eof", "seq")
+    __slots__ = ("sandbox_id", "exec_id", "data", "eof", "seq", "resize_rows", "resize_cols")
     SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
     EXEC_ID_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     EOF_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_ROWS_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_COLS_FIELD_NUMBER: _ClassVar[int]
     sandbox_id: str
     exec_id: str
     data: bytes
     eof: bool
     seq: int
-    def __init__(self, sandbox_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., seq: _Optional[int] = ...) -> None: ...
+    resize_rows: int
+    resize_cols: int
+    def __init__(self, sandbox_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., seq: _Optional[int] = ..., resize_rows: _Optional[int] = ..., resize_cols: _Optional[int] = ...) -> None: ...
 
 class SandboxStdinAck(_message.Message):
     __slots__ = ("exec_id", "seq")
@@ -1622,7 +1626,7 @@ class SandboxExecExit(_message.Message):
     def __init__(self, exec_id: _Optional[str] = ..., done: _Optional[bool] = ..., returncode: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class SandboxFileOp(_message.Message):
-    __slots__ = ("sandbox_id", "op_id", "op", "path", "data", "parents", "recursive", "append", "offset", "length")
+    __slots__ = ("sandbox_id", "op_id", "op", "path", "data", "parents", "recursive", "append", "offset", "length", "at_offset")
     SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
     OP_FIELD_NUMBER: _ClassVar[int]
@@ -1633,6 +1637,7 @@ class SandboxFileOp(_message.Message):
     APPEND_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
+    AT_OFFSET_FIELD_NUMBER: _ClassVar[int]
     sandbox_id: str
     op_id: str
     op: str
@@ -1643,21 +1648,28 @@ class SandboxFileOp(_message.Message):
     append: bool
     offset: int
     length: int
-    def __init__(self, sandbox_id: _Optional[str] = ..., op_id: _Optional[str] = ..., op: _Optional[str] = ..., path: _Optional[str] = ..., data: _Optional[bytes] = ..., parents: _Optional[bool] = ..., recursive: _Optional[bool] = ..., append: _Optional[bool] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+    at_offset: bool
+    def __init__(self, sandbox_id: _Optional[str] = ..., op_id: _Optional[str] = ..., op: _Optional[str] = ..., path: _Optional[str] = ..., data: _Optional[bytes] = ..., parents: _Optional[bool] = ..., recursive: _Optional[bool] = ..., append: _Optional[bool] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., at_offset: _Optional[bool] = ...) -> None: ...
 
 class SandboxFileEntry(_message.Message):
-    __slots__ = ("path", "type", "size", "mode", "mtime")
+    __slots__ = ("path", "type", "size", "mode", "mtime", "owner", "group", "symlink_target")
     PATH_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     MTIME_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    SYMLINK_TARGET_FIELD_NUMBER: _ClassVar[int]
     path: str
     type: str
     size: int
     mode: int
     mtime: float
-    def __init__(self, path: _Optional[str] = ..., type: _Optional[str] = ..., size: _Optional[int] = ..., mode: _Optional[int] = ..., mtime: _Optional[float] = ...) -> None: ...
+    owner: str
+    group: str
+    symlink_target: str
+    def __init__(self, path: _Optional[str] = ..., type: _Optional[str] = ..., size: _Optional[int] = ..., mode: _Optional[int] = ..., mtime: _Optional[float] = ..., owner: _Optional[str] = ..., group: _Optional[str] = ..., symlink_target: _Optional[str] = ...) -> None: ...
 
 class SandboxFileResult(_message.Message):
     __slots__ = ("op_id", "error", "message", "data", "entries", "eof")

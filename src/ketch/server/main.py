@@ -25,6 +25,8 @@ from .blobs import BlobStore
 from .code import CodeStore
 from .dicts import DictService
 from .functions.launch import Launcher
+from .sandboxes import SandboxService
+from .sandboxes.launch import SandboxLauncher
 from .functions.service import FunctionsService
 from .images import ImageService
 from .images.owners import ImageOwners
@@ -87,11 +89,13 @@ class Server:
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
         self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
-        self.functions = FunctionsService(
-            self.store, self.runtime, self.resources, self.logs,
-            Launcher(self.images, self.secrets, self.volumes,
-                     self.runtime.container_address(self.container_address), self.tokens,
-                     self.code))
+        launcher = Launcher(self.images, self.secrets, self.volumes,
+                            self.runtime.container_address(self.container_address),
+                            self.tokens, self.code)
+        self.functions = FunctionsService(self.store, self.runtime, self.resources, self.logs,
+                                          launcher)
+        self.sandboxes = SandboxService(self.runtime, self.resources, SandboxLauncher(launcher),
+                                        self.functions.registry.app, self.logs)
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
@@ -103,7 +107,8 @@ class Server:
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
-            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown)
+            volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
+            sandboxes=self.sandboxes)
         self._stop = asyncio.Event()
 
     async def serve(self):
@@ -136,7 +141,7 @@ class Server:
         container_listener.close()
         self.gateway.close()
         self.queues.stop()
-        await self.functions.shutdown()
+        await asyncio.gather(self.functions.shutdown(), self.sandboxes.shutdown())
         self.store.close()
 
     async def _sweep_blobs(self):

@@ -19,6 +19,7 @@ from .logs import LogService
 from .objects import ObjectsService
 from .queues import QueueService
 from .resources import MachineResources
+from .sandboxes import SandboxService
 from .secrets import SecretService
 from .store import Store
 from .tokens import Tokens
@@ -52,6 +53,7 @@ class Services:
     secrets: SecretService
     volumes: VolumeService
     tokens: Tokens
+    sandboxes: SandboxService
     request_shutdown: Callable[[], None]
 
     def owner_closed(self, owner_id: str):

@@ -95,11 +95,15 @@ def call_close(svc: Services, req: Request, msg: pb.CallClose):
 
 def container_list(svc: Services, req: Request, msg: pb.ContainerList):
     req.reply(container_list_reply=pb.ContainerListReply(
-        containers=svc.functions.container_infos(req.workspace, msg.app_id)))
+        containers=svc.functions.container_infos(req.workspace, msg.app_id) +
+        svc.sandboxes.container_infos(req.workspace, msg.app_id)))
 
 
 def container_stop(svc: Services, req: Request, msg: pb.ContainerStop):
-    svc.functions.stop_container_by_id(req.workspace, msg.container_id)
+    if msg.container_id in svc.sandboxes.sandboxes:   # `ketch container stop` ends sandboxes
+        svc.sandboxes.terminate(req.workspace, msg.container_id)
+    else:
+        svc.functions.stop_container_by_id(req.workspace, msg.container_id)
     req.reply(ok=pb.Ok())
 
 

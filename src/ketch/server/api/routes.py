@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-from . import (blobs, calls, dicts, images, objects, queues, secrets, server, tokens, volumes,
-               web)
+from . import (blobs, calls, dicts, images, objects, queues, sandboxes, secrets, server, tokens,
+               volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -23,11 +23,13 @@ Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
 class RouteTable:
     client: Mapping[str, Handler]
     container: Mapping[str, Handler]
+    sandbox: Mapping[str, Handler]   # a sandbox's supervisor
     takes_raw: frozenset[str]
     admin_only: frozenset[str]    # client routes only the admin token may use
 
     def find(self, role: str, kind: str) -> Handler | None:
-        return (self.container if role == "container" else self.client).get(kind)
+        table = {"container": self.container, "sandbox": self.sandbox}.get(role, self.client)
+        return table.get(kind)
 
 
 ROUTES = RouteTable(
@@ -79,6 +81,7 @@ ROUTES = RouteTable(
         "token_create": tokens.token_create,
         "token_list": tokens.token_list,
         "token_revoke": tokens.token_revoke,
+        **sandboxes.CLIENT_ROUTES,
     },
     container={
         "container_init": calls.container_init,
@@ -89,6 +92,7 @@ ROUTES = RouteTable(
         "web_ready": web.web_ready,
         "web_url_get": web.web_url_get,   # get_web_url() inside a container
     },
+    sandbox=sandboxes.SUPERVISOR_ROUTES,
     takes_raw=frozenset({"volume_write"}),
     admin_only=frozenset({"server_shutdown", "token_create", "token_list", "token_revoke"}),
 )

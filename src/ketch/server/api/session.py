@@ -130,6 +130,15 @@ class Session:
             except LookupError as exc:
                 self._refuse(frame, "not_found", str(exc))
                 return
+        elif hello.role == "sandbox":
+            if not principal.container_id or principal.container_id != hello.container_id:
+                self._refuse(frame, "auth", "only a sandbox's own credential speaks for it")
+                return
+            try:
+                self.services.sandboxes.connected(hello.container_id, self.conn)
+            except LookupError as exc:
+                self._refuse(frame, "not_found", str(exc))
+                return
         elif hello.role == "client":
             self.peer = Peer(self.conn)
         else:
@@ -155,3 +164,5 @@ class Session:
             self.services.functions.peer_closed(self.peer)
         if self.container is not None:
             self.services.functions.container_conn_lost(self.container)
+        if self.role == "sandbox":
+            self.services.sandboxes.supervisor_lost(self.conn)
