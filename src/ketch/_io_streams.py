@@ -52,12 +52,13 @@ class StreamReader:
         client = await Client.get()
         src = self._source
         while not self._eof:
-            reply = await client.request(sandbox_read=pb.SandboxRead(
+            reply, raw = await client.request_raw(sandbox_read=pb.SandboxRead(
                 sandbox_id=src.sandbox_id, exec_id=src.exec_id, fd=src.fd,
                 max_bytes=READ_BYTES))
             self._eof = reply.sandbox_data.eof
-            if reply.sandbox_data.data:
-                yield reply.sandbox_data.data
+            data = b"".join(raw) if raw else reply.sandbox_data.data
+            if data:
+                yield data
 
     async def _items(self):
         """What iteration yields: chunks, or lines with bufsize=1; str with text=True."""

@@ -12,8 +12,10 @@ take bytes, and a stream out of credit is not read, so its process blocks on a f
 as it would under any shell. Nothing here holds more than a window per stream.
 
 The credential stays with the supervisor: the processes it starts get an environment
-without it, and the supervisor makes itself non-dumpable so they cannot read it from
-/proc. Imports nothing from `ketch.server`.
+without it, and the supervisor makes itself non-dumpable so they cannot read it from its
+/proc entries. (bubblewrap, pid 1, still holds it in its environment; the server accepts
+a sandbox's credential for one supervisor session only, never as a client.) Imports
+nothing from `ketch.server`.
 """
 
 from __future__ import annotations
@@ -70,8 +72,9 @@ class Stream:
             self.credit -= len(data)
             if self.credit <= 0:
                 self.has_credit.clear()
-            conn.send(pb.Frame(sandbox_data=pb.SandboxData(exec_id=self.proc.id, fd=self.fd,
-                                                           data=data)))
+            # The bytes ride after the frame (raw), never copied into a protobuf message.
+            conn.send(pb.Frame(sandbox_data=pb.SandboxData(exec_id=self.proc.id, fd=self.fd)),
+                      data)
             await conn.drain()
 
 

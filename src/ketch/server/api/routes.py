@@ -93,6 +93,6 @@ ROUTES = RouteTable(
         "web_url_get": web.web_url_get,   # get_web_url() inside a container
     },
     sandbox=sandboxes.SUPERVISOR_ROUTES,
-    takes_raw=frozenset({"volume_write"}),
+    takes_raw=frozenset({"volume_write", "sandbox_data"}),
     admin_only=frozenset({"server_shutdown", "token_create", "token_list", "token_revoke"}),
 )

@@ -46,7 +46,8 @@ def sandbox_exec(svc: Services, req: Request, msg: pb.SandboxExec):
 
 
 async def sandbox_read(svc: Services, req: Request, msg: pb.SandboxRead):
-    req.reply(sandbox_data=await svc.sandboxes.read(req.workspace, msg))
+    reply, data = await svc.sandboxes.read(req.workspace, msg)
+    req.reply(data or None, sandbox_data=reply)   # the bytes ride raw after the reply
 
 
 async def sandbox_stdin(svc: Services, req: Request, msg: pb.SandboxStdin):
@@ -70,7 +71,7 @@ def supervisor_hello(svc: Services, req: Request, msg: pb.SandboxHello):
 
 
 def supervisor_data(svc: Services, req: Request, msg: pb.SandboxData):
-    svc.sandboxes.supervisor_data(req.conn, msg)
+    svc.sandboxes.supervisor_data(req.conn, msg, req.raw or ())
 
 
 def supervisor_exec_exit(svc: Services, req: Request, msg: pb.SandboxExecExit):

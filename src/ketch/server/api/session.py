@@ -140,6 +140,12 @@ class Session:
                 self._refuse(frame, "not_found", str(exc))
                 return
         elif hello.role == "client":
+            if principal.container_id in self.services.sandboxes.sandboxes:
+                # A sandbox's credential opens its supervisor's one session, nothing else:
+                # code in the sandbox that finds it cannot act as a client of the workspace.
+                self._refuse(frame, "auth", "a sandbox's credential cannot open a client "
+                             "session")
+                return
             self.peer = Peer(self.conn)
         else:
             self._refuse(frame, "invalid", f"unknown role {hello.role!r}")

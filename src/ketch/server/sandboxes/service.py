@@ -273,7 +273,7 @@ class SandboxService:
             raise LookupError(f"sandbox {sb.id} has no process {exec_id!r}")
         return sb, e
 
-    async def read(self, workspace: str, msg: pb.SandboxRead) -> pb.SandboxData:
+    async def read(self, workspace: str, msg: pb.SandboxRead) -> tuple[pb.SandboxData, bytes]:
         if msg.fd not in (1, 2):
             raise ValueError(f"fd={msg.fd}: read 1 (stdout) or 2 (stderr)")
         sb, e = self._exec(workspace, msg.sandbox_id, msg.exec_id)
@@ -283,7 +283,7 @@ class SandboxService:
             if not e.done:
                 sb.send(pb.Frame(sandbox_credit=pb.SandboxCredit(exec_id=e.id, fd=msg.fd,
                                                                  bytes=len(data))))
-        return pb.SandboxData(exec_id=e.id, fd=msg.fd, data=data, eof=eof)
+        return pb.SandboxData(exec_id=e.id, fd=msg.fd, eof=eof), data
 
     async def stdin(self, workspace: str, msg: pb.SandboxStdin):
         sb, e = self._exec(workspace, msg.sandbox_id, msg.exec_id)
@@ -347,16 +347,21 @@ class SandboxService:
     def _of(self, conn) -> SandboxRecord | None:
         return self._by_conn.get(conn)
 
-    def supervisor_data(self, conn, msg: pb.SandboxData):
+    def supervisor_data(self, conn, msg: pb.SandboxData, raw):
+        """Output of a process: `msg.data` and the raw bytes after the frame (views of
+        what the socket read, kept as they are)."""
         sb = self._of(conn)
         e = sb.execs.get(msg.exec_id) if sb else None
         if e is None or msg.fd not in (1, 2):
             return
         out = e.outputs[msg.fd]
-        if out.size + len(msg.data) > 2 * WINDOW:  # more than its credit: not kept
+        parts = [msg.data, *raw] if msg.data else list(raw)
+        if out.size + sum(len(p) for p in parts) > 2 * WINDOW:  # beyond its credit
             log.warning("sandbox %s sent output beyond its window; dropped", sb.id)
             return
-        out.feed(msg.data, msg.eof)
+        for part in parts:
+            out.feed(part, False)
+        out.feed(b"", msg.eof)
 
     def supervisor_exec_exit(self, conn, msg: pb.SandboxExecExit):
         sb = self._of(conn)
