@@ -156,8 +156,13 @@ class Sandbox:
             block_network=opts.block_network, pty=bool(pty))
         if opts.image is not None:
             spec.image_id = await opts.image._build(conn)
+        return await cls._create(app_id, spec, name or "", tags or {})
+
+    @classmethod
+    async def _create(cls, app_id: str, spec: pb.SandboxSpec, name: str = "", tags=None):
+        conn = await Client.get()
         reply = await conn.request(sandbox_create=pb.SandboxCreate(
-            app_id=app_id, name=name or "", tags=tags or {}, spec=spec))
+            app_id=app_id, name=name, tags=tags or {}, spec=spec))
         return cls(reply.sandbox_info)
 
     @_sync.twin_classmethod

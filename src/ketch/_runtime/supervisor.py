@@ -40,8 +40,7 @@ KILLED = 128 + signal.SIGKILL   # the shell's code for a process killed by SIGKI
 PR_SET_DUMPABLE = 4
 # Variables of the supervisor's own that its processes do not inherit.
 _PRIVATE_ENV = ("KETCH_TOKEN", "KETCH_SERVER_ADDR", "KETCH_ROLE", "KETCH_NET_READY_FD",
-                "KETCH_CONTAINER_ID", "KETCH_SANDBOX_WORKDIR", "KETCH_CODE_DIR",
-                "KETCH_WEB_DIR")
+                "KETCH_CONTAINER_ID", "KETCH_SANDBOX_WORKDIR", "KETCH_WEB_DIR")
 
 
 class Stream:

@@ -11,7 +11,7 @@ from ._common import fail
 from . import app as app_cmd, container, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
 from . import image as image_cmd
-from . import proxy_auth, serve, token
+from . import proxy_auth, serve, shell, token
 
 
 class _Group(click.Group):
@@ -51,6 +51,7 @@ cli.add_command(image_cmd.image)
 cli.add_command(serve.serve)
 cli.add_command(proxy_auth.proxy_auth)
 cli.add_command(token.token)
+cli.add_command(shell.shell)
 
 
 def main():

@@ -1354,7 +1354,7 @@ class AppLookup(_message.Message):
     def __init__(self, name: _Optional[str] = ..., create_if_missing: _Optional[bool] = ...) -> None: ...
 
 class SandboxSpec(_message.Message):
-    __slots__ = ("entrypoint", "image_id", "env", "secret_ids", "volumes", "workdir", "timeout_s", "idle_timeout_s", "resources", "block_network", "encrypted_ports", "unencrypted_ports", "pty")
+    __slots__ = ("entrypoint", "image_id", "env", "secret_ids", "volumes", "workdir", "timeout_s", "idle_timeout_s", "resources", "block_network", "encrypted_ports", "unencrypted_ports", "pty", "code_bundle")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1375,6 +1375,7 @@ class SandboxSpec(_message.Message):
     ENCRYPTED_PORTS_FIELD_NUMBER: _ClassVar[int]
     UNENCRYPTED_PORTS_FIELD_NUMBER: _ClassVar[int]
     PTY_FIELD_NUMBER: _ClassVar[int]
+    CODE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
     entrypoint: _containers.RepeatedScalarFieldContainer[str]
     image_id: str
     env: _containers.ScalarMap[str, str]
@@ -1388,7 +1389,8 @@ class SandboxSpec(_message.Message):
     encrypted_ports: _containers.RepeatedScalarFieldContainer[int]
     unencrypted_ports: _containers.RepeatedScalarFieldContainer[int]
     pty: bool
-    def __init__(self, entrypoint: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., workdir: _Optional[str] = ..., timeout_s: _Optional[float] = ..., idle_timeout_s: _Optional[float] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., block_network: _Optional[bool] = ..., encrypted_ports: _Optional[_Iterable[int]] = ..., unencrypted_ports: _Optional[_Iterable[int]] = ..., pty: _Optional[bool] = ...) -> None: ...
+    code_bundle: str
+    def __init__(self, entrypoint: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., workdir: _Optional[str] = ..., timeout_s: _Optional[float] = ..., idle_timeout_s: _Optional[float] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., block_network: _Optional[bool] = ..., encrypted_ports: _Optional[_Iterable[int]] = ..., unencrypted_ports: _Optional[_Iterable[int]] = ..., pty: _Optional[bool] = ..., code_bundle: _Optional[str] = ...) -> None: ...
 
 class SandboxCreate(_message.Message):
     __slots__ = ("app_id", "name", "tags", "spec")

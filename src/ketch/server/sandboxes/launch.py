@@ -60,6 +60,8 @@ class SandboxLauncher:
         if why:
             raise ServiceError(f"Sandbox.create: {why}")
         la.secrets.check_exist(fn_spec.secret_ids, workspace)
+        if spec.code_bundle:
+            la.code.ensure(spec.code_bundle)
         try:
             la.volumes.check_mounts(fn_spec, workspace)
         except ValueError as exc:
@@ -89,6 +91,7 @@ class SandboxLauncher:
             container_id=sb.id, env=env, cpu=res.cpu_request, memory_mib=res.memory_request_mib,
             cpu_limit=res.cpu_limit, memory_limit_mib=res.memory_limit_mib,
             gpus=sb.reservation.gpus if sb.reservation else [], **fields,
+            code_dir=str(la.code.path(spec.code_bundle)) if spec.code_bundle else "",
             mounts=la.volumes.mounts_for(function_spec(spec)),
             block_network=spec.block_network)
 

@@ -225,7 +225,7 @@ class SandboxService:
                                  function_name=f"sandbox {sb.name}".strip(),
                                  state=sb.state if sb.reason is None else "stopping",
                                  started_at=sb.created_at, inputs_in_flight=sum(
-                                     1 for e in sb.execs.values() if not e.done),
+                                     1 for i, e in sb.execs.items() if not e.done and i != MAIN),
                                  pid=getattr(sb.handle, "pid", 0) or 0)
                 for sb in self.list(workspace, app_id, {})]
 
