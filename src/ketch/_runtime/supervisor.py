@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import fcntl
 import os
 import signal
 import sys
@@ -41,6 +42,27 @@ PR_SET_DUMPABLE = 4
 # Variables of the supervisor's own that its processes do not inherit.
 _PRIVATE_ENV = ("KETCH_TOKEN", "KETCH_SERVER_ADDR", "KETCH_ROLE", "KETCH_NET_READY_FD",
                 "KETCH_CONTAINER_ID", "KETCH_SANDBOX_WORKDIR", "KETCH_WEB_DIR")
+
+
+PIPE_BYTES = 1024 * 1024         # a process's output pipe holds this much (Linux's default: 64 KiB)
+F_SETPIPE_SZ = 1031
+
+
+def _big_pipe() -> tuple[int, int]:
+    """A pipe for a process's output, made large: fewer wake-ups on both of its ends."""
+    read, write = os.pipe()
+    try:
+        fcntl.fcntl(write, F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass   # over /proc/sys/fs/pipe-max-size: the default size serves
+    return read, write
+
+
+async def _reader(fd: int) -> asyncio.StreamReader:
+    reader = asyncio.StreamReader(limit=CHUNK)
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", 0))
+    return reader
 
 
 class Stream:
@@ -128,27 +150,34 @@ class Exec:
             stdio = dict(stdin=self.terminal.child, stdout=self.terminal.child,
                          stderr=self.terminal.child, preexec_fn=self.terminal.take_control)
         else:
+            ours = {fd: None if pipes[fd] else _big_pipe() for fd in (1, 2)}
             stdio = {"stdin": asyncio.subprocess.PIPE,
-                     **{name: asyncio.subprocess.DEVNULL if pipes[fd] else
-                        asyncio.subprocess.PIPE
+                     **{name: asyncio.subprocess.DEVNULL if ours[fd] is None else ours[fd][1]
                         for fd, name in ((1, "stdout"), (2, "stderr"))}}
-        self.proc = await asyncio.create_subprocess_exec(
-            *msg.args, env=env, cwd=cwd, start_new_session=not msg.pty, limit=CHUNK,
-            **stdio)
-        if self.terminal is not None:
-            self.terminal.started()
+        pipes_made = [] if msg.pty else [p for p in ours.values() if p]
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *msg.args, env=env, cwd=cwd, start_new_session=not msg.pty, **stdio)
+        except BaseException:
+            for pipe in pipes_made:
+                os.close(pipe[0])
+            raise
+        finally:
+            for pipe in pipes_made:
+                os.close(pipe[1])   # the child's ends: EOF comes when it closes its own
         window = msg.window or CHUNK
         if self.terminal is not None:
+            self.terminal.started()
             self.streams[1] = Stream(self, 1, await self.terminal.reader(), window)
             self.sup.conn.send(pb.Frame(sandbox_data=pb.SandboxData(exec_id=self.id, fd=2,
                                                                     eof=True)))
             return
-        for fd, reader in ((1, self.proc.stdout), (2, self.proc.stderr)):
-            if reader is None:
+        for fd, pipe in ours.items():
+            if pipe is None:
                 self.sup.conn.send(pb.Frame(sandbox_data=pb.SandboxData(
                     exec_id=self.id, fd=fd, eof=True)))
             else:
-                self.streams[fd] = Stream(self, fd, reader, window)
+                self.streams[fd] = Stream(self, fd, await _reader(pipe[0]), window)
 
     async def _feed_stdin(self):
         """Writes stdin in order; each write is acknowledged once the process took it (or
