@@ -22,6 +22,7 @@ from .._serialization import serialize_exception
 from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
 from .loading import UserCode
+from .network import wait_for_network
 from .outbox import ContainerIO
 from .runners import InputRunner
 from .web import WebServing
@@ -85,21 +86,6 @@ class ContainerRuntime:
         await asyncio.sleep(0)
         self.conn.close()
         return 0
-
-
-def wait_for_network():
-    """On the bwrap runtime the container's outbound network comes up while Python starts;
-    the user's code, which may use it at import, waits for its ready byte."""
-    fd = os.environ.pop("KETCH_NET_READY_FD", None)
-    if fd is None:
-        return
-    try:
-        ready = os.read(int(fd), 1)
-    finally:
-        os.close(int(fd))
-    if not ready:
-        raise RuntimeError("the container's network could not be set up (slirp4netns did not "
-                           "start); see the server's log")
 
 
 async def _main() -> int:

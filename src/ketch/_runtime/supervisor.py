@@ -30,7 +30,7 @@ import sys
 from .. import _wire
 from ..proto import ketch_pb2 as pb
 from . import files
-from .container import wait_for_network
+from .network import wait_for_network
 from .terminal import Terminal
 
 CHUNK = 1024 * 1024             # bytes per output frame, at most
@@ -40,7 +40,7 @@ STOP_GRACE_S = 2.0              # SIGTERM to SIGKILL for its processes when it i
 KILLED = 128 + signal.SIGKILL   # the shell's code for a process killed by SIGKILL
 PR_SET_DUMPABLE = 4
 # Variables of the supervisor's own that its processes do not inherit.
-_PRIVATE_ENV = ("KETCH_TOKEN", "KETCH_SERVER_ADDR", "KETCH_ROLE", "KETCH_NET_READY_FD",
+_PRIVATE_ENV = ("KETCH_TOKEN", "KETCH_SERVER_ADDR", "KETCH_NET_READY_FD",
                 "KETCH_CONTAINER_ID", "KETCH_SANDBOX_WORKDIR", "KETCH_WEB_DIR")
 
 
@@ -63,6 +63,20 @@ async def _reader(fd: int) -> asyncio.StreamReader:
     await asyncio.get_running_loop().connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", 0))
     return reader
+
+
+# How a sandbox's container starts its supervisor (`python -c BOOT`): without running
+# ketch/__init__.py, which imports the whole SDK (a quarter of a second), only what the
+# supervisor needs.
+BOOT = """
+import importlib.util, sys, types
+spec = importlib.util.find_spec("ketch")
+package = types.ModuleType("ketch")
+package.__path__, package.__spec__ = list(spec.submodule_search_locations), spec
+sys.modules["ketch"] = package
+from ketch._runtime.supervisor import main
+main()
+"""
 
 
 class Stream:

@@ -10,6 +10,7 @@ from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
 from ..functions.launch import _passes_through
 from ..runtime import ContainerLaunch
+from ..._runtime.supervisor import BOOT
 from .model import SandboxRecord
 
 MAX_TIMEOUT_S = 24 * 3600
@@ -79,7 +80,6 @@ class SandboxLauncher:
         env.update(spec.env)
         env.update(la.secrets.env_for(spec.secret_ids))
         env.update({
-            "KETCH_ROLE": "sandbox",
             "KETCH_SERVER_ADDR": la.server_address,
             "KETCH_TOKEN": la.credentials.mint_container(sb.id, sb.workspace),
             "KETCH_CONTAINER_ID": sb.id,
@@ -93,7 +93,7 @@ class SandboxLauncher:
             gpus=sb.reservation.gpus if sb.reservation else [], **fields,
             code_dir=str(la.code.path(spec.code_bundle)) if spec.code_bundle else "",
             mounts=la.volumes.mounts_for(function_spec(spec)),
-            block_network=spec.block_network)
+            block_network=spec.block_network, entry=["-c", BOOT])
 
     def forget(self, sb: SandboxRecord):
         self.launcher.credentials.drop_container(sb.id)
