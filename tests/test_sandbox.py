@@ -223,8 +223,12 @@ def test_bad_input_is_refused_early(app):
         ketch.Sandbox.create()
     with pytest.raises(InvalidError, match="timeout"):
         ketch.Sandbox.create(app=app, timeout=-1)
-    with pytest.raises(NotImplementedError, match="tunnels"):
-        ketch.Sandbox.create(app=app, encrypted_ports=[8080])
+    with pytest.raises(NotImplementedError, match="HTTP/2"):
+        ketch.Sandbox.create(app=app, h2_ports=[8080])
+    with pytest.raises(InvalidError, match="block_network"):
+        ketch.Sandbox.create(app=app, block_network=True, encrypted_ports=[8080])
+    with pytest.raises(InvalidError, match="port numbers"):
+        ketch.Sandbox.create(app=app, unencrypted_ports=[70000])
     with pytest.raises(InvalidError, match="unknown option"):
         ketch.Sandbox.create(app=app, colour="red")
     with pytest.raises(NotFoundError):
@@ -235,5 +239,33 @@ def test_bad_input_is_refused_early(app):
             sb.exec("true", bufsize=0)
         with pytest.raises(InvalidError, match="needs a command"):
             sb.exec()
+    finally:
+        sb.terminate()
+
+
+def test_tunnel_to_a_web_server_inside(app):
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:   # the process runtime shares the host's ports: a free one
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sb = ketch.Sandbox.create(PY, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                              app=app, encrypted_ports=[port], workdir="/tmp")
+    try:
+        sb.filesystem.write_text("through the tunnel", "/tmp/hello.txt")
+        tunnel = sb.tunnels()[port]
+        assert isinstance(tunnel, ketch.Tunnel) and tunnel.url.startswith("http://")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(tunnel.url + "/hello.txt", timeout=5) as r:
+                    assert r.read() == b"through the tunnel"
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert tunnel.tcp_socket == (tunnel.host, tunnel.port)
     finally:
         sb.terminate()

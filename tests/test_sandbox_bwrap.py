@@ -254,3 +254,32 @@ def test_another_workspace_cannot_see_or_exec_into_it(srv):
     print(json.dumps({{"alive": alive}}))
     """, env={"KETCH_TOKEN": tokens["sbalpha"]})
     assert still == {"alive": True}
+
+
+def test_tunnel_into_the_sandboxs_own_network(srv):
+    """The web server listens on 127.0.0.1:8080 in the sandbox's network namespace; the
+    tunnel reaches it from the host, the host's own 127.0.0.1:8080 does not."""
+    out = client(srv, """
+    import time, urllib.request
+    sb = ketch.Sandbox.create("python3", "-m", "http.server", "8080", "--bind", "127.0.0.1",
+                              app=app, unencrypted_ports=[8080], workdir="/srv")
+    sb.filesystem.write_text("inside", "/srv/page.txt")
+    tunnel = sb.tunnels()[8080]
+    body, deadline = None, time.monotonic() + 30
+    while body is None:
+        try:
+            body = urllib.request.urlopen(tunnel.url + "/page.txt", timeout=5).read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:   # whatever may listen on the host's own 8080, it is not the sandbox's server
+        host_port = urllib.request.urlopen("http://127.0.0.1:8080/page.txt",
+                                           timeout=2).read().decode()
+    except OSError:
+        host_port = "unreachable"
+    sb.terminate()
+    print(json.dumps({"body": body, "host_port": host_port, "port": tunnel.port}))
+    """)
+    assert out["body"] == "inside" and out["port"] != 8080
+    assert out["host_port"] != "inside"

@@ -23,15 +23,14 @@ from ._io_streams import StreamReader, StreamWriter, _Source, check_bufsize, pri
 from ._object import check_name, refuse_client
 from ._options import build_options
 from ._sandbox_fs import FileIO, SandboxFilesystem, old_op
+from ._tunnel import Tunnel
 from .exception import InvalidError, SandboxTerminatedError, SandboxTimeoutError
 from .proto import ketch_pb2 as pb
 from .stream_type import StreamType
 
 MAIN = "main"   # the entrypoint, as the server names it
 _NOT_YET = {
-    "encrypted_ports": "tunnels into sandboxes are not in ketch yet",
-    "unencrypted_ports": "tunnels into sandboxes are not in ketch yet",
-    "h2_ports": "tunnels into sandboxes are not in ketch yet",
+    "h2_ports": "HTTP/2 tunnels are not in ketch yet; use encrypted_ports",
     "readiness_probe": "readiness probes are not in ketch yet; poll with sb.exec(...)",
     "network_file_systems": "network file systems are not in ketch; use volumes=",
     "custom_domain": "custom domains for sandboxes are not in ketch",
@@ -39,7 +38,7 @@ _NOT_YET = {
     "outbound_cidr_allowlist": "outbound allowlists are not in ketch yet; use block_network",
     "outbound_domain_allowlist": "outbound allowlists are not in ketch yet; use block_network",
     "cidr_allowlist": "outbound allowlists are not in ketch yet; use block_network",
-    "inbound_cidr_allowlist": "tunnels into sandboxes are not in ketch yet",
+    "inbound_cidr_allowlist": "inbound allowlists for tunnels are not in ketch yet",
     "experimental_options": "Modal's experimental sandbox options are not in ketch",
     "_experimental_enable_snapshot": "memory snapshots are not in ketch yet",
     "runtime": "ketch runs sandboxes on its server's runtime (bwrap or process)",
@@ -115,7 +114,8 @@ class Sandbox:
                      image=None, env=None, secrets=None, timeout: int | None = 300,
                      idle_timeout: int | None = None, workdir: str | None = None, gpu=None,
                      cpu=None, memory=None, block_network: bool = False, volumes=None,
-                     pty: bool = False, client=None, **options) -> "Sandbox":
+                     pty: bool = False, encrypted_ports=(), unencrypted_ports=(),
+                     client=None, **options) -> "Sandbox":
         """Starts a sandbox running `args` (its entrypoint; none: it waits until
         terminated or timed out) in `image` (none: this server's environment). timeout
         bounds its life (default 300 s), idle_timeout ends it once nothing has run or been
@@ -141,6 +141,11 @@ class Sandbox:
             raise InvalidError(f"{where}: tags= takes a dict of str to str")
         if name is not None:
             check_name("Sandbox", name)
+        ports = _ports("encrypted_ports", encrypted_ports), \
+            _ports("unencrypted_ports", unencrypted_ports)
+        if block_network and (ports[0] or ports[1]):
+            raise InvalidError(f"{where}: block_network=True leaves no network for "
+                               "encrypted_ports or unencrypted_ports; drop one of them")
         app_id = _app_id(app)
         conn = await Client.get()
         for vol in opts.volumes.values():
@@ -153,7 +158,8 @@ class Sandbox:
             resources=pb.Resources(cpu_request=opts.cpu_request, cpu_limit=opts.cpu_limit,
                                    memory_request_mib=opts.memory_request_mib,
                                    memory_limit_mib=opts.memory_limit_mib, gpu=opts.gpu),
-            block_network=opts.block_network, pty=bool(pty))
+            block_network=opts.block_network, pty=bool(pty), encrypted_ports=ports[0],
+            unencrypted_ports=ports[1])
         if opts.image is not None:
             spec.image_id = await opts.image._build(conn)
         return await cls._create(app_id, spec, name or "", tags or {})
@@ -246,6 +252,15 @@ class Sandbox:
         """This handle lets go of the sandbox (it keeps running until its timeout);
         ketch keeps nothing open per sandbox, so there is nothing to release."""
 
+    @_sync.twin
+    async def tunnels(self, timeout: int = 50) -> dict[int, Tunnel]:
+        """The sandbox's tunneled ports (encrypted_ports, unencrypted_ports): its port →
+        a `Tunnel` reachable from this machine through the ketch server's host."""
+        conn = await Client.get()
+        reply = await conn.request(sandbox_get=pb.SandboxGet(sandbox_id=self._id))
+        return {t.container_port: Tunnel(t.host, t.port, t.host, t.port)
+                for t in reply.sandbox_info.tunnels}
+
     # ------------------------------------------------------------------ processes
 
     @_sync.twin
@@ -301,6 +316,14 @@ class Sandbox:
     @_sync.twin
     async def rm(self, path: str, recursive: bool = False) -> None:
         await old_op(self._id, "rm", path, recursive=recursive)
+
+def _ports(name: str, ports) -> list[int]:
+    ports = list(ports or ())
+    if not all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535
+               for p in ports):
+        raise InvalidError(f"Sandbox.create: {name}={ports!r}: give port numbers 1-65535")
+    return ports
+
 
 def _app_id(app) -> str:
     """The app a sandbox is made in: the given App (looked up or running), or inside a

@@ -41,7 +41,9 @@ KILLED = 128 + signal.SIGKILL   # the shell's code for a process killed by SIGKI
 PR_SET_DUMPABLE = 4
 # Variables of the supervisor's own that its processes do not inherit.
 _PRIVATE_ENV = ("KETCH_TOKEN", "KETCH_SERVER_ADDR", "KETCH_NET_READY_FD",
-                "KETCH_CONTAINER_ID", "KETCH_SANDBOX_WORKDIR", "KETCH_WEB_DIR")
+                "KETCH_CONTAINER_ID", "KETCH_SANDBOX_WORKDIR", "KETCH_WEB_DIR",
+                "KETCH_SANDBOX_PORTS")
+PIPE_READ = 256 * 1024
 
 
 PIPE_BYTES = 1024 * 1024         # a process's output pipe holds this much (Linux's default: 64 KiB)
@@ -305,6 +307,33 @@ class Supervisor:
         self.done.set()
 
 
+async def _forward_ports():
+    """Each tunneled port: a socket in the web directory, where the server's tunnel
+    connects, passed on to 127.0.0.1:<port> in the sandbox's network namespace."""
+    ports = [int(p) for p in os.environ.get("KETCH_SANDBOX_PORTS", "").split(",") if p]
+    for port in ports:
+        async def handle(reader, writer, port=port):
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:   # nothing listens there (yet): the caller sees it closed
+                writer.close()
+                return
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer),
+                                 return_exceptions=True)
+
+        path = os.path.join(os.environ["KETCH_WEB_DIR"], f"port-{port}.sock")
+        await asyncio.start_unix_server(handle, path)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    try:
+        while data := await reader.read(PIPE_READ):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
 async def _main() -> int:
     workdir = os.environ.get("KETCH_SANDBOX_WORKDIR", "")
     if workdir:
@@ -315,6 +344,7 @@ async def _main() -> int:
     conn = await _wire.open_connection(os.environ["KETCH_SERVER_ADDR"], sup.on_frame,
                                        lambda exc: lost.set())
     sup.conn = conn
+    await _forward_ports()
     await conn.request(hello=pb.Hello(token=os.environ.get("KETCH_TOKEN", ""), role="sandbox",
                                       container_id=os.environ["KETCH_CONTAINER_ID"]))
     loop = asyncio.get_running_loop()

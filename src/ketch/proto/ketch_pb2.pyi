@@ -1412,7 +1412,7 @@ class SandboxCreate(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[SandboxSpec, _Mapping]] = ...) -> None: ...
 
 class SandboxInfo(_message.Message):
-    __slots__ = ("sandbox_id", "app_id", "name", "tags", "state", "done", "returncode", "reason", "message", "created_at", "app_name")
+    __slots__ = ("sandbox_id", "app_id", "name", "tags", "state", "done", "returncode", "reason", "message", "created_at", "app_name", "tunnels")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1431,6 +1431,7 @@ class SandboxInfo(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     APP_NAME_FIELD_NUMBER: _ClassVar[int]
+    TUNNELS_FIELD_NUMBER: _ClassVar[int]
     sandbox_id: str
     app_id: str
     name: str
@@ -1442,7 +1443,20 @@ class SandboxInfo(_message.Message):
     message: str
     created_at: float
     app_name: str
-    def __init__(self, sandbox_id: _Optional[str] = ..., app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., state: _Optional[str] = ..., done: _Optional[bool] = ..., returncode: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., created_at: _Optional[float] = ..., app_name: _Optional[str] = ...) -> None: ...
+    tunnels: _containers.RepeatedCompositeFieldContainer[SandboxTunnel]
+    def __init__(self, sandbox_id: _Optional[str] = ..., app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., state: _Optional[str] = ..., done: _Optional[bool] = ..., returncode: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., created_at: _Optional[float] = ..., app_name: _Optional[str] = ..., tunnels: _Optional[_Iterable[_Union[SandboxTunnel, _Mapping]]] = ...) -> None: ...
+
+class SandboxTunnel(_message.Message):
+    __slots__ = ("container_port", "host", "port", "encrypted")
+    CONTAINER_PORT_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    container_port: int
+    host: str
+    port: int
+    encrypted: bool
+    def __init__(self, container_port: _Optional[int] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., encrypted: _Optional[bool] = ...) -> None: ...
 
 class SandboxGet(_message.Message):
     __slots__ = ("sandbox_id", "app_name", "name")

@@ -27,6 +27,7 @@ from .dicts import DictService
 from .functions.launch import Launcher
 from .sandboxes import SandboxService
 from .sandboxes.launch import SandboxLauncher
+from .sandboxes.tunnels import Tunnels
 from .functions.service import FunctionsService
 from .images import ImageService
 from .images.owners import ImageOwners
@@ -89,16 +90,18 @@ class Server:
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
         self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
-        launcher = Launcher(self.images, self.secrets, self.volumes,
-                            self.runtime.container_address(self.container_address),
-                            self.tokens, self.code)
-        self.functions = FunctionsService(self.store, self.runtime, self.resources, self.logs,
-                                          launcher)
-        self.sandboxes = SandboxService(self.runtime, self.resources, SandboxLauncher(launcher),
-                                        self.functions.registry.app, self.logs)
+        self.functions = FunctionsService(
+            self.store, self.runtime, self.resources, self.logs,
+            Launcher(self.images, self.secrets, self.volumes,
+                     self.runtime.container_address(self.container_address), self.tokens,
+                     self.code))
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
+        self.sandboxes = SandboxService(
+            self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
+            self.functions.registry.app, self.logs,
+            Tunnels(self.gateway.host, self.runtime.run.web_dir))
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,

@@ -15,6 +15,7 @@ from .model import SandboxRecord
 
 MAX_TIMEOUT_S = 24 * 3600
 MAX_TAGS = 64
+MAX_PORTS = 16
 MAX_ENTRYPOINT_BYTES = 128 * 1024
 
 
@@ -32,6 +33,11 @@ def check_spec(spec: pb.SandboxSpec, tags) -> None:
                              f"{MAX_TIMEOUT_S}")
     if spec.timeout_s and spec.timeout_s < 1:
         raise ValueError("Sandbox.create: timeout must be at least 1 second")
+    ports = [*spec.encrypted_ports, *spec.unencrypted_ports]
+    if any(not 1 <= p <= 65535 for p in ports) or len(set(ports)) != len(ports) or \
+            len(ports) > MAX_PORTS:
+        raise ValueError(f"Sandbox.create: ports {ports}: give at most {MAX_PORTS} distinct "
+                         "port numbers from 1 to 65535")
     if spec.block_network and (spec.encrypted_ports or spec.unencrypted_ports):
         raise ValueError("Sandbox.create: block_network=True leaves no network to reach "
                          "encrypted_ports or unencrypted_ports through; drop one of them")
@@ -84,6 +90,8 @@ class SandboxLauncher:
             "KETCH_TOKEN": la.credentials.mint_container(sb.id, sb.workspace),
             "KETCH_CONTAINER_ID": sb.id,
             "KETCH_SANDBOX_WORKDIR": spec.workdir,
+            "KETCH_SANDBOX_PORTS": ",".join(str(p) for p in
+                                            [*spec.encrypted_ports, *spec.unencrypted_ports]),
         })
         res = spec.resources
         fields = image.launch_fields() if image is not None else {}

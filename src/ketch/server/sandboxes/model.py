@@ -123,6 +123,8 @@ class SandboxRecord:
         self.finished_at = 0.0
         self.last_active = time.monotonic()
         self.timers: list[asyncio.TimerHandle] = []
+        self.tunnels: list[pb.SandboxTunnel] = []
+        self.tunnel_servers: list[asyncio.AbstractServer] = []
 
     def send(self, frame: pb.Frame):
         """To the supervisor, now or once it connects."""
@@ -143,4 +145,4 @@ class SandboxRecord:
             sandbox_id=self.id, app_id=self.app_id, app_name=self.app_name, name=self.name,
             tags=self.tags, state="finished" if self.done else self.state, done=self.done,
             returncode=self.returncode, reason=self.reason.value if self.reason else "",
-            message=self.message, created_at=self.created_at)
+            message=self.message, created_at=self.created_at, tunnels=self.tunnels)

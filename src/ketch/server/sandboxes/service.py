@@ -18,6 +18,7 @@ from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
 from ..runtime import ContainerExit
 from .launch import SandboxLauncher, check_spec
+from .tunnels import Tunnels
 from .model import MAIN, WINDOW, EndReason, ExecRecord, SandboxRecord, new_id
 
 log = logging.getLogger("ketch.server")
@@ -33,12 +34,14 @@ CONN_DRAIN_S = 1.0           # a gone container's last frames get this long to a
 
 
 class SandboxService:
-    def __init__(self, runtime, resources, launcher: SandboxLauncher, find_app, logs):
+    def __init__(self, runtime, resources, launcher: SandboxLauncher, find_app, logs,
+                 tunnels: Tunnels):
         self.runtime = runtime
         self.resources = resources
         self.launcher = launcher
         self.find_app = find_app   # (workspace, app_id) -> the live AppRecord, or LookupError
         self.logs = logs
+        self.tunnels = tunnels
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
 
@@ -84,6 +87,7 @@ class SandboxService:
         if spec.idle_timeout_s:
             sb.timers.append(loop.call_later(spec.idle_timeout_s, self._check_idle, sb))
         try:
+            await self.tunnels.open(sb)
             sb.handle = await self.runtime.start(
                 self.launcher.launch_for(sb),
                 lambda source, text: self.logs.write(sb.app_id, source, "sandbox", sb.id, text),
@@ -153,6 +157,7 @@ class SandboxService:
                 waiter.set_exception(ServiceError(ended, "execution"))
         sb.file_waiters.clear()
         sb.done, sb.finished_at = True, time.monotonic()
+        self.tunnels.close(sb)
         sb.pending.clear()
         for timer in sb.timers:
             timer.cancel()
