@@ -239,6 +239,9 @@ def test_bad_input_is_refused_early(app):
             sb.exec("true", bufsize=0)
         with pytest.raises(InvalidError, match="needs a command"):
             sb.exec()
+        with pytest.raises(InvalidError, match="needs the bwrap runtime"):
+            sb.snapshot_filesystem()
+        sb.reload_volumes()   # a ketch volume is one directory: changes are already seen
     finally:
         sb.terminate()
 

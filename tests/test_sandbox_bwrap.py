@@ -283,3 +283,38 @@ def test_tunnel_into_the_sandboxs_own_network(srv):
     """)
     assert out["body"] == "inside" and out["port"] != 8080
     assert out["host_port"] != "inside"
+
+
+def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
+    out = client(srv, """
+    sb = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+    sb.exec("bash", "-c", "mkdir -p /opt/tool && echo v1 > /opt/tool/version && "
+            "rm /etc/debian_version").wait()
+    image = sb.snapshot_filesystem()
+    sb.terminate()
+    again = ketch.Sandbox.create(app=app, image=image)
+    p = again.exec("bash", "-c", "cat /opt/tool/version; ls /etc/debian_version 2>&1 | wc -l;"
+                   " test -e /etc/debian_version && echo there || echo gone")
+    seen = p.stdout.read().split()
+    again.terminate()
+    fn_app = ketch.App("snapshot-fn")
+
+    @fn_app.function(image=image, serialized=True)
+    def read_version():
+        return open("/opt/tool/version").read().strip()
+
+    with fn_app.run():
+        from_function = read_version.remote()
+    try:
+        image.pip_install("six")
+        extend = "allowed"
+    except NotImplementedError as exc:
+        extend = "not in ketch yet" if "not in ketch yet" in str(exc) else str(exc)
+    print(json.dumps({"seen": seen, "function": from_function, "extend": extend,
+                      "image": image.object_id}))
+    """)
+    assert out["seen"][0] == "v1" and out["seen"][-1] == "gone"   # the whiteout held too
+    assert out["function"] == "v1"
+    assert out["extend"] == "not in ketch yet" and out["image"].startswith("im-")
+    listed = srv.ketch("image", "list", "--json")
+    assert out["image"] in listed.stdout

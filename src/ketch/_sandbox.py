@@ -19,9 +19,11 @@ import os
 from . import _sync
 from ._client import Client
 from ._container_process import ContainerProcess
+from ._image import Image
 from ._io_streams import StreamReader, StreamWriter, _Source, check_bufsize, print_stream
 from ._object import check_name, refuse_client
 from ._options import build_options
+from ._snapshot_image import snapshot_image
 from ._sandbox_fs import FileIO, SandboxFilesystem, old_op
 from ._tunnel import Tunnel
 from .exception import InvalidError, SandboxTerminatedError, SandboxTimeoutError
@@ -251,6 +253,22 @@ class Sandbox:
     def detach(self) -> None:
         """This handle lets go of the sandbox (it keeps running until its timeout);
         ketch keeps nothing open per sandbox, so there is nothing to release."""
+
+    @_sync.twin
+    async def snapshot_filesystem(self, timeout: int = 55) -> Image:
+        """Its file system now, as an Image (a new layer over its image's) that later
+        sandboxes and functions can run in. Needs the bwrap runtime and image=."""
+        conn = await Client.get()
+        reply = await conn.request(sandbox_snapshot_fs=pb.SandboxSnapshotFs(
+            sandbox_id=self._id))
+        return snapshot_image(conn, reply.image_built.image_id)
+
+    @_sync.twin
+    async def reload_volumes(self) -> None:
+        """Modal's: makes volume changes committed elsewhere visible in the sandbox. A ketch
+        volume is the same directory on the server for every container that mounts it, so
+        they are visible already; nothing to do."""
+        await self.poll.aio()
 
     @_sync.twin
     async def tunnels(self, timeout: int = 50) -> dict[int, Tunnel]:

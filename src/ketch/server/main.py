@@ -101,7 +101,7 @@ class Server:
         self.sandboxes = SandboxService(
             self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
             self.functions.registry.app, self.logs,
-            Tunnels(self.gateway.host, self.runtime.run.web_dir))
+            Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,

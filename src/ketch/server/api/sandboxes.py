@@ -64,6 +64,11 @@ async def sandbox_file_op(svc: Services, req: Request, msg: pb.SandboxFileOp):
     req.reply(sandbox_file_result=await svc.sandboxes.file_op(req.workspace, msg))
 
 
+async def sandbox_snapshot_fs(svc: Services, req: Request, msg: pb.SandboxSnapshotFs):
+    image_id = await svc.sandboxes.snapshot_filesystem(req.workspace, msg.sandbox_id)
+    req.reply(image_built=pb.ImageBuilt(image_id=image_id, n_steps=1))
+
+
 # -- the supervisor inside a sandbox
 
 def supervisor_hello(svc: Services, req: Request, msg: pb.SandboxHello):
@@ -98,6 +103,7 @@ CLIENT_ROUTES = {
     "sandbox_stdin": sandbox_stdin,
     "sandbox_exec_wait": sandbox_exec_wait,
     "sandbox_file_op": sandbox_file_op,
+    "sandbox_snapshot_fs": sandbox_snapshot_fs,
 }
 
 SUPERVISOR_ROUTES = {

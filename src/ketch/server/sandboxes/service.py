@@ -18,6 +18,7 @@ from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
 from ..runtime import ContainerExit
 from .launch import SandboxLauncher, check_spec
+from .snapshot import snapshot
 from .tunnels import Tunnels
 from .model import MAIN, WINDOW, EndReason, ExecRecord, SandboxRecord, new_id
 
@@ -35,13 +36,14 @@ CONN_DRAIN_S = 1.0           # a gone container's last frames get this long to a
 
 class SandboxService:
     def __init__(self, runtime, resources, launcher: SandboxLauncher, find_app, logs,
-                 tunnels: Tunnels):
+                 tunnels: Tunnels, images):
         self.runtime = runtime
         self.resources = resources
         self.launcher = launcher
         self.find_app = find_app   # (workspace, app_id) -> the live AppRecord, or LookupError
         self.logs = logs
         self.tunnels = tunnels
+        self.images = images
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
 
@@ -329,6 +331,11 @@ class SandboxService:
             return await asyncio.wait_for(waiter, FILE_OP_TIMEOUT_S)
         finally:
             sb.file_waiters.pop(op.op_id, None)
+
+    async def snapshot_filesystem(self, workspace: str, sandbox_id: str) -> str:
+        sb = self._live(workspace, sandbox_id)
+        sb.touch()
+        return await snapshot(self.images, self.runtime.root, sb)
 
     # ------------------------------------------------------------------ the supervisor
 
