@@ -272,3 +272,14 @@ def test_tunnel_to_a_web_server_inside(app):
         assert tunnel.tcp_socket == (tunnel.host, tunnel.port)
     finally:
         sb.terminate()
+
+
+def test_entrypoint_and_exec_with_a_pty(app, sb):
+    boxed = ketch.Sandbox.create("bash", "-c", "tty; echo to-stderr >&2", app=app, pty=True)
+    out = boxed.stdout.read()
+    assert out.startswith("/dev/pts/") and "to-stderr" in out   # one stream, as Modal's
+    assert boxed.stderr.read() == ""
+    p = sb.exec("bash", "-c", "read -r line; echo \"[$line]\"", pty=True)
+    p.stdin.write("typed\n")
+    p.stdin.drain()
+    assert "[typed]" in p.stdout.read() and p.wait() == 0

@@ -318,3 +318,17 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     assert out["extend"] == "not in ketch yet" and out["image"].startswith("im-")
     listed = srv.ketch("image", "list", "--json")
     assert out["image"] in listed.stdout
+
+
+def test_out_of_memory_is_reported_as_for_functions(srv):
+    out = client(srv, """
+    sb = ketch.Sandbox.create("python3", "-c", "x = bytearray(600 * 1024 * 1024)", app=app,
+                              memory=(128, 256))
+    try:
+        sb.wait()
+        print(json.dumps({"raised": None}))
+    except ketch.exception.SandboxTerminatedError as exc:
+        print(json.dumps({"raised": str(exc), "code": sb.returncode}))
+    """)
+    assert "ran out of memory at its limit of 256 MiB" in out["raised"]
+    assert out["code"] == 137
