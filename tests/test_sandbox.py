@@ -283,3 +283,51 @@ def test_entrypoint_and_exec_with_a_pty(app, sb):
     p.stdin.write("typed\n")
     p.stdin.drain()
     assert "[typed]" in p.stdout.read() and p.wait() == 0
+
+
+def test_forward_from_a_functions_container(server):
+    """ketch.forward(port) inside a function: the port is reachable from here while the
+    `with` block lasts."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = ketch.App("forward-test")
+
+    @app.function(serialized=True, timeout=120)
+    def serve(port: int, queue_name: str):
+        import http.server
+        import threading
+
+        import ketch as k
+
+        class Hello(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"from the function")
+
+        httpd = http.server.HTTPServer(("127.0.0.1", port), Hello)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        q = k.Queue.from_name(queue_name)
+        with k.forward(port) as tunnel:
+            q.put(tunnel.url, partition="url")
+            q.get(partition="done", timeout=60)
+        return "served"
+
+    with pytest.raises(InvalidError, match="inside a function's container"):
+        ketch.forward(port)
+    name = f"forward-{port}"
+    named = ketch.Queue.from_name(name, create_if_missing=True)
+    try:
+        with app.run():
+            call = serve.spawn(port, name)
+            url = named.get(partition="url", timeout=60)
+            with urllib.request.urlopen(url, timeout=10) as r:
+                assert r.read() == b"from the function"
+            named.put("ok", partition="done")
+            assert call.get(timeout=60) == "served"
+    finally:
+        ketch.Queue.delete(name)

@@ -25,6 +25,7 @@ from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
 from ._queue import Queue
 from ._sandbox import Sandbox
+from ._forward import forward
 from ._tunnel import Tunnel
 from ._secret import Secret
 from ._volume import FileEntry, FileEntryType, Volume
@@ -39,7 +40,8 @@ from . import app, call_graph, cls, container_process, dict, exception, experime
 from .partial_function import web_endpoint
 
 __all__ = [
-    "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Tunnel", "Volume", "Image",
+    "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
+    "Image", "forward",
     "App", "Cls", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
@@ -56,8 +58,6 @@ __getattr__ = not_yet(__name__, {
     "Period": "schedules",
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
-    "forward": "port forwarding from a function's container; a sandbox's "
-               "encrypted_ports/unencrypted_ports give Tunnels (sb.tunnels())",
     "interact": "interactive containers",
     "Client": "a public client object; ketch connects by itself (KETCH_SERVER_ADDR)",
     "Cluster": "multi-node clusters",

@@ -28,6 +28,7 @@ import signal
 import sys
 
 from .. import _wire
+from .._port_forward import serve_port
 from ..proto import ketch_pb2 as pb
 from . import files
 from .network import wait_for_network
@@ -43,7 +44,6 @@ PR_SET_DUMPABLE = 4
 _PRIVATE_ENV = ("KETCH_TOKEN", "KETCH_SERVER_ADDR", "KETCH_NET_READY_FD",
                 "KETCH_CONTAINER_ID", "KETCH_SANDBOX_WORKDIR", "KETCH_WEB_DIR",
                 "KETCH_SANDBOX_PORTS")
-PIPE_READ = 256 * 1024
 
 
 PIPE_BYTES = 1024 * 1024         # a process's output pipe holds this much (Linux's default: 64 KiB)
@@ -308,30 +308,10 @@ class Supervisor:
 
 
 async def _forward_ports():
-    """Each tunneled port: a socket in the web directory, where the server's tunnel
-    connects, passed on to 127.0.0.1:<port> in the sandbox's network namespace."""
-    ports = [int(p) for p in os.environ.get("KETCH_SANDBOX_PORTS", "").split(",") if p]
-    for port in ports:
-        async def handle(reader, writer, port=port):
-            try:
-                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:   # nothing listens there (yet): the caller sees it closed
-                writer.close()
-                return
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer),
-                                 return_exceptions=True)
-
-        path = os.path.join(os.environ["KETCH_WEB_DIR"], f"port-{port}.sock")
-        await asyncio.start_unix_server(handle, path)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-    try:
-        while data := await reader.read(PIPE_READ):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
+    """Each tunneled port: a socket in the web directory, passed on inside."""
+    for port in os.environ.get("KETCH_SANDBOX_PORTS", "").split(","):
+        if port:
+            await serve_port(int(port))
 
 
 async def _main() -> int:

@@ -63,3 +63,4 @@ class Services:
         self.volumes.owner_closed(owner_id)
         self.objects.owner_closed(owner_id)
         self.blobs.owner_closed(owner_id)
+        self.sandboxes.tunnels.owner_closed(owner_id)

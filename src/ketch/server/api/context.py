@@ -25,6 +25,7 @@ class Request:
     container: ContainerRecord | None   # the container a container connection speaks for
     workspace: str          # what the request sees and touches belongs to this workspace
     raw: list | None = None  # the raw bytes after the frame, for routes that take them
+    as_container: str = ""   # a client session opened with a container's own credential
 
     def reply(self, raw=None, **body):
         self.conn.reply(self.frame, raw, **body)

@@ -69,6 +69,19 @@ async def sandbox_snapshot_fs(svc: Services, req: Request, msg: pb.SandboxSnapsh
     req.reply(image_built=pb.ImageBuilt(image_id=image_id, n_steps=1))
 
 
+async def tunnel_open(svc: Services, req: Request, msg: pb.TunnelOpen):
+    c = svc.functions.containers.get(req.as_container)
+    if c is None or c.fn.app.workspace != req.workspace:
+        raise ValueError("ketch.forward() works inside a running function's container only")
+    req.reply(sandbox_tunnel=await svc.sandboxes.tunnels.open_forward(
+        req.owner_id, c.id, msg.port, not msg.unencrypted))
+
+
+def tunnel_close(svc: Services, req: Request, msg: pb.TunnelClose):
+    svc.sandboxes.tunnels.close_forward(req.owner_id, msg.port)
+    req.reply(ok=pb.Ok())
+
+
 # -- the supervisor inside a sandbox
 
 def supervisor_hello(svc: Services, req: Request, msg: pb.SandboxHello):
@@ -104,6 +117,8 @@ CLIENT_ROUTES = {
     "sandbox_exec_wait": sandbox_exec_wait,
     "sandbox_file_op": sandbox_file_op,
     "sandbox_snapshot_fs": sandbox_snapshot_fs,
+    "tunnel_open": tunnel_open,
+    "tunnel_close": tunnel_close,
 }
 
 SUPERVISOR_ROUTES = {

@@ -77,7 +77,8 @@ class Session:
             self.conn.reply_error(frame, "invalid", f"{kind!r} carries no raw bytes")
             return
         request = Request(frame, self.conn, self.owner_id, self.role, self.peer,
-                          self.container, self.workspace, raw)
+                          self.container, self.workspace, raw,
+                          as_container=self.principal.container_id)
         try:
             result = handler(self.services, request, getattr(frame, kind))
         except Exception as exc:
