@@ -315,6 +315,15 @@ async def _forward_ports():
 
 
 async def _main() -> int:
+    if sys.version_info < (3, 12) and hasattr(asyncio, "PidfdChildWatcher"):
+        # Before 3.12 asyncio waits for each child in a thread of its own; a pidfd
+        # watcher waits on the loop (3.12 does so by default).
+        try:
+            watcher = asyncio.PidfdChildWatcher()
+            watcher.attach_loop(asyncio.get_running_loop())
+            asyncio.set_child_watcher(watcher)
+        except OSError:
+            pass   # a kernel without pidfd_open: threads it is
     workdir = os.environ.get("KETCH_SANDBOX_WORKDIR", "")
     if workdir:
         os.makedirs(workdir, exist_ok=True)
