@@ -331,3 +331,18 @@ def test_forward_from_a_functions_container(server):
             assert call.get(timeout=60) == "served"
     finally:
         ketch.Queue.delete(name)
+
+
+def test_secrets_reach_the_sandbox_and_its_execs(app):
+    ketch.Secret.create("sandbox-test-secret", {"API_KEY": "s3cret"}, overwrite=True)
+    secret = ketch.Secret.from_name("sandbox-test-secret")
+    sb = ketch.Sandbox.create("bash", "-c", "echo $API_KEY $PLAIN", app=app, secrets=[secret],
+                              env={"PLAIN": "plain", "UNSET": None})
+    assert sb.stdout.read() == "s3cret plain\n"
+    other = ketch.Sandbox.create(app=app)
+    try:
+        p = other.exec("bash", "-c", "echo ${API_KEY:-none}", secrets=[secret])
+        assert p.stdout.read() == "s3cret\n"
+        assert other.exec("bash", "-c", "echo ${API_KEY:-none}").stdout.read() == "none\n"
+    finally:
+        other.terminate()

@@ -332,3 +332,14 @@ def test_out_of_memory_is_reported_as_for_functions(srv):
     """)
     assert "ran out of memory at its limit of 256 MiB" in out["raised"]
     assert out["code"] == 137
+
+
+def test_volume_mounted_in_a_sandbox(srv):
+    out = client(srv, """
+    vol = ketch.Volume.from_name("sandbox-vol", create_if_missing=True)
+    sb = ketch.Sandbox.create(app=app, volumes={"/data": vol})
+    assert sb.exec("bash", "-c", "echo from-sandbox > /data/note.txt").wait() == 0
+    sb.terminate(wait=True)
+    print(json.dumps({"read": b"".join(vol.read_file("note.txt")).decode()}))
+    """)
+    assert out["read"] == "from-sandbox\n"
