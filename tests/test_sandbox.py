@@ -168,6 +168,8 @@ def test_tags_list_from_name_and_another_process(app, server):
         assert other.object_id not in {s.object_id for s in
                                        ketch.Sandbox.list(tags={"team": "a"})}
         assert ketch.Sandbox.from_name("sandbox-tests", "tagged-one").object_id == sb.object_id
+        with pytest.raises(AttributeError, match="wait_until_ready is not in ketch yet"):
+            sb.wait_until_ready()
         with pytest.raises(ketch.exception.AlreadyExistsError):
             ketch.Sandbox.create(app=app, name="tagged-one")
         code = f"""
@@ -181,6 +183,11 @@ print(p.stdout.read().strip(), p.wait())
     finally:
         sb.terminate()
         other.terminate()
+    sb.wait(raise_on_termination=False)
+    with pytest.raises(NotFoundError):
+        ketch.Sandbox.from_name("sandbox-tests", "tagged-one")
+    ended = ketch.Sandbox.from_name("sandbox-tests", "tagged-one", include_terminated=True)
+    assert ended.object_id == sb.object_id and ended.returncode is not None
 
 
 def test_outlives_the_client_that_made_it(app, server):

@@ -70,8 +70,25 @@ async def _secret_ids(secrets) -> list[str]:
     return [await s._id() for s in secrets]
 
 
+# Modal's Sandbox methods ketch does not have yet, with what to do instead.
+_METHODS_NOT_YET = {
+    "wait_until_ready": "readiness probes; poll with sb.exec(...)",
+    "create_connect_token": "connect tokens; use encrypted_ports and sb.tunnels()",
+    "mount_image": "mounting images into a running sandbox",
+    "unmount_image": "mounting images into a running sandbox",
+    "snapshot_directory": "directory snapshots; use snapshot_filesystem()",
+    "logs": "a sandbox's log stream; read sb.stdout and sb.stderr",
+}
+
+
 class Sandbox:
     """A sandbox on the ketch server; made by `create`, found by `from_id`/`from_name`."""
+
+    def __getattr__(self, name: str):
+        if name in _METHODS_NOT_YET:
+            raise AttributeError(f"Sandbox.{name} is not in ketch yet "
+                                 f"({_METHODS_NOT_YET[name]}); see docs/sandboxes.md")
+        raise AttributeError(f"'Sandbox' object has no attribute {name!r}")
 
     def __init__(self, info: pb.SandboxInfo):
         self._id = info.sandbox_id
@@ -183,11 +200,13 @@ class Sandbox:
 
     @_sync.twin_classmethod
     async def from_name(cls, app_name: str, name: str, *, environment_name=None,
-                        client=None) -> "Sandbox":
-        """The running sandbox created with `name=` in the deployed app `app_name`."""
+                        include_terminated: bool = False, client=None) -> "Sandbox":
+        """The running sandbox created with `name=` in the deployed app `app_name` (with
+        include_terminated=True, the latest ended one when none runs)."""
         refuse_client("Sandbox.from_name", client)
         conn = await Client.get()
-        reply = await conn.request(sandbox_get=pb.SandboxGet(app_name=app_name, name=name))
+        reply = await conn.request(sandbox_get=pb.SandboxGet(
+            app_name=app_name, name=name, include_terminated=include_terminated))
         return cls(reply.sandbox_info)
 
     @_sync.twin_classmethod

@@ -1467,14 +1467,16 @@ class SandboxTunnel(_message.Message):
     def __init__(self, container_port: _Optional[int] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., encrypted: _Optional[bool] = ...) -> None: ...
 
 class SandboxGet(_message.Message):
-    __slots__ = ("sandbox_id", "app_name", "name")
+    __slots__ = ("sandbox_id", "app_name", "name", "include_terminated")
     SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
     APP_NAME_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TERMINATED_FIELD_NUMBER: _ClassVar[int]
     sandbox_id: str
     app_name: str
     name: str
-    def __init__(self, sandbox_id: _Optional[str] = ..., app_name: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    include_terminated: bool
+    def __init__(self, sandbox_id: _Optional[str] = ..., app_name: _Optional[str] = ..., name: _Optional[str] = ..., include_terminated: _Optional[bool] = ...) -> None: ...
 
 class SandboxList(_message.Message):
     __slots__ = ("app_id", "tags", "include_finished")

@@ -201,10 +201,13 @@ class SandboxService:
     def find(self, workspace: str, msg: pb.SandboxGet) -> SandboxRecord:
         if msg.sandbox_id:
             return self.get(workspace, msg.sandbox_id)
-        for sb in self.sandboxes.values():
-            if sb.workspace == workspace and sb.app_name == msg.app_name and \
-                    sb.name == msg.name and not sb.done:
+        named = [sb for sb in self.sandboxes.values() if sb.workspace == workspace and
+                 sb.app_name == msg.app_name and sb.name == msg.name]
+        for sb in named:
+            if not sb.done:
                 return sb
+        if msg.include_terminated and named:
+            return max(named, key=lambda sb: sb.created_at)
         raise LookupError(f"no running sandbox named {msg.name!r} in app {msg.app_name!r}")
 
     def list(self, workspace: str, app_id: str, tags, include_finished: bool = False):
