@@ -353,3 +353,12 @@ def test_secrets_reach_the_sandbox_and_its_execs(app):
         assert other.exec("bash", "-c", "echo ${API_KEY:-none}").stdout.read() == "none\n"
     finally:
         other.terminate()
+
+
+def test_a_sandbox_ends_with_its_ephemeral_app(server):
+    app = ketch.App("sandbox-ephemeral")
+    with app.run():
+        sb = ketch.Sandbox.create(app=app, timeout=600)
+        assert sb.exec("true").wait() == 0
+    with pytest.raises(ketch.exception.SandboxTerminatedError, match="was stopped"):
+        sb.wait()

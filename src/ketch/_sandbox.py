@@ -250,7 +250,7 @@ class Sandbox:
         if info.reason in ("timeout", "idle_timeout"):
             raise SandboxTimeoutError(f"sandbox {self._id} ended: {info.message}")
         if raise_on_termination and info.reason in ("terminated", "oom", "crashed",
-                                                    "server_stopped"):
+                                                    "server_stopped", "app_stopped"):
             raise SandboxTerminatedError(f"sandbox {self._id} ended: {info.message}")
 
     @_sync.twin

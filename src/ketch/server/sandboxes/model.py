@@ -24,6 +24,7 @@ class EndReason(enum.Enum):
     OOM = "oom"                    # the kernel killed it for memory
     CRASHED = "crashed"            # its supervisor died or could not start
     SERVER_STOPPED = "server_stopped"
+    APP_STOPPED = "app_stopped"    # its app was stopped (an ephemeral app's client left)
 
 
 def new_id(prefix: str) -> str:

@@ -32,6 +32,7 @@ MAX_EXECS = 1024             # processes started and not yet ended, per sandbox
 MAX_READ_BYTES = 16 * 1024 * 1024
 FILE_OP_TIMEOUT_S = 300.0
 CONN_DRAIN_S = 1.0           # a gone container's last frames get this long to arrive
+APP_CHECK_S = 1.0            # how often live sandboxes' apps are looked at
 
 
 class SandboxService:
@@ -46,6 +47,7 @@ class SandboxService:
         self.images = images
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
+        self._app_watch: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ life
 
@@ -72,6 +74,8 @@ class SandboxService:
                                "request now; terminate other sandboxes or ask for less",
                                "resource")
         self._sweep()
+        if self._app_watch is None:
+            self._app_watch = asyncio.ensure_future(self._watch_apps())
         sb = SandboxRecord(new_id("sb"), workspace, app, msg.name, msg.tags, spec)
         sb.reservation = reservation
         self.sandboxes[sb.id] = sb
@@ -101,6 +105,17 @@ class SandboxService:
         if sb.reason is not None:   # terminated (or timed out) while it was starting
             asyncio.ensure_future(self.runtime.stop(sb.handle, STOP_GRACE_S))
         return sb
+
+    async def _watch_apps(self):
+        """A sandbox ends with its app (an ephemeral app whose client left, `ketch app
+        stop`), as on Modal."""
+        while True:
+            await asyncio.sleep(APP_CHECK_S)
+            for sb in [s for s in self.sandboxes.values() if not s.done]:
+                try:
+                    self.find_app(sb.workspace, sb.app_id)
+                except LookupError:
+                    self.terminate_record(sb, EndReason.APP_STOPPED)
 
     def _check_idle(self, sb: SandboxRecord):
         if sb.done:
@@ -182,6 +197,8 @@ class SandboxService:
                 del self.sandboxes[sb.id]
 
     async def shutdown(self):
+        if self._app_watch is not None:
+            self._app_watch.cancel()
         live = [sb for sb in self.sandboxes.values() if not sb.done]
         for sb in live:
             self.terminate_record(sb, EndReason.SERVER_STOPPED)
@@ -418,6 +435,8 @@ def _describe(sb: SandboxRecord, how: ContainerExit | None) -> str:
         return "it was terminated"
     if reason is EndReason.SERVER_STOPPED:
         return "the server stopped"
+    if reason is EndReason.APP_STOPPED:
+        return f"its app {sb.app_name!r} was stopped"
     if reason is EndReason.OOM and how is not None:
         return how.describe()
     if reason is EndReason.EXITED:
