@@ -179,7 +179,8 @@ def report(res: dict):
                                ("exec_true", "exec `true` round trip p50",
                                 TARGETS["exec_true_p50_ms"])):
         row = res[key]
-        others = "  ".join(f"{k} {v['p50_ms']:.2f} ms (ketch ×{row['ketch']['p50_ms'] / v['p50_ms']:.1f})"
+        ours = row["ketch"]["p50_ms"]
+        others = "  ".join(f"{k} {v['p50_ms']:.2f} ms (ketch ×{ours / v['p50_ms']:.1f})"
                            for k, v in row.items() if k != "ketch")
         print(f"  {label}: ketch {row['ketch']['p50_ms']:.2f} ms (target ≤ {target:g})  {others}")
     row = res["stdout_mb_s"]

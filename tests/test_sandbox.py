@@ -191,7 +191,7 @@ print(p.stdout.read().strip(), p.wait())
 
 
 def test_outlives_the_client_that_made_it(app, server):
-    out = server.python(f"""
+    out = server.python("""
 import ketch
 app = ketch.App.lookup("sandbox-tests")
 sb = ketch.Sandbox.create("sleep", "600", app=app)
