@@ -343,3 +343,14 @@ def test_volume_mounted_in_a_sandbox(srv):
     print(json.dumps({"read": b"".join(vol.read_file("note.txt")).decode()}))
     """)
     assert out["read"] == "from-sandbox\n"
+
+
+def test_shell_with_an_image(srv):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ketch.cli", "shell", "--image", "debian_slim",
+                          "--cmd", "/bin/bash"], input="grep -q bookworm /etc/os-release && "
+                         "echo debian-shell; exit 4\n", env=srv.env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.stdout == "debian-shell\n" and out.returncode == 4, out.stderr
