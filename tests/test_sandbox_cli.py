@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import pexpect
 import pytest
@@ -40,7 +41,9 @@ def test_container_exec_with_a_pty(server, sandbox):
     child.expect("ready> ")
     child.sendline("stty size")
     child.expect("40 120")
-    child.sendline("sleep 30; echo not-interrupted")
+    child.sendline("echo sleeping; sleep 30; echo not-interrupted")
+    child.expect("sleeping\r\n")             # the output ("sleeping;" is the echoed line)
+    time.sleep(0.5)                           # the sleep is the terminal's foreground now
     child.sendcontrol("c")                    # Ctrl-C: SIGINT to the sleep, not the CLI
     child.expect("ready> ")
     child.sendline("echo still-here; exit 6")
@@ -55,8 +58,34 @@ def test_container_exec_without_a_terminal(server, sandbox):
     out = server.ketch("container", "exec", sandbox.object_id, "--", "bash", "-c",
                        "echo out; echo err >&2; exit 3")
     assert (out.stdout, out.stderr, out.returncode) == ("out\n", "err\n", 3)
-    refused = server.ketch("container", "exec", "ct-123", "--", "true")
-    assert refused.returncode != 0 and "ketch shell FILE::FUNCTION" in refused.stderr
+    refused = server.ketch("container", "exec", "ta-123", "--", "true")
+    assert refused.returncode != 0 and "no sandbox with id 'ta-123'" in refused.stderr
+
+
+def test_container_exec_into_a_functions_container(server, tmp_path):
+    """A running function's container takes execs too; it stays the function's."""
+    app = ketch.App("exec-into-fn")
+
+    @app.function(serialized=True, env={"IN_FUNCTION": "yes"}, timeout=120)
+    def linger(seconds: float):
+        import time
+        time.sleep(seconds)
+        return "done"
+
+    with app.run():
+        call = linger.spawn(30)
+        deadline = time.monotonic() + 60
+        rows = []
+        while not rows and time.monotonic() < deadline:
+            rows = [r for r in json.loads(server.ketch("container", "list", "--json").stdout)
+                    if r["app"] == "exec-into-fn" and r["state"] == "ready"]
+            time.sleep(0.2)
+        container_id = rows[0]["container_id"]
+        out = server.ketch("container", "exec", container_id, "--", "bash", "-c",
+                           "echo $IN_FUNCTION; exit 2")
+        assert (out.stdout, out.returncode) == ("yes\n", 2), out.stderr
+        assert container_id not in {s.object_id for s in ketch.Sandbox.list()}
+        call.cancel()
 
 
 def test_container_list_and_stop_show_and_end_sandboxes(server, sandbox):

@@ -25,6 +25,7 @@ from .loading import UserCode
 from .network import wait_for_network
 from .outbox import ContainerIO
 from .runners import InputRunner
+from .supervisor import Supervisor
 from .web import WebServing
 
 # Running inputs get this long to finish after SIGTERM; the rest of the server's grace is
@@ -46,6 +47,8 @@ class ContainerRuntime:
         self.code = UserCode(self.spec, container_spec.class_params)
         self.runner = InputRunner(self.spec, self.code, self.io)
         self.stopping = asyncio.Event()
+        # `ketch container exec` into it
+        self.execs = Supervisor(os.getcwd(), conn, wait_network=False)
 
     def on_frame(self, frame: pb.Frame):
         kind = frame.WhichOneof("body")
@@ -54,6 +57,8 @@ class ContainerRuntime:
         elif kind == "cancel_inputs":
             for input_id in frame.cancel_inputs.input_ids:
                 self.runner.cancel(input_id)
+        elif kind.startswith("sandbox_"):
+            self.execs.on_frame(frame)
 
     async def serve(self) -> int:
         """Starts, serves until asked to stop, and stops; returns the exit code."""

@@ -245,15 +245,22 @@ class Exec:
 
 
 class Supervisor:
-    def __init__(self, workdir: str):
-        self.conn: _wire.FrameProtocol | None = None
+    """A sandbox's processes; a function's container has one too, for `container exec`."""
+
+    def __init__(self, workdir: str, conn: _wire.FrameProtocol | None = None,
+                 wait_network: bool = True):
+        self.conn = conn
         self.execs: dict[str, Exec] = {}
         self.done = asyncio.Event()
         self.code = 0
         self.child_env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
         self.child_env["KETCH_SANDBOX_ID"] = os.environ.get("KETCH_CONTAINER_ID", "")
         self.workdir = workdir
-        self.network = asyncio.ensure_future(asyncio.to_thread(wait_for_network))
+        if wait_network:
+            self.network = asyncio.ensure_future(asyncio.to_thread(wait_for_network))
+        else:   # a function's container waits for its network itself, before its code
+            self.network = asyncio.get_running_loop().create_future()
+            self.network.set_result(None)
 
     def on_frame(self, frame: pb.Frame):
         kind = frame.WhichOneof("body")

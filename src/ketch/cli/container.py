@@ -9,7 +9,7 @@ import click
 
 from .._sandbox import Sandbox
 from ..proto import ketch_pb2 as pb
-from ._common import app_matches, client, console, fail, one_app, print_json, run_async, table
+from ._common import app_matches, client, console, one_app, print_json, run_async, table
 from ._terminal import attach, wants_pty
 
 
@@ -74,16 +74,12 @@ def stop(container_id: str):
 @click.option("--workdir", default=None, help="Run the command in this directory.")
 def exec_command(container_id: str, command: tuple[str, ...], pty: bool | None,
                  workdir: str | None):
-    """Run a command in a running sandbox, joined to this terminal:
+    """Run a command in a running container or sandbox, joined to this terminal:
 
     \b
         ketch container exec sb-1234abcd -- ls -l /
-        ketch container exec sb-1234abcd -- bash
-    The command's exit code is this command's.
+        ketch container exec ta-5678 -- bash
+    IDs are in `ketch container list`. The command's exit code is this command's.
     """
-    if not container_id.startswith("sb-"):
-        fail(f"{container_id}: exec into a function's container is not in ketch yet; "
-             "exec into a sandbox (sb-…, `ketch container list`), or start one with "
-             "the function's image: `ketch shell FILE::FUNCTION`")
     sb = Sandbox.from_id(container_id)
     sys.exit(attach(sb, list(command), wants_pty() if pty is None else pty, workdir))

@@ -101,7 +101,9 @@ class Server:
         self.sandboxes = SandboxService(
             self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
             self.functions.registry.app, self.logs,
-            Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images)
+            Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images,
+            self.functions.containers.get)
+        self.functions.watch_exits(self.sandboxes.function_container_exited)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,

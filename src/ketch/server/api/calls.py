@@ -100,7 +100,7 @@ def container_list(svc: Services, req: Request, msg: pb.ContainerList):
 
 
 def container_stop(svc: Services, req: Request, msg: pb.ContainerStop):
-    if msg.container_id in svc.sandboxes.sandboxes:   # `ketch container stop` ends sandboxes
+    if svc.sandboxes.is_sandbox(msg.container_id):   # `ketch container stop` ends sandboxes
         svc.sandboxes.terminate(req.workspace, msg.container_id)
     else:
         svc.functions.stop_container_by_id(req.workspace, msg.container_id)

@@ -91,6 +91,7 @@ ROUTES = RouteTable(
         "blob_get": blobs.blob_get,
         "web_ready": web.web_ready,
         "web_url_get": web.web_url_get,   # get_web_url() inside a container
+        **sandboxes.EXEC_ROUTES,          # `ketch container exec` into it
     },
     sandbox=sandboxes.SUPERVISOR_ROUTES,
     takes_raw=frozenset({"volume_write", "sandbox_data"}),

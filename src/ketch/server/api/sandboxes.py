@@ -121,10 +121,12 @@ CLIENT_ROUTES = {
     "tunnel_close": tunnel_close,
 }
 
-SUPERVISOR_ROUTES = {
-    "sandbox_hello": supervisor_hello,
+# What a process host sends: a sandbox's supervisor, or a function's container.
+EXEC_ROUTES = {
     "sandbox_data": supervisor_data,
     "sandbox_exec_exit": supervisor_exec_exit,
     "sandbox_stdin_ack": supervisor_stdin_ack,
     "sandbox_file_result": supervisor_file_result,
 }
+
+SUPERVISOR_ROUTES = {"sandbox_hello": supervisor_hello, **EXEC_ROUTES}

@@ -141,7 +141,7 @@ class Session:
                 self._refuse(frame, "not_found", str(exc))
                 return
         elif hello.role == "client":
-            if principal.container_id in self.services.sandboxes.sandboxes:
+            if self.services.sandboxes.is_sandbox(principal.container_id):
                 # A sandbox's credential opens its supervisor's one session, nothing else:
                 # code in the sandbox that finds it cannot act as a client of the workspace.
                 self._refuse(frame, "auth", "a sandbox's credential cannot open a client "

@@ -124,6 +124,7 @@ class SandboxRecord:
         self.finished_at = 0.0
         self.last_active = time.monotonic()
         self.timers: list[asyncio.TimerHandle] = []
+        self.function_container = False   # a function's container, exec'd into
         self.tunnels: list[pb.SandboxTunnel] = []
         self.tunnel_servers: list[asyncio.AbstractServer] = []
 

@@ -37,7 +37,7 @@ APP_CHECK_S = 1.0            # how often live sandboxes' apps are looked at
 
 class SandboxService:
     def __init__(self, runtime, resources, launcher: SandboxLauncher, find_app, logs,
-                 tunnels: Tunnels, images):
+                 tunnels: Tunnels, images, find_container):
         self.runtime = runtime
         self.resources = resources
         self.launcher = launcher
@@ -45,6 +45,7 @@ class SandboxService:
         self.logs = logs
         self.tunnels = tunnels
         self.images = images
+        self.find_container = find_container   # container id -> a function's, or None
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
         self._app_watch: asyncio.Task | None = None
@@ -129,7 +130,11 @@ class SandboxService:
         self.terminate_record(sb, EndReason.IDLE_TIMEOUT)
 
     def terminate(self, workspace: str, sandbox_id: str):
-        self.terminate_record(self.get(workspace, sandbox_id), EndReason.TERMINATED)
+        sb = self.get(workspace, sandbox_id)
+        if sb.function_container:
+            raise ValueError(f"{sb.id} is a function's container, not a sandbox; stop it with "
+                             "`ketch container stop`")
+        self.terminate_record(sb, EndReason.TERMINATED)
 
     def terminate_record(self, sb: SandboxRecord, reason: EndReason):
         if sb.done or sb.reason is not None:
@@ -182,7 +187,8 @@ class SandboxService:
             self.resources.release(sb.reservation)
             sb.reservation = None
         self._by_conn.pop(sb.conn, None)
-        self.launcher.forget(sb)
+        if not sb.function_container:   # a function's container keeps its credential
+            self.launcher.forget(sb)
         sb.ended.set()
         self.logs.write(sb.app_id, "system", "sandbox", sb.id, ended)
 
@@ -209,17 +215,45 @@ class SandboxService:
     # ------------------------------------------------------------------ finding
 
     def get(self, workspace: str, sandbox_id: str) -> SandboxRecord:
-        sb = self.sandboxes.get(sandbox_id)
+        sb = self.sandboxes.get(sandbox_id) or self._function_container(workspace, sandbox_id)
         if sb is None or sb.workspace != workspace:
             raise LookupError(f"no sandbox with id {sandbox_id!r} (an ended sandbox is "
                               f"forgotten after {KEEP_FINISHED_S:g} s)")
         return sb
 
+    def is_sandbox(self, container_id: str) -> bool:
+        sb = self.sandboxes.get(container_id)
+        return sb is not None and not sb.function_container
+
+    def _function_container(self, workspace: str, container_id: str) -> SandboxRecord | None:
+        """A running function's container, as a target for exec (`ketch container exec`):
+        its runtime runs the processes as a supervisor does. It is no sandbox: listing,
+        naming and ending it stay with the functions service."""
+        c = self.find_container(container_id)
+        if c is None or c.fn.app.workspace != workspace or c.conn is None or c.conn.closed:
+            return None
+        sb = SandboxRecord(c.id, workspace, c.fn.app, "", {}, pb.SandboxSpec())
+        sb.function_container, sb.conn, sb.state, sb.handle = True, c.conn, "running", c.handle
+        sb.execs[MAIN].finish(0)
+        for out in sb.execs[MAIN].outputs.values():
+            out.end()
+        self.sandboxes[sb.id] = sb
+        self._by_conn[c.conn] = sb
+        return sb
+
+    def function_container_exited(self, c, how: str):
+        """functions' exit watcher: the execs of a function's container end with it."""
+        sb = self.sandboxes.get(c.id)
+        if sb is not None and sb.function_container:
+            sb.reason = sb.reason or EndReason.EXITED
+            self._exited(sb, None, f"its function's container stopped ({how})")
+
     def find(self, workspace: str, msg: pb.SandboxGet) -> SandboxRecord:
         if msg.sandbox_id:
             return self.get(workspace, msg.sandbox_id)
         named = [sb for sb in self.sandboxes.values() if sb.workspace == workspace and
-                 sb.app_name == msg.app_name and sb.name == msg.name]
+                 sb.app_name == msg.app_name and sb.name == msg.name and
+                 not sb.function_container]
         for sb in named:
             if not sb.done:
                 return sb
@@ -229,7 +263,8 @@ class SandboxService:
 
     def list(self, workspace: str, app_id: str, tags, include_finished: bool = False):
         return [sb for sb in self.sandboxes.values()
-                if sb.workspace == workspace and (not app_id or sb.app_id == app_id)
+                if sb.workspace == workspace and not sb.function_container
+                and (not app_id or sb.app_id == app_id)
                 and (include_finished or not sb.done)
                 and all(sb.tags.get(k) == v for k, v in tags.items())]
 
