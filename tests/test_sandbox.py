@@ -90,6 +90,8 @@ def test_exec_missing_program_and_timeout(sb):
     p = sb.exec("no-such-program-here")
     assert p.wait() == 127
     assert "no-such-program-here" in p.stderr.read()
+    p = sb.exec("true", workdir="/no/such/dir")
+    assert p.wait() == 127 and "workdir /no/such/dir" in p.stderr.read()
     started = time.monotonic()
     p = sb.exec("sleep", "30", timeout=1)
     assert p.wait() == 137

@@ -131,10 +131,12 @@ class Exec:
         try:
             await self._spawn()
         except OSError as exc:  # no such program, not executable: the shell's codes
+            what = f"workdir {msg.workdir}" if msg.workdir and not os.path.isdir(msg.workdir) \
+                else msg.args[0]
             for fd in (1, 2):
                 conn.send(pb.Frame(sandbox_data=pb.SandboxData(
                     exec_id=self.id, fd=fd, eof=True,
-                    data=f"{msg.args[0]}: {exc.strerror}\n".encode() if fd == 2 else b"")))
+                    data=f"{what}: {exc.strerror}\n".encode() if fd == 2 else b"")))
             code = 127 if isinstance(exc, FileNotFoundError) else 126
             self._exited(code, f"it could not start: {exc.strerror}")
             return
