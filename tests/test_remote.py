@@ -118,8 +118,8 @@ def test_async_with_app_run(server):
 
 
 def test_modal_names_not_in_ketch_yet_say_so():
-    with pytest.raises(AttributeError, match="Sandbox is not in ketch yet"):
-        getattr(ketch, "Sandbox")
+    with pytest.raises(AttributeError, match="SandboxSnapshot is not in ketch yet"):
+        getattr(ketch, "SandboxSnapshot")
     assert not hasattr(ketch, "CloudBucketMount")
 
 

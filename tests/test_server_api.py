@@ -28,12 +28,14 @@ def test_each_error_maps_to_one_reply_code():
 
 def test_every_route_is_a_request_the_wire_carries():
     bodies = {f.name for f in pb.Frame.DESCRIPTOR.oneofs_by_name["body"].fields}
-    for kind in [*ROUTES.client, *ROUTES.container]:
+    for kind in [*ROUTES.client, *ROUTES.container, *ROUTES.sandbox]:
         assert kind in bodies, kind
-    assert ROUTES.takes_raw <= set(ROUTES.client) | set(ROUTES.container)
+    assert ROUTES.takes_raw <= set(ROUTES.client) | set(ROUTES.container) | set(ROUTES.sandbox)
     assert ROUTES.find("client", "hello") is None
     assert ROUTES.find("container", "app_create") is None
     assert ROUTES.find("container", "outputs") is not None
+    assert ROUTES.find("sandbox", "app_create") is None   # a sandbox's supervisor: its own
+    assert ROUTES.find("sandbox", "sandbox_data") is not None
 
 
 @pytest.fixture

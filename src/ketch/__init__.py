@@ -24,7 +24,10 @@ from ._image import Image
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
 from ._queue import Queue
+from ._sandbox import Sandbox
 from ._schedule import Cron, Period
+from ._forward import forward
+from ._tunnel import Tunnel
 from ._secret import Secret
 from ._volume import FileEntry, FileEntryType, Volume
 from ._web import asgi_app, fastapi_endpoint, web_server, wsgi_app
@@ -32,12 +35,14 @@ from .exception import Error
 from .retries import Retries
 from ._missing import not_yet
 # Modal's public submodules, so `import modal.queue` ports as `import ketch.queue`.
-from . import app, call_graph, cls, dict, exception, experimental, functions, image, output, \
-    partial_function, queue, retries, sandbox, schedule, secret, types, volume
+from . import app, call_graph, cls, container_process, dict, exception, experimental, \
+    functions, image, io_streams, output, partial_function, queue, retries, sandbox, schedule, \
+    secret, stream_type, types, volume
 from .partial_function import web_endpoint
 
 __all__ = [
-    "Dict", "FileEntry", "FileEntryType", "Queue", "Secret", "Volume", "Image",
+    "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
+    "Image", "forward",
     "App", "Cls", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
     "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
@@ -48,15 +53,11 @@ __all__ = [
 
 # Modal names that ketch does not have yet: a clear message instead of a bare
 # AttributeError, so a ported app says what is missing.
-_SANDBOXES = "sandboxes"
 __getattr__ = not_yet(__name__, {
-    "Sandbox": _SANDBOXES,
-    "SandboxSnapshot": _SANDBOXES,
-    "Probe": _SANDBOXES,
+    "SandboxSnapshot": "sandbox memory snapshots",
+    "Probe": "readiness probes; poll with sb.exec(...)",
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
-    "forward": "port forwarding",
-    "Tunnel": "port forwarding",
     "interact": "interactive containers",
     "Client": "a public client object; ketch connects by itself (KETCH_SERVER_ADDR)",
     "Cluster": "multi-node clusters",

@@ -13,6 +13,7 @@ import sys
 from typing import Callable
 
 from . import _context, _deploy, _output, _sync, _web
+from ._app_lookup import lookup_app
 from ._client import Client, python_version
 from ._cls import Cls, class_batching, class_spec_methods
 from ._definition import Definition
@@ -359,10 +360,11 @@ class App:
         self._deployed = _sync.run(_deploy.deploy(self, name, tag))
         return self
 
-    @staticmethod
-    def lookup(name: str, *, create_if_missing: bool = False, environment_name=None):
-        raise NotImplementedError("App.lookup is not in ketch yet; use Function.from_name or "
-                                  "Cls.from_name for deployed apps")
+    @_sync.twin_classmethod
+    async def lookup(cls, name: str, *, create_if_missing: bool = False,
+                     environment_name=None, client=None) -> "App":
+        """The deployed app `name` (made empty with create_if_missing=True), for sandboxes."""
+        return await lookup_app(cls, name, create_if_missing, client)
 
 
 class _RunningApp:

@@ -17,7 +17,7 @@ import sys
 import time
 
 from . import _blobs, _config, _wire
-from .exception import AuthError, ConnectionError, InvalidError, NotFoundError, ResourceError, \
+from .exception import AlreadyExistsError, AuthError, ConnectionError, InvalidError, NotFoundError, ResourceError, \
     TimeoutError, VersionError, ExecutionError, InternalError
 from .proto import ketch_pb2 as pb
 
@@ -29,6 +29,7 @@ _ERROR_KINDS = {
     "timeout": TimeoutError,
     "version": VersionError,
     "execution": ExecutionError,
+    "already_exists": AlreadyExistsError,
 }
 
 

@@ -6,6 +6,6 @@ from ._missing import not_yet
 __all__ = ["App", "LocalEntrypoint"]
 
 __getattr__ = not_yet(__name__, {
-    "AppSandboxesManager": "sandboxes; run the code in a function",
+    "AppSandboxesManager": "app.sandboxes; use ketch.Sandbox.list(app_id=app.app_id)",
     "check_sequence": "an internal helper of Modal's",
 })

@@ -79,9 +79,50 @@ class OutputExpiredError(TimeoutError):
     pass
 
 
+class SandboxTimeoutError(TimeoutError):
+    """A sandbox reached its timeout (or idle_timeout) and was ended."""
+
+
+class SandboxTerminatedError(Error):
+    """A sandbox was ended from outside (terminate(), `ketch container stop`, its memory
+    limit, the server stopping) before its entrypoint finished."""
+
+
+class FilesystemExecutionError(Error):
+    """A file operation of the older sandbox API (sb.open, ls, mkdir, rm) failed for a
+    reason Python has no exception of its own for."""
+
+
+class SandboxFilesystemError(Error):
+    """A `sb.filesystem` operation failed."""
+
+
+class SandboxFilesystemNotFoundError(SandboxFilesystemError):
+    pass
+
+
+class SandboxFilesystemDirectoryNotEmptyError(SandboxFilesystemError):
+    pass
+
+
+class SandboxFilesystemIsADirectoryError(SandboxFilesystemError):
+    pass
+
+
+class SandboxFilesystemNotADirectoryError(SandboxFilesystemError):
+    pass
+
+
+class SandboxFilesystemPathAlreadyExistsError(SandboxFilesystemError):
+    pass
+
+
+class SandboxFilesystemPermissionError(SandboxFilesystemError):
+    pass
+
+
 # Modal's errors that ketch never raises (for the features it lacks, or for Modal's cloud).
 _NEVER_RAISED = "ketch never raises it; catch ketch.exception.Error"
-_SANDBOXES = "sandboxes; run the code in a function"
 __getattr__ = not_yet(__name__, {
     **{name: _NEVER_RAISED for name in (
         "AsyncUsageWarning", "ClientClosed", "ConflictError", "DataLossError",
@@ -91,11 +132,7 @@ __getattr__ = not_yet(__name__, {
         "ResourceExhaustedError", "ServerWarning", "ServiceError", "SnapshotCreationError",
         "UnimplementedError", "UserCodeException", "VolumeUploadTimeoutError",
         "WorkspaceManagementError")},
-    **{name: _SANDBOXES for name in (
-        "SandboxFilesystemDirectoryNotEmptyError", "SandboxFilesystemError",
-        "SandboxFilesystemFileTooLargeError", "SandboxFilesystemIsADirectoryError",
-        "SandboxFilesystemNotADirectoryError", "SandboxFilesystemNotFoundError",
-        "SandboxFilesystemPathAlreadyExistsError", "SandboxFilesystemPermissionError",
-        "SandboxTerminatedError", "SandboxTimeoutError")},
+    "SandboxFilesystemFileTooLargeError": "a limit on sandbox file reads; ketch streams "
+                                          "files of any size",
     "simulate_preemption": "preemption; stop a container with `ketch container stop ID`",
 })

@@ -1,9 +1,13 @@
-"""Modal's `modal.sandbox`: sandboxes are not in ketch yet."""
+"""Modal's `modal.sandbox`, for ported imports (`from ketch.sandbox import Sandbox`)."""
 
 from ._missing import not_yet
+from ._sandbox import Sandbox
 
-__all__: list[str] = []
+__all__ = ["Sandbox"]
 
-_SANDBOXES = "sandboxes; run the code in a function"
-__getattr__ = not_yet(__name__, {name: _SANDBOXES for name in (
-    "Probe", "Sandbox", "SandboxSnapshot", "SidecarContainer", "SidecarManager")})
+__getattr__ = not_yet(__name__, {
+    "Probe": "readiness probes; poll with sb.exec(...)",
+    "SandboxSnapshot": "sandbox memory snapshots",
+    "SidecarContainer": "sidecar containers",
+    "SidecarManager": "sidecar containers",
+})

@@ -4,14 +4,15 @@ have yet."""
 from ._autoscaler import FunctionAutoscalerSettings, FunctionCurrentStats
 from ._call_graph import InputInfo, InputStatus
 from ._missing import not_yet
+from ._sandbox_fs import FileInfo, FileType
 from ._volume import FileEntry, FileEntryType
 
-__all__ = ["FileEntry", "FileEntryType", "FunctionAutoscalerSettings", "FunctionCurrentStats",
-           "InputInfo", "InputStatus"]
+__all__ = ["FileEntry", "FileEntryType", "FileInfo", "FileType", "FunctionAutoscalerSettings",
+           "FunctionCurrentStats", "InputInfo", "InputStatus"]
 
 _TYPES = ("AppInfo", "AppLifecycle", "AppState", "AppStats", "BillingReportItem",
-          "CloudBucketMountInfo", "DictInfo", "EnvironmentBillingSummary", "FileInfo",
-          "FileType", "FileWatchEvent", "FileWatchEventType", "FunctionInfo", "FunctionStats",
+          "CloudBucketMountInfo", "DictInfo", "EnvironmentBillingSummary",
+          "FileWatchEvent", "FileWatchEventType", "FunctionInfo", "FunctionStats",
           "LogEntry", "LogSource", "MemberTokenInfo", "MetricDefinition", "MetricSeries",
           "MetricsSchema", "ObjectMetrics", "ProxyTokenInfo", "QueueInfo",
           "SandboxConnectCredentials", "SandboxGroupStats", "SandboxRuntime", "SandboxStats",

@@ -23,8 +23,10 @@ from .._serialization import serialize_exception
 from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
 from .loading import UserCode
+from .network import wait_for_network
 from .outbox import ContainerIO
 from .runners import InputRunner
+from .supervisor import Supervisor
 from .web import WebServing
 
 # Running inputs get this long to finish after SIGTERM; the rest of the server's grace is
@@ -46,6 +48,8 @@ class ContainerRuntime:
         self.code = UserCode(self.spec, container_spec.class_params)
         self.runner = InputRunner(self.spec, self.code, self.io)
         self.stopping = asyncio.Event()
+        # `ketch container exec` into it
+        self.execs = Supervisor(os.getcwd(), conn, wait_network=False)
 
     def on_frame(self, frame: pb.Frame):
         kind = frame.WhichOneof("body")
@@ -54,6 +58,8 @@ class ContainerRuntime:
         elif kind == "cancel_inputs":
             for input_id in frame.cancel_inputs.input_ids:
                 self.runner.cancel(input_id)
+        elif kind.startswith("sandbox_"):
+            self.execs.on_frame(frame)
 
     async def serve(self) -> int:
         """Starts, serves until asked to stop, and stops; returns the exit code."""
@@ -86,21 +92,6 @@ class ContainerRuntime:
         await asyncio.sleep(0)
         self.conn.close()
         return 0
-
-
-def wait_for_network():
-    """On the bwrap runtime the container's outbound network comes up while Python starts;
-    the user's code, which may use it at import, waits for its ready byte."""
-    fd = os.environ.pop("KETCH_NET_READY_FD", None)
-    if fd is None:
-        return
-    try:
-        ready = os.read(int(fd), 1)
-    finally:
-        os.close(int(fd))
-    if not ready:
-        raise RuntimeError("the container's network could not be set up (slirp4netns did not "
-                           "start); see the server's log")
 
 
 async def _main() -> int:

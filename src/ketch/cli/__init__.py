@@ -11,13 +11,11 @@ from ._common import fail
 from . import app as app_cmd, call, container, dashboard, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
 from . import image as image_cmd
-from . import app_history, proxy_auth, serve, token
+from . import app_history, proxy_auth, serve, shell, token
 
 
 # Modal's commands that ketch has no counterpart for yet, with what to use meanwhile.
 _NOT_YET = {
-    "shell": "start a shell in a container; `ketch run` an entrypoint that calls "
-             "subprocess instead",
     "curl": "call a web endpoint; use curl with the URL `ketch deploy` prints",
     "endpoint": "list web endpoints; `ketch deploy` and `ketch serve` print their URLs",
     "function": "inspect functions; `ketch app list` and `ketch container list` show them",
@@ -28,7 +26,7 @@ _NOT_YET = {
     "profile": "a ketch client picks its server with KETCH_SERVER_ADDR and `ketch token set`",
     "config": "ketch is configured by `ketch token set` and KETCH_* variables",
     "setup": "a local server starts by itself; `ketch server --help`",
-    "skills": "", "billing": "", "changelog": "", "dashboard": "",
+    "skills": "", "billing": "", "changelog": "",
     "launch": "Modal's ready-made apps (jupyter, vscode)",
 }
 
@@ -83,6 +81,7 @@ cli.add_command(serve.serve)
 cli.add_command(proxy_auth.proxy_auth)
 cli.add_command(token.token)
 cli.add_command(dashboard.dashboard)
+cli.add_command(shell.shell)
 
 
 def main():

@@ -1,19 +1,22 @@
-"""`ketch container list|logs|stop`."""
+"""`ketch container list|logs|stop|exec`."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
 
+from .._sandbox import Sandbox
 from ..proto import ketch_pb2 as pb
 from ._common import app_matches, client, console, one_app, print_json, run_async, table
 from ._logs import SINCE, stream_logs
+from ._terminal import attach, wants_pty
 
 
 @click.group()
 def container():
-    """See and stop running containers."""
+    """See, stop and exec into running containers (and sandboxes)."""
 
 
 @container.command("list")
@@ -72,10 +75,29 @@ def logs(container_id: str, follow: bool, since: float | None, tail: int | None,
 @container.command("stop")
 @click.argument("container_id")
 def stop(container_id: str):
-    """Stop a container; its inputs in flight go back to the queue."""
+    """Stop a container (its inputs in flight go back to the queue) or end a sandbox."""
     async def go():
         c = await client()
         await c.request(container_stop=pb.ContainerStop(container_id=container_id))
 
     run_async(go())
     console.print(f"[green]✓[/green] stopped {container_id}")
+
+
+@container.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("container_id")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--pty/--no-pty", default=None,
+              help="A terminal in the sandbox (default: when this side is a terminal).")
+@click.option("--workdir", default=None, help="Run the command in this directory.")
+def exec_command(container_id: str, command: tuple[str, ...], pty: bool | None,
+                 workdir: str | None):
+    """Run a command in a running container or sandbox, joined to this terminal:
+
+    \b
+        ketch container exec sb-1234abcd -- ls -l /
+        ketch container exec ta-5678 -- bash
+    IDs are in `ketch container list`. The command's exit code is this command's.
+    """
+    sb = Sandbox.from_id(container_id)
+    sys.exit(attach(sb, list(command), wants_pty() if pty is None else pty, workdir))

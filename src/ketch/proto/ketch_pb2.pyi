@@ -57,7 +57,7 @@ DICT_CLEAR: DictOp
 DICT_SCAN: DictOp
 
 class Frame(_message.Message):
-    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke", "function_update_autoscaler", "function_autoscaler", "function_stats_get", "function_stats", "function_variant", "call_graph_get", "call_graph", "call_history_list", "call_history_get", "call_history_reply", "dashboard_login_create", "dashboard_login", "app_published", "app_history", "app_history_reply", "app_rollback")
+    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke", "function_update_autoscaler", "function_autoscaler", "function_stats_get", "function_stats", "function_variant", "call_graph_get", "call_graph", "call_history_list", "call_history_get", "call_history_reply", "dashboard_login_create", "dashboard_login", "app_published", "app_history", "app_history_reply", "app_rollback", "app_lookup", "sandbox_create", "sandbox_info", "sandbox_get", "sandbox_list", "sandbox_list_reply", "sandbox_set_tags", "sandbox_wait", "sandbox_terminate", "sandbox_exec", "sandbox_exec_started", "sandbox_read", "sandbox_data", "sandbox_stdin", "sandbox_stdin_ack", "sandbox_credit", "sandbox_exec_wait", "sandbox_exec_exit", "sandbox_file_op", "sandbox_file_result", "sandbox_hello", "sandbox_snapshot_fs", "tunnel_open", "tunnel_close", "sandbox_tunnel")
     ID_FIELD_NUMBER: _ClassVar[int]
     RAW_SIZE_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +156,31 @@ class Frame(_message.Message):
     APP_HISTORY_FIELD_NUMBER: _ClassVar[int]
     APP_HISTORY_REPLY_FIELD_NUMBER: _ClassVar[int]
     APP_ROLLBACK_FIELD_NUMBER: _ClassVar[int]
+    APP_LOOKUP_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_CREATE_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_INFO_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_GET_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_LIST_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_LIST_REPLY_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_SET_TAGS_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_WAIT_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_TERMINATE_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_EXEC_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_EXEC_STARTED_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_READ_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_DATA_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_STDIN_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_STDIN_ACK_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_CREDIT_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_EXEC_WAIT_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_EXEC_EXIT_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_FILE_OP_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_FILE_RESULT_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_HELLO_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_SNAPSHOT_FS_FIELD_NUMBER: _ClassVar[int]
+    TUNNEL_OPEN_FIELD_NUMBER: _ClassVar[int]
+    TUNNEL_CLOSE_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_TUNNEL_FIELD_NUMBER: _ClassVar[int]
     id: int
     raw_size: int
     hello: Hello
@@ -254,7 +279,32 @@ class Frame(_message.Message):
     app_history: AppHistory
     app_history_reply: AppHistoryReply
     app_rollback: AppRollback
-    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ..., function_update_autoscaler: _Optional[_Union[FunctionUpdateAutoscaler, _Mapping]] = ..., function_autoscaler: _Optional[_Union[FunctionAutoscaler, _Mapping]] = ..., function_stats_get: _Optional[_Union[FunctionStatsGet, _Mapping]] = ..., function_stats: _Optional[_Union[FunctionStats, _Mapping]] = ..., function_variant: _Optional[_Union[FunctionVariant, _Mapping]] = ..., call_graph_get: _Optional[_Union[CallGraphGet, _Mapping]] = ..., call_graph: _Optional[_Union[CallGraph, _Mapping]] = ..., call_history_list: _Optional[_Union[CallHistoryList, _Mapping]] = ..., call_history_get: _Optional[_Union[CallHistoryGet, _Mapping]] = ..., call_history_reply: _Optional[_Union[CallHistoryReply, _Mapping]] = ..., dashboard_login_create: _Optional[_Union[DashboardLoginCreate, _Mapping]] = ..., dashboard_login: _Optional[_Union[DashboardLogin, _Mapping]] = ..., app_published: _Optional[_Union[AppPublished, _Mapping]] = ..., app_history: _Optional[_Union[AppHistory, _Mapping]] = ..., app_history_reply: _Optional[_Union[AppHistoryReply, _Mapping]] = ..., app_rollback: _Optional[_Union[AppRollback, _Mapping]] = ...) -> None: ...
+    app_lookup: AppLookup
+    sandbox_create: SandboxCreate
+    sandbox_info: SandboxInfo
+    sandbox_get: SandboxGet
+    sandbox_list: SandboxList
+    sandbox_list_reply: SandboxListReply
+    sandbox_set_tags: SandboxSetTags
+    sandbox_wait: SandboxWait
+    sandbox_terminate: SandboxTerminate
+    sandbox_exec: SandboxExec
+    sandbox_exec_started: SandboxExecStarted
+    sandbox_read: SandboxRead
+    sandbox_data: SandboxData
+    sandbox_stdin: SandboxStdin
+    sandbox_stdin_ack: SandboxStdinAck
+    sandbox_credit: SandboxCredit
+    sandbox_exec_wait: SandboxExecWait
+    sandbox_exec_exit: SandboxExecExit
+    sandbox_file_op: SandboxFileOp
+    sandbox_file_result: SandboxFileResult
+    sandbox_hello: SandboxHello
+    sandbox_snapshot_fs: SandboxSnapshotFs
+    tunnel_open: TunnelOpen
+    tunnel_close: TunnelClose
+    sandbox_tunnel: SandboxTunnel
+    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ..., function_update_autoscaler: _Optional[_Union[FunctionUpdateAutoscaler, _Mapping]] = ..., function_autoscaler: _Optional[_Union[FunctionAutoscaler, _Mapping]] = ..., function_stats_get: _Optional[_Union[FunctionStatsGet, _Mapping]] = ..., function_stats: _Optional[_Union[FunctionStats, _Mapping]] = ..., function_variant: _Optional[_Union[FunctionVariant, _Mapping]] = ..., call_graph_get: _Optional[_Union[CallGraphGet, _Mapping]] = ..., call_graph: _Optional[_Union[CallGraph, _Mapping]] = ..., call_history_list: _Optional[_Union[CallHistoryList, _Mapping]] = ..., call_history_get: _Optional[_Union[CallHistoryGet, _Mapping]] = ..., call_history_reply: _Optional[_Union[CallHistoryReply, _Mapping]] = ..., dashboard_login_create: _Optional[_Union[DashboardLoginCreate, _Mapping]] = ..., dashboard_login: _Optional[_Union[DashboardLogin, _Mapping]] = ..., app_published: _Optional[_Union[AppPublished, _Mapping]] = ..., app_history: _Optional[_Union[AppHistory, _Mapping]] = ..., app_history_reply: _Optional[_Union[AppHistoryReply, _Mapping]] = ..., app_rollback: _Optional[_Union[AppRollback, _Mapping]] = ..., app_lookup: _Optional[_Union[AppLookup, _Mapping]] = ..., sandbox_create: _Optional[_Union[SandboxCreate, _Mapping]] = ..., sandbox_info: _Optional[_Union[SandboxInfo, _Mapping]] = ..., sandbox_get: _Optional[_Union[SandboxGet, _Mapping]] = ..., sandbox_list: _Optional[_Union[SandboxList, _Mapping]] = ..., sandbox_list_reply: _Optional[_Union[SandboxListReply, _Mapping]] = ..., sandbox_set_tags: _Optional[_Union[SandboxSetTags, _Mapping]] = ..., sandbox_wait: _Optional[_Union[SandboxWait, _Mapping]] = ..., sandbox_terminate: _Optional[_Union[SandboxTerminate, _Mapping]] = ..., sandbox_exec: _Optional[_Union[SandboxExec, _Mapping]] = ..., sandbox_exec_started: _Optional[_Union[SandboxExecStarted, _Mapping]] = ..., sandbox_read: _Optional[_Union[SandboxRead, _Mapping]] = ..., sandbox_data: _Optional[_Union[SandboxData, _Mapping]] = ..., sandbox_stdin: _Optional[_Union[SandboxStdin, _Mapping]] = ..., sandbox_stdin_ack: _Optional[_Union[SandboxStdinAck, _Mapping]] = ..., sandbox_credit: _Optional[_Union[SandboxCredit, _Mapping]] = ..., sandbox_exec_wait: _Optional[_Union[SandboxExecWait, _Mapping]] = ..., sandbox_exec_exit: _Optional[_Union[SandboxExecExit, _Mapping]] = ..., sandbox_file_op: _Optional[_Union[SandboxFileOp, _Mapping]] = ..., sandbox_file_result: _Optional[_Union[SandboxFileResult, _Mapping]] = ..., sandbox_hello: _Optional[_Union[SandboxHello, _Mapping]] = ..., sandbox_snapshot_fs: _Optional[_Union[SandboxSnapshotFs, _Mapping]] = ..., tunnel_open: _Optional[_Union[TunnelOpen, _Mapping]] = ..., tunnel_close: _Optional[_Union[TunnelClose, _Mapping]] = ..., sandbox_tunnel: _Optional[_Union[SandboxTunnel, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("token", "role", "container_id", "python_version", "client_version", "workspace")
@@ -1627,3 +1677,387 @@ class AppRollback(_message.Message):
     name: str
     version: int
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class AppLookup(_message.Message):
+    __slots__ = ("name", "create_if_missing")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_IF_MISSING_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    create_if_missing: bool
+    def __init__(self, name: _Optional[str] = ..., create_if_missing: _Optional[bool] = ...) -> None: ...
+
+class SandboxSpec(_message.Message):
+    __slots__ = ("entrypoint", "image_id", "env", "secret_ids", "volumes", "workdir", "timeout_s", "idle_timeout_s", "resources", "block_network", "encrypted_ports", "unencrypted_ports", "pty", "code_bundle")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ENTRYPOINT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    SECRET_IDS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    WORKDIR_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_PORTS_FIELD_NUMBER: _ClassVar[int]
+    UNENCRYPTED_PORTS_FIELD_NUMBER: _ClassVar[int]
+    PTY_FIELD_NUMBER: _ClassVar[int]
+    CODE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    entrypoint: _containers.RepeatedScalarFieldContainer[str]
+    image_id: str
+    env: _containers.ScalarMap[str, str]
+    secret_ids: _containers.RepeatedScalarFieldContainer[str]
+    volumes: _containers.RepeatedCompositeFieldContainer[VolumeMount]
+    workdir: str
+    timeout_s: float
+    idle_timeout_s: float
+    resources: Resources
+    block_network: bool
+    encrypted_ports: _containers.RepeatedScalarFieldContainer[int]
+    unencrypted_ports: _containers.RepeatedScalarFieldContainer[int]
+    pty: bool
+    code_bundle: str
+    def __init__(self, entrypoint: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., workdir: _Optional[str] = ..., timeout_s: _Optional[float] = ..., idle_timeout_s: _Optional[float] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., block_network: _Optional[bool] = ..., encrypted_ports: _Optional[_Iterable[int]] = ..., unencrypted_ports: _Optional[_Iterable[int]] = ..., pty: _Optional[bool] = ..., code_bundle: _Optional[str] = ...) -> None: ...
+
+class SandboxCreate(_message.Message):
+    __slots__ = ("app_id", "name", "tags", "spec")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    app_id: str
+    name: str
+    tags: _containers.ScalarMap[str, str]
+    spec: SandboxSpec
+    def __init__(self, app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[SandboxSpec, _Mapping]] = ...) -> None: ...
+
+class SandboxInfo(_message.Message):
+    __slots__ = ("sandbox_id", "app_id", "name", "tags", "state", "done", "returncode", "reason", "message", "created_at", "app_name", "tunnels")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    RETURNCODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    APP_NAME_FIELD_NUMBER: _ClassVar[int]
+    TUNNELS_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    app_id: str
+    name: str
+    tags: _containers.ScalarMap[str, str]
+    state: str
+    done: bool
+    returncode: int
+    reason: str
+    message: str
+    created_at: float
+    app_name: str
+    tunnels: _containers.RepeatedCompositeFieldContainer[SandboxTunnel]
+    def __init__(self, sandbox_id: _Optional[str] = ..., app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., state: _Optional[str] = ..., done: _Optional[bool] = ..., returncode: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., created_at: _Optional[float] = ..., app_name: _Optional[str] = ..., tunnels: _Optional[_Iterable[_Union[SandboxTunnel, _Mapping]]] = ...) -> None: ...
+
+class SandboxTunnel(_message.Message):
+    __slots__ = ("container_port", "host", "port", "encrypted")
+    CONTAINER_PORT_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    container_port: int
+    host: str
+    port: int
+    encrypted: bool
+    def __init__(self, container_port: _Optional[int] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., encrypted: _Optional[bool] = ...) -> None: ...
+
+class SandboxGet(_message.Message):
+    __slots__ = ("sandbox_id", "app_name", "name", "include_terminated")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    APP_NAME_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TERMINATED_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    app_name: str
+    name: str
+    include_terminated: bool
+    def __init__(self, sandbox_id: _Optional[str] = ..., app_name: _Optional[str] = ..., name: _Optional[str] = ..., include_terminated: _Optional[bool] = ...) -> None: ...
+
+class SandboxList(_message.Message):
+    __slots__ = ("app_id", "tags", "include_finished")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    app_id: str
+    tags: _containers.ScalarMap[str, str]
+    include_finished: bool
+    def __init__(self, app_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., include_finished: _Optional[bool] = ...) -> None: ...
+
+class SandboxListReply(_message.Message):
+    __slots__ = ("sandboxes",)
+    SANDBOXES_FIELD_NUMBER: _ClassVar[int]
+    sandboxes: _containers.RepeatedCompositeFieldContainer[SandboxInfo]
+    def __init__(self, sandboxes: _Optional[_Iterable[_Union[SandboxInfo, _Mapping]]] = ...) -> None: ...
+
+class SandboxSetTags(_message.Message):
+    __slots__ = ("sandbox_id", "tags")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    tags: _containers.ScalarMap[str, str]
+    def __init__(self, sandbox_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class SandboxWait(_message.Message):
+    __slots__ = ("sandbox_id", "timeout_s")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    timeout_s: float
+    def __init__(self, sandbox_id: _Optional[str] = ..., timeout_s: _Optional[float] = ...) -> None: ...
+
+class SandboxTerminate(_message.Message):
+    __slots__ = ("sandbox_id",)
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    def __init__(self, sandbox_id: _Optional[str] = ...) -> None: ...
+
+class SandboxExec(_message.Message):
+    __slots__ = ("sandbox_id", "exec_id", "args", "workdir", "env", "secret_ids", "stdout", "stderr", "timeout_s", "pty", "window")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    WORKDIR_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    SECRET_IDS_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    PTY_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    exec_id: str
+    args: _containers.RepeatedScalarFieldContainer[str]
+    workdir: str
+    env: _containers.ScalarMap[str, str]
+    secret_ids: _containers.RepeatedScalarFieldContainer[str]
+    stdout: int
+    stderr: int
+    timeout_s: float
+    pty: bool
+    window: int
+    def __init__(self, sandbox_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., secret_ids: _Optional[_Iterable[str]] = ..., stdout: _Optional[int] = ..., stderr: _Optional[int] = ..., timeout_s: _Optional[float] = ..., pty: _Optional[bool] = ..., window: _Optional[int] = ...) -> None: ...
+
+class SandboxExecStarted(_message.Message):
+    __slots__ = ("exec_id",)
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    def __init__(self, exec_id: _Optional[str] = ...) -> None: ...
+
+class SandboxRead(_message.Message):
+    __slots__ = ("sandbox_id", "exec_id", "fd", "max_bytes")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    FD_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    exec_id: str
+    fd: int
+    max_bytes: int
+    def __init__(self, sandbox_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., fd: _Optional[int] = ..., max_bytes: _Optional[int] = ...) -> None: ...
+
+class SandboxData(_message.Message):
+    __slots__ = ("exec_id", "fd", "data", "eof")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    FD_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    fd: int
+    data: bytes
+    eof: bool
+    def __init__(self, exec_id: _Optional[str] = ..., fd: _Optional[int] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ...) -> None: ...
+
+class SandboxStdin(_message.Message):
+    __slots__ = ("sandbox_id", "exec_id", "data", "eof", "seq", "resize_rows", "resize_cols")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_ROWS_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_COLS_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    exec_id: str
+    data: bytes
+    eof: bool
+    seq: int
+    resize_rows: int
+    resize_cols: int
+    def __init__(self, sandbox_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., seq: _Optional[int] = ..., resize_rows: _Optional[int] = ..., resize_cols: _Optional[int] = ...) -> None: ...
+
+class SandboxStdinAck(_message.Message):
+    __slots__ = ("exec_id", "seq")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    seq: int
+    def __init__(self, exec_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+
+class SandboxCredit(_message.Message):
+    __slots__ = ("exec_id", "fd", "bytes")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    FD_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    fd: int
+    bytes: int
+    def __init__(self, exec_id: _Optional[str] = ..., fd: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class SandboxExecWait(_message.Message):
+    __slots__ = ("sandbox_id", "exec_id", "timeout_s")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    exec_id: str
+    timeout_s: float
+    def __init__(self, sandbox_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., timeout_s: _Optional[float] = ...) -> None: ...
+
+class SandboxExecExit(_message.Message):
+    __slots__ = ("exec_id", "done", "returncode", "message")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    RETURNCODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    done: bool
+    returncode: int
+    message: str
+    def __init__(self, exec_id: _Optional[str] = ..., done: _Optional[bool] = ..., returncode: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class SandboxFileOp(_message.Message):
+    __slots__ = ("sandbox_id", "op_id", "op", "path", "data", "parents", "recursive", "append", "offset", "length", "at_offset")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    OP_ID_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    PARENTS_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    APPEND_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    AT_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    op_id: str
+    op: str
+    path: str
+    data: bytes
+    parents: bool
+    recursive: bool
+    append: bool
+    offset: int
+    length: int
+    at_offset: bool
+    def __init__(self, sandbox_id: _Optional[str] = ..., op_id: _Optional[str] = ..., op: _Optional[str] = ..., path: _Optional[str] = ..., data: _Optional[bytes] = ..., parents: _Optional[bool] = ..., recursive: _Optional[bool] = ..., append: _Optional[bool] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., at_offset: _Optional[bool] = ...) -> None: ...
+
+class SandboxFileEntry(_message.Message):
+    __slots__ = ("path", "type", "size", "mode", "mtime", "owner", "group", "symlink_target")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    MTIME_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    SYMLINK_TARGET_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    type: str
+    size: int
+    mode: int
+    mtime: float
+    owner: str
+    group: str
+    symlink_target: str
+    def __init__(self, path: _Optional[str] = ..., type: _Optional[str] = ..., size: _Optional[int] = ..., mode: _Optional[int] = ..., mtime: _Optional[float] = ..., owner: _Optional[str] = ..., group: _Optional[str] = ..., symlink_target: _Optional[str] = ...) -> None: ...
+
+class SandboxFileResult(_message.Message):
+    __slots__ = ("op_id", "error", "message", "data", "entries", "eof")
+    OP_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    op_id: str
+    error: str
+    message: str
+    data: bytes
+    entries: _containers.RepeatedCompositeFieldContainer[SandboxFileEntry]
+    eof: bool
+    def __init__(self, op_id: _Optional[str] = ..., error: _Optional[str] = ..., message: _Optional[str] = ..., data: _Optional[bytes] = ..., entries: _Optional[_Iterable[_Union[SandboxFileEntry, _Mapping]]] = ..., eof: _Optional[bool] = ...) -> None: ...
+
+class SandboxHello(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SandboxSnapshotFs(_message.Message):
+    __slots__ = ("sandbox_id",)
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    def __init__(self, sandbox_id: _Optional[str] = ...) -> None: ...
+
+class TunnelOpen(_message.Message):
+    __slots__ = ("port", "unencrypted")
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    UNENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    port: int
+    unencrypted: bool
+    def __init__(self, port: _Optional[int] = ..., unencrypted: _Optional[bool] = ...) -> None: ...
+
+class TunnelClose(_message.Message):
+    __slots__ = ("port",)
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    port: int
+    def __init__(self, port: _Optional[int] = ...) -> None: ...

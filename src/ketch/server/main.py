@@ -29,6 +29,9 @@ from .code import CodeStore
 from .dicts import DictService
 from .deployments import Deployments
 from .functions.launch import Launcher
+from .sandboxes import SandboxService
+from .sandboxes.launch import SandboxLauncher
+from .sandboxes.tunnels import Tunnels
 from .functions.service import FunctionsService
 from .images import ImageService
 from .images.owners import ImageOwners
@@ -115,6 +118,12 @@ class Server:
         self.http = HttpSide(http_address or _config.http_address())
         self.gateway.watch_requests(self.metrics.gateway_request)
         self.gateway.watch_requests(self.history.web_request)
+        self.sandboxes = SandboxService(
+            self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
+            self.functions.registry.app, self.logs,
+            Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images,
+            self.functions.containers.get)
+        self.functions.watch_exits(self.sandboxes.function_container_exited)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
@@ -126,7 +135,7 @@ class Server:
             volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
             scheduler=self.scheduler, deployments=self.deployments,
             http=self.http, metrics=self.metrics, history=self.history,
-            dashboard_logins=Logins())
+            dashboard_logins=Logins(), sandboxes=self.sandboxes)
         # The HTTP side's routes: /metrics, then the dashboard's (given self.services).
         self.http.add_routes(functools.partial(metrics_routes, self.metrics, self.tokens))
         self.http.add_routes(functools.partial(dashboard_routes, self.services))
@@ -168,7 +177,7 @@ class Server:
         self.gateway.close()
         self.queues.stop()
         self.scheduler.stop()
-        await self.functions.shutdown()
+        await asyncio.gather(self.functions.shutdown(), self.sandboxes.shutdown())
         # Not before: nothing may wait between closing the listeners and the shutdown of
         # the functions, or a container starting then fails (and fails its inputs).
         await self.http.close()

@@ -25,6 +25,7 @@ from .objects import ObjectsService
 from .objects_store import ObjectRow
 from .queues import QueueService
 from .resources import MachineResources
+from .sandboxes import SandboxService
 from .schedules import Scheduler
 from .secrets import SecretService
 from .store import Store
@@ -59,6 +60,7 @@ class Services:
     secrets: SecretService
     volumes: VolumeService
     tokens: Tokens
+    sandboxes: SandboxService
     request_shutdown: Callable[[], None]
     scheduler: Scheduler
     http: HttpSide               # the HTTP side: /metrics and the dashboard
@@ -74,6 +76,7 @@ class Services:
         self.volumes.owner_closed(owner_id)
         self.objects.owner_closed(owner_id)
         self.blobs.owner_closed(owner_id)
+        self.sandboxes.tunnels.owner_closed(owner_id)
 
     async def object_contents(self, row: ObjectRow) -> tuple[int, list[str]]:
         """What a listing shows of an object: its size, asked of the service of its kind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...proto import ketch_pb2 as pb
 from ..logs import matches
+from ..functions.app_lookup import lookup_app
 from ..services import Services
 from .context import Request, wait_seconds
 
@@ -22,6 +23,11 @@ def app_create(svc: Services, req: Request, msg: pb.AppCreate):
 def app_stop(svc: Services, req: Request, msg: pb.AppStop):
     svc.functions.stop_app_request(req.workspace, msg.app_id, msg.name)
     req.reply(ok=pb.Ok())
+
+
+def app_lookup(svc: Services, req: Request, msg: pb.AppLookup):
+    app_id = lookup_app(svc.functions, req.workspace, msg.name, msg.create_if_missing)
+    req.reply(app_created=pb.AppCreated(app_id=app_id, logs_path=str(svc.logs.path(app_id))))
 
 
 def app_list(svc: Services, req: Request, msg: pb.AppList):
@@ -114,11 +120,15 @@ def call_close(svc: Services, req: Request, msg: pb.CallClose):
 
 def container_list(svc: Services, req: Request, msg: pb.ContainerList):
     req.reply(container_list_reply=pb.ContainerListReply(
-        containers=svc.functions.container_infos(req.workspace, msg.app_id)))
+        containers=svc.functions.container_infos(req.workspace, msg.app_id) +
+        svc.sandboxes.container_infos(req.workspace, msg.app_id)))
 
 
 def container_stop(svc: Services, req: Request, msg: pb.ContainerStop):
-    svc.functions.stop_container_by_id(req.workspace, msg.container_id)
+    if svc.sandboxes.is_sandbox(msg.container_id):   # `ketch container stop` ends sandboxes
+        svc.sandboxes.terminate(req.workspace, msg.container_id)
+    else:
+        svc.functions.stop_container_by_id(req.workspace, msg.container_id)
     req.reply(ok=pb.Ok())
 
 

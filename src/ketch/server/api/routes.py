@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
 from . import (blobs, calls, dashboard, deployments, dicts, history, images, objects, queues,
-               secrets, server, tokens, volumes, web)
+               sandboxes, secrets, server, tokens, volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -23,11 +23,13 @@ Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
 class RouteTable:
     client: Mapping[str, Handler]
     container: Mapping[str, Handler]
+    sandbox: Mapping[str, Handler]   # a sandbox's supervisor
     takes_raw: frozenset[str]
     admin_only: frozenset[str]    # client routes only the admin token may use
 
     def find(self, role: str, kind: str) -> Handler | None:
-        return (self.container if role == "container" else self.client).get(kind)
+        table = {"container": self.container, "sandbox": self.sandbox}.get(role, self.client)
+        return table.get(kind)
 
 
 ROUTES = RouteTable(
@@ -38,6 +40,7 @@ ROUTES = RouteTable(
         "app_rollback": deployments.app_rollback,
         "app_stop": calls.app_stop,
         "app_list": calls.app_list,
+        "app_lookup": calls.app_lookup,
         "function_create": calls.function_create,
         "function_get": calls.function_get,
         "function_bind": calls.function_bind,
@@ -87,6 +90,7 @@ ROUTES = RouteTable(
         "token_list": tokens.token_list,
         "token_revoke": tokens.token_revoke,
         "dashboard_login_create": dashboard.dashboard_login_create,
+        **sandboxes.CLIENT_ROUTES,
     },
     container={
         "container_init": calls.container_init,
@@ -96,7 +100,9 @@ ROUTES = RouteTable(
         "blob_get": blobs.blob_get,
         "web_ready": web.web_ready,
         "web_url_get": web.web_url_get,   # get_web_url() inside a container
+        **sandboxes.EXEC_ROUTES,          # `ketch container exec` into it
     },
-    takes_raw=frozenset({"volume_write"}),
+    sandbox=sandboxes.SUPERVISOR_ROUTES,
+    takes_raw=frozenset({"volume_write", "sandbox_data"}),
     admin_only=frozenset({"server_shutdown", "token_create", "token_list", "token_revoke"}),
 )

@@ -130,7 +130,22 @@ class Session:
             except LookupError as exc:
                 self._refuse(frame, "not_found", str(exc))
                 return
+        elif hello.role == "sandbox":
+            if not principal.container_id or principal.container_id != hello.container_id:
+                self._refuse(frame, "auth", "only a sandbox's own credential speaks for it")
+                return
+            try:
+                self.services.sandboxes.connected(hello.container_id, self.conn)
+            except LookupError as exc:
+                self._refuse(frame, "not_found", str(exc))
+                return
         elif hello.role == "client":
+            if self.services.sandboxes.is_sandbox(principal.container_id):
+                # A sandbox's credential opens its supervisor's one session, nothing else:
+                # code in the sandbox that finds it cannot act as a client of the workspace.
+                self._refuse(frame, "auth", "a sandbox's credential cannot open a client "
+                             "session")
+                return
             self.peer = Peer(self.conn)
         else:
             self._refuse(frame, "invalid", f"unknown role {hello.role!r}")
@@ -155,3 +170,5 @@ class Session:
             self.services.functions.peer_closed(self.peer)
         if self.container is not None:
             self.services.functions.container_conn_lost(self.container)
+        if self.role == "sandbox":
+            self.services.sandboxes.supervisor_lost(self.conn)

@@ -48,6 +48,8 @@ class ContainerLaunch:
     ephemeral_disk_mib: int = 0         # 0: no bound on scratch space
     mounts: list[Mount] = field(default_factory=list)
     block_network: bool = False         # loopback only (backends that isolate honour it)
+    # What the interpreter runs: the function runtime, or a sandbox's supervisor.
+    entry: list[str] = field(default_factory=lambda: ["-m", "ketch._runtime"])
 
 
 class RunDir:

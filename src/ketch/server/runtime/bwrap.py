@@ -349,7 +349,7 @@ class BwrapRuntime:
                                 pids_max=self.pids_limit)
         cg = await asyncio.to_thread(cgroups.Cgroup.create, launch.container_id, limits,
                                      self.cgroup_group)
-        box = Sandbox(command=[python, "-m", "ketch._runtime"], env=env,
+        box = Sandbox(command=[python, *launch.entry], env=env,
                       layers=list(launch.image_layers),
                       scratch=self.root / launch.container_id,
                       scratch_limit_mib=launch.ephemeral_disk_mib, workdir=workdir,

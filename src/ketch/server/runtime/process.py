@@ -51,7 +51,7 @@ class ProcessRuntime:
             env["KETCH_CODE_DIR"] = launch.code_dir
         if launch.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in launch.gpus)
-        argv = mountns.wrap([launch.python or sys.executable, "-m", "ketch._runtime"],
+        argv = mountns.wrap([launch.python or sys.executable, *launch.entry],
                             launch.mounts)
         proc = await asyncio.create_subprocess_exec(
             *argv,

@@ -1,0 +1,356 @@
+"""Sandboxes on the bwrap runtime (issue 12), tried as untrusted code would: in an image,
+with files moved in and out through both file APIs, everything functions get from the
+security boundary (own pid/mount/net namespaces, cgroup limits, the /run/ketch socket, a
+credential the sandbox's processes never see), a fork bomb bounded by the pids limit,
+escape attempts, and another workspace that can neither see nor exec into it."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from isolation_helpers import needs_bwrap, run_client, start_server
+
+pytestmark = needs_bwrap
+
+HEADER = """
+import json, ketch
+app = ketch.App.lookup("sb-bwrap", create_if_missing=True)
+"""
+
+
+BOMB = """
+import os, signal, time
+kids, err = [], 0
+try:
+    while True:
+        pid = os.fork()
+        if pid == 0:             # a child: off the output pipe, then it lingers
+            os.close(1)
+            os.close(2)
+            time.sleep(60)
+            os._exit(0)
+        kids.append(pid)
+except OSError as e:
+    err = e.errno
+for k in kids:
+    os.kill(k, signal.SIGKILL)
+for k in kids:
+    os.waitpid(k, 0)
+print(len(kids), err)
+"""
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("sandbox-bwrap"), "bwrap",
+                          KETCH_PIDS_LIMIT="256")
+    yield server
+    server.stop()
+
+
+def client(srv, code: str, env: dict | None = None):
+    if env:
+        proc = srv.python(HEADER + textwrap.dedent(code), timeout=600, extra_env=env)
+        lines = proc.stdout.strip().splitlines()
+        assert proc.returncode == 0 and lines, proc.stderr + srv.log()[-3000:]
+        return json.loads(lines[-1])
+    return run_client(srv, HEADER + textwrap.dedent(code))
+
+
+def test_image_sandbox_files_both_apis(srv, tmp_path):
+    local = tmp_path / "up.bin"
+    local.write_bytes(bytes(range(256)) * 40000)   # 10 MB: several chunks each way
+    out = client(srv, f"""
+    from ketch.exception import (FilesystemExecutionError, SandboxFilesystemNotFoundError,
+                                 SandboxFilesystemIsADirectoryError,
+                                 SandboxFilesystemDirectoryNotEmptyError)
+    sb = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim(), workdir="/work")
+    res = {{}}
+    p = sb.exec("bash", "-c", "pwd; grep -q bookworm /etc/os-release && echo debian")
+    res["exec"] = p.stdout.read().split("\\n")[:2]
+    fs = sb.filesystem
+    fs.make_directory("/data/sub")
+    fs.write_text("hello", "/data/sub/a.txt")
+    fs.copy_from_local({str(local)!r}, "/data/up.bin")
+    fs.copy_to_local("/data/up.bin", {str(tmp_path / "down.bin")!r})
+    res["list"] = sorted(f.name for f in fs.list_files("/data"))
+    res["stat"] = [fs.stat("/data/sub").is_dir(), fs.stat("/data/up.bin").size]
+    res["read"] = fs.read_text("/data/sub/a.txt")
+    for call, exc in ((lambda: fs.read_bytes("/nope"), SandboxFilesystemNotFoundError),
+                      (lambda: fs.read_bytes("/data"), SandboxFilesystemIsADirectoryError),
+                      (lambda: fs.remove("/data/sub"), SandboxFilesystemDirectoryNotEmptyError)):
+        try:
+            call()
+            res.setdefault("raised", []).append(None)
+        except exc as e:
+            res.setdefault("raised", []).append(type(e).__name__)
+    fs.remove("/data/sub", recursive=True)
+    # The older API, with Python's exceptions.
+    with sb.open("/data/old.txt", "w") as f:
+        f.write("abc")
+        f.write("def")
+    with sb.open("/data/old.txt", "r+") as f:
+        f.seek(1)
+        f.write("X")
+        f.seek(0)
+        res["old"] = f.read()
+    with sb.open("/data/old.txt", "a") as f:
+        f.write("!")
+    res["old2"] = sb.open("/data/old.txt", "rb").read().decode()
+    sb.mkdir("/data/d1/d2", parents=True)
+    res["ls"] = sb.ls("/data")
+    sb.rm("/data/d1", recursive=True)
+    errors = []
+    for call in (lambda: sb.open("/data/missing.txt"), lambda: sb.open("/data", "r"),
+                 lambda: sb.ls("/data/old.txt"), lambda: sb.mkdir("/data")):
+        try:
+            call()
+        except Exception as e:
+            errors.append(type(e).__name__)
+    res["old_errors"] = errors
+    sb.terminate()
+    print(json.dumps(res))
+    """)
+    assert out["exec"] == ["/work", "debian"]
+    assert out["list"] == ["sub", "up.bin"] and out["stat"] == [True, 10_240_000]
+    assert out["read"] == "hello"
+    assert out["raised"] == ["SandboxFilesystemNotFoundError",
+                             "SandboxFilesystemIsADirectoryError",
+                             "SandboxFilesystemDirectoryNotEmptyError"]
+    assert (tmp_path / "down.bin").read_bytes() == local.read_bytes()
+    assert out["old"] == "aXcdef" and out["old2"] == "aXcdef!"
+    assert out["ls"] == ["d1", "old.txt", "up.bin"]
+    assert out["old_errors"] == ["FileNotFoundError", "IsADirectoryError",
+                                 "NotADirectoryError", "FileExistsError"]
+
+
+def test_adversarial_sandbox_stays_inside(srv, tmp_path):
+    """Code in the sandbox tries what an attacker would; the host and the server hold."""
+    marker = Path("/tmp") / f"ketch-host-marker-{os.getpid()}"
+    marker.write_text("the host's")
+    out = client(srv, """
+    sb = ketch.Sandbox.create(app=app, memory=(128, 256), timeout=120)
+    def run(script, **kw):
+        p = sb.exec("bash", "-c", script, **kw)
+        return p.stdout.read().strip(), p.wait()
+    res = {}
+    # Its processes never get the sandbox's credential in their environment, nor from
+    # the supervisor's memory or /proc entries (it is not dumpable). bubblewrap (pid 1)
+    # holds it in its environment, and there it opens nothing: not a client session, not
+    # a second supervisor session.
+    res["env"] = run("env | grep -c KETCH_TOKEN; true")[0]
+    res["supervisor_environ"] = run(
+        "for p in /proc/[0-9]*; do [ $p = /proc/1 ] && continue; "
+        "grep -q 'ketch[.]_runtime' $p/cmdline 2>/dev/null || continue; "
+        "cat $p/environ >/dev/null 2>&1; echo $?; done")[0]
+    found = run("tr '\\\\0' '\\\\n' < /proc/1/environ | grep '^KETCH_TOKEN=' | cut -d= -f2-")[0]
+    from ketch import _wire
+    from ketch.proto import ketch_pb2 as pb
+    import asyncio, os
+    async def try_hello(role):
+        conn = await _wire.open_connection(os.environ["KETCH_SERVER_ADDR"])
+        try:
+            await conn.request(hello=pb.Hello(token=found, role=role,
+                                              container_id=sb.object_id))
+            return "accepted"
+        except _wire.RemoteFailure as exc:
+            return exc.kind
+        finally:
+            conn.close()
+    res["token_found"] = bool(found)
+    res["as_client"] = asyncio.run(try_hello("client"))
+    res["as_sandbox"] = asyncio.run(try_hello("sandbox"))
+    # The server's socket answers only with a credential; without one, Hello is refused.
+    res["socket"] = run(
+        "python3 -c \\"import socket,struct; s=socket.socket(socket.AF_UNIX); "
+        "s.connect('/run/ketch/server.sock'); s.sendall(struct.pack('>I',0)); "
+        "print(len(s.recv(4096)) > 0)\\"")[0]
+    # A fork bomb: bounded by the pids limit (256 here); the sandbox survives it.
+    sb.filesystem.write_text(BOMB_SCRIPT, "/tmp/bomb.py")
+    res["bomb"] = run("python3 /tmp/bomb.py", timeout=60)[0].split()
+    # Escape attempts: mount, raw sockets, writing the kernel's knobs, the host's files.
+    res["mount"] = run("mount -t tmpfs none /mnt 2>&1 >/dev/null; echo $?")[0]
+    res["sysrq"] = run("echo x > /proc/sysrq-trigger 2>/dev/null; echo $?")[0]
+    res["core_pattern"] = run("echo '|/bin/sh' > /proc/sys/kernel/core_pattern "
+                              "2>/dev/null; echo $?")[0]
+    res["host_files"] = [run("ls /tmp/ketch-host-marker-* 2>/dev/null | wc -l")[0],
+                         run("cat /etc/shadow | wc -c")[0], run("ls /root | wc -l")[0]]
+    res["loopback"] = run("python3 -c \\"import socket; socket.create_connection("
+                          "('127.0.0.1', %d), timeout=2)\\" 2>/dev/null; echo $?"
+                          % int(__import__('os').environ['KETCH_SERVER_ADDR'].split(':')[1]))[0]
+    res["pid1"] = run("cat /proc/1/comm")[0]
+    # Memory: an allocation past the limit kills that process, not the sandbox.
+    res["oom"] = run("python3 -c 'x = bytearray(512 * 1024 * 1024)'; echo $?")[0]
+    res["alive"] = sb.poll() is None and run("echo still-here")[0]
+    sb.terminate()
+    print(json.dumps(res))
+    """.replace("BOMB_SCRIPT", repr(BOMB)))
+    assert out["env"] == "0" and out["supervisor_environ"] not in ("0", "")
+    assert out["token_found"] and out["as_client"] == "auth"
+    assert out["as_sandbox"] == "not_found"
+    assert out["socket"] in ("True", "False")   # answered (refused) or hung up: no hang
+    assert 0 < int(out["bomb"][0]) < 256 and out["bomb"][1] == "11"   # EAGAIN
+    assert out["mount"] != "0" and out["sysrq"] != "0" and out["core_pattern"] != "0"
+    assert out["host_files"] == ["0", "0", "0"]
+    assert out["loopback"] != "0"
+    assert out["pid1"] == "bwrap"
+    assert out["oom"] != "0" and out["alive"] == "still-here"
+    marker.unlink()
+
+
+def test_another_workspace_cannot_see_or_exec_into_it(srv):
+    tokens = {}
+    for ws in ("sbalpha", "sbbeta"):
+        made = srv.ketch("token", "create", "--workspace", ws, "--json")
+        assert made.returncode == 0, made.stderr
+        tokens[ws] = json.loads(made.stdout)["secret"]
+    mine = client(srv, """
+    sb = ketch.Sandbox.create(app=app, name="private", tags={"who": "alpha"})
+    print(json.dumps({"id": sb.object_id}))
+    """, env={"KETCH_TOKEN": tokens["sbalpha"]})
+    theirs = client(srv, f"""
+    from ketch.exception import NotFoundError
+    res = {{}}
+    for name, call in (
+            ("from_id", lambda: ketch.Sandbox.from_id({mine['id']!r})),
+            ("from_name", lambda: ketch.Sandbox.from_name("sb-bwrap", "private"))):
+        try:
+            call()
+            res[name] = "found"
+        except NotFoundError:
+            res[name] = "not found"
+    from ketch.proto import ketch_pb2 as pb
+    from ketch import _sync
+    from ketch._client import Client
+    async def raw_exec():
+        c = await Client.get()
+        try:
+            await c.request(sandbox_exec=pb.SandboxExec(sandbox_id={mine['id']!r},
+                                                        args=["true"]))
+            return "ran"
+        except NotFoundError:
+            return "not found"
+    res["exec"] = _sync.run(raw_exec())
+    res["listed"] = [s.object_id for s in ketch.Sandbox.list(tags={{"who": "alpha"}})]
+    print(json.dumps(res))
+    """, env={"KETCH_TOKEN": tokens["sbbeta"]})
+    assert theirs == {"from_id": "not found", "from_name": "not found", "exec": "not found",
+                      "listed": []}
+    listed = srv.ketch("container", "list", "--json",
+                       extra_env={"KETCH_TOKEN": tokens["sbbeta"]})
+    assert mine["id"] not in listed.stdout
+    stop = srv.ketch("container", "stop", mine["id"],
+                     extra_env={"KETCH_TOKEN": tokens["sbbeta"]})
+    assert stop.returncode != 0
+    still = client(srv, f"""
+    sb = ketch.Sandbox.from_id({mine['id']!r})
+    alive = sb.poll() is None
+    sb.terminate()
+    print(json.dumps({{"alive": alive}}))
+    """, env={"KETCH_TOKEN": tokens["sbalpha"]})
+    assert still == {"alive": True}
+
+
+def test_tunnel_into_the_sandboxs_own_network(srv):
+    """The web server listens on 127.0.0.1:8080 in the sandbox's network namespace; the
+    tunnel reaches it from the host, the host's own 127.0.0.1:8080 does not."""
+    out = client(srv, """
+    import time, urllib.request
+    sb = ketch.Sandbox.create("python3", "-m", "http.server", "8080", "--bind", "127.0.0.1",
+                              app=app, unencrypted_ports=[8080], workdir="/srv")
+    sb.filesystem.write_text("inside", "/srv/page.txt")
+    tunnel = sb.tunnels()[8080]
+    body, deadline = None, time.monotonic() + 30
+    while body is None:
+        try:
+            body = urllib.request.urlopen(tunnel.url + "/page.txt", timeout=5).read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:   # whatever may listen on the host's own 8080, it is not the sandbox's server
+        host_port = urllib.request.urlopen("http://127.0.0.1:8080/page.txt",
+                                           timeout=2).read().decode()
+    except OSError:
+        host_port = "unreachable"
+    sb.terminate()
+    print(json.dumps({"body": body, "host_port": host_port, "port": tunnel.port}))
+    """)
+    assert out["body"] == "inside" and out["port"] != 8080
+    assert out["host_port"] != "inside"
+
+
+def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
+    out = client(srv, """
+    sb = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+    sb.exec("bash", "-c", "mkdir -p /opt/tool && echo v1 > /opt/tool/version && "
+            "rm /etc/debian_version").wait()
+    image = sb.snapshot_filesystem()
+    sb.terminate()
+    again = ketch.Sandbox.create(app=app, image=image)
+    p = again.exec("bash", "-c", "cat /opt/tool/version; ls /etc/debian_version 2>&1 | wc -l;"
+                   " test -e /etc/debian_version && echo there || echo gone")
+    seen = p.stdout.read().split()
+    again.terminate()
+    fn_app = ketch.App("snapshot-fn")
+
+    @fn_app.function(image=image, serialized=True)
+    def read_version():
+        return open("/opt/tool/version").read().strip()
+
+    with fn_app.run():
+        from_function = read_version.remote()
+    try:
+        image.pip_install("six")
+        extend = "allowed"
+    except NotImplementedError as exc:
+        extend = "not in ketch yet" if "not in ketch yet" in str(exc) else str(exc)
+    print(json.dumps({"seen": seen, "function": from_function, "extend": extend,
+                      "image": image.object_id}))
+    """)
+    assert out["seen"][0] == "v1" and out["seen"][-1] == "gone"   # the whiteout held too
+    assert out["function"] == "v1"
+    assert out["extend"] == "not in ketch yet" and out["image"].startswith("im-")
+    listed = srv.ketch("image", "list", "--json")
+    assert out["image"] in listed.stdout
+
+
+def test_out_of_memory_is_reported_as_for_functions(srv):
+    out = client(srv, """
+    sb = ketch.Sandbox.create("python3", "-c", "x = bytearray(600 * 1024 * 1024)", app=app,
+                              memory=(128, 256))
+    try:
+        sb.wait()
+        print(json.dumps({"raised": None}))
+    except ketch.exception.SandboxTerminatedError as exc:
+        print(json.dumps({"raised": str(exc), "code": sb.returncode}))
+    """)
+    assert "ran out of memory at its limit of 256 MiB" in out["raised"]
+    assert out["code"] == 137
+
+
+def test_volume_mounted_in_a_sandbox(srv):
+    out = client(srv, """
+    vol = ketch.Volume.from_name("sandbox-vol", create_if_missing=True)
+    sb = ketch.Sandbox.create(app=app, volumes={"/data": vol})
+    assert sb.exec("bash", "-c", "echo from-sandbox > /data/note.txt").wait() == 0
+    sb.terminate(wait=True)
+    print(json.dumps({"read": b"".join(vol.read_file("note.txt")).decode()}))
+    """)
+    assert out["read"] == "from-sandbox\n"
+
+
+def test_shell_with_an_image(srv):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ketch.cli", "shell", "--image", "debian_slim",
+                          "--cmd", "/bin/bash"], input="grep -q bookworm /etc/os-release && "
+                         "echo debian-shell; exit 4\n", env=srv.env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.stdout == "debian-shell\n" and out.returncode == 4, out.stderr
