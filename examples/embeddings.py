@@ -145,7 +145,8 @@ class MicroBatcher:
             at = 0
             for job, done in jobs:
                 if not done.done():
-                    done.set_result((vectors[at:at + len(job)], counts[at:at + len(job)]))
+                    done.set_result((vectors[at:at + len(job)], counts[at:at + len(job)],
+                                     len(texts)))
                 at += len(job)
 
 
@@ -220,14 +221,16 @@ class Embedder:
                 return error(exc)
             # Token-id inputs are this model's own ids: decoded back to text for the model.
             texts = [t if isinstance(t, str) else self.tokenizer.decode(t) for t in inputs]
-            vectors, counts = await batcher.embed(texts)
+            vectors, counts, batch = await batcher.embed(texts)
             data = [{"object": "embedding", "index": i,
                      "embedding": (base64.b64encode(v.tobytes()).decode() if fmt == "base64"
                                    else v.tolist())}
                     for i, v in enumerate(vectors)]
             tokens = sum(counts)
-            return {"object": "list", "data": data, "model": model,
-                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+            # The header tells how many texts shared this request's forward pass.
+            return JSONResponse({"object": "list", "data": data, "model": model,
+                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}},
+                                headers={"x-batch-texts": str(batch)})
 
         return web
 
