@@ -150,6 +150,89 @@ class MicroBatcher:
                 at += len(job)
 
 
+def embed_texts(model, texts: list[str]):
+    """Blocking, in a worker thread: the unit vectors of texts (one forward pass, in
+    MAX_BATCH pieces) and how many tokens the model read of each."""
+    counts = [len(ids) for ids in model.tokenizer(texts, truncation=True,
+                                                   max_length=model.max_seq_length)["input_ids"]]
+    return minilm.encode(model, texts), counts
+
+
+def response(vectors, counts, model: str, fmt: str) -> dict:
+    """OpenAI's embeddings response for the vectors of one request."""
+    data = [{"object": "embedding", "index": i,
+             "embedding": base64.b64encode(v.tobytes()).decode() if fmt == "base64"
+             else v.tolist()}
+            for i, v in enumerate(vectors)]
+    tokens = sum(counts)
+    return {"object": "list", "data": data, "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def make_api(model, api_key: str):
+    """The FastAPI app in front of a loaded model (the benchmark serves this same app with
+    uvicorn directly)."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    web = FastAPI(title="embeddings", docs_url=None, redoc_url=None, openapi_url=None)
+    batcher = MicroBatcher(lambda texts: embed_texts(model, texts))
+    vocab = model.tokenizer.vocab_size
+
+    def error(exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @web.exception_handler(HTTPException)
+    async def http_error(request, exc: HTTPException):
+        return error(ApiError(exc.status_code, f"{request.method} {request.url.path}: "
+                              f"{exc.detail}"))
+
+    @web.middleware("http")
+    async def authenticate(request: Request, call_next):
+        if request.headers.get("authorization", "") != f"Bearer {api_key}":
+            return error(ApiError(401, "Incorrect API key provided: pass the value of the "
+                                  "embeddings-auth secret's EMBEDDINGS_API_KEY as the API "
+                                  "key (Authorization: Bearer ...).", code="invalid_api_key"))
+        return await call_next(request)
+
+    @web.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [_model_card()]}
+
+    @web.get("/v1/models/{name:path}")
+    async def one_model(name: str):
+        if name not in MODEL_ALIASES:
+            return error(ApiError(404, f"The model '{name}' does not exist.", "model",
+                                  "model_not_found"))
+        return _model_card()
+
+    @web.post("/v1/embeddings")
+    async def embeddings(request: Request):
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(ApiError(400, "We could not parse the JSON body of your request: "
+                                  "send a JSON object."))
+        try:
+            inputs, name, fmt = parse_request(body, vocab)
+        except ApiError as exc:
+            return error(exc)
+        # Token-id inputs are this model's own ids: decoded back to text for the model.
+        texts = [t if isinstance(t, str) else model.tokenizer.decode(t) for t in inputs]
+        vectors, counts, batch = await batcher.embed(texts)
+        # The header tells how many texts shared this request's forward pass.
+        return JSONResponse(response(vectors, counts, name, fmt),
+                            headers={"x-batch-texts": str(batch)})
+
+    return web
+
+
+def _model_card() -> dict:
+    return {"id": MODEL_ID, "object": "model", "created": 1628553600,
+            "owned_by": "sentence-transformers"}
+
+
 @app.cls(image=minilm.image(), gpu=minilm.GPU, min_containers=0, scaledown_window=SCALEDOWN_S,
          secrets=[ketch.Secret.from_name("embeddings-auth")], timeout=600)
 @ketch.concurrent(max_inputs=CONCURRENT_REQUESTS)
@@ -159,82 +242,8 @@ class Embedder:
     @ketch.enter()
     def load(self):
         self.model = minilm.load()
-        self.tokenizer = self.model.tokenizer
         self.api_key = os.environ["EMBEDDINGS_API_KEY"]
-
-    def embed_texts(self, texts: list[str]):
-        """Runs in a worker thread: one forward pass (in MAX_BATCH pieces) over all texts."""
-        limit = self.model.max_seq_length
-        counts = [len(ids) for ids in self.tokenizer(texts, truncation=True,
-                                                      max_length=limit)["input_ids"]]
-        return minilm.encode(self.model, texts), counts
 
     @ketch.asgi_app(label="api")
     def api(self):
-        from fastapi import FastAPI, Request
-        from fastapi.responses import JSONResponse
-        from starlette.exceptions import HTTPException
-
-        web = FastAPI(title="embeddings", docs_url=None, redoc_url=None, openapi_url=None)
-        batcher = MicroBatcher(self.embed_texts)
-        vocab = self.tokenizer.vocab_size
-
-        def error(exc: ApiError) -> JSONResponse:
-            return JSONResponse(exc.body(), status_code=exc.status)
-
-        @web.exception_handler(HTTPException)
-        async def http_error(request, exc: HTTPException):
-            return error(ApiError(exc.status_code, f"{request.method} {request.url.path}: "
-                                  f"{exc.detail}"))
-
-        @web.middleware("http")
-        async def authenticate(request: Request, call_next):
-            given = request.headers.get("authorization", "")
-            if given != f"Bearer {self.api_key}":
-                return error(ApiError(401, "Incorrect API key provided: pass the value of "
-                                      "the embeddings-auth secret's EMBEDDINGS_API_KEY as "
-                                      "the API key (Authorization: Bearer ...).",
-                                      code="invalid_api_key"))
-            return await call_next(request)
-
-        @web.get("/v1/models")
-        async def models():
-            return {"object": "list", "data": [_model_card()]}
-
-        @web.get("/v1/models/{model:path}")
-        async def model(model: str):
-            if model not in MODEL_ALIASES:
-                return error(ApiError(404, f"The model '{model}' does not exist.", "model",
-                                      "model_not_found"))
-            return _model_card()
-
-        @web.post("/v1/embeddings")
-        async def embeddings(request: Request):
-            try:
-                body = await request.json()
-            except ValueError:
-                return error(ApiError(400, "We could not parse the JSON body of your "
-                                      "request: send a JSON object."))
-            try:
-                inputs, model, fmt = parse_request(body, vocab)
-            except ApiError as exc:
-                return error(exc)
-            # Token-id inputs are this model's own ids: decoded back to text for the model.
-            texts = [t if isinstance(t, str) else self.tokenizer.decode(t) for t in inputs]
-            vectors, counts, batch = await batcher.embed(texts)
-            data = [{"object": "embedding", "index": i,
-                     "embedding": (base64.b64encode(v.tobytes()).decode() if fmt == "base64"
-                                   else v.tolist())}
-                    for i, v in enumerate(vectors)]
-            tokens = sum(counts)
-            # The header tells how many texts shared this request's forward pass.
-            return JSONResponse({"object": "list", "data": data, "model": model,
-                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}},
-                                headers={"x-batch-texts": str(batch)})
-
-        return web
-
-
-def _model_card() -> dict:
-    return {"id": MODEL_ID, "object": "model", "created": 1628553600,
-            "owned_by": "sentence-transformers"}
+        return make_api(self.model, self.api_key)
