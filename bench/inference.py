@@ -219,6 +219,7 @@ def run_ketch(seconds: float, texts: list[str], tmp: Path) -> dict:
                 timeline.append((time.monotonic() - t0, srv.containers(), clients_now[0]))
                 sampling.wait(0.5)
 
+        timeline.append((0.0, srv.containers(), 0))  # before the first request: none
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         headers = {"authorization": f"Bearer {KEY}"}

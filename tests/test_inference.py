@@ -101,6 +101,9 @@ def test_float_and_base64_encodings_agree(client):
     assert np.allclose(as_base64, as_float, atol=1e-6)
     same = client.embeddings.create(model=MODEL, input=FOOD[0], dimensions=384)
     assert np.allclose(same.data[0].embedding, as_float, atol=1e-6)
+    # Token ids in the model's own vocabulary ("hello world" in bert-base-uncased's).
+    text, ids = client.embeddings.create(model=MODEL, input=["hello world", [7592, 2088]]).data
+    assert _cosine(text.embedding, ids.embedding) > 0.999
 
 
 def test_langchain_openai_embeddings(deployed):
