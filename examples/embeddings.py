@@ -19,8 +19,8 @@ minilm.py has the GPU and torch knobs; docs/inference.md explains each.
 
 import asyncio
 import base64
+import json
 import os
-import time
 
 import ketch
 import minilm
@@ -29,6 +29,7 @@ from minilm import DIMENSIONS, MAX_BATCH, MODEL_ID
 MODEL_ALIASES = {MODEL_ID, "sentence-transformers/" + MODEL_ID}
 MAX_INPUTS_PER_REQUEST = 2048       # OpenAI's own limit, so clients that chunk for it work
 MAX_CHARS_PER_INPUT = 100_000       # the model reads 256 tokens; this bounds the tokenizer
+MAX_BODY_BYTES = 16 * 1024 * 1024   # a request body is read into memory only up to this
 BATCH_WAIT_S = 0.002                # how long a batch waits for company once the model is free
 CONCURRENT_REQUESTS = 64            # requests one container holds at once
 SCALEDOWN_S = int(os.environ.get("EMBEDDINGS_SCALEDOWN", "60"))
@@ -107,7 +108,8 @@ def _is_tokens(items: list) -> bool:
 
 class MicroBatcher:
     """Gathers the texts of concurrent requests into model batches: while the model runs one
-    batch, arriving requests queue, and the next batch takes up to MAX_BATCH texts of them."""
+    batch, arriving requests queue, and the next batch takes whole requests from the queue
+    until it holds MAX_BATCH texts or the queue is empty."""
 
     def __init__(self, embed):
         self._embed = embed  # (list[str]) -> (vectors, token counts), blocking
@@ -124,16 +126,12 @@ class MicroBatcher:
     async def _run(self):
         while True:
             jobs = [await self._queue.get()]
+            if self._queue.empty():  # the model was idle: a moment for company
+                await asyncio.sleep(BATCH_WAIT_S)
             size = len(jobs[0][0])
-            deadline = time.monotonic() + BATCH_WAIT_S
-            while size < MAX_BATCH:
-                try:
-                    job = self._queue.get_nowait() if self._queue.qsize() else await (
-                        asyncio.wait_for(self._queue.get(), deadline - time.monotonic()))
-                except asyncio.TimeoutError:
-                    break
-                jobs.append(job)
-                size += len(job[0])
+            while size < MAX_BATCH and not self._queue.empty():
+                jobs.append(self._queue.get_nowait())
+                size += len(jobs[-1][0])
             texts = [t for job, _ in jobs for t in job]
             try:
                 vectors, counts = await asyncio.to_thread(self._embed, texts)
@@ -209,8 +207,14 @@ def make_api(model, api_key: str):
 
     @web.post("/v1/embeddings")
     async def embeddings(request: Request):
+        raw = bytearray()
+        async for piece in request.stream():
+            raw += piece
+            if len(raw) > MAX_BODY_BYTES:
+                return error(ApiError(413, f"The request body is over {MAX_BODY_BYTES} bytes: "
+                                      "send fewer or shorter inputs per request."))
         try:
-            body = await request.json()
+            body = json.loads(raw)
         except ValueError:
             return error(ApiError(400, "We could not parse the JSON body of your request: "
                                   "send a JSON object."))

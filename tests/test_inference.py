@@ -151,6 +151,10 @@ def test_errors_in_openai_shape(deployed, client):
                           headers={"authorization": f"Bearer {deployed['key']}"}, timeout=60)
     assert bad_json.status_code == 400
     assert "JSON" in bad_json.json()["error"]["message"]
+    huge = b'{"model": "%s", "input": "%s"}' % (MODEL.encode(), b"a" * (17 * 1024 * 1024))
+    too_big = httpx.post(deployed["url"] + "/embeddings", content=huge, timeout=120,
+                         headers={"authorization": f"Bearer {deployed['key']}"})
+    assert too_big.status_code == 413 and "16777216 bytes" in too_big.json()["error"]["message"]
 
 
 def test_concurrent_requests_share_model_batches(client):
