@@ -128,16 +128,38 @@ def torch_wheels() -> dict:
     return {}
 
 
+class PeerGroup:
+    """A cgroup for the other systems' processes beside the ketch servers' own groups
+    (`ketch/srv-…`, whose containers sit below them): on a busy machine CPU time is shared
+    by weight between groups, so all three model servers compete from the same place."""
+
+    def __init__(self):
+        from ketch.server.runtime import cgroups
+
+        self._cg = cgroups.Cgroup.create(f"bench-peer-{os.getpid()}",
+                                          cgroups.Limits(cpu_request=1.0))
+
+    def join(self):
+        """A subprocess's preexec_fn: the child and all it starts land in the group."""
+        for procs in self._cg.procs_files:
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+
+    def close(self):
+        self._cg.kill_all()
+        self._cg.remove()
+
+
 # -- the three systems
 
-def run_uvicorn(seconds: float, texts: list[str]) -> list[dict]:
+def run_uvicorn(seconds: float, texts: list[str], peer: PeerGroup) -> list[dict]:
     port = free_port()
     code = ("import uvicorn, minilm, embeddings\n"
             f"uvicorn.run(embeddings.make_api(minilm.load(), {KEY!r}), host='127.0.0.1', "
             f"port={port}, log_level='warning')")
     env = {**os.environ, "PYTHONPATH": str(EXAMPLES), "HF_HUB_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, preexec_fn=peer.join)
     try:
         url = f"http://127.0.0.1:{port}/v1/embeddings"
         wait_ready(url, 300, {"authorization": f"Bearer {KEY}"})
@@ -250,19 +272,30 @@ def run_ketch(seconds: float, texts: list[str], tmp: Path) -> dict:
         srv.stop()
 
 
-def run_ray(seconds: float, texts: list[str]) -> list[dict]:
+def run_ray(seconds: float, texts: list[str], peer: PeerGroup) -> list[dict]:
     import numpy as np
     import ray
     from ray import serve
 
-    port = free_port()
+    gcs, http_port = free_port(), free_port()
     cpus = os.cpu_count() or 1
+    # Its own head node (in the peer group, on ports of its own), not ray.init's, so the
+    # driver, this benchmark, stays where the load generator is for all three.
+    ray_bin = str(Path(sys.executable).parent / "ray")
+    # Loopback only, started and stopped here: no token to hand between head and driver.
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    subprocess.run([ray_bin, "start", "--head", "--node-ip-address=127.0.0.1",
+                    f"--port={gcs}", f"--num-cpus={cpus}",
+                    "--include-dashboard=false", "--disable-usage-stats",
+                    f"--ray-client-server-port={free_port()}",
+                    f"--dashboard-agent-listen-port={free_port()}"],
+                   check=True, capture_output=True, preexec_fn=peer.join)
     # Ray caps a replica's OMP threads at its num_cpus; give torch the machine, as the
     # other two get it.
-    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, runtime_env={
+    ray.init(address=f"127.0.0.1:{gcs}", log_to_driver=False, runtime_env={
         "env_vars": {"PYTHONPATH": str(EXAMPLES), "HF_HUB_OFFLINE": "1",
                      "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": str(cpus)}})
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.start(http_options={"host": "127.0.0.1", "port": http_port})
 
     @serve.deployment(max_ongoing_requests=64, ray_actor_options={"num_cpus": 1})
     class RayEmbedder:
@@ -287,7 +320,7 @@ def run_ray(seconds: float, texts: list[str]) -> list[dict]:
 
     try:
         serve.run(RayEmbedder.bind(), route_prefix="/v1/embeddings")
-        url = f"http://127.0.0.1:{port}/v1/embeddings"
+        url = f"http://127.0.0.1:{http_port}/v1/embeddings"
         wait_ready(url, 300)
         return ramp(url, seconds, texts)
     finally:
@@ -371,14 +404,18 @@ def main():
     texts = sentences()
     results: dict = {"cpus": os.cpu_count(), "load_before": os.getloadavg(),
                      "step_seconds": args.step_seconds}
-    print("uvicorn directly (examples/embeddings.make_api):")
-    results["uvicorn"] = run_uvicorn(args.step_seconds, texts)
-    print("ketch (examples/embeddings.py deployed, through the gateway):")
-    with tempfile.TemporaryDirectory(prefix="ketch-bench-inference-") as tmp:
-        results["ketch"] = run_ketch(args.step_seconds, texts, Path(tmp))
-    if not args.no_ray:
-        print("Ray Serve (@serve.batch, one replica):")
-        results["ray_serve"] = run_ray(args.step_seconds, texts)
+    peer = PeerGroup()
+    try:
+        print("uvicorn directly (examples/embeddings.make_api):")
+        results["uvicorn"] = run_uvicorn(args.step_seconds, texts, peer)
+        print("ketch (examples/embeddings.py deployed, through the gateway):")
+        with tempfile.TemporaryDirectory(prefix="ketch-bench-inference-") as tmp:
+            results["ketch"] = run_ketch(args.step_seconds, texts, Path(tmp))
+        if not args.no_ray:
+            print("Ray Serve (@serve.batch, one replica):")
+            results["ray_serve"] = run_ray(args.step_seconds, texts, peer)
+    finally:
+        peer.close()
     results["ratios"] = table(results)
     results["load_after"] = os.getloadavg()
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
