@@ -297,7 +297,8 @@ def run_ray(seconds: float, texts: list[str], peer: PeerGroup) -> list[dict]:
                    check=True, capture_output=True, preexec_fn=peer.join)
     # Ray caps a replica's OMP threads at its num_cpus; give torch the machine, as the
     # other two get it.
-    ray.init(address=f"127.0.0.1:{gcs}", log_to_driver=False, runtime_env={
+    ray.init(address=f"127.0.0.1:{gcs}", _node_ip_address="127.0.0.1", log_to_driver=False,
+             runtime_env={
         "env_vars": {"PYTHONPATH": str(EXAMPLES), "HF_HUB_OFFLINE": "1",
                      "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": str(cpus)}})
     serve.start(http_options={"host": "127.0.0.1", "port": http_port})
