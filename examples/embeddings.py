@@ -19,6 +19,7 @@ minilm.py has the GPU and torch knobs; docs/inference.md explains each.
 
 import asyncio
 import base64
+import hmac
 import json
 import os
 
@@ -188,7 +189,8 @@ def make_api(model, api_key: str):
 
     @web.middleware("http")
     async def authenticate(request: Request, call_next):
-        if request.headers.get("authorization", "") != f"Bearer {api_key}":
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {api_key}".encode()):  # in constant time
             return error(ApiError(401, "Incorrect API key provided: pass the value of the "
                                   "embeddings-auth secret's EMBEDDINGS_API_KEY as the API "
                                   "key (Authorization: Bearer ...).", code="invalid_api_key"))
