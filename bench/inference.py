@@ -278,6 +278,9 @@ def run_ketch(seconds: float, texts: list[str], tmp: Path) -> dict:
 
 
 def run_ray(seconds: float, texts: list[str], peer: PeerGroup) -> list[dict]:
+    # Loopback only: Ray otherwise swaps 127.0.0.1 for this machine's network address
+    # (read when ray is imported, so set first). Started and stopped here, so no token.
+    os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="disabled")
     import numpy as np
     import ray
     from ray import serve
@@ -287,8 +290,6 @@ def run_ray(seconds: float, texts: list[str], peer: PeerGroup) -> list[dict]:
     # Its own head node (in the peer group, on ports of its own), not ray.init's, so the
     # driver, this benchmark, stays where the load generator is for all three.
     ray_bin = str(Path(sys.executable).parent / "ray")
-    # Loopback only, started and stopped here: no token to hand between head and driver.
-    os.environ["RAY_AUTH_MODE"] = "disabled"
     subprocess.run([ray_bin, "start", "--head", "--node-ip-address=127.0.0.1",
                     f"--port={gcs}", f"--num-cpus={cpus}",
                     "--include-dashboard=false", "--disable-usage-stats",
