@@ -77,7 +77,7 @@ class _Record:
     __slots__ = ("call_id", "workspace", "app_id", "app_name", "function_name", "kind",
                  "source", "status", "created_at", "started_at", "finished_at", "n_inputs",
                  "counts", "containers", "outcomes", "node", "message", "stats",
-                 "n_ok_outcomes", "n_failed_outcomes")
+                 "n_ok_outcomes", "n_failed_outcomes", "first_failure")
 
     def __init__(self, call_id: str, workspace: str, app_id: str, app_name: str,
                  function_name: str, kind: str, source: str, created_at: float, node: str,
@@ -102,10 +102,7 @@ class _Record:
         self.message = ""        # the first failure's
         self.stats = stats       # its function's counters (metrics.FunctionStats)
         self.n_ok_outcomes = self.n_failed_outcomes = 0
-
-    @property
-    def first_failure(self) -> str:
-        return next((o[2] for o in self.outcomes if o[2] != "success"), "")
+        self.first_failure = ""  # the status of its first input that did not succeed
 
     def proto(self, outcomes: bool = True) -> pb.CallRecord:
         rec = pb.CallRecord(
@@ -130,8 +127,10 @@ class _Record:
         r.message = rec.message
         r.outcomes = [(o.idx, o.input_id, o.status, o.message, o.traceback, o.container_id,
                        o.started_at, o.finished_at) for o in rec.outcomes]
-        r.n_ok_outcomes = sum(1 for o in r.outcomes if o[2] == "success")
-        r.n_failed_outcomes = len(r.outcomes) - r.n_ok_outcomes
+        failed = [o[2] for o in r.outcomes if o[2] != "success"]
+        r.n_failed_outcomes = len(failed)
+        r.n_ok_outcomes = len(r.outcomes) - len(failed)
+        r.first_failure = failed[0] if failed else ""
         return r
 
 
@@ -269,11 +268,13 @@ class CallHistory:
             rec.containers.append(container_id)
         ok = status == "success"
         if ok:
-            if rec.n_ok_outcomes >= MAX_OK_OUTCOMES:
+            # A .remote's record says where and when its one input ran.
+            if rec.n_ok_outcomes >= MAX_OK_OUTCOMES or rec.kind == "remote":
                 return
             rec.n_ok_outcomes += 1
         else:
-            if not rec.message:
+            if not rec.first_failure:
+                rec.first_failure = status
                 rec.message = out.message[:MAX_MESSAGE_CHARS]
             if rec.n_failed_outcomes >= MAX_FAILED_OUTCOMES:
                 return
@@ -333,13 +334,13 @@ class CallHistory:
         status = "failure" if code >= 500 else "success"
         rec.counts[status] = rec.counts.get(status, 0) + 1
         rec.n_inputs += 1
-        if status == "failure" and not rec.message:
-            rec.message = f"HTTP {code}"
+        if status == "failure" and not rec.first_failure:
+            rec.first_failure, rec.message = status, f"HTTP {code}"
 
     def _end_web_window(self, key: str, rec: _Record):
         del self._web[key]
         rec.finished_at = rec.created_at + WEB_WINDOW_S
-        rec.status = "failure" if rec.message else "success"
+        rec.status = rec.first_failure or "success"
         self._dirty.add(rec.call_id)
 
     # ------------------------------------------------------------------ queries
