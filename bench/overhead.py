@@ -34,7 +34,40 @@ results, errors = {{}}, []
 core.bench_ketch(args, results, errors)
 for where, exc in errors:
     print("ERROR", where, exc, file=sys.stderr)
-print("RESULT " + json.dumps(results["ketch"]))
+out = results["ketch"]
+
+# The server's own CPU time per input: what recording costs it, less swayed by the other
+# work on a shared machine than wall-clock figures are.
+import os, psutil
+srv = core.KetchServer()
+os.environ.update(KETCH_DATA_DIR=srv.data_dir, KETCH_SERVER_ADDR=srv.address,
+                  KETCH_NO_AUTOSTART="1")
+srv.start()
+try:
+    import _ketch_app
+    server = psutil.Process(srv.proc.pid)
+
+    def cpu():
+        t = server.cpu_times()
+        return t.user + t.system
+
+    with _ketch_app.app.run():
+        noop = _ketch_app.noop
+        list(noop.map(range(2000)))
+        for _ in range(100):
+            noop.remote(1)
+        c0 = cpu()
+        for _ in range({map_reps}):
+            assert len(list(noop.map(range({map_n})))) == {map_n}
+        c1 = cpu()
+        for _ in range({calls}):
+            noop.remote(1)
+        c2 = cpu()
+    out["server_cpu_us_per_map_input"] = (c1 - c0) / ({map_reps} * {map_n}) * 1e6
+    out["server_cpu_us_per_remote"] = (c2 - c1) / {calls} * 1e6
+finally:
+    srv.stop()
+print("RESULT " + json.dumps(out))
 """
 
 METRICS = [  # (name, path in bench_ketch's results, higher is better)
@@ -42,6 +75,8 @@ METRICS = [  # (name, path in bench_ketch's results, higher is better)
     ("warm p99 ms", ("warm", "p99_ms"), False),
     ("map inputs/s", ("map", "inputs_per_s"), True),
     ("cold p50 ms", ("cold", "p50_ms"), False),
+    ("server CPU us/map input", ("server_cpu_us_per_map_input",), False),
+    ("server CPU us/.remote", ("server_cpu_us_per_remote",), False),
 ]
 
 
@@ -102,12 +137,12 @@ def main(argv=None):
                      "after_over_before": ratio, "cost": cost,
                      "each_before": [pick(r, path) for r in runs["before"]],
                      "each_after": [pick(r, path) for r in runs["after"]]})
-    print(f"\n{'metric':<14}{'before':>12}{'after':>12}{'after/before':>14}{'cost':>9}")
+    print(f"\n{'metric':<24}{'before':>12}{'after':>12}{'after/before':>14}{'cost':>9}")
     for row in rows:
         def f(v):
             return "-" if v is None else f"{v:,.3f}" if v < 100 else f"{v:,.0f}"
         cost = "-" if row["cost"] is None else f"{row['cost'] * 100:+.1f}%"
-        print(f"{row['metric']:<14}{f(row['before']):>12}{f(row['after']):>12}"
+        print(f"{row['metric']:<24}{f(row['before']):>12}{f(row['after']):>12}"
               f"{f(row['after_over_before']):>14}{cost:>9}")
     print("(cost: how much worse after is than before; negative is better. Medians of "
           f"{args.rounds} alternating rounds; load average {os.getloadavg()[0]:.2f}.)")

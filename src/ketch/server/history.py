@@ -17,6 +17,7 @@ gateway's per-request metrics.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import socket
@@ -69,33 +70,68 @@ def _env_number(name: str, default: float) -> float:
     return value
 
 
-class _Live:
-    """A record being written. The call path updates plain Python fields (cheaper than a
-    protobuf's); `sync` copies them into the record before it is read or stored."""
+class _Record:
+    """One call's record as plain Python fields (cheaper to make and update on the call
+    path than a protobuf's); `proto()` builds the message when it is read or stored."""
 
-    __slots__ = ("rec", "stats", "counts", "started_at", "containers", "first_failure",
-                 "n_ok_outcomes", "n_failed_outcomes")
+    __slots__ = ("call_id", "workspace", "app_id", "app_name", "function_name", "kind",
+                 "source", "status", "created_at", "started_at", "finished_at", "n_inputs",
+                 "counts", "containers", "outcomes", "node", "message", "stats",
+                 "n_ok_outcomes", "n_failed_outcomes", "first_failure")
 
-    def __init__(self, rec: pb.CallRecord, stats):
-        self.rec = rec
-        self.stats = stats
-        self.counts: dict[str, int] = dict(rec.counts)
-        self.started_at = rec.started_at
-        self.containers: set[str] = set(rec.container_ids)
-        self.first_failure = ""
+    def __init__(self, call_id: str, workspace: str, app_id: str, app_name: str,
+                 function_name: str, kind: str, source: str, created_at: float, node: str,
+                 stats):
+        self.call_id = call_id
+        self.workspace = workspace
+        self.app_id = app_id
+        self.app_name = app_name
+        self.function_name = function_name
+        self.kind = kind
+        self.source = source
+        self.status = "running"
+        self.created_at = created_at
+        self.started_at = 0.0
+        self.finished_at = 0.0
+        self.n_inputs = 0
+        self.counts: dict[str, int] = {}
+        self.containers: list[str] = []
+        # (idx, input id, status, message, traceback, container id, started, finished)
+        self.outcomes: list[tuple] = []
+        self.node = node
+        self.message = ""        # the first failure's
+        self.stats = stats       # its function's counters (metrics.FunctionStats)
         self.n_ok_outcomes = self.n_failed_outcomes = 0
-        for outcome in rec.outcomes:
-            if outcome.status == "success":
-                self.n_ok_outcomes += 1
-            else:
-                self.n_failed_outcomes += 1
-                self.first_failure = self.first_failure or outcome.status
+        self.first_failure = ""  # the status of its first input that did not succeed
 
-    def sync(self):
-        rec = self.rec
-        rec.counts.clear()
-        rec.counts.update(self.counts)
-        rec.started_at = self.started_at
+    def proto(self, outcomes: bool = True) -> pb.CallRecord:
+        rec = pb.CallRecord(
+            call_id=self.call_id, app_id=self.app_id, app_name=self.app_name,
+            function_name=self.function_name, kind=self.kind, source=self.source,
+            status=self.status, created_at=self.created_at, started_at=self.started_at,
+            finished_at=self.finished_at, n_inputs=self.n_inputs, counts=self.counts,
+            container_ids=self.containers, node=self.node, message=self.message)
+        if outcomes:
+            rec.outcomes.extend(pb.InputOutcome(
+                idx=o[0], input_id=o[1], status=o[2], message=o[3], traceback=o[4],
+                container_id=o[5], started_at=o[6], finished_at=o[7]) for o in self.outcomes)
+        return rec
+
+    @classmethod
+    def from_proto(cls, workspace: str, rec: pb.CallRecord, stats) -> "_Record":
+        r = cls(rec.call_id, workspace, rec.app_id, rec.app_name, rec.function_name,
+                rec.kind, rec.source, rec.created_at, rec.node, stats)
+        r.status, r.started_at, r.finished_at = rec.status, rec.started_at, rec.finished_at
+        r.n_inputs, r.counts, r.containers = rec.n_inputs, dict(rec.counts), \
+            list(rec.container_ids)
+        r.message = rec.message
+        r.outcomes = [(o.idx, o.input_id, o.status, o.message, o.traceback, o.container_id,
+                       o.started_at, o.finished_at) for o in rec.outcomes]
+        failed = [o[2] for o in r.outcomes if o[2] != "success"]
+        r.n_failed_outcomes = len(failed)
+        r.n_ok_outcomes = len(r.outcomes) - len(failed)
+        r.first_failure = failed[0] if failed else ""
+        return r
 
 
 class CallHistory:
@@ -110,10 +146,12 @@ class CallHistory:
         self.max_calls = max_calls or int(_env_number("KETCH_HISTORY_MAX_CALLS", 10_000))
         self.max_age_s = max_age_s or _env_number("KETCH_HISTORY_MAX_AGE_S", 7 * 86400)
         self.node = socket.gethostname()
-        # call id -> (workspace, record), oldest first; every record kept is here.
-        self.records: dict[str, tuple[str, pb.CallRecord]] = {}
-        self._live: dict[str, _Live] = {}        # calls not finished yet
+        # By call id, oldest first: all it keeps. Ordered so the oldest is found at once
+        # (a dict deleted from at the front makes next(iter()) walk the holes).
+        self.records: collections.OrderedDict[str, _Record] = collections.OrderedDict()
+        self._web: dict[str, _Record] = {}       # this minute's web records, by key
         self._dirty: set[str] = set()            # to write at the next flush
+        self._gone: list[str] = []               # to delete at the next flush
         self._flusher: asyncio.Task | None = None
         self._load()
 
@@ -121,16 +159,24 @@ class CallHistory:
 
     def _load(self):
         rows = self.db.execute(
-            "SELECT call_id, workspace, record FROM call_history ORDER BY created_at DESC "
-            "LIMIT ?", (self.max_calls,)).fetchall()
-        for call_id, workspace, data in reversed(rows):
-            rec = pb.CallRecord.FromString(data)
+            "SELECT call_id, workspace, record, created_at FROM call_history ORDER BY "
+            "created_at DESC LIMIT ?", (self.max_calls,)).fetchall()
+        for call_id, workspace, data, _ in reversed(rows):
+            rec = _Record.from_proto(workspace, pb.CallRecord.FromString(data), None)
             if rec.status == "running" and rec.kind not in ("spawn", "spawn_map"):
                 # Its caller's connection ended with the old server; a spawned call is
                 # resumed from the store and finishes later.
                 rec.status, rec.message = "failure", "the server stopped before it finished"
                 self._dirty.add(call_id)
-            self.records[call_id] = (workspace, rec)
+            self.records[call_id] = rec
+        # What did not fit (a lower limit than the last server's) goes now.
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM call_history WHERE created_at < ?",
+                            (time.time() - self.max_age_s,))
+            if len(rows) == self.max_calls:
+                self.db.execute("DELETE FROM call_history WHERE created_at < ?",
+                                (rows[-1][3],))
 
     def start(self):
         self._flusher = asyncio.ensure_future(self._flush_forever())
@@ -149,131 +195,123 @@ class CallHistory:
                 log.exception("writing the call history failed; it is retried")
 
     def flush(self):
-        """Writes changed records and drops the ones past the limits."""
+        """Writes changed records and deletes the ones past the limits."""
         cutoff = time.time() - self.max_age_s
-        dropped = False
-        while self.records:
-            oldest = next(iter(self.records))
-            _, rec = self.records[oldest]
-            if len(self.records) <= self.max_calls and rec.created_at >= cutoff:
+        records = self.records
+        while records:
+            oldest = next(iter(records.values()))
+            if len(records) <= self.max_calls and oldest.created_at >= cutoff:
                 break
-            del self.records[oldest]
-            self._live.pop(oldest, None)
-            self._dirty.discard(oldest)
-            dropped = True
-        for live in [v for v in self._live.values() if v.rec.kind == "web"
-                     and v.rec.created_at + WEB_WINDOW_S < time.time()]:
-            self._end_web_window(live)
-        if not self._dirty and not dropped:
+            self._drop_oldest()
+        now = time.time()
+        for key, rec in list(self._web.items()):
+            if rec.created_at + WEB_WINDOW_S < now:
+                self._end_web_window(key, rec)
+        if not self._dirty and not self._gone:
             return
         dirty, self._dirty = self._dirty, set()
-        rows = [(cid, ws, rec.created_at, self._synced(cid, rec).SerializeToString())
-                for cid in dirty if (entry := self.records.get(cid)) for ws, rec in [entry]]
+        gone, self._gone = self._gone, []
+        rows = [(cid, rec.workspace, rec.created_at, rec.proto().SerializeToString())
+                for cid in dirty if (rec := self.records.get(cid)) is not None]
         with self.db:
             self.db.execute("BEGIN")
-            if rows:
-                self.db.executemany("INSERT OR REPLACE INTO call_history VALUES (?, ?, ?, ?)",
-                                    rows)
-            self.db.execute("DELETE FROM call_history WHERE created_at < ?", (cutoff,))
-            self.db.execute(
-                "DELETE FROM call_history WHERE call_id NOT IN (SELECT call_id FROM "
-                "call_history ORDER BY created_at DESC LIMIT ?)", (self.max_calls,))
+            self.db.executemany("INSERT OR REPLACE INTO call_history VALUES (?, ?, ?, ?)",
+                                rows)
+            self.db.executemany("DELETE FROM call_history WHERE call_id = ?",
+                                [(cid,) for cid in gone])
+
+    def _drop_oldest(self):
+        call_id, _ = self.records.popitem(last=False)
+        self._dirty.discard(call_id)
+        self._gone.append(call_id)
 
     # ------------------------------------------------------------------ the call path
 
-    def call_created(self, call, source: str, streamed: bool):
+    def call_created(self, call, source: str, streamed: bool) -> _Record:
         """`streamed`: its inputs follow the create message (a map, a spawn_map)."""
         fn = call.fn
         kind = KINDS.get(call.kind, "remote")
         if kind == "spawn" and streamed:
             kind = "spawn_map"
-        rec = pb.CallRecord(call_id=call.id, app_id=fn.app.id, app_name=fn.app.name,
-                            function_name=fn.label, kind=kind, source=source,
-                            status="running", created_at=time.time(), node=self.node)
-        self._add(call.id, fn.app.workspace, rec, self.metrics.stats_for(fn))
+        app = fn.app
+        rec = _Record(call.id, app.workspace, app.id, app.name, fn.label, kind, source,
+                      time.time(), self.node, self.metrics.stats_for(fn))
+        self._add(rec)
+        return rec
 
-    def _add(self, call_id: str, workspace: str, rec: pb.CallRecord, stats):
-        self.records[call_id] = (workspace, rec)
-        self._live[call_id] = _Live(rec, stats)
-        self._dirty.add(call_id)
-        if len(self.records) > self.max_calls:
-            oldest = next(iter(self.records))
-            del self.records[oldest]
-            self._live.pop(oldest, None)
+    def _add(self, rec: _Record):
+        records = self.records
+        records[rec.call_id] = rec
+        self._dirty.add(rec.call_id)
+        if len(records) > self.max_calls:
+            self._drop_oldest()
 
     def input_ended(self, call, out: pb.Output, item=None):
         """`item` (the server's InputItem, when there is one) says where and since when
         it ran."""
-        live = self._live.get(call.id)
-        if live is None:
-            live = self._revive(call)
+        rec = self.records.get(call.id)
+        if rec is None or rec.stats is None:
+            rec = self._revive(call, rec)
         status = STATUS.get(out.status, "failure")
-        counts = live.counts
+        counts = rec.counts
         counts[status] = counts.get(status, 0) + 1
-        stats = live.stats
+        stats = rec.stats
         stats.inputs[status] = stats.inputs.get(status, 0) + 1
-        now = time.time()
         duration = out.duration_s
         if duration:
             stats.duration.observe(duration)
         container_id, started = (item.ran_on, item.sent_at) if item is not None else ("", 0.0)
-        if started and (not live.started_at or started < live.started_at):
-            live.started_at = started
-        rec = live.rec
-        if container_id and container_id not in live.containers \
-                and len(live.containers) < MAX_CONTAINERS:
-            live.containers.add(container_id)
-            rec.container_ids.append(container_id)
+        if started and (not rec.started_at or started < rec.started_at):
+            rec.started_at = started
+        if container_id and container_id not in rec.containers \
+                and len(rec.containers) < MAX_CONTAINERS:
+            rec.containers.append(container_id)
         ok = status == "success"
-        if ok and live.n_ok_outcomes < MAX_OK_OUTCOMES or \
-                not ok and live.n_failed_outcomes < MAX_FAILED_OUTCOMES:
-            if ok:
-                live.n_ok_outcomes += 1
-            else:
-                live.n_failed_outcomes += 1
-            with_traceback = not ok and live.n_failed_outcomes <= MAX_TRACEBACKS
-            rec.outcomes.append(pb.InputOutcome(
-                idx=out.idx, input_id=out.input_id, status=status,
-                message=out.message[:MAX_MESSAGE_CHARS],
-                traceback=out.traceback[-MAX_TRACEBACK_CHARS:] if with_traceback else "",
-                container_id=container_id, started_at=started, finished_at=now))
-            if not ok and status != "cancelled":
-                self.logs.write(rec.app_id, "exception", rec.function_name, container_id,
-                                (out.traceback[-MAX_TRACEBACK_CHARS:] or out.message).rstrip(),
-                                out.input_id, call.id)
-        if not ok and not live.first_failure:
-            live.first_failure = status
-            rec.message = out.message[:MAX_MESSAGE_CHARS]
-        self._dirty.add(call.id)
+        if ok:
+            # A .remote's record says where and when its one input ran.
+            if rec.n_ok_outcomes >= MAX_OK_OUTCOMES or rec.kind == "remote":
+                return
+            rec.n_ok_outcomes += 1
+        else:
+            if not rec.first_failure:
+                rec.first_failure = status
+                rec.message = out.message[:MAX_MESSAGE_CHARS]
+            if rec.n_failed_outcomes >= MAX_FAILED_OUTCOMES:
+                return
+            rec.n_failed_outcomes += 1
+        traceback = out.traceback[-MAX_TRACEBACK_CHARS:] \
+            if not ok and rec.n_failed_outcomes <= MAX_TRACEBACKS else ""
+        rec.outcomes.append((out.idx, out.input_id, status, out.message[:MAX_MESSAGE_CHARS],
+                             traceback, container_id, started, time.time()))
+        if not ok and status != "cancelled":
+            self.logs.write(rec.app_id, "exception", rec.function_name, container_id,
+                            (out.traceback[-MAX_TRACEBACK_CHARS:] or out.message).rstrip(),
+                            out.input_id, call.id)
 
     def call_finished(self, call):
-        live = self._live.pop(call.id, None) or self._revive(call, keep=False)
-        live.sync()
-        rec = live.rec
+        rec = self.records.get(call.id)
+        if rec is None or rec.stats is None:
+            rec = self._revive(call, rec)
         rec.n_inputs = call.n_inputs
         rec.finished_at = time.time()
         if call.cancelled or rec.counts.get("cancelled"):
             rec.status = "cancelled"
         else:
-            rec.status = live.first_failure or "success"
-        stats = live.stats
+            rec.status = rec.first_failure or "success"
+        stats = rec.stats
         stats.calls[rec.status] = stats.calls.get(rec.status, 0) + 1
+        # Written now: counts alone are not stored while it runs (the store is for
+        # restarts, and a restart ends a caller's call anyway).
         self._dirty.add(call.id)
 
-    def _revive(self, call, keep: bool = True) -> _Live:
+    def _revive(self, call, rec: _Record | None) -> _Record:
         """A call the history lost track of (a spawned call resumed after a restart, or
-        one whose record was dropped for the count limit) gets a record again."""
-        entry = self.records.get(call.id)
-        stats = self.metrics.stats_for(call.fn)
-        if entry is None:
-            self.call_created(call, "", streamed=False)
-            live = self._live[call.id]
-        else:
-            live = _Live(entry[1], stats)
-            self._live[call.id] = live
-        if not keep:
-            self._live.pop(call.id, None)
-        return live
+        one whose record was dropped for the count limit) gets its counters again, or a
+        record again."""
+        if rec is None:
+            return self.call_created(call, "", streamed=False)
+        rec.stats = self.metrics.stats_for(call.fn)
+        return rec
 
     def web_request(self, fn, label: str, code: int, seconds: float = 0.0):
         """One web request answered: counted in its function's record of this minute
@@ -281,53 +319,43 @@ class CallHistory:
         if fn is None:
             return
         window = int(time.time() // WEB_WINDOW_S)
-        call_id = f"web-{fn.id}-{label}-{window}"
-        live = self._live.get(call_id)
-        if live is None:
-            # Last minute's record of this endpoint is complete.
-            previous = self._live.pop(f"web-{fn.id}-{label}-{window - 1}", None)
-            if previous is not None:
-                self._end_web_window(previous)
-            rec = pb.CallRecord(call_id=call_id, app_id=fn.app.id, app_name=fn.app.name,
-                                function_name=fn.label, kind="web", source=label,
-                                status="running", created_at=window * WEB_WINDOW_S,
-                                node=self.node)
-            self._add(call_id, fn.app.workspace, rec, self.metrics.stats_for(fn))
-            live = self._live[call_id]
+        key = f"{fn.id}-{label}"
+        rec = self._web.get(key)
+        if rec is not None and rec.created_at < window * WEB_WINDOW_S:
+            self._end_web_window(key, rec)   # last minute's record is complete
+            rec = None
+        if rec is None:
+            app = fn.app
+            rec = _Record(f"web-{key}-{window}", app.workspace, app.id, app.name, fn.label,
+                          "web", label, window * WEB_WINDOW_S, self.node,
+                          self.metrics.stats_for(fn))
+            self._add(rec)
+            self._web[key] = rec
         status = "failure" if code >= 500 else "success"
-        live.counts[status] = live.counts.get(status, 0) + 1
-        live.rec.n_inputs += 1
-        if status == "failure" and not live.first_failure:
-            live.first_failure = status
-            live.rec.message = f"HTTP {code}"
-        self._dirty.add(call_id)
+        rec.counts[status] = rec.counts.get(status, 0) + 1
+        rec.n_inputs += 1
+        if status == "failure" and not rec.first_failure:
+            rec.first_failure, rec.message = status, f"HTTP {code}"
 
-    def _end_web_window(self, live: _Live):
-        rec = live.rec
-        self._live.pop(rec.call_id, None)
-        live.sync()
+    def _end_web_window(self, key: str, rec: _Record):
+        del self._web[key]
         rec.finished_at = rec.created_at + WEB_WINDOW_S
-        rec.status = live.first_failure or "success"
+        rec.status = rec.first_failure or "success"
         self._dirty.add(rec.call_id)
 
     # ------------------------------------------------------------------ queries
 
-    def _synced(self, call_id: str, rec: pb.CallRecord) -> pb.CallRecord:
-        live = self._live.get(call_id)
-        if live is not None:
-            live.sync()
-        return rec
-
     def list(self, workspace: str, app: str = "", function: str = "", status: str = "",
              since: float = 0.0, limit: int = 100) -> list[pb.CallRecord]:
         """The newest calls of `workspace` first; `app` is a name, an id or an id prefix;
-        `status` one of STATUSES or "failed" (failure, timeout or crash)."""
+        `status` one of STATUSES or "failed" (failure, timeout or crash). Without their
+        outcomes."""
         if status and status not in STATUSES and status != "failed":
             raise ValueError(f"unknown call status {status!r}: use one of "
                              f"{', '.join(STATUSES)} or failed")
         out = []
-        for ws, rec in reversed(list(self.records.values())):
-            if ws != workspace or rec.created_at < since:
+        for rec in reversed(list(self.records.values())):
+            if rec.workspace != workspace or rec.created_at < since:
                 continue
             if app and app not in (rec.app_name, rec.app_id) and not (
                     app.startswith("ap-") and rec.app_id.startswith(app)):
@@ -337,17 +365,14 @@ class CallHistory:
             if status and not (rec.status in FAILED if status == "failed"
                                else rec.status == status):
                 continue
-            brief = pb.CallRecord()
-            brief.CopyFrom(self._synced(rec.call_id, rec))
-            del brief.outcomes[:]
-            out.append(brief)
+            out.append(rec.proto(outcomes=False))
             if len(out) >= limit:
                 break
         return out
 
     def get(self, workspace: str, call_id: str) -> pb.CallRecord:
-        entry = self.records.get(call_id)
-        if entry is None or entry[0] != workspace:
+        rec = self.records.get(call_id)
+        if rec is None or rec.workspace != workspace:
             raise LookupError(f"no call {call_id} in the call history (`ketch call list` "
                               "shows the calls it keeps)")
-        return self._synced(call_id, entry[1])
+        return rec.proto()
