@@ -66,9 +66,10 @@ class SandboxService:
                                    f"{msg.name!r}; pick another name or terminate it",
                                    "already_exists")
         self.launcher.check(spec, workspace)
-        why = self.resources.check(spec.resources)
-        if why:
-            raise ServiceError(why.replace("the function asks", "the sandbox asks"), "resource")
+        why = self.resources.unmet(spec.resources)
+        if why:   # a sandbox is made now or not at all: it does not wait for a node
+            raise ServiceError(f"the sandbox asks for {why.removeprefix('waits for ')}; ask for "
+                               "less", "resource")
         reservation = self.resources.reserve(spec.resources)
         if reservation is None:
             raise ServiceError("this machine has no room for the sandbox's cpu/memory/gpu "
