@@ -44,6 +44,9 @@ MAX_CONTAINERS = 20        # container ids named
 MAX_TRACEBACK_CHARS = 4096  # the end of a traceback is the part that says what broke
 MAX_MESSAGE_CHARS = 512
 FLUSH_S = 1.0
+# What the call path tells waits this long at most: after the frames of its loop turn are
+# sent, and shared by the calls of a few milliseconds (one timer, not a loop turn each).
+APPLY_AFTER_S = 0.005
 WEB_WINDOW_S = 60.0
 
 _SCHEMA = """
@@ -153,8 +156,9 @@ class CallHistory:
         self._dirty: set[str] = set()            # to write at the next flush
         self._gone: list[str] = []               # to delete at the next flush
         self._flusher: asyncio.Task | None = None
-        # What the call path told, applied a moment later (_apply): after the frames this
-        # loop turn sends, so a call's round trip does not wait for its record.
+        # What the call path told, applied a moment later (_apply, APPLY_AFTER_S): after
+        # the frames that loop turn sends, so a call's round trip does not wait for its
+        # record.
         self._told: collections.deque[tuple] = collections.deque()
         self._apply_scheduled = False
         self._loop = asyncio.get_event_loop()
@@ -237,9 +241,7 @@ class CallHistory:
         self._told.append(what)
         if not self._apply_scheduled:
             self._apply_scheduled = True
-            # call_later, not call_soon: it runs on the loop's next turn, after the
-            # callbacks this turn queued (the flushes of frames to containers and callers).
-            self._loop.call_later(0, self._apply)
+            self._loop.call_later(APPLY_AFTER_S, self._apply)
 
     def _apply(self):
         self._apply_scheduled = False
