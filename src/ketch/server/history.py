@@ -44,6 +44,9 @@ MAX_CONTAINERS = 20        # container ids named
 MAX_TRACEBACK_CHARS = 4096  # the end of a traceback is the part that says what broke
 MAX_MESSAGE_CHARS = 512
 FLUSH_S = 1.0
+# What the call path tells waits this long at most: after the frames of its loop turn are
+# sent, and shared by the calls of a few milliseconds (one timer, not a loop turn each).
+APPLY_AFTER_S = 0.005
 WEB_WINDOW_S = 60.0
 
 _SCHEMA = """
@@ -153,6 +156,12 @@ class CallHistory:
         self._dirty: set[str] = set()            # to write at the next flush
         self._gone: list[str] = []               # to delete at the next flush
         self._flusher: asyncio.Task | None = None
+        # What the call path told, applied a moment later (_apply, APPLY_AFTER_S): after
+        # the frames that loop turn sends, so a call's round trip does not wait for its
+        # record.
+        self._told: collections.deque[tuple] = collections.deque()
+        self._apply_scheduled = False
+        self._loop = asyncio.get_event_loop()
         self._load()
 
     # ------------------------------------------------------------------ lifetime
@@ -196,6 +205,7 @@ class CallHistory:
 
     def flush(self):
         """Writes changed records and deletes the ones past the limits."""
+        self._apply()
         cutoff = time.time() - self.max_age_s
         records = self.records
         while records:
@@ -227,15 +237,39 @@ class CallHistory:
 
     # ------------------------------------------------------------------ the call path
 
-    def call_created(self, call, source: str, streamed: bool) -> _Record:
+    def _tell(self, what):
+        self._told.append(what)
+        if not self._apply_scheduled:
+            self._apply_scheduled = True
+            self._loop.call_later(APPLY_AFTER_S, self._apply)
+
+    def _apply(self):
+        self._apply_scheduled = False
+        told = self._told
+        while told:
+            what = told.popleft()
+            what[0](*what[1:])
+
+    def call_created(self, call, source: str, streamed: bool):
         """`streamed`: its inputs follow the create message (a map, a spawn_map)."""
+        self._tell((self._created, call, source, streamed, time.time()))
+
+    def input_ended(self, call, out: pb.Output, item=None):
+        """`item` (the server's InputItem, when there is one) says where and since when
+        it ran."""
+        self._tell((self._ended, call, out, item, time.time()))
+
+    def call_finished(self, call):
+        self._tell((self._finished, call, call.n_inputs, time.time()))
+
+    def _created(self, call, source: str, streamed: bool, now: float) -> _Record:
         fn = call.fn
         kind = KINDS.get(call.kind, "remote")
         if kind == "spawn" and streamed:
             kind = "spawn_map"
         app = fn.app
         rec = _Record(call.id, app.workspace, app.id, app.name, fn.label, kind, source,
-                      time.time(), self.node, self.metrics.stats_for(fn))
+                      now, self.node, self.metrics.stats_for(fn))
         self._add(rec)
         return rec
 
@@ -246,9 +280,7 @@ class CallHistory:
         if len(records) > self.max_calls:
             self._drop_oldest()
 
-    def input_ended(self, call, out: pb.Output, item=None):
-        """`item` (the server's InputItem, when there is one) says where and since when
-        it ran."""
+    def _ended(self, call, out: pb.Output, item, now: float):
         rec = self.records.get(call.id)
         if rec is None or rec.stats is None:
             rec = self._revive(call, rec)
@@ -282,18 +314,18 @@ class CallHistory:
         traceback = out.traceback[-MAX_TRACEBACK_CHARS:] \
             if not ok and rec.n_failed_outcomes <= MAX_TRACEBACKS else ""
         rec.outcomes.append((out.idx, out.input_id, status, out.message[:MAX_MESSAGE_CHARS],
-                             traceback, container_id, started, time.time()))
+                             traceback, container_id, started, now))
         if not ok and status != "cancelled":
             self.logs.write(rec.app_id, "exception", rec.function_name, container_id,
                             (out.traceback[-MAX_TRACEBACK_CHARS:] or out.message).rstrip(),
                             out.input_id, call.id)
 
-    def call_finished(self, call):
+    def _finished(self, call, n_inputs: int, now: float):
         rec = self.records.get(call.id)
         if rec is None or rec.stats is None:
             rec = self._revive(call, rec)
-        rec.n_inputs = call.n_inputs
-        rec.finished_at = time.time()
+        rec.n_inputs = n_inputs
+        rec.finished_at = now
         if call.cancelled or rec.counts.get("cancelled"):
             rec.status = "cancelled"
         else:
@@ -309,7 +341,7 @@ class CallHistory:
         one whose record was dropped for the count limit) gets its counters again, or a
         record again."""
         if rec is None:
-            return self.call_created(call, "", streamed=False)
+            return self._created(call, "", False, time.time())
         rec.stats = self.metrics.stats_for(call.fn)
         return rec
 
@@ -353,6 +385,7 @@ class CallHistory:
         if status and status not in STATUSES and status != "failed":
             raise ValueError(f"unknown call status {status!r}: use one of "
                              f"{', '.join(STATUSES)} or failed")
+        self._apply()
         out = []
         for rec in reversed(list(self.records.values())):
             if rec.workspace != workspace or rec.created_at < since:
@@ -371,6 +404,7 @@ class CallHistory:
         return out
 
     def get(self, workspace: str, call_id: str) -> pb.CallRecord:
+        self._apply()
         rec = self.records.get(call_id)
         if rec is None or rec.workspace != workspace:
             raise LookupError(f"no call {call_id} in the call history (`ketch call list` "
