@@ -19,6 +19,7 @@ import ketch
 from ketch.exception import InvalidError
 from ketch.proto import ketch_pb2 as pb
 from ketch.server import schedule_times
+from ketch.server.db.sqlite import SqliteDatabase
 from ketch.server.functions.model import AppRecord, FunctionRecord
 from ketch.server.schedules import Scheduler, ScheduleTable
 
@@ -155,8 +156,7 @@ def deployed(fid: str, schedule: pb.Schedule, created_at: float, name="job") -> 
 
 
 def scheduler(db_path, fns: list, clock: Clock, ran: list) -> Scheduler:
-    db = sqlite3.connect(str(db_path), isolation_level=None)
-    return Scheduler(ScheduleTable(db), lambda: fns, lambda fn, previous: ran.append(fn),
+    return Scheduler(ScheduleTable(SqliteDatabase(db_path)), lambda: fns, lambda fn, previous: ran.append(fn),
                      clock)
 
 

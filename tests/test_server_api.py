@@ -1,13 +1,12 @@
 """The server's api layer and state services, without a server process: the error
 mapping, the route table, and services built from nothing but what they use."""
 
-import sqlite3
-
 import pytest
 
 from ketch.proto import ketch_pb2 as pb
 from ketch.server.api.routes import ROUTES
 from ketch.server.api.session import error_reply
+from ketch.server.db.sqlite import SqliteDatabase
 from ketch.server.dicts import SCAN_BYTES, DictService
 from ketch.server.errors import ServiceError
 from ketch.server.objects import ObjectsService
@@ -39,8 +38,8 @@ def test_every_route_is_a_request_the_wire_carries():
 
 
 @pytest.fixture
-def objects():
-    return ObjectsService(ObjectsStore(sqlite3.connect(":memory:", isolation_level=None)))
+def objects(tmp_path):
+    return ObjectsService(ObjectsStore(SqliteDatabase(tmp_path / "objects.db")))
 
 
 def test_ephemeral_objects_go_with_their_owner(objects):

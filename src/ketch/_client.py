@@ -209,7 +209,8 @@ def start_local_server(address: str):
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     log_path = data / "server.log"
     with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-        subprocess.Popen(
+        logged_before = log.tell()
+        proc = subprocess.Popen(
             [sys.executable, "-m", "ketch.server", "--address", address],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             env={**os.environ, "KETCH_DATA_DIR": str(data)},
@@ -217,6 +218,13 @@ def start_local_server(address: str):
     host, port = _wire.parse_address(address)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
+        if proc.poll() is not None:   # it exited: its last words say why (a bad --store)
+            with open(log_path, "rb") as log:
+                log.seek(logged_before)
+                lines = log.read().decode(errors="replace").strip().splitlines()
+            said = next((line for line in reversed(lines) if line.startswith("ketch server:")),
+                        lines[-1] if lines else f"exit status {proc.returncode}")
+            raise ConnectionError(f"the ketch server did not start: {said} (log: {log_path})")
         try:
             socket.create_connection((host, port), timeout=0.5).close()
             print(f"ketch: started a local server at {address} "

@@ -39,10 +39,17 @@ def _status():
               f"listens on (default: KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}).")
 @click.option("--http-address", default=None, help="HOST:PORT of the HTTP side, /metrics "
               f"(default: KETCH_HTTP_ADDR or {_config.DEFAULT_HTTP_ADDRESS}).")
+@click.option("--store", default=None, metavar="URL",
+              help="Keep the server's state in PostgreSQL: postgresql://USER:PASSWORD@HOST:"
+                   "PORT/DATABASE (default: KETCH_STORE_URL, else SQLite in the data "
+                   "directory). The data directory still holds layers, blobs, code and "
+                   "volumes: see docs/store.md.")
 @click.option("--foreground", is_flag=True, help="Run in this terminal, logging to it.")
 def start(address: str | None, gateway_address: str | None, http_address: str | None,
-          foreground: bool):
+          store: str | None, foreground: bool):
     """Start the server (in the background unless --foreground)."""
+    if store:
+        os.environ["KETCH_STORE_URL"] = store   # the server reads it
     if address:
         os.environ["KETCH_SERVER_ADDR"] = address
     if gateway_address:

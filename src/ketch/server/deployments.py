@@ -9,6 +9,7 @@ import hashlib
 import time
 
 from ..proto import ketch_pb2 as pb
+from .db import Database, migrate
 from .errors import ServiceError
 
 _SCHEMA = """
@@ -29,12 +30,41 @@ MAX_TAG_CHARS = 200
 HISTORY_LIMIT = 1000  # versions listed at most (newest first)
 
 
+class DeploymentTable:
+    """The versions' rows."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        migrate(db, "deployments", [_SCHEMA])
+
+    def add(self, workspace: str, name: str, app_id: str, who: str, tag: str,
+            source_hash: str, rollback_of: int) -> int:
+        """Records the next version of `name`; → its number."""
+        with self.db.transaction():
+            (last,) = self.db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM deployments WHERE workspace = ? AND "
+                "name = ?", (workspace, name)).fetchone()
+            self.db.execute("INSERT INTO deployments (workspace, name, version, app_id, "
+                            "deployed_at, deployed_by, tag, source_hash, rollback_of) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (workspace, name, last + 1, app_id, time.time(), who, tag,
+                             source_hash, rollback_of))
+        return last + 1
+
+    def versions(self, workspace: str, name: str, limit: int) -> list[tuple]:
+        """→ [(version, app_id, deployed_at, deployed_by, tag, source_hash, rollback_of)],
+        newest first."""
+        return self.db.execute(
+            "SELECT version, app_id, deployed_at, deployed_by, tag, source_hash, rollback_of "
+            "FROM deployments WHERE workspace = ? AND name = ? ORDER BY version DESC LIMIT ?",
+            (workspace, name, limit)).fetchall()
+
+
 class Deployments:
-    def __init__(self, store, functions):
+    def __init__(self, store, table: DeploymentTable, functions):
         self.store = store
+        self.table = table
         self.functions = functions
-        self.db = store.db
-        self.db.executescript(_SCHEMA)
 
     def publish(self, workspace: str, app_id: str, tag: str, who: str,
                 rollback_of: int = 0) -> pb.AppPublished:
@@ -44,22 +74,13 @@ class Deployments:
         app = self.functions.registry.app(workspace, app_id)
         self.functions.publish_app(workspace, app_id)
         specs = [f.spec for f in app.functions.values()]
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            (last,) = self.db.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM deployments WHERE workspace = ? AND "
-                "name = ?", (workspace, app.name)).fetchone()
-            self.db.execute("INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (workspace, app.name, last + 1, app_id, time.time(), who, tag,
-                             _source_hash(specs), rollback_of))
-        return pb.AppPublished(app_id=app_id, version=last + 1)
+        version = self.table.add(workspace, app.name, app_id, who, tag, _source_hash(specs),
+                                 rollback_of)
+        return pb.AppPublished(app_id=app_id, version=version)
 
     def history(self, workspace: str, name: str) -> list[pb.Deployment]:
         current = self.store.deployed_app(name, workspace)
-        rows = self.db.execute(
-            "SELECT version, app_id, deployed_at, deployed_by, tag, source_hash, rollback_of "
-            "FROM deployments WHERE workspace = ? AND name = ? ORDER BY version DESC LIMIT ?",
-            (workspace, name, HISTORY_LIMIT)).fetchall()
+        rows = self.table.versions(workspace, name, HISTORY_LIMIT)
         if not rows:
             raise LookupError(f"app {name!r} was never deployed; `ketch app list --all` "
                               "shows the apps")

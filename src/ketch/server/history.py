@@ -21,10 +21,10 @@ import collections
 import logging
 import os
 import socket
-import sqlite3
 import time
 
 from ..proto import ketch_pb2 as pb
+from .db import Database, migrate
 from .logs import LogService
 from .metrics import ServerMetrics
 
@@ -138,12 +138,12 @@ class _Record:
 
 
 class CallHistory:
-    def __init__(self, db: sqlite3.Connection, metrics: ServerMetrics, logs: LogService,
+    def __init__(self, db: Database, metrics: ServerMetrics, logs: LogService,
                  max_calls: int | None = None, max_age_s: float | None = None):
         """Failed inputs' tracebacks also go to their app's log (`logs`), as the lines of
         their container, input and call."""
         self.db = db
-        db.executescript(_SCHEMA)
+        migrate(db, "call_history", [_SCHEMA])
         self.metrics = metrics
         self.logs = logs
         self.max_calls = max_calls or int(_env_number("KETCH_HISTORY_MAX_CALLS", 10_000))
@@ -179,8 +179,7 @@ class CallHistory:
                 self._dirty.add(call_id)
             self.records[call_id] = rec
         # What did not fit (a lower limit than the last server's) goes now.
-        with self.db:
-            self.db.execute("BEGIN")
+        with self.db.transaction():
             self.db.execute("DELETE FROM call_history WHERE created_at < ?",
                             (time.time() - self.max_age_s,))
             if len(rows) == self.max_calls:
@@ -200,7 +199,7 @@ class CallHistory:
             await asyncio.sleep(FLUSH_S)
             try:
                 self.flush()
-            except sqlite3.Error:
+            except self.db.Error:
                 log.exception("writing the call history failed; it is retried")
 
     def flush(self):
@@ -223,10 +222,11 @@ class CallHistory:
         gone, self._gone = self._gone, []
         rows = [(cid, rec.workspace, rec.created_at, rec.proto().SerializeToString())
                 for cid in dirty if (rec := self.records.get(cid)) is not None]
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO call_history VALUES (?, ?, ?, ?)",
-                                rows)
+        with self.db.transaction():
+            self.db.executemany("INSERT INTO call_history (call_id, workspace, created_at, "
+                                "record) VALUES (?, ?, ?, ?) ON CONFLICT (call_id) DO UPDATE "
+                                "SET workspace = excluded.workspace, created_at = "
+                                "excluded.created_at, record = excluded.record", rows)
             self.db.executemany("DELETE FROM call_history WHERE call_id = ?",
                                 [(cid,) for cid in gone])
 

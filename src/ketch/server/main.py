@@ -26,8 +26,9 @@ from .blobs import BlobStore
 from .dashboard import dashboard_routes
 from .dashboard.logins import Logins
 from .code import CodeStore
+from .db import StoreUnavailable, open_database
 from .dicts import DictService
-from .deployments import Deployments
+from .deployments import DeploymentTable, Deployments
 from .functions.launch import Launcher
 from .sandboxes import SandboxService
 from .sandboxes.launch import SandboxLauncher
@@ -74,7 +75,8 @@ def load_or_create_token(data_dir: Path) -> str:
 
 class Server:
     def __init__(self, data_dir: Path, address: str, runtime: str = "process",
-                 gateway_address: str | None = None, http_address: str | None = None):
+                 gateway_address: str | None = None, http_address: str | None = None,
+                 store_url: str | None = None):
         self.data_dir = data_dir
         self.address = address
         host, port = ("", 0) if _wire.unix_path(address) else _wire.parse_address(address)
@@ -84,22 +86,23 @@ class Server:
         self.server_id = secrets.token_hex(4)
         datadir.create(data_dir)
         self.token = load_or_create_token(data_dir)
-        self.store = Store(data_dir / "ketch.db")
+        self.db = open_database(store_url, data_dir)
+        self.store = Store(self.db)
         self.blobs = BlobStore(data_dir / "blobs")
         self.code = CodeStore(data_dir / "code", self.blobs)
         self.logs = LogService(data_dir / "logs")
         self.resources = MachineResources()
         self.runtime = make_runtime(runtime, data_dir)
-        self.tokens = Tokens(self.store.db, self.token,
+        self.tokens = Tokens(self.db, self.token,
                              isolated=self.runtime.name != "process")
-        self.objects = ObjectsService(ObjectsStore(self.store.db))
+        self.objects = ObjectsService(ObjectsStore(self.db))
         self.dicts = DictService(self.objects)
         self.queues = QueueService(self.objects)
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
-        self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.store.db))
-        self.metrics = ServerMetrics(data_dir / "ketch.db")
-        self.history = CallHistory(self.store.db, self.metrics, self.logs)
+        self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.db))
+        self.metrics = ServerMetrics(self.db.size_bytes)
+        self.history = CallHistory(self.db, self.metrics, self.logs)
         self.functions = FunctionsService(
             self.store, self.runtime, self.resources, self.logs,
             Launcher(self.images, self.secrets, self.volumes,
@@ -108,11 +111,12 @@ class Server:
         self.metrics.observe(self.functions)
         self.functions.watch_ready(self.metrics.container_ready)
         self.functions.watch_exits(self.metrics.container_exited)
-        self.scheduler = Scheduler(ScheduleTable(self.store.db),
+        self.scheduler = Scheduler(ScheduleTable(self.db),
                                    lambda: self.functions.functions.values(),
                                    spawner(self.functions))
-        self.deployments = Deployments(self.store, self.functions)
-        self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
+        self.deployments = Deployments(self.store, DeploymentTable(self.db), self.functions)
+        self.proxy_db = self.db.companion("proxy-tokens")
+        self.gateway = Gateway(self.functions, ProxyTokens(self.proxy_db),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
         self.http = HttpSide(http_address or _config.http_address())
@@ -163,8 +167,8 @@ class Server:
         blob_sweeper = asyncio.ensure_future(self._sweep_blobs())
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
-        log.info("ketch server %s listening on %s (data in %s, runtime %s)",
-                 self.server_id, self.address, self.data_dir, self.runtime.name)
+        log.info("ketch server %s listening on %s (data in %s, store %s, runtime %s)",
+                 self.server_id, self.address, self.data_dir, self.db.url, self.runtime.name)
         print(f"ketch server listening on {self.address}", flush=True)
         if not self.tokens.isolated:
             log.warning("containers are not isolated: %s", NOT_ISOLATED)
@@ -182,7 +186,9 @@ class Server:
         # the functions, or a container starting then fails (and fails its inputs).
         await self.http.close()
         self.history.close()
-        self.store.close()
+        if self.proxy_db is not self.db:
+            self.proxy_db.close()
+        self.db.close()
 
     async def _sweep_blobs(self):
         while True:
@@ -235,6 +241,9 @@ def main(argv=None):
                         help="HOST:PORT of the HTTP side: /metrics and the dashboard "
                              f"(default: KETCH_HTTP_ADDR or {_config.DEFAULT_HTTP_ADDRESS}; "
                              "port 0 picks a free one)")
+    parser.add_argument("--store", default=os.environ.get("KETCH_STORE_URL") or None,
+                        help="the server's database: postgresql://USER:PASSWORD@HOST:PORT/DB "
+                             "(default: KETCH_STORE_URL, else SQLite in the data directory)")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else _config.data_dir()
     try:
@@ -253,8 +262,8 @@ def main(argv=None):
     async def run():
         try:
             server = Server(data_dir, address, args.runtime or default_runtime(),
-                            args.gateway_address, args.http_address)
-        except RuntimeUnavailable as exc:
+                            args.gateway_address, args.http_address, args.store)
+        except (RuntimeUnavailable, StoreUnavailable) as exc:
             sys.exit(f"ketch server: {exc}")
         await server.serve()
 

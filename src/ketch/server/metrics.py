@@ -14,7 +14,7 @@ the store) only the admin token sees.
 from __future__ import annotations
 
 import bisect
-from pathlib import Path
+from typing import Callable
 
 # Seconds; an input runs from under a millisecond to hours, a container starts in tens of
 # milliseconds (a warm image) to minutes (a model loaded in @enter).
@@ -75,8 +75,8 @@ Labels = tuple[str, str, str]   # (workspace, app name, function name or web lab
 
 
 class ServerMetrics:
-    def __init__(self, store_path: Path):
-        self.store_path = store_path
+    def __init__(self, store_bytes: Callable[[], int]):
+        self.store_bytes = store_bytes   # the size of the server's database
         self.function_stats: dict[Labels, FunctionStats] = {}
         self.gateway_stats: dict[Labels, GatewayStats] = {}
         self.functions = None

@@ -99,15 +99,10 @@ class _Collector:
         return [requests, latency]
 
     def _server_families(self):
-        store = GaugeMetricFamily("ketch_server_store_bytes", "Size of the server's SQLite "
-                                  "store (with its write-ahead log).")
-        size = 0
-        for suffix in ("", "-wal"):
-            try:
-                size += os.stat(f"{self.m.store_path}{suffix}").st_size
-            except OSError:
-                pass
-        store.add_metric([], size)
+        store = GaugeMetricFamily("ketch_server_store_bytes", "Size of the server's store "
+                                  "(SQLite with its write-ahead log, or the PostgreSQL "
+                                  "database).")
+        store.add_metric([], self.m.store_bytes())
         return [store]
 
 

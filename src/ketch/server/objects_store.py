@@ -1,5 +1,6 @@
-"""Durable state of named objects: dicts, queues, secrets and volumes. SQLite, on the same
-connection as `store.Store`, so every call is one short transaction on the server's loop.
+"""Durable state of named objects: dicts, queues, secrets and volumes. In the server's
+database (`db/`), on the same connection as `store.Store`, so every call is one short
+transaction on the server's loop.
 
 One `objects` table names them all (kind + name); each kind keeps its contents in a table
 of its own. Volumes keep only their metadata here: their files live on disk.
@@ -7,9 +8,10 @@ of its own. Volumes keep only their metadata here: their files live on disk.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
+
+from .db import Database, migrate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -64,22 +66,25 @@ class ObjectRow:
 _OBJ_COLS = "object_id, kind, name, ephemeral, created_at, updated_at, workspace"
 
 
+def _create(db: Database):
+    db.script(_SCHEMA)
+    # Names are unique per workspace; data directories made before workspaces had
+    # everything in the default one.
+    if "workspace" not in db.columns("objects"):
+        db.execute("ALTER TABLE objects ADD COLUMN workspace TEXT NOT NULL DEFAULT 'main'")
+    db.execute("DROP INDEX IF EXISTS objects_by_name")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS objects_by_workspace_name ON objects "
+               "(workspace, kind, name)")
+    # Data directories made before secrets had digests gain the column.
+    if "digest" not in db.columns("secrets"):
+        db.execute("ALTER TABLE secrets ADD COLUMN digest TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS secrets_by_digest ON secrets (digest)")
+
+
 class ObjectsStore:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Database):
         self.db = db
-        db.executescript(_SCHEMA)
-        # Names are unique per workspace; data directories made before workspaces had
-        # everything in the default one.
-        if "workspace" not in {row[1] for row in db.execute("PRAGMA table_info(objects)")}:
-            db.execute("ALTER TABLE objects ADD COLUMN workspace TEXT NOT NULL DEFAULT 'main'")
-        db.execute("DROP INDEX IF EXISTS objects_by_name")
-        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS objects_by_workspace_name ON objects "
-                   "(workspace, kind, name)")
-        # Data directories made before secrets had digests gain the column.
-        columns = {row[1] for row in db.execute("PRAGMA table_info(secrets)")}
-        if "digest" not in columns:
-            db.execute("ALTER TABLE secrets ADD COLUMN digest TEXT")
-        db.execute("CREATE INDEX IF NOT EXISTS secrets_by_digest ON secrets (digest)")
+        migrate(db, "objects", [_create])
 
     # -- naming
 
@@ -109,8 +114,7 @@ class ObjectsStore:
                         (time.time(), object_id))
 
     def delete(self, object_id: str):
-        with self.db:
-            self.db.execute("BEGIN")
+        with self.db.transaction():
             for table in ("objects", "dict_entries", "queue_items", "queue_partitions",
                           "secrets"):
                 self.db.execute(f"DELETE FROM {table} WHERE object_id = ?", (object_id,))
@@ -128,13 +132,12 @@ class ObjectsStore:
 
     def dict_put(self, object_id: str, pairs: list[tuple[bytes, bytes]],
                  skip_if_exists: bool) -> int:
-        verb = "INSERT OR IGNORE" if skip_if_exists else "INSERT OR REPLACE"
-        before = self.db.total_changes
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(f"{verb} INTO dict_entries VALUES (?, ?, ?)",
-                                [(object_id, k, v) for k, v in pairs])
-        return self.db.total_changes - before
+        on_conflict = ("DO NOTHING" if skip_if_exists else
+                       "(object_id, key) DO UPDATE SET value = excluded.value")
+        with self.db.transaction():
+            return self.db.executemany(
+                "INSERT INTO dict_entries (object_id, key, value) VALUES (?, ?, ?) "
+                f"ON CONFLICT {on_conflict}", [(object_id, k, v) for k, v in pairs])
 
     def dict_pop(self, object_id: str, key: bytes) -> bytes | None:
         row = self.db.execute("DELETE FROM dict_entries WHERE object_id = ? AND key = ? "
@@ -160,21 +163,21 @@ class ObjectsStore:
     def queue_put(self, object_id: str, partition: str, values: list[bytes],
                   expires_at: float | None):
         """Adds items; with expires_at, also sets when the partition expires."""
-        with self.db:
-            self.db.execute("BEGIN")
+        with self.db.transaction():
             self.db.executemany("INSERT INTO queue_items (object_id, partition, value) "
                                 "VALUES (?, ?, ?)",
                                 [(object_id, partition, v) for v in values])
             if expires_at is not None:
-                self.db.execute("INSERT OR REPLACE INTO queue_partitions VALUES (?, ?, ?)",
+                self.db.execute("INSERT INTO queue_partitions (object_id, partition, "
+                                "expires_at) VALUES (?, ?, ?) ON CONFLICT (object_id, "
+                                "partition) DO UPDATE SET expires_at = excluded.expires_at",
                                 (object_id, partition, expires_at))
 
     def queue_take(self, object_id: str, partition: str, n: int, max_bytes: int
                    ) -> list[tuple[int, bytes]]:
         """Removes and returns the first n items of a partition, oldest first: fewer when
         they would pass max_bytes together (but always one, if there is one)."""
-        with self.db:
-            self.db.execute("BEGIN")
+        with self.db.transaction():
             rows = _within(self.db.execute(
                 "SELECT seq, value FROM queue_items WHERE object_id = ? AND partition = ? "
                 "ORDER BY seq LIMIT ?", (object_id, partition, n)), max_bytes)
@@ -202,8 +205,7 @@ class ObjectsStore:
                                (object_id,)).fetchone()[0]
 
     def queue_clear(self, object_id: str, partition: str | None):
-        with self.db:
-            self.db.execute("BEGIN")
+        with self.db.transaction():
             if partition is None:
                 self.db.execute("DELETE FROM queue_items WHERE object_id = ?", (object_id,))
                 self.db.execute("DELETE FROM queue_partitions WHERE object_id = ?",
@@ -222,7 +224,9 @@ class ObjectsStore:
 
     def secret_set(self, object_id: str, ciphertext: bytes, keys: list[str],
                    digest: str | None = None):
-        self.db.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?, ?, ?)",
+        self.db.execute("INSERT INTO secrets (object_id, ciphertext, keys, digest) VALUES "
+                        "(?, ?, ?, ?) ON CONFLICT (object_id) DO UPDATE SET ciphertext = "
+                        "excluded.ciphertext, keys = excluded.keys, digest = excluded.digest",
                         (object_id, ciphertext, ",".join(keys), digest))
         self.touch(object_id)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -27,6 +26,7 @@ from typing import Callable, Iterable
 from .._serialization import serialize
 from ..proto import ketch_pb2 as pb
 from . import schedule_times
+from .db import Database, migrate
 from .functions.model import Call, FunctionRecord, Peer
 from .functions.service import FunctionsService
 
@@ -60,9 +60,9 @@ class ScheduleState:
 class ScheduleTable:
     """The schedules' rows, in the server's database."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Database):
         self.db = db
-        self.db.executescript(_SCHEMA)
+        migrate(db, "schedules", [_SCHEMA])
         # Ephemeral apps end with the server process that ran them.
         self.db.execute("DELETE FROM schedules WHERE key LIKE 'fn:%'")
 
@@ -72,7 +72,10 @@ class ScheduleTable:
         return ScheduleState(*row) if row else None
 
     def put(self, state: ScheduleState):
-        self.db.execute("INSERT OR REPLACE INTO schedules VALUES (?, ?, ?, ?, ?)",
+        self.db.execute("INSERT INTO schedules (key, function_id, anchor, last_run, next_run) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET function_id "
+                        "= excluded.function_id, anchor = excluded.anchor, last_run = "
+                        "excluded.last_run, next_run = excluded.next_run",
                         (state.key, state.function_id, state.anchor, state.last_run,
                          state.next_run))
 

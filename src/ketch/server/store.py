@@ -1,4 +1,4 @@
-"""Durable state: apps, functions and spawned calls. SQLite in WAL mode.
+"""Durable state: apps, functions and spawned calls, in the server's database (`db/`).
 
 Only what must outlive the server process is here: deployed apps and their functions (so
 they serve again after a restart) and spawned calls with their inputs and outputs (so a
@@ -8,10 +8,10 @@ they serve again after a restart) and spawned calls with their inputs and output
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
+
+from .db import Database, migrate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS apps (
@@ -75,25 +75,25 @@ class FunctionRow:
     params: bytes | None
 
 
+def _create(db: Database):
+    db.script(_SCHEMA)
+    # Data directories made before workspaces: everything was the default workspace's.
+    for table in ("apps", "calls"):
+        if "workspace" not in db.columns(table):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN workspace TEXT NOT NULL "
+                       "DEFAULT 'main'")
+
+
+MIGRATIONS = [_create]
+
+
 class Store:
-    """The store interface, implemented over SQLite. Calls are short and synchronous; each
-    one is a single transaction."""
+    """Apps, functions and spawned calls. Calls are short and synchronous; each one is a
+    single transaction."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        # Data directories made before workspaces: everything was the default workspace's.
-        for table in ("apps", "calls"):
-            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            if "workspace" not in columns:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN workspace TEXT NOT NULL "
-                                "DEFAULT 'main'")
-
-    def close(self):
-        self.db.close()
+    def __init__(self, db: Database):
+        self.db = db
+        migrate(db, "store", MIGRATIONS)
 
     # -- apps
 
@@ -109,7 +109,7 @@ class Store:
     def apps(self, states: tuple[str, ...] | None = None, limit: int = 200,
              workspace: str | None = None) -> list[AppRow]:
         """The newest apps, of one workspace or (workspace None) of all."""
-        sql = f"SELECT {_APP_COLS} FROM apps WHERE 1"
+        sql = f"SELECT {_APP_COLS} FROM apps WHERE TRUE"
         args: tuple = ()
         if states:
             sql += f" AND state IN ({','.join('?' * len(states))})"
@@ -135,7 +135,8 @@ class Store:
 
     def add_function(self, function_id: str, app_id: str, name: str, spec: bytes,
                      parent_id: str | None = None, params: bytes | None = None):
-        self.db.execute("INSERT INTO functions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self.db.execute("INSERT INTO functions (function_id, app_id, name, spec, parent_id, "
+                        "params, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (function_id, app_id, name, spec, parent_id, params, time.time()))
 
     def set_function_spec(self, function_id: str, spec: bytes):
@@ -157,9 +158,9 @@ class Store:
                         (call_id, function_id, time.time(), workspace))
 
     def add_call_inputs(self, call_id: str, inputs: list[tuple[int, bytes]]):
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT INTO call_inputs VALUES (?, ?, ?, NULL)",
+        with self.db.transaction():
+            self.db.executemany("INSERT INTO call_inputs (call_id, idx, input, output) "
+                                "VALUES (?, ?, ?, NULL)",
                                 [(call_id, idx, data) for idx, data in inputs])
             self.db.execute("UPDATE calls SET n_inputs = n_inputs + ? WHERE call_id = ?",
                             (len(inputs), call_id))

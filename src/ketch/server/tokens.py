@@ -19,12 +19,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..proto import ketch_pb2 as pb
+from .db import Database, migrate
 from .errors import ServiceError
 
 DEFAULT_WORKSPACE = "main"
@@ -72,9 +72,9 @@ def check_workspace_name(name: str):
 
 
 class Tokens:
-    def __init__(self, db: sqlite3.Connection, admin_token: str, isolated: bool):
+    def __init__(self, db: Database, admin_token: str, isolated: bool):
         self.db = db
-        db.executescript(_SCHEMA)
+        migrate(db, "tokens", [_SCHEMA])
         self.admin = Principal(DEFAULT_WORKSPACE, admin=True)
         self._admin_token = admin_token
         self.isolated = isolated      # the runtime keeps containers apart
@@ -147,10 +147,11 @@ class Tokens:
         secret = "kt-" + secrets.token_urlsafe(24)
         digest = _digest(secret)
         now = time.time()
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.execute("INSERT OR IGNORE INTO workspaces VALUES (?, ?)", (workspace, now))
-            self.db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
+        with self.db.transaction():
+            self.db.execute("INSERT INTO workspaces (name, created_at) VALUES (?, ?) "
+                            "ON CONFLICT DO NOTHING", (workspace, now))
+            self.db.execute("INSERT INTO tokens (token_id, workspace, name, secret_sha256, "
+                            "created_at) VALUES (?, ?, ?, ?, ?)",
                             (token_id, workspace, name, digest, now))
         self._live[digest] = Principal(workspace, token_id=token_id, digest=digest)
         return token_id, secret

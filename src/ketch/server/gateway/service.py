@@ -157,7 +157,6 @@ class Gateway:
         for client in list(self.clients):
             if client.transport is not None:
                 client.transport.close()
-        self.tokens.close()
 
     # ------------------------------------------------------------------ URLs
 

@@ -3,7 +3,8 @@
 A token is an id (`wk-…`, sent as the `Modal-Key` header) and a secret (`ws-…`, sent as
 `Modal-Secret`), as in Modal. Each belongs to one workspace and opens only that
 workspace's endpoints. The secret is shown once, at creation; only its SHA-256 is kept, in
-a small SQLite file of the server's data directory, and in memory for the gateway's
+the server's database (with SQLite, a small file of its own in the data directory:
+`proxy-tokens.db`), and in memory for the gateway's
 per-request check.
 """
 
@@ -12,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import time
-from pathlib import Path
 
 from ...proto import ketch_pb2 as pb
+from ..db import Database, migrate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS proxy_tokens (
@@ -33,14 +33,18 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _create(db: Database):
+    db.script(_SCHEMA)
+    # Files made before workspaces: every token was the default workspace's.
+    if "workspace" not in db.columns("proxy_tokens"):
+        db.execute("ALTER TABLE proxy_tokens ADD COLUMN workspace TEXT NOT NULL "
+                   "DEFAULT 'main'")
+
+
 class ProxyTokens:
-    def __init__(self, path: Path):
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.executescript(_SCHEMA)
-        # Files made before workspaces: every token was the default workspace's.
-        if "workspace" not in {r[1] for r in self.db.execute("PRAGMA table_info(proxy_tokens)")}:
-            self.db.execute("ALTER TABLE proxy_tokens ADD COLUMN workspace TEXT NOT NULL "
-                            "DEFAULT 'main'")
+    def __init__(self, db: Database):
+        self.db = db
+        migrate(db, "proxy_tokens", [_create])
         # token id -> (secret digest, workspace)
         self.digests = {tid: (digest, ws) for tid, digest, ws in self.db.execute(
             "SELECT token_id, secret_sha256, workspace FROM proxy_tokens")}
@@ -80,6 +84,3 @@ class ProxyTokens:
             return "invalid credentials for proxy authorization"
         self.last_used[key.decode("latin-1")] = time.time()
         return None
-
-    def close(self):
-        self.db.close()

@@ -7,7 +7,7 @@ built itself, and an image's files go only when no workspace claims it any more.
 
 from __future__ import annotations
 
-import sqlite3
+from ..db import Database, migrate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS image_owners (
@@ -19,15 +19,15 @@ CREATE TABLE IF NOT EXISTS image_owners (
 
 
 class ImageOwners:
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Database):
         self.db = db
         # A data directory of before workspaces: its images were the default workspace's.
-        self.new = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'image_owners'"
-                              ).fetchone() is None
-        db.executescript(_SCHEMA)
+        self.new = not db.has_table("image_owners")
+        migrate(db, "image_owners", [_SCHEMA])
 
     def claim(self, workspace: str, image_id: str):
-        self.db.execute("INSERT OR IGNORE INTO image_owners VALUES (?, ?)",
+        self.db.execute("INSERT INTO image_owners (workspace, image_id) VALUES (?, ?) "
+                        "ON CONFLICT DO NOTHING",
                         (workspace, image_id))
 
     def owned(self, workspace: str) -> set[str]:
