@@ -13,6 +13,7 @@ import pytest
 
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))
+pytest_plugins = ["store_fixtures"]   # PostgreSQL, for the store tests
 
 
 def free_port() -> int:
