@@ -224,6 +224,7 @@ def start_local_server(address: str):
                 lines = log.read().decode(errors="replace").strip().splitlines()
             said = next((line for line in reversed(lines) if line.startswith("ketch server:")),
                         lines[-1] if lines else f"exit status {proc.returncode}")
+            said = said.removeprefix("ketch server: ")
             raise ConnectionError(f"the ketch server did not start: {said} (log: {log_path})")
         try:
             socket.create_connection((host, port), timeout=0.5).close()

@@ -64,9 +64,11 @@ class PostgresDatabase:
                                               connect_timeout=CONNECT_TIMEOUT_S,
                                               application_name="ketch-server")
         except self._psycopg.Error as exc:
-            reason = str(exc).replace(self._url, self.url).strip()
+            # psycopg's message spans lines; the CLI shows the server's last line.
+            reason = " ".join(str(exc).replace(self._url, self.url).split())
+            reason += "" if reason.endswith((".", "?")) else "."
             raise StoreUnavailable(
-                f"cannot reach the PostgreSQL store {self.url}: {reason}. Check that the "
+                f"cannot reach the PostgreSQL store {self.url}: {reason} Check that the "
                 "server runs and the URL's host, port, user, password and database are "
                 "right (the database must exist: createdb NAME)") from None
 
