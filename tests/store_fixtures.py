@@ -61,12 +61,19 @@ class PostgresServer:
             shutil.chown(pwfile, "postgres")
         self._run("initdb", "-D", str(self.data), "-U", USER, f"--pwfile={pwfile}",
                   "-A", "scram-sha-256", "-E", "UTF8", "--no-sync")
+        self._pg_ctl("start")
+        return self
+
+    def _pg_ctl(self, action: str):
         # Durability is not what these tests check: a test server need not fsync.
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
-                  str(self.root / "log"), "-w", "-t", "30", "start")
-        return self
+                  str(self.root / "log"), "-m", "fast", "-w", "-t", "30", action)
+
+    def restart(self):
+        """Stops and starts it again: its clients' connections break."""
+        self._pg_ctl("restart")
 
     def url(self, database: str = "postgres", password: str | None = None) -> str:
         return (f"postgresql://{USER}:{password or self.password}@127.0.0.1:{self.port}/"

@@ -268,3 +268,16 @@ def test_a_bad_store_url_is_refused_naming_it_without_its_password(tmp_path, pos
     assert "***" in mask_url(wrong)
     with pytest.raises(StoreUnavailable, match="cannot reach the PostgreSQL store"):
         open_database("postgresql://u:hunter2@127.0.0.1:1/db", tmp_path)
+
+
+def test_a_connection_lost_to_a_postgresql_restart_is_made_again(pg_url, postgres, tmp_path):
+    db = open_database(pg_url, tmp_path)
+    try:
+        objects = ObjectsStore(db)
+        objects.add("di-r", "dict", "restart", "main")
+        postgres.restart()
+        with pytest.raises(db.Error):      # the statement that finds the connection gone
+            objects.by_id("di-r")
+        assert objects.by_id("di-r").name == "restart"
+    finally:
+        db.close()
