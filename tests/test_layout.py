@@ -125,3 +125,10 @@ def test_state_services_take_no_session_or_server():
         deps = GRAPH[f"ketch.server.{name}"]
         assert not {d for d in deps if _under(d, "ketch.server.api")
                     or d == "ketch.server.main"}, name
+
+
+def test_the_database_seam_is_a_leaf():
+    """server/db/ is what every state module stands on: it imports nothing else of ketch."""
+    drawn = sorted((a, b) for a, deps in GRAPH.items() for b in deps
+                   if _under(a, "ketch.server.db") and not _under(b, "ketch.server.db"))
+    assert drawn == []

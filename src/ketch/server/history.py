@@ -222,13 +222,19 @@ class CallHistory:
         gone, self._gone = self._gone, []
         rows = [(cid, rec.workspace, rec.created_at, rec.proto().SerializeToString())
                 for cid in dirty if (rec := self.records.get(cid)) is not None]
-        with self.db.transaction():
-            self.db.executemany("INSERT INTO call_history (call_id, workspace, created_at, "
-                                "record) VALUES (?, ?, ?, ?) ON CONFLICT (call_id) DO UPDATE "
-                                "SET workspace = excluded.workspace, created_at = "
-                                "excluded.created_at, record = excluded.record", rows)
-            self.db.executemany("DELETE FROM call_history WHERE call_id = ?",
-                                [(cid,) for cid in gone])
+        try:
+            with self.db.transaction():
+                self.db.executemany("INSERT INTO call_history (call_id, workspace, "
+                                    "created_at, record) VALUES (?, ?, ?, ?) ON CONFLICT "
+                                    "(call_id) DO UPDATE SET workspace = excluded.workspace, "
+                                    "created_at = excluded.created_at, record = "
+                                    "excluded.record", rows)
+                self.db.executemany("DELETE FROM call_history WHERE call_id = ?",
+                                    [(cid,) for cid in gone])
+        except self.db.Error:
+            self._dirty |= dirty       # written at the next flush
+            self._gone += gone
+            raise
 
     def _drop_oldest(self):
         call_id, _ = self.records.popitem(last=False)
