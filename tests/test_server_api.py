@@ -1,6 +1,8 @@
 """The server's api layer and state services, without a server process: the error
 mapping, the route table, and services built from nothing but what they use."""
 
+from pathlib import Path
+
 import pytest
 
 from ketch.proto import ketch_pb2 as pb
@@ -38,8 +40,8 @@ def test_every_route_is_a_request_the_wire_carries():
 
 
 @pytest.fixture
-def objects(tmp_path):
-    return ObjectsService(ObjectsStore(SqliteDatabase(tmp_path / "objects.db")))
+def objects():
+    return ObjectsService(ObjectsStore(SqliteDatabase(Path(":memory:"))))
 
 
 def test_ephemeral_objects_go_with_their_owner(objects):
