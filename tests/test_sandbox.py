@@ -170,7 +170,7 @@ def test_tags_list_from_name_and_another_process(app, server):
         assert other.object_id not in {s.object_id for s in
                                        ketch.Sandbox.list(tags={"team": "a"})}
         assert ketch.Sandbox.from_name("sandbox-tests", "tagged-one").object_id == sb.object_id
-        with pytest.raises(AttributeError, match="wait_until_ready is not in ketch yet"):
+        with pytest.raises(InvalidError, match="no readiness_probe"):
             sb.wait_until_ready()
         with pytest.raises(ketch.exception.AlreadyExistsError):
             ketch.Sandbox.create(app=app, name="tagged-one")
@@ -364,3 +364,39 @@ def test_a_sandbox_ends_with_its_ephemeral_app(server):
         assert sb.exec("true").wait() == 0
     with pytest.raises(ketch.exception.SandboxTerminatedError, match="was stopped"):
         sb.wait()
+
+
+def test_readiness_probe_and_wait_until_ready(app):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = ketch.Sandbox.create("bash", "-c", f"sleep 0.5; exec {PY} -m http.server {port} "
+                               "--bind 127.0.0.1", app=app,
+                               readiness_probe=ketch.Probe.with_tcp(port, interval_ms=50))
+    flag = ketch.Sandbox.create(app=app, readiness_probe=ketch.sandbox.Probe.with_exec(
+        "sh", "-c", "test -f /tmp/ketch-ready-$KETCH_SANDBOX_ID"))
+    early = ketch.Sandbox.create("true", app=app, readiness_probe=ketch.Probe.with_tcp(port))
+    try:
+        web.wait_until_ready(timeout=30)
+        p = web.exec(PY, "-c", "import socket; socket.create_connection(('127.0.0.1', "
+                     f"{port})); print('up')")
+        assert p.stdout.read() == "up\n" and p.wait() == 0
+        with pytest.raises(ketch.exception.TimeoutError, match="not ready within 1 s"):
+            flag.wait_until_ready(timeout=1)
+        flag.exec("sh", "-c", "touch /tmp/ketch-ready-$KETCH_SANDBOX_ID").wait()
+        asyncio.run(flag.wait_until_ready.aio(timeout=30))
+        flag.exec("sh", "-c", "rm /tmp/ketch-ready-$KETCH_SANDBOX_ID").wait()
+        with pytest.raises(ketch.exception.SandboxTerminatedError, match="ended before"):
+            early.wait_until_ready(timeout=30)
+    finally:
+        web.terminate()
+        flag.terminate()
+    with pytest.raises(InvalidError, match="port number"):
+        ketch.Probe.with_tcp(0)
+    with pytest.raises(InvalidError, match="needs a command"):
+        ketch.Probe.with_exec()
+    with pytest.raises(InvalidError, match="interval_ms"):
+        ketch.Probe.with_tcp(80, interval_ms=0)
+    with pytest.raises(InvalidError, match="give a ketch.Probe"):
+        ketch.Sandbox.create(app=app, readiness_probe="tcp:80")

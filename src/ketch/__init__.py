@@ -23,6 +23,7 @@ from ._functions import Function, FunctionCall
 from ._image import Image
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
+from ._probe import Probe
 from ._queue import Queue
 from ._sandbox import Sandbox
 from ._schedule import Cron, Period
@@ -41,7 +42,7 @@ from . import app, call_graph, cls, container_process, dict, exception, experime
 from .partial_function import web_endpoint
 
 __all__ = [
-    "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
+    "Dict", "FileEntry", "FileEntryType", "Probe", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
     "Image", "forward",
     "App", "Cls", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
     "Retries",
@@ -55,7 +56,6 @@ __all__ = [
 # AttributeError, so a ported app says what is missing.
 __getattr__ = not_yet(__name__, {
     "SandboxSnapshot": "sandbox memory snapshots",
-    "Probe": "readiness probes; poll with sb.exec(...)",
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
     "interact": "interactive containers",

@@ -23,17 +23,17 @@ from ._image import Image
 from ._io_streams import StreamReader, StreamWriter, _Source, check_bufsize, print_stream
 from ._object import check_name, refuse_client
 from ._options import build_options
+from ._probe import probe_proto
 from ._snapshot_image import snapshot_image
 from ._sandbox_fs import FileIO, SandboxFilesystem, old_op
 from ._tunnel import Tunnel
-from .exception import InvalidError, SandboxTerminatedError, SandboxTimeoutError
+from .exception import InvalidError, SandboxTerminatedError, SandboxTimeoutError, TimeoutError
 from .proto import ketch_pb2 as pb
 from .stream_type import StreamType
 
 MAIN = "main"   # the entrypoint, as the server names it
 _NOT_YET = {
     "h2_ports": "HTTP/2 tunnels are not in ketch yet; use encrypted_ports",
-    "readiness_probe": "readiness probes are not in ketch yet; poll with sb.exec(...)",
     "network_file_systems": "network file systems are not in ketch; use volumes=",
     "custom_domain": "custom domains for sandboxes are not in ketch",
     "proxy": "static outbound IP proxies are not in ketch",
@@ -72,7 +72,6 @@ async def _secret_ids(secrets) -> list[str]:
 
 # Modal's Sandbox methods ketch does not have yet, with what to do instead.
 _METHODS_NOT_YET = {
-    "wait_until_ready": "readiness probes; poll with sb.exec(...)",
     "create_connect_token": "connect tokens; use encrypted_ports and sb.tunnels()",
     "mount_image": "mounting images into a running sandbox",
     "unmount_image": "mounting images into a running sandbox",
@@ -134,7 +133,7 @@ class Sandbox:
                      idle_timeout: int | None = None, workdir: str | None = None, gpu=None,
                      cpu=None, memory=None, block_network: bool = False, volumes=None,
                      pty: bool = False, encrypted_ports=(), unencrypted_ports=(),
-                     client=None, **options) -> "Sandbox":
+                     readiness_probe=None, client=None, **options) -> "Sandbox":
         """Starts a sandbox running `args` (its entrypoint; none: it waits until
         terminated or timed out) in `image` (none: this server's environment). timeout
         bounds its life (default 300 s), idle_timeout ends it once nothing has run or been
@@ -179,6 +178,9 @@ class Sandbox:
                                    memory_limit_mib=opts.memory_limit_mib, gpu=opts.gpu),
             block_network=opts.block_network, pty=bool(pty), encrypted_ports=ports[0],
             unencrypted_ports=ports[1])
+        probe = probe_proto(readiness_probe)
+        if probe is not None:
+            spec.readiness_probe.CopyFrom(probe)
         if opts.image is not None:
             spec.image_id = await opts.image._build(conn)
         return await cls._create(app_id, spec, name or "", tags or {})
@@ -252,6 +254,24 @@ class Sandbox:
         if raise_on_termination and info.reason in ("terminated", "oom", "crashed",
                                                     "server_stopped", "app_stopped"):
             raise SandboxTerminatedError(f"sandbox {self._id} ended: {info.message}")
+
+    @_sync.twin
+    async def wait_until_ready(self, *, timeout: int = 300) -> None:
+        """Waits until its readiness_probe passed (TimeoutError after `timeout` seconds;
+        SandboxTerminatedError if it ended first)."""
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise InvalidError(f"wait_until_ready: timeout={timeout!r}: give seconds above 0")
+        conn = await Client.get()
+        reply = await conn.request(sandbox_wait_ready=pb.SandboxWaitReady(
+            sandbox_id=self._id, timeout_s=timeout))
+        info = reply.sandbox_info
+        if info.ready:
+            return
+        if info.done:
+            raise SandboxTerminatedError(f"sandbox {self._id} ended before its readiness "
+                                         f"probe passed: {info.message}")
+        raise TimeoutError(f"sandbox {self._id} was not ready within {timeout:g} s (its "
+                           "readiness probe has not passed)")
 
     @_sync.twin
     async def poll(self) -> int | None:

@@ -55,6 +55,12 @@ async def sandbox_stdin(svc: Services, req: Request, msg: pb.SandboxStdin):
     req.reply(ok=pb.Ok())
 
 
+async def sandbox_wait_ready(svc: Services, req: Request, msg: pb.SandboxWaitReady):
+    sb = await svc.sandboxes.wait_ready(req.workspace, msg.sandbox_id,
+                                        wait_seconds("timeout", msg.timeout_s))
+    req.reply(sandbox_info=sb.info())
+
+
 async def sandbox_exec_wait(svc: Services, req: Request, msg: pb.SandboxExecWait):
     wait_seconds("timeout_s", msg.timeout_s)
     req.reply(sandbox_exec_exit=await svc.sandboxes.exec_wait(req.workspace, msg))
@@ -100,6 +106,10 @@ def supervisor_stdin_ack(svc: Services, req: Request, msg: pb.SandboxStdinAck):
     svc.sandboxes.supervisor_stdin_ack(req.conn, msg)
 
 
+def supervisor_ready(svc: Services, req: Request, msg: pb.SandboxReady):
+    svc.sandboxes.supervisor_ready(req.conn)
+
+
 def supervisor_file_result(svc: Services, req: Request, msg: pb.SandboxFileResult):
     svc.sandboxes.supervisor_file_result(req.conn, msg)
 
@@ -115,6 +125,7 @@ CLIENT_ROUTES = {
     "sandbox_read": sandbox_read,
     "sandbox_stdin": sandbox_stdin,
     "sandbox_exec_wait": sandbox_exec_wait,
+    "sandbox_wait_ready": sandbox_wait_ready,
     "sandbox_file_op": sandbox_file_op,
     "sandbox_snapshot_fs": sandbox_snapshot_fs,
     "tunnel_open": tunnel_open,
@@ -129,4 +140,5 @@ EXEC_ROUTES = {
     "sandbox_file_result": supervisor_file_result,
 }
 
-SUPERVISOR_ROUTES = {"sandbox_hello": supervisor_hello, **EXEC_ROUTES}
+SUPERVISOR_ROUTES = {"sandbox_hello": supervisor_hello, "sandbox_ready": supervisor_ready,
+                     **EXEC_ROUTES}

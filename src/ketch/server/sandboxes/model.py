@@ -121,6 +121,7 @@ class SandboxRecord:
         self.reason: EndReason | None = None   # set when ending starts (why it was asked)
         self.message = ""
         self.ended = asyncio.Event()
+        self.ready = asyncio.Event()      # its readiness probe passed
         self.finished_at = 0.0
         self.last_active = time.monotonic()
         self.timers: list[asyncio.TimerHandle] = []
@@ -147,4 +148,5 @@ class SandboxRecord:
             sandbox_id=self.id, app_id=self.app_id, app_name=self.app_name, name=self.name,
             tags=self.tags, state="finished" if self.done else self.state, done=self.done,
             returncode=self.returncode, reason=self.reason.value if self.reason else "",
-            message=self.message, created_at=self.created_at, tunnels=self.tunnels)
+            message=self.message, created_at=self.created_at, tunnels=self.tunnels,
+            ready=self.ready.is_set())

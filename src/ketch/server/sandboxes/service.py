@@ -18,6 +18,7 @@ from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
 from ..runtime import ContainerExit
 from .launch import SandboxLauncher, check_spec
+from .readiness import check_probe, start_probe, wait_ready
 from .snapshot import snapshot
 from .tunnels import Tunnels
 from .model import MAIN, WINDOW, EndReason, ExecRecord, SandboxRecord, new_id
@@ -56,6 +57,7 @@ class SandboxService:
         app = self.find_app(workspace, msg.app_id)
         spec = msg.spec
         check_spec(spec, msg.tags)
+        check_probe(spec)
         if msg.name:
             if not _NAME_RE.match(msg.name):
                 raise ValueError(f"sandbox name {msg.name!r}: use 1-64 letters, digits, '.', "
@@ -81,6 +83,7 @@ class SandboxService:
         sb = SandboxRecord(new_id("sb"), workspace, app, msg.name, msg.tags, spec)
         sb.reservation = reservation
         self.sandboxes[sb.id] = sb
+        start_probe(sb)
         if spec.entrypoint:
             sb.send(pb.Frame(sandbox_exec=pb.SandboxExec(
                 exec_id=MAIN, args=spec.entrypoint, window=WINDOW, pty=spec.pty,
@@ -362,6 +365,9 @@ class SandboxService:
             resize_cols=msg.resize_cols)))
         await waiter
 
+    async def wait_ready(self, workspace: str, sandbox_id: str, timeout: float):
+        return await wait_ready(self.get(workspace, sandbox_id), timeout)
+
     async def exec_wait(self, workspace: str, msg: pb.SandboxExecWait) -> pb.SandboxExecExit:
         _, e = self._exec(workspace, msg.sandbox_id, msg.exec_id)
         if not e.done and msg.timeout_s != 0:
@@ -445,6 +451,11 @@ class SandboxService:
         waiter = e.stdin_waiters.pop(msg.seq, None) if e else None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def supervisor_ready(self, conn):
+        sb = self._of(conn)
+        if sb is not None:
+            sb.ready.set()
 
     def supervisor_file_result(self, conn, msg: pb.SandboxFileResult):
         sb = self._of(conn)
