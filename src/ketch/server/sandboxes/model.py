@@ -150,3 +150,22 @@ class SandboxRecord:
             returncode=self.returncode, reason=self.reason.value if self.reason else "",
             message=self.message, created_at=self.created_at, tunnels=self.tunnels,
             ready=self.ready.is_set())
+
+
+def describe_end(sb: SandboxRecord, how) -> str:
+    reason = sb.reason
+    if reason is EndReason.TIMEOUT:
+        return f"it reached its timeout of {sb.spec.timeout_s:g} s"
+    if reason is EndReason.IDLE_TIMEOUT:
+        return f"nothing ran in it for its idle_timeout of {sb.spec.idle_timeout_s:g} s"
+    if reason is EndReason.TERMINATED:
+        return "it was terminated"
+    if reason is EndReason.SERVER_STOPPED:
+        return "the server stopped"
+    if reason is EndReason.APP_STOPPED:
+        return f"its app {sb.app_name!r} was stopped"
+    if reason is EndReason.OOM and how is not None:
+        return how.describe()
+    if reason is EndReason.EXITED:
+        return f"its entrypoint exited with code {sb.returncode}"
+    return how.describe() if how is not None else "its supervisor could not start"

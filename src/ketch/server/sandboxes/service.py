@@ -21,7 +21,8 @@ from .launch import SandboxLauncher, check_spec
 from .readiness import check_probe, start_probe, wait_ready
 from .snapshot import snapshot
 from .tunnels import Tunnels
-from .model import MAIN, WINDOW, EndReason, ExecRecord, SandboxRecord, new_id
+from .model import MAIN, WINDOW, EndReason, ExecRecord, SandboxRecord, describe_end, new_id
+from .records import KEEP_S, SandboxTable
 
 log = logging.getLogger("ketch.server")
 
@@ -38,7 +39,7 @@ APP_CHECK_S = 1.0            # how often live sandboxes' apps are looked at
 
 class SandboxService:
     def __init__(self, runtime, resources, launcher: SandboxLauncher, find_app, logs,
-                 tunnels: Tunnels, images, find_container):
+                 tunnels: Tunnels, images, find_container, table: SandboxTable):
         self.runtime = runtime
         self.resources = resources
         self.launcher = launcher
@@ -47,6 +48,7 @@ class SandboxService:
         self.tunnels = tunnels
         self.images = images
         self.find_container = find_container   # container id -> a function's, or None
+        self.table = table                     # sandboxes' info, kept past their server
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
         self._app_watch: asyncio.Task | None = None
@@ -83,6 +85,7 @@ class SandboxService:
         sb = SandboxRecord(new_id("sb"), workspace, app, msg.name, msg.tags, spec)
         sb.reservation = reservation
         self.sandboxes[sb.id] = sb
+        self.table.save(sb)
         start_probe(sb)
         if spec.entrypoint:
             sb.send(pb.Frame(sandbox_exec=pb.SandboxExec(
@@ -172,7 +175,7 @@ class SandboxService:
         else:
             sb.returncode = how.returncode if how.returncode is not None \
                 else 128 + (how.signal or 9)
-        sb.message = failure or _describe(sb, how)
+        sb.message = failure or describe_end(sb, how)
         ended = f"the sandbox ended: {sb.message}"
         for e in sb.execs.values():
             e.finish(sb.returncode if e is main else 137, ended)
@@ -194,6 +197,8 @@ class SandboxService:
         if not sb.function_container:   # a function's container keeps its credential
             self.launcher.forget(sb)
         sb.ended.set()
+        if not sb.function_container:
+            self.table.save(sb)
         self.logs.write(sb.app_id, "system", "sandbox", sb.id, ended)
 
     def _sweep(self):
@@ -205,6 +210,11 @@ class SandboxService:
         for i, sb in enumerate(ended):
             if i < extra or now - sb.finished_at > KEEP_FINISHED_S:
                 del self.sandboxes[sb.id]
+
+    def restore(self):
+        lost = self.table.restore()
+        if lost:
+            log.info("%d sandboxes ended with the last server: recorded as ended", lost)
 
     async def shutdown(self):
         if self._app_watch is not None:
@@ -220,9 +230,11 @@ class SandboxService:
 
     def get(self, workspace: str, sandbox_id: str) -> SandboxRecord:
         sb = self.sandboxes.get(sandbox_id) or self._function_container(workspace, sandbox_id)
+        if sb is None:   # ended a while ago, or before the server restarted
+            sb = self.table.ended(workspace, sandbox_id)
         if sb is None or sb.workspace != workspace:
             raise LookupError(f"no sandbox with id {sandbox_id!r} (an ended sandbox is "
-                              f"forgotten after {KEEP_FINISHED_S:g} s)")
+                              f"forgotten after {KEEP_S // 86400} days)")
         return sb
 
     def is_sandbox(self, container_id: str) -> bool:
@@ -263,6 +275,10 @@ class SandboxService:
                 return sb
         if msg.include_terminated and named:
             return max(named, key=lambda sb: sb.created_at)
+        stored = self.table.ended(workspace, app_name=msg.app_name, name=msg.name) \
+            if msg.include_terminated else None
+        if stored is not None:
+            return stored
         raise LookupError(f"no running sandbox named {msg.name!r} in app {msg.app_name!r}")
 
     def list(self, workspace: str, app_id: str, tags, include_finished: bool = False):
@@ -471,21 +487,3 @@ class SandboxService:
         if not sb.done and not sb.execs[MAIN].done:   # it died: the container goes too
             self.terminate_record(sb, EndReason.CRASHED)
 
-
-def _describe(sb: SandboxRecord, how: ContainerExit | None) -> str:
-    reason = sb.reason
-    if reason is EndReason.TIMEOUT:
-        return f"it reached its timeout of {sb.spec.timeout_s:g} s"
-    if reason is EndReason.IDLE_TIMEOUT:
-        return f"nothing ran in it for its idle_timeout of {sb.spec.idle_timeout_s:g} s"
-    if reason is EndReason.TERMINATED:
-        return "it was terminated"
-    if reason is EndReason.SERVER_STOPPED:
-        return "the server stopped"
-    if reason is EndReason.APP_STOPPED:
-        return f"its app {sb.app_name!r} was stopped"
-    if reason is EndReason.OOM and how is not None:
-        return how.describe()
-    if reason is EndReason.EXITED:
-        return f"its entrypoint exited with code {sb.returncode}"
-    return how.describe() if how is not None else "its supervisor could not start"
