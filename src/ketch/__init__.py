@@ -21,6 +21,7 @@ from ._context import current_function_call_id, current_input_id, is_local
 from ._dict import Dict
 from ._functions import Function, FunctionCall
 from ._image import Image
+from ._interactive import interact
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
 from ._probe import Probe
@@ -42,12 +43,13 @@ from . import app, call_graph, cls, container_process, dict, exception, experime
 from .partial_function import web_endpoint
 
 __all__ = [
-    "Dict", "FileEntry", "FileEntryType", "Probe", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
-    "Image", "forward",
+    "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
+    "Image", "Probe", "forward",
     "App", "Cls", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
     "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
-    "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
+    "enable_output", "enter", "exception", "exit", "interact", "is_local", "method",
+    "parameter",
     "asgi_app", "fastapi_endpoint", "web_endpoint", "web_server", "wsgi_app",
     "experimental", "types",  # as Modal's: `import *` must not bind `dict` or `queue`
 ]
@@ -58,7 +60,6 @@ __getattr__ = not_yet(__name__, {
     "SandboxSnapshot": "sandbox memory snapshots",
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
-    "interact": "interactive containers",
     "Client": "a public client object; ketch connects by itself (KETCH_SERVER_ADDR)",
     "Cluster": "multi-node clusters",
     "clustered": "multi-node clusters",
