@@ -250,6 +250,10 @@ def test_bad_input_is_refused_early(app):
             sb.exec()
         with pytest.raises(InvalidError, match="needs the bwrap runtime"):
             sb.snapshot_filesystem()
+        with pytest.raises(InvalidError, match="needs the bwrap runtime"):
+            sb.snapshot_directory("/tmp")
+        with pytest.raises(InvalidError, match="not a ketch.Image"):
+            sb.mount_image("/mnt", "debian")
         sb.reload_volumes()   # a ketch volume is one directory: changes are already seen
     finally:
         sb.terminate()

@@ -73,9 +73,6 @@ async def _secret_ids(secrets) -> list[str]:
 # Modal's Sandbox methods ketch does not have yet, with what to do instead.
 _METHODS_NOT_YET = {
     "create_connect_token": "connect tokens; use encrypted_ports and sb.tunnels()",
-    "mount_image": "mounting images into a running sandbox",
-    "unmount_image": "mounting images into a running sandbox",
-    "snapshot_directory": "directory snapshots; use snapshot_filesystem()",
     "logs": "a sandbox's log stream; read sb.stdout and sb.stderr",
 }
 
@@ -303,6 +300,35 @@ class Sandbox:
         return snapshot_image(conn, reply.image_built.image_id)
 
     @_sync.twin
+    async def snapshot_directory(self, path, *, timeout: int = 55, ttl=None,
+                                 _experimental_encryption_key=None) -> Image:
+        """A directory of the running sandbox, copied into a new Image (its content at the
+        image's root) for `mount_image` here or in other sandboxes. bwrap runtime."""
+        conn = await Client.get()
+        reply = await conn.request(sandbox_snapshot_dir=pb.SandboxSnapshotDir(
+            sandbox_id=self._id, path=_posix(path)))
+        return snapshot_image(conn, reply.image_built.image_id)
+
+    @_sync.twin
+    async def mount_image(self, path, image: Image, *, _experimental_encryption_key=None
+                          ) -> None:
+        """Mounts `image` at `path` (made if missing; what was there is hidden until
+        unmount_image). Writes go to a layer of this sandbox's own. bwrap runtime."""
+        if not isinstance(image, Image):
+            raise InvalidError(f"mount_image: {image!r} is not a ketch.Image")
+        conn = await Client.get()
+        image_id = await image._build(conn)
+        await conn.request(sandbox_mount_image=pb.SandboxMountImage(
+            sandbox_id=self._id, path=_posix(path), image_id=image_id))
+
+    @_sync.twin
+    async def unmount_image(self, path) -> None:
+        """Unmounts what mount_image mounted at `path`: what was there shows again."""
+        conn = await Client.get()
+        await conn.request(sandbox_mount_image=pb.SandboxMountImage(
+            sandbox_id=self._id, path=_posix(path)))
+
+    @_sync.twin
     async def reload_volumes(self) -> None:
         """Modal's: makes volume changes committed elsewhere visible in the sandbox. A ketch
         volume is the same directory on the server for every container that mounts it, so
@@ -373,6 +399,12 @@ class Sandbox:
     @_sync.twin
     async def rm(self, path: str, recursive: bool = False) -> None:
         await old_op(self._id, "rm", path, recursive=recursive)
+
+def _posix(path) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidError(f"{path!r}: give a path in the sandbox (str or PurePosixPath)")
+    return os.fspath(path)
+
 
 def _ports(name: str, ports) -> list[int]:
     ports = list(ports or ())

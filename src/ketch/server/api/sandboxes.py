@@ -75,6 +75,23 @@ async def sandbox_snapshot_fs(svc: Services, req: Request, msg: pb.SandboxSnapsh
     req.reply(image_built=pb.ImageBuilt(image_id=image_id, n_steps=1))
 
 
+async def sandbox_snapshot_dir(svc: Services, req: Request, msg: pb.SandboxSnapshotDir):
+    sb = svc.sandboxes.live(req.workspace, msg.sandbox_id)
+    sb.touch()
+    image_id = await svc.sandboxes.directories.snapshot(sb, msg.path)
+    req.reply(image_built=pb.ImageBuilt(image_id=image_id, n_steps=1))
+
+
+async def sandbox_mount_image(svc: Services, req: Request, msg: pb.SandboxMountImage):
+    sb = svc.sandboxes.live(req.workspace, msg.sandbox_id)
+    sb.touch()
+    if msg.image_id:
+        await svc.sandboxes.directories.mount(sb, msg.path, msg.image_id)
+    else:
+        await svc.sandboxes.directories.unmount(sb, msg.path)
+    req.reply(ok=pb.Ok())
+
+
 async def tunnel_open(svc: Services, req: Request, msg: pb.TunnelOpen):
     c = svc.functions.containers.get(req.principal.container_id if req.principal else "")
     if c is None or c.fn.app.workspace != req.workspace:
@@ -128,6 +145,8 @@ CLIENT_ROUTES = {
     "sandbox_wait_ready": sandbox_wait_ready,
     "sandbox_file_op": sandbox_file_op,
     "sandbox_snapshot_fs": sandbox_snapshot_fs,
+    "sandbox_snapshot_dir": sandbox_snapshot_dir,
+    "sandbox_mount_image": sandbox_mount_image,
     "tunnel_open": tunnel_open,
     "tunnel_close": tunnel_close,
 }

@@ -128,6 +128,7 @@ class SandboxRecord:
         self.function_container = False   # a function's container, exec'd into
         self.tunnels: list[pb.SandboxTunnel] = []
         self.tunnel_servers: list[asyncio.AbstractServer] = []
+        self.mounts: dict[str, str] = {}   # mount_image's path -> its writable layer
 
     def send(self, frame: pb.Frame):
         """To the supervisor, now or once it connects."""

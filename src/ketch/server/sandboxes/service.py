@@ -17,6 +17,7 @@ import time
 from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
 from ..runtime import ContainerExit
+from .directories import SandboxDirectories
 from .launch import SandboxLauncher, check_spec
 from .readiness import check_probe, start_probe, wait_ready
 from .snapshot import snapshot
@@ -49,6 +50,7 @@ class SandboxService:
         self.images = images
         self.find_container = find_container   # container id -> a function's, or None
         self.table = table                     # sandboxes' info, kept past their server
+        self.directories = SandboxDirectories(images, runtime.root)
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
         self._app_watch: asyncio.Task | None = None
@@ -314,7 +316,7 @@ class SandboxService:
     # ------------------------------------------------------------------ processes
 
     def exec(self, workspace: str, msg: pb.SandboxExec) -> str:
-        sb = self._live(workspace, msg.sandbox_id)
+        sb = self.live(workspace, msg.sandbox_id)
         if sum(1 for e in sb.execs.values() if not e.done) >= MAX_EXECS:
             raise ServiceError(f"the sandbox already runs {MAX_EXECS} processes; wait for "
                                "some to end", "resource")
@@ -340,7 +342,7 @@ class SandboxService:
         for exec_id in ended[:max(0, len(ended) - MAX_EXECS)]:
             del sb.execs[exec_id]
 
-    def _live(self, workspace: str, sandbox_id: str) -> SandboxRecord:
+    def live(self, workspace: str, sandbox_id: str) -> SandboxRecord:
         sb = self.get(workspace, sandbox_id)
         if sb.done or sb.reason is not None:
             raise ServiceError(f"sandbox {sb.id} has ended ({(sb.reason or EndReason.EXITED).value}"
@@ -395,7 +397,7 @@ class SandboxService:
         return e.exit_info()
 
     async def file_op(self, workspace: str, msg: pb.SandboxFileOp) -> pb.SandboxFileResult:
-        sb = self._live(workspace, msg.sandbox_id)
+        sb = self.live(workspace, msg.sandbox_id)
         if not msg.path.startswith("/"):
             raise ValueError(f"{msg.path!r}: give an absolute path in the sandbox")
         sb.touch()
@@ -411,7 +413,7 @@ class SandboxService:
             sb.file_waiters.pop(op.op_id, None)
 
     async def snapshot_filesystem(self, workspace: str, sandbox_id: str) -> str:
-        sb = self._live(workspace, sandbox_id)
+        sb = self.live(workspace, sandbox_id)
         sb.touch()
         return await snapshot(self.images, self.runtime.root, sb)
 
