@@ -336,7 +336,10 @@ class SandboxService:
         return e.id
 
     def _forget_ended_execs(self, sb: SandboxRecord):
-        """Ended processes whose output was read are forgotten beyond MAX_EXECS."""
+        """Ended processes whose output was read are forgotten beyond MAX_EXECS, once
+        there are twice that many (a scan per exec would cost each exec that scan)."""
+        if len(sb.execs) <= 2 * MAX_EXECS:
+            return
         ended = [i for i, e in sb.execs.items() if e.done and i != MAIN and
                  not any(o.chunks for o in e.outputs.values())]
         for exec_id in ended[:max(0, len(ended) - MAX_EXECS)]:
