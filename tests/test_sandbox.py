@@ -232,8 +232,8 @@ def test_bad_input_is_refused_early(app):
         ketch.Sandbox.create()
     with pytest.raises(InvalidError, match="timeout"):
         ketch.Sandbox.create(app=app, timeout=-1)
-    with pytest.raises(NotImplementedError, match="HTTP/2"):
-        ketch.Sandbox.create(app=app, h2_ports=[8080])
+    with pytest.raises(InvalidError, match="h2_ports"):
+        ketch.Sandbox.create(app=app, h2_ports=["8080"])
     with pytest.raises(InvalidError, match="block_network"):
         ketch.Sandbox.create(app=app, block_network=True, encrypted_ports=[8080])
     with pytest.raises(InvalidError, match="port numbers"):
@@ -368,6 +368,40 @@ def test_a_sandbox_ends_with_its_ephemeral_app(server):
         assert sb.exec("true").wait() == 0
     with pytest.raises(ketch.exception.SandboxTerminatedError, match="was stopped"):
         sb.wait()
+
+
+H2_ECHO = """
+import socket, sys
+srv = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+while True:   # the readiness probe's connection comes first, and says nothing
+    conn, _ = srv.accept()
+    preface = b""
+    while len(preface) < 24 and (chunk := conn.recv(24 - len(preface))):
+        preface += chunk
+    if len(preface) == 24:
+        conn.sendall(b"seen " + preface)
+"""
+
+
+def test_h2_ports_pass_http2_through_a_tunnel(app):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sb = ketch.Sandbox.create(PY, "-c", H2_ECHO, str(port), app=app, h2_ports=[port],
+                              readiness_probe=ketch.Probe.with_tcp(port, interval_ms=20))
+    try:
+        sb.wait_until_ready(timeout=30)
+        tunnel = sb.tunnels()[port]
+        preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"   # what an h2c client sends first
+        with socket.create_connection(tunnel.tcp_socket, timeout=10) as conn:
+            conn.sendall(preface)
+            got = b""
+            while len(got) < 5 + len(preface):
+                got += conn.recv(100)
+        assert got == b"seen " + preface
+    finally:
+        sb.terminate()
 
 
 def test_readiness_probe_and_wait_until_ready(app):

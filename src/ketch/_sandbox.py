@@ -33,7 +33,6 @@ from .stream_type import StreamType
 
 MAIN = "main"   # the entrypoint, as the server names it
 _NOT_YET = {
-    "h2_ports": "HTTP/2 tunnels are not in ketch yet; use encrypted_ports",
     "network_file_systems": "network file systems are not in ketch; use volumes=",
     "custom_domain": "custom domains for sandboxes are not in ketch",
     "proxy": "static outbound IP proxies are not in ketch",
@@ -130,7 +129,7 @@ class Sandbox:
                      idle_timeout: int | None = None, workdir: str | None = None, gpu=None,
                      cpu=None, memory=None, block_network: bool = False, volumes=None,
                      pty: bool = False, encrypted_ports=(), unencrypted_ports=(),
-                     readiness_probe=None, client=None, **options) -> "Sandbox":
+                     h2_ports=(), readiness_probe=None, client=None, **options) -> "Sandbox":
         """Starts a sandbox running `args` (its entrypoint; none: it waits until
         terminated or timed out) in `image` (none: this server's environment). timeout
         bounds its life (default 300 s), idle_timeout ends it once nothing has run or been
@@ -156,7 +155,9 @@ class Sandbox:
             raise InvalidError(f"{where}: tags= takes a dict of str to str")
         if name is not None:
             check_name("Sandbox", name)
-        ports = _ports("encrypted_ports", encrypted_ports), \
+        # h2_ports: the tunnels pass TCP through untouched, so HTTP/2 needs nothing more.
+        encrypted = _ports("encrypted_ports", encrypted_ports)
+        ports = encrypted + [p for p in _ports("h2_ports", h2_ports) if p not in encrypted], \
             _ports("unencrypted_ports", unencrypted_ports)
         if block_network and (ports[0] or ports[1]):
             raise InvalidError(f"{where}: block_network=True leaves no network for "
