@@ -438,3 +438,26 @@ def test_readiness_probe_and_wait_until_ready(app):
         ketch.Probe.with_tcp(80, interval_ms=0)
     with pytest.raises(InvalidError, match="give a ketch.Probe"):
         ketch.Sandbox.create(app=app, readiness_probe="tcp:80")
+
+
+def test_logs_keep_the_entrypoints_output(app):
+    import datetime
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
+    sb = ketch.Sandbox.create("bash", "-c", "for i in 1 2 3; do echo out $i; done; "
+                              "echo oops >&2; printf 'no newline'", app=app)
+    sb.wait()
+    assert [e.message for e in sb.logs.tail(2, source="stdout")] == ["out 3\n",
+                                                                      "no newline\n"]
+    last = list(sb.logs.tail(1))[0]   # the server's line about its end comes last
+    assert last.source == "system" and "exited with code 0" in last.message
+    got = [e.message for e in sb.logs.fetch(since=start, source="stdout", search_text="out")]
+    assert got == ["out 1\n", "out 2\n", "out 3\n"]
+    again = ketch.Sandbox.from_id(sb.object_id)
+    entries = asyncio.run(_collect(again.logs.tail.aio(10, source="stderr")))
+    assert [str(e) for e in entries] == ["oops\n"] and entries[0].object_id == sb.object_id
+    with pytest.raises(InvalidError, match="source="):
+        list(sb.logs.tail(source="stdin"))
+
+
+async def _collect(agen):
+    return [item async for item in agen]

@@ -26,6 +26,7 @@ from ._options import build_options
 from ._probe import probe_proto
 from ._snapshot_image import snapshot_image
 from ._sandbox_fs import FileIO, SandboxFilesystem, old_op
+from ._sandbox_logs import SandboxLogs
 from ._tunnel import Tunnel
 from .exception import InvalidError, SandboxTerminatedError, SandboxTimeoutError, TimeoutError
 from .proto import ketch_pb2 as pb
@@ -72,7 +73,6 @@ async def _secret_ids(secrets) -> list[str]:
 # Modal's Sandbox methods ketch does not have yet, with what to do instead.
 _METHODS_NOT_YET = {
     "create_connect_token": "connect tokens; use encrypted_ports and sb.tunnels()",
-    "logs": "a sandbox's log stream; read sb.stdout and sb.stderr",
 }
 
 
@@ -120,6 +120,12 @@ class Sandbox:
     @property
     def filesystem(self) -> SandboxFilesystem:
         return SandboxFilesystem(self._id)
+
+    @property
+    def logs(self) -> SandboxLogs:
+        """Its entrypoint's output as its app's log keeps it: `fetch(since=...)`,
+        `tail(n)`, also after it ended."""
+        return SandboxLogs(self._id, self._info.app_id)
 
     # ------------------------------------------------------------------ making, finding
 

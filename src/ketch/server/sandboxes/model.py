@@ -129,6 +129,7 @@ class SandboxRecord:
         self.tunnels: list[pb.SandboxTunnel] = []
         self.tunnel_servers: list[asyncio.AbstractServer] = []
         self.mounts: dict[str, str] = {}   # mount_image's path -> its writable layer
+        self.entry_log = None              # its entrypoint's lines in the app log
 
     def send(self, frame: pb.Frame):
         """To the supervisor, now or once it connects."""
@@ -143,6 +144,15 @@ class SandboxRecord:
     def busy(self) -> bool:
         """Something other than the entrypoint runs in it: it is not idle."""
         return any(not e.done for i, e in self.execs.items() if i != MAIN)
+
+    def container_info(self) -> pb.ContainerInfo:
+        """As `ketch container list` shows it."""
+        return pb.ContainerInfo(
+            container_id=self.id, app_id=self.app_id, app_name=self.app_name,
+            function_name=f"sandbox {self.name}".strip(),
+            state=self.state if self.reason is None else "stopping", started_at=self.created_at,
+            inputs_in_flight=sum(1 for i, e in self.execs.items() if not e.done and i != MAIN),
+            pid=getattr(self.handle, "pid", 0) or 0)
 
     def info(self) -> pb.SandboxInfo:
         return pb.SandboxInfo(

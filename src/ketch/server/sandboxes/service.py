@@ -18,6 +18,7 @@ from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
 from ..runtime import ContainerExit
 from .directories import SandboxDirectories
+from .entry_log import EntrypointLog
 from .launch import SandboxLauncher, check_spec
 from .readiness import check_probe, start_probe, wait_ready
 from .snapshot import snapshot
@@ -86,6 +87,7 @@ class SandboxService:
             self._app_watch = asyncio.ensure_future(self._watch_apps())
         sb = SandboxRecord(new_id("sb"), workspace, app, msg.name, msg.tags, spec)
         sb.reservation = reservation
+        sb.entry_log = EntrypointLog(self.logs, sb.app_id, sb.id)
         self.sandboxes[sb.id] = sb
         self.table.save(sb)
         start_probe(sb)
@@ -199,6 +201,8 @@ class SandboxService:
         if not sb.function_container:   # a function's container keeps its credential
             self.launcher.forget(sb)
         sb.ended.set()
+        if sb.entry_log is not None:
+            sb.entry_log.close()
         if not sb.function_container:
             self.table.save(sb)
         self.logs.write(sb.app_id, "system", "sandbox", sb.id, ended)
@@ -214,8 +218,7 @@ class SandboxService:
                 del self.sandboxes[sb.id]
 
     def restore(self):
-        lost = self.table.restore()
-        if lost:
+        if lost := self.table.restore():
             log.info("%d sandboxes ended with the last server: recorded as ended", lost)
 
     async def shutdown(self):
@@ -305,13 +308,7 @@ class SandboxService:
 
     def container_infos(self, workspace: str, app_id: str = "") -> list[pb.ContainerInfo]:
         """Live sandboxes as `ketch container list` shows them."""
-        return [pb.ContainerInfo(container_id=sb.id, app_id=sb.app_id, app_name=sb.app_name,
-                                 function_name=f"sandbox {sb.name}".strip(),
-                                 state=sb.state if sb.reason is None else "stopping",
-                                 started_at=sb.created_at, inputs_in_flight=sum(
-                                     1 for i, e in sb.execs.items() if not e.done and i != MAIN),
-                                 pid=getattr(sb.handle, "pid", 0) or 0)
-                for sb in self.list(workspace, app_id, {})]
+        return [sb.container_info() for sb in self.list(workspace, app_id, {})]
 
     # ------------------------------------------------------------------ processes
 
@@ -457,6 +454,8 @@ class SandboxService:
         for part in parts:
             out.feed(part, False)
         out.feed(b"", msg.eof)
+        if e.id == MAIN and sb.entry_log is not None:
+            sb.entry_log.feed(msg.fd, parts)
 
     def supervisor_exec_exit(self, conn, msg: pb.SandboxExecExit):
         sb = self._of(conn)
