@@ -28,6 +28,16 @@ def test_input_and_pdb_under_run_interactive(server):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before
+    child = spawn(server, "run", "-i", "apps/interactive.py::local_then_remote")
+    child.expect_exact("local? ")
+    child.sendline("here")
+    child.expect_exact("local got here")
+    child.expect_exact("your name? ")
+    child.sendline("bo")
+    child.expect_exact("hello bo")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
     child = spawn(server, "run", "-i", "apps/interactive.py::debug")
     child.expect_exact("(Pdb) ")
     child.sendline("p total")

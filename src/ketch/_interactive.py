@@ -35,29 +35,38 @@ def attach(client: Client, app_id: str):
     """Shows the app's containers' output here and sends them what is typed, from now
     until this process ends (the app ends with it)."""
     _output.container_output_shown_elsewhere(True)
-    client.log_handlers["terminal:" + app_id] = _show
-    loop = asyncio.get_running_loop()
-    threading.Thread(target=_pump_stdin, args=(client, app_id, loop), daemon=True,
-                     name="ketch-terminal").start()
+    client.log_handlers["terminal:" + app_id] = _Terminal(client, app_id,
+                                                          asyncio.get_running_loop())
 
 
-def _show(data: pb.TerminalData):
-    stream = sys.stdout if data.fd == 1 else sys.stderr
-    stream.flush()
-    os.write(stream.fileno(), data.data)
+class _Terminal:
+    def __init__(self, client: Client, app_id: str, loop: asyncio.AbstractEventLoop):
+        self.client, self.app_id, self.loop = client, app_id, loop
+        self.reading = False   # a read of the terminal is under way (one at a time)
+        self.ended = False     # Ctrl-D was typed: nothing more to read
 
+    def __call__(self, data: pb.TerminalData):
+        if data.wants_input:
+            if not self.reading and not self.ended:
+                self.reading = True
+                threading.Thread(target=self._read, daemon=True,
+                                 name="ketch-terminal").start()
+            return
+        stream = sys.stdout if data.fd == 1 else sys.stderr
+        stream.flush()
+        os.write(stream.fileno(), data.data)
 
-def _pump_stdin(client: Client, app_id: str, loop: asyncio.AbstractEventLoop):
-    while True:
+    def _read(self):
         try:
             data = os.read(0, READ_BYTES)
         except OSError:
             data = b""
-        future = asyncio.run_coroutine_threadsafe(client.request(
-            terminal_input=pb.TerminalInput(app_id=app_id, data=data, eof=not data)), loop)
+        self.ended = not data
+        future = asyncio.run_coroutine_threadsafe(self.client.request(
+            terminal_input=pb.TerminalInput(app_id=self.app_id, data=data, eof=not data)),
+            self.loop)
         try:
             future.result()
         except Exception:   # the app or the connection ended: nobody reads it any more
-            return
-        if not data:
-            return
+            pass
+        self.reading = False

@@ -17,3 +17,10 @@ def debug() -> int:
     total = 40
     breakpoint()
     return total + 2
+
+
+@app.local_entrypoint()
+def local_then_remote():
+    first = input("local? ")   # this process's own stdin: not taken by the bridge
+    print(f"local got {first}")
+    print(ask.remote())

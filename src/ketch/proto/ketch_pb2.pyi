@@ -2143,13 +2143,15 @@ class TerminalRead(_message.Message):
     def __init__(self, max_bytes: _Optional[int] = ...) -> None: ...
 
 class TerminalData(_message.Message):
-    __slots__ = ("data", "eof", "fd", "app_id")
+    __slots__ = ("data", "eof", "fd", "app_id", "wants_input")
     DATA_FIELD_NUMBER: _ClassVar[int]
     EOF_FIELD_NUMBER: _ClassVar[int]
     FD_FIELD_NUMBER: _ClassVar[int]
     APP_ID_FIELD_NUMBER: _ClassVar[int]
+    WANTS_INPUT_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     eof: bool
     fd: int
     app_id: str
-    def __init__(self, data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., fd: _Optional[int] = ..., app_id: _Optional[str] = ...) -> None: ...
+    wants_input: bool
+    def __init__(self, data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., fd: _Optional[int] = ..., app_id: _Optional[str] = ..., wants_input: _Optional[bool] = ...) -> None: ...

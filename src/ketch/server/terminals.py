@@ -1,6 +1,7 @@
 """Interactive apps (`ketch run -i`): the client that created the app is its containers'
-terminal. What the client types waits here (bounded) until a container of the app reads
-it as stdin; what the containers write to stdout and stderr is passed on to that client.
+terminal. A container that reads stdin asks the client for input (which reads its
+terminal only then); what is typed waits here (bounded) until a container of the app reads
+it; what the containers write to stdout and stderr is passed on to that client.
 Only the connection that created the app feeds its stdin, and a container reads and
 writes only its own app's terminal."""
 
@@ -54,6 +55,11 @@ class Terminals:
         the app is not interactive."""
         term = self.by_app.get(app_id)
         while term is not None and not term.typed and not term.eof and not term.conn.closed:
+            # The client reads its terminal only when asked (so its own code, a local
+            # entrypoint's input(), has it otherwise); asked again each CLOSED_CHECK_S in
+            # case an ask crossed the end of its last read.
+            term.conn.send(pb.Frame(terminal_data=pb.TerminalData(app_id=app_id,
+                                                                  wants_input=True)))
             term.changed.clear()
             try:
                 await asyncio.wait_for(term.changed.wait(), CLOSED_CHECK_S)
