@@ -61,8 +61,10 @@ def copy_out(pid: str, path: str, dest: str):
     fd = sandbox_dir(path)
     check(libc.setns(home, CLONE_NEWNS), "come back to the server's mount namespace")
     os.chdir("/")
-    # cp -a copies links as links: nothing inside the tree is followed.
-    subprocess.run(["cp", "-a", f"/proc/self/fd/{fd}/.", dest], check=True, pass_fds=(fd,))
+    # cp -a copies links as links: nothing inside the tree is followed; -x leaves out
+    # other file systems mounted below (volumes, /proc, images mounted there).
+    subprocess.run(["cp", "-a", "-x", f"/proc/self/fd/{fd}/.", dest], check=True,
+                   pass_fds=(fd,))
 
 
 def mount(pid: str, path: str, outer: str, layer: str, lowers: list[str]):

@@ -38,11 +38,11 @@ def start_probe(sb: SandboxRecord) -> None:
 async def wait_ready(sb: SandboxRecord, timeout: float) -> SandboxRecord:
     """Until its probe passed, it ended, or timeout (seconds) passed; the caller reads
     which from its info (ready, done)."""
+    if sb.ready.is_set() or sb.done:
+        return sb
     if not sb.spec.HasField("readiness_probe"):
         raise ValueError(f"sandbox {sb.id} has no readiness_probe to wait for; create it "
                          "with readiness_probe=ketch.Probe.with_tcp(port) (or with_exec)")
-    if sb.ready.is_set() or sb.done:
-        return sb
     waits = [asyncio.ensure_future(sb.ready.wait()), asyncio.ensure_future(sb.ended.wait())]
     try:
         await asyncio.wait(waits, timeout=timeout if timeout >= 0 else None,
