@@ -105,7 +105,7 @@ def test_timestamps_on_streamed_logs(fresh_server, tmp_path):
     assert any(l.startswith("[greet ") for l in plain.stdout.splitlines()), plain.stdout
 
 
-def test_env_names_the_workspace_and_interactive_is_refused(fresh_server):
+def test_env_names_the_workspace(fresh_server):
     ok = fresh_server.ketch("run", "-e", "main", "apps/cli_app.py::shout", "--word", "hi")
     assert ok.returncode == 0, ok.stderr
     assert "HI!" in ok.stdout
@@ -115,10 +115,6 @@ def test_env_names_the_workspace_and_interactive_is_refused(fresh_server):
     # that the token may not act in 'staging'.
     assert other.returncode == 1 and "workspace" in other.stderr, other.stderr
     assert "Traceback" not in other.stderr
-    interactive = fresh_server.ketch("run", "-i", "apps/cli_app.py::shout", "--word", "x")
-    assert interactive.returncode == 1
-    assert "interactive mode" in interactive.stderr and "not in ketch yet" in \
-        interactive.stderr
 
 
 def test_deploy_stream_logs_follows_the_app(fresh_server, tmp_path):

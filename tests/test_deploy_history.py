@@ -143,3 +143,40 @@ def test_rollback_and_history_errors_say_what_to_do(fresh_server, tmp_path):
     assert bad.returncode == 2 and "give a version number" in bad.stderr
     for out in (never, only, missing, bad):
         assert "Traceback" not in out.stderr
+
+
+HELD = '''
+import time
+import ketch
+
+app = ketch.App("held-over")
+
+
+@app.function()
+def slow() -> str:
+    time.sleep({seconds})
+    return "{version}"
+'''
+
+
+def test_a_spawned_call_of_a_draining_version_moves_to_its_successor_after_a_restart(
+        fresh_server, tmp_path):
+    path = tmp_path / "held.py"
+    path.write_text(HELD.format(seconds=60, version="v1"))
+    _deploy(fresh_server, path)
+    spawn = fresh_server.python("import ketch\n"
+                                "print(ketch.Function.from_name('held-over', 'slow')"
+                                ".spawn().object_id)\n")
+    call_id = spawn.stdout.strip()
+    assert call_id, spawn.stderr
+    time.sleep(2.0)   # its input runs in a v1 container, so v1 drains after the redeploy
+    path.write_text(HELD.format(seconds=0, version="v2"))
+    _deploy(fresh_server, path)
+    listed = json.loads(fresh_server.ketch("app", "list", "--json").stdout)
+    assert sorted(a["state"] for a in listed if a["name"] == "held-over") == \
+        ["deployed", "draining"], listed
+    fresh_server.kill()
+    fresh_server.start()
+    got = fresh_server.python("import ketch\n"
+                              f"print(ketch.FunctionCall.from_id({call_id!r}).get(timeout=60))\n")
+    assert got.stdout.strip() == "v2", got.stderr + fresh_server.log()

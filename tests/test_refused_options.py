@@ -38,8 +38,3 @@ def test_include_source_is_accepted_and_kept_per_function():
     assert _no_source._definitions["_uploaded"].source()[0] == __file__
     with pytest.raises(ketch.exception.InvalidError, match="include_source"):
         ketch.App("a", include_source="yes")
-
-
-def test_interactive_run_is_refused():
-    with pytest.raises(NotImplementedError, match="interactive"):
-        ketch.App("a").run(interactive=True)

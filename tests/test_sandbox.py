@@ -170,7 +170,7 @@ def test_tags_list_from_name_and_another_process(app, server):
         assert other.object_id not in {s.object_id for s in
                                        ketch.Sandbox.list(tags={"team": "a"})}
         assert ketch.Sandbox.from_name("sandbox-tests", "tagged-one").object_id == sb.object_id
-        with pytest.raises(AttributeError, match="wait_until_ready is not in ketch yet"):
+        with pytest.raises(InvalidError, match="no readiness_probe"):
             sb.wait_until_ready()
         with pytest.raises(ketch.exception.AlreadyExistsError):
             ketch.Sandbox.create(app=app, name="tagged-one")
@@ -232,8 +232,8 @@ def test_bad_input_is_refused_early(app):
         ketch.Sandbox.create()
     with pytest.raises(InvalidError, match="timeout"):
         ketch.Sandbox.create(app=app, timeout=-1)
-    with pytest.raises(NotImplementedError, match="HTTP/2"):
-        ketch.Sandbox.create(app=app, h2_ports=[8080])
+    with pytest.raises(InvalidError, match="h2_ports"):
+        ketch.Sandbox.create(app=app, h2_ports=["8080"])
     with pytest.raises(InvalidError, match="block_network"):
         ketch.Sandbox.create(app=app, block_network=True, encrypted_ports=[8080])
     with pytest.raises(InvalidError, match="port numbers"):
@@ -250,6 +250,10 @@ def test_bad_input_is_refused_early(app):
             sb.exec()
         with pytest.raises(InvalidError, match="needs the bwrap runtime"):
             sb.snapshot_filesystem()
+        with pytest.raises(InvalidError, match="needs the bwrap runtime"):
+            sb.snapshot_directory("/tmp")
+        with pytest.raises(InvalidError, match="not a ketch.Image"):
+            sb.mount_image("/mnt", "debian")
         sb.reload_volumes()   # a ketch volume is one directory: changes are already seen
     finally:
         sb.terminate()
@@ -364,3 +368,96 @@ def test_a_sandbox_ends_with_its_ephemeral_app(server):
         assert sb.exec("true").wait() == 0
     with pytest.raises(ketch.exception.SandboxTerminatedError, match="was stopped"):
         sb.wait()
+
+
+H2_ECHO = """
+import socket, sys
+srv = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+while True:   # the readiness probe's connection comes first, and says nothing
+    conn, _ = srv.accept()
+    preface = b""
+    while len(preface) < 24 and (chunk := conn.recv(24 - len(preface))):
+        preface += chunk
+    if len(preface) == 24:
+        conn.sendall(b"seen " + preface)
+"""
+
+
+def test_h2_ports_pass_http2_through_a_tunnel(app):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sb = ketch.Sandbox.create(PY, "-c", H2_ECHO, str(port), app=app, h2_ports=[port],
+                              readiness_probe=ketch.Probe.with_tcp(port, interval_ms=20))
+    try:
+        sb.wait_until_ready(timeout=30)
+        tunnel = sb.tunnels()[port]
+        preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"   # what an h2c client sends first
+        with socket.create_connection(tunnel.tcp_socket, timeout=10) as conn:
+            conn.sendall(preface)
+            got = b""
+            while len(got) < 5 + len(preface):
+                got += conn.recv(100)
+        assert got == b"seen " + preface
+    finally:
+        sb.terminate()
+
+
+def test_readiness_probe_and_wait_until_ready(app):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = ketch.Sandbox.create("bash", "-c", f"sleep 0.5; exec {PY} -m http.server {port} "
+                               "--bind 127.0.0.1", app=app,
+                               readiness_probe=ketch.Probe.with_tcp(port, interval_ms=50))
+    flag = ketch.Sandbox.create(app=app, readiness_probe=ketch.sandbox.Probe.with_exec(
+        "sh", "-c", "test -f /tmp/ketch-ready-$KETCH_SANDBOX_ID"))
+    early = ketch.Sandbox.create("true", app=app, readiness_probe=ketch.Probe.with_tcp(port))
+    try:
+        web.wait_until_ready(timeout=30)
+        p = web.exec(PY, "-c", "import socket; socket.create_connection(('127.0.0.1', "
+                     f"{port})); print('up')")
+        assert p.stdout.read() == "up\n" and p.wait() == 0
+        with pytest.raises(ketch.exception.TimeoutError, match="not ready within 1 s"):
+            flag.wait_until_ready(timeout=1)
+        flag.exec("sh", "-c", "touch /tmp/ketch-ready-$KETCH_SANDBOX_ID").wait()
+        asyncio.run(flag.wait_until_ready.aio(timeout=30))
+        flag.exec("sh", "-c", "rm /tmp/ketch-ready-$KETCH_SANDBOX_ID").wait()
+        with pytest.raises(ketch.exception.SandboxTerminatedError, match="ended before"):
+            early.wait_until_ready(timeout=30)
+    finally:
+        web.terminate()
+        flag.terminate()
+    with pytest.raises(InvalidError, match="port number"):
+        ketch.Probe.with_tcp(0)
+    with pytest.raises(InvalidError, match="needs a command"):
+        ketch.Probe.with_exec()
+    with pytest.raises(InvalidError, match="interval_ms"):
+        ketch.Probe.with_tcp(80, interval_ms=0)
+    with pytest.raises(InvalidError, match="give a ketch.Probe"):
+        ketch.Sandbox.create(app=app, readiness_probe="tcp:80")
+
+
+def test_logs_keep_the_entrypoints_output(app):
+    import datetime
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
+    sb = ketch.Sandbox.create("bash", "-c", "for i in 1 2 3; do echo out $i; done; "
+                              "echo oops >&2; printf 'no newline'", app=app)
+    sb.wait()
+    assert [e.message for e in sb.logs.tail(2, source="stdout")] == ["out 3\n",
+                                                                      "no newline\n"]
+    last = list(sb.logs.tail(1))[0]   # the server's line about its end comes last
+    assert last.source == "system" and "exited with code 0" in last.message
+    got = [e.message for e in sb.logs.fetch(since=start, source="stdout", search_text="out")]
+    assert got == ["out 1\n", "out 2\n", "out 3\n"]
+    again = ketch.Sandbox.from_id(sb.object_id)
+    entries = asyncio.run(_collect(again.logs.tail.aio(10, source="stderr")))
+    assert [str(e) for e in entries] == ["oops\n"] and entries[0].object_id == sb.object_id
+    with pytest.raises(InvalidError, match="source="):
+        list(sb.logs.tail(source="stdin"))
+
+
+async def _collect(agen):
+    return [item async for item in agen]

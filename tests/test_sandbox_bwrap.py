@@ -354,3 +354,45 @@ def test_shell_with_an_image(srv):
                          "echo debian-shell; exit 4\n", env=srv.env, capture_output=True,
                          text=True, timeout=300)
     assert out.stdout == "debian-shell\n" and out.returncode == 4, out.stderr
+
+
+def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):
+    host_only = tmp_path / "host-only"
+    host_only.mkdir()
+    (host_only / "secret").write_text("host")
+    out = client(srv, f"""
+    from ketch.exception import InvalidError, NotFoundError
+    one = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+    one.exec("bash", "-c", "mkdir -p /work/proj/sub && echo one > /work/proj/a.txt && "
+             "echo deep > /work/proj/sub/b.txt && ln -s /etc/hostname /work/proj/link && "
+             "ln -s {host_only} /work/evil").wait()
+    image = one.snapshot_directory("/work/proj")
+    errors = []
+    for path in ("/work/evil", "/no/such"):   # a symlink resolves inside the sandbox
+        try:
+            one.snapshot_directory(path)
+        except NotFoundError as exc:
+            errors.append(str(exc))
+    one.terminate()
+    two = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+    two.exec("bash", "-c", "mkdir /data && echo old > /data/x").wait()
+    two.mount_image("/data", image)
+    def sh(cmd):
+        return two.exec("bash", "-c", cmd).stdout.read()
+    mounted = sh("cat /data/a.txt /data/sub/b.txt; readlink /data/link; ls /data; "
+                 "echo new > /data/new && cat /data/new")
+    two.unmount_image("/data")
+    after = sh("ls /data; cat /data/x")
+    for bad in (lambda: two.mount_image("/", image), lambda: two.unmount_image("/data")):
+        try:
+            bad()
+        except (InvalidError, NotFoundError) as exc:
+            errors.append(type(exc).__name__)
+    two.terminate()
+    print(json.dumps({{"mounted": mounted, "after": after, "errors": errors}}))
+    """)
+    assert out["mounted"].split() == ["one", "deep", "/etc/hostname", "a.txt", "link", "sub",
+                                      "new"]
+    assert out["after"].split() == ["x", "old"]   # the sandbox's own directory again
+    assert len(out["errors"]) == 4 and "evil" in out["errors"][0], out["errors"]
+    assert out["errors"][2:] == ["InvalidError", "NotFoundError"]

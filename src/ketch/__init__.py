@@ -21,8 +21,10 @@ from ._context import current_function_call_id, current_input_id, is_local
 from ._dict import Dict
 from ._functions import Function, FunctionCall
 from ._image import Image
+from ._interactive import interact
 from ._output import enable_output
 from ._partial import batched, concurrent, enter, exit, method, parameter
+from ._probe import Probe
 from ._queue import Queue
 from ._sandbox import Sandbox
 from ._schedule import Cron, Period
@@ -42,11 +44,12 @@ from .partial_function import web_endpoint
 
 __all__ = [
     "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
-    "Image", "forward",
+    "Image", "Probe", "forward",
     "App", "Cls", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
     "Retries",
     "batched", "concurrent", "current_function_call_id", "current_input_id",
-    "enable_output", "enter", "exception", "exit", "is_local", "method", "parameter",
+    "enable_output", "enter", "exception", "exit", "interact", "is_local", "method",
+    "parameter",
     "asgi_app", "fastapi_endpoint", "web_endpoint", "web_server", "wsgi_app",
     "experimental", "types",  # as Modal's: `import *` must not bind `dict` or `queue`
 ]
@@ -55,10 +58,8 @@ __all__ = [
 # AttributeError, so a ported app says what is missing.
 __getattr__ = not_yet(__name__, {
     "SandboxSnapshot": "sandbox memory snapshots",
-    "Probe": "readiness probes; poll with sb.exec(...)",
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
-    "interact": "interactive containers",
     "Client": "a public client object; ketch connects by itself (KETCH_SERVER_ADDR)",
     "Cluster": "multi-node clusters",
     "clustered": "multi-node clusters",

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Callable
 
-from . import _context, _deploy, _output, _sync, _web
+from . import _context, _deploy, _interactive, _output, _sync, _web
 from ._app_lookup import lookup_app
 from ._client import Client, python_version
 from ._cls import Cls, class_batching, class_spec_methods
@@ -276,7 +276,8 @@ class App:
             stem = os.path.splitext(os.path.basename(getattr(main, "__file__", "") or ""))[0]
         return stem if stem and _NAME_RE.match(stem) else "ephemeral"
 
-    async def _create(self, client: Client, name: str, ephemeral: bool, detach: bool):
+    async def _create(self, client: Client, name: str, ephemeral: bool, detach: bool,
+                      interactive: bool = False):
         for d in self._definitions.values():  # looked up now: a missing one fails the deploy
             for obj in [*d.options.secrets, *d.options.volumes.values()]:
                 await obj._id()
@@ -293,8 +294,8 @@ class App:
             image = self._definitions[tag].options.image
             if image is not None:
                 spec.image_id = await image._build(client)
-        reply = await client.request(app_create=pb.AppCreate(name=name, ephemeral=ephemeral,
-                                                             detach=detach))
+        reply = await client.request(app_create=pb.AppCreate(
+            name=name, ephemeral=ephemeral, detach=detach, interactive=interactive))
         app_id = reply.app_created.app_id
         ids = {}
         for tag, spec in specs:
@@ -305,13 +306,15 @@ class App:
                 _deploy.warn(created.function_created.warning)
         return app_id, ids
 
-    async def _start(self, detach: bool) -> str:
+    async def _start(self, detach: bool, interactive: bool = False) -> str:
         if self._app_id is not None:
             raise InvalidError(f"{self!r} is already running")
         client = await Client.get()
         name = self._default_name()
-        app_id, ids = await self._create(client, name, True, detach)
+        app_id, ids = await self._create(client, name, True, detach, interactive)
         self._app_id, self._function_ids = app_id, ids
+        if interactive:
+            _interactive.attach(client, app_id)
         if _output.enabled():
             _output.follow_logs(client, app_id)
         return app_id
@@ -334,14 +337,14 @@ class App:
         show_progress=True shows the app's logs and map progress for the block, as
         `with ketch.enable_output():` does; None or False leave that to
         `ketch.enable_output()`. environment_name is accepted and ignored (a ketch server
-        has no environments). interactive=True is refused: ketch has no interactive mode
-        yet."""
+        has no environments). interactive=True makes this process's terminal the
+        containers' (their stdin, for input() and breakpoint(); their output as written)."""
         _refuse_in_import("App.run()")
-        if interactive:
-            raise NotImplementedError("app.run(interactive=True): interactive mode (breakpoints "
-                                      "and shells inside containers) is not in ketch yet. "
-                                      "Remove interactive=True")
-        return _RunningApp(self, detach, show_output=bool(show_progress))
+        if interactive and detach:
+            raise InvalidError("app.run(interactive=True, detach=True): an interactive app "
+                               "needs this process attached; drop one of them")
+        return _RunningApp(self, detach, show_output=bool(show_progress),
+                           interactive=interactive)
 
     async def _leave(self, detach: bool):
         if detach:
@@ -370,9 +373,11 @@ class App:
 class _RunningApp:
     """`app.run()`'s context manager, usable with `with` and `async with`."""
 
-    def __init__(self, app: App, detach: bool, show_output: bool = False):
+    def __init__(self, app: App, detach: bool, show_output: bool = False,
+                 interactive: bool = False):
         self.app = app
         self.detach = detach
+        self.interactive = interactive
         self.show_output = show_output
         self.output = contextlib.ExitStack()   # holds enable_output() for show_progress=True
 
@@ -383,7 +388,7 @@ class _RunningApp:
     def __enter__(self) -> App:
         self._enable_output()
         try:
-            _sync.run(self.app._start(self.detach))
+            _sync.run(self.app._start(self.detach, self.interactive))
         except BaseException:
             self.output.close()
             raise
@@ -402,7 +407,7 @@ class _RunningApp:
     async def __aenter__(self) -> App:
         self._enable_output()
         try:
-            await _sync.run_aio(self.app._start(self.detach))
+            await _sync.run_aio(self.app._start(self.detach, self.interactive))
         except BaseException:
             self.output.close()
             raise

@@ -158,6 +158,10 @@ class Client:
                 self.log_handlers.get("*")
             if handler is not None:
                 handler(frame.log_batch)
+        elif kind == "terminal_data":   # an interactive app's output (_interactive.py)
+            handler = self.log_handlers.get("terminal:" + frame.terminal_data.app_id)
+            if handler is not None:
+                handler(frame.terminal_data)
 
     def _on_close(self):
         err = ConnectionError(f"lost the connection to the ketch server at {self.address}")

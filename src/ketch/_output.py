@@ -45,6 +45,16 @@ def enabled() -> bool:
 _timestamps = False  # the CLI's --timestamps: each streamed log line starts with its time
 
 
+_shown_elsewhere = False
+
+
+def container_output_shown_elsewhere(on: bool = True):
+    """Containers' stdout and stderr reach this process's terminal directly (an
+    interactive app): the log printer leaves those lines out."""
+    global _shown_elsewhere
+    _shown_elsewhere = on
+
+
 def show_timestamps(on: bool = True):
     global _timestamps
     _timestamps = on
@@ -90,6 +100,8 @@ class LogPrinter:
             return
         if line.source == "exception" and not self.show_exceptions:
             return
+        if _shown_elsewhere and line.source in ("stdout", "stderr"):
+            return   # an interactive app's: its terminal showed them as written
         console = _progress_display.console() or \
             (self.out if line.source == "stdout" else self.err)
         if _timestamps:

@@ -23,17 +23,17 @@ from ._image import Image
 from ._io_streams import StreamReader, StreamWriter, _Source, check_bufsize, print_stream
 from ._object import check_name, refuse_client
 from ._options import build_options
+from ._probe import probe_proto
 from ._snapshot_image import snapshot_image
 from ._sandbox_fs import FileIO, SandboxFilesystem, old_op
+from ._sandbox_logs import SandboxLogs
 from ._tunnel import Tunnel
-from .exception import InvalidError, SandboxTerminatedError, SandboxTimeoutError
+from .exception import InvalidError, SandboxTerminatedError, SandboxTimeoutError, TimeoutError
 from .proto import ketch_pb2 as pb
 from .stream_type import StreamType
 
 MAIN = "main"   # the entrypoint, as the server names it
 _NOT_YET = {
-    "h2_ports": "HTTP/2 tunnels are not in ketch yet; use encrypted_ports",
-    "readiness_probe": "readiness probes are not in ketch yet; poll with sb.exec(...)",
     "network_file_systems": "network file systems are not in ketch; use volumes=",
     "custom_domain": "custom domains for sandboxes are not in ketch",
     "proxy": "static outbound IP proxies are not in ketch",
@@ -72,12 +72,7 @@ async def _secret_ids(secrets) -> list[str]:
 
 # Modal's Sandbox methods ketch does not have yet, with what to do instead.
 _METHODS_NOT_YET = {
-    "wait_until_ready": "readiness probes; poll with sb.exec(...)",
     "create_connect_token": "connect tokens; use encrypted_ports and sb.tunnels()",
-    "mount_image": "mounting images into a running sandbox",
-    "unmount_image": "mounting images into a running sandbox",
-    "snapshot_directory": "directory snapshots; use snapshot_filesystem()",
-    "logs": "a sandbox's log stream; read sb.stdout and sb.stderr",
 }
 
 
@@ -126,6 +121,12 @@ class Sandbox:
     def filesystem(self) -> SandboxFilesystem:
         return SandboxFilesystem(self._id)
 
+    @property
+    def logs(self) -> SandboxLogs:
+        """Its entrypoint's output as its app's log keeps it: `fetch(since=...)`,
+        `tail(n)`, also after it ended."""
+        return SandboxLogs(self._id, self._info.app_id)
+
     # ------------------------------------------------------------------ making, finding
 
     @_sync.twin_classmethod
@@ -134,7 +135,7 @@ class Sandbox:
                      idle_timeout: int | None = None, workdir: str | None = None, gpu=None,
                      cpu=None, memory=None, block_network: bool = False, volumes=None,
                      pty: bool = False, encrypted_ports=(), unencrypted_ports=(),
-                     client=None, **options) -> "Sandbox":
+                     h2_ports=(), readiness_probe=None, client=None, **options) -> "Sandbox":
         """Starts a sandbox running `args` (its entrypoint; none: it waits until
         terminated or timed out) in `image` (none: this server's environment). timeout
         bounds its life (default 300 s), idle_timeout ends it once nothing has run or been
@@ -160,7 +161,9 @@ class Sandbox:
             raise InvalidError(f"{where}: tags= takes a dict of str to str")
         if name is not None:
             check_name("Sandbox", name)
-        ports = _ports("encrypted_ports", encrypted_ports), \
+        # h2_ports: the tunnels pass TCP through untouched, so HTTP/2 needs nothing more.
+        encrypted = _ports("encrypted_ports", encrypted_ports)
+        ports = encrypted + [p for p in _ports("h2_ports", h2_ports) if p not in encrypted], \
             _ports("unencrypted_ports", unencrypted_ports)
         if block_network and (ports[0] or ports[1]):
             raise InvalidError(f"{where}: block_network=True leaves no network for "
@@ -179,6 +182,9 @@ class Sandbox:
                                    memory_limit_mib=opts.memory_limit_mib, gpu=opts.gpu),
             block_network=opts.block_network, pty=bool(pty), encrypted_ports=ports[0],
             unencrypted_ports=ports[1])
+        probe = probe_proto(readiness_probe)
+        if probe is not None:
+            spec.readiness_probe.CopyFrom(probe)
         if opts.image is not None:
             spec.image_id = await opts.image._build(conn)
         return await cls._create(app_id, spec, name or "", tags or {})
@@ -254,6 +260,24 @@ class Sandbox:
             raise SandboxTerminatedError(f"sandbox {self._id} ended: {info.message}")
 
     @_sync.twin
+    async def wait_until_ready(self, *, timeout: int = 300) -> None:
+        """Waits until its readiness_probe passed (TimeoutError after `timeout` seconds;
+        SandboxTerminatedError if it ended first)."""
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise InvalidError(f"wait_until_ready: timeout={timeout!r}: give seconds above 0")
+        conn = await Client.get()
+        reply = await conn.request(sandbox_wait_ready=pb.SandboxWaitReady(
+            sandbox_id=self._id, timeout_s=timeout))
+        info = reply.sandbox_info
+        if info.ready:
+            return
+        if info.done:
+            raise SandboxTerminatedError(f"sandbox {self._id} ended before its readiness "
+                                         f"probe passed: {info.message}")
+        raise TimeoutError(f"sandbox {self._id} was not ready within {timeout:g} s (its "
+                           "readiness probe has not passed)")
+
+    @_sync.twin
     async def poll(self) -> int | None:
         """Its exit code if it has ended, else None."""
         info = await self._wait(0)
@@ -281,6 +305,35 @@ class Sandbox:
         reply = await conn.request(sandbox_snapshot_fs=pb.SandboxSnapshotFs(
             sandbox_id=self._id))
         return snapshot_image(conn, reply.image_built.image_id)
+
+    @_sync.twin
+    async def snapshot_directory(self, path, *, timeout: int = 55, ttl=None,
+                                 _experimental_encryption_key=None) -> Image:
+        """A directory of the running sandbox, copied into a new Image (its content at the
+        image's root) for `mount_image` here or in other sandboxes. bwrap runtime."""
+        conn = await Client.get()
+        reply = await conn.request(sandbox_snapshot_dir=pb.SandboxSnapshotDir(
+            sandbox_id=self._id, path=_posix(path)))
+        return snapshot_image(conn, reply.image_built.image_id)
+
+    @_sync.twin
+    async def mount_image(self, path, image: Image, *, _experimental_encryption_key=None
+                          ) -> None:
+        """Mounts `image` at `path` (made if missing; what was there is hidden until
+        unmount_image). Writes go to a layer of this sandbox's own. bwrap runtime."""
+        if not isinstance(image, Image):
+            raise InvalidError(f"mount_image: {image!r} is not a ketch.Image")
+        conn = await Client.get()
+        image_id = await image._build(conn)
+        await conn.request(sandbox_mount_image=pb.SandboxMountImage(
+            sandbox_id=self._id, path=_posix(path), image_id=image_id))
+
+    @_sync.twin
+    async def unmount_image(self, path) -> None:
+        """Unmounts what mount_image mounted at `path`: what was there shows again."""
+        conn = await Client.get()
+        await conn.request(sandbox_mount_image=pb.SandboxMountImage(
+            sandbox_id=self._id, path=_posix(path)))
 
     @_sync.twin
     async def reload_volumes(self) -> None:
@@ -353,6 +406,12 @@ class Sandbox:
     @_sync.twin
     async def rm(self, path: str, recursive: bool = False) -> None:
         await old_op(self._id, "rm", path, recursive=recursive)
+
+def _posix(path) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidError(f"{path!r}: give a path in the sandbox (str or PurePosixPath)")
+    return os.fspath(path)
+
 
 def _ports(name: str, ports) -> list[int]:
     ports = list(ports or ())

@@ -1,19 +1,24 @@
 """Modal's `modal.types`: the data types ketch has; the rest describe what ketch does not
 have yet."""
 
+from typing import Literal
+
 from ._autoscaler import FunctionAutoscalerSettings, FunctionCurrentStats
 from ._call_graph import InputInfo, InputStatus
 from ._missing import not_yet
 from ._sandbox_fs import FileInfo, FileType
+from ._sandbox_logs import LogEntry
 from ._volume import FileEntry, FileEntryType
 
 __all__ = ["FileEntry", "FileEntryType", "FileInfo", "FileType", "FunctionAutoscalerSettings",
-           "FunctionCurrentStats", "InputInfo", "InputStatus"]
+           "FunctionCurrentStats", "InputInfo", "InputStatus", "LogEntry", "LogSource"]
+
+LogSource = Literal["stdout", "stderr", "system"]
 
 _TYPES = ("AppInfo", "AppLifecycle", "AppState", "AppStats", "BillingReportItem",
           "CloudBucketMountInfo", "DictInfo", "EnvironmentBillingSummary",
           "FileWatchEvent", "FileWatchEventType", "FunctionInfo", "FunctionStats",
-          "LogEntry", "LogSource", "MemberTokenInfo", "MetricDefinition", "MetricSeries",
+          "MemberTokenInfo", "MetricDefinition", "MetricSeries",
           "MetricsSchema", "ObjectMetrics", "ProxyTokenInfo", "QueueInfo",
           "SandboxConnectCredentials", "SandboxGroupStats", "SandboxRuntime", "SandboxStats",
           "SecretInfo", "ServerAutoscalerSettings", "ServerContainerInfo", "ServerInfo",

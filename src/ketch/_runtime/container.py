@@ -24,6 +24,7 @@ from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
 from .loading import UserCode
 from .network import wait_for_network
+from . import remote_terminal
 from .outbox import ContainerIO
 from .runners import InputRunner
 from .supervisor import Supervisor
@@ -50,6 +51,8 @@ class ContainerRuntime:
         self.stopping = asyncio.Event()
         # `ketch container exec` into it
         self.execs = Supervisor(os.getcwd(), conn, wait_network=False)
+        if container_spec.interactive:   # `ketch run -i`
+            remote_terminal.attach(conn, asyncio.get_running_loop())
 
     def on_frame(self, frame: pb.Frame):
         kind = frame.WhichOneof("body")

@@ -287,6 +287,8 @@ class Supervisor:
                     exec_id=frame.sandbox_stdin.exec_id, seq=frame.sandbox_stdin.seq)))
         elif kind == "sandbox_file_op":
             asyncio.ensure_future(self._file_op(frame.sandbox_file_op))
+        elif kind == "sandbox_probe":
+            asyncio.ensure_future(self._probe(frame.sandbox_probe))
 
     async def _start(self, proc: Exec):
         try:
@@ -298,6 +300,13 @@ class Supervisor:
     async def _file_op(self, op: pb.SandboxFileOp):
         result = await asyncio.to_thread(files.run, op)
         self.conn.send(pb.Frame(sandbox_file_result=result))
+
+    async def _probe(self, probe: pb.SandboxProbe):
+        """Tries the readiness probe every interval until it passes once, then says so."""
+        await self.network
+        while not await probe_passes(probe, self.child_env):
+            await asyncio.sleep(probe.interval_ms / 1000)
+        self.conn.send(pb.Frame(sandbox_ready=pb.SandboxReady()))
 
     def main_exited(self, code: int):
         self.code = code
@@ -314,6 +323,30 @@ class Supervisor:
             proc.kill(signal.SIGKILL)
         self.code = 128 + signal.SIGTERM
         self.done.set()
+
+
+async def probe_passes(probe: pb.SandboxProbe, env: dict) -> bool:
+    """One try: 127.0.0.1:tcp_port accepts a connection, or exec_argv exits 0 (within
+    the interval, at least a second)."""
+    limit = max(probe.interval_ms / 1000, 1.0)
+    try:
+        if probe.tcp_port:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", probe.tcp_port), limit)
+            writer.close()
+            return True
+        proc = await asyncio.create_subprocess_exec(
+            *probe.exec_argv, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True)
+        try:
+            return await asyncio.wait_for(proc.wait(), limit) == 0
+        except asyncio.TimeoutError:
+            os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            return False
+    except (OSError, asyncio.TimeoutError):
+        return False
 
 
 async def _forward_ports():

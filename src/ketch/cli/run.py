@@ -58,8 +58,9 @@ def _choose(module, app, ref: str, name: str | None):
 @click.option("-w", "--write-result", metavar="PATH", default=None,
               help="Write the return value (which must be str or bytes) to this local file.")
 @click.option("-i", "--interactive", is_flag=True,
-              help="Interactive mode (breakpoints and shells in containers): not in ketch "
-                   "yet, refused.")
+              help="This terminal is the containers' terminal: what you type is their "
+                   "stdin (input(), breakpoint() and pdb work), their output shows as "
+                   "written.")
 @module_option
 @env_option
 @timestamps_option
@@ -81,9 +82,8 @@ def run(ctx, ref: str, detach: bool, quiet: bool, write_result: str | None,
         ketch run -m pkg.app::app.main -w out.txt
     Container output streams to this terminal, prefixed with function and container.
     """
-    if interactive:
-        fail("ketch run -i: interactive mode (breakpoints and shells inside containers) is "
-             "not in ketch yet; run without -i")
+    if interactive and detach:
+        fail("ketch run -i -d: an interactive app needs this terminal attached; drop -d or -i")
     apply_flags(env, timestamps)
     module, path, name = load_ref(ref, use_module)
     app_var, name = split_name(module, name)
@@ -95,7 +95,7 @@ def run(ctx, ref: str, detach: bool, quiet: bool, write_result: str | None,
     label = getattr(target, "name", None) or target._name
 
     def invoke(**kwargs):
-        run_app(app, target, kwargs, detach, quiet, write_result)
+        run_app(app, target, kwargs, detach, quiet, write_result, interactive)
 
     command = options_command(label, raw_f, invoke)
     if show_help:
@@ -125,7 +125,7 @@ def _write_result(path: str, result):
 
 
 def run_app(app, target, kwargs: dict, detach: bool, quiet: bool,
-            write_result: str | None = None):
+            write_result: str | None = None, interactive: bool = False):
     failure: str | None = None
     with contextlib.ExitStack() as stack:
         if not quiet:
@@ -133,7 +133,7 @@ def run_app(app, target, kwargs: dict, detach: bool, quiet: bool,
         spinner = err_console.status("starting the app…") if err_console.is_terminal \
             else contextlib.nullcontext()
         with spinner:
-            stack.enter_context(app.run(detach=detach))
+            stack.enter_context(app.run(detach=detach, interactive=interactive))
         err_console.print(f"[green]✓[/green] app [bold]{app._default_name()}[/bold] is "
                           f"running ({app.app_id})")
         print_web_urls(web_urls(app), err_console)

@@ -57,7 +57,7 @@ DICT_CLEAR: DictOp
 DICT_SCAN: DictOp
 
 class Frame(_message.Message):
-    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke", "function_update_autoscaler", "function_autoscaler", "function_stats_get", "function_stats", "function_variant", "call_graph_get", "call_graph", "call_history_list", "call_history_get", "call_history_reply", "dashboard_login_create", "dashboard_login", "app_published", "app_history", "app_history_reply", "app_rollback", "app_lookup", "sandbox_create", "sandbox_info", "sandbox_get", "sandbox_list", "sandbox_list_reply", "sandbox_set_tags", "sandbox_wait", "sandbox_terminate", "sandbox_exec", "sandbox_exec_started", "sandbox_read", "sandbox_data", "sandbox_stdin", "sandbox_stdin_ack", "sandbox_credit", "sandbox_exec_wait", "sandbox_exec_exit", "sandbox_file_op", "sandbox_file_result", "sandbox_hello", "sandbox_snapshot_fs", "tunnel_open", "tunnel_close", "sandbox_tunnel")
+    __slots__ = ("id", "raw_size", "hello", "hello_ok", "error", "ok", "app_create", "app_created", "app_stop", "app_list", "app_list_reply", "app_publish", "function_create", "function_created", "function_get", "function_bind", "call_create", "inputs", "outputs", "call_get", "call_cancel", "call_close", "call_info", "container_init", "container_spec", "cancel_inputs", "container_list", "container_list_reply", "container_stop", "container_ready", "blob_put", "blob_put_done", "blob_get", "blob_chunk", "log_subscribe", "log_batch", "server_status", "server_status_reply", "server_shutdown", "object_lookup", "object_info", "object_list", "object_list_reply", "object_delete", "count", "dict_request", "dict_reply", "queue_put", "queue_get", "queue_items", "queue_peek", "queue_len", "queue_clear", "queue_cancel_wait", "secret_create", "volume_list_dir", "volume_entries", "volume_read", "volume_data", "volume_write", "volume_remove", "volume_copy", "volume_commit", "web_ready", "web_url_get", "web_url", "proxy_token_create", "proxy_token_created", "proxy_token_list", "proxy_token_list_reply", "proxy_token_revoke", "image_build", "image_built", "image_build_log", "image_list", "image_list_reply", "image_remove", "token_create", "token_created", "token_list", "token_list_reply", "token_revoke", "function_update_autoscaler", "function_autoscaler", "function_stats_get", "function_stats", "function_variant", "call_graph_get", "call_graph", "call_history_list", "call_history_get", "call_history_reply", "dashboard_login_create", "dashboard_login", "app_published", "app_history", "app_history_reply", "app_rollback", "app_lookup", "sandbox_create", "sandbox_info", "sandbox_get", "sandbox_list", "sandbox_list_reply", "sandbox_set_tags", "sandbox_wait", "sandbox_terminate", "sandbox_exec", "sandbox_exec_started", "sandbox_read", "sandbox_data", "sandbox_stdin", "sandbox_stdin_ack", "sandbox_credit", "sandbox_exec_wait", "sandbox_exec_exit", "sandbox_file_op", "sandbox_file_result", "sandbox_hello", "sandbox_snapshot_fs", "tunnel_open", "tunnel_close", "sandbox_tunnel", "sandbox_probe", "sandbox_ready", "sandbox_wait_ready", "sandbox_snapshot_dir", "sandbox_mount_image", "terminal_input", "terminal_read", "terminal_data")
     ID_FIELD_NUMBER: _ClassVar[int]
     RAW_SIZE_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +181,14 @@ class Frame(_message.Message):
     TUNNEL_OPEN_FIELD_NUMBER: _ClassVar[int]
     TUNNEL_CLOSE_FIELD_NUMBER: _ClassVar[int]
     SANDBOX_TUNNEL_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_PROBE_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_READY_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_WAIT_READY_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_SNAPSHOT_DIR_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_MOUNT_IMAGE_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_INPUT_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_READ_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_DATA_FIELD_NUMBER: _ClassVar[int]
     id: int
     raw_size: int
     hello: Hello
@@ -304,7 +312,15 @@ class Frame(_message.Message):
     tunnel_open: TunnelOpen
     tunnel_close: TunnelClose
     sandbox_tunnel: SandboxTunnel
-    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ..., function_update_autoscaler: _Optional[_Union[FunctionUpdateAutoscaler, _Mapping]] = ..., function_autoscaler: _Optional[_Union[FunctionAutoscaler, _Mapping]] = ..., function_stats_get: _Optional[_Union[FunctionStatsGet, _Mapping]] = ..., function_stats: _Optional[_Union[FunctionStats, _Mapping]] = ..., function_variant: _Optional[_Union[FunctionVariant, _Mapping]] = ..., call_graph_get: _Optional[_Union[CallGraphGet, _Mapping]] = ..., call_graph: _Optional[_Union[CallGraph, _Mapping]] = ..., call_history_list: _Optional[_Union[CallHistoryList, _Mapping]] = ..., call_history_get: _Optional[_Union[CallHistoryGet, _Mapping]] = ..., call_history_reply: _Optional[_Union[CallHistoryReply, _Mapping]] = ..., dashboard_login_create: _Optional[_Union[DashboardLoginCreate, _Mapping]] = ..., dashboard_login: _Optional[_Union[DashboardLogin, _Mapping]] = ..., app_published: _Optional[_Union[AppPublished, _Mapping]] = ..., app_history: _Optional[_Union[AppHistory, _Mapping]] = ..., app_history_reply: _Optional[_Union[AppHistoryReply, _Mapping]] = ..., app_rollback: _Optional[_Union[AppRollback, _Mapping]] = ..., app_lookup: _Optional[_Union[AppLookup, _Mapping]] = ..., sandbox_create: _Optional[_Union[SandboxCreate, _Mapping]] = ..., sandbox_info: _Optional[_Union[SandboxInfo, _Mapping]] = ..., sandbox_get: _Optional[_Union[SandboxGet, _Mapping]] = ..., sandbox_list: _Optional[_Union[SandboxList, _Mapping]] = ..., sandbox_list_reply: _Optional[_Union[SandboxListReply, _Mapping]] = ..., sandbox_set_tags: _Optional[_Union[SandboxSetTags, _Mapping]] = ..., sandbox_wait: _Optional[_Union[SandboxWait, _Mapping]] = ..., sandbox_terminate: _Optional[_Union[SandboxTerminate, _Mapping]] = ..., sandbox_exec: _Optional[_Union[SandboxExec, _Mapping]] = ..., sandbox_exec_started: _Optional[_Union[SandboxExecStarted, _Mapping]] = ..., sandbox_read: _Optional[_Union[SandboxRead, _Mapping]] = ..., sandbox_data: _Optional[_Union[SandboxData, _Mapping]] = ..., sandbox_stdin: _Optional[_Union[SandboxStdin, _Mapping]] = ..., sandbox_stdin_ack: _Optional[_Union[SandboxStdinAck, _Mapping]] = ..., sandbox_credit: _Optional[_Union[SandboxCredit, _Mapping]] = ..., sandbox_exec_wait: _Optional[_Union[SandboxExecWait, _Mapping]] = ..., sandbox_exec_exit: _Optional[_Union[SandboxExecExit, _Mapping]] = ..., sandbox_file_op: _Optional[_Union[SandboxFileOp, _Mapping]] = ..., sandbox_file_result: _Optional[_Union[SandboxFileResult, _Mapping]] = ..., sandbox_hello: _Optional[_Union[SandboxHello, _Mapping]] = ..., sandbox_snapshot_fs: _Optional[_Union[SandboxSnapshotFs, _Mapping]] = ..., tunnel_open: _Optional[_Union[TunnelOpen, _Mapping]] = ..., tunnel_close: _Optional[_Union[TunnelClose, _Mapping]] = ..., sandbox_tunnel: _Optional[_Union[SandboxTunnel, _Mapping]] = ...) -> None: ...
+    sandbox_probe: SandboxProbe
+    sandbox_ready: SandboxReady
+    sandbox_wait_ready: SandboxWaitReady
+    sandbox_snapshot_dir: SandboxSnapshotDir
+    sandbox_mount_image: SandboxMountImage
+    terminal_input: TerminalInput
+    terminal_read: TerminalRead
+    terminal_data: TerminalData
+    def __init__(self, id: _Optional[int] = ..., raw_size: _Optional[int] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., hello_ok: _Optional[_Union[HelloOk, _Mapping]] = ..., error: _Optional[_Union[ErrorReply, _Mapping]] = ..., ok: _Optional[_Union[Ok, _Mapping]] = ..., app_create: _Optional[_Union[AppCreate, _Mapping]] = ..., app_created: _Optional[_Union[AppCreated, _Mapping]] = ..., app_stop: _Optional[_Union[AppStop, _Mapping]] = ..., app_list: _Optional[_Union[AppList, _Mapping]] = ..., app_list_reply: _Optional[_Union[AppListReply, _Mapping]] = ..., app_publish: _Optional[_Union[AppPublish, _Mapping]] = ..., function_create: _Optional[_Union[FunctionCreate, _Mapping]] = ..., function_created: _Optional[_Union[FunctionCreated, _Mapping]] = ..., function_get: _Optional[_Union[FunctionGet, _Mapping]] = ..., function_bind: _Optional[_Union[FunctionBind, _Mapping]] = ..., call_create: _Optional[_Union[CallCreate, _Mapping]] = ..., inputs: _Optional[_Union[InputBatch, _Mapping]] = ..., outputs: _Optional[_Union[OutputBatch, _Mapping]] = ..., call_get: _Optional[_Union[CallGet, _Mapping]] = ..., call_cancel: _Optional[_Union[CallCancel, _Mapping]] = ..., call_close: _Optional[_Union[CallClose, _Mapping]] = ..., call_info: _Optional[_Union[CallInfo, _Mapping]] = ..., container_init: _Optional[_Union[ContainerInit, _Mapping]] = ..., container_spec: _Optional[_Union[ContainerSpec, _Mapping]] = ..., cancel_inputs: _Optional[_Union[CancelInputs, _Mapping]] = ..., container_list: _Optional[_Union[ContainerList, _Mapping]] = ..., container_list_reply: _Optional[_Union[ContainerListReply, _Mapping]] = ..., container_stop: _Optional[_Union[ContainerStop, _Mapping]] = ..., container_ready: _Optional[_Union[ContainerReady, _Mapping]] = ..., blob_put: _Optional[_Union[BlobPut, _Mapping]] = ..., blob_put_done: _Optional[_Union[BlobPutDone, _Mapping]] = ..., blob_get: _Optional[_Union[BlobGet, _Mapping]] = ..., blob_chunk: _Optional[_Union[BlobChunk, _Mapping]] = ..., log_subscribe: _Optional[_Union[LogSubscribe, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ..., server_status_reply: _Optional[_Union[ServerStatusReply, _Mapping]] = ..., server_shutdown: _Optional[_Union[ServerShutdown, _Mapping]] = ..., object_lookup: _Optional[_Union[ObjectLookup, _Mapping]] = ..., object_info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., object_list: _Optional[_Union[ObjectList, _Mapping]] = ..., object_list_reply: _Optional[_Union[ObjectListReply, _Mapping]] = ..., object_delete: _Optional[_Union[ObjectDelete, _Mapping]] = ..., count: _Optional[_Union[Count, _Mapping]] = ..., dict_request: _Optional[_Union[DictRequest, _Mapping]] = ..., dict_reply: _Optional[_Union[DictReply, _Mapping]] = ..., queue_put: _Optional[_Union[QueuePut, _Mapping]] = ..., queue_get: _Optional[_Union[QueueGet, _Mapping]] = ..., queue_items: _Optional[_Union[QueueItems, _Mapping]] = ..., queue_peek: _Optional[_Union[QueuePeek, _Mapping]] = ..., queue_len: _Optional[_Union[QueueLen, _Mapping]] = ..., queue_clear: _Optional[_Union[QueueClear, _Mapping]] = ..., queue_cancel_wait: _Optional[_Union[QueueCancelWait, _Mapping]] = ..., secret_create: _Optional[_Union[SecretCreate, _Mapping]] = ..., volume_list_dir: _Optional[_Union[VolumeListDir, _Mapping]] = ..., volume_entries: _Optional[_Union[VolumeEntries, _Mapping]] = ..., volume_read: _Optional[_Union[VolumeRead, _Mapping]] = ..., volume_data: _Optional[_Union[VolumeData, _Mapping]] = ..., volume_write: _Optional[_Union[VolumeWrite, _Mapping]] = ..., volume_remove: _Optional[_Union[VolumeRemove, _Mapping]] = ..., volume_copy: _Optional[_Union[VolumeCopy, _Mapping]] = ..., volume_commit: _Optional[_Union[VolumeCommit, _Mapping]] = ..., web_ready: _Optional[_Union[WebReady, _Mapping]] = ..., web_url_get: _Optional[_Union[WebUrlGet, _Mapping]] = ..., web_url: _Optional[_Union[WebUrl, _Mapping]] = ..., proxy_token_create: _Optional[_Union[ProxyTokenCreate, _Mapping]] = ..., proxy_token_created: _Optional[_Union[ProxyTokenCreated, _Mapping]] = ..., proxy_token_list: _Optional[_Union[ProxyTokenList, _Mapping]] = ..., proxy_token_list_reply: _Optional[_Union[ProxyTokenListReply, _Mapping]] = ..., proxy_token_revoke: _Optional[_Union[ProxyTokenRevoke, _Mapping]] = ..., image_build: _Optional[_Union[ImageBuild, _Mapping]] = ..., image_built: _Optional[_Union[ImageBuilt, _Mapping]] = ..., image_build_log: _Optional[_Union[ImageBuildLog, _Mapping]] = ..., image_list: _Optional[_Union[ImageList, _Mapping]] = ..., image_list_reply: _Optional[_Union[ImageListReply, _Mapping]] = ..., image_remove: _Optional[_Union[ImageRemove, _Mapping]] = ..., token_create: _Optional[_Union[TokenCreate, _Mapping]] = ..., token_created: _Optional[_Union[TokenCreated, _Mapping]] = ..., token_list: _Optional[_Union[TokenList, _Mapping]] = ..., token_list_reply: _Optional[_Union[TokenListReply, _Mapping]] = ..., token_revoke: _Optional[_Union[TokenRevoke, _Mapping]] = ..., function_update_autoscaler: _Optional[_Union[FunctionUpdateAutoscaler, _Mapping]] = ..., function_autoscaler: _Optional[_Union[FunctionAutoscaler, _Mapping]] = ..., function_stats_get: _Optional[_Union[FunctionStatsGet, _Mapping]] = ..., function_stats: _Optional[_Union[FunctionStats, _Mapping]] = ..., function_variant: _Optional[_Union[FunctionVariant, _Mapping]] = ..., call_graph_get: _Optional[_Union[CallGraphGet, _Mapping]] = ..., call_graph: _Optional[_Union[CallGraph, _Mapping]] = ..., call_history_list: _Optional[_Union[CallHistoryList, _Mapping]] = ..., call_history_get: _Optional[_Union[CallHistoryGet, _Mapping]] = ..., call_history_reply: _Optional[_Union[CallHistoryReply, _Mapping]] = ..., dashboard_login_create: _Optional[_Union[DashboardLoginCreate, _Mapping]] = ..., dashboard_login: _Optional[_Union[DashboardLogin, _Mapping]] = ..., app_published: _Optional[_Union[AppPublished, _Mapping]] = ..., app_history: _Optional[_Union[AppHistory, _Mapping]] = ..., app_history_reply: _Optional[_Union[AppHistoryReply, _Mapping]] = ..., app_rollback: _Optional[_Union[AppRollback, _Mapping]] = ..., app_lookup: _Optional[_Union[AppLookup, _Mapping]] = ..., sandbox_create: _Optional[_Union[SandboxCreate, _Mapping]] = ..., sandbox_info: _Optional[_Union[SandboxInfo, _Mapping]] = ..., sandbox_get: _Optional[_Union[SandboxGet, _Mapping]] = ..., sandbox_list: _Optional[_Union[SandboxList, _Mapping]] = ..., sandbox_list_reply: _Optional[_Union[SandboxListReply, _Mapping]] = ..., sandbox_set_tags: _Optional[_Union[SandboxSetTags, _Mapping]] = ..., sandbox_wait: _Optional[_Union[SandboxWait, _Mapping]] = ..., sandbox_terminate: _Optional[_Union[SandboxTerminate, _Mapping]] = ..., sandbox_exec: _Optional[_Union[SandboxExec, _Mapping]] = ..., sandbox_exec_started: _Optional[_Union[SandboxExecStarted, _Mapping]] = ..., sandbox_read: _Optional[_Union[SandboxRead, _Mapping]] = ..., sandbox_data: _Optional[_Union[SandboxData, _Mapping]] = ..., sandbox_stdin: _Optional[_Union[SandboxStdin, _Mapping]] = ..., sandbox_stdin_ack: _Optional[_Union[SandboxStdinAck, _Mapping]] = ..., sandbox_credit: _Optional[_Union[SandboxCredit, _Mapping]] = ..., sandbox_exec_wait: _Optional[_Union[SandboxExecWait, _Mapping]] = ..., sandbox_exec_exit: _Optional[_Union[SandboxExecExit, _Mapping]] = ..., sandbox_file_op: _Optional[_Union[SandboxFileOp, _Mapping]] = ..., sandbox_file_result: _Optional[_Union[SandboxFileResult, _Mapping]] = ..., sandbox_hello: _Optional[_Union[SandboxHello, _Mapping]] = ..., sandbox_snapshot_fs: _Optional[_Union[SandboxSnapshotFs, _Mapping]] = ..., tunnel_open: _Optional[_Union[TunnelOpen, _Mapping]] = ..., tunnel_close: _Optional[_Union[TunnelClose, _Mapping]] = ..., sandbox_tunnel: _Optional[_Union[SandboxTunnel, _Mapping]] = ..., sandbox_probe: _Optional[_Union[SandboxProbe, _Mapping]] = ..., sandbox_ready: _Optional[_Union[SandboxReady, _Mapping]] = ..., sandbox_wait_ready: _Optional[_Union[SandboxWaitReady, _Mapping]] = ..., sandbox_snapshot_dir: _Optional[_Union[SandboxSnapshotDir, _Mapping]] = ..., sandbox_mount_image: _Optional[_Union[SandboxMountImage, _Mapping]] = ..., terminal_input: _Optional[_Union[TerminalInput, _Mapping]] = ..., terminal_read: _Optional[_Union[TerminalRead, _Mapping]] = ..., terminal_data: _Optional[_Union[TerminalData, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("token", "role", "container_id", "python_version", "client_version", "workspace")
@@ -349,14 +365,16 @@ class Ok(_message.Message):
     def __init__(self) -> None: ...
 
 class AppCreate(_message.Message):
-    __slots__ = ("name", "ephemeral", "detach")
+    __slots__ = ("name", "ephemeral", "detach", "interactive")
     NAME_FIELD_NUMBER: _ClassVar[int]
     EPHEMERAL_FIELD_NUMBER: _ClassVar[int]
     DETACH_FIELD_NUMBER: _ClassVar[int]
+    INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
     name: str
     ephemeral: bool
     detach: bool
-    def __init__(self, name: _Optional[str] = ..., ephemeral: _Optional[bool] = ..., detach: _Optional[bool] = ...) -> None: ...
+    interactive: bool
+    def __init__(self, name: _Optional[str] = ..., ephemeral: _Optional[bool] = ..., detach: _Optional[bool] = ..., interactive: _Optional[bool] = ...) -> None: ...
 
 class AppCreated(_message.Message):
     __slots__ = ("app_id", "logs_path")
@@ -676,18 +694,20 @@ class ContainerInit(_message.Message):
     def __init__(self) -> None: ...
 
 class ContainerSpec(_message.Message):
-    __slots__ = ("container_id", "function_id", "app_id", "spec", "class_params")
+    __slots__ = ("container_id", "function_id", "app_id", "spec", "class_params", "interactive")
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_ID_FIELD_NUMBER: _ClassVar[int]
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     CLASS_PARAMS_FIELD_NUMBER: _ClassVar[int]
+    INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
     container_id: str
     function_id: str
     app_id: str
     spec: FunctionSpec
     class_params: bytes
-    def __init__(self, container_id: _Optional[str] = ..., function_id: _Optional[str] = ..., app_id: _Optional[str] = ..., spec: _Optional[_Union[FunctionSpec, _Mapping]] = ..., class_params: _Optional[bytes] = ...) -> None: ...
+    interactive: bool
+    def __init__(self, container_id: _Optional[str] = ..., function_id: _Optional[str] = ..., app_id: _Optional[str] = ..., spec: _Optional[_Union[FunctionSpec, _Mapping]] = ..., class_params: _Optional[bytes] = ..., interactive: _Optional[bool] = ...) -> None: ...
 
 class ContainerReady(_message.Message):
     __slots__ = ("ok", "data", "message", "traceback")
@@ -1687,7 +1707,7 @@ class AppLookup(_message.Message):
     def __init__(self, name: _Optional[str] = ..., create_if_missing: _Optional[bool] = ...) -> None: ...
 
 class SandboxSpec(_message.Message):
-    __slots__ = ("entrypoint", "image_id", "env", "secret_ids", "volumes", "workdir", "timeout_s", "idle_timeout_s", "resources", "block_network", "encrypted_ports", "unencrypted_ports", "pty", "code_bundle")
+    __slots__ = ("entrypoint", "image_id", "env", "secret_ids", "volumes", "workdir", "timeout_s", "idle_timeout_s", "resources", "block_network", "encrypted_ports", "unencrypted_ports", "pty", "code_bundle", "readiness_probe")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1709,6 +1729,7 @@ class SandboxSpec(_message.Message):
     UNENCRYPTED_PORTS_FIELD_NUMBER: _ClassVar[int]
     PTY_FIELD_NUMBER: _ClassVar[int]
     CODE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    READINESS_PROBE_FIELD_NUMBER: _ClassVar[int]
     entrypoint: _containers.RepeatedScalarFieldContainer[str]
     image_id: str
     env: _containers.ScalarMap[str, str]
@@ -1723,7 +1744,8 @@ class SandboxSpec(_message.Message):
     unencrypted_ports: _containers.RepeatedScalarFieldContainer[int]
     pty: bool
     code_bundle: str
-    def __init__(self, entrypoint: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., workdir: _Optional[str] = ..., timeout_s: _Optional[float] = ..., idle_timeout_s: _Optional[float] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., block_network: _Optional[bool] = ..., encrypted_ports: _Optional[_Iterable[int]] = ..., unencrypted_ports: _Optional[_Iterable[int]] = ..., pty: _Optional[bool] = ..., code_bundle: _Optional[str] = ...) -> None: ...
+    readiness_probe: SandboxProbe
+    def __init__(self, entrypoint: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., secret_ids: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., workdir: _Optional[str] = ..., timeout_s: _Optional[float] = ..., idle_timeout_s: _Optional[float] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., block_network: _Optional[bool] = ..., encrypted_ports: _Optional[_Iterable[int]] = ..., unencrypted_ports: _Optional[_Iterable[int]] = ..., pty: _Optional[bool] = ..., code_bundle: _Optional[str] = ..., readiness_probe: _Optional[_Union[SandboxProbe, _Mapping]] = ...) -> None: ...
 
 class SandboxCreate(_message.Message):
     __slots__ = ("app_id", "name", "tags", "spec")
@@ -1745,7 +1767,7 @@ class SandboxCreate(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[SandboxSpec, _Mapping]] = ...) -> None: ...
 
 class SandboxInfo(_message.Message):
-    __slots__ = ("sandbox_id", "app_id", "name", "tags", "state", "done", "returncode", "reason", "message", "created_at", "app_name", "tunnels")
+    __slots__ = ("sandbox_id", "app_id", "name", "tags", "state", "done", "returncode", "reason", "message", "created_at", "app_name", "tunnels", "ready")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1765,6 +1787,7 @@ class SandboxInfo(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     APP_NAME_FIELD_NUMBER: _ClassVar[int]
     TUNNELS_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
     sandbox_id: str
     app_id: str
     name: str
@@ -1777,7 +1800,8 @@ class SandboxInfo(_message.Message):
     created_at: float
     app_name: str
     tunnels: _containers.RepeatedCompositeFieldContainer[SandboxTunnel]
-    def __init__(self, sandbox_id: _Optional[str] = ..., app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., state: _Optional[str] = ..., done: _Optional[bool] = ..., returncode: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., created_at: _Optional[float] = ..., app_name: _Optional[str] = ..., tunnels: _Optional[_Iterable[_Union[SandboxTunnel, _Mapping]]] = ...) -> None: ...
+    ready: bool
+    def __init__(self, sandbox_id: _Optional[str] = ..., app_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., state: _Optional[str] = ..., done: _Optional[bool] = ..., returncode: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., created_at: _Optional[float] = ..., app_name: _Optional[str] = ..., tunnels: _Optional[_Iterable[_Union[SandboxTunnel, _Mapping]]] = ..., ready: _Optional[bool] = ...) -> None: ...
 
 class SandboxTunnel(_message.Message):
     __slots__ = ("container_port", "host", "port", "encrypted")
@@ -2061,3 +2085,73 @@ class TunnelClose(_message.Message):
     PORT_FIELD_NUMBER: _ClassVar[int]
     port: int
     def __init__(self, port: _Optional[int] = ...) -> None: ...
+
+class SandboxProbe(_message.Message):
+    __slots__ = ("tcp_port", "exec_argv", "interval_ms")
+    TCP_PORT_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ARGV_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    tcp_port: int
+    exec_argv: _containers.RepeatedScalarFieldContainer[str]
+    interval_ms: int
+    def __init__(self, tcp_port: _Optional[int] = ..., exec_argv: _Optional[_Iterable[str]] = ..., interval_ms: _Optional[int] = ...) -> None: ...
+
+class SandboxReady(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SandboxWaitReady(_message.Message):
+    __slots__ = ("sandbox_id", "timeout_s")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    timeout_s: float
+    def __init__(self, sandbox_id: _Optional[str] = ..., timeout_s: _Optional[float] = ...) -> None: ...
+
+class SandboxSnapshotDir(_message.Message):
+    __slots__ = ("sandbox_id", "path")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    path: str
+    def __init__(self, sandbox_id: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+
+class SandboxMountImage(_message.Message):
+    __slots__ = ("sandbox_id", "path", "image_id")
+    SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    sandbox_id: str
+    path: str
+    image_id: str
+    def __init__(self, sandbox_id: _Optional[str] = ..., path: _Optional[str] = ..., image_id: _Optional[str] = ...) -> None: ...
+
+class TerminalInput(_message.Message):
+    __slots__ = ("app_id", "data", "eof")
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    app_id: str
+    data: bytes
+    eof: bool
+    def __init__(self, app_id: _Optional[str] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ...) -> None: ...
+
+class TerminalRead(_message.Message):
+    __slots__ = ("max_bytes",)
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    max_bytes: int
+    def __init__(self, max_bytes: _Optional[int] = ...) -> None: ...
+
+class TerminalData(_message.Message):
+    __slots__ = ("data", "eof", "fd", "app_id", "wants_input")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    FD_FIELD_NUMBER: _ClassVar[int]
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    WANTS_INPUT_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    eof: bool
+    fd: int
+    app_id: str
+    wants_input: bool
+    def __init__(self, data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., fd: _Optional[int] = ..., app_id: _Optional[str] = ..., wants_input: _Optional[bool] = ...) -> None: ...

@@ -32,6 +32,7 @@ from .deployments import DeploymentTable, Deployments
 from .functions.launch import Launcher
 from .sandboxes import SandboxService
 from .sandboxes.launch import SandboxLauncher
+from .sandboxes.records import SandboxTable
 from .sandboxes.tunnels import Tunnels
 from .functions.service import FunctionsService
 from .images import ImageService
@@ -126,7 +127,7 @@ class Server:
             self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
             self.functions.registry.app, self.logs,
             Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images,
-            self.functions.containers.get)
+            self.functions.containers.get, SandboxTable(self.store.db))
         self.functions.watch_exits(self.sandboxes.function_container_exited)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
@@ -158,6 +159,7 @@ class Server:
             socket_mode=0o666)
         self.functions.restore()
         self.objects.restore()
+        self.sandboxes.restore()
         self.functions.start()
         self.scheduler.start()   # after restore: deployed schedules keep their place
         self.history.start()

@@ -6,7 +6,7 @@ connection's session. Nothing here builds anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -29,6 +29,7 @@ from .sandboxes import SandboxService
 from .schedules import Scheduler
 from .secrets import SecretService
 from .store import Store
+from .terminals import Terminals
 from .tokens import Tokens
 from .volumes import VolumeService
 
@@ -68,6 +69,7 @@ class Services:
     history: CallHistory         # the calls of the last days, with their outcomes
     dashboard_logins: Logins
     deployments: Deployments
+    terminals: Terminals = field(default_factory=Terminals)   # interactive apps (run -i)
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its

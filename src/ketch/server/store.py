@@ -150,6 +150,14 @@ class Store:
             "WHERE app_id = ? ORDER BY created_at", (app_id,))
         return [FunctionRow(*row) for row in rows]
 
+    def function_origin(self, function_id: str) -> tuple | None:
+        """→ (app name, workspace, function name, parent_id, params) of a stored function,
+        its app running or not."""
+        return self.db.execute(
+            "SELECT a.name, a.workspace, f.name, f.parent_id, f.params FROM functions f "
+            "JOIN apps a ON a.app_id = f.app_id WHERE f.function_id = ?",
+            (function_id,)).fetchone()
+
     # -- spawned calls
 
     def add_call(self, call_id: str, function_id: str, workspace: str):

@@ -16,7 +16,13 @@ MAX_SOURCE_CHARS = 64   # a call's source label, as the call history keeps it
 # -- apps
 
 def app_create(svc: Services, req: Request, msg: pb.AppCreate):
+    if msg.interactive and (not msg.ephemeral or msg.detach):
+        raise ValueError("an interactive app runs with its client attached: not deployed, "
+                         "not detached")
     app = svc.functions.create_app(req.workspace, msg.name, msg.ephemeral, msg.detach, req.peer)
+    if msg.interactive:
+        app.interactive = True
+        svc.terminals.open(app.id, req.conn)
     req.reply(app_created=pb.AppCreated(app_id=app.id, logs_path=str(svc.logs.path(app.id))))
 
 

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
 from . import (blobs, calls, dashboard, deployments, dicts, history, images, objects, queues,
-               sandboxes, secrets, server, tokens, volumes, web)
+               sandboxes, secrets, server, terminals, tokens, volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -91,6 +91,7 @@ ROUTES = RouteTable(
         "token_revoke": tokens.token_revoke,
         "dashboard_login_create": dashboard.dashboard_login_create,
         **sandboxes.CLIENT_ROUTES,
+        "terminal_input": terminals.terminal_input,
     },
     container={
         "container_init": calls.container_init,
@@ -101,6 +102,8 @@ ROUTES = RouteTable(
         "web_ready": web.web_ready,
         "web_url_get": web.web_url_get,   # get_web_url() inside a container
         **sandboxes.EXEC_ROUTES,          # `ketch container exec` into it
+        "terminal_read": terminals.terminal_read,
+        "terminal_data": terminals.terminal_data,
     },
     sandbox=sandboxes.SUPERVISOR_ROUTES,
     takes_raw=frozenset({"volume_write", "sandbox_data"}),

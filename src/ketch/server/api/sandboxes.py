@@ -55,6 +55,12 @@ async def sandbox_stdin(svc: Services, req: Request, msg: pb.SandboxStdin):
     req.reply(ok=pb.Ok())
 
 
+async def sandbox_wait_ready(svc: Services, req: Request, msg: pb.SandboxWaitReady):
+    sb = await svc.sandboxes.wait_ready(req.workspace, msg.sandbox_id,
+                                        wait_seconds("timeout", msg.timeout_s))
+    req.reply(sandbox_info=sb.info())
+
+
 async def sandbox_exec_wait(svc: Services, req: Request, msg: pb.SandboxExecWait):
     wait_seconds("timeout_s", msg.timeout_s)
     req.reply(sandbox_exec_exit=await svc.sandboxes.exec_wait(req.workspace, msg))
@@ -67,6 +73,23 @@ async def sandbox_file_op(svc: Services, req: Request, msg: pb.SandboxFileOp):
 async def sandbox_snapshot_fs(svc: Services, req: Request, msg: pb.SandboxSnapshotFs):
     image_id = await svc.sandboxes.snapshot_filesystem(req.workspace, msg.sandbox_id)
     req.reply(image_built=pb.ImageBuilt(image_id=image_id, n_steps=1))
+
+
+async def sandbox_snapshot_dir(svc: Services, req: Request, msg: pb.SandboxSnapshotDir):
+    sb = svc.sandboxes.live(req.workspace, msg.sandbox_id)
+    sb.touch()
+    image_id = await svc.sandboxes.directories.snapshot(sb, msg.path)
+    req.reply(image_built=pb.ImageBuilt(image_id=image_id, n_steps=1))
+
+
+async def sandbox_mount_image(svc: Services, req: Request, msg: pb.SandboxMountImage):
+    sb = svc.sandboxes.live(req.workspace, msg.sandbox_id)
+    sb.touch()
+    if msg.image_id:
+        await svc.sandboxes.directories.mount(sb, msg.path, msg.image_id)
+    else:
+        await svc.sandboxes.directories.unmount(sb, msg.path)
+    req.reply(ok=pb.Ok())
 
 
 async def tunnel_open(svc: Services, req: Request, msg: pb.TunnelOpen):
@@ -100,6 +123,10 @@ def supervisor_stdin_ack(svc: Services, req: Request, msg: pb.SandboxStdinAck):
     svc.sandboxes.supervisor_stdin_ack(req.conn, msg)
 
 
+def supervisor_ready(svc: Services, req: Request, msg: pb.SandboxReady):
+    svc.sandboxes.supervisor_ready(req.conn)
+
+
 def supervisor_file_result(svc: Services, req: Request, msg: pb.SandboxFileResult):
     svc.sandboxes.supervisor_file_result(req.conn, msg)
 
@@ -115,8 +142,11 @@ CLIENT_ROUTES = {
     "sandbox_read": sandbox_read,
     "sandbox_stdin": sandbox_stdin,
     "sandbox_exec_wait": sandbox_exec_wait,
+    "sandbox_wait_ready": sandbox_wait_ready,
     "sandbox_file_op": sandbox_file_op,
     "sandbox_snapshot_fs": sandbox_snapshot_fs,
+    "sandbox_snapshot_dir": sandbox_snapshot_dir,
+    "sandbox_mount_image": sandbox_mount_image,
     "tunnel_open": tunnel_open,
     "tunnel_close": tunnel_close,
 }
@@ -129,4 +159,5 @@ EXEC_ROUTES = {
     "sandbox_file_result": supervisor_file_result,
 }
 
-SUPERVISOR_ROUTES = {"sandbox_hello": supervisor_hello, **EXEC_ROUTES}
+SUPERVISOR_ROUTES = {"sandbox_hello": supervisor_hello, "sandbox_ready": supervisor_ready,
+                     **EXEC_ROUTES}

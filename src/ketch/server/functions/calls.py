@@ -122,10 +122,11 @@ class Calls:
             if item in waiting:
                 self.deliver_error(item, pb.INTERNAL_ERROR, err)
 
-    def resume_spawned(self):
-        """After a restart: queue again every input of a spawned call that has no output."""
+    def resume_spawned(self, successor: Callable[[str], FunctionRecord | None]):
+        """After a restart: queue again every input of a spawned call that has no output
+        (a call of a version that was still draining goes to its successor)."""
         for call_id, function_id in self.store.open_calls():
-            fn = self.registry.functions.get(function_id)
+            fn = self.registry.functions.get(function_id) or successor(function_id)
             if fn is None:
                 self._fail_stored_call(call_id, "its app is no longer deployed")
                 continue

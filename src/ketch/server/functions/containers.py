@@ -171,7 +171,8 @@ class Containers:
     def spec_for(self, c: ContainerRecord) -> pb.ContainerSpec:
         fn = c.fn
         return pb.ContainerSpec(container_id=c.id, function_id=fn.id, app_id=fn.app.id,
-                                spec=fn.spec, class_params=fn.params or b"")
+                                spec=fn.spec, class_params=fn.params or b"",
+                                interactive=fn.app.interactive)
 
     def _line(self, c: ContainerRecord, source: str, text: str):
         input_id, call_id, text = untag(text)

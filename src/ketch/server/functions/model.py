@@ -240,5 +240,6 @@ class AppRecord:
         self.workspace = workspace   # its functions, calls and containers are this one's
         self.state = state
         self.peer = peer
+        self.interactive = False     # `ketch run -i`: its client's terminal (terminals.py)
         self.created_at = time.time()
         self.functions: dict[str, FunctionRecord] = {}

@@ -167,6 +167,25 @@ class Registry:
 
     # ------------------------------------------------------------------ restart
 
+    def successor_after_restart(self, function_id: str
+                                ) -> tuple[FunctionRecord, bytes | None] | None:
+        """A stored function of a version that was still draining when the server stopped
+        (not restored): its name's function in its app's deployed version, and the class
+        parameters to bind that to (None: itself), as a redeploy passes calls on."""
+        origin = self.store.function_origin(function_id)
+        if origin is None:
+            return None
+        app_name, workspace, name, parent_id, params = origin
+        app = next((a for a in self.apps.values() if a.name == app_name and
+                    a.workspace == workspace and a.state == "deployed"), None)
+        fn = app.functions.get(name) if app is not None else None
+        if fn is None or fn.id == function_id:
+            return None
+        bound = parent_id and params and not params.startswith(VARIANT_KEY)
+        if bound and not fn.spec.is_class:
+            return None   # the name is no longer a class: nothing to bind the call to
+        return fn, params if bound else None
+
     def restore(self) -> list[FunctionRecord]:
         """Brings back the deployed apps and their functions; apps that ran with a client
         ended with the previous server process. Returns the functions restored."""

@@ -87,7 +87,14 @@ class FunctionsService:
         """Brings back deployed apps and the spawned calls that had not finished."""
         for fn in self.registry.restore():
             self._added(fn)
-        self._calls.resume_spawned()
+        self._calls.resume_spawned(self._successor_after_restart)
+
+    def _successor_after_restart(self, function_id: str) -> FunctionRecord | None:
+        found = self.registry.successor_after_restart(function_id)
+        if found is None:
+            return None
+        fn, params = found
+        return fn if params is None else self.bind(fn.app.workspace, fn.id, params)
 
     def start(self):
         self._containers.start_scaling()

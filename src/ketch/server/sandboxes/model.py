@@ -121,12 +121,15 @@ class SandboxRecord:
         self.reason: EndReason | None = None   # set when ending starts (why it was asked)
         self.message = ""
         self.ended = asyncio.Event()
+        self.ready = asyncio.Event()      # its readiness probe passed
         self.finished_at = 0.0
         self.last_active = time.monotonic()
         self.timers: list[asyncio.TimerHandle] = []
         self.function_container = False   # a function's container, exec'd into
         self.tunnels: list[pb.SandboxTunnel] = []
         self.tunnel_servers: list[asyncio.AbstractServer] = []
+        self.mounts: dict[str, str] = {}   # mount_image's path -> its writable layer
+        self.entry_log = None              # its entrypoint's lines in the app log
 
     def send(self, frame: pb.Frame):
         """To the supervisor, now or once it connects."""
@@ -142,9 +145,38 @@ class SandboxRecord:
         """Something other than the entrypoint runs in it: it is not idle."""
         return any(not e.done for i, e in self.execs.items() if i != MAIN)
 
+    def container_info(self) -> pb.ContainerInfo:
+        """As `ketch container list` shows it."""
+        return pb.ContainerInfo(
+            container_id=self.id, app_id=self.app_id, app_name=self.app_name,
+            function_name=f"sandbox {self.name}".strip(),
+            state=self.state if self.reason is None else "stopping", started_at=self.created_at,
+            inputs_in_flight=sum(1 for i, e in self.execs.items() if not e.done and i != MAIN),
+            pid=getattr(self.handle, "pid", 0) or 0)
+
     def info(self) -> pb.SandboxInfo:
         return pb.SandboxInfo(
             sandbox_id=self.id, app_id=self.app_id, app_name=self.app_name, name=self.name,
             tags=self.tags, state="finished" if self.done else self.state, done=self.done,
             returncode=self.returncode, reason=self.reason.value if self.reason else "",
-            message=self.message, created_at=self.created_at, tunnels=self.tunnels)
+            message=self.message, created_at=self.created_at, tunnels=self.tunnels,
+            ready=self.ready.is_set())
+
+
+def describe_end(sb: SandboxRecord, how) -> str:
+    reason = sb.reason
+    if reason is EndReason.TIMEOUT:
+        return f"it reached its timeout of {sb.spec.timeout_s:g} s"
+    if reason is EndReason.IDLE_TIMEOUT:
+        return f"nothing ran in it for its idle_timeout of {sb.spec.idle_timeout_s:g} s"
+    if reason is EndReason.TERMINATED:
+        return "it was terminated"
+    if reason is EndReason.SERVER_STOPPED:
+        return "the server stopped"
+    if reason is EndReason.APP_STOPPED:
+        return f"its app {sb.app_name!r} was stopped"
+    if reason is EndReason.OOM and how is not None:
+        return how.describe()
+    if reason is EndReason.EXITED:
+        return f"its entrypoint exited with code {sb.returncode}"
+    return how.describe() if how is not None else "its supervisor could not start"

@@ -17,10 +17,14 @@ import time
 from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
 from ..runtime import ContainerExit
+from .directories import SandboxDirectories
+from .entry_log import EntrypointLog
 from .launch import SandboxLauncher, check_spec
+from .readiness import check_probe, start_probe, wait_ready
 from .snapshot import snapshot
 from .tunnels import Tunnels
-from .model import MAIN, WINDOW, EndReason, ExecRecord, SandboxRecord, new_id
+from .model import MAIN, WINDOW, EndReason, ExecRecord, SandboxRecord, describe_end, new_id
+from .records import KEEP_S, SandboxTable
 
 log = logging.getLogger("ketch.server")
 
@@ -37,7 +41,7 @@ APP_CHECK_S = 1.0            # how often live sandboxes' apps are looked at
 
 class SandboxService:
     def __init__(self, runtime, resources, launcher: SandboxLauncher, find_app, logs,
-                 tunnels: Tunnels, images, find_container):
+                 tunnels: Tunnels, images, find_container, table: SandboxTable):
         self.runtime = runtime
         self.resources = resources
         self.launcher = launcher
@@ -46,6 +50,8 @@ class SandboxService:
         self.tunnels = tunnels
         self.images = images
         self.find_container = find_container   # container id -> a function's, or None
+        self.table = table                     # sandboxes' info, kept past their server
+        self.directories = SandboxDirectories(images, runtime.root)
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
         self._app_watch: asyncio.Task | None = None
@@ -56,6 +62,7 @@ class SandboxService:
         app = self.find_app(workspace, msg.app_id)
         spec = msg.spec
         check_spec(spec, msg.tags)
+        check_probe(spec)
         if msg.name:
             if not _NAME_RE.match(msg.name):
                 raise ValueError(f"sandbox name {msg.name!r}: use 1-64 letters, digits, '.', "
@@ -80,7 +87,10 @@ class SandboxService:
             self._app_watch = asyncio.ensure_future(self._watch_apps())
         sb = SandboxRecord(new_id("sb"), workspace, app, msg.name, msg.tags, spec)
         sb.reservation = reservation
+        sb.entry_log = EntrypointLog(self.logs, sb.app_id, sb.id)
         self.sandboxes[sb.id] = sb
+        self.table.save(sb)
+        start_probe(sb)
         if spec.entrypoint:
             sb.send(pb.Frame(sandbox_exec=pb.SandboxExec(
                 exec_id=MAIN, args=spec.entrypoint, window=WINDOW, pty=spec.pty,
@@ -169,7 +179,7 @@ class SandboxService:
         else:
             sb.returncode = how.returncode if how.returncode is not None \
                 else 128 + (how.signal or 9)
-        sb.message = failure or _describe(sb, how)
+        sb.message = failure or describe_end(sb, how)
         ended = f"the sandbox ended: {sb.message}"
         for e in sb.execs.values():
             e.finish(sb.returncode if e is main else 137, ended)
@@ -191,6 +201,10 @@ class SandboxService:
         if not sb.function_container:   # a function's container keeps its credential
             self.launcher.forget(sb)
         sb.ended.set()
+        if sb.entry_log is not None:
+            sb.entry_log.close()
+        if not sb.function_container:
+            self.table.save(sb)
         self.logs.write(sb.app_id, "system", "sandbox", sb.id, ended)
 
     def _sweep(self):
@@ -202,6 +216,10 @@ class SandboxService:
         for i, sb in enumerate(ended):
             if i < extra or now - sb.finished_at > KEEP_FINISHED_S:
                 del self.sandboxes[sb.id]
+
+    def restore(self):
+        if lost := self.table.restore():
+            log.info("%d sandboxes ended with the last server: recorded as ended", lost)
 
     async def shutdown(self):
         if self._app_watch is not None:
@@ -217,9 +235,11 @@ class SandboxService:
 
     def get(self, workspace: str, sandbox_id: str) -> SandboxRecord:
         sb = self.sandboxes.get(sandbox_id) or self._function_container(workspace, sandbox_id)
+        if sb is None:   # ended a while ago, or before the server restarted
+            sb = self.table.ended(workspace, sandbox_id)
         if sb is None or sb.workspace != workspace:
             raise LookupError(f"no sandbox with id {sandbox_id!r} (an ended sandbox is "
-                              f"forgotten after {KEEP_FINISHED_S:g} s)")
+                              f"forgotten after {KEEP_S // 86400} days)")
         return sb
 
     def is_sandbox(self, container_id: str) -> bool:
@@ -260,6 +280,10 @@ class SandboxService:
                 return sb
         if msg.include_terminated and named:
             return max(named, key=lambda sb: sb.created_at)
+        stored = self.table.ended(workspace, app_name=msg.app_name, name=msg.name) \
+            if msg.include_terminated else None
+        if stored is not None:
+            return stored
         raise LookupError(f"no running sandbox named {msg.name!r} in app {msg.app_name!r}")
 
     def list(self, workspace: str, app_id: str, tags, include_finished: bool = False):
@@ -284,18 +308,12 @@ class SandboxService:
 
     def container_infos(self, workspace: str, app_id: str = "") -> list[pb.ContainerInfo]:
         """Live sandboxes as `ketch container list` shows them."""
-        return [pb.ContainerInfo(container_id=sb.id, app_id=sb.app_id, app_name=sb.app_name,
-                                 function_name=f"sandbox {sb.name}".strip(),
-                                 state=sb.state if sb.reason is None else "stopping",
-                                 started_at=sb.created_at, inputs_in_flight=sum(
-                                     1 for i, e in sb.execs.items() if not e.done and i != MAIN),
-                                 pid=getattr(sb.handle, "pid", 0) or 0)
-                for sb in self.list(workspace, app_id, {})]
+        return [sb.container_info() for sb in self.list(workspace, app_id, {})]
 
     # ------------------------------------------------------------------ processes
 
     def exec(self, workspace: str, msg: pb.SandboxExec) -> str:
-        sb = self._live(workspace, msg.sandbox_id)
+        sb = self.live(workspace, msg.sandbox_id)
         if sum(1 for e in sb.execs.values() if not e.done) >= MAX_EXECS:
             raise ServiceError(f"the sandbox already runs {MAX_EXECS} processes; wait for "
                                "some to end", "resource")
@@ -315,13 +333,16 @@ class SandboxService:
         return e.id
 
     def _forget_ended_execs(self, sb: SandboxRecord):
-        """Ended processes whose output was read are forgotten beyond MAX_EXECS."""
+        """Ended processes whose output was read are forgotten beyond MAX_EXECS, once
+        there are twice that many (a scan per exec would cost each exec that scan)."""
+        if len(sb.execs) <= 2 * MAX_EXECS:
+            return
         ended = [i for i, e in sb.execs.items() if e.done and i != MAIN and
                  not any(o.chunks for o in e.outputs.values())]
         for exec_id in ended[:max(0, len(ended) - MAX_EXECS)]:
             del sb.execs[exec_id]
 
-    def _live(self, workspace: str, sandbox_id: str) -> SandboxRecord:
+    def live(self, workspace: str, sandbox_id: str) -> SandboxRecord:
         sb = self.get(workspace, sandbox_id)
         if sb.done or sb.reason is not None:
             raise ServiceError(f"sandbox {sb.id} has ended ({(sb.reason or EndReason.EXITED).value}"
@@ -362,6 +383,9 @@ class SandboxService:
             resize_cols=msg.resize_cols)))
         await waiter
 
+    async def wait_ready(self, workspace: str, sandbox_id: str, timeout: float):
+        return await wait_ready(self.get(workspace, sandbox_id), timeout)
+
     async def exec_wait(self, workspace: str, msg: pb.SandboxExecWait) -> pb.SandboxExecExit:
         _, e = self._exec(workspace, msg.sandbox_id, msg.exec_id)
         if not e.done and msg.timeout_s != 0:
@@ -373,7 +397,7 @@ class SandboxService:
         return e.exit_info()
 
     async def file_op(self, workspace: str, msg: pb.SandboxFileOp) -> pb.SandboxFileResult:
-        sb = self._live(workspace, msg.sandbox_id)
+        sb = self.live(workspace, msg.sandbox_id)
         if not msg.path.startswith("/"):
             raise ValueError(f"{msg.path!r}: give an absolute path in the sandbox")
         sb.touch()
@@ -389,7 +413,7 @@ class SandboxService:
             sb.file_waiters.pop(op.op_id, None)
 
     async def snapshot_filesystem(self, workspace: str, sandbox_id: str) -> str:
-        sb = self._live(workspace, sandbox_id)
+        sb = self.live(workspace, sandbox_id)
         sb.touch()
         return await snapshot(self.images, self.runtime.root, sb)
 
@@ -430,6 +454,8 @@ class SandboxService:
         for part in parts:
             out.feed(part, False)
         out.feed(b"", msg.eof)
+        if e.id == MAIN and sb.entry_log is not None:
+            sb.entry_log.feed(msg.fd, parts)
 
     def supervisor_exec_exit(self, conn, msg: pb.SandboxExecExit):
         sb = self._of(conn)
@@ -446,6 +472,11 @@ class SandboxService:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def supervisor_ready(self, conn):
+        sb = self._of(conn)
+        if sb is not None:
+            sb.ready.set()
+
     def supervisor_file_result(self, conn, msg: pb.SandboxFileResult):
         sb = self._of(conn)
         waiter = sb.file_waiters.get(msg.op_id) if sb else None
@@ -460,21 +491,3 @@ class SandboxService:
         if not sb.done and not sb.execs[MAIN].done:   # it died: the container goes too
             self.terminate_record(sb, EndReason.CRASHED)
 
-
-def _describe(sb: SandboxRecord, how: ContainerExit | None) -> str:
-    reason = sb.reason
-    if reason is EndReason.TIMEOUT:
-        return f"it reached its timeout of {sb.spec.timeout_s:g} s"
-    if reason is EndReason.IDLE_TIMEOUT:
-        return f"nothing ran in it for its idle_timeout of {sb.spec.idle_timeout_s:g} s"
-    if reason is EndReason.TERMINATED:
-        return "it was terminated"
-    if reason is EndReason.SERVER_STOPPED:
-        return "the server stopped"
-    if reason is EndReason.APP_STOPPED:
-        return f"its app {sb.app_name!r} was stopped"
-    if reason is EndReason.OOM and how is not None:
-        return how.describe()
-    if reason is EndReason.EXITED:
-        return f"its entrypoint exited with code {sb.returncode}"
-    return how.describe() if how is not None else "its supervisor could not start"
