@@ -122,6 +122,8 @@ def unpack_layer(archive: Path, into: Path):
     def check(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
         if member.ischr() or member.isblk() or member.isfifo():
             return None
+        if member.name.startswith("/") or ".." in member.name.split("/"):
+            raise ValueError(f"the layer's member {member.name!r} would land outside it")
         if member.islnk():
             target = os.path.realpath(os.path.join(dest, member.linkname))
             if member.linkname.startswith("/") or os.path.commonpath([target, dest]) != dest:
