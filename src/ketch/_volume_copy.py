@@ -165,13 +165,11 @@ def held() -> bool:
     return bool(_copies)
 
 
-async def pull_all(env: dict) -> None:
+async def pull_all(env: dict, volume_of) -> None:
     """Fills every copy KETCH_VOLUME_COPIES names (a JSON list of {path, object_id,
-    read_only}) before the user's code runs."""
-    from ._volume import Volume
-
+    read_only}) before the user's code runs; `volume_of(object_id)` is its Volume."""
     for entry in json.loads(env.get(ENV) or "[]"):
-        copy = VolumeCopy(Volume(object_id=entry["object_id"]), Path(entry["path"]),
+        copy = VolumeCopy(volume_of(entry["object_id"]), Path(entry["path"]),
                           bool(entry.get("read_only")))
         await copy.pull()
         _copies[entry["object_id"]] = copy

@@ -21,6 +21,7 @@ from .. import _sync, _volume_copy, _wire
 from .._logtags import TaggedStream
 from .._serialization import serialize_exception
 from .._timing import STOP_GRACE_S
+from .._volume import Volume
 from ..proto import ketch_pb2 as pb
 from .loading import UserCode
 from .network import wait_for_network
@@ -69,7 +70,8 @@ class ContainerRuntime:
             # Volumes mounted as copies (on a cluster node other than the server's) show
             # their committed state before the user's code sees them.
             if os.environ.get(_volume_copy.ENV):
-                await _sync.run_aio(_volume_copy.pull_all(os.environ))
+                await _sync.run_aio(_volume_copy.pull_all(
+                    os.environ, lambda object_id: Volume(object_id=object_id)))
             await self.code.load()
             ready = pb.Frame(container_ready=pb.ContainerReady(ok=True)) if web is None else \
                 pb.Frame(web_ready=await web.start())
