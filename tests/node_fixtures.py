@@ -155,7 +155,11 @@ _RELAYS = textwrap.dedent("""
         print(port, flush=True)
         await asyncio.Event().wait()
 
-    asyncio.run(main())
+    try:
+        from uvloop import run as run_loop
+    except ImportError:
+        run_loop = asyncio.run
+    run_loop(main())
 """)
 
 

@@ -277,6 +277,14 @@ class _Opening(_Side):
 
     async def _open(self, message: bytes):
         try:
+            await self._open_container(message)
+        except Exception as exc:   # never leave the gateway waiting for an answer
+            log.exception("node relay: opening a connection failed")
+            if not self.transport.is_closing():
+                self._refuse(f"the node relay failed: {exc!r}")
+
+    async def _open_container(self, message: bytes):
+        try:
             ask = pb.RelayOpen.FromString(message)
         except Exception:
             return self._refuse("the opening message is not a RelayOpen")
