@@ -9,10 +9,7 @@
   is refused. The socket is opened as the gateway opens local ones: a plain file name in
   the container's web directory, never through a link, and it must be a socket.
 
-After that, bytes are spliced both ways by a pair of protocols that write what each reads
-straight into the other's transport, with the flow control of both (a slow reader pauses
-its writer), and half-closes passed on (an HTTP client that shuts its write side still
-gets its answer).
+After that, the bytes are spliced both ways inside the kernel (splice.py).
 """
 
 from __future__ import annotations
@@ -31,14 +28,13 @@ from typing import Callable
 
 from .. import _wire
 from ..proto import ketch_pb2 as pb
+from .splice import splice, tune
 
 log = logging.getLogger("ketch.node")
 
 HEADER = struct.Struct(">I")
 MAX_OPEN_BYTES = 4096          # a RelayOpen is a secret and two names
 OPEN_TIMEOUT_S = 10.0
-HIGH_WATER = 4 * 1024 * 1024   # bytes a side buffers before its writer is paused
-SOCKET_BUFFER = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,12 +81,11 @@ async def open_remote(loop: asyncio.AbstractEventLoop, target: RelayTarget,
                          socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
-        _tune(sock)
+        tune(sock)
         await asyncio.wait_for(loop.sock_connect(sock, (target.host, target.port)),
                                OPEN_TIMEOUT_S)
-        hello = pb.RelayOpen(secret=target.secret, container_id=container_id,
-                             socket=name).SerializeToString()
-        await loop.sock_sendall(sock, HEADER.pack(len(hello)) + hello)
+        await loop.sock_sendall(sock, _framed(pb.RelayOpen(
+            secret=target.secret, container_id=container_id, socket=name)))
         answer = pb.RelayOpened.FromString(await asyncio.wait_for(
             _read_message(loop, sock), OPEN_TIMEOUT_S))
         if answer.error:
@@ -106,240 +101,159 @@ async def open_remote(loop: asyncio.AbstractEventLoop, target: RelayTarget,
         raise
 
 
-async def _read_message(loop, sock: socket.socket) -> bytes:
+async def _read_message(loop, sock: socket.socket, keep_rest: bool = False):
+    """One length-prefixed message (bounded), and with keep_rest what followed it."""
     buf = b""
     while len(buf) < HEADER.size or len(buf) < HEADER.size + HEADER.unpack_from(buf)[0]:
         if len(buf) >= HEADER.size and HEADER.unpack_from(buf)[0] > MAX_OPEN_BYTES:
-            raise OSError(errno.EPROTO, "the node relay sent an oversized answer")
+            raise OSError(errno.EPROTO, "the opening message is too large")
         chunk = await loop.sock_recv(sock, 4096)
         if not chunk:
-            raise OSError(errno.ECONNRESET, "the node relay closed the connection")
+            raise OSError(errno.ECONNRESET, "the connection closed")
         buf += chunk
-    return buf[HEADER.size:HEADER.size + HEADER.unpack_from(buf)[0]]
+    end = HEADER.size + HEADER.unpack_from(buf)[0]
+    return (buf[HEADER.size:end], buf[end:]) if keep_rest else buf[HEADER.size:end]
 
 
-def _tune(sock: socket.socket):
-    for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-        sock.setsockopt(socket.SOL_SOCKET, opt, SOCKET_BUFFER)
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def _framed(message) -> bytes:
+    data = message.SerializeToString()
+    return HEADER.pack(len(data)) + data
 
 
-class _Side(asyncio.Protocol):
-    """One end of a splice: what it reads goes to its peer's transport."""
+class _Listener:
+    """Accepts connections on a listening socket and serves each in a task of its own."""
 
-    def __init__(self, hold: bool = False):
-        self.transport: asyncio.Transport | None = None
-        self.peer: _Side | None = None
-        self.pending = bytearray()   # read before the peer was connected
-        self.eof = False
-        self.hold = hold             # read nothing until linked to its peer
+    def __init__(self):
+        self.sock: socket.socket | None = None
+        self._accepting: asyncio.Future | None = None
+        self._serving: set[asyncio.Future] = set()
 
-    def connection_made(self, transport):
-        self.transport = transport
-        if self.hold:
-            transport.pause_reading()
-        transport.set_write_buffer_limits(high=HIGH_WATER)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
+    def _listen(self, sock: socket.socket):
+        sock.setblocking(False)
+        self.sock = sock
+        self._accepting = asyncio.ensure_future(self._accept())
+
+    async def _accept(self):
+        loop = asyncio.get_running_loop()
+        while True:
             try:
-                _tune(sock)
-            except OSError:
-                pass
+                conn, _ = await loop.sock_accept(self.sock)
+            except OSError as exc:   # out of descriptors, say: try again shortly
+                log.warning("node relay: accept failed: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            task = asyncio.ensure_future(self._guarded(conn))
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
 
-    def link(self, peer: "_Side"):
-        self.peer, peer.peer = peer, self
-        for side in (self, peer):
-            if side.pending:
-                side.peer.transport.write(bytes(side.pending))
-                side.pending.clear()
-            if side.eof:
-                side.peer._write_eof()
-            if side.hold:
-                side.hold = False
-                side.transport.resume_reading()
+    async def _guarded(self, conn: socket.socket):
+        try:
+            await self._serve(conn)
+        except Exception:   # one connection's failure never stops the relay
+            log.exception("node relay: a connection failed")
+            conn.close()
 
-    def data_received(self, data: bytes):
-        if self.peer is None:
-            self.pending += data
-        else:
-            self.peer.transport.write(data)
+    async def _serve(self, conn: socket.socket):
+        raise NotImplementedError
 
-    def eof_received(self):
-        self.eof = True
-        if self.peer is not None:
-            self.peer._write_eof()
-            if self.peer.eof:
-                self._close_both()
-        return True   # half-closed: the other direction goes on
-
-    def _write_eof(self):
-        if self.transport.is_closing():
-            return
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        else:
-            self.transport.close()
-
-    def pause_writing(self):
-        if self.peer is not None:
-            self.peer.transport.pause_reading()
-
-    def resume_writing(self):
-        if self.peer is not None:
-            self.peer.transport.resume_reading()
-
-    def connection_lost(self, exc):
-        if self.peer is not None and not self.peer.transport.is_closing():
-            self.peer.transport.close()   # after what it still buffers has left
-
-    def _close_both(self):
-        self.transport.close()
-        self.peer.transport.close()
+    async def close(self):
+        if self._accepting is not None:
+            self._accepting.cancel()
+        if self.sock is not None:
+            self.sock.close()
 
 
-class ServerRelay:
+class ServerRelay(_Listener):
     """The container's server socket on this node, spliced to the server's TCP address."""
 
     def __init__(self, sock_path: Path, server_address: str):
+        super().__init__()
         self.sock_path = Path(sock_path)
         self.server_address = server_address
-        self._server: asyncio.AbstractServer | None = None
 
     async def start(self):
-        loop = asyncio.get_running_loop()
         # 0666: the node's run directory (0700) keeps everyone else out; container users
         # of any uid reach it through the bind mount, as on the server's machine.
         sock = _wire.bind_unix(str(self.sock_path), 0o666)
-        self._server = await loop.create_unix_server(self._accepted, sock=sock)
+        sock.listen(1024)
+        self._listen(sock)
 
-    def _accepted(self) -> _Side:
-        side = _Side(hold=True)
-        asyncio.ensure_future(self._connect(side))
-        return side
-
-    async def _connect(self, side: _Side):
+    async def _serve(self, conn: socket.socket):
         host, port = _wire.parse_address(self.server_address)
         loop = asyncio.get_running_loop()
+        upstream = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        upstream.setblocking(False)
         try:
-            _, peer = await loop.create_connection(_Side, host, port)
-        except OSError as exc:
+            await asyncio.wait_for(loop.sock_connect(upstream, (host, port)), OPEN_TIMEOUT_S)
+        except (OSError, asyncio.TimeoutError) as exc:
             log.warning("node relay: the server at %s cannot be reached: %s",
                         self.server_address, exc)
-            if side.transport is not None:
-                side.transport.close()
+            upstream.close()
+            conn.close()
             return
-        if side.transport is None or side.transport.is_closing():
-            peer.transport.close()
-            return
-        side.link(peer)
+        await splice(conn, upstream)
 
     async def close(self):
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        await super().close()
         self.sock_path.unlink(missing_ok=True)
 
 
-class _Opening(_Side):
-    """A gateway's connection to the web relay: its RelayOpen first, then a splice."""
-
-    def __init__(self, relay: "WebRelay"):
-        super().__init__()
-        self.relay = relay
-        self.head = bytearray()
-        self.timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport):
-        super().connection_made(transport)
-        self.timer = asyncio.get_running_loop().call_later(OPEN_TIMEOUT_S, transport.close)
-
-    def data_received(self, data: bytes):
-        if self.head is None:
-            return super().data_received(data)
-        self.head += data
-        if len(self.head) >= HEADER.size:
-            size = HEADER.unpack_from(self.head)[0]
-            if size > MAX_OPEN_BYTES:
-                return self._refuse("the opening message is too large")
-            if len(self.head) >= HEADER.size + size:
-                message = bytes(self.head[HEADER.size:HEADER.size + size])
-                self.pending += self.head[HEADER.size + size:]
-                self.head = None
-                self.transport.pause_reading()   # until the container's side is there
-                asyncio.ensure_future(self._open(message))
-
-    def eof_received(self):
-        if self.head is not None:
-            self.transport.close()
-            return False
-        return super().eof_received()
-
-    async def _open(self, message: bytes):
-        try:
-            await self._open_container(message)
-        except Exception as exc:   # never leave the gateway waiting for an answer
-            log.exception("node relay: opening a connection failed")
-            if not self.transport.is_closing():
-                self._refuse(f"the node relay failed: {exc!r}")
-
-    async def _open_container(self, message: bytes):
-        try:
-            ask = pb.RelayOpen.FromString(message)
-        except Exception:
-            return self._refuse("the opening message is not a RelayOpen")
-        if not hmac.compare_digest(ask.secret.encode(), self.relay.secret.encode()):
-            return self._refuse("wrong relay secret")
-        web_dir = self.relay.web_dir(ask.container_id) if ask.container_id else None
-        if web_dir is None:
-            return self._refuse(f"no container {ask.container_id!r} on this node")
-        loop = asyncio.get_running_loop()
-        try:
-            sock = await connect_unix_nofollow(loop, web_dir, ask.socket)
-            _, peer = await loop.create_unix_connection(_Side, sock=sock)
-        except OSError as exc:
-            return self._refuse(f"the container's socket {ask.socket!r}: {exc}")
-        if self.transport.is_closing():
-            peer.transport.close()
-            return
-        self.timer.cancel()
-        self._send(pb.RelayOpened())
-        self.link(peer)
-        self.transport.resume_reading()
-
-    def _send(self, answer: pb.RelayOpened):
-        data = answer.SerializeToString()
-        self.transport.write(HEADER.pack(len(data)) + data)
-
-    def _refuse(self, why: str):
-        log.info("node relay: refused a connection: %s", why)
-        self._send(pb.RelayOpened(error=why))
-        self.transport.close()
-
-    def connection_lost(self, exc):
-        if self.timer is not None:
-            self.timer.cancel()
-        super().connection_lost(exc)
-
-
-class WebRelay:
+class WebRelay(_Listener):
     """The node's TCP port for the gateway's connections to its containers' web sockets."""
 
     def __init__(self, host: str, port: int, secret: str,
                  web_dir: Callable[[str], Path | None]):
+        super().__init__()
         if len(secret) < 16:
             raise ValueError("the relay secret is too short to authenticate anything")
         self.host, self.port, self.secret = host, port, secret
         self.web_dir = web_dir   # container id -> its web directory here, None if not here
-        self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> int:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Opening(self), self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.listen(1024)
+        self.port = sock.getsockname()[1]
+        self._listen(sock)
         return self.port
 
-    async def close(self):
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+    async def _serve(self, conn: socket.socket):
+        loop = asyncio.get_running_loop()
+        conn.setblocking(False)
+        try:
+            message, rest = await asyncio.wait_for(_read_message(loop, conn, keep_rest=True),
+                                                   OPEN_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            return await _refuse(loop, conn, "no opening message in time")
+        except OSError as exc:
+            return await _refuse(loop, conn, str(exc.strerror or exc))
+        try:
+            ask = pb.RelayOpen.FromString(message)
+        except Exception:
+            return await _refuse(loop, conn, "the opening message is not a RelayOpen")
+        if not hmac.compare_digest(ask.secret.encode(), self.secret.encode()):
+            return await _refuse(loop, conn, "wrong relay secret")
+        web_dir = self.web_dir(ask.container_id) if ask.container_id else None
+        if web_dir is None:
+            return await _refuse(loop, conn, f"no container {ask.container_id!r} on this node")
+        try:
+            container = await connect_unix_nofollow(loop, web_dir, ask.socket)
+        except OSError as exc:
+            return await _refuse(loop, conn, f"the container's socket {ask.socket!r}: {exc}")
+        try:
+            await loop.sock_sendall(conn, _framed(pb.RelayOpened()))
+        except OSError:
+            container.close()
+            conn.close()
+            return
+        await splice(conn, container, rest)
+
+
+async def _refuse(loop, conn: socket.socket, why: str):
+    log.info("node relay: refused a connection: %s", why)
+    try:
+        await loop.sock_sendall(conn, _framed(pb.RelayOpened(error=why)))
+    except OSError:
+        pass
+    conn.close()
