@@ -1,3 +1,2 @@
-"""What runs on a cluster node beside its agent: the node's link to the server, its cache of
-image layers and code bundles, its volume copies and its relays. Nothing here imports
-ketch.server: a node has ketch installed, not the server's state."""
+"""Code that runs on a cluster node beside Ray: the node agent that starts the node's
+containers. It imports nothing from the server but the runtime backends it runs."""

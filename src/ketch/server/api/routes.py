@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-from . import (blobs, calls, dashboard, deployments, dicts, history, images, nodes, objects,
-               queues, sandboxes, secrets, server, tokens, volumes, web)
+from . import (blobs, calls, dashboard, deployments, dicts, history, images, node_files,
+               objects, queues, sandboxes, secrets, server, tokens, volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -105,7 +105,7 @@ ROUTES = RouteTable(
         **sandboxes.EXEC_ROUTES,          # `ketch container exec` into it
     },
     sandbox=sandboxes.SUPERVISOR_ROUTES,
-    node={"node_fetch": nodes.node_fetch},
+    node={"node_fetch": node_files.node_fetch},
     takes_raw=frozenset({"volume_write", "sandbox_data"}),
     admin_only=frozenset({"server_shutdown", "token_create", "token_list", "token_revoke"}),
 )
