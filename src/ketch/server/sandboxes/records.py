@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from ...proto import ketch_pb2 as pb
+from ..db.schema import migrate
 from .model import MAIN, EndReason, SandboxRecord
 
 _SCHEMA = """
@@ -34,7 +35,7 @@ LOST = "the server stopped or restarted while it ran (a sandbox ends with its se
 class SandboxTable:
     def __init__(self, db):
         self.db = db
-        db.executescript(_SCHEMA)
+        migrate(db, "sandboxes", [_SCHEMA])
 
     def save(self, sb: SandboxRecord):
         self.db.execute(
