@@ -12,13 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-<<<<<<< HEAD
-from . import (blobs, calls, dashboard, deployments, dicts, history, images, objects, queues,
-               sandboxes, secrets, server, terminals, tokens, volumes, web)
-=======
 from . import (blobs, calls, dashboard, deployments, dicts, history, images, node_files,
-               objects, queues, sandboxes, secrets, server, tokens, volumes, web)
->>>>>>> i11-xfer
+               objects, queues, sandboxes, secrets, server, terminals, tokens, volumes, web)
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
