@@ -93,7 +93,10 @@ class TerminalOutput:
         if text:
             frame = pb.Frame(terminal_data=pb.TerminalData(
                 fd=self._fd, data=text.encode("utf-8", "replace")))
-            self._loop.call_soon_threadsafe(self._conn.send, frame)
+            try:
+                self._loop.call_soon_threadsafe(self._conn.send, frame)
+            except RuntimeError:   # the container is leaving: the log has the line
+                pass
         return n
 
     def isatty(self) -> bool:
