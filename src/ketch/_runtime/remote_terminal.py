@@ -52,8 +52,12 @@ class RemoteStdin(io.TextIOBase):
         if on_loop:
             raise RuntimeError("reading stdin from async code would block the container's "
                                "event loop; read it in a sync function")
-        reply = asyncio.run_coroutine_threadsafe(self._conn.request(
-            terminal_read=pb.TerminalRead(max_bytes=READ_BYTES)), self._loop).result()
+        try:
+            reply = asyncio.run_coroutine_threadsafe(self._conn.request(
+                terminal_read=pb.TerminalRead(max_bytes=READ_BYTES)), self._loop).result()
+        except (RuntimeError, _wire.ConnectionLost, ConnectionError):
+            self._eof = True   # the container is leaving: its stdin has ended
+            return False
         data = reply.terminal_data
         if data.eof and not data.data:
             self._eof = True
