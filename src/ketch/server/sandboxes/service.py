@@ -490,4 +490,3 @@ class SandboxService:
         sb.conn_closed.set()
         if not sb.done and not sb.execs[MAIN].done:   # it died: the container goes too
             self.terminate_record(sb, EndReason.CRASHED)
-
