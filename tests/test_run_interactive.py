@@ -59,3 +59,26 @@ def test_interactive_needs_an_attached_client(server):
         ketch.interact()
     out = server.ketch("run", "-i", "-d", "apps/interactive.py::ask")
     assert out.returncode == 1 and "drop -d or -i" in out.stderr, out.stderr
+
+
+def test_only_the_apps_own_client_types_into_it(server):
+    from apps import interactive
+
+    with interactive.app.run(interactive=True):
+        out = server.python(f"""
+import ketch
+from ketch import _sync
+from ketch._client import Client
+from ketch.proto import ketch_pb2 as pb
+async def main():
+    c = await Client.get()
+    await c.request(terminal_input=pb.TerminalInput(app_id={interactive.app.app_id!r},
+                                                    data=b"rm -rf /\\n"))
+try:
+    _sync.run(main())
+except ketch.exception.NotFoundError as exc:
+    print("refused:", exc)
+""")
+    assert "refused:" in out.stdout and "only the client that ran it" in out.stdout, \
+        out.stderr
+    assert not ketch._output._shown_elsewhere   # this process prints container lines again

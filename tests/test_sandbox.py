@@ -440,7 +440,7 @@ def test_readiness_probe_and_wait_until_ready(app):
         ketch.Sandbox.create(app=app, readiness_probe="tcp:80")
 
 
-def test_logs_keep_the_entrypoints_output(app):
+def test_logs_keep_the_entrypoints_output(app, server):
     import datetime
     start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
     sb = ketch.Sandbox.create("bash", "-c", "for i in 1 2 3; do echo out $i; done; "
@@ -457,6 +457,8 @@ def test_logs_keep_the_entrypoints_output(app):
     assert [str(e) for e in entries] == ["oops\n"] and entries[0].object_id == sb.object_id
     with pytest.raises(InvalidError, match="source="):
         list(sb.logs.tail(source="stdin"))
+    cli = server.ketch("container", "logs", sb.object_id)
+    assert "out 2" in cli.stdout and "oops" in cli.stdout + cli.stderr, cli.stderr
 
 
 async def _collect(agen):

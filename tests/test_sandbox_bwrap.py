@@ -209,9 +209,14 @@ def test_another_workspace_cannot_see_or_exec_into_it(srv):
         made = srv.ketch("token", "create", "--workspace", ws, "--json")
         assert made.returncode == 0, made.stderr
         tokens[ws] = json.loads(made.stdout)["secret"]
+    made = srv.ketch("secret", "create", "alpha-only", "TOP=alpha-secret",
+                     extra_env={"KETCH_TOKEN": tokens["sbalpha"]})
+    assert made.returncode == 0, made.stderr
     mine = client(srv, """
+    from ketch import _sync
     sb = ketch.Sandbox.create(app=app, name="private", tags={"who": "alpha"})
-    print(json.dumps({"id": sb.object_id}))
+    secret = ketch.Secret.from_name("alpha-only")
+    print(json.dumps({"id": sb.object_id, "secret": _sync.run(secret._id())}))
     """, env={"KETCH_TOKEN": tokens["sbalpha"]})
     theirs = client(srv, f"""
     from ketch.exception import NotFoundError
@@ -236,11 +241,22 @@ def test_another_workspace_cannot_see_or_exec_into_it(srv):
         except NotFoundError:
             return "not found"
     res["exec"] = _sync.run(raw_exec())
+    own = ketch.Sandbox.create(app=app)
+    async def exec_with_their_secret():   # another workspace's secret id, in its own sandbox
+        c = await Client.get()
+        try:
+            await c.request(sandbox_exec=pb.SandboxExec(
+                sandbox_id=own.object_id, args=["env"], secret_ids=[{mine['secret']!r}]))
+            return "ran"
+        except NotFoundError:
+            return "not found"
+    res["secret"] = _sync.run(exec_with_their_secret())
+    own.terminate()
     res["listed"] = [s.object_id for s in ketch.Sandbox.list(tags={{"who": "alpha"}})]
     print(json.dumps(res))
     """, env={"KETCH_TOKEN": tokens["sbbeta"]})
     assert theirs == {"from_id": "not found", "from_name": "not found", "exec": "not found",
-                      "listed": []}
+                      "secret": "not found", "listed": []}
     listed = srv.ketch("container", "list", "--json",
                        extra_env={"KETCH_TOKEN": tokens["sbbeta"]})
     assert mine["id"] not in listed.stdout

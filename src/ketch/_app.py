@@ -327,6 +327,7 @@ class App:
         client = await Client.get()
         await client.request(app_stop=pb.AppStop(app_id=app_id))
         await _output.wait_for_end(client, app_id)
+        _interactive.detach(client, app_id)
 
     def run(self, *, detach: bool = False, show_progress=None, environment_name=None,
             interactive: bool = False) -> "_RunningApp":

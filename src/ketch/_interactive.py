@@ -39,6 +39,13 @@ def attach(client: Client, app_id: str):
                                                           asyncio.get_running_loop())
 
 
+def detach(client: Client, app_id: str):
+    """The app stopped: its terminal bridge goes (nothing if it had none)."""
+    if client.log_handlers.pop("terminal:" + app_id, None) is not None and not any(
+            key.startswith("terminal:") for key in client.log_handlers):
+        _output.container_output_shown_elsewhere(False)
+
+
 class _Terminal:
     def __init__(self, client: Client, app_id: str, loop: asyncio.AbstractEventLoop):
         self.client, self.app_id, self.loop = client, app_id, loop

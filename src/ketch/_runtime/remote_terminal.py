@@ -52,8 +52,12 @@ class RemoteStdin(io.TextIOBase):
         if on_loop:
             raise RuntimeError("reading stdin from async code would block the container's "
                                "event loop; read it in a sync function")
-        reply = asyncio.run_coroutine_threadsafe(self._conn.request(
-            terminal_read=pb.TerminalRead(max_bytes=READ_BYTES)), self._loop).result()
+        try:
+            reply = asyncio.run_coroutine_threadsafe(self._conn.request(
+                terminal_read=pb.TerminalRead(max_bytes=READ_BYTES)), self._loop).result()
+        except (RuntimeError, _wire.ConnectionLost, ConnectionError):
+            self._eof = True   # the container is leaving: its stdin has ended
+            return False
         data = reply.terminal_data
         if data.eof and not data.data:
             self._eof = True
@@ -93,7 +97,10 @@ class TerminalOutput:
         if text:
             frame = pb.Frame(terminal_data=pb.TerminalData(
                 fd=self._fd, data=text.encode("utf-8", "replace")))
-            self._loop.call_soon_threadsafe(self._conn.send, frame)
+            try:
+                self._loop.call_soon_threadsafe(self._conn.send, frame)
+            except RuntimeError:   # the container is leaving: the log has the line
+                pass
         return n
 
     def isatty(self) -> bool:

@@ -74,7 +74,10 @@ class SandboxLauncher:
         except ValueError as exc:
             raise ServiceError(str(exc).replace("sandbox: ", "Sandbox.create: ")) from None
 
-    def secret_env(self, secret_ids) -> dict[str, str]:
+    def secret_env(self, secret_ids, workspace: str) -> dict[str, str]:
+        """An exec's secrets: of the sandbox's workspace only (another's ids are not
+        found), as at create."""
+        self.launcher.secrets.check_exist(secret_ids, workspace)
         return self.launcher.secrets.env_for(secret_ids)
 
     def launch_for(self, sb: SandboxRecord) -> ContainerLaunch:

@@ -9,6 +9,7 @@ SQL in the subset SQLite and PostgreSQL share (the store's rule)."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from ...proto import ketch_pb2 as pb
@@ -29,6 +30,7 @@ CREATE INDEX IF NOT EXISTS sandboxes_by_name ON sandboxes (workspace, app_name, 
 """
 KEEP_S = 7 * 86400       # ended sandboxes are found by id this long
 KEEP_MAX = 10_000        # ...and at most this many of them
+log = logging.getLogger("ketch.server")
 LOST = "the server stopped or restarted while it ran (a sandbox ends with its server)"
 
 
@@ -38,6 +40,12 @@ class SandboxTable:
         migrate(db, "sandboxes", [_SCHEMA])
 
     def save(self, sb: SandboxRecord):
+        try:
+            self._save(sb)
+        except Exception:   # the store closed under a late exit: restore() records the end
+            log.warning("sandbox %s: its record could not be written", sb.id, exc_info=True)
+
+    def _save(self, sb: SandboxRecord):
         self.db.execute(
             "INSERT INTO sandboxes (sandbox_id, workspace, app_name, name, created_at, done, "
             "info) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sandbox_id) DO UPDATE SET "

@@ -321,7 +321,7 @@ class SandboxService:
             raise ValueError("exec needs a command")
         if msg.timeout_s < 0 or msg.timeout_s > 24 * 3600 or msg.timeout_s != msg.timeout_s:
             raise ValueError(f"exec timeout={msg.timeout_s!r}: give seconds up to a day")
-        env = dict(self.launcher.secret_env(msg.secret_ids))
+        env = dict(self.launcher.secret_env(msg.secret_ids, workspace))
         env.update(msg.env)
         e = ExecRecord(new_id("ex"), msg.args)
         sb.execs[e.id] = e
@@ -490,4 +490,3 @@ class SandboxService:
         sb.conn_closed.set()
         if not sb.done and not sb.execs[MAIN].done:   # it died: the container goes too
             self.terminate_record(sb, EndReason.CRASHED)
-
