@@ -56,7 +56,6 @@ class PostgresDatabase:
         self._psycopg = psycopg
         self._url = url
         self._depth = 0
-        self._pipeline = None    # while in a transaction
         self._connect()
 
     def _connect(self):
@@ -90,9 +89,7 @@ class PostgresDatabase:
         if not rows:
             return 0
         with self._live().cursor() as cur:
-            cur.executemany(query(sql), rows)
-            if self._pipeline is not None:
-                self._pipeline.sync()   # inside a transaction: the count needs the answers
+            cur.executemany(query(sql), rows)   # pipelined by psycopg: one round trip
             return cur.rowcount
 
     def script(self, text: str):
@@ -105,16 +102,13 @@ class PostgresDatabase:
             yield
             return
         self._depth = 1
-        conn = self._live()
         try:
-            # In pipeline mode, BEGIN, the writes and COMMIT go out together: a block that
-            # only writes costs one round trip, not one per statement (a read still waits
-            # for its answer).
-            with conn.pipeline() as self._pipeline, conn.transaction():
+            # Not in pipeline mode, which would save BEGIN's and COMMIT's round trips:
+            # psycopg 3.3's pipeline hangs on a batch of large values (a 75 MiB Dict.update).
+            with self._live().transaction():
                 yield
         finally:
             self._depth = 0
-            self._pipeline = None
 
     def lock_for_migration(self):
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
