@@ -53,10 +53,10 @@ class NodeTransfer:
         if bundle:
             fields["code_dir"] = str(await self.cache.ensure_code(bundle))
         copies, mounts = [], []
-        for mount in fields.get("mounts", []):
+        for i, mount in enumerate(fields.get("mounts", [])):
             mount = dict(mount)
             if mount.get("object_id"):
-                mount["source"] = str(copy_dir(self.volumes, cid, mount["target"]))
+                mount["source"] = str(copy_dir(self.volumes, cid, i))
                 copies.append((mount["target"], mount["object_id"], mount["read_only"]))
             mounts.append(mount)
         fields["mounts"] = mounts
