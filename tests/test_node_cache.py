@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import stat
 import tarfile
@@ -17,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from ketch import _wire
+from ketch._volume_copy import ENV
 from ketch.node.fetch import FetchError, ServerLink
 from ketch.node.layer_cache import LayerCache, unpack_layer
+from ketch.node.transfer import NodeTransfer
 from ketch.proto import ketch_pb2 as pb
 from ketch.server.images.layers import LayerStore
 from node_fixtures import NodeServer
@@ -226,3 +229,40 @@ def test_device_files_are_left_out(tmp_path):
     dev.devmajor, dev.devminor = 1, 1
     unpack_layer(_tar(tmp_path, (dev, b""), (_info("ok"), b"fine")), into)
     assert not (into / "dev" / "mem").exists() and (into / "ok").read_bytes() == b"fine"
+
+
+def test_a_launch_made_on_the_server_is_localized_for_the_node(node_server, tmp_path):
+    """NodeTransfer, as the agent uses it: server paths in, this node's paths out."""
+    srv, key = node_server, node_server.layer_key
+
+    async def main():
+        bundle = await _upload(srv, _bundle())
+        run = tmp_path / "run"
+        transfer = NodeTransfer(tmp_path / "node", srv.address, srv.node_token("n2"), "n2",
+                                "s" * 32, run / "server.sock", lambda cid: run / cid)
+        run.mkdir()
+        port = await transfer.start("127.0.0.1")
+        fields = await transfer.localize({
+            "container_id": "ct-1", "env": {"A": "1"},
+            "image_layers": [str(srv.images / "layers" / key / "fs")],
+            "code_dir": str(srv.data_dir / "code" / bundle),
+            "mounts": [{"source": "/srv/volumes/vo-1", "target": "/data",
+                        "read_only": False, "object_id": "vo-1"},
+                       {"source": "/srv/other", "target": "/ro", "read_only": True}]})
+        assert fields["image_layers"] == [str(transfer.cache.layer_path(key))]
+        assert Path(fields["code_dir"], "app.py").is_file()
+        copy = Path(fields["mounts"][0]["source"])
+        assert copy.is_dir() and not list(copy.iterdir())
+        assert fields["mounts"][1]["source"] == "/srv/other"   # not a volume: as it was
+        assert json.loads(fields["env"][ENV]) == [
+            {"path": "/data", "object_id": "vo-1", "read_only": False}]
+        assert fields["env"]["A"] == "1"
+        assert transfer.stats() == {f"layer:{key}": 1, f"code:{bundle}": 1}
+        assert transfer._known_web_dir("ct-1") == run / "ct-1"
+        assert transfer._known_web_dir("ct-other") is None   # not started here
+        transfer.finished("ct-1")
+        assert not copy.exists() and transfer._known_web_dir("ct-1") is None
+        assert port and (run / "server.sock").exists()
+        await transfer.close()
+
+    asyncio.run(main())

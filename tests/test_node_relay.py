@@ -122,3 +122,40 @@ def test_a_client_on_the_node_reaches_the_server_through_its_socket(relayed):
         extra_env={"KETCH_SERVER_ADDR": f"unix:{relayed.relays.sock}",
                    "KETCH_TOKEN": relayed.admin_token()})
     assert done.returncode == 0 and done.stdout.strip() == "v", done.stderr
+
+
+def test_splice_carries_bytes_both_ways_with_half_closes():
+    """4 MiB each way through the splice between two socket pairs, read slowly on one
+    side (back pressure), then a half-close: the other direction still finishes."""
+    from ketch.node.splice import splice
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        client, relay_a = socket.socketpair()
+        relay_b, server = socket.socketpair()
+        for s in (client, server):
+            s.setblocking(False)
+        done = asyncio.ensure_future(splice(relay_a, relay_b, b"first:"))
+        up, down = os.urandom(4 << 20), os.urandom(4 << 20)
+
+        async def send(sock, data):
+            await loop.sock_sendall(sock, data)
+            sock.shutdown(socket.SHUT_WR)
+
+        async def receive(sock, slow=False):
+            got = bytearray()
+            while chunk := await loop.sock_recv(sock, 1 << 16):
+                got += chunk
+                if slow and len(got) % (1 << 19) < (1 << 16):
+                    await asyncio.sleep(0.001)
+            return bytes(got)
+
+        results = await asyncio.gather(send(client, up), send(server, down),
+                                       receive(server, slow=True), receive(client))
+        await asyncio.wait_for(done, 10)
+        client.close()
+        server.close()
+        return up, down, results[2], results[3]
+
+    up, down, at_server, at_client = asyncio.run(main())
+    assert at_server == b"first:" + up and at_client == down

@@ -14,11 +14,11 @@ from .._volume_copy import ENV
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def copy_dir(root: Path, container_id: str, target: str) -> Path:
-    """A fresh empty directory for one mount of one container, under root/<container id>."""
+def copy_dir(root: Path, container_id: str, index: int) -> Path:
+    """A fresh empty directory for a container's `index`-th mount, under root/<its id>."""
     if not _ID_RE.match(container_id):
         raise ValueError(f"container id {container_id!r} is not a plain name")
-    path = Path(root) / container_id / target.strip("/").replace("/", "_")
+    path = Path(root) / container_id / str(int(index))
     path.mkdir(mode=0o755, parents=True)
     return path
 
