@@ -247,7 +247,7 @@ class Function:
 
     # -- many calls
 
-    @twin
+    @_sync.twin_chunked
     async def map(self, *iterables, kwargs: dict | None = None, order_outputs: bool = True,
                   return_exceptions: bool = False) -> AsyncIterator:
         """Runs the function over zipped iterables in parallel containers, yielding results
@@ -258,10 +258,10 @@ class Function:
         self._check_not_generator(".map(...)")
         call = await self._map_call(kwargs, order_outputs, return_exceptions,
                                     known_length(*iterables))
-        async for value in call.results(zip_args(iterables)):
-            yield value
+        async for chunk in call.results(zip_args(iterables)):
+            yield chunk
 
-    @twin
+    @_sync.twin_chunked
     async def starmap(self, input_iterator, *, kwargs: dict | None = None,
                       order_outputs: bool = True, return_exceptions: bool = False
                       ) -> AsyncIterator:
@@ -269,8 +269,8 @@ class Function:
         self._check_not_generator(".starmap(...)")
         call = await self._map_call(kwargs, order_outputs, return_exceptions,
                                     known_length(input_iterator))
-        async for value in call.results(tuples(input_iterator)):
-            yield value
+        async for chunk in call.results(tuples(input_iterator)):
+            yield chunk
 
     @twin
     async def for_each(self, *iterables, kwargs: dict | None = None,
