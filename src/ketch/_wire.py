@@ -354,6 +354,24 @@ class FrameProtocol(asyncio.Protocol):
             raise RemoteFailure(frame.error.kind, frame.error.message)
         return frame, reply_raw
 
+    def request_nowait(self, **body) -> tuple[int, asyncio.Future]:
+        """Sends a request frame without waiting: → (its id, the future of its reply and
+        raw bytes), for requests the server answers only when they fail; `forget(id)` once
+        no reply can come."""
+        if self.closed:
+            raise ConnectionLost("the connection to the ketch server was lost")
+        rid = self._next_id
+        self._next_id += 1
+        fut = self._loop.create_future()
+        self._pending[rid] = fut
+        self.send(pb.Frame(id=rid, **body))
+        return rid, fut
+
+    def forget(self, rid: int):
+        fut = self._pending.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.cancel()
+
     def close(self):
         if self.transport is not None and not self.closed:
             self._flush()
