@@ -294,9 +294,11 @@ class FrameProtocol(asyncio.Protocol):
 
     # -- sending
 
-    def send(self, frame: pb.Frame, raw=None):
+    def send(self, frame: pb.Frame, raw=None, now: bool = False):
         """Queues a frame, and the bytes-like `raw` after it when given; all frames queued in
-        one loop iteration are written together."""
+        one loop iteration are written together. `now`: written at once, with what was
+        queued before it, for a caller that has batched its frames itself (it saves a loop
+        iteration)."""
         if self.closed:
             return
         if raw is not None:
@@ -308,7 +310,7 @@ class FrameProtocol(asyncio.Protocol):
         if raw:
             self._out.append(raw)
             self._out_bytes += len(raw)
-        if self._out_bytes > OUT_FLUSH_BYTES:
+        if now or self._out_bytes > OUT_FLUSH_BYTES:
             self._flush()  # now, so the transport's buffer (and back pressure) sees it
         elif not self._flush_scheduled:
             self._flush_scheduled = True

@@ -297,8 +297,8 @@ class Calls:
     def _flush_container(self, c: ContainerRecord):
         c.flush_scheduled = False
         if c.outbox and c.conn is not None:
-            for batch in batches_by_size(c.outbox):
-                c.conn.send(pb.Frame(inputs=pb.InputBatch(inputs=batch)))
+            for batch in batches_by_size(c.outbox):  # this iteration's, batched: sent now
+                c.conn.send(pb.Frame(inputs=pb.InputBatch(inputs=batch)), now=True)
         c.outbox = []
 
     def _input_timed_out(self, c: ContainerRecord, item: InputItem):
@@ -428,8 +428,8 @@ class Calls:
     def _flush_peer(self, peer: Peer):
         peer.flush_scheduled = False
         if peer.outbox:
-            for batch in batches_by_size(peer.outbox):
-                peer.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)))
+            for batch in batches_by_size(peer.outbox):  # this iteration's: sent now
+                peer.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)), now=True)
             peer.outbox = []
 
     def deliver_error(self, item: InputItem, status: int, exc: BaseException, tb: str = ""):
