@@ -10,12 +10,14 @@ weight, no quota) and memory=(64, 512) MiB (request, hard limit), so N=100 fit t
 machine's scheduler; `fn.map(range(N))` with every input sleeping a second. Then the same
 burst again on the containers it left warm.
 
-Ray: `ray.init(address="local", num_cpus=N, _system_config={
-"worker_maximum_startup_concurrency": N})` — a fresh local cluster with N CPU slots, so N
-one-CPU tasks may all run at once, and leave to start N worker processes at a time (by
-default it starts as many at once as the machine has cores, 2 here, and reuses them) —
-then N tasks right after init, and the same burst again on the workers it started. On
-cgroup v1 Ray runs in a cpu group beside the containers' with their shares (RayCpuGroup).
+Ray: `ray.init(address="local", num_cpus=N)` — a fresh local cluster with N CPU slots, so
+N one-CPU tasks may all run at once — then N tasks right after init, and the same burst
+again on the workers it started. Ray starts worker processes on demand, as many at once
+as the machine has cores (2 here), and reuses each as soon as its task ends, so it runs
+the burst on fewer than N workers. (Raising `worker_maximum_startup_concurrency` to N
+made `ray.init` prestart N workers at once, which took over four minutes on this loaded
+machine.) On cgroup v1 Ray runs in a cpu group of its own beside the `ketch` group that
+holds every container, at the same weight (RayCpuGroup).
 
 For each: time from the submit until every input has started (all running), until every
 result is back (all finished), the spread of the input start times, and how many
@@ -113,23 +115,23 @@ def bench_ketch(args) -> dict:
 
 class RayCpuGroup:
     """On cgroup v1, Ray (its driver — this process — and every process it starts) runs
-    in a cpu group beside the ketch containers' own (`ketch/<container>`), with the CPU
-    shares the N containers have together: on a busy machine both compete for CPU from
-    the same place, at the same weight. Only the cpu controller moves (memory stays in
-    the group this process was started in)."""
+    in a cpu group beside `ketch`, the group that holds every ketch container, with the
+    same shares: on a busy machine each Ray process would otherwise compete on its own
+    at the weight of the whole ketch group. Only the cpu controller moves (memory stays
+    in the group this process was started in)."""
 
-    def __init__(self, cpus: float):
+    def __init__(self, shares: int):
         self.base = Path("/sys/fs/cgroup/cpu")
-        self.dir = self.base / "ketch" / f"bench-ray-{os.getpid()}"
+        self.dir = self.base / f"bench-ray-{os.getpid()}"
         self.note = ""
         try:
             line = next(x for x in Path("/proc/self/cgroup").read_text().splitlines()
                         if x.split(":")[1].split(",").count("cpu"))
             self.home = self.base / line.split(":", 2)[2].lstrip("/")
             self.dir.mkdir(parents=True, exist_ok=True)
-            (self.dir / "cpu.shares").write_text(str(round(cpus * 1024)))
+            (self.dir / "cpu.shares").write_text(str(shares))
             (self.dir / "cgroup.procs").write_text(str(os.getpid()))
-            self.note = f"Ray ran in cpu group {self.dir} ({round(cpus * 1024)} shares)"
+            self.note = f"Ray ran in cpu group {self.dir} ({shares} shares, as ketch's)"
         except (OSError, StopIteration) as exc:
             self.dir = None
             self.note = f"Ray ran where this process runs (no cgroup v1 cpu group: {exc})"
@@ -146,6 +148,13 @@ class RayCpuGroup:
                 time.sleep(0.1)
 
 
+def _ketch_shares() -> int:
+    try:
+        return int(Path("/sys/fs/cgroup/cpu/ketch/cpu.shares").read_text())
+    except (OSError, ValueError):
+        return 1024
+
+
 def bench_ray(args) -> dict:
     try:
         import ray
@@ -153,7 +162,7 @@ def bench_ray(args) -> dict:
         return {"skipped": f"import ray failed ({exc})"}
 
     out = {"version": ray.__version__, "num_cpus": args.n, "cold": [], "warm": []}
-    group = RayCpuGroup(args.n * args.cpu)
+    group = RayCpuGroup(_ketch_shares())
     out["cgroup"] = group.note
     try:
         _bench_ray(ray, args, out)
@@ -166,8 +175,7 @@ def _bench_ray(ray, args, out: dict):
     for rep in range(args.reps):
         t_init = time.time()
         ray.init(address="local", num_cpus=args.n, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False,
-                 _system_config={"worker_maximum_startup_concurrency": args.n})
+                 log_to_driver=False, configure_logging=False)
         out.setdefault("init_s", []).append(time.time() - t_init)
         try:
             task = ray.remote(num_cpus=1)(_ray_hold)

@@ -59,7 +59,16 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=os.cpu_count())
     p.add_argument("--json", default=str(BENCH_DIR / "results" / "callpath.json"))
     p.add_argument("--png", default=None, help="write a latency CDF plot here")
+    p.add_argument("--before", default=None,
+                   help="a callpath JSON of an earlier tree: its ketch curve joins the plot")
+    p.add_argument("--replot", default=None,
+                   help="plot this callpath JSON (with --png, --before) instead of running")
     args = p.parse_args(argv)
+    if args.replot:
+        doc = json.loads(Path(args.replot).read_text())
+        plot_cdf(doc["samples"], args.png, doc["when"], _before(args.before))
+        print(f"wrote {args.png}")
+        return 0
 
     load_before = os.getloadavg()
     srv = KetchServer()
@@ -129,20 +138,32 @@ def main(argv=None) -> int:
     path.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {path}")
     if args.png:
-        plot_cdf(res, args.png, doc["when"])
+        plot_cdf(res, args.png, doc["when"], _before(args.before))
         print(f"wrote {args.png}")
     return 0
 
 
-def plot_cdf(res: dict, png: str, when: str):
+def _before(path: str | None) -> dict | None:
+    if not path:
+        return None
+    doc = json.loads(Path(path).read_text())
+    return {"warm": doc["samples"]["ketch"]["warm"],
+            "commit": doc.get("ketch_commit") or Path(path).stem}
+
+
+def plot_cdf(res: dict, png: str, when: str, before: dict | None = None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key, label in (("ketch", "ketch .remote()"),
-                       ("pool", "ProcessPoolExecutor submit().result()")):
-        ms = sorted(s * 1000 for s in res[key]["warm"])
+    curves = [(res["ketch"]["warm"], "ketch .remote()"),
+              (res["pool"]["warm"], "ProcessPoolExecutor submit().result()")]
+    if before is not None:
+        curves.append((before["warm"], f"ketch .remote() before ({before['commit']}, "
+                                       "an earlier run)"))
+    for samples, label in curves:
+        ms = sorted(s * 1000 for s in samples)
         ax.plot(ms, [(i + 1) / len(ms) for i in range(len(ms))], label=label)
     ax.set_xscale("log")
     ax.set_xlabel("warm round trip (ms, log scale)")
