@@ -9,16 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from isolation_helpers import needs_bwrap, run_client, start_server
+from isolation_helpers import START_PATHS, needs_bwrap, path_env, run_client, start_server
 
 pytestmark = needs_bwrap
 
 TESTS = Path(__file__).parent
 
 
-@pytest.fixture(scope="module")
-def bwrap_server(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("bwrap-server"), "bwrap", KETCH_PIDS_LIMIT="40")
+@pytest.fixture(scope="module", params=START_PATHS)
+def bwrap_server(tmp_path_factory, request):
+    srv = start_server(tmp_path_factory.mktemp("bwrap-server"), "bwrap", KETCH_PIDS_LIMIT="40",
+                       **path_env(request.param))
+    srv.start_path = request.param
     yield srv
     srv.stop()
 
@@ -183,3 +185,9 @@ def test_kernel_settings_are_read_only(bwrap_server):
             print(json.dumps(isolated.kernel_settings_writable.remote()))
     """)
     assert out == {"/proc/sys/kernel/core_pattern": False, "/proc/sysrq-trigger": False}
+
+
+def test_its_containers_started_the_way_asked(bwrap_server):
+    """The tests above ran on forked containers, or on exec'd ones, as the server was told."""
+    forked = bwrap_server.log().count("forked from zygote")
+    assert forked > 5 if bwrap_server.start_path == "fork" else forked == 0

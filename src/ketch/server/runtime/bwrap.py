@@ -365,7 +365,7 @@ class BwrapRuntime:
         try:
             z = await self._zygote_for(launch, python, env)
             try:
-                proc, readers = await (spawn_forked(z, box, on_line) if z
+                proc, readers = await (spawn_forked(z, box, _overlay_of(box), on_line) if z
                                        else spawn(box, on_line))
             except OSError as exc:
                 if not z:
@@ -432,10 +432,16 @@ class BwrapRuntime:
         _signal_group(handle.pid, signal.SIGKILL)
 
 
-def _zygote_box(command: list[str], env: dict, layers: list[str], scratch: Path) -> Sandbox:
+def _zygote_box(command: list[str], env: dict, layers: list[str], scratch: Path
+                ) -> tuple[Sandbox, str]:
     """A zygote's view: its image's (or the host system's) root with ketch's runtime."""
-    return Sandbox(command=command, env=env, layers=layers, scratch=scratch,
-                   hostname="ketch-zygote", network="host")
+    box = Sandbox(command=command, env=env, layers=layers, scratch=scratch,
+                  hostname="ketch-zygote", network="host")
+    return box, _overlay_of(box)
+
+
+def _overlay_of(box: Sandbox) -> str:
+    return _overlay_options(box.layers, box.scratch) if box.layers else ""
 
 
 def _code_binds(code_dir: str) -> list[Mount]:

@@ -52,7 +52,8 @@ async def _reader(fd: int) -> asyncio.StreamReader:
     return reader
 
 
-async def spawn_forked(zygote: Zygote, box, on_line: OnLine) -> tuple[ForkedProcess, list]:
+async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
+                       ) -> tuple[ForkedProcess, list]:
     """Starts the sandbox as a fork of the zygote; returns the process and the tasks
     pumping its output. Raises OSError when the zygote is gone (nothing was started)."""
     box.scratch.mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,7 @@ async def spawn_forked(zygote: Zygote, box, on_line: OnLine) -> tuple[ForkedProc
                "own_network": box.network != "host",
                "prep": {"procs": box.cgroup.procs_files if box.cgroup else [],
                         "scratch": str(box.scratch), "scratch_mib": box.scratch_limit_mib,
-                        "overlay": _overlay(box)}}
+                        "overlay": overlay}}
     pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, status
     theirs = [w for _, w in pipes] + ([box.netstack.ready_r] if box.netstack else [])
     try:
@@ -100,8 +101,3 @@ async def spawn_forked(zygote: Zygote, box, on_line: OnLine) -> tuple[ForkedProc
     readers = [asyncio.ensure_future(_pump(out, "stdout", on_line)),
                asyncio.ensure_future(_pump(err, "stderr", on_line))]
     return proc, readers
-
-
-def _overlay(box) -> str:
-    from .bwrap import _overlay_options
-    return _overlay_options(box.layers, box.scratch) if box.layers else ""

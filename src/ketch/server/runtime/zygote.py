@@ -37,7 +37,6 @@ from .base import ContainerLaunch
 log = logging.getLogger("ketch.runtime")
 
 _START_TIMEOUT_S = 30.0
-_RETRY_AFTER_S = 60.0  # a key whose zygote failed to start is not tried again before
 _ENTRY = ["-m", "ketch._runtime"]
 
 
@@ -97,13 +96,16 @@ class Zygote:
 
 class ZygotePool:
     def __init__(self, root: Path, make_box, idle_s: float | None = None):
-        """make_box(command, env, layers, scratch) -> bwrap.Sandbox for a zygote's view."""
+        """make_box(command, env, layers, scratch) -> (bwrap.Sandbox of a zygote's view,
+        its overlay's mount options)."""
         self.root = root
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True, exist_ok=True)
         self.make_box = make_box
         self.idle_s = idle_s if idle_s is not None else \
             float(os.environ.get("KETCH_ZYGOTE_IDLE_S", "60"))
+        # A key whose zygote failed or crashed starts its containers by exec this long.
+        self.retry_s = float(os.environ.get("KETCH_ZYGOTE_RETRY_S", "60"))
         self.zygotes: dict[tuple, Zygote] = {}
         self.starting: dict[tuple, asyncio.Future] = {}
         self.failed_at: dict[tuple, float] = {}
@@ -117,7 +119,9 @@ class ZygotePool:
         z = self.zygotes.get(key)
         if z is not None and z.alive:
             return z
-        if time.monotonic() - self.failed_at.get(key, -1e9) < _RETRY_AFTER_S:
+        if time.monotonic() - self.failed_at.get(key, -1e9) < self.retry_s:
+            log.info("the zygote for %s failed lately: this container starts by exec",
+                     _describe(launch, python))
             return None
         if key not in self.starting:
             self.starting[key] = asyncio.ensure_future(self._start(key, launch, python, env))
@@ -136,15 +140,14 @@ class ZygotePool:
         self._seq += 1
         scratch = self.root / f"z{self._seq}"
         scratch.mkdir()
-        box = self.make_box([python, "-m", "ketch._runtime.zygote"], env,
-                            list(launch.image_layers), scratch)
+        box, prep = self.make_box([python, "-m", "ketch._runtime.zygote"], env,
+                                  list(launch.image_layers), scratch)
         argv = box.argv()
         args = argv[1:argv.index("--")]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         placeholder = os.open("/", os.O_PATH | os.O_DIRECTORY)
         zenv = box.environment()
         zenv.update({CONTROL_FD_ENV: str(theirs.fileno()), ROOT_FD_ENV: str(placeholder)})
-        prep = _overlay_of(box)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *box.command, env=zenv, stdin=asyncio.subprocess.DEVNULL,
@@ -182,10 +185,11 @@ class ZygotePool:
                 break
             log.warning("zygote %s: %s", z.scratch.name, line.decode(errors="replace").rstrip())
         code = await z.proc.wait()
-        if self.zygotes.get(z.key) is z:
+        if self.zygotes.get(z.key) is z:  # not retired: it crashed
             del self.zygotes[z.key]
-            log.warning("the zygote for %s exited (code %s); the next container of it "
-                        "starts a new one", what, code)
+            self.failed_at[z.key] = time.monotonic()
+            log.warning("the zygote for %s exited (code %s); its containers start by exec "
+                        "for %g s, then a new zygote is tried", what, code, self.retry_s)
         await asyncio.to_thread(shutil.rmtree, z.scratch, True)
 
     async def _retire_idle(self):
@@ -211,11 +215,6 @@ def _describe(launch: ContainerLaunch, python: str) -> str:
     image = f"image {Path(launch.image_layers[-1]).name[:12]}" if launch.image_layers \
         else "the host system"
     return f"{image} ({python})"
-
-
-def _overlay_of(box) -> str:
-    from .bwrap import _overlay_options
-    return _overlay_options(box.layers, box.scratch) if box.layers else ""
 
 
 def _enter_zygote_view(args: list[str], scratch: str, overlay: str, root_fd: int):
