@@ -24,6 +24,7 @@ its control socket's end of file).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import select
@@ -184,12 +185,22 @@ def _fail(err: int, status: int | None, exc: BaseException):
         os._exit(126)
 
 
+# Imported once here rather than in each container: the event loop, and the web server
+# web endpoints use (where this interpreter has them; a container imports what is missing).
+_WARM = ("uvloop", "uvicorn", "uvicorn.config", "uvicorn.server", "uvicorn.lifespan.on",
+         "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto",
+         "uvicorn.protocols.http.h11_impl", "uvicorn.protocols.http.httptools_impl",
+         "uvicorn.protocols.websockets.websockets_sansio_impl", "uvicorn.loops.uvloop",
+         "uvicorn.loops.asyncio", "a2wsgi")
+
+
 def main():
     namespaces.die_with_parent()
-    try:
-        import uvloop  # noqa: F401 - imported here once, not in every container
-    except ImportError:
-        pass
+    for name in _WARM:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     control = socket.socket(fileno=int(os.environ.pop(CONTROL_FD_ENV)))
     serve(control, int(os.environ.pop(ROOT_FD_ENV)))
 

@@ -389,9 +389,9 @@ class BwrapRuntime:
         """The zygote to fork this container from; None: start it by exec."""
         if self.zygotes is None or zygote.eligible(launch):
             return None
-        zenv = {k: v for k, v in env.items()
-                if k in ("PATH", "HOME", "TMPDIR") or k.startswith("PYTHON")}
-        zenv["PYTHONUNBUFFERED"] = "1"
+        # Nothing of the function's environment: a zygote's start takes no user input.
+        zenv = {"PATH": os.environ.get("PATH", IMAGE_PATH), "HOME": "/root",
+                "TMPDIR": "/tmp", "PYTHONUNBUFFERED": "1"}
         return await self.zygotes.get(zygote.key_of(launch, python), launch, python, zenv)
 
     async def _watch(self, container: BwrapContainer, readers, on_exit: OnExit,

@@ -45,20 +45,29 @@ def enabled() -> bool:
 
 
 def eligible(launch: ContainerLaunch) -> str:
-    """Why this container cannot be forked ("" when it can)."""
+    """Why this container cannot be forked ("" when it can).
+
+    A zygote holds the privileges that making namespaces takes (root, all capabilities,
+    the real root's descriptor), so nothing of a user's may run in it: only the host's
+    own interpreter and packages, as the server's. An image's interpreter, its
+    site-packages and their .pth files are the user's code, so image containers start by
+    exec until zygotes run unprivileged in a user namespace of their own. PYTHON*
+    variables are read when an interpreter starts, which a fork skips."""
+    if launch.image_layers:
+        return "image containers start by exec"
     if launch.gpus:
         return "GPU containers start by exec"
     if list(launch.entry) != _ENTRY:
         return "only function containers fork"
+    if any(k.startswith("PYTHON") and k != "PYTHONUNBUFFERED" for k in launch.env):
+        return "PYTHON* variables are read at interpreter start"
     return ""
 
 
 def key_of(launch: ContainerLaunch, python: str) -> tuple:
-    """What a zygote is shared by: the image's layers, its Python, what Python reads from
-    the environment at start, and this ketch."""
+    """What a zygote is shared by: the image's layers, its Python and this ketch."""
     import ketch
-    py_env = tuple(sorted((k, v) for k, v in launch.env.items() if k.startswith("PYTHON")))
-    return (tuple(launch.image_layers), python, py_env, ketch.__version__)
+    return (tuple(launch.image_layers), python, ketch.__version__)
 
 
 class Zygote:
