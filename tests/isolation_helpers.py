@@ -29,6 +29,12 @@ def path_env(path: str) -> dict:
     return {"KETCH_ZYGOTE": "1" if path == "fork" else "0"}
 
 
+def skip_on_exec(srv):
+    """For a test whose subject does not depend on how the container started."""
+    if getattr(srv, "start_path", "fork") == "exec":
+        pytest.skip("the same on both start paths: run on the forked one")
+
+
 def start_server(data_dir: Path, runtime: str, **env) -> ServerProcess:
     IMAGES_DIR.mkdir(parents=True, exist_ok=True)
     return ServerProcess(data_dir, runtime=runtime,

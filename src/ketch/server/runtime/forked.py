@@ -22,6 +22,7 @@ class ForkedProcess:
         self.pid = pid              # the keeper's (host) pid, in the container's netns
         self.init_pid = init_pid    # pid 1 of the container, as the host sees it
         self.returncode: int | None = None
+        self.keep: list = []        # its pipes' readers
         self._status = status
         self._done = asyncio.ensure_future(self._read_exit(early_exit))
 
@@ -44,9 +45,16 @@ class ForkedProcess:
         return await asyncio.shield(self._done)
 
 
-async def _reader(fd: int) -> asyncio.StreamReader:
+# The pipes' readers of each forked container while it starts (then its handle holds
+# them). asyncio's protocol holds its reader weakly, so a task waiting on one is otherwise
+# only in a cycle (task, reader, waiter) that the garbage collector may take, pending.
+_LIVE: dict[int, list] = {}
+
+
+async def _reader(fd: int, keep: list) -> asyncio.StreamReader:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=_LINE_LIMIT, loop=loop)
+    keep.append(reader)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
                                  os.fdopen(fd, "rb", buffering=0))
     return reader
@@ -79,7 +87,9 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
         raise
     for _, w in pipes:
         os.close(w)
-    out, err, status = [await _reader(r) for r, _ in pipes]
+    keep: list = []
+    _LIVE[id(keep)] = keep
+    out, err, status = [await _reader(r, keep) for r, _ in pipes]
     pid = init = 0
     early_exit = None
     while not init and early_exit is None:
@@ -98,6 +108,8 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
     if box.netstack and not pid:
         box.netstack.abandon()
     proc = ForkedProcess(pid, init, status, early_exit)
+    proc.keep = keep  # from here the container's handle holds them
+    _LIVE.pop(id(keep), None)
     readers = [asyncio.ensure_future(_pump(out, "stdout", on_line)),
                asyncio.ensure_future(_pump(err, "stderr", on_line))]
     return proc, readers
