@@ -359,14 +359,15 @@ class FrameProtocol(asyncio.Protocol):
     def request_nowait(self, **body) -> tuple[int, asyncio.Future]:
         """Sends a request frame without waiting: → (its id, the future of its reply and
         raw bytes), for requests the server answers only when they fail; `forget(id)` once
-        no reply can come."""
+        no reply can come. On an idle connection it is written at once (a lone call saves
+        a loop iteration); frames already queued this iteration take it along."""
         if self.closed:
             raise ConnectionLost("the connection to the ketch server was lost")
         rid = self._next_id
         self._next_id += 1
         fut = self._loop.create_future()
         self._pending[rid] = fut
-        self.send(pb.Frame(id=rid, **body))
+        self.send(pb.Frame(id=rid, **body), now=not self._out)
         return rid, fut
 
     def forget(self, rid: int):
