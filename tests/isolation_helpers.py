@@ -21,6 +21,20 @@ needs_bwrap = pytest.mark.skipif(
                                "(apt-get install bubblewrap; run as root)")
 
 
+# Isolation tests run on both ways a container starts: forked from a zygote, and exec'd.
+START_PATHS = ["fork", "exec"]
+
+
+def path_env(path: str) -> dict:
+    return {"KETCH_ZYGOTE": "1" if path == "fork" else "0"}
+
+
+def skip_on_exec(srv):
+    """For a test whose subject does not depend on how the container started."""
+    if getattr(srv, "start_path", "fork") == "exec":
+        pytest.skip("the same on both start paths: run on the forked one")
+
+
 def start_server(data_dir: Path, runtime: str, **env) -> ServerProcess:
     IMAGES_DIR.mkdir(parents=True, exist_ok=True)
     return ServerProcess(data_dir, runtime=runtime,

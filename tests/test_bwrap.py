@@ -9,16 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from isolation_helpers import needs_bwrap, run_client, start_server
+from isolation_helpers import (START_PATHS, needs_bwrap, path_env, run_client, skip_on_exec,
+                               start_server)
 
 pytestmark = needs_bwrap
 
 TESTS = Path(__file__).parent
 
 
-@pytest.fixture(scope="module")
-def bwrap_server(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("bwrap-server"), "bwrap", KETCH_PIDS_LIMIT="40")
+@pytest.fixture(scope="module", params=START_PATHS)
+def bwrap_server(tmp_path_factory, request):
+    srv = start_server(tmp_path_factory.mktemp("bwrap-server"), "bwrap", KETCH_PIDS_LIMIT="40",
+                       **path_env(request.param))
+    srv.start_path = request.param
     yield srv
     srv.stop()
 
@@ -106,6 +109,7 @@ def test_pids_limit_stops_a_fork_storm(bwrap_server):
 
 
 def test_cpu_and_memory_limits_are_set_in_the_cgroup(bwrap_server):
+    skip_on_exec(bwrap_server)  # the server sets them, the same for either path
     from ketch.server.runtime import cgroups
 
     out = run_client(bwrap_server, """
@@ -153,6 +157,7 @@ def test_ephemeral_disk_bounds_scratch_space(bwrap_server):
 
 
 def test_gpu_request_no_machine_has_waits_then_fails(bwrap_server):
+    skip_on_exec(bwrap_server)  # it never starts a container
     from ketch.server.resources import _nvidia_gpus
 
     if _nvidia_gpus():
@@ -183,3 +188,9 @@ def test_kernel_settings_are_read_only(bwrap_server):
             print(json.dumps(isolated.kernel_settings_writable.remote()))
     """)
     assert out == {"/proc/sys/kernel/core_pattern": False, "/proc/sysrq-trigger": False}
+
+
+def test_its_containers_started_the_way_asked(bwrap_server):
+    """The tests above ran on forked containers, or on exec'd ones, as the server was told."""
+    forked = bwrap_server.log().count("forked from zygote")
+    assert forked > 5 if bwrap_server.start_path == "fork" else forked == 0

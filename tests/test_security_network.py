@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from isolation_helpers import needs_bwrap, run_client, start_server
+from isolation_helpers import START_PATHS, needs_bwrap, path_env, run_client, start_server
 from net_helpers import slirps_of
 from ketch.exception import InvalidError
 
@@ -40,9 +40,9 @@ for _ in range(100):
 """
 
 
-@pytest.fixture(scope="module")
-def bwrap_server(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("net-server"), "bwrap")
+@pytest.fixture(scope="module", params=START_PATHS)
+def bwrap_server(tmp_path_factory, request):
+    srv = start_server(tmp_path_factory.mktemp("net-server"), "bwrap", **path_env(request.param))
     yield srv
     srv.stop()
 

@@ -184,6 +184,28 @@ class Client:
             raise ConnectionError(
                 f"lost the connection to the ketch server at {self.address}") from None
 
+    def request_quiet(self, stream: OutputStream, **body) -> int:
+        """Sends a request that the server answers only when it fails (a quiet CallCreate:
+        its outputs are the answer); the error then ends `stream`. → the request's id, to
+        `forget_request` once the answer came."""
+        if self.conn.closed:
+            raise ConnectionError(f"lost the connection to the ketch server at {self.address}")
+        rid, fut = self.conn.request_nowait(**body)
+
+        def answered(f: asyncio.Future):
+            if f.cancelled() or f.exception() is not None:
+                return  # forgotten, or the connection was lost (which fails the streams)
+            frame, _ = f.result()
+            if frame.WhichOneof("body") == "error":
+                stream.fail(error_from_reply(_wire.RemoteFailure(frame.error.kind,
+                                                                 frame.error.message)))
+
+        fut.add_done_callback(answered)
+        return rid
+
+    def forget_request(self, rid: int):
+        self.conn.forget(rid)
+
     def send(self, **body):
         if self.conn.closed:
             raise ConnectionError(f"lost the connection to the ketch server at {self.address}")

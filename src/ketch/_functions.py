@@ -98,6 +98,15 @@ class _Target:
                 if attempt or not self._forget():
                     raise
 
+    async def create_quiet(self, client: Client, call_id: str, inp: pb.Input,
+                           stream) -> int:
+        """Creates a one-input call without waiting for the server's Ok: its output (or
+        the create's error) arrives on `stream`. → the request id to forget after."""
+        fid = await self.resolve(client)
+        return client.request_quiet(stream, call_create=pb.CallCreate(
+            call_id=call_id, function_id=fid, kind=pb.REMOTE, inputs=[inp], quiet=True,
+            parent_input_id=_context.current_input_id() or ""))
+
     def _forget(self) -> bool:
         """Drops a cached function id that may be stale; True if there was one to drop."""
         if self.obj is not None:
@@ -192,18 +201,25 @@ class Function:
         self._check_not_generator(".remote(...)")
         client = await Client.get()
         inp = await make_input(client, self._name, 0, args, kwargs, self._target.method)
-        call_id = new_call_id()
-        stream = client.open_stream(call_id)
-        out = None
-        try:
-            await self._target.create_call(client, call_id, pb.REMOTE, [inp])
-            out = await stream.next()
-        finally:
-            client.close_stream(call_id)
-            if out is None and not client.conn.closed:
-                # Cancelled or interrupted here: the server stops running it too.
-                client.send(call_close=pb.CallClose(call_id=call_id))
-        return await decode_output(client, out)
+        for attempt in (0, 1):
+            call_id = new_call_id()
+            stream = client.open_stream(call_id)
+            out = rid = None
+            try:
+                rid = await self._target.create_quiet(client, call_id, inp, stream)
+                out = await stream.next()
+            except NotFoundError:
+                if attempt or not self._target._forget():
+                    raise
+                continue  # a redeployed function: looked up again once
+            finally:
+                client.close_stream(call_id)
+                if rid is not None:
+                    client.forget_request(rid)
+                if out is None and not client.conn.closed:
+                    # Cancelled or interrupted here: the server stops running it too.
+                    client.send(call_close=pb.CallClose(call_id=call_id))
+            return await decode_output(client, out)
 
     @twin
     async def remote_gen(self, *args, **kwargs) -> AsyncIterator:
@@ -247,7 +263,7 @@ class Function:
 
     # -- many calls
 
-    @twin
+    @_sync.twin_chunked
     async def map(self, *iterables, kwargs: dict | None = None, order_outputs: bool = True,
                   return_exceptions: bool = False) -> AsyncIterator:
         """Runs the function over zipped iterables in parallel containers, yielding results
@@ -258,10 +274,10 @@ class Function:
         self._check_not_generator(".map(...)")
         call = await self._map_call(kwargs, order_outputs, return_exceptions,
                                     known_length(*iterables))
-        async for value in call.results(zip_args(iterables)):
-            yield value
+        async for chunk in call.results(zip_args(iterables)):
+            yield chunk
 
-    @twin
+    @_sync.twin_chunked
     async def starmap(self, input_iterator, *, kwargs: dict | None = None,
                       order_outputs: bool = True, return_exceptions: bool = False
                       ) -> AsyncIterator:
@@ -269,8 +285,8 @@ class Function:
         self._check_not_generator(".starmap(...)")
         call = await self._map_call(kwargs, order_outputs, return_exceptions,
                                     known_length(input_iterator))
-        async for value in call.results(tuples(input_iterator)):
-            yield value
+        async for chunk in call.results(tuples(input_iterator)):
+            yield chunk
 
     @twin
     async def for_each(self, *iterables, kwargs: dict | None = None,

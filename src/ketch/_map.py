@@ -45,8 +45,9 @@ class MapCall:
         self.window_open.set()
         self.progress = _output.map_progress(f"{name}.map", total)
 
-    async def results(self, arg_tuples: AsyncIterator[tuple]) -> AsyncIterator:
-        """Runs the call, yielding its results; leaving early cancels it on the server."""
+    async def results(self, arg_tuples: AsyncIterator[tuple]) -> AsyncIterator[list]:
+        """Runs the call, yielding its results in lists (see `_outputs`); leaving early
+        cancels it on the server."""
         client = self.client
         self.stream = client.open_stream(self.call_id)
         finished = False
@@ -55,8 +56,8 @@ class MapCall:
             with self.progress:
                 await self.target.create_call(client, self.call_id, pb.MAP)
                 sender = asyncio.ensure_future(self._send_inputs(arg_tuples))
-                async for value in self._outputs():
-                    yield value
+                async for chunk in self._outputs():
+                    yield chunk
             finished = True
         finally:
             client.close_stream(self.call_id)
@@ -89,7 +90,9 @@ class MapCall:
             self.sending_done = True
             self.stream.event.set()  # wake the reader to notice the end
 
-    async def _outputs(self) -> AsyncIterator:
+    async def _outputs(self) -> AsyncIterator[list]:
+        """Yields lists of results: every one that is ready (in order, when ordered) at
+        once, so the blocking face crosses threads once per list, not once per result."""
         stream = self.stream
         buffered: dict[int, Any] = {}
         next_idx = 0
@@ -104,26 +107,33 @@ class MapCall:
                 stream.event.clear()
                 await stream.event.wait()
                 continue
-            out = stream.items.popleft()
-            self.received += 1
-            self.progress.advance()
-            try:
-                value = await decode_output(self.client, out)
-            except Exception as exc:
-                if not self.return_exceptions:
-                    raise
-                value = exc
-            if not self.order_outputs:
-                self._release(self.released + 1)
-                yield value
-                continue
-            # Outputs waiting for an earlier one count against the window, so a slow
-            # first input cannot make the buffer grow without bound.
-            buffered[out.idx] = value
-            while next_idx in buffered:
-                next_idx += 1
-                self._release(next_idx)
-                yield buffered.pop(next_idx - 1)
+            chunk = []
+            items = stream.items
+            while items:
+                out = items.popleft()
+                self.received += 1
+                self.progress.advance()
+                try:
+                    value = await decode_output(self.client, out)
+                except Exception as exc:
+                    if not self.return_exceptions:
+                        if chunk:  # what came before the error is handed over first
+                            self._release(self.released + len(chunk))
+                            yield chunk
+                        raise
+                    value = exc
+                if not self.order_outputs:
+                    chunk.append(value)
+                    continue
+                # Outputs waiting for an earlier one count against the window, so a slow
+                # first input cannot make the buffer grow without bound.
+                buffered[out.idx] = value
+                while next_idx in buffered:
+                    chunk.append(buffered.pop(next_idx))
+                    next_idx += 1
+            if chunk:
+                self._release(self.released + len(chunk))
+                yield chunk
 
     def _release(self, released: int):
         self.released = released

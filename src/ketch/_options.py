@@ -17,7 +17,11 @@ from .retries import Retries
 # Accepted so that Modal apps port, but not built in ketch yet: each is refused with this
 # message when given a value.
 _NOT_YET = {
-    "enable_memory_snapshot": "memory snapshots are not in ketch yet. Remove "
+    "enable_memory_snapshot": "memory snapshots are not in ketch yet: forking containers "
+                              "from a process that ran your code needs zygotes that run "
+                              "unprivileged in a user namespace (docs/isolation.md, "
+                              "\"Forked containers\"). Containers without an image already "
+                              "start forked from a warm zygote. Remove "
                               "enable_memory_snapshot=",
     "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
     "region": "ketch is self-hosted: there are no regions. Remove region=",

@@ -12,6 +12,7 @@ thread; the blocking face waits for it, the `.aio` face awaits it from any other
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import inspect
 import logging
@@ -79,16 +80,46 @@ def _with_callers_input(coro: Awaitable) -> Awaitable:
 
 
 def run(coro: Awaitable):
-    """Runs a coroutine on ketch's loop and blocks until it is done."""
+    """Runs a coroutine on ketch's loop and blocks until it is done.
+
+    The caller waits on a plain lock that the task releases as it ends, on ketch's loop:
+    one wakeup each way, without the condition variable, the second future and the done
+    callback's loop iteration of `asyncio.run_coroutine_threadsafe` (measured: 34 against
+    52 µs of CPU a call here)."""
     if _on_ketch_loop():
         coro.close()
         raise RuntimeError("a blocking ketch call was made on ketch's own event loop")
-    fut = asyncio.run_coroutine_threadsafe(_with_callers_input(coro), loop())
+    done = threading.Lock()
+    done.acquire()
+    task: list[asyncio.Task] = []
+    outcome: list = []   # [result] or [result, exception]
+    coro = _with_callers_input(coro)
+
+    async def running():
+        try:
+            outcome.append(await coro)
+        except asyncio.CancelledError:  # as run_coroutine_threadsafe said it: an Exception
+            outcome.extend((None, concurrent.futures.CancelledError()))
+        except BaseException as exc:
+            outcome.extend((None, exc))
+        finally:
+            done.release()  # from the task itself: no loop iteration for a done callback
+
+    def start():
+        task.append(asyncio.ensure_future(running()))
+
+    ketch_loop = loop()
+    ketch_loop.call_soon_threadsafe(start)
     try:
-        return fut.result()
+        done.acquire()
     except KeyboardInterrupt:
-        fut.cancel()
+        ketch_loop.call_soon_threadsafe(lambda: task and task[0].cancel())
         raise
+    if len(outcome) == 2:
+        exc = outcome[1]
+        outcome.clear()  # no reference cycle through the traceback
+        raise exc
+    return outcome[0]
 
 
 async def run_aio(coro: Awaitable):
@@ -155,8 +186,10 @@ def _report_failed_give_back(handing_back):
                   "and is lost: %s", handing_back.exception())
 
 
-def iterate(agen: AsyncIterator):
-    """Blocking iteration over an async iterator that runs on ketch's loop."""
+def iterate(agen: AsyncIterator, chunked: bool = False):
+    """Blocking iteration over an async iterator that runs on ketch's loop. `chunked`: it
+    yields lists of items (all that were ready), handed over in one thread hop and
+    flattened here."""
     try:
         while True:
             try:
@@ -164,41 +197,49 @@ def iterate(agen: AsyncIterator):
                     item = run(agen.__anext__())
             except StopAsyncIteration:
                 return
-            yield item
+            if chunked:
+                yield from item
+            else:
+                yield item
     finally:
         if not _on_ketch_loop():
             asyncio.run_coroutine_threadsafe(agen.aclose(), loop())
 
 
-async def iterate_aio(agen: AsyncIterator):
+async def iterate_aio(agen: AsyncIterator, chunked: bool = False):
     try:
         while True:
             try:
                 item = await run_aio(agen.__anext__())
             except StopAsyncIteration:
                 return
-            yield item
+            if chunked:
+                for one in item:
+                    yield one
+            else:
+                yield item
     finally:
         await run_aio(agen.aclose())
 
 
 class _Bound:
-    __slots__ = ("_fn", "_obj", "_gen", "_give_back", "__doc__", "__name__")
+    __slots__ = ("_fn", "_obj", "_gen", "_give_back", "_chunked", "__doc__", "__name__")
 
-    def __init__(self, fn, obj, gen, give_back=None):
+    def __init__(self, fn, obj, gen, give_back=None, chunked=False):
         self._fn, self._obj, self._gen, self._give_back = fn, obj, gen, give_back
+        self._chunked = chunked
         self.__doc__ = fn.__doc__
         self.__name__ = fn.__name__
 
     def __call__(self, *args, **kwargs):
         if self._gen:
-            return iterate(self._fn(self._obj, *args, **kwargs))
+            return iterate(self._fn(self._obj, *args, **kwargs), self._chunked)
         with user_frames_only():
             return run(self._fn(self._obj, *args, **kwargs))
 
     def aio(self, *args, **kwargs):
         if self._gen:
-            return iterate_aio(self._fn(self._obj, *args, **kwargs))
+            return iterate_aio(self._fn(self._obj, *args, **kwargs), self._chunked)
         if self._give_back is not None:
             return run_aio_taking(self._fn(self._obj, *args, **kwargs),
                                   lambda result: self._give_back(self._obj, result, *args,
@@ -210,16 +251,25 @@ class twin:
     """Descriptor: an `async def` (or async generator) method with a blocking face and its
     `.aio` twin. (Named apart from Modal's `live_method`, which means "hydrate first".)"""
 
-    def __init__(self, fn: Callable, give_back: Callable | None = None):
+    def __init__(self, fn: Callable, give_back: Callable | None = None,
+                 chunked: bool = False):
         self._fn = fn
         self._gen = inspect.isasyncgenfunction(fn)
         self._give_back = give_back
+        self._chunked = chunked
         functools.update_wrapper(self, fn)
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        return _Bound(self._fn, obj, self._gen, self._give_back)
+        return _Bound(self._fn, obj, self._gen, self._give_back, self._chunked)
+
+
+def twin_chunked(fn: Callable) -> twin:
+    """twin for an async generator that yields lists of items (all it had ready at once):
+    both faces yield the items one by one, but the blocking face crosses threads once per
+    list rather than once per item (a .map's outputs)."""
+    return twin(fn, chunked=True)
 
 
 def twin_taking(give_back: Callable):

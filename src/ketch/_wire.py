@@ -294,9 +294,11 @@ class FrameProtocol(asyncio.Protocol):
 
     # -- sending
 
-    def send(self, frame: pb.Frame, raw=None):
+    def send(self, frame: pb.Frame, raw=None, now: bool = False):
         """Queues a frame, and the bytes-like `raw` after it when given; all frames queued in
-        one loop iteration are written together."""
+        one loop iteration are written together. `now`: written at once, with what was
+        queued before it, for a caller that has batched its frames itself (it saves a loop
+        iteration)."""
         if self.closed:
             return
         if raw is not None:
@@ -308,7 +310,7 @@ class FrameProtocol(asyncio.Protocol):
         if raw:
             self._out.append(raw)
             self._out_bytes += len(raw)
-        if self._out_bytes > OUT_FLUSH_BYTES:
+        if now or self._out_bytes > OUT_FLUSH_BYTES:
             self._flush()  # now, so the transport's buffer (and back pressure) sees it
         elif not self._flush_scheduled:
             self._flush_scheduled = True
@@ -353,6 +355,25 @@ class FrameProtocol(asyncio.Protocol):
         if frame.WhichOneof("body") == "error":
             raise RemoteFailure(frame.error.kind, frame.error.message)
         return frame, reply_raw
+
+    def request_nowait(self, **body) -> tuple[int, asyncio.Future]:
+        """Sends a request frame without waiting: → (its id, the future of its reply and
+        raw bytes), for requests the server answers only when they fail; `forget(id)` once
+        no reply can come. On an idle connection it is written at once (a lone call saves
+        a loop iteration); frames already queued this iteration take it along."""
+        if self.closed:
+            raise ConnectionLost("the connection to the ketch server was lost")
+        rid = self._next_id
+        self._next_id += 1
+        fut = self._loop.create_future()
+        self._pending[rid] = fut
+        self.send(pb.Frame(id=rid, **body), now=not self._out)
+        return rid, fut
+
+    def forget(self, rid: int):
+        fut = self._pending.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.cancel()
 
     def close(self):
         if self.transport is not None and not self.closed:

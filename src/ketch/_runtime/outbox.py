@@ -44,8 +44,8 @@ class ContainerIO:
         with self.outbox_lock:
             outs, self.outbox = self.outbox, []
             self.flush_scheduled = False
-        for batch in batches_by_size(outs):
-            self.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)))
+        for batch in batches_by_size(outs):  # already gathered: sent now
+            self.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)), now=True)
 
     # -- blobs
 

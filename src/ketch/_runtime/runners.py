@@ -29,10 +29,13 @@ class InputRunner:
         self.work: queue.SimpleQueue | asyncio.Queue | None = None
         self.batch_queue: asyncio.Queue | None = None
         self.tasks: list[asyncio.Task] = []    # held here: the loop keeps only weak refs
+        self.threads_lock = threading.Lock()
+        self.thread_limit = self.threads_started = self.idle_threads = 0
 
     def start(self):
         """Starts the workers the spec asks for: a batch collector, max_inputs async
-        workers, or max_inputs worker threads."""
+        workers, or up to max_inputs worker threads (started as inputs need them: a
+        thousand threads at start would cost a cold start ~0.4 s)."""
         n = max(1, self.spec.max_inputs or 1)
         if self.spec.batch_max_size:
             self.batch_queue = asyncio.Queue()
@@ -42,9 +45,7 @@ class InputRunner:
             self.tasks = [asyncio.ensure_future(self.async_worker()) for _ in range(n)]
         else:
             self.work = queue.SimpleQueue()
-            for i in range(n):
-                threading.Thread(target=self.thread_worker, name=f"ketch-input-{i}",
-                                 daemon=True).start()
+            self.thread_limit = n
 
     # -- inputs in, cancellations
 
@@ -71,6 +72,19 @@ class InputRunner:
             self.work.put_nowait(inp)
         else:
             self.work.put(inp)
+            self._more_threads()
+
+    def _more_threads(self):
+        """An idle worker thread takes the input just queued, else a new one starts."""
+        with self.threads_lock:
+            if self.idle_threads > 0:
+                self.idle_threads -= 1
+                return
+            if self.threads_started >= self.thread_limit:
+                return
+            self.threads_started += 1
+            name = f"ketch-input-{self.threads_started - 1}"
+        threading.Thread(target=self.thread_worker, name=name, daemon=True).start()
 
     def cancel(self, input_id: str):
         self.cancelled.add(input_id)
@@ -93,6 +107,8 @@ class InputRunner:
             if inp is None:
                 return
             self.run_sync_input(inp)
+            with self.threads_lock:
+                self.idle_threads += 1
 
     def run_sync_input(self, inp: pb.Input):
         """Runs one input of sync user code in the calling (worker) thread."""

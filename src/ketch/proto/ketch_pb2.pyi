@@ -586,7 +586,7 @@ class FunctionBind(_message.Message):
     def __init__(self, function_id: _Optional[str] = ..., params: _Optional[bytes] = ...) -> None: ...
 
 class CallCreate(_message.Message):
-    __slots__ = ("call_id", "function_id", "kind", "inputs", "is_generator", "parent_input_id", "source")
+    __slots__ = ("call_id", "function_id", "kind", "inputs", "is_generator", "parent_input_id", "source", "quiet")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -594,6 +594,7 @@ class CallCreate(_message.Message):
     IS_GENERATOR_FIELD_NUMBER: _ClassVar[int]
     PARENT_INPUT_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    QUIET_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     function_id: str
     kind: CallKind
@@ -601,7 +602,8 @@ class CallCreate(_message.Message):
     is_generator: bool
     parent_input_id: str
     source: str
-    def __init__(self, call_id: _Optional[str] = ..., function_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., inputs: _Optional[_Iterable[_Union[Input, _Mapping]]] = ..., is_generator: _Optional[bool] = ..., parent_input_id: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    quiet: bool
+    def __init__(self, call_id: _Optional[str] = ..., function_id: _Optional[str] = ..., kind: _Optional[_Union[CallKind, str]] = ..., inputs: _Optional[_Iterable[_Union[Input, _Mapping]]] = ..., is_generator: _Optional[bool] = ..., parent_input_id: _Optional[str] = ..., source: _Optional[str] = ..., quiet: _Optional[bool] = ...) -> None: ...
 
 class Input(_message.Message):
     __slots__ = ("input_id", "idx", "call_id", "args", "args_blob", "method", "attempt", "is_generator")

@@ -25,6 +25,10 @@ from .resources import MachineResources
 
 DRAIN_TARGET_S = 1.0
 RAMP_START = 2
+# An input still running after this long is no tiny input: containers started now will
+# find work when they are ready, so an unmeasured function stops ramping up (a burst of
+# one-second inputs gets all its containers at once, not by doubling).
+RAMP_LIFT_S = 0.25
 
 
 @dataclass
@@ -54,10 +58,12 @@ def desired(fn: FunctionRecord) -> int:
 
 
 def plan(fn: FunctionRecord, now: float, resources: MachineResources,
-         functions: Iterable[FunctionRecord], containers: Iterable[ContainerRecord]
-         ) -> ScalePlan:
+         functions: Iterable[FunctionRecord], containers: Iterable[ContainerRecord],
+         wall_now: float | None = None) -> ScalePlan:
     """What to do for `fn` at monotonic time `now`. `functions` are the live functions
-    and `containers` every container the server holds (both for making room)."""
+    and `containers` every container the server holds (both for making room);
+    `wall_now` (the wall clock its inputs' send times use) lifts the ramp-up once one has
+    run RAMP_LIFT_S."""
     if fn.unplaceable:
         return ScalePlan()  # nothing here can run it: it neither starts nor makes room
     live = fn.live_containers()
@@ -66,7 +72,7 @@ def plan(fn: FunctionRecord, now: float, resources: MachineResources,
     # waiting inputs still get one at once (and its error, if it fails again).
     if want > len(live) and (fn.queue or now >= fn.start_after):
         new = want - len(live)
-        if fn.avg_duration is None:
+        if fn.avg_duration is None and not _running_long(live, wall_now):
             # Until run time is measured, grow by doubling as containers become ready,
             # so a burst of tiny inputs does not start a container per core's share.
             starting = sum(1 for c in live if c.state == "starting")
@@ -84,6 +90,11 @@ def plan(fn: FunctionRecord, now: float, resources: MachineResources,
                        and now - c.idle_since >= window), key=lambda c: c.idle_since)
         return ScalePlan(scale_down=idle[:len(live) - want])
     return ScalePlan()
+
+
+def _running_long(live: list[ContainerRecord], wall_now: float | None) -> bool:
+    return wall_now is not None and any(
+        0 < item.sent_at <= wall_now - RAMP_LIFT_S for c in live for item in c.inflight.values())
 
 
 def _evictions(fn: FunctionRecord, starting: int, resources: MachineResources,

@@ -86,7 +86,8 @@ def call_create(svc: Services, req: Request, msg: pb.CallCreate):
                               list(msg.inputs), msg.is_generator,
                               parent_input_id=msg.parent_input_id,
                               source=msg.source[:MAX_SOURCE_CHARS])
-    req.reply(ok=pb.Ok())
+    if not msg.quiet:
+        req.reply(ok=pb.Ok())
     return _room_for_more(svc, req, msg.call_id)
 
 

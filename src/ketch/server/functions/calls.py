@@ -20,7 +20,8 @@ from ...exception import ContainerCrashError, ExecutionError, FunctionTimeoutErr
 from ...proto import ketch_pb2 as pb
 from .call_graph import CallGraph
 from .callbacks import History, StopContainer
-from .model import FINAL, Call, ContainerRecord, FunctionRecord, InputItem, Peer, StopReason
+from .model import FINAL, Call, ContainerRecord, Deadline, FunctionRecord, InputItem, Peer, \
+    StopReason
 from .registry import Registry
 
 # How long a cancelled input's code gets to stop before its container is stopped instead.
@@ -271,9 +272,8 @@ class Calls:
         if not ready:
             return
         ready.sort(key=lambda c: len(c.inflight))
-        timeout = fn.spec.timeout_s
-        call_later = self.loop.call_later
         now = time.time()
+        sent: dict[ContainerRecord, list[InputItem]] = {}
         while queue and ready:
             for c in list(ready):
                 while queue and queue[0].call.cancelled:
@@ -286,10 +286,12 @@ class Calls:
                 item.ran_on, item.sent_at = c.id, now   # for the call history
                 c.inflight[item.msg.input_id] = item
                 self.graph.running(item.call.id, item.msg.input_id, c.id)
-                item.timer = call_later(timeout, self._input_timed_out, c, item)
+                sent.setdefault(c, []).append(item)
                 c.outbox.append(item.msg)
                 if len(c.inflight) >= per_container:
                     ready.remove(c)
+        for c, items in sent.items():  # they share a deadline: one timer for them all
+            Deadline(self.loop, fn.spec.timeout_s, items, self._input_timed_out, c)
         for c in fn.containers.values():
             if c.outbox and not c.flush_scheduled:
                 c.flush_scheduled = True
@@ -298,8 +300,8 @@ class Calls:
     def _flush_container(self, c: ContainerRecord):
         c.flush_scheduled = False
         if c.outbox and c.conn is not None:
-            for batch in batches_by_size(c.outbox):
-                c.conn.send(pb.Frame(inputs=pb.InputBatch(inputs=batch)))
+            for batch in batches_by_size(c.outbox):  # this iteration's, batched: sent now
+                c.conn.send(pb.Frame(inputs=pb.InputBatch(inputs=batch)), now=True)
         c.outbox = []
 
     def _input_timed_out(self, c: ContainerRecord, item: InputItem):
@@ -332,7 +334,8 @@ class Calls:
                 continue
             del c.inflight[out.input_id]
             if item.timer is not None:
-                item.timer.cancel()
+                item.timer.ended_one()
+                item.timer = None
             if out.duration_s:
                 avg = fn.avg_duration
                 fn.avg_duration = out.duration_s if avg is None else 0.8 * avg + 0.2 * out.duration_s
@@ -429,8 +432,8 @@ class Calls:
     def _flush_peer(self, peer: Peer):
         peer.flush_scheduled = False
         if peer.outbox:
-            for batch in batches_by_size(peer.outbox):
-                peer.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)))
+            for batch in batches_by_size(peer.outbox):  # this iteration's: sent now
+                peer.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)), now=True)
             peer.outbox = []
 
     def deliver_error(self, item: InputItem, status: int, exc: BaseException, tb: str = ""):
@@ -442,7 +445,7 @@ class Calls:
 
     def release(self, item: InputItem):
         if item.timer is not None:
-            item.timer.cancel()
+            item.timer.ended_one()
             item.timer = None
         item.container = None
 
@@ -495,3 +498,4 @@ class Calls:
                 self.release(item)
                 self.deliver_error(item, pb.INTERNAL_ERROR, running)
             c.inflight.clear()
+

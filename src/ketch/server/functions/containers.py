@@ -101,7 +101,8 @@ class Containers:
         if fn.id not in self.registry.functions or self.closing:
             return
         plan = autoscaler.plan(fn, time.monotonic(), self.resources,
-                               self.registry.functions.values(), self.containers.values())
+                               self.registry.functions.values(), self.containers.values(),
+                               wall_now=time.time())
         for _ in range(plan.start):
             reservation = self.resources.reserve(fn.spec.resources)
             if reservation is None:

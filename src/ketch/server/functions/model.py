@@ -103,7 +103,7 @@ class InputItem:
         self.call = call
         self.msg = msg
         self.container: ContainerRecord | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: Deadline | None = None   # its timeout, shared with its dispatch
         self.yielded = 0     # generator values delivered: once > 0 it is never re-run
         self.ran_on = ""     # the id of the container it was last sent to
         self.sent_at = 0.0   # when it was (wall clock)
@@ -243,3 +243,33 @@ class AppRecord:
         self.interactive = False     # `ketch run -i`: its client's terminal (terminals.py)
         self.created_at = time.time()
         self.functions: dict[str, FunctionRecord] = {}
+
+
+class Deadline:
+    """The timeout of the inputs one dispatch sent to one container: one timer for all of
+    them (a timer each was a tenth of the server's time in a .map of trivial inputs).
+    When it passes, `timed_out(container, item)` runs for each of them still running."""
+
+    __slots__ = ("items", "left", "handle", "timed_out", "container")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float,
+                 items: list[InputItem], timed_out: Callable, container: ContainerRecord):
+        self.items, self.left = items, len(items)
+        self.timed_out, self.container = timed_out, container
+        self.handle: asyncio.TimerHandle | None = loop.call_later(timeout_s, self._passed)
+        for item in items:
+            item.timer = self
+
+    def ended_one(self):
+        """One of its inputs ended (or went back to the queue): the timer goes with the
+        last."""
+        self.left -= 1
+        if self.left <= 0 and self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _passed(self):
+        self.handle = None
+        for item in self.items:
+            if item.timer is self:
+                self.timed_out(self.container, item)

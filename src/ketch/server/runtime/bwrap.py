@@ -25,6 +25,7 @@ import asyncio
 import ctypes
 import functools
 import importlib
+import logging
 import os
 import shutil
 import signal
@@ -33,11 +34,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroups, nvidia, usernet
+from . import cgroups, nvidia, usernet, zygote
 from .base import (WEB_DIR_ENV, ContainerExit, ContainerLaunch, Mount, OnExit, OnLine,
                    RunDir, RuntimeUnavailable)
 from ..._runtime.web import FALLBACK_SITE
+from .forked import spawn_forked
 from .process import _LINE_LIMIT, _pump, _signal_group
+
+log = logging.getLogger("ketch.runtime")
 
 # Where ketch's in-container runtime and its two dependencies appear in every container.
 SITE = "/opt/ketch/site"
@@ -292,10 +296,11 @@ async def spawn(box: Sandbox, on_line: OnLine) -> tuple[asyncio.subprocess.Proce
 
 
 class BwrapContainer:
-    def __init__(self, proc: asyncio.subprocess.Process, box: Sandbox):
-        self.proc = proc
+    def __init__(self, proc, box: Sandbox, zygote: zygote.Zygote | None = None):
+        self.proc = proc       # asyncio's Process, or a forked.ForkedProcess
         self.pid = proc.pid
         self.box = box
+        self.zygote = zygote   # the zygote it was forked from, if it was
 
 
 class BwrapRuntime:
@@ -314,6 +319,8 @@ class BwrapRuntime:
         self.run = RunDir(data_dir)
         self.pids_limit = pids_limit if pids_limit is not None else \
             int(os.environ.get("KETCH_PIDS_LIMIT", "4096"))
+        self.zygotes = zygote.ZygotePool(Path(data_dir) / "zygotes", _zygote_box) \
+            if zygote.enabled() else None
 
     def mount_support(self) -> str:
         """Why volumes cannot be mounted ("" when they can: always, here)."""
@@ -356,19 +363,42 @@ class BwrapRuntime:
                       hostname=launch.container_id[:63], binds=binds, gpus=list(launch.gpus),
                       cgroup=cg, network="loopback" if launch.block_network else "outbound")
         try:
-            proc, readers = await spawn(box, on_line)
+            z = await self._zygote_for(launch, python, env)
+            try:
+                proc, readers = await (spawn_forked(z, box, _overlay_of(box), on_line) if z
+                                       else spawn(box, on_line))
+            except OSError as exc:
+                if not z:
+                    raise
+                log.warning("the zygote could not fork container %s (%s); it starts by "
+                            "exec", launch.container_id, exc)
+                z = None
+                proc, readers = await spawn(box, on_line)
         except BaseException:
             cg.remove()
             shutil.rmtree(box.scratch, ignore_errors=True)
             self.run.remove_web_dir(launch.container_id)
             raise
-        container = BwrapContainer(proc, box)
+        container = BwrapContainer(proc, box, z)
+        if z is not None:
+            log.info("container %s forked from zygote %s", launch.container_id, z.scratch.name)
         asyncio.ensure_future(self._watch(container, readers, on_exit, launch))
         return container
+
+    async def _zygote_for(self, launch: ContainerLaunch, python: str, env: dict):
+        """The zygote to fork this container from; None: start it by exec."""
+        if self.zygotes is None or zygote.eligible(launch):
+            return None
+        # Nothing of the function's environment: a zygote's start takes no user input.
+        zenv = {"PATH": os.environ.get("PATH", IMAGE_PATH), "HOME": "/root",
+                "TMPDIR": "/tmp", "PYTHONUNBUFFERED": "1"}
+        return await self.zygotes.get(zygote.key_of(launch, python), launch, python, zenv)
 
     async def _watch(self, container: BwrapContainer, readers, on_exit: OnExit,
                      launch: ContainerLaunch):
         code = await container.proc.wait()
+        if container.zygote is not None:
+            container.zygote.release()
         box = container.box
         await asyncio.wait(readers, timeout=2)
         kills = box.cgroup.oom_kills()  # None: unknown (logged); reported as no OOM
@@ -390,7 +420,8 @@ class BwrapRuntime:
         if handle.proc.returncode is not None:
             return
         # bubblewrap is pid 1's parent: it forwards nothing, so signal the runtime inside.
-        _signal_cgroup(handle.box.cgroup, signal.SIGTERM)
+        _signal_cgroup(handle.box.cgroup, signal.SIGTERM,
+                       skip=getattr(handle.proc, "init_pid", 0))
         try:
             await asyncio.wait_for(handle.proc.wait(), grace_s)
         except asyncio.TimeoutError:
@@ -399,6 +430,18 @@ class BwrapRuntime:
     def kill(self, handle: BwrapContainer):
         handle.box.cgroup.kill_all()
         _signal_group(handle.pid, signal.SIGKILL)
+
+
+def _zygote_box(command: list[str], env: dict, layers: list[str], scratch: Path
+                ) -> tuple[Sandbox, str]:
+    """A zygote's view: its image's (or the host system's) root with ketch's runtime."""
+    box = Sandbox(command=command, env=env, layers=layers, scratch=scratch,
+                  hostname="ketch-zygote", network="host")
+    return box, _overlay_of(box)
+
+
+def _overlay_of(box: Sandbox) -> str:
+    return _overlay_options(box.layers, box.scratch) if box.layers else ""
 
 
 def _code_binds(code_dir: str) -> list[Mount]:
@@ -410,9 +453,10 @@ def _code_binds(code_dir: str) -> list[Mount]:
             for name in sorted(os.listdir(code_dir))]
 
 
-def _signal_cgroup(cg: cgroups.Cgroup, sig: int):
-    """Signals every process of the container except bubblewrap itself (which would die
-    at once and take the others with it, without their grace period)."""
+def _signal_cgroup(cg: cgroups.Cgroup, sig: int, skip: int = 0):
+    """Signals every process of the container except bubblewrap itself or a forked
+    container's init (`skip`), which would die at once and take the others with it,
+    without their grace period."""
     procs = Path(cg.procs_files[0])
     try:
         pids = [int(p) for p in procs.read_text().split()]
@@ -420,6 +464,8 @@ def _signal_cgroup(cg: cgroups.Cgroup, sig: int):
         return
     for pid in pids:
         try:
+            if pid == skip:
+                continue
             if os.path.basename(os.readlink(f"/proc/{pid}/exe")) == "bwrap":
                 continue
             os.kill(pid, sig)

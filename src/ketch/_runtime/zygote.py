@@ -1,0 +1,209 @@
+"""The zygote: a warmed interpreter inside an image that forks containers.
+
+It has imported the container runtime (asyncio, protobuf, the wire, the runners) and
+waits, single-threaded and with no event loop, on a control socket only the server holds.
+Each request (the container's bubblewrap arguments, environment and pipes, as SCM_RIGHTS)
+becomes three processes:
+
+- the **keeper** (forked from the zygote): enters fresh ipc, uts, network and pid
+  namespaces, reports its host pid (for slirp4netns to attach), forks the init, and
+  reports how it exited; it kills the init if the server goes (its status pipe breaks);
+- the **init** (pid 1 of the new namespace): joins the container's cgroup, builds the
+  root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
+  only the container's capabilities, forks the runtime and reaps orphans, exiting with
+  the runtime's status (as bubblewrap's init does);
+- the **runtime** (pid 2): its stdio and the network's ready pipe at 0-3, every other fd
+  closed, the container's environment, then `container.main()` as after an exec.
+
+The zygote's root is the image's (or the host system's) view with ketch at SITE, so what
+it imported is where the container finds it. It holds a descriptor of its mount
+namespace's real root (ROOT_FD_ENV): a keeper returns there to build its container's root
+from host paths before pivoting away. It dies with the server (parent-death signal, and
+its control socket's end of file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+
+from . import container, namespaces
+
+CONTROL_FD_ENV = "KETCH_ZYGOTE_CONTROL_FD"
+ROOT_FD_ENV = "KETCH_ZYGOTE_ROOT_FD"
+MAX_REQUEST = 1 << 20
+_READY_FD = 3  # where the runtime finds the network's ready pipe
+
+
+def serve(control: socket.socket, root_fd: int):
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
+    control.send(b"ready")
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 8)
+        except ConnectionError:
+            return
+        if not msg:
+            return
+        if threading.active_count() != 1:
+            raise RuntimeError("the zygote must not run threads when it forks")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            _keeper(json.loads(msg), fds, control, root_fd)
+        for fd in fds:
+            os.close(fd)
+
+
+def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
+    out, err, status = fds[:3]
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        control.close()
+        os.fchdir(root_fd)
+        os.chroot(".")       # back to the real root of the zygote's mount namespace
+        os.close(root_fd)
+        flags = namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC | \
+            namespaces.CLONE_NEWUTS | namespaces.CLONE_NEWPID
+        if req["own_network"]:
+            flags |= namespaces.CLONE_NEWNET
+        namespaces.unshare(flags)
+        if req["own_network"]:
+            namespaces.loopback_up()
+        namespaces.sethostname(req["hostname"])
+        os.write(status, f"net {os.getpid()}\n".encode())
+        init = os.fork()
+        if init == 0:
+            _init(req, fds)
+        os.write(status, f"init {init}\n".encode())
+        for fd in fds:
+            if fd != status:
+                os.close(fd)
+        pidfd = os.pidfd_open(init)
+        poll = select.poll()
+        poll.register(pidfd, select.POLLIN)
+        poll.register(status, 0)  # POLLERR once the server's end is closed
+        for fd, _ in poll.poll():
+            if fd == status:
+                os.kill(init, signal.SIGKILL)
+        _, code = os.waitpid(init, 0)
+        os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
+    except BaseException as exc:  # noqa: BLE001 - reported where the container's output goes
+        _fail(err, status, exc)
+    os._exit(0)
+
+
+def _init(req: dict, fds: list[int]):
+    out, err, status = fds[:3]
+    try:
+        namespaces.die_with_parent()
+        namespaces.not_dumpable()  # its container's processes cannot ptrace it
+        os.close(status)
+        os.dup2(out, 1)  # not the zygote's own stdout and stderr any more
+        os.dup2(err, 2)
+        _prepare(req["prep"])
+        new_root = req["prep"]["scratch"] + "/.root"
+        settings = namespaces.build_root(req["args"], new_root)
+        namespaces.pivot_into(new_root)
+        namespaces.keep_only_caps(settings["caps"])
+        runtime = os.fork()
+        if runtime == 0:
+            try:
+                _runtime(req, fds, settings["chdir"])
+            except BaseException as exc:  # noqa: BLE001 - its stderr is at 2 by now
+                _fail(2, None, exc)
+        for fd in fds:
+            if fd != status:
+                os.close(fd)
+    except BaseException as exc:  # noqa: BLE001
+        _fail(err, None, exc)
+    while True:  # pid 1: reap what the runtime's children leave behind
+        pid, code = os.waitpid(-1, 0)
+        if pid == runtime:
+            code = os.waitstatus_to_exitcode(code)
+            os._exit(code if code >= 0 else 128 - code)
+
+
+def _prepare(prep: dict):
+    """As the exec path's preexec does: the cgroup, then a private mount namespace with the
+    scratch space bounded and the image's layers stacked."""
+    for procs in prep["procs"]:
+        with open(procs, "w") as f:
+            f.write("0")  # this process (its pid here is 1, not the host's)
+    namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
+    scratch = prep["scratch"]
+    if prep["scratch_mib"]:
+        namespaces.mount("tmpfs", scratch, "tmpfs", 0, f"size={prep['scratch_mib']}m,mode=0755")
+    if not prep["overlay"]:
+        for sub, mode in (("tmp", 0o1777), ("home", 0o700)):
+            os.makedirs(f"{scratch}/{sub}", mode=mode, exist_ok=True)
+        os.chmod(f"{scratch}/tmp", 0o1777)
+        return
+    for sub in ("upper", "work", "root"):
+        os.makedirs(f"{scratch}/{sub}", exist_ok=True)
+    namespaces.mount("overlay", f"{scratch}/root", "overlay", 0, prep["overlay"])
+
+
+def _runtime(req: dict, fds: list[int], workdir: str):
+    out, err, _status = fds[:3]
+    ready = fds[3] if len(fds) > 3 else None
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    env = dict(req["env"])
+    if ready is not None:
+        os.dup2(ready, _READY_FD)
+        env["KETCH_NET_READY_FD"] = str(_READY_FD)
+    keep = {0, 1, 2} | ({_READY_FD} if ready is not None else set())
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(workdir)
+    container.main()
+
+
+def _fail(err: int, status: int | None, exc: BaseException):
+    try:
+        os.write(err, f"ketch: the container could not be set up: {exc}\n".encode())
+        if status is not None:
+            os.write(status, b"exit 126\n")
+    finally:
+        os._exit(126)
+
+
+# Imported once here rather than in each container: the event loop, and the web server
+# web endpoints use (where this interpreter has them; a container imports what is missing).
+_WARM = ("uvloop", "uvicorn", "uvicorn.config", "uvicorn.server", "uvicorn.lifespan.on",
+         "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto",
+         "uvicorn.protocols.http.h11_impl", "uvicorn.protocols.http.httptools_impl",
+         "uvicorn.protocols.websockets.websockets_sansio_impl", "uvicorn.loops.uvloop",
+         "uvicorn.loops.asyncio", "a2wsgi")
+
+
+def main():
+    namespaces.die_with_parent()
+    for name in _WARM:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    control = socket.socket(fileno=int(os.environ.pop(CONTROL_FD_ENV)))
+    serve(control, int(os.environ.pop(ROOT_FD_ENV)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Containers forked from a zygote: what they hold and do not, a crashed zygote's
+fallback to exec, and no zygote or container left after an app stops or the server is
+killed. (The isolation tests of test_bwrap.py and test_security_network.py run on both
+the forked and the exec path.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from isolation_helpers import needs_bwrap, run_client, start_server
+from zygote_helpers import alive, descendants, wait_gone, zygotes_of
+
+pytestmark = needs_bwrap
+
+WHO = """
+    import json
+    from apps import forked
+    with forked.app.run():
+        print(json.dumps([forked.who.remote() for _ in range(1)]))
+"""
+
+
+@pytest.fixture
+def srv(tmp_path):
+    s = start_server(tmp_path / "srv", "bwrap", KETCH_ZYGOTE_IDLE_S="1",
+                     KETCH_ZYGOTE_RETRY_S="30")
+    yield s
+    s.stop()
+
+
+def test_a_forked_container_holds_only_its_own(srv):
+    (a,) = run_client(srv, WHO)
+    (b,) = run_client(srv, WHO)
+    assert srv.log().count("forked from zygote") == 2
+    assert srv.log().count("is ready for the host system") == 1  # one zygote, shared
+    for out in (a, b):
+        assert out["pid"] == 2                # pid 2 of its own pid namespace
+        assert out["hostname"] == out["container_id"]
+        # stdio, then only what its runtime opened: no descriptor of the zygote's (its
+        # root, a file of the host) came along
+        assert out["fds"]["0"] == "/dev/null" and out["fds"]["1"].startswith("pipe:")
+        paths = [t for t in out["fds"].values() if t.startswith("/")]
+        assert set(paths) <= {"/dev/null"}, out["fds"]
+        assert out["no_new_privs"] == "1"
+        assert out["token"].startswith("kc-")
+    assert a["token"] != b["token"]           # each its own credential
+
+
+def test_a_crashed_zygote_falls_back_to_exec_and_says_so(srv):
+    run_client(srv, WHO)
+    (zygote,) = zygotes_of(srv.proc.pid)
+    os.kill(zygote, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while "exited (code -9); its containers start by exec" not in srv.log():
+        assert time.monotonic() < deadline, srv.log()[-3000:]
+        time.sleep(0.05)
+    (out,) = run_client(srv, WHO)
+    assert out["pid"] == 2 and out["token"].startswith("kc-")
+    log = srv.log()
+    assert "this container starts by exec" in log
+    assert log.count("forked from zygote") == 1  # the first container only
+
+
+def test_no_zygote_outlives_its_last_container_after_app_stop(srv):
+    run_client(srv, WHO)
+    assert "forked from zygote" in srv.log()
+    deadline = time.monotonic() + 15
+    while zygotes_of(srv.proc.pid):
+        assert time.monotonic() < deadline, "the zygote is still there after app stop"
+        time.sleep(0.1)
+    assert "retired: no containers" in srv.log()
+
+
+def test_zygotes_and_forked_containers_die_with_a_killed_server(srv):
+    client = subprocess.Popen(
+        [sys.executable, "-c", "from apps import forked\nwith forked.app.run():\n"
+         "    forked.linger.remote(60)\n"], env={**srv.env, "PYTHONPATH": "."},
+        cwd=os.path.dirname(__file__), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while "forked from zygote" not in srv.log():
+            assert time.monotonic() < deadline, srv.log()[-3000:]
+            time.sleep(0.05)
+        (zygote,) = zygotes_of(srv.proc.pid)
+        time.sleep(0.3)  # the container's init and runtime exist by now
+        procs = [zygote] + descendants(zygote)
+        assert len(procs) >= 4, procs  # zygote, keeper, init, runtime
+        srv.kill()
+        assert wait_gone(procs, 10) == [], [open(f"/proc/{p}/cmdline").read() for p in
+                                            alive(procs)]
+    finally:
+        client.kill()
+        client.wait()
