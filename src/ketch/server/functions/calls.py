@@ -124,8 +124,7 @@ class Calls:
                 self.deliver_error(item, pb.INTERNAL_ERROR, err)
 
     def resume_spawned(self, successor: Callable[[str], FunctionRecord | None]):
-        """After a restart: queue again every input of a spawned call that has no output
-        (a call of a version that was still draining goes to its successor)."""
+        """After a restart: requeue unanswered spawned inputs (a drained version: its successor's)."""
         for call_id, function_id in self.store.open_calls():
             fn = self.registry.functions.get(function_id) or successor(function_id)
             if fn is None:
