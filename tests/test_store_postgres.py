@@ -89,10 +89,17 @@ def test_server_start_takes_its_store_and_refuses_one_it_cannot_use(tmp_path, po
     assert "cannot reach the PostgreSQL store postgresql://ketch:***@127.0.0.1" in run.stderr
     assert "hunter2" not in run.stderr + srv.log(), run.stderr
     # A store it can use: the server starts on it, and keeps nothing in SQLite.
-    run = srv.ketch("server", "start", "--store", postgres.create_database(), timeout=30)
+    url = postgres.create_database()
+    run = srv.ketch("server", "start", "--store", url, timeout=30)
     try:
         assert run.returncode == 0, run.stderr + srv.log()
         assert srv.ketch("dict", "list").returncode == 0
         assert not (srv.data_dir / "ketch.db").exists()
+        # A second server on the same store would run its apps and calls twice.
+        other = ServerProcess(tmp_path / "other", extra_env={"KETCH_RUNTIME": "process"})
+        other.data_dir.mkdir(parents=True)
+        second = other.ketch("server", "start", "--store", url, timeout=30)
+        assert second.returncode != 0
+        assert "another ketch server uses the store" in second.stderr, second.stderr
     finally:
         assert srv.ketch("server", "stop").returncode == 0

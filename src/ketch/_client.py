@@ -244,7 +244,15 @@ def start_local_server(address: str):
     host, port = _wire.parse_address(address)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if proc.poll() is not None:   # it exited: its last words say why (a bad --store)
+        exited = proc.poll() is not None   # read before the connect: a racing server won
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            print(f"ketch: started a local server at {address} "
+                  f"(data in {data}, log in {log_path})", file=sys.stderr)
+            return
+        except OSError:
+            pass
+        if exited:   # and none answers: its last words say why (a bad --store, say)
             with open(log_path, "rb") as log:
                 log.seek(logged_before)
                 lines = log.read().decode(errors="replace").strip().splitlines()
@@ -252,12 +260,6 @@ def start_local_server(address: str):
                         lines[-1] if lines else f"exit status {proc.returncode}")
             said = said.removeprefix("ketch server: ")
             raise ConnectionError(f"the ketch server did not start: {said} (log: {log_path})")
-        try:
-            socket.create_connection((host, port), timeout=0.5).close()
-            print(f"ketch: started a local server at {address} "
-                  f"(data in {data}, log in {log_path})", file=sys.stderr)
-            return
-        except OSError:
-            time.sleep(0.02)
+        time.sleep(0.02)
     raise ConnectionError(f"started a local ketch server at {address} but it did not answer "
                           f"within 20 s; see its log at {log_path}")

@@ -89,6 +89,7 @@ class Server:
         datadir.create(data_dir)
         self.token = load_or_create_token(data_dir)
         self.db = open_database(store_url, data_dir)
+        self.db.claim()   # two servers on one store would both run its apps and calls
         self.store = Store(self.db)
         self.blobs = BlobStore(data_dir / "blobs")
         self.code = CodeStore(data_dir / "code", self.blobs)

@@ -48,6 +48,9 @@ class Database(Protocol):
     def transaction(self) -> contextlib.AbstractContextManager:
         """One transaction around the block (nested blocks join the outer one)."""
 
+    def claim(self):
+        """Makes this server the store's only one, or raises StoreUnavailable."""
+
     def lock_for_migration(self):
         """Inside a transaction: keeps other servers' migrations out until it ends."""
 

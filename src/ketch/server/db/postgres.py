@@ -12,13 +12,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import time
 from typing import Any, Iterable, Sequence
 
 from .base import StoreUnavailable, mask_url, statements
 
 CONNECT_TIMEOUT_S = 5
-# Any number: the key of the advisory lock that serializes schema migrations.
+# Any numbers: the keys of the advisory locks that serialize schema migrations and that a
+# server holds for as long as it uses the store.
 MIGRATION_LOCK = 7419
+SERVER_LOCK = 7420
+# A server killed just before this one started may hold the store a moment longer.
+CLAIM_WAIT_S = 5
+# TCP keepalives, so that PostgreSQL frees the store of a server whose machine died
+# within about 25 s, and such a server notices a database gone.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+              "keepalives_count": 3}
 
 _TYPES = [
     (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", re.I), "BIGSERIAL PRIMARY KEY"),
@@ -56,13 +65,16 @@ class PostgresDatabase:
         self._psycopg = psycopg
         self._url = url
         self._depth = 0
+        self._claimed = False
         self._connect()
 
     def _connect(self):
         try:
             self.conn = self._psycopg.connect(self._url, autocommit=True,
                                               connect_timeout=CONNECT_TIMEOUT_S,
-                                              application_name="ketch-server")
+                                              application_name="ketch-server", **KEEPALIVES)
+            for name in ("idle", "interval", "count"):   # the server's side of them
+                self.conn.execute(f"SET tcp_keepalives_{name} = {KEEPALIVES['keepalives_' + name]}")
         except self._psycopg.Error as exc:
             # psycopg's message spans lines; the CLI shows the server's last line.
             reason = " ".join(str(exc).replace(self._url, self.url).split())
@@ -74,10 +86,26 @@ class PostgresDatabase:
 
     def _live(self):
         # A connection lost (PostgreSQL restarted) fails the statement it was running;
-        # the next one reconnects.
+        # the next one reconnects (and claims the store again: the lock went with it).
         if self.conn.closed and not self._depth:
             self._connect()
+            if self._claimed:
+                self.claim()
         return self.conn
+
+    def claim(self):
+        """Makes this connection the store's one server: a session lock, freed when the
+        connection ends (the server stops, is killed, or its machine dies)."""
+        deadline = time.monotonic() + CLAIM_WAIT_S
+        while not self.conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                    (SERVER_LOCK,)).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(
+                    f"another ketch server uses the store {self.url} (it holds the store's "
+                    "lock): stop that one first (`ketch server stop` where it runs), or give "
+                    "this server a database of its own")
+            time.sleep(0.2)
+        self._claimed = True
 
     def execute(self, sql: str, args: Sequence[Any] = ()):
         if args:

@@ -58,6 +58,9 @@ class SqliteDatabase:
         finally:
             self._depth = 0
 
+    def claim(self):
+        pass   # the data directory is the server's own
+
     def lock_for_migration(self):
         pass   # BEGIN IMMEDIATE already holds the write lock
 
