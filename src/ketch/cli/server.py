@@ -39,10 +39,20 @@ def _status():
               f"listens on (default: KETCH_GATEWAY_ADDR or {_config.DEFAULT_GATEWAY_ADDRESS}).")
 @click.option("--http-address", default=None, help="HOST:PORT of the HTTP side, /metrics "
               f"(default: KETCH_HTTP_ADDR or {_config.DEFAULT_HTTP_ADDRESS}).")
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS",
+              help="Join this Ray cluster (HEAD_IP:6379, or auto on a Ray node; also "
+                   "KETCH_RAY_ADDRESS) and run containers on all its nodes.")
+@click.option("--advertise-address", default=None, metavar="IP",
+              help="With --ray: the IP other nodes' containers reach the server at (default: "
+                   "the --address host, else this node's IP in the Ray cluster).")
 @click.option("--foreground", is_flag=True, help="Run in this terminal, logging to it.")
 def start(address: str | None, gateway_address: str | None, http_address: str | None,
-          foreground: bool):
+          ray_address: str | None, advertise_address: str | None, foreground: bool):
     """Start the server (in the background unless --foreground)."""
+    if ray_address:
+        os.environ["KETCH_RAY_ADDRESS"] = ray_address    # the server reads them
+    if advertise_address:
+        os.environ["KETCH_ADVERTISE_ADDRESS"] = advertise_address
     if address:
         os.environ["KETCH_SERVER_ADDR"] = address
     if gateway_address:

@@ -103,7 +103,7 @@ class Containers:
         plan = autoscaler.plan(fn, time.monotonic(), self.resources,
                                self.registry.functions.values(), self.containers.values())
         for _ in range(plan.start):
-            reservation = self.resources.reserve(fn.spec.resources)
+            reservation = self.resources.reserve(fn.spec.resources, fn.spec.image_id)
             if reservation is None:
                 break
             self.launch(fn, reservation)

@@ -1,0 +1,88 @@
+"""ketch on a real multi-node Ray cluster (issue 11): the head and two worker nodes, each
+worker in its own network namespace (tests/cluster_fixtures.py). Worker w2 declares one
+H100 to Ray (`--num-gpus 1`, `accelerator_type:H100`) though this machine has no GPU:
+placement is what is tested. Nodes have 1 CPU; w2 has 3 GiB of memory, the others 1 GiB."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+# The session's cluster starts inside the first test's time: Ray's nodes and the agents
+# on them take tens of seconds on this 2-core machine.
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def deployed(cluster_server):
+    out = cluster_server.ketch("deploy", "apps/cluster_app.py", timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return cluster_server
+
+
+def nodes(srv) -> dict:
+    out = srv.ketch("node", "list", "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def node_by_ip(srv) -> dict[str, dict]:
+    return {n["address"]: n for n in nodes(srv)["nodes"]}
+
+
+def test_node_list_shows_every_node_with_its_capacity(deployed):
+    cluster = deployed.cluster
+    listed = node_by_ip(deployed)
+    assert set(listed) >= {n.ip for n in cluster.nodes}, listed
+    head, w1, w2 = (listed[n.ip] for n in cluster.nodes[:3])
+    for n in (head, w1, w2):
+        assert n["state"] == "alive" and n["cpu"] == 1.0, n
+        assert set(n) >= {"id", "address", "state", "cpu", "memory_mib", "gpus",
+                          "containers"}
+    assert (head["memory_mib"], w1["memory_mib"], w2["memory_mib"]) == (1024, 1024, 3072)
+    assert head["gpus"] == w1["gpus"] == [] and w2["gpus"] == ["H100"]
+    table = deployed.ketch("node", "list").stdout
+    assert "Ray cluster" in table and cluster.nodes[1].ip in table and "H100" in table
+
+
+def run(srv, code: str, timeout: float = 90) -> str:
+    out = srv.python("import ketch, json\n" + code, timeout=timeout)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout.strip()
+
+
+def test_map_spreads_over_worker_nodes(deployed):
+    ids = {n["address"]: n["id"] for n in nodes(deployed)["nodes"]}
+    out = run(deployed, "f = ketch.Function.from_name('cluster', 'where')\n"
+                        "print(json.dumps(list(f.map(range(12)))))")
+    results = json.loads(out)
+    assert [x for _, x in results] == list(range(12))
+    used = {node for node, _ in results}
+    workers = {ids[n.ip] for n in deployed.cluster.nodes[1:3]}
+    assert used & workers, (used, ids)        # work ran on worker nodes
+    assert len(used) >= 2, used               # and was spread, not stacked on one
+
+
+def test_placement_by_cpu_memory_and_gpu(deployed):
+    ids = {n.ip: None for n in deployed.cluster.nodes}
+    ids = {n["address"]: n["id"] for n in nodes(deployed)["nodes"]}
+    w2 = ids[deployed.cluster.nodes[2].ip]
+    out = json.loads(run(deployed, """
+big = ketch.Function.from_name('cluster', 'big_memory').remote()
+gpu = ketch.Function.from_name('cluster', 'on_h100').remote()
+# cpu=1.0 on 1-CPU nodes: three at once need three nodes, never two on one.
+cpu = list(ketch.Function.from_name('cluster', 'whole_cpu').map([1.5, 1.5, 1.5]))
+print(json.dumps([big, gpu, cpu]))"""))
+    big, (gpu_node, visible), cpu = out
+    assert big == w2                    # only w2 has 2 GiB to give
+    assert gpu_node == w2 and visible == "0"
+    assert len(set(cpu)) == 3, cpu      # one whole-CPU container per node
+
+
+def test_container_list_shows_nodes(deployed):
+    run(deployed, "ketch.Function.from_name('cluster', 'where').remote(1)")
+    rows = json.loads(deployed.ketch("container", "list", "--json").stdout)
+    known = {n["id"] for n in nodes(deployed)["nodes"]}
+    assert rows and all(r["node"] in known for r in rows), rows
