@@ -66,19 +66,18 @@ def test_map_spreads_over_worker_nodes(deployed):
 
 
 def test_placement_by_cpu_memory_and_gpu(deployed):
-    ids = {n.ip: None for n in deployed.cluster.nodes}
     ids = {n["address"]: n["id"] for n in nodes(deployed)["nodes"]}
     w2 = ids[deployed.cluster.nodes[2].ip]
     out = json.loads(run(deployed, """
 big = ketch.Function.from_name('cluster', 'big_memory').remote()
 gpu = ketch.Function.from_name('cluster', 'on_h100').remote()
-# cpu=1.0 on 1-CPU nodes: three at once need three nodes, never two on one.
-cpu = list(ketch.Function.from_name('cluster', 'whole_cpu').map([1.5, 1.5, 1.5]))
+# cpu=0.75 on 1-CPU nodes: three at once need three nodes, never two on one.
+cpu = list(ketch.Function.from_name('cluster', 'most_of_a_cpu').map([1.5, 1.5, 1.5]))
 print(json.dumps([big, gpu, cpu]))"""))
     big, (gpu_node, visible), cpu = out
     assert big == w2                    # only w2 has 2 GiB to give
     assert gpu_node == w2 and visible == "0"
-    assert len(set(cpu)) == 3, cpu      # one whole-CPU container per node
+    assert len(set(cpu)) == 3, cpu      # one such container per node
 
 
 def test_container_list_shows_nodes(deployed):
@@ -86,3 +85,69 @@ def test_container_list_shows_nodes(deployed):
     rows = json.loads(deployed.ketch("container", "list", "--json").stdout)
     known = {n["id"] for n in nodes(deployed)["nodes"]}
     assert rows and all(r["node"] in known for r in rows), rows
+
+
+def test_node_killed_mid_map_loses_no_input(deployed):
+    """w1 dies (every process of its namespace killed) while a map runs there: its inputs
+    run again elsewhere (retries=3) and every result comes back."""
+    cluster = deployed.cluster
+    victim = cluster.nodes[1]
+    code = """
+import threading, time, os, signal
+f = ketch.Function.from_name('cluster', 'one_second')
+started = time.monotonic()
+results = list(f.map(range(6)))
+print(json.dumps({"results": results, "s": time.monotonic() - started}))"""
+    import subprocess
+    import sys
+    from conftest import TESTS
+    mapper = subprocess.Popen([sys.executable, "-c", "import ketch, json\n" + code],
+                              env={**deployed.env, "PYTHONPATH": str(TESTS)}, cwd=TESTS,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim_id = next(n["id"] for n in nodes(deployed)["nodes"] if n["address"] == victim.ip)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:    # until w1 runs one of the map's containers
+        if node_by_ip(deployed)[victim.ip]["containers"]:
+            break
+        time.sleep(0.2)
+    killed_at = time.monotonic()
+    victim.kill()
+    out, err = mapper.communicate(timeout=120)
+    assert mapper.returncode == 0, out + err
+    done = json.loads(out)
+    assert sorted(x for _, x in done["results"]) == list(range(6))
+    recovered_s = time.monotonic() - killed_at
+    listed = node_by_ip(deployed)[victim.ip]
+    assert listed["state"] == "dead" and listed["lost_because"], listed
+    logs = deployed.ketch("app", "logs", "cluster").stdout
+    assert f"node {victim_id[:12]}" in logs and "was lost" in logs
+    print(f"node killed -> map done in {recovered_s:.1f} s")
+    assert recovered_s < 60
+
+
+def test_waiting_for_a_gpu_then_a_node_joins(deployed):
+    """No node has an A100: the call waits, saying so in `node list`; a worker that
+    declares one joins, and the call runs there."""
+    import subprocess
+    import sys
+    from conftest import TESTS
+    caller = subprocess.Popen(
+        [sys.executable, "-c", "import ketch\n"
+         "print(ketch.Function.from_name('cluster', 'on_a100').remote())"],
+        env={**deployed.env, "PYTHONPATH": str(TESTS)}, cwd=TESTS,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        waiting = nodes(deployed)["waiting"]
+        if waiting:
+            break
+        time.sleep(0.3)
+    assert any(w.startswith("on_a100 waits for 1× A100") for w in waiting), waiting
+    assert "waiting: on_a100 waits for 1× A100" in deployed.ketch("node", "list").stdout
+    assert "asked Ray's autoscaler for" in deployed.log()
+    joined = deployed.cluster.add_worker(memory_mib=1024, gpus=1, gpu_kind="A100")
+    out, err = caller.communicate(timeout=120)
+    assert caller.returncode == 0, out + err
+    new_id = next(n["id"] for n in nodes(deployed)["nodes"] if n["address"] == joined.ip)
+    assert out.strip() == new_id
+    assert nodes(deployed)["waiting"] == []

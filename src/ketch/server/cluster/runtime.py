@@ -15,9 +15,9 @@ from .nodes import ClusterResources, NodeRecord
 
 log = logging.getLogger("ketch.server")
 
-# An agent answers an events call within its poll (5 s); one silent for this long is
-# taken as lost even before Ray declares its node dead.
-AGENT_SILENT_S = 15.0
+# An agent answers an events call within its poll (5 s); one silent for this long is taken
+# as lost (a hung agent: a dead node, Ray itself declares within ~15 s).
+AGENT_SILENT_S = 30.0
 
 
 @dataclass
