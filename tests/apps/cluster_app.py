@@ -20,8 +20,9 @@ def where(x):
 
 @app.function(cpu=0.75)   # more than half a 1-CPU node: two never share one
 def most_of_a_cpu(seconds):
+    started = time.time()
     time.sleep(seconds)
-    return node()
+    return node(), started, time.time()
 
 
 @app.function(memory=2048)
