@@ -100,6 +100,8 @@ def _under(name: str, prefix: str) -> bool:
 @pytest.mark.parametrize("source, target", [
     ("ketch", "ketch.server.main"),               # nothing imports main
     ("ketch._runtime", "ketch.server"),           # containers carry no server code
+    ("ketch.node", "ketch.server.api"),           # a node runs backends, not the server
+    ("ketch.node", "ketch.server.functions"),
     ("ketch.server.functions", "ketch.server.api"),
     ("ketch.server.gateway", "ketch.server.api"),
     ("ketch.server.images", "ketch.server.api"),

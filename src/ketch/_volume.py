@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from . import _sync
+from . import _sync, _volume_copy
 from ._client import Client
 from ._object import _Object, refuse_client
 from .exception import InvalidError
@@ -110,14 +110,21 @@ class Volume(_Object):
 
     @_sync.twin
     async def commit(self) -> None:
-        """Makes the volume's changes durable on disk."""
+        """Makes the volume's changes durable on disk (and, in a container on another
+        cluster node, where the volume is a copy, publishes them first)."""
         client, oid = await self._client_and_id()
+        copy = _volume_copy.mounted(oid)
+        if copy is not None:
+            await copy.commit()
         await client.request(volume_commit=pb.VolumeCommit(object_id=oid))
 
     @_sync.twin
     async def reload(self) -> None:
-        """Brings in others' committed changes; ketch's mounts already show them."""
-        await self._id()
+        """Brings in others' committed changes; mounts on the server's machine already
+        show them, copies on other cluster nodes fetch them."""
+        copy = _volume_copy.mounted(await self._id())
+        if copy is not None:
+            await copy.reload()
 
     # -- listing
 

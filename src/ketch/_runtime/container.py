@@ -17,10 +17,11 @@ import sys
 import time
 import traceback
 
-from .. import _wire
+from .. import _sync, _volume_copy, _wire
 from .._logtags import TaggedStream
 from .._serialization import serialize_exception
 from .._timing import STOP_GRACE_S
+from .._volume import Volume
 from ..proto import ketch_pb2 as pb
 from .loading import UserCode
 from .network import wait_for_network
@@ -66,6 +67,11 @@ class ContainerRuntime:
         web = WebServing(self.code) if self.spec.web_endpoints else None
         try:
             wait_for_network()
+            # Volumes mounted as copies (on a cluster node other than the server's) show
+            # their committed state before the user's code sees them.
+            if os.environ.get(_volume_copy.ENV):
+                await _sync.run_aio(_volume_copy.pull_all(
+                    os.environ, lambda object_id: Volume(object_id=object_id)))
             await self.code.load()
             ready = pb.Frame(container_ready=pb.ContainerReady(ok=True)) if web is None else \
                 pb.Frame(web_ready=await web.start())
@@ -88,10 +94,22 @@ class ContainerRuntime:
         while self.runner.running and not self.conn.closed and time.monotonic() < deadline:
             await asyncio.sleep(DRAIN_POLL_S)
         await self.code.run_exit_hooks()
+        await self._commit_copies()
         self.io.flush()
         await asyncio.sleep(0)
         self.conn.close()
         return 0
+
+    async def _commit_copies(self):
+        """A normal exit publishes what the container changed in its volume copies."""
+        if not _volume_copy.held():
+            return
+        try:
+            await _sync.run_aio(_volume_copy.commit_all())
+        except Exception:
+            print("ketch: committing the container's volume copies at exit failed:",
+                  file=sys.stderr)
+            traceback.print_exc()
 
 
 async def _main() -> int:

@@ -44,6 +44,7 @@ from .history import CallHistory
 from .http import HttpSide, metrics_routes
 from .logs import LogService
 from .metrics import ServerMetrics
+from .node_files import NodeFiles
 from .objects import ObjectsService
 from .objects_store import ObjectsStore
 from .queues import QueueService
@@ -151,7 +152,8 @@ class Server:
             volumes=self.volumes, tokens=self.tokens, request_shutdown=self.request_shutdown,
             scheduler=self.scheduler, deployments=self.deployments,
             http=self.http, metrics=self.metrics, history=self.history,
-            dashboard_logins=Logins(), sandboxes=self.sandboxes)
+            dashboard_logins=Logins(), sandboxes=self.sandboxes,
+            node_files=NodeFiles(self.images.store, self.blobs))
         # The HTTP side's routes: /metrics, then the dashboard's (given self.services).
         self.http.add_routes(functools.partial(metrics_routes, self.metrics, self.tokens))
         self.http.add_routes(functools.partial(dashboard_routes, self.services))

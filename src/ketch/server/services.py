@@ -21,6 +21,7 @@ from .images import ImageService
 from .http.side import HttpSide
 from .logs import LogService
 from .metrics import ServerMetrics
+from .node_files import NodeFiles
 from .objects import ObjectsService
 from .objects_store import ObjectRow
 from .queues import QueueService
@@ -69,6 +70,7 @@ class Services:
     history: CallHistory         # the calls of the last days, with their outcomes
     dashboard_logins: Logins
     deployments: Deployments
+    node_files: NodeFiles        # layers and code bundles, for cluster nodes
 
     def owner_closed(self, owner_id: str):
         """A connection closed: its queue waits end, its unfinished uploads and its

@@ -8,6 +8,9 @@ Three kinds of credential open a session:
 - container credentials: one per running container, minted at its launch and dropped when
   it exits, held in memory only. With it the container speaks for itself (its spec, inputs,
   outputs) and acts as a client of its workspace; never as admin.
+- node credentials: one per cluster node agent, minted when the server starts the agent and
+  dropped when the node goes, held in memory only. It opens only a `node` session, which
+  fetches image layers and code bundles by key; it is no client of any workspace.
 
 A secret is found by its SHA-256: a timing difference in that lookup tells an attacker
 about hashes of their guesses, not about the secret.
@@ -57,6 +60,7 @@ class Principal:
     admin: bool = False
     token_id: str = ""        # a workspace token
     container_id: str = ""    # a container's own credential
+    node_id: str = ""         # a cluster node agent's credential
     digest: str = field(default="", repr=False)
 
 
@@ -83,6 +87,7 @@ class Tokens:
             digest: Principal(ws, token_id=tid, digest=digest) for tid, ws, digest in
             db.execute("SELECT token_id, workspace, secret_sha256 FROM tokens")}
         self._containers: dict[str, str] = {}   # container id -> its credential's digest
+        self._nodes: dict[str, str] = {}        # node id -> its credential's digest
         # digest -> how to close each open session of that credential
         self._sessions: dict[str, set[Callable[[], None]]] = {}
         self.last_used: dict[str, float] = {}
@@ -194,5 +199,21 @@ class Tokens:
 
     def drop_container(self, container_id: str):
         digest = self._containers.pop(container_id, None)
+        if digest is not None:
+            self._ended(digest)
+
+    # -- node credentials
+
+    def mint_node(self, node_id: str) -> str:
+        """A node agent's credential (a new one replaces the node's old one)."""
+        self.drop_node(node_id)
+        secret = "kn-" + secrets.token_urlsafe(24)
+        digest = _digest(secret)
+        self._live[digest] = Principal("", node_id=node_id, digest=digest)
+        self._nodes[node_id] = digest
+        return secret
+
+    def drop_node(self, node_id: str):
+        digest = self._nodes.pop(node_id, None)
         if digest is not None:
             self._ended(digest)

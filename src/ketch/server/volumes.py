@@ -124,7 +124,7 @@ class VolumeService:
 
     def mounts_for(self, spec: pb.FunctionSpec) -> list[Mount]:
         return [Mount(source=str(self.dir(m.volume_id)), target=os.path.normpath(m.path),
-                      read_only=m.read_only)
+                      read_only=m.read_only, object_id=m.volume_id)
                 for m in spec.volumes if self.objects.store.by_id(m.volume_id) is not None]
 
     async def commit(self, object_id: str):

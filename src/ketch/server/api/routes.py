@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from ..services import Services
-from . import (blobs, calls, dashboard, deployments, dicts, history, images, objects, queues,
-               sandboxes, secrets, server, tokens, volumes, web)
+from . import (blobs, calls, dashboard, deployments, dicts, history, images, node_files,
+               objects, queues, sandboxes, secrets, server, tokens, volumes, web)
 from . import nodes
 from .context import Request
 
@@ -25,11 +25,13 @@ class RouteTable:
     client: Mapping[str, Handler]
     container: Mapping[str, Handler]
     sandbox: Mapping[str, Handler]   # a sandbox's supervisor
+    node: Mapping[str, Handler]      # a cluster node's agent
     takes_raw: frozenset[str]
     admin_only: frozenset[str]    # client routes only the admin token may use
 
     def find(self, role: str, kind: str) -> Handler | None:
-        table = {"container": self.container, "sandbox": self.sandbox}.get(role, self.client)
+        table = {"container": self.container, "sandbox": self.sandbox,
+                 "node": self.node}.get(role, self.client)
         return table.get(kind)
 
 
@@ -105,6 +107,7 @@ ROUTES = RouteTable(
         **sandboxes.EXEC_ROUTES,          # `ketch container exec` into it
     },
     sandbox=sandboxes.SUPERVISOR_ROUTES,
+    node={"node_fetch": node_files.node_fetch},
     takes_raw=frozenset({"volume_write", "sandbox_data"}),
     admin_only=frozenset({"server_shutdown", "token_create", "token_list", "token_revoke"}),
 )

@@ -115,6 +115,9 @@ class Session:
                 f"in {info.data_dir / 'token'} on the server's machine, or a workspace token "
                 "from `ketch token create`: set KETCH_TOKEN or run `ketch token set`.")
             return
+        if hello.role == "node" or principal.node_id:
+            self._node_hello(frame, hello.node_id, principal)
+            return
         try:
             workspace = self.services.tokens.workspace_for(principal, hello.workspace)
         except Exception as exc:
@@ -157,6 +160,19 @@ class Session:
         self.conn.reply(frame, hello_ok=pb.HelloOk(
             server_version=__version__, runtime_python_version=runtime_python_version(),
             server_id=info.server_id, workspace=workspace, admin=principal.admin))
+
+    def _node_hello(self, frame: pb.Frame, node_id: str, principal: Principal):
+        """A cluster node's agent: only its own credential opens a node session, and that
+        credential opens nothing else (it is no client of any workspace)."""
+        if not principal.node_id or principal.node_id != node_id:
+            self._refuse(frame, "auth", "only a node agent's own credential opens a node "
+                         "session, and a node credential opens nothing else")
+            return
+        self.role, self.principal = "node", principal
+        self.services.tokens.opened(principal, self.conn.close)
+        self.conn.authenticated()
+        self.conn.reply(frame, hello_ok=pb.HelloOk(server_version=__version__,
+                                                   server_id=self.services.info.server_id))
 
     def _refuse(self, frame: pb.Frame, code: str, message: str):
         self.conn.reply_error(frame, code, message)

@@ -26,6 +26,7 @@ from ... import _wire
 from ...proto import ketch_pb2 as pb
 from ..functions.model import DELIBERATE_STOPS, AppRecord, ContainerRecord, FunctionRecord, \
     StopReason
+from ...node.relay import RelayTarget
 from . import upstream
 from .proxy import ClientConnection, Exchange, UpstreamConnection
 from .requests import RequestHead, request_target
@@ -113,10 +114,11 @@ class Waiter:
 
 class Gateway:
     def __init__(self, functions: Functions, tokens: ProxyTokens, address: str,
-                 web_dir: Callable[[str], Path]):
+                 web_dir: Callable[[str], Path], remote=lambda container_id: None):
         self.functions = functions
         self.address = address
         self.web_dir = web_dir  # container id → the directory its web sockets are in
+        self.remote: Callable[[str], RelayTarget | None] = remote  # None: on this machine
         self.host, self.port = _wire.parse_address(address)
         self.tokens = tokens
         self.routes: dict[str, Route] = {}
@@ -314,8 +316,10 @@ class Gateway:
     async def _open(self, ex: Exchange, backend: Backend, method: str):
         up = UpstreamConnection(backend, method)
         try:
-            sock = await upstream.connect(self.loop, backend.web_dir,
-                                          backend.unix_sockets.get(method, ""))
+            cid, name = backend.container.id, backend.unix_sockets.get(method, "")
+            target = self.remote(cid)
+            sock = await (upstream.connect(self.loop, backend.web_dir, name) if target is None
+                          else upstream.connect_remote(self.loop, target, cid, name))
             await self.loop.create_connection(lambda: up, sock=sock)
         except OSError as exc:
             # Nothing listens there: the container died. Route around it.

@@ -70,6 +70,8 @@ class LayerStore:
 
     def remove(self, key: str):
         d = self.layers / key
+        for packed in (f"{key}.tar", f"{key}.sha256"):   # its archive for cluster nodes
+            (self.root / "archives" / packed).unlink(missing_ok=True)
         if not d.exists():
             return
         # Out of sight first (atomically), then deleted.

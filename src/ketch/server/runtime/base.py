@@ -28,6 +28,7 @@ class Mount:
     source: str
     target: str
     read_only: bool = True
+    object_id: str = ""     # the volume's id: a cluster node mounts a copy of it instead
 
 
 @dataclass
