@@ -60,6 +60,8 @@ class NodeAgent:
                     Path(tempfile.gettempdir()) / f"ketch-node-{node_id[:12]}")
         root.mkdir(parents=True, exist_ok=True)
         self.runtime = make_runtime(runtime, root)
+        self.root = root
+        self.transfer = None               # NodeTransfer: layers, code, volumes, relays
         self.server_id = ""
         self.handles: dict[str, object] = {}
         self.seq = 0
@@ -67,19 +69,42 @@ class NodeAgent:
         self.lines = 0
         self.changed = asyncio.Event()
 
-    def hello(self, server_id: str, ray_resources: dict) -> dict:
+    async def hello(self, server_id: str, ray_resources: dict, transfer: dict | None = None
+                    ) -> dict:
         """A server takes this agent over; containers a previous server started here are
-        killed (that server's inputs are retried or resumed from its store)."""
+        killed (that server's inputs are retried or resumed from its store). `transfer`
+        (server address, node credential, relay secret, node IP) sets up the node's cache
+        and relays; the reply names the web relay's port."""
         if server_id != self.server_id:
             for handle in self.handles.values():
                 self.runtime.kill(handle)
             self.handles.clear()
             self.pending.clear()
             self.server_id = server_id
-        return {"node_id": self.node_id, "pid": os.getpid(), **node_capacity(ray_resources)}
+            if self.transfer is not None:
+                await self.transfer.close()
+                self.transfer = None
+        relay_port = 0
+        if transfer:
+            from .transfer import NodeTransfer
+            if self.transfer is None:
+                self.transfer = NodeTransfer(
+                    self.root / "xfer", transfer["server_address"], transfer["node_token"],
+                    self.node_id, transfer["relay_secret"], self.runtime.run.server_socket,
+                    self.runtime.run.web_dir)
+                self.relay_port = await self.transfer.start(transfer["ip"])
+            relay_port = self.relay_port
+        return {"node_id": self.node_id, "pid": os.getpid(), "relay_port": relay_port,
+                **node_capacity(ray_resources)}
+
+    def transfer_stats(self) -> dict:
+        """Layer and code pulls this node made (one per key, once cached)."""
+        return self.transfer.stats() if self.transfer is not None else {}
 
     async def start(self, fields: dict) -> int:
         cid = fields["container_id"]
+        if self.transfer is not None:
+            fields = await self.transfer.localize(fields)
         fields = dict(fields, mounts=[Mount(**m) for m in fields.get("mounts", [])])
         launch = ContainerLaunch(**fields)
         handle = await self.runtime.start(
@@ -123,6 +148,8 @@ class NodeAgent:
 
     def _exited(self, cid: str, exit: ContainerExit):
         self.handles.pop(cid, None)
+        if self.transfer is not None:
+            self.transfer.finished(cid)
         self._push({"kind": "exit", "container_id": cid, "returncode": exit.returncode,
                     "signal": exit.signal, "oom_killed": exit.oom_killed,
                     "memory_limit_mib": exit.memory_limit_mib})

@@ -118,10 +118,13 @@ class Server:
                      self.code), self.history)
         self.cluster = RayCluster(
             ray_address, self.server_id, runtime, self.resources, self.runtime,
-            self.functions.resources_changed, self.functions.waiting_requests) \
-            if ray_address else None
+            self.functions.resources_changed, self.functions.waiting_requests,
+            self._node_transfer) if ray_address else None
         if self.cluster is not None:
-            self.runtime.on_node_lost = lambda node: self.functions.resources_changed()
+            def lost(node):
+                self.tokens.drop_node(node.node_id)
+                self.functions.resources_changed()
+            self.runtime.on_node_lost = lost
         self.metrics.observe(self.functions)
         self.functions.watch_ready(self.metrics.container_ready)
         self.functions.watch_exits(self.metrics.container_exited)
@@ -132,6 +135,8 @@ class Server:
         self.gateway = Gateway(self.functions, ProxyTokens(data_dir / "proxy-tokens.db"),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
+        if self.cluster is not None:
+            self.gateway.remote = self.runtime.relay_for
         self.http = HttpSide(http_address or _config.http_address())
         self.gateway.watch_requests(self.metrics.gateway_request)
         self.gateway.watch_requests(self.history.web_request)
@@ -205,6 +210,13 @@ class Server:
         await self.http.close()
         self.history.close()
         self.store.close()
+
+    def _node_transfer(self, node_id: str, node_ip: str) -> dict:
+        """What a node agent needs to pull layers and code and run its relays."""
+        port = _wire.parse_address(self.address)[1]
+        host = self.advertise_host or self.cluster.head_ip
+        return {"server_address": f"{host}:{port}", "node_token": self.tokens.mint_node(node_id),
+                "relay_secret": secrets.token_urlsafe(32)}
 
     async def _join_cluster(self):
         await self.cluster.join()

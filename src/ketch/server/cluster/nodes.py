@@ -22,6 +22,7 @@ class NodeRecord:
     images: set[str] = field(default_factory=set)
     joined_at: float = field(default_factory=time.time)
     lost_because: str = ""
+    relay: tuple = ()               # (ip, port, secret) of its agent's web relay
 
     def describe(self) -> str:
         return f"node {self.node_id[:12]} ({self.address})"

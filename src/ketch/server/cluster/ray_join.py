@@ -46,7 +46,8 @@ def autoscaler_bundle(res: pb.Resources) -> dict:
 class RayCluster:
     def __init__(self, address: str, server_id: str, backend: str, nodes: ClusterResources,
                  runtime: ClusterRuntime, on_change: Callable[[], None],
-                 waiting: Callable[[], list[pb.Resources]]):
+                 waiting: Callable[[], list[pb.Resources]],
+                 transfer: Callable[[str, str], dict] = lambda node_id, ip: {}):
         self.address = address
         self.server_id = server_id
         self.backend = backend
@@ -54,6 +55,7 @@ class RayCluster:
         self.runtime = runtime
         self.on_change = on_change      # nodes came or went: re-plan what waits
         self.waiting = waiting          # the requests that fit no node now
+        self.transfer = transfer        # (node id, its IP) -> what its agent's NodeTransfer needs
         self._ray = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ketch-ray")
         self._joining: set[str] = set()
@@ -111,8 +113,11 @@ class RayCluster:
         self._joining.add(node_id)
         try:
             agent = await self._call(self._agent_for, node_id)
-            cap = await asyncio.wrap_future(
-                agent.hello.remote(self.server_id, info.get("Resources", {})).future())
+            ip = info.get("NodeManagerAddress", "")
+            extra = self.transfer(node_id, ip)
+            cap = await asyncio.wrap_future(agent.hello.remote(
+                self.server_id, info.get("Resources", {}), {**extra, "ip": ip} if extra
+                else None).future())
         except Exception as exc:
             log.warning("starting the ketch agent on Ray node %s failed: %s", node_id[:12], exc)
             return
@@ -121,6 +126,8 @@ class RayCluster:
         node = NodeRecord(node_id, info.get("NodeManagerAddress", ""),
                           MachineResources(cap["cpu"], cap["memory_mib"], cap["gpus"]),
                           agent=agent)
+        if extra and cap.get("relay_port"):
+            node.relay = (ip, cap["relay_port"], extra["relay_secret"])
         self.nodes.nodes[node_id] = node
         log.info("%s joined: %g CPUs, %d MiB, GPUs %s", node.describe(), cap["cpu"],
                  cap["memory_mib"], cap["gpus"] or "none")

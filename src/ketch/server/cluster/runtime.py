@@ -100,6 +100,13 @@ class ClusterRuntime:
                                   oom_killed=event["oom_killed"],
                                   memory_limit_mib=event["memory_limit_mib"]))
 
+    def relay_for(self, container_id: str):
+        """The gateway's way to a container on a node: its agent's web relay."""
+        from ...node.relay import RelayTarget
+        watched = self._watch.get(container_id)
+        node = self.nodes.nodes.get(watched[0]) if watched else None
+        return RelayTarget(*node.relay) if node is not None and node.relay else None
+
     def node_lost(self, node: NodeRecord, why: str):
         """Its containers are gone: each exits as lost, naming the node."""
         if node.state != "alive":
