@@ -147,7 +147,10 @@ def test_waiting_for_a_gpu_then_a_node_joins(deployed):
         time.sleep(0.3)
     assert any(w.startswith("on_a100 waits for 1× A100") for w in waiting), waiting
     assert "waiting: on_a100 waits for 1× A100" in deployed.ketch("node", "list").stdout
-    assert "asked Ray's autoscaler for" in deployed.log()
+    deadline = time.monotonic() + 10     # the server asks on its next look at the nodes
+    while "asked Ray's autoscaler for" not in deployed.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "'accelerator_type:A100'" in deployed.log().split("asked Ray's autoscaler for")[1]
     joined = deployed.cluster.add_worker(memory_mib=1024, gpus=1, gpu_kind="A100")
     out, err = caller.communicate(timeout=120)
     assert caller.returncode == 0, out + err
