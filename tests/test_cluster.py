@@ -6,9 +6,13 @@ placement is what is tested. Nodes have 1 CPU; w2 has 3 GiB of memory, the other
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
+
+from conftest import TESTS
 
 # The session's cluster starts inside the first test's time: Ray's nodes and the agents
 # on them take tens of seconds on this 2-core machine.
@@ -95,22 +99,23 @@ def test_node_killed_mid_map_loses_no_input(deployed):
     run again elsewhere (retries=3) and every result comes back."""
     cluster = deployed.cluster
     victim = cluster.nodes[1]
+    for row in json.loads(deployed.ketch("container", "list", "--json").stdout):
+        deployed.ketch("container", "stop", row["container_id"])
     code = """
-import threading, time, os, signal
+import time
 f = ketch.Function.from_name('cluster', 'one_second')
 started = time.monotonic()
 results = list(f.map(range(6)))
 print(json.dumps({"results": results, "s": time.monotonic() - started}))"""
-    import subprocess
-    import sys
-    from conftest import TESTS
     mapper = subprocess.Popen([sys.executable, "-c", "import ketch, json\n" + code],
                               env={**deployed.env, "PYTHONPATH": str(TESTS)}, cwd=TESTS,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim_id = next(n["id"] for n in nodes(deployed)["nodes"] if n["address"] == victim.ip)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:    # until w1 runs one of the map's containers
-        if node_by_ip(deployed)[victim.ip]["containers"]:
+        rows = json.loads(deployed.ketch("container", "list", "--json").stdout)
+        if any(r["function"] == "one_second" and r["node"] == victim_id and
+               r["state"] == "ready" for r in rows):
             break
         time.sleep(0.2)
     killed_at = time.monotonic()
@@ -131,9 +136,6 @@ print(json.dumps({"results": results, "s": time.monotonic() - started}))"""
 def test_waiting_for_a_gpu_then_a_node_joins(deployed):
     """No node has an A100: the call waits, saying so in `node list`; a worker that
     declares one joins, and the call runs there."""
-    import subprocess
-    import sys
-    from conftest import TESTS
     caller = subprocess.Popen(
         [sys.executable, "-c", "import ketch\n"
          "print(ketch.Function.from_name('cluster', 'on_a100').remote())"],

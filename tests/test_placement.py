@@ -54,3 +54,28 @@ def test_dead_nodes_hold_nothing_and_no_nodes_say_so():
     c.nodes["a"].state = "dead"
     assert c.reserve(req()) is None and c.cpu == 0
     assert "the cluster has no node yet" in c.unmet(req())
+
+
+class Idle:
+    """An idle container as the autoscaler sees it: its reservation."""
+
+    def __init__(self, reservation):
+        self.reservation = reservation
+
+
+def test_room_is_made_on_one_node_by_the_fewest_evictions():
+    c = cluster(("a", 1, 4096, []), ("b", 1, 4096, []))
+
+    def hold(node_id: str, cpu: float) -> Idle:
+        r = c.nodes[node_id].resources.reserve(req(cpu=cpu))
+        r.node_id = node_id
+        return Idle(r)
+
+    x = hold("a", 0.5)
+    ys = [hold("b", 0.25) for _ in range(3)]
+    # 0.75 fits nowhere now (the cluster has 1.25 CPUs free, but no node 0.75): one
+    # eviction on a makes room, where b would need two.
+    assert c.reserve(req(cpu=0.75)) is None
+    assert c.evictions_for(req(cpu=0.75), [*ys, x], []) == [x]
+    # With x already stopping, nothing more needs to go.
+    assert c.evictions_for(req(cpu=0.75), ys, [x]) == []

@@ -102,6 +102,31 @@ class ClusterResources:
                 break
         return fitted
 
+    def evictions_for(self, res: pb.Resources, candidates: list, stopping: list) -> list:
+        """The fewest idle containers (of `candidates`, oldest idle first) to stop so that
+        `res` fits on one node; none when containers `stopping` already make the room."""
+        best = None
+        for node in self.alive():
+            r = node.resources
+            mine = [c for c in candidates if c.reservation and
+                    c.reservation.node_id == node.node_id]
+            freed = [c.reservation for c in stopping if c.reservation and
+                     c.reservation.node_id == node.node_id]
+            evict = []
+            for c in [None, *mine]:
+                if c is not None:
+                    evict.append(c)
+                    freed.append(c.reservation)
+                trial = MachineResources(r.cpu, r.memory_mib, r.gpus)
+                trial.cpu_used = r.cpu_used - sum(f.cpu for f in freed)
+                trial.memory_used = r.memory_used - sum(f.memory_mib for f in freed)
+                trial.gpus_used = set(r.gpus_used) - {g for f in freed for g in f.gpus}
+                if trial.fitting(res, 1):
+                    if best is None or len(evict) < len(best):
+                        best = list(evict)
+                    break
+        return best or []
+
     def release(self, r: Reservation):
         node = self.nodes.get(r.node_id)
         if node is not None:
