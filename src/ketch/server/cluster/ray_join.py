@@ -69,7 +69,7 @@ class RayCluster:
     async def join(self):
         """Connects to the cluster and adopts its nodes (raises RayUnavailable)."""
         self.head_ip = await self._call(self._init)
-        await self._sync()
+        await self._sync(wait=True)
         self._task = asyncio.ensure_future(self._watch())
 
     def _init(self) -> str:
@@ -95,7 +95,7 @@ class RayCluster:
             except Exception:
                 log.exception("reading the Ray cluster's nodes failed")
 
-    async def _sync(self):
+    async def _sync(self, wait: bool = False):
         infos = await self._call(self._ray.nodes)
         alive = {i["NodeID"]: i for i in infos if i.get("Alive")}
         for node in list(self.nodes.alive()):
@@ -104,8 +104,9 @@ class RayCluster:
         new = [i for nid, i in alive.items()
                if nid not in self._joining and (nid not in self.nodes.nodes or
                                                self.nodes.nodes[nid].state != "alive")]
-        if new:
-            await asyncio.gather(*(self._adopt(i) for i in new))
+        adopting = [asyncio.ensure_future(self._adopt(i)) for i in new]
+        if wait and adopting:   # else in the background: an agent on a dying node may
+            await asyncio.wait(adopting)   # take long to fail, and must delay nothing
         await self._ask_autoscaler()
 
     async def _adopt(self, info: dict):
