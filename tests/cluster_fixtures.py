@@ -104,7 +104,9 @@ class RayCluster:
         argv = [str(RAY), "start", "--block", "--disable-usage-stats", *args]
         if netns:
             argv = ["ip", "netns", "exec", netns, *argv]
-        env = {**os.environ, **RAY_ENV}
+        # The node's agent keeps its containers' directories in the node's own temp dir.
+        node_dir = self.temp_dir if name == "head" else Path(f"{self.temp_dir}{name}")
+        env = {**os.environ, **RAY_ENV, "KETCH_NODE_DIR": str(node_dir / "ketch-node")}
         return subprocess.Popen(argv, stdout=log, stderr=log, env=env,
                                 start_new_session=True)
 
