@@ -61,26 +61,28 @@ class RayNode:
 
     def kill(self):
         """Every process of the node dies at once, as when its machine goes: the node's
-        `ray start` and all below it, and (for a worker) everything in its namespace."""
-        victims = set()
+        `ray start` and all below it, and (for a worker) everything in its namespace —
+        twice, for a worker its raylet forked while the first pass ran."""
         try:
             root = psutil.Process(self.proc.pid)
-            victims = {root, *root.children(recursive=True)}
             netns = os.readlink(f"/proc/{root.pid}/ns/net") if self.netns else ""
+            victims = {root, *root.children(recursive=True)}
         except (psutil.NoSuchProcess, OSError):
-            netns = ""
-        if netns:
-            for p in psutil.process_iter():
+            netns, victims = "", set()
+        for _ in range(2):
+            if netns:
+                for p in psutil.process_iter():
+                    try:
+                        if os.readlink(f"/proc/{p.pid}/ns/net") == netns:
+                            victims.add(p)
+                    except OSError:
+                        pass
+            for p in victims:
                 try:
-                    if os.readlink(f"/proc/{p.pid}/ns/net") == netns:
-                        victims.add(p)
-                except OSError:
+                    p.kill()
+                except psutil.NoSuchProcess:
                     pass
-        for p in victims:
-            try:
-                p.kill()
-            except psutil.NoSuchProcess:
-                pass
+            time.sleep(0.2)
         self.proc.wait()
         self.killed = True
 
