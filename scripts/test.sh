@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/system-packages.sh
 
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test,postgres]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,postgres,ray]'
 exec .venv/bin/python -m pytest -q "$@"

@@ -128,3 +128,7 @@ def fresh_server(tmp_path):
     srv = ServerProcess(tmp_path / "server").start()
     yield srv
     srv.stop()
+
+
+# The session's Ray cluster (issue 11): started only by the tests that ask for it.
+from cluster_fixtures import cluster_server, ray_cluster  # noqa: E402,F401

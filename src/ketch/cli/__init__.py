@@ -12,6 +12,7 @@ from . import app as app_cmd, call, container, dashboard, deploy, run, server
 from . import dict as dict_cmd, queue, secret, volume
 from . import image as image_cmd
 from . import app_history, proxy_auth, serve, shell, token
+from . import node
 
 
 # Modal's commands that ketch has no counterpart for yet, with what to use meanwhile.
@@ -82,6 +83,7 @@ cli.add_command(proxy_auth.proxy_auth)
 cli.add_command(token.token)
 cli.add_command(dashboard.dashboard)
 cli.add_command(shell.shell)
+cli.add_command(node.node)
 
 
 def main():

@@ -43,16 +43,16 @@ def list_containers(app_ref: str, as_json: bool):
         print_json([{"container_id": r.container_id, "app_id": r.app_id, "app": r.app_name,
                      "function": r.function_name, "state": r.state,
                      "started_at": r.started_at, "inputs_in_flight": r.inputs_in_flight,
-                     "pid": r.pid} for r in rows])
+                     "pid": r.pid, "node": r.node_id} for r in rows])
         return
     if not rows:
         console.print(f"no running containers of app {app_ref!r}" if app_ref else
                       "no running containers")
         return
     now = time.time()
-    table(["Container ID", "App", "Function", "State", "In flight", "Up"],
-          [[r.container_id, r.app_name, r.function_name, r.state, r.inputs_in_flight,
-            f"{now - r.started_at:.0f}s"] for r in rows])
+    table(["Container ID", "App", "Function", "State", "Node", "In flight", "Up"],
+          [[r.container_id, r.app_name, r.function_name, r.state, r.node_id[:12],
+            r.inputs_in_flight, f"{now - r.started_at:.0f}s"] for r in rows])
 
 
 @container.command("logs")

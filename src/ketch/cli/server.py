@@ -44,12 +44,23 @@ def _status():
                    "PORT/DATABASE (default: KETCH_STORE_URL, else SQLite in the data "
                    "directory). The data directory still holds layers, blobs, code and "
                    "volumes: see docs/store.md.")
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS",
+              help="Join this Ray cluster (HEAD_IP:6379, or auto on a Ray node; also "
+                   "KETCH_RAY_ADDRESS) and run containers on all its nodes.")
+@click.option("--advertise-address", default=None, metavar="IP",
+              help="With --ray: the IP other nodes' containers reach the server at (default: "
+                   "the --address host, else this node's IP in the Ray cluster).")
 @click.option("--foreground", is_flag=True, help="Run in this terminal, logging to it.")
 def start(address: str | None, gateway_address: str | None, http_address: str | None,
-          store: str | None, foreground: bool):
+          store: str | None, ray_address: str | None, advertise_address: str | None,
+          foreground: bool):
     """Start the server (in the background unless --foreground)."""
     if store:
-        os.environ["KETCH_STORE_URL"] = store   # the server reads it
+        os.environ["KETCH_STORE_URL"] = store   # the server reads them
+    if ray_address:
+        os.environ["KETCH_RAY_ADDRESS"] = ray_address
+    if advertise_address:
+        os.environ["KETCH_ADVERTISE_ADDRESS"] = advertise_address
     if address:
         os.environ["KETCH_SERVER_ADDR"] = address
     if gateway_address:

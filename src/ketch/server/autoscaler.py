@@ -110,7 +110,7 @@ def _evictions(fn: FunctionRecord, starting: int, resources: MachineResources,
         c.reservation.cpu for c in stopping)
     mem_short = (resources.memory_used + wanted * res.memory_request_mib
                  - resources.memory_mib - sum(c.reservation.memory_mib for c in stopping))
-    if cpu_short <= 1e-9 and mem_short <= 0:
+    if cpu_short <= 1e-9 and mem_short <= 0 and not hasattr(resources, "evictions_for"):
         return []  # enough is already on its way out
     candidates = []
     for other in functions:
@@ -122,6 +122,9 @@ def _evictions(fn: FunctionRecord, starting: int, resources: MachineResources,
                       key=lambda c: c.idle_since)
         candidates.extend(idle[:max(0, spare)])
     candidates.sort(key=lambda c: c.idle_since)
+    on_one_node = getattr(resources, "evictions_for", None)
+    if on_one_node is not None:   # a cluster: the room must be made on one node
+        return on_one_node(res, candidates, stopping)
     evict = []
     for c in candidates:
         if cpu_short <= 1e-9 and mem_short <= 0:

@@ -23,6 +23,9 @@ from .. import _config, _wire
 from . import datadir
 from .api.session import Session
 from .blobs import BlobStore
+from .cluster.nodes import ClusterResources
+from .cluster.ray_join import RayCluster, RayUnavailable
+from .cluster.runtime import ClusterRuntime
 from .dashboard import dashboard_routes
 from .dashboard.logins import Logins
 from .code import CodeStore
@@ -78,12 +81,15 @@ def load_or_create_token(data_dir: Path) -> str:
 class Server:
     def __init__(self, data_dir: Path, address: str, runtime: str = "process",
                  gateway_address: str | None = None, http_address: str | None = None,
-                 store_url: str | None = None):
+                 store_url: str | None = None, ray_address: str = "",
+                 advertise_address: str = ""):
         self.data_dir = data_dir
         self.address = address
         host, port = ("", 0) if _wire.unix_path(address) else _wire.parse_address(address)
         # Containers reach the server over loopback even when it listens on all interfaces.
         self.container_address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else address
+        # On a cluster, containers on other nodes reach it here (the head's IP by default).
+        self.advertise_host = advertise_address or ("" if host in ("0.0.0.0", "::") else host)
         self.started_at = time.time()
         self.server_id = secrets.token_hex(4)
         datadir.create(data_dir)
@@ -94,8 +100,12 @@ class Server:
         self.blobs = BlobStore(data_dir / "blobs")
         self.code = CodeStore(data_dir / "code", self.blobs)
         self.logs = LogService(data_dir / "logs")
-        self.resources = MachineResources()
-        self.runtime = make_runtime(runtime, data_dir)
+        if ray_address:
+            self.resources = ClusterResources()
+            self.runtime = ClusterRuntime(runtime, data_dir, self.resources)
+        else:
+            self.resources = MachineResources()
+            self.runtime = make_runtime(runtime, data_dir)
         self.tokens = Tokens(self.db, self.token,
                              isolated=self.runtime.name != "process")
         self.objects = ObjectsService(ObjectsStore(self.db))
@@ -111,6 +121,15 @@ class Server:
             Launcher(self.images, self.secrets, self.volumes,
                      self.runtime.container_address(self.container_address), self.tokens,
                      self.code), self.history)
+        self.cluster = RayCluster(
+            ray_address, self.server_id, runtime, self.resources, self.runtime,
+            self.functions.resources_changed, self.functions.waiting_requests,
+            self._node_transfer) if ray_address else None
+        if self.cluster is not None:
+            def lost(node):
+                self.tokens.drop_node(node.node_id)
+                self.functions.resources_changed()
+            self.runtime.on_node_lost = lost
         self.metrics.observe(self.functions)
         self.functions.watch_ready(self.metrics.container_ready)
         self.functions.watch_exits(self.metrics.container_exited)
@@ -122,6 +141,8 @@ class Server:
         self.gateway = Gateway(self.functions, ProxyTokens(self.proxy_db),
                                gateway_address or _config.gateway_address(),
                                self.runtime.run.web_dir)
+        if self.cluster is not None:
+            self.gateway.remote = self.runtime.relay_for
         self.http = HttpSide(http_address or _config.http_address())
         self.gateway.watch_requests(self.metrics.gateway_request)
         self.gateway.watch_requests(self.history.web_request)
@@ -129,13 +150,13 @@ class Server:
             self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
             self.functions.registry.app, self.logs,
             Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images,
-            self.functions.containers.get, SandboxTable(self.store.db))
+            self.functions.containers.get, SandboxTable(self.db))
         self.functions.watch_exits(self.sandboxes.function_container_exited)
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,
                             started_at=self.started_at,
-                            runtime=self.runtime.name),
+                            runtime=self.runtime.name, ray_address=ray_address),
             store=self.store, logs=self.logs, blobs=self.blobs, resources=self.resources,
             functions=self.functions, gateway=self.gateway, images=self.images,
             objects=self.objects, dicts=self.dicts, queues=self.queues, secrets=self.secrets,
@@ -160,6 +181,8 @@ class Server:
         container_listener = await _wire.listen(
             f"unix:{self.runtime.run.server_socket}", lambda: Session(self.services).conn,
             socket_mode=0o666)
+        if self.cluster is not None:
+            await self._join_cluster()
         self.functions.restore()
         self.objects.restore()
         self.sandboxes.restore()
@@ -187,6 +210,8 @@ class Server:
         self.queues.stop()
         self.scheduler.stop()
         await asyncio.gather(self.functions.shutdown(), self.sandboxes.shutdown())
+        if self.cluster is not None:
+            self.cluster.close()
         # Not before: nothing may wait between closing the listeners and the shutdown of
         # the functions, or a container starting then fails (and fails its inputs).
         await self.http.close()
@@ -194,6 +219,22 @@ class Server:
         if self.proxy_db is not self.db:
             self.proxy_db.close()
         self.db.close()
+
+    def _node_transfer(self, node_id: str, node_ip: str) -> dict:
+        """What a node agent needs to pull layers and code and run its relays."""
+        port = _wire.parse_address(self.address)[1]
+        host = self.advertise_host or self.cluster.head_ip
+        return {"server_address": f"{host}:{port}", "node_token": self.tokens.mint_node(node_id),
+                "relay_secret": secrets.token_urlsafe(32)}
+
+    async def _join_cluster(self):
+        await self.cluster.join()
+        port = _wire.parse_address(self.address)[1]
+        host = self.advertise_host or self.cluster.head_ip
+        self.functions.launcher.server_address = self.runtime.container_address(
+            f"{host}:{port}")
+        log.info("joined the Ray cluster at %s: %d nodes; containers reach this server at "
+                 "%s:%d", self.cluster.address, len(self.resources.alive()), host, port)
 
     async def _sweep_blobs(self):
         while True:
@@ -249,6 +290,13 @@ def main(argv=None):
     parser.add_argument("--store", default=os.environ.get("KETCH_STORE_URL") or None,
                         help="the server's database: postgresql://USER:PASSWORD@HOST:PORT/DB "
                              "(default: KETCH_STORE_URL, else SQLite in the data directory)")
+    parser.add_argument("--ray", dest="ray_address", default=os.environ.get("KETCH_RAY_ADDRESS"),
+                        help="join this Ray cluster (HEAD_IP:6379 or auto, as ray.init takes "
+                             "it; also KETCH_RAY_ADDRESS) and run containers on its nodes")
+    parser.add_argument("--advertise-address",
+                        default=os.environ.get("KETCH_ADVERTISE_ADDRESS"),
+                        help="the IP other nodes' containers reach this server at (default: "
+                             "the --address host, else this node's IP in the Ray cluster)")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else _config.data_dir()
     try:
@@ -257,6 +305,11 @@ def main(argv=None):
         sys.exit("ketch server: the HTTP address (--http-address or KETCH_HTTP_ADDR) must be "
                  "HOST:PORT, for example 127.0.0.1:7420")
     address = args.address or _config.server_address()
+    if args.ray_address and not args.advertise_address and \
+            address.split(":")[0] in ("127.0.0.1", "localhost", "::1"):
+        sys.exit(f"ketch server: with --ray, containers on other nodes must reach the server, "
+                 f"but it listens on {address}: listen on --address 0.0.0.0:PORT (or this "
+                 "node's IP) and, if needed, name the reachable IP with --advertise-address")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -267,10 +320,14 @@ def main(argv=None):
     async def run():
         try:
             server = Server(data_dir, address, args.runtime or default_runtime(),
-                            args.gateway_address, args.http_address, args.store)
+                            args.gateway_address, args.http_address, args.store,
+                            args.ray_address or "", args.advertise_address or "")
         except (RuntimeUnavailable, StoreUnavailable) as exc:
             sys.exit(f"ketch server: {exc}")
-        await server.serve()
+        try:
+            await server.serve()
+        except RayUnavailable as exc:
+            sys.exit(f"ketch server: {exc}")
 
     try:
         run_loop(run())

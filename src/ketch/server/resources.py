@@ -53,6 +53,7 @@ class Reservation:
     cpu: float
     memory_mib: int
     gpus: list[int] = field(default_factory=list)
+    node_id: str = ""               # on a cluster, the node it holds them on
 
 
 class MachineResources:
@@ -96,8 +97,9 @@ class MachineResources:
                 return f"waits for {wanted}: this machine has {have}"
         return None
 
-    def reserve(self, res: pb.Resources) -> Reservation | None:
-        """Reserves the request if it fits now; None when it must wait."""
+    def reserve(self, res: pb.Resources, image_id: str = "") -> Reservation | None:
+        """Reserves the request if it fits now; None when it must wait. (`image_id`
+        matters on a cluster, where a node holding the image's layers comes first.)"""
         gpus = self._fit(res, self.cpu_used, self.memory_used, self.gpus_used)
         if gpus is None:
             return None

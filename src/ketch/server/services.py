@@ -44,6 +44,7 @@ class ServerInfo:
     data_dir: Path
     started_at: float
     runtime: str            # the runtime backend's name
+    ray_address: str = ""   # the Ray cluster it joined ("" on one machine)
 
 
 @dataclass(frozen=True)

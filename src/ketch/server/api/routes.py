@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from ..services import Services
 from . import (blobs, calls, dashboard, deployments, dicts, history, images, node_files,
                objects, queues, sandboxes, secrets, server, terminals, tokens, volumes, web)
+from . import nodes
 from .context import Request
 
 Handler = Callable[[Services, Request, Any], "Awaitable[None] | None"]
@@ -56,6 +57,7 @@ ROUTES = RouteTable(
         "call_cancel": calls.call_cancel,
         "call_close": calls.call_close,
         "container_list": calls.container_list,
+        "node_list": nodes.node_list,
         "container_stop": calls.container_stop,
         "log_subscribe": calls.log_subscribe,
         "call_history_list": history.call_history_list,

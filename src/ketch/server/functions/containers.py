@@ -104,7 +104,7 @@ class Containers:
                                self.registry.functions.values(), self.containers.values(),
                                wall_now=time.time())
         for _ in range(plan.start):
-            reservation = self.resources.reserve(fn.spec.resources)
+            reservation = self.resources.reserve(fn.spec.resources, fn.spec.image_id)
             if reservation is None:
                 break
             self.launch(fn, reservation)

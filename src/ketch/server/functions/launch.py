@@ -24,8 +24,10 @@ def runtime_python_version() -> str:
 class Launcher:
     """Builds a `ContainerLaunch` from a function, its image, its secrets and its mounts."""
 
-    def __init__(self, images, secrets, volumes, server_address: str, credentials, code):
+    def __init__(self, images, secrets, volumes, server_address: str, credentials, code,
+                 node_id: str = "local"):
         self.code = code       # the unpacked code bundles
+        self.node_id = node_id  # where containers run when no cluster places them
         self.images = images
         self.secrets = secrets
         self.volumes = volumes
@@ -34,6 +36,7 @@ class Launcher:
 
     def launch_for(self, c: ContainerRecord) -> ContainerLaunch:
         fn = c.fn
+        node_id = (c.reservation.node_id if c.reservation else "") or self.node_id
         env = {k: v for k, v in os.environ.items() if _passes_through(k)}
         image = self.images.require(fn.spec.image_id) if fn.spec.image_id else None
         if image is not None:
@@ -45,6 +48,7 @@ class Launcher:
             "KETCH_TOKEN": self.credentials.mint_container(c.id, fn.app.workspace),
             "KETCH_CONTAINER_ID": c.id,
             "KETCH_APP_ID": fn.app.id,
+            "KETCH_NODE_ID": node_id,
             "PYTHONUNBUFFERED": "1",
         })
         res = fn.spec.resources
@@ -55,7 +59,8 @@ class Launcher:
             code_dir=str(self.code.path(fn.spec.code_bundle)) if fn.spec.code_bundle else "",
             ephemeral_disk_mib=fn.spec.ephemeral_disk_mib,
             **(image.launch_fields() if image is not None else {}),
-            mounts=self.volumes.mounts_for(fn.spec), block_network=fn.spec.block_network)
+            mounts=self.volumes.mounts_for(fn.spec), block_network=fn.spec.block_network,
+            node_id=node_id)
 
     def check(self, spec: pb.FunctionSpec, workspace: str):
         """Refuses a function whose code, image, secrets or volume mounts cannot be had

@@ -276,6 +276,18 @@ class FunctionsService:
                 f"node that can run it and fail after {fn.startup_limit_s:g} s (its "
                 "startup_timeout=, else timeout=)")
 
+    def resources_changed(self):
+        """Nodes came or went: what no node could hold may fit now (or no longer)."""
+        for fn in self.registry.functions.values():
+            fn.unplaceable = self.resources.unmet(fn.spec.resources) or ""
+        self._containers.poke_all()
+
+    def waiting_requests(self) -> list[pb.Resources]:
+        """One request per container wanted that no node can hold (for an autoscaler
+        that adds nodes)."""
+        return [fn.spec.resources for fn in self.registry.functions.values()
+                if fn.unplaceable and (fn.queue or fn.spec.scaling.min_containers)]
+
     def _added(self, fn: FunctionRecord):
         # Kept as a state, not a refusal: a node added later may meet the request.
         fn.unplaceable = self.resources.unmet(fn.spec.resources) or ""
@@ -396,7 +408,8 @@ class FunctionsService:
             container_id=c.id, app_id=c.fn.app.id, app_name=c.fn.app.name,
             function_name=c.fn.label, state=c.state, started_at=c.started_at,
             inputs_in_flight=len(c.inflight) + c.web_requests,
-            pid=getattr(c.handle, "pid", 0) or 0)
+            pid=getattr(c.handle, "pid", 0) or 0,
+            node_id=(c.reservation.node_id if c.reservation else "") or self.launcher.node_id)
             for c in self.containers.values()
             if c.fn.app.workspace == workspace and (not app_id or c.fn.app.id == app_id)]
 

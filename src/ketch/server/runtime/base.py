@@ -51,6 +51,7 @@ class ContainerLaunch:
     block_network: bool = False         # loopback only (backends that isolate honour it)
     # What the interpreter runs: the function runtime, or a sandbox's supervisor.
     entry: list[str] = field(default_factory=lambda: ["-m", "ketch._runtime"])
+    node_id: str = ""                   # on a cluster, the node placement chose
 
 
 class RunDir:
@@ -85,8 +86,11 @@ class ContainerExit:
     signal: int | None = None
     oom_killed: bool = False
     memory_limit_mib: int = 0           # the limit it hit, when oom_killed
+    lost: str = ""                      # on a cluster: why its node was lost
 
     def describe(self) -> str:
+        if self.lost:
+            return f"it was lost with its node: {self.lost}"
         if self.oom_killed:
             limit = f" at its limit of {self.memory_limit_mib} MiB" \
                 if self.memory_limit_mib else ""

@@ -104,7 +104,8 @@ class SandboxLauncher:
             gpus=sb.reservation.gpus if sb.reservation else [], **fields,
             code_dir=str(la.code.path(spec.code_bundle)) if spec.code_bundle else "",
             mounts=la.volumes.mounts_for(function_spec(spec)),
-            block_network=spec.block_network, entry=["-c", BOOT])
+            block_network=spec.block_network, entry=["-c", BOOT],
+            node_id=sb.reservation.node_id if sb.reservation else "")
 
     def forget(self, sb: SandboxRecord):
         self.launcher.credentials.drop_container(sb.id)
