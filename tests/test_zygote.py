@@ -37,8 +37,10 @@ def srv(tmp_path):
 def test_a_forked_container_holds_only_its_own(srv):
     (a,) = run_client(srv, WHO)
     (b,) = run_client(srv, WHO)
-    assert srv.log().count("forked from zygote") == 2
-    assert srv.log().count("is ready for the host system") == 1  # one zygote, shared
+    log = srv.log()
+    # (under load the autoscaler may start a second container for a call: >= 2)
+    assert log.count("forked from zygote") >= 2 and "starts by exec" not in log, log[-3000:]
+    assert log.count("is ready for the host system") == 1, log[-3000:]  # one zygote, shared
     for out in (a, b):
         assert out["pid"] == 2                # pid 2 of its own pid namespace
         assert out["hostname"] == out["container_id"]
