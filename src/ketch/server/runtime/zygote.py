@@ -74,8 +74,11 @@ def key_of(launch: ContainerLaunch, python: str) -> tuple:
 
 class Zygote:
     def __init__(self, key: tuple, proc: asyncio.subprocess.Process, control: socket.socket,
-                 scratch: Path):
+                 scratch: Path, args: list[str]):
         self.key = key
+        # Its view, which containers bind parts of rather than mount them again.
+        self.view_args = args
+        self.view_root = f"{scratch}/.root"
         self.proc = proc
         self.control = control
         self.scratch = scratch
@@ -169,7 +172,7 @@ class ZygotePool:
         finally:
             theirs.close()
             os.close(placeholder)
-        z = Zygote(key, proc, ours, scratch)
+        z = Zygote(key, proc, ours, scratch, args)
         asyncio.ensure_future(self._watch(z, _describe(launch, python)))
         ours.setblocking(False)
         loop = asyncio.get_running_loop()
