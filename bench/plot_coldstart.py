@@ -36,7 +36,7 @@ def main():
     note = f"{data.get('cpus', '?')} CPUs, shared machine, load {load}"
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.boxplot([samples[k] for k in keys], vert=False, showfliers=True)
+    ax.boxplot([samples[k] for k in keys], orientation="horizontal", showfliers=True)
     ax.set_yticks(range(1, len(keys) + 1), [LABELS[k] for k in keys], fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("milliseconds (log scale)")

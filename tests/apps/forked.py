@@ -28,3 +28,18 @@ def who() -> dict:
 def linger(seconds: float) -> str:
     time.sleep(seconds)
     return "done"
+
+
+@app.function()
+def write_each(paths: list[str]) -> dict:
+    """Tries to write each path; says what became of it and what was there before."""
+    out = {}
+    for path in paths:
+        existed = os.path.exists(path)
+        try:
+            with open(path, "w") as f:
+                f.write("written")
+            out[path] = ["written", existed]
+        except OSError as exc:
+            out[path] = [exc.strerror, existed]
+    return out

@@ -144,6 +144,50 @@ def _dev(target: str):
           "newinstance,ptmxmode=0666,mode=620")
 
 
+_ARITY = {"--bind": 2, "--ro-bind": 2, "--dev-bind": 2, "--symlink": 2, "--rbind-from": 2,
+          "--tmpfs": 1, "--proc": 1, "--dev": 1, "--cap-add": 1, "--cap-drop": 1,
+          "--chdir": 1, "--hostname": 1, "--die-with-parent": 0, "--unshare-pid": 0,
+          "--unshare-ipc": 0, "--unshare-uts": 0}
+_FILE_OPS = ("--bind", "--ro-bind", "--dev-bind", "--symlink", "--tmpfs")
+
+
+def split_ops(args: list[str]) -> list[tuple[str, ...]]:
+    """Bubblewrap arguments as (option, its values...) tuples."""
+    ops, i = [], 0
+    while i < len(args):
+        n = _ARITY.get(args[i])
+        if n is None:
+            raise ValueError(f"the forked path does not know the bubblewrap option {args[i]}")
+        ops.append(tuple(args[i:i + 1 + n]))
+        i += 1 + n
+    return ops
+
+
+def share_from(args: list[str], template_args: list[str], template_root: str,
+               dirs: tuple[str, ...] = ("usr", "etc")) -> list[str]:
+    """args, with the mounts under each of `dirs` made by one recursive bind of the
+    template's copy (a zygote's view, built from template_args) where the template made
+    exactly those mounts and the directory is a read-only bind; a tmpfs among them is
+    still made afresh (a shared one would be writable by two containers)."""
+    ops, theirs = split_ops(args), split_ops(template_args)
+
+    def under(op, d):
+        return op[0] in _FILE_OPS and op[-1].split("/")[1:2] == [d]
+
+    for d in dirs:
+        mine = [op for op in ops if under(op, d)]
+        # Only a directory that is itself a read-only bind: one inside the template's
+        # root tmpfs would be a directory two containers could both write to.
+        if not mine or mine[0][0] != "--ro-bind" or mine[0][-1] != f"/{d}" or \
+                mine != [op for op in theirs if under(op, d)]:
+            continue
+        first = ops.index(mine[0])
+        rest = [op for op in ops if not under(op, d)]
+        ops = rest[:first] + [("--rbind-from", f"{template_root}/{d}", f"/{d}")] + \
+            [op for op in mine if op[0] == "--tmpfs"] + rest[first:]
+    return [part for op in ops for part in op]
+
+
 def build_root(args: list[str], new_root: str) -> dict:
     """Mounts what bubblewrap arguments describe under new_root (a tmpfs is mounted there
     first, as bubblewrap does); returns the settings that are not mounts (chdir,
@@ -165,6 +209,10 @@ def build_root(args: list[str], new_root: str) -> dict:
         if op in ("--bind", "--ro-bind", "--dev-bind"):
             src, dst = take(2)
             bind(src, inside(dst), read_only=op == "--ro-bind", devices=op == "--dev-bind")
+        elif op == "--rbind-from":  # a tree of mounts, each with its own flags, at once
+            src, dst = take(2)
+            _make_point(inside(dst), True)
+            mount(src, inside(dst), None, MS_BIND | MS_REC)
         elif op == "--tmpfs":
             (dst,) = take(1)
             _make_point(inside(dst), True)

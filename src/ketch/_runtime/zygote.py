@@ -24,6 +24,7 @@ its control socket's end of file).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -201,6 +202,9 @@ def main():
             importlib.import_module(name)
         except ImportError:
             pass
+    # What is imported stays: the collector of a forked container need not walk (and so
+    # copy) the zygote's objects.
+    gc.freeze()
     control = socket.socket(fileno=int(os.environ.pop(CONTROL_FD_ENV)))
     serve(control, int(os.environ.pop(ROOT_FD_ENV)))
 

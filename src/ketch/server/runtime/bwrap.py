@@ -17,6 +17,9 @@ block_network) an outbound network from slirp4netns (`usernet`), never the host'
 loopback. It reaches the server on a Unix socket bound in at SERVER_SOCKET, and its web
 endpoints listen in WEB_DIR, its own directory of the host's <data>/run, where only the
 gateway reaches them. Image build steps share the host's network (pip needs it).
+
+A function container without an image is forked from a warm zygote instead of exec'd
+(`zygote`, `forked`): the same Sandbox, its bubblewrap arguments interpreted there.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import asyncio
 import os
 
 from . import usernet
+from ..._runtime import namespaces
 from .base import OnLine
 from .process import _LINE_LIMIT, _pump
 from .zygote import Zygote
@@ -69,7 +70,8 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
     cut = argv.index("--")
     if box.network == "outbound":
         box.netstack = usernet.UserNet()
-    request = {"args": argv[1:cut], "env": box.environment(), "hostname": box.hostname,
+    args = namespaces.share_from(argv[1:cut], zygote.view_args, zygote.view_root)
+    request = {"args": args, "env": box.environment(), "hostname": box.hostname,
                "own_network": box.network != "host",
                "prep": {"procs": box.cgroup.procs_files if box.cgroup else [],
                         "scratch": str(box.scratch), "scratch_mib": box.scratch_limit_mib,

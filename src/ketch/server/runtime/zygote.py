@@ -1,11 +1,13 @@
 """Zygotes: one warmed interpreter per (image, Python, ketch) that forks containers.
 
 A container started by exec pays a fresh interpreter and its imports (~60 ms); a fork of
-a zygote that has them pays ~4 ms (`ketch._runtime.zygote` says what the forked processes
-do). A zygote starts lazily, at the first container of its key, in the view a container of
-that image has (its layers under an overlay of its own, ketch at SITE, /proc, /dev), and
-is shared by every function of the image on this server. A new image or Python is a new
-key, so a new zygote; one with no containers for KETCH_ZYGOTE_IDLE_S goes away.
+a zygote that has them pays a few ms (`ketch._runtime.zygote` says what the forked
+processes do). A zygote starts lazily, at the first container of its key, in the view
+such a container has (the host system read-only, ketch at SITE, /proc, /dev), and is
+shared by every function of that key on this server; a new Python or ketch is a new key,
+so a new zygote; one with no containers for KETCH_ZYGOTE_IDLE_S goes away. Which
+containers may fork (not those with an image: their interpreter is the user's) is
+`eligible`'s to say.
 
 A container forked from it gets everything the exec path gives (the same bubblewrap
 arguments describe its root, interpreted by `_runtime.namespaces`): its own pid, mount
@@ -72,8 +74,11 @@ def key_of(launch: ContainerLaunch, python: str) -> tuple:
 
 class Zygote:
     def __init__(self, key: tuple, proc: asyncio.subprocess.Process, control: socket.socket,
-                 scratch: Path):
+                 scratch: Path, args: list[str]):
         self.key = key
+        # Its view, which containers bind parts of rather than mount them again.
+        self.view_args = args
+        self.view_root = f"{scratch}/.root"
         self.proc = proc
         self.control = control
         self.scratch = scratch
@@ -167,7 +172,7 @@ class ZygotePool:
         finally:
             theirs.close()
             os.close(placeholder)
-        z = Zygote(key, proc, ours, scratch)
+        z = Zygote(key, proc, ours, scratch, args)
         asyncio.ensure_future(self._watch(z, _describe(launch, python)))
         ours.setblocking(False)
         loop = asyncio.get_running_loop()
