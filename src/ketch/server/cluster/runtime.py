@@ -36,6 +36,7 @@ class ClusterRuntime:
         self.run = self.local.run
         self.nodes = nodes
         self.server_address = ""            # as remote containers reach it, once joined
+        self.root = None   # each container's scratch lives on its node, not under the server
         self._watch: dict[str, tuple[str, OnLine, OnExit]] = {}
         self.on_node_lost = lambda node: None
 

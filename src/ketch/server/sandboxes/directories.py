@@ -44,6 +44,9 @@ class SandboxDirectories:
         """A process inside the sandbox's mount namespace: bubblewrap's pid 1, the child of
         the bubblewrap the runtime started (sb.handle.pid, in the mount namespace that holds
         the container's scratch space)."""
+        if self.root is None:
+            raise ServiceError(f"{what} on a cluster (--ray) is not in ketch yet: a sandbox's "
+                               "file system lives on its node; run the server without --ray")
         if self.images.backend != "bwrap":
             raise ServiceError(f"{what} needs the bwrap runtime; this server runs "
                                f"{self.images.backend}, which has no mount namespaces")

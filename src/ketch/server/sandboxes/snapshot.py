@@ -21,6 +21,10 @@ _NOT_THEIRS = ("opt/ketch", "run/ketch")
 
 
 async def snapshot(images, containers_root: Path, sb: SandboxRecord) -> str:
+    if containers_root is None:
+        raise ServiceError("snapshot_filesystem on a cluster (--ray) is not in ketch yet: a "
+                           "sandbox's file system lives on its node; run the server without "
+                           "--ray")
     if images.backend != "bwrap":
         raise ServiceError("snapshot_filesystem needs the bwrap runtime; this server runs "
                            f"{images.backend}, whose images are virtualenvs")
