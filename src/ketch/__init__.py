@@ -23,7 +23,7 @@ from ._functions import Function, FunctionCall
 from ._image import Image
 from ._interactive import interact
 from ._output import enable_output
-from ._partial import batched, concurrent, enter, exit, method, parameter
+from ._partial import batched, clustered, concurrent, enter, exit, method, parameter
 from ._probe import Probe
 from ._queue import Queue
 from ._sandbox import Sandbox
@@ -47,7 +47,7 @@ __all__ = [
     "Image", "Probe", "forward",
     "App", "Cls", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
     "Retries",
-    "batched", "concurrent", "current_function_call_id", "current_input_id",
+    "batched", "clustered", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "interact", "is_local", "method",
     "parameter",
     "asgi_app", "fastapi_endpoint", "web_endpoint", "web_server", "wsgi_app",
@@ -62,7 +62,6 @@ __getattr__ = not_yet(__name__, {
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
     "Client": "a public client object; ketch connects by itself (KETCH_SERVER_ADDR)",
     "Cluster": "multi-node clusters",
-    "clustered": "multi-node clusters",
     "Environment": "environments; one ketch server is one environment",
     "Workspace": "workspace management from code",
     "billing": "billing; a ketch server does not bill",

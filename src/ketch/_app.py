@@ -250,6 +250,8 @@ class App:
             raise InvalidError(f"{where}: this app already has a function or class named "
                                f"{definition.tag!r}; pass name= to tell them apart")
         endpoints = _web.endpoints_of(definition.obj, definition.tag, definition.is_class)
+        if endpoints and definition.options.cluster_size:   # as Modal refuses them
+            raise InvalidError(f"{where}: a clustered function cannot be a web endpoint")
         if endpoints and definition.is_class:
             _check_web_class_parameters(where, definition.obj)
         taken = {ep.label: d.tag for d in self._definitions.values()

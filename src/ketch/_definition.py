@@ -62,7 +62,7 @@ class Definition:
             volumes=[pb.VolumeMount(path=path, volume_id=vol.object_id, name=vol.name or "",
                                     read_only=vol._read_only)
                      for path, vol in o.volumes.items()],
-            schedule=o.schedule,
+            schedule=o.schedule, cluster_size=o.cluster_size,
         )
 
 

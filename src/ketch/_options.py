@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._image import check_image
-from ._partial import BATCHED, CONCURRENT
+from ._partial import BATCHED, CLUSTERED, CONCURRENT
 from ._secret import check_secrets
 from ._volume import check_volumes
 from .exception import InvalidError
@@ -66,6 +66,7 @@ class FunctionOptions:
     block_network: bool = False                        # loopback only (bwrap runtime)
     include_source: bool = True   # False: no code uploaded, the image carries it
     schedule: Any = None          # pb.Schedule of a scheduled function, or None
+    cluster_size: int = 0         # @ketch.clustered(size=N): gangs of N containers
 
 
 def _number(name: str, value, low: float, high: float) -> float:
@@ -154,4 +155,18 @@ def build_options(where: str, *, cpu=None, memory=None, gpu=None, timeout=300,
                 raise InvalidError(f"{where}: @ketch.batched and @ketch.concurrent cannot be "
                                    "combined")
             opts.batch_max_size, opts.batch_wait_ms = batch
+        size = getattr(target, CLUSTERED, None)
+        if size:
+            _check_clustered(where, opts, size, conc or batch)
     return opts
+
+
+def _check_clustered(where: str, opts: FunctionOptions, size: int, concurrent_or_batched):
+    if concurrent_or_batched:
+        raise InvalidError(f"{where}: @ketch.clustered runs one input at a time on its gang; "
+                           "it cannot be combined with @ketch.concurrent or @ketch.batched")
+    for name in ("min_containers", "max_containers", "buffer_containers"):
+        if getattr(opts, name) % size:
+            raise InvalidError(f"{where}: {name}={getattr(opts, name)} must be a multiple of "
+                               f"the cluster size {size} (it counts containers, not gangs)")
+    opts.cluster_size = size

@@ -12,6 +12,7 @@ from .exception import InvalidError
 
 CONCURRENT = "__ketch_concurrent__"
 BATCHED = "__ketch_batched__"
+CLUSTERED = "__ketch_clustered__"
 ENTER = "__ketch_enter__"
 EXIT = "__ketch_exit__"
 METHOD = "__ketch_method__"
@@ -52,6 +53,32 @@ def concurrent(_target=None, *, max_inputs: int, target_inputs: int | None = Non
     def decorate(obj):
         _check_target(obj, "concurrent")
         setattr(obj, CONCURRENT, (max_inputs, target_inputs or max_inputs))
+        return obj
+
+    return decorate
+
+
+# The most containers one gang may have (Modal caps its clusters too).
+MAX_CLUSTER_SIZE = 64
+
+
+def clustered(_target=None, *, size: int, broadcast: bool = True, rdma: bool = False):
+    """Starts the function's containers as a gang of `size`, placed together (all or none);
+    each input runs on every container of the gang and rank 0's output is the result.
+    Inside, `ketch.experimental.get_cluster_info()` gives the rank and every rank's IP."""
+    if _target is not None:
+        raise InvalidError("use @ketch.clustered(size=N), with parentheses")
+    _int_in("size", size, 1, MAX_CLUSTER_SIZE)
+    if broadcast is not True:
+        raise InvalidError("@ketch.clustered(broadcast=False) is not in ketch: every input "
+                           "runs on every container of the gang")
+    if rdma:
+        raise InvalidError("@ketch.clustered(rdma=True): ketch has no RDMA networking; the "
+                           "gang's containers reach each other over their nodes' IP network")
+
+    def decorate(obj):
+        _check_target(obj, "clustered")
+        setattr(obj, CLUSTERED, size)
         return obj
 
     return decorate

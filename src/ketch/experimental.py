@@ -1,12 +1,14 @@
 """Modal's `modal.experimental`. What ketch has works under Modal's name; every other name
 says it is not in ketch yet and what to use instead."""
 
+from ._cluster import ClusterInfo, get_cluster_info
 from ._missing import not_yet
+from ._partial import clustered
 from .exception import InvalidError
 
-__all__ = ["InvalidError"]
+__all__ = ["ClusterInfo", "InvalidError", "clustered", "get_cluster_info"]
 
-_CLUSTERS = "multi-node clusters; run one function per node"
+_CLUSTERS = "cluster reservations and RDMA fabrics; use @ketch.clustered(size=N)"
 _FLASH = "Flash (low-latency web serving); serve with @ketch.web_server or @ketch.asgi_app"
 _STREAMS = "streams; use a ketch.Queue"
 _INSIDE = "changing how a running container takes inputs; set @ketch.concurrent on the " \
@@ -26,10 +28,8 @@ __getattr__ = not_yet(__name__, {
     "stop_fetching_inputs": _INSIDE,
     "get_local_input_concurrency": _INSIDE,
     "set_local_input_concurrency": _INSIDE,
-    **{name: _CLUSTERS for name in ("ClusterInfo", "ClusterReservation",
-                                    "ClusterReservationTask", "clustered",
-                                    "get_cluster_info", "get_fabric_peers",
-                                    "list_cluster_reservations")},
+    **{name: _CLUSTERS for name in ("ClusterReservation", "ClusterReservationTask",
+                                    "get_fabric_peers", "list_cluster_reservations")},
     **{name: _FLASH for name in ("flash_forward", "flash_get_containers", "http_server",
                                  "ServerManager", "server_forward")},
     **{name: _STREAMS for name in ("AppendResult", "Entry", "IdempotencyConflict", "Stream",

@@ -1,9 +1,8 @@
 """Calls: their inputs join the function's queue, are dispatched to ready containers,
-and end in outputs routed to the caller (or the store, for spawned calls).
-
+and end in outputs routed to the caller (or the store, for spawned calls):
 create_call → add_inputs → dispatch → container_outputs → end_attempt (retry or deliver);
-cancel_call and close_call end a call early; an input past its timeout stops its container.
-Every input that was accepted ends in exactly one final output.
+cancel_call and close_call end a call early; an input past its timeout stops its container;
+every input that was accepted ends in exactly one final output (a gang's: rank 0's).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from ..._serialization import batches_by_size, serialize
 from ...exception import ContainerCrashError, ExecutionError, FunctionTimeoutError, \
     InputCancellation, ResourceError
 from ...proto import ketch_pb2 as pb
+from . import gangs
 from .call_graph import CallGraph
 from .callbacks import History, StopContainer
 from .model import FINAL, Call, ContainerRecord, Deadline, FunctionRecord, InputItem, Peer, \
@@ -266,7 +266,7 @@ class Calls:
         if not queue:
             return
         per_container = fn.inputs_per_container()
-        ready = [c for c in fn.containers.values()
+        ready = [c for c in gangs.dispatch_targets(fn)
                  if c.state == "ready" and len(c.inflight) < per_container]
         if not ready:
             return
@@ -300,7 +300,7 @@ class Calls:
         c.flush_scheduled = False
         if c.outbox and c.conn is not None:
             for batch in batches_by_size(c.outbox):  # this iteration's, batched: sent now
-                c.conn.send(pb.Frame(inputs=pb.InputBatch(inputs=batch)), now=True)
+                gangs.broadcast(c, pb.Frame(inputs=pb.InputBatch(inputs=batch)))
         c.outbox = []
 
     def _input_timed_out(self, c: ContainerRecord, item: InputItem):

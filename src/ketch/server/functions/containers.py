@@ -19,6 +19,7 @@ from ...proto import ketch_pb2 as pb
 from .. import autoscaler
 from ..resources import MachineResources
 from ..runtime import ContainerExit, Runtime
+from . import gangs
 from .launch import Launcher
 from .model import ORDERED_STOPS, ContainerRecord, FunctionRecord, StopReason, new_id
 from .registry import Registry
@@ -100,6 +101,8 @@ class Containers:
         """Applies the autoscaler's plan for `fn`."""
         if fn.id not in self.registry.functions or self.closing:
             return
+        if fn.spec.cluster_size:
+            return gangs.scale(fn, self)
         plan = autoscaler.plan(fn, time.monotonic(), self.resources,
                                self.registry.functions.values(), self.containers.values(),
                                wall_now=time.time())
@@ -115,11 +118,11 @@ class Containers:
 
     # ------------------------------------------------------------------ starting
 
-    def launch(self, fn: FunctionRecord, reservation) -> ContainerRecord:
+    def launch(self, fn: FunctionRecord, reservation, gang=None) -> ContainerRecord:
         """Records a starting container at once (so the autoscaler counts it) and starts
         it in the background."""
         c = ContainerRecord(new_id("ta"), fn)
-        c.reservation = reservation
+        c.reservation, c.gang = reservation, gang
         fn.containers[c.id] = c
         self.containers[c.id] = c
         asyncio.ensure_future(self._start(c))

@@ -10,6 +10,7 @@ import sys
 
 from ...proto import ketch_pb2 as pb
 from ..runtime import ContainerLaunch
+from . import gangs
 from .model import ContainerRecord
 
 _PASS_PREFIXES = ("LANG", "LC_", "TZ", "OPENBLAS_", "OMP_", "MKL_", "CUDA_", "NVIDIA_",
@@ -50,6 +51,7 @@ class Launcher:
             "KETCH_APP_ID": fn.app.id,
             "KETCH_NODE_ID": node_id,
             "PYTHONUNBUFFERED": "1",
+            **gangs.env_of(c),
         })
         res = fn.spec.resources
         return ContainerLaunch(

@@ -50,6 +50,7 @@ class StopReason(enum.Enum):
     CRASHED = "crashed"
     OOM_KILLED = "oom_killed"
     START_FAILED = "start_failed"   # the runtime could not start it at all
+    GANG_ENDED = "gang_ended"       # another container of its @clustered gang stopped
 
     def text(self, detail: str = "") -> str:
         return _STOP_TEXT[self].format(detail=detail)
@@ -73,6 +74,7 @@ _STOP_TEXT = {
     StopReason.CRASHED: "{detail}",
     StopReason.OOM_KILLED: "{detail}",
     StopReason.START_FAILED: "{detail}",
+    StopReason.GANG_ENDED: "another container of its gang stopped ({detail})",
 }
 
 # Stopped on purpose: the requests the gateway holds for its function are not failed.
@@ -158,6 +160,7 @@ class ContainerRecord:
         self.startup_timer: asyncio.TimerHandle | None = None
         self.ready_at: float | None = None
         self.web_requests = 0            # requests in flight through the gateway
+        self.gang = None                 # (rank, cluster id, every rank's IP) if clustered
 
     @property
     def idle(self) -> bool:

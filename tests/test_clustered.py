@@ -1,0 +1,70 @@
+"""@ketch.clustered (issue 11 item 10): a gang of two on the session's Ray cluster
+(tests/cluster_fixtures.py), whose ranks talk over TCP at the addresses get_cluster_info()
+gives (the nodes' own 10.77.x addresses, in their network namespaces); and the errors a
+bad decoration gets at once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ketch
+from ketch.exception import InvalidError
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_gang_of_two_exchanges_a_message_by_rank(cluster_server):
+    out = cluster_server.ketch("deploy", "apps/clustered_app.py", timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    run = cluster_server.python(
+        "import ketch, json\n"
+        "f = ketch.Function.from_name('clustered', 'exchange')\n"
+        "print(json.dumps([f.remote(29517), f.remote(29518)]))", timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    first, second = json.loads(run.stdout.strip().splitlines()[-1])
+    nodes = {n["id"]: n["address"] for n in json.loads(
+        cluster_server.ketch("node", "list", "--json").stdout)["nodes"]}
+    for result in (first, second):      # rank 0's output, carrying what rank 1 sent it
+        peer = result["peer"]
+        assert (result["rank"], peer["rank"]) == (0, 1), result
+        assert result["cluster_id"] == peer["cluster_id"]
+        assert result["ips"] == peer["ips"] == [nodes[result["node"]], nodes[peer["node"]]]
+        assert result["node"] != peer["node"], result      # spread: one rank per node
+        assert all(ip.startswith("10.77.") or ip == nodes[result["node"]]
+                   for ip in result["ips"])
+    assert second["cluster_id"] == first["cluster_id"]     # the same gang, kept warm
+    print(f"gang on {first['node'][:12]} ({first['ips'][0]}) and "
+          f"{first['peer']['node'][:12]} ({first['ips'][1]})")
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"size": 0}, "size=0: give an int from 1 to 64"),
+    ({"size": "2"}, "size='2': give an int from 1 to 64"),
+    ({"size": 2, "rdma": True}, "no RDMA"),
+    ({"size": 2, "broadcast": False}, "every input runs on every container"),
+])
+def test_bad_cluster_size_or_option_is_refused(kwargs, says):
+    with pytest.raises(InvalidError, match=says):
+        ketch.clustered(**kwargs)
+
+
+def test_clustered_cannot_combine_with_concurrent_or_split_min_containers():
+    app = ketch.App("clustered-bad")
+
+    def work():
+        return 0
+
+    def other():
+        return 0
+
+    with pytest.raises(InvalidError, match="cannot be combined with @ketch.concurrent"):
+        app.function()(ketch.clustered(size=2)(ketch.concurrent(max_inputs=2)(work)))
+    with pytest.raises(InvalidError, match="min_containers=3 must be a multiple of"):
+        app.function(min_containers=3)(ketch.clustered(size=2)(other))
+
+
+def test_cluster_info_outside_a_gang_says_where_it_works():
+    with pytest.raises(InvalidError, match=r"inside a container of a function decorated"):
+        ketch.experimental.get_cluster_info()
