@@ -35,6 +35,20 @@ def test_gang_of_two_exchanges_a_message_by_rank(cluster_server):
         assert all(ip.startswith("10.77.") or ip == nodes[result["node"]]
                    for ip in result["ips"])
     assert second["cluster_id"] == first["cluster_id"]     # the same gang, kept warm
+    assert f"gang {first['cluster_id']} of exchange: Ray placement group (SPREAD)" in \
+        cluster_server.log()
+    # One rank stopped ends the whole gang; the next input gets a new gang.
+    rows = json.loads(cluster_server.ketch("container", "list", "--json").stdout)
+    ranks = [r for r in rows if r["function"] == "exchange"]
+    assert len(ranks) == 2, rows
+    cluster_server.ketch("container", "stop", ranks[1]["container_id"])
+    run = cluster_server.python(
+        "import ketch\nprint(ketch.Function.from_name('clustered', 'exchange').remote(29519)"
+        "['cluster_id'])", timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() not in ("", first["cluster_id"])
+    logs = cluster_server.ketch("app", "logs", "clustered").stdout
+    assert "another container of its gang stopped" in logs, logs
     print(f"gang on {first['node'][:12]} ({first['ips'][0]}) and "
           f"{first['peer']['node'][:12]} ({first['ips'][1]})")
 

@@ -126,6 +126,8 @@ class Server:
             self.functions.resources_changed, self.functions.waiting_requests,
             self._node_transfer) if ray_address else None
         if self.cluster is not None:
+            self.resources.gang_placer = self.cluster
+
             def lost(node):
                 self.tokens.drop_node(node.node_id)
                 self.functions.resources_changed()

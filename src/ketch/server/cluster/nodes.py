@@ -45,6 +45,8 @@ class ClusterResources:
 
     def __init__(self):
         self.nodes: dict[str, NodeRecord] = {}
+        # Places a @clustered gang as one Ray placement group (RayCluster, once joined).
+        self.gang_placer = None
 
     def alive(self) -> list[NodeRecord]:
         return [n for n in self.nodes.values() if n.state == "alive"]
@@ -90,6 +92,18 @@ class ClusterResources:
             return None
         reservation = node.resources.reserve(res)
         reservation.node_id = node.node_id
+        if image_id:
+            node.images.add(image_id)
+        return reservation
+
+    def reserve_on(self, node_id: str, res: pb.Resources, image_id: str = ""
+                   ) -> Reservation | None:
+        """A reservation on the node Ray placed it on, or None if that node is full."""
+        node = self.nodes.get(node_id)
+        if node is None or node.state != "alive" or node.resources.fitting(res, 1) != 1:
+            return None
+        reservation = node.resources.reserve(res)
+        reservation.node_id = node_id
         if image_id:
             node.images.add(image_id)
         return reservation

@@ -24,6 +24,9 @@ NAMESPACE = "ketch"
 # How often the server asks Ray which nodes are alive: a new node is used within this,
 # and a dead one (which Ray declares after its health checks fail) is noticed.
 MEMBERSHIP_POLL_S = 1.0
+# How long one try to place a gang's placement group waits for Ray (on the Ray thread);
+# a gang that does not fit is tried again on the next scaling tick.
+GANG_PLACE_WAIT_S = 2.0
 
 
 class RayUnavailable(Exception):
@@ -60,6 +63,7 @@ class RayCluster:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ketch-ray")
         self._joining: set[str] = set()
         self._requested: list[dict] = []
+        self._gangs: dict = {}          # cluster id -> the Ray placement group of its gang
         self._task: asyncio.Task | None = None
         self.head_ip = ""
 
@@ -144,6 +148,26 @@ class RayCluster:
             get_if_exists=True, num_cpus=0, max_restarts=-1,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
         return actor.remote(node_id, self.backend)
+
+    async def place_gang(self, name: str, res: pb.Resources, size: int) -> list[str] | None:
+        """A placement group of `size` bundles of `res`, SPREAD over the nodes: the node of
+        each bundle (in rank order), or None while Ray cannot place them all."""
+        return await self._call(self._place_gang, name, autoscaler_bundle(res), size)
+
+    def _place_gang(self, name: str, bundle: dict, size: int) -> list[str] | None:
+        from ray.util.placement_group import placement_group, placement_group_table
+        group = placement_group([bundle] * size, strategy="SPREAD", name=name)
+        if not group.wait(GANG_PLACE_WAIT_S):
+            self._ray.util.remove_placement_group(group)
+            return None
+        self._gangs[name] = group
+        nodes = placement_group_table(group)["bundles_to_node_id"]
+        return [nodes[i] for i in range(size)]
+
+    async def release_gang(self, name: str):
+        group = self._gangs.pop(name, None)
+        if group is not None:
+            await self._call(self._ray.util.remove_placement_group, group)
 
     async def _ask_autoscaler(self):
         bundles = [autoscaler_bundle(r) for r in self.waiting()]

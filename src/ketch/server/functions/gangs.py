@@ -3,17 +3,26 @@ of the N reservations or none, so a gang never half-starts and holds resources w
 for the rest), each told its rank and every rank's IP; each input goes to every rank
 and only rank 0's output counts; one container's end ends the gang.
 
-A function has one gang at a time: its containers are that gang's. The reservations
-come from the same placement as single containers (on a cluster: spread, the emptiest
-node first), so a gang of N one-CPU containers lands on N nodes.
+A function has one gang at a time: its containers are that gang's. On a Ray cluster the
+gang is one Ray placement group of N bundles (the function's cpu/memory/gpu), strategy
+SPREAD: ranks go to different nodes where they can (as Modal gives each rank its own
+host, and one node's loss ends fewer gangs), yet a gang still places when it fits on fewer
+nodes than ranks; Ray places all bundles or none, and its autoscaler sees a group that
+waits. Each rank then takes its reservation on its bundle's node. On one machine the N
+reservations are taken together from the machine's resources, all or none; every rank's
+address is then 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from ...proto import ketch_pb2 as pb
 from .model import ContainerRecord, FunctionRecord, StopReason, new_id
+
+log = logging.getLogger("ketch.server")
 
 LOCAL_IP = "127.0.0.1"   # without a cluster every rank runs on this machine
 
@@ -31,32 +40,80 @@ def scale(fn: FunctionRecord, containers) -> None:
     if gang:
         ended = [c for c in gang if c.state == "stopping"]
         if ended or len(gang) < size:
-            why = ended[0].stop_text if ended else "it exited"
-            for c in gang:
-                containers.stop(c, StopReason.GANG_ENDED, detail=why)
+            _end(gang, containers, StopReason.GANG_ENDED,
+                 ended[0].stop_text if ended else "it exited")
             return
         rank0 = min(gang, key=lambda c: c.gang[0])
         idle_s = time.monotonic() - rank0.idle_since
         if not fn.queue and rank0.idle and not fn.spec.scaling.min_containers and \
                 idle_s > fn.spec.scaling.scaledown_window_s:
-            for c in gang:
-                containers.stop(c, StopReason.SCALED_DOWN)
+            _end(gang, containers, StopReason.SCALED_DOWN)
         return
     wanted = fn.queue or fn.spec.scaling.min_containers
-    if not wanted or fn.unplaceable or time.monotonic() < fn.start_after:
+    if not wanted or fn.unplaceable or time.monotonic() < fn.start_after or \
+            fn.id in _placing:
+        return
+    placer = getattr(containers.resources, "gang_placer", None)
+    if placer is not None:
+        _placing.add(fn.id)
+        asyncio.ensure_future(_place_on_ray(fn, containers, placer))
         return
     reservations = []
     for _ in range(size):
         r = containers.resources.reserve(fn.spec.resources, fn.spec.image_id)
         if r is None:       # all or none: the gang waits until all of it fits
-            for held in reservations:
-                containers.resources.release(held)
+            _release(containers.resources, reservations)
             return
         reservations.append(r)
+    _launch(fn, containers, new_id("cl"), reservations)
+
+
+# Functions whose gang's placement group Ray is placing now: one try at a time each.
+_placing: set[str] = set()
+
+
+async def _place_on_ray(fn: FunctionRecord, containers, placer) -> None:
+    """One try: Ray places the gang's placement group, then each rank's reservation is
+    taken on its bundle's node; if Ray cannot, or ketch's own containers fill one of those
+    nodes, the group goes and the next scaling tick tries again."""
     cluster_id = new_id("cl")
+    try:
+        nodes = await placer.place_gang(cluster_id, fn.spec.resources, fn.spec.cluster_size)
+        if nodes is None or fn.containers or containers.closing or \
+                fn.id not in containers.registry.functions:
+            return await placer.release_gang(cluster_id) if nodes else None
+        reservations = [containers.resources.reserve_on(n, fn.spec.resources,
+                                                        fn.spec.image_id) for n in nodes]
+        if None in reservations:
+            _release(containers.resources, [r for r in reservations if r is not None])
+            return await placer.release_gang(cluster_id)
+        _launch(fn, containers, cluster_id, reservations)
+        log.info("gang %s of %s: Ray placement group (SPREAD) put its ranks on nodes %s",
+                 cluster_id, fn.label, ", ".join(n[:12] for n in nodes))
+    except Exception:
+        log.exception("placing the gang of %s on Ray failed", fn.label)
+    finally:
+        _placing.discard(fn.id)
+
+
+def _launch(fn: FunctionRecord, containers, cluster_id: str, reservations: list) -> None:
     ips = [_ip_of(containers.resources, r) for r in reservations]
     for rank, r in enumerate(reservations):
         containers.launch(fn, r, gang=(rank, cluster_id, ips))
+
+
+def _release(resources, reservations: list) -> None:
+    for r in reservations:
+        resources.release(r)
+
+
+def _end(gang: list[ContainerRecord], containers, reason: StopReason, detail: str = ""):
+    """Stops every rank, and gives back the gang's placement group."""
+    for c in gang:
+        containers.stop(c, reason, detail=detail)
+    placer = getattr(containers.resources, "gang_placer", None)
+    if placer is not None:
+        asyncio.ensure_future(placer.release_gang(gang[0].gang[1]))
 
 
 def dispatch_targets(fn: FunctionRecord) -> list[ContainerRecord]:

@@ -82,7 +82,8 @@ DELIBERATE_STOPS = frozenset({StopReason.SCALED_DOWN, StopReason.EVICTED,
                               StopReason.SERVER_SHUTDOWN, StopReason.CONTAINER_STOP})
 # The server (or a person) ended it: how it went down then is no failure of its own.
 ORDERED_STOPS = DELIBERATE_STOPS | {StopReason.APP_STOPPED, StopReason.STOPPED_BY_REQUEST,
-                                    StopReason.CLIENT_DISCONNECTED, StopReason.REPLACED}
+                                    StopReason.CLIENT_DISCONNECTED, StopReason.REPLACED,
+                                    StopReason.GANG_ENDED}
 
 
 class Peer:
