@@ -53,6 +53,20 @@ def test_gang_of_two_exchanges_a_message_by_rank(cluster_server):
           f"{first['peer']['node'][:12]} ({first['ips'][1]})")
 
 
+def test_gang_on_one_machine_without_ray(server):
+    """Without --ray the gang is N containers on this machine, every rank at 127.0.0.1."""
+    out = server.ketch("deploy", "apps/clustered_app.py", timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    run = server.python("import ketch, json\nprint(json.dumps(ketch.Function.from_name("
+                        "'clustered', 'exchange').remote(29527)))", timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert (result["rank"], result["peer"]["rank"]) == (0, 1), result
+    assert result["ips"] == ["127.0.0.1", "127.0.0.1"]
+    assert result["peer"]["cluster_id"] == result["cluster_id"]
+    server.ketch("app", "stop", "clustered")
+
+
 @pytest.mark.parametrize("kwargs, says", [
     ({"size": 0}, "size=0: give an int from 1 to 64"),
     ({"size": "2"}, "size='2': give an int from 1 to 64"),
