@@ -64,6 +64,9 @@ def test_gang_on_one_machine_without_ray(server):
     assert (result["rank"], result["peer"]["rank"]) == (0, 1), result
     assert result["ips"] == ["127.0.0.1", "127.0.0.1"]
     assert result["peer"]["cluster_id"] == result["cluster_id"]
+    # ketch.Cluster.from_context() agrees, and lists the ranks' containers in rank order
+    assert result["same"] and result["peer"]["same"], result
+    assert result["containers"] == [result["container"], result["peer"]["container"]]
     server.ketch("app", "stop", "clustered")
 
 

@@ -16,6 +16,7 @@
 __version__ = "0.1.0"
 
 from ._app import App, LocalEntrypoint
+from ._cluster import Cluster
 from ._cls import Cls
 from ._context import current_function_call_id, current_input_id, is_local
 from ._dict import Dict
@@ -45,7 +46,7 @@ from .partial_function import web_endpoint
 __all__ = [
     "Dict", "FileEntry", "FileEntryType", "Queue", "Sandbox", "Secret", "Tunnel", "Volume",
     "Image", "Probe", "forward",
-    "App", "Cls", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
+    "App", "Cls", "Cluster", "Cron", "Error", "Function", "FunctionCall", "LocalEntrypoint", "Period",
     "Retries",
     "batched", "clustered", "concurrent", "current_function_call_id", "current_input_id",
     "enable_output", "enter", "exception", "exit", "interact", "is_local", "method",
@@ -61,7 +62,6 @@ __getattr__ = not_yet(__name__, {
     "CloudBucketMount": "cloud bucket mounts; use a ketch.Volume",
     "NetworkFileSystem": "network file systems; use a ketch.Volume",
     "Client": "a public client object; ketch connects by itself (KETCH_SERVER_ADDR)",
-    "Cluster": "multi-node clusters",
     "Environment": "environments; one ketch server is one environment",
     "Workspace": "workspace management from code",
     "billing": "billing; a ketch server does not bill",

@@ -15,8 +15,12 @@ app = ketch.App("clustered")
 @ketch.clustered(size=2)
 def exchange(port: int):
     info = get_cluster_info()
+    cluster = ketch.Cluster.from_context()
     me = {"rank": info.rank, "node": os.environ["KETCH_NODE_ID"],
-          "ips": info.container_ips, "cluster_id": info.cluster_id}
+          "ips": info.container_ips, "cluster_id": info.cluster_id,
+          "containers": cluster.container_ids(), "container": os.environ["KETCH_CONTAINER_ID"],
+          "same": [cluster.container_rank(), cluster.container_ips("ipv4"),
+                   cluster.object_id] == [info.rank, info.container_ips, info.cluster_id]}
     if info.rank == 0:
         with socket.create_server(("0.0.0.0", port)) as server:
             server.settimeout(20)

@@ -141,5 +141,8 @@ def env_of(c: ContainerRecord) -> dict[str, str]:
     if c.gang is None:
         return {}
     rank, cluster_id, ips = c.gang
+    ranks = sorted((o for o in c.fn.containers.values() if o.gang and o.gang[1] == cluster_id),
+                   key=lambda o: o.gang[0])     # all launched before any starts
     return {"KETCH_CLUSTER_RANK": str(rank), "KETCH_CLUSTER_ID": cluster_id,
-            "KETCH_CLUSTER_IPS": ",".join(ips)}
+            "KETCH_CLUSTER_IPS": ",".join(ips),
+            "KETCH_CLUSTER_CONTAINERS": ",".join(o.id for o in ranks)}
