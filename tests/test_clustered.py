@@ -70,6 +70,30 @@ def test_gang_on_one_machine_without_ray(server):
     server.ketch("app", "stop", "clustered")
 
 
+def test_gang_bigger_than_the_machine_fails_clearly(server):
+    """A gang that can never fit waits as a too-big request does: a warning at deploy,
+    then each call fails past the startup timeout with what is missing."""
+    code = """
+import ketch
+app = ketch.App('gang-too-big')
+
+@app.function(cpu=1, startup_timeout=1)   # 64 CPUs at once: more than here
+@ketch.clustered(size=64)
+def f():
+    return 1
+
+with app.run():
+    try:
+        f.remote()
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+"""
+    run = server.python(code, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ResourceError" in run.stdout and "waits for a gang of 64: only" in run.stdout, \
+        run.stdout + run.stderr
+
+
 @pytest.mark.parametrize("kwargs, says", [
     ({"size": 0}, "size=0: give an int from 1 to 64"),
     ({"size": "2"}, "size='2': give an int from 1 to 64"),

@@ -20,6 +20,7 @@ import logging
 import time
 
 from ...proto import ketch_pb2 as pb
+from ..cluster.nodes import wanted_text as wanted
 from .model import ContainerRecord, FunctionRecord, StopReason, new_id
 
 log = logging.getLogger("ketch.server")
@@ -31,6 +32,23 @@ def _ip_of(resources, reservation) -> str:
     nodes = getattr(resources, "nodes", None)     # ClusterResources: the node's address
     node = nodes.get(reservation.node_id) if nodes is not None else None
     return node.address if node is not None else LOCAL_IP
+
+
+def unmet(resources, spec: pb.FunctionSpec) -> str | None:
+    """Why `spec`'s containers (or its whole gang) can never start here as things are, or
+    None: a gang of N needs N of its request at once, on the machine or the nodes."""
+    why = resources.unmet(spec.resources)
+    if why or spec.cluster_size <= 1:
+        return why
+    on_cluster = hasattr(resources, "alive")
+    machines = [n.resources for n in resources.alive()] if on_cluster else [resources]
+    held = sum(type(m)(m.cpu, m.memory_mib, m.gpus).fitting(spec.resources, spec.cluster_size)
+               for m in machines)     # on empty machines: what could ever fit
+    if held >= spec.cluster_size:
+        return None
+    where = f"the cluster's {len(machines)} nodes" if on_cluster else "this machine"
+    return (f"waits for a gang of {spec.cluster_size}: only {held} of its containers "
+            f"({wanted(spec.resources)}) fit at once on {where}")
 
 
 def scale(fn: FunctionRecord, containers) -> None:

@@ -21,7 +21,7 @@ from ..errors import ServiceError
 from ..images import pickled_across_versions
 from ..resources import MachineResources
 from ..runtime import Runtime
-from . import variants
+from . import gangs, variants
 from .call_graph import CallGraph
 from .callbacks import History
 from .calls import Calls
@@ -279,7 +279,7 @@ class FunctionsService:
     def resources_changed(self):
         """Nodes came or went: what no node could hold may fit now (or no longer)."""
         for fn in self.registry.functions.values():
-            fn.unplaceable = self.resources.unmet(fn.spec.resources) or ""
+            fn.unplaceable = gangs.unmet(self.resources, fn.spec) or ""
         self._containers.poke_all()
 
     def waiting_requests(self) -> list[pb.Resources]:
@@ -290,7 +290,7 @@ class FunctionsService:
 
     def _added(self, fn: FunctionRecord):
         # Kept as a state, not a refusal: a node added later may meet the request.
-        fn.unplaceable = self.resources.unmet(fn.spec.resources) or ""
+        fn.unplaceable = gangs.unmet(self.resources, fn.spec) or ""
         if fn.spec.scaling.min_containers:
             self._containers.poke(fn)
 
