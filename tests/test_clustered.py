@@ -123,3 +123,28 @@ def test_clustered_cannot_combine_with_concurrent_or_split_min_containers():
 def test_cluster_info_outside_a_gang_says_where_it_works():
     with pytest.raises(InvalidError, match=r"inside a container of a function decorated"):
         ketch.experimental.get_cluster_info()
+
+
+def test_modal_older_experimental_clustered_takes_size_positionally():
+    def work():
+        return 0
+
+    assert ketch.experimental.clustered(2)(work) is work
+    with pytest.raises(InvalidError, match="fabric_size"):
+        ketch.experimental.clustered(2, fabric_size=4)
+
+
+def test_clustered_class_exposes_one_method():
+    app = ketch.App("clustered-cls")
+
+    class TwoMethods:
+        @ketch.method()
+        def a(self):
+            return 0
+
+        @ketch.method()
+        def b(self):
+            return 0
+
+    with pytest.raises(InvalidError, match="a clustered class exposes one"):
+        app.cls()(ketch.clustered(size=2)(TwoMethods))

@@ -218,6 +218,8 @@ class App:
                 else bool(include_source)
             opts.batch_max_size, opts.batch_wait_ms = class_batching(
                 where, c, concurrent=opts.max_inputs > 1 or bool(opts.target_inputs))
+            if opts.cluster_size and len(class_spec_methods(c)) > 1:   # as Modal refuses it
+                raise InvalidError(f"{where}: a clustered class exposes one @ketch.method()")
             if not class_spec_methods(c) and not _web.endpoints_of(c, c.__name__, True):
                 raise InvalidError(f"{where}: the class has no @ketch.method() and no web "
                                    "endpoint; mark the methods to call remotely")

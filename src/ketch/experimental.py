@@ -3,10 +3,19 @@ says it is not in ketch yet and what to use instead."""
 
 from ._cluster import ClusterInfo, get_cluster_info
 from ._missing import not_yet
-from ._partial import clustered
+from ._partial import clustered as _clustered
 from .exception import InvalidError
 
 __all__ = ["ClusterInfo", "InvalidError", "clustered", "get_cluster_info"]
+
+
+def clustered(size: int, broadcast: bool = True, rdma: bool = False,
+              fabric_size: int | None = None):
+    """Modal's older spelling of `@ketch.clustered(size=N)`."""
+    if fabric_size is not None:
+        raise InvalidError("clustered(fabric_size=...): ketch has no RDMA fabric")
+    return _clustered(size=size, broadcast=broadcast, rdma=rdma)
+
 
 _CLUSTERS = "cluster reservations and RDMA fabrics; use @ketch.clustered(size=N)"
 _FLASH = "Flash (low-latency web serving); serve with @ketch.web_server or @ketch.asgi_app"

@@ -286,7 +286,8 @@ class FunctionsService:
         """One request per container wanted that no node can hold (for an autoscaler
         that adds nodes)."""
         return [fn.spec.resources for fn in self.registry.functions.values()
-                if fn.unplaceable and (fn.queue or fn.spec.scaling.min_containers)]
+                if fn.unplaceable and (fn.queue or fn.spec.scaling.min_containers)
+                for _ in range(max(1, fn.spec.cluster_size))]   # a gang: all its ranks
 
     def _added(self, fn: FunctionRecord):
         # Kept as a state, not a refusal: a node added later may meet the request.
