@@ -77,8 +77,8 @@ def test_gang_bigger_than_the_machine_fails_clearly(server):
 import ketch
 app = ketch.App('gang-too-big')
 
-@app.function(cpu=1, startup_timeout=1)   # 64 CPUs at once: more than here
-@ketch.clustered(size=64)
+@app.function(cpu=2, startup_timeout=1)   # 64 CPUs at once: more than here
+@ketch.clustered(size=32)
 def f():
     return 1
 
@@ -90,13 +90,13 @@ with app.run():
 """
     run = server.python(code, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "ResourceError" in run.stdout and "waits for a gang of 64: only" in run.stdout, \
+    assert "ResourceError" in run.stdout and "waits for a gang of 32: only" in run.stdout, \
         run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("kwargs, says", [
-    ({"size": 0}, "size=0: give an int from 1 to 64"),
-    ({"size": "2"}, "size='2': give an int from 1 to 64"),
+    ({"size": 0}, "size=0: give an int from 1 to 32"),
+    ({"size": "2"}, "size='2': give an int from 1 to 32"),
     ({"size": 2, "rdma": True}, "no RDMA"),
     ({"size": 2, "broadcast": False}, "every input runs on every container"),
 ])

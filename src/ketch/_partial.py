@@ -58,8 +58,8 @@ def concurrent(_target=None, *, max_inputs: int, target_inputs: int | None = Non
     return decorate
 
 
-# The most containers one gang may have (Modal caps its clusters too).
-MAX_CLUSTER_SIZE = 64
+# The most containers one gang may have: Modal allows up to 32 nodes per cluster.
+MAX_CLUSTER_SIZE = 32
 
 
 def clustered(_target=None, *, size: int, broadcast: bool = True, rdma: bool = False):
