@@ -1,0 +1,178 @@
+"""Sandbox connect tokens (issue 12): a real HTTP server in a real bwrap sandbox, reached
+through the gateway with `sb.create_connect_token()` by httpx and a WebSocket client; the
+token checked before anything is forwarded, taken out of what the sandbox gets, and bound
+to one sandbox for as long as it runs."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from isolation_helpers import needs_bwrap, run_client, start_server
+
+pytestmark = needs_bwrap
+
+# The sandbox's server: GET echoes its path and headers, POST the size and digest of its
+# body, and a WebSocket upgrade echoes one text message (the handshake by hand: the
+# sandbox has only the standard library).
+APP = r'''
+import base64, hashlib, json, struct
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def send_json(self, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.headers.get("upgrade", "").lower() == "websocket":
+            return self.websocket()
+        self.send_json({"path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()}})
+
+    def do_POST(self):
+        data = self.rfile.read(int(self.headers["content-length"]))
+        self.send_json({"size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+
+    def frame(self):
+        b1, b2 = self.rfile.read(2)
+        n = b2 & 127
+        if n == 126:
+            n = struct.unpack(">H", self.rfile.read(2))[0]
+        mask = self.rfile.read(4)
+        return b1 & 15, bytes(c ^ mask[i % 4] for i, c in enumerate(self.rfile.read(n)))
+
+    def websocket(self):
+        key = self.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        self.send_response(101)
+        self.send_header("upgrade", "websocket")
+        self.send_header("connection", "Upgrade")
+        self.send_header("sec-websocket-accept",
+                         base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
+        self.end_headers()
+        self.wfile.flush()
+        _, data = self.frame()
+        reply = b"echo:" + data
+        self.wfile.write(bytes([0x81, len(reply)]) + reply)
+        self.wfile.flush()
+        if self.frame()[0] == 8:
+            self.wfile.write(b"\x88\x00")
+        self.close_connection = True
+
+ThreadingHTTPServer(("127.0.0.1", 8080), Handler).serve_forever()
+'''
+
+CLIENT = """
+import hashlib, json, os, time, urllib.parse
+import httpx, ketch
+from websockets.sync.client import connect as ws_connect
+
+app = ketch.App.lookup("sb-connect", create_if_missing=True)
+gateway = f"http://127.0.0.1:{GATEWAY_PORT}"
+
+def started():
+    sb = ketch.Sandbox.create(app=app, workdir="/srv")
+    sb.filesystem.write_text(APP, "/srv/app.py")
+    sb.exec("python3", "/srv/app.py")
+    return sb
+
+def host_of(url):
+    return urllib.parse.urlsplit(url).netloc
+
+def get(url, path="/", token=None, query=None, **kw):
+    # *.localhost names are resolved by browsers and curl, not by this machine's resolver:
+    # send the host form's Host header to the gateway's address.
+    headers = {"host": host_of(url), **kw.pop("headers", {})}
+    if token:
+        headers["authorization"] = "Bearer " + token
+    return httpx.get(gateway + path, headers=headers, params=query, timeout=10, **kw)
+
+first, second = started(), started()
+creds = first.create_connect_token(user_metadata={"user": "alice", "n": 1})
+plain = first.create_connect_token()
+other = second.create_connect_token(user_metadata="bob")
+res = {"url": creds.url, "other_url": other.url}
+deadline = time.monotonic() + 20
+while True:   # the server in the sandbox starts listening soon after its exec
+    r = get(creds.url, "/hello?x=1", creds.token,
+            headers={"x-verified-user-data": "forged", "x-forwarded-for": "1.2.3.4"})
+    if r.status_code == 200 or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+res["header"] = [r.status_code, r.json()]
+r = get(creds.url, "/q", query={"a": "1", "_modal_connect_token": plain.token, "b": "2"})
+res["query"] = [r.status_code, r.json()]
+sandbox_id = creds.url.split("//")[1].split(".")[0]
+r = httpx.get(f"{gateway}/{sandbox_id}/by/path",
+              headers={"authorization": "Bearer " + creds.token}, timeout=10)
+res["path"] = [r.status_code, r.json()]
+body = os.urandom(3 << 20)
+r = httpx.post(f"{gateway}/{sandbox_id}/upload", content=body,
+               headers={"authorization": "Bearer " + creds.token}, timeout=30)
+res["post"] = [r.status_code, r.json(), hashlib.sha256(body).hexdigest()]
+with ws_connect(f"ws://127.0.0.1:{GATEWAY_PORT}/{sandbox_id}/ws",
+                additional_headers={"authorization": "Bearer " + creds.token},
+                close_timeout=2) as ws:
+    ws.send("ping")
+    res["ws"] = ws.recv(timeout=10)
+res["none"] = [get(creds.url).status_code, get(creds.url).text]
+res["wrong"] = get(creds.url, token="ct-" + "x" * 43).status_code
+res["second_on_first"] = [get(creds.url, token=other.token).status_code,
+                          get(other.url, token=creds.token).status_code]
+r = get(other.url, "/", other.token)
+res["second"] = [r.status_code, r.json()["headers"].get("x-verified-user-data")]
+try:
+    first.create_connect_token(port=70000)
+    res["bad_port"] = "accepted"
+except ketch.exception.InvalidError as exc:
+    res["bad_port"] = str(exc)
+first.terminate()
+first.wait(raise_on_termination=False)
+res["after"] = [get(creds.url, token=creds.token).status_code,
+                get(other.url, token=other.token).status_code]
+second.terminate()
+print(json.dumps(res))
+"""
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("sandbox-connect"), "bwrap")
+    yield server
+    server.stop()
+
+
+def test_connect_token_reaches_only_its_sandbox(srv):
+    out = run_client(srv, f"APP = {APP!r}\nGATEWAY_PORT = {srv.gateway_port}\n"
+                     + textwrap.dedent(CLIENT))
+    sandbox_id = out["url"].split("//")[1].split(".")[0]
+    assert out["url"] == f"http://{sandbox_id}.localhost:{srv.gateway_port}"
+    status, seen = out["header"]
+    assert status == 200 and seen["path"] == "/hello?x=1"
+    headers = seen["headers"]
+    # The token's metadata, and not the client's forgery; the token itself stays outside.
+    assert json.loads(headers["x-verified-user-data"]) == {"user": "alice", "n": 1}
+    assert "authorization" not in headers and headers["x-forwarded-for"] == "127.0.0.1"
+    status, seen = out["query"]
+    assert status == 200 and seen["path"] == "/q?a=1&b=2"
+    assert "x-verified-user-data" not in seen["headers"]   # that token has no metadata
+    status, seen = out["path"]
+    assert status == 200 and seen["path"] == "/by/path"
+    assert seen["headers"]["x-forwarded-prefix"] == f"/{sandbox_id}"
+    status, seen, digest = out["post"]
+    assert status == 200 and seen == {"size": 3 << 20, "sha256": digest}
+    assert out["ws"] == "echo:ping"
+    assert out["none"][0] == 401 and "no connect token" in out["none"][1]
+    assert out["wrong"] == 401
+    assert out["second_on_first"] == [401, 401]
+    assert out["second"] == [200, "bob"]
+    assert "port" in out["bad_port"] and "65535" in out["bad_port"]
+    assert out["after"] == [401, 200]
