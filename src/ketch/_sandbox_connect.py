@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from ._client import Client
+from ._web import reachable_url
 from .exception import InvalidError
 from .proto import ketch_pb2 as pb
 
@@ -38,4 +39,5 @@ async def create_connect_token(sandbox_id: str, user_metadata, port: int
     reply = await conn.request(sandbox_connect_token=pb.SandboxConnectToken(
         sandbox_id=sandbox_id, user_metadata=user_metadata or "", port=port))
     creds = reply.sandbox_connect_credentials
-    return SandboxConnectCredentials(creds.url, creds.token)
+    url = reachable_url(pb.WebUrl(url=creds.url, path_url=creds.path_url))
+    return SandboxConnectCredentials(url, creds.token)

@@ -2265,12 +2265,14 @@ class SandboxConnectToken(_message.Message):
     def __init__(self, sandbox_id: _Optional[str] = ..., user_metadata: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
 
 class SandboxConnectCredentials(_message.Message):
-    __slots__ = ("url", "token")
+    __slots__ = ("url", "token", "path_url")
     URL_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PATH_URL_FIELD_NUMBER: _ClassVar[int]
     url: str
     token: str
-    def __init__(self, url: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+    path_url: str
+    def __init__(self, url: _Optional[str] = ..., token: _Optional[str] = ..., path_url: _Optional[str] = ...) -> None: ...
 
 class SandboxServePort(_message.Message):
     __slots__ = ("port",)

@@ -107,8 +107,9 @@ def sandbox_connect_token(svc: Services, req: Request, msg: pb.SandboxConnectTok
     port = msg.port or 8080
     token = gateway.sandbox_connect.tokens.mint(sb, port, msg.user_metadata)
     sb.send(pb.Frame(sandbox_serve_port=pb.SandboxServePort(port=port)))
+    url, path_url = gateway.sandbox_connect.urls(gateway.host, gateway.port, sb.id)
     req.reply(sandbox_connect_credentials=pb.SandboxConnectCredentials(
-        url=gateway.sandbox_connect.url(gateway.host, gateway.port, sb.id), token=token))
+        url=url, path_url=path_url, token=token))
 
 
 async def tunnel_open(svc: Services, req: Request, msg: pb.TunnelOpen):

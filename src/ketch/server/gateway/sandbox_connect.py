@@ -95,11 +95,13 @@ class SandboxConnect:
         self.tokens = tokens
         self.web_dir = web_dir   # container id -> its web directory (a sandbox's id is one)
 
-    def url(self, host: str, port: int, sandbox_id: str) -> str:
+    def urls(self, host: str, port: int, sandbox_id: str) -> tuple[str, str]:
+        """(the host form on a loopback gateway, else the path form; the path form)."""
         host = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        path_url = f"http://{host}:{port}/{sandbox_id}"
         if host.startswith("127.") or host in ("localhost", "::1"):
-            return f"http://{sandbox_id}.localhost:{port}"
-        return f"http://{host}:{port}/{sandbox_id}"
+            return f"http://{sandbox_id}.localhost:{port}", path_url
+        return path_url, path_url
 
     def route(self, ex: Exchange, url: bytes, headers, version: str) -> bool:
         """True when the request names a sandbox: then ex has its route and rebuilt head,
