@@ -176,3 +176,56 @@ def test_connect_token_reaches_only_its_sandbox(srv):
     assert out["second"] == [200, "bob"]
     assert "port" in out["bad_port"] and "65535" in out["bad_port"]
     assert out["after"] == [401, 200]
+
+
+def as_workspace(srv, code: str, token: str):
+    proc = srv.python(code, timeout=120, extra_env={"KETCH_TOKEN": token})
+    lines = proc.stdout.strip().splitlines()
+    assert proc.returncode == 0 and lines, proc.stderr + srv.log()[-3000:]
+    return json.loads(lines[-1])
+
+
+def test_another_workspaces_token_opens_nothing_here(srv):
+    tokens = {}
+    for ws in ("ctalpha", "ctbeta"):
+        made = srv.ketch("token", "create", "--workspace", ws, "--json")
+        assert made.returncode == 0, made.stderr
+        tokens[ws] = json.loads(made.stdout)["secret"]
+    prelude = f"APP = {APP!r}\nGATEWAY_PORT = {srv.gateway_port}\n"
+    alpha = as_workspace(srv, prelude + textwrap.dedent("""
+    import json, ketch
+    app = ketch.App.lookup("ct", create_if_missing=True)
+    sb = ketch.Sandbox.create(app=app, workdir="/srv", timeout=60)
+    sb.filesystem.write_text(APP, "/srv/app.py")
+    sb.exec("python3", "/srv/app.py")
+    print(json.dumps({"id": sb.object_id, "token": sb.create_connect_token().token}))
+    """), tokens["ctalpha"])
+    beta = as_workspace(srv, prelude + textwrap.dedent(f"""
+    import json, time, httpx, ketch
+    from ketch import _sync
+    from ketch._client import Client
+    from ketch.exception import NotFoundError
+    from ketch.proto import ketch_pb2 as pb
+    app = ketch.App.lookup("ct", create_if_missing=True)
+    own = ketch.Sandbox.create(app=app).create_connect_token()
+    async def theirs():
+        c = await Client.get()
+        try:
+            await c.request(sandbox_connect_token=pb.SandboxConnectToken(
+                sandbox_id={alpha['id']!r}, port=8080))
+            return "minted"
+        except NotFoundError:
+            return "not found"
+    def status(token):
+        return httpx.get(f"http://127.0.0.1:{{GATEWAY_PORT}}/{alpha['id']}/",
+                         headers={{"authorization": "Bearer " + token}}, timeout=10
+                         ).status_code
+    deadline = time.monotonic() + 20
+    while status({alpha['token']!r}) != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    print(json.dumps({{"mint": _sync.run(theirs()), "own": status(own.token),
+                      "alpha": status({alpha['token']!r})}}))
+    """), tokens["ctbeta"])
+    # Beta cannot mint a token for alpha's sandbox, and its own token does not open it;
+    # alpha's token does (whoever holds it, as on Modal).
+    assert beta == {"mint": "not found", "own": 401, "alpha": 200}

@@ -18,18 +18,16 @@ streams bodies both ways and turns a `101` into a byte tunnel (WebSockets).
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote_to_bytes
 
+from ...node.relay import RelayTarget
 from ...proto import ketch_pb2 as pb
 from . import upstream
 from .connect_tokens import ConnectTokens, Grant
 from .proxy import Exchange, UpstreamConnection
 from .requests import RequestHead
-
-log = logging.getLogger("ketch.gateway")
 
 QUERY_PARAM = b"_modal_connect_token"
 USER_DATA_HEADER = b"x-verified-user-data"
@@ -91,9 +89,11 @@ def take_query_token(path: bytes) -> tuple[bytes, bytes | None]:
 
 
 class SandboxConnect:
-    def __init__(self, tokens: ConnectTokens, web_dir: Callable[[str], Path]):
+    def __init__(self, tokens: ConnectTokens, web_dir: Callable[[str], Path],
+                 remote: Callable[[str], RelayTarget | None]):
         self.tokens = tokens
         self.web_dir = web_dir   # container id -> its web directory (a sandbox's id is one)
+        self.remote = remote     # container id -> its node's relay; None: on this machine
 
     def urls(self, host: str, port: int, sandbox_id: str) -> tuple[str, str]:
         """(the host form on a loopback gateway, else the path form; the path form)."""
@@ -149,8 +149,10 @@ class SandboxConnect:
         sock = None
         for _ in range(CONNECT_TRIES):
             try:
-                sock = await upstream.connect(loop, self.web_dir(sandbox.id),
-                                              f"port-{port}.sock")
+                name, target = f"port-{port}.sock", self.remote(sandbox.id)
+                sock = await (upstream.connect(loop, self.web_dir(sandbox.id), name)
+                              if target is None else
+                              upstream.connect_remote(loop, target, sandbox.id, name))
                 break
             except OSError:
                 if sandbox.done or ex.done:

@@ -99,7 +99,8 @@ class Gateway:
         self.remote: Callable[[str], RelayTarget | None] = remote  # None: on this machine
         self.host, self.port = _wire.parse_address(address)
         self.tokens = tokens
-        self.sandbox_connect = SandboxConnect(ConnectTokens(), web_dir)
+        self.sandbox_connect = SandboxConnect(ConnectTokens(), web_dir,
+                                              lambda cid: self.remote(cid))
         self.routes: dict[str, Route] = {}
         self.backends: dict[str, Backend] = {}
         self.waiting: dict[str, list[Waiter]] = {}
