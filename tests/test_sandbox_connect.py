@@ -9,7 +9,6 @@ import json
 import textwrap
 
 import pytest
-
 from isolation_helpers import needs_bwrap, run_client, start_server
 
 pytestmark = needs_bwrap

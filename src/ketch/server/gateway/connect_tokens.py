@@ -20,10 +20,10 @@ PREFIX = "ct-"
 
 
 class Grant:
-    """What one token opens: `sandbox` (its record: .id, .workspace, .done), `port`, and the
+    """What one token opens: `sandbox` (its record: .id, .done, .touch()), `port`, and the
     metadata sent as X-Verified-User-Data."""
 
-    __slots__ = ("sandbox", "port", "metadata")
+    __slots__ = ("metadata", "port", "sandbox")
 
     def __init__(self, sandbox, port: int, metadata: str):
         self.sandbox = sandbox

@@ -18,8 +18,8 @@ streams bodies both ways and turns a `101` into a byte tunnel (WebSockets).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote_to_bytes
 
 from ...node.relay import RelayTarget
@@ -38,7 +38,7 @@ _ENDPOINT = pb.WebEndpoint(label="sandbox")   # what request watchers hear as th
 class ConnectRoute:
     """A request for a sandbox, with the grant its token gave. `fn` None: no function."""
 
-    __slots__ = ("key", "grant", "fn", "endpoint")
+    __slots__ = ("endpoint", "fn", "grant", "key")
 
     def __init__(self, key: str, grant: Grant):
         self.key = key
@@ -142,6 +142,7 @@ class SandboxConnect:
             ex.client.reply(ex, 401, "Unauthorized", "ketch gateway: this connect token's "
                             "sandbox has ended.")
             return
+        sandbox.touch()   # a request is activity: idle_timeout counts from the last one
         asyncio.ensure_future(self._open(ex, sandbox, ex.route.grant.port))
 
     async def _open(self, ex: Exchange, sandbox, port: int):
