@@ -13,12 +13,14 @@ from isolation_helpers import needs_bwrap, run_client, start_server
 
 pytestmark = needs_bwrap
 
-# The sandbox's server: GET echoes its path and headers, POST the size and digest of its
-# body, and a WebSocket upgrade echoes one text message (the handshake by hand: the
-# sandbox has only the standard library).
+# The sandbox's server: GET echoes its path and headers (and how many requests reached
+# it), POST the size and digest of its body, and a WebSocket upgrade echoes one text
+# message (the handshake by hand: the sandbox has only the standard library).
 APP = r'''
 import base64, hashlib, json, struct
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SEEN = [0]   # requests that reached this server
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -32,12 +34,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        SEEN[0] += 1
         if self.headers.get("upgrade", "").lower() == "websocket":
             return self.websocket()
-        self.send_json({"path": self.path,
+        self.send_json({"path": self.path, "seen": SEEN[0],
                         "headers": {k.lower(): v for k, v in self.headers.items()}})
 
     def do_POST(self):
+        SEEN[0] += 1
         data = self.rfile.read(int(self.headers["content-length"]))
         self.send_json({"size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
 
@@ -123,6 +127,7 @@ res["none"] = [get(first).status_code, get(first).text]
 res["wrong"] = get(first, token="ct-" + "x" * 43).status_code
 res["second_on_first"] = [get(first, token=other.token).status_code,
                           get(second, token=creds.token).status_code]
+res["seen_after_refusals"] = get(first, "/", creds.token).json()["seen"]
 r = get(second, "/", other.token)
 res["second"] = [r.status_code, r.json()["headers"].get("x-verified-user-data")]
 try:
@@ -172,6 +177,9 @@ def test_connect_token_reaches_only_its_sandbox(srv):
     assert out["none"][0] == 401 and "no connect token" in out["none"][1]
     assert out["wrong"] == 401
     assert out["second_on_first"] == [401, 401]
+    # Nothing refused reached the server: after the first GET, only the query, path, POST
+    # and WebSocket requests did, then this one.
+    assert out["seen_after_refusals"] == out["header"][1]["seen"] + 5
     assert out["second"] == [200, "bob"]
     assert "port" in out["bad_port"] and "65535" in out["bad_port"]
     assert out["after"] == [401, 200]
