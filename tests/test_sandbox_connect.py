@@ -127,6 +127,8 @@ res["none"] = [get(first).status_code, get(first).text]
 res["wrong"] = get(first, token="ct-" + "x" * 43).status_code
 res["second_on_first"] = [get(first, token=other.token).status_code,
                           get(second, token=creds.token).status_code]
+r = get(first, token=first.create_connect_token(port=9999).token)
+res["no_server"] = [r.status_code, r.text]
 res["seen_after_refusals"] = get(first, "/", creds.token).json()["seen"]
 r = get(second, "/", other.token)
 res["second"] = [r.status_code, r.json()["headers"].get("x-verified-user-data")]
@@ -176,6 +178,7 @@ def test_connect_token_reaches_only_its_sandbox(srv):
     assert out["ws"] == "echo:ping"
     assert out["none"][0] == 401 and "no connect token" in out["none"][1]
     assert out["wrong"] == 401
+    assert out["no_server"][0] == 502 and "answered on port 9999" in out["no_server"][1]
     assert out["second_on_first"] == [401, 401]
     # Nothing refused reached the server: after the first GET, only the query, path, POST
     # and WebSocket requests did, then this one.

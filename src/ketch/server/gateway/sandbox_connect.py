@@ -136,6 +136,12 @@ class SandboxConnect:
                                                  b"".join(lines), extra)
         return True
 
+    def unanswered(self, route: ConnectRoute) -> str:
+        """Why a request got no answer, for the 502."""
+        return (f"ketch gateway: nothing in sandbox {route.key} answered on port "
+                f"{route.grant.port} (is a server listening on 127.0.0.1:{route.grant.port} "
+                "or 0.0.0.0 there? has it ended?)")
+
     def dispatch(self, ex: Exchange):
         sandbox = ex.route.grant.sandbox
         if sandbox.done:  # it ended while this request waited behind another on its connection
@@ -164,8 +170,7 @@ class SandboxConnect:
                 sock.close()
             return
         if sock is None:
-            ex.client.reply(ex, 502, "Bad Gateway", f"ketch gateway: sandbox {sandbox.id} "
-                            f"does not pass port {port} on (has it ended?)")
+            ex.client.reply(ex, 502, "Bad Gateway", self.unanswered(ex.route))
             return
         up = UpstreamConnection(SandboxPool(sandbox), "")
         await loop.create_connection(lambda: up, sock=sock)

@@ -358,6 +358,9 @@ class Gateway:
             if ex.client.transport is not None:
                 ex.client.transport.close()
             return
+        if isinstance(ex.route, ConnectRoute):
+            ex.client.reply(ex, 502, "Bad Gateway", self.sandbox_connect.unanswered(ex.route))
+            return
         c = up.backend.container
         ex.client.reply(ex, 502, "Bad Gateway", f"ketch gateway: the container {c.id} of "
                         f"{ex.route.key!r} closed the connection before answering (it may "
