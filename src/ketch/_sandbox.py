@@ -25,6 +25,7 @@ from ._object import check_name, refuse_client
 from ._options import build_options
 from ._probe import probe_proto
 from ._snapshot_image import snapshot_image
+from ._sandbox_connect import SandboxConnectCredentials, create_connect_token
 from ._sandbox_fs import FileIO, SandboxFilesystem, old_op
 from ._sandbox_logs import SandboxLogs
 from ._tunnel import Tunnel
@@ -70,20 +71,8 @@ async def _secret_ids(secrets) -> list[str]:
     return [await s._id() for s in secrets]
 
 
-# Modal's Sandbox methods ketch does not have yet, with what to do instead.
-_METHODS_NOT_YET = {
-    "create_connect_token": "connect tokens; use encrypted_ports and sb.tunnels()",
-}
-
-
 class Sandbox:
     """A sandbox on the ketch server; made by `create`, found by `from_id`/`from_name`."""
-
-    def __getattr__(self, name: str):
-        if name in _METHODS_NOT_YET:
-            raise AttributeError(f"Sandbox.{name} is not in ketch yet "
-                                 f"({_METHODS_NOT_YET[name]}); see docs/sandboxes.md")
-        raise AttributeError(f"'Sandbox' object has no attribute {name!r}")
 
     def __init__(self, info: pb.SandboxInfo):
         self._id = info.sandbox_id
@@ -350,6 +339,14 @@ class Sandbox:
         reply = await conn.request(sandbox_get=pb.SandboxGet(sandbox_id=self._id))
         return {t.container_port: Tunnel(t.host, t.port, t.host, t.port)
                 for t in reply.sandbox_info.tunnels}
+
+    @_sync.twin
+    async def create_connect_token(self, user_metadata: str | dict | None = None,
+                                   port: int = 8080) -> SandboxConnectCredentials:
+        """A URL and token with which HTTP clients reach `port` in the sandbox through the
+        gateway; the server there gets `user_metadata` as the X-Verified-User-Data header.
+        The token works until the sandbox ends."""
+        return await create_connect_token(self._id, user_metadata, port)
 
     # ------------------------------------------------------------------ processes
 

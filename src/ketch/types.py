@@ -6,12 +6,14 @@ from typing import Literal
 from ._autoscaler import FunctionAutoscalerSettings, FunctionCurrentStats
 from ._call_graph import InputInfo, InputStatus
 from ._missing import not_yet
+from ._sandbox_connect import SandboxConnectCredentials
 from ._sandbox_fs import FileInfo, FileType
 from ._sandbox_logs import LogEntry
 from ._volume import FileEntry, FileEntryType
 
 __all__ = ["FileEntry", "FileEntryType", "FileInfo", "FileType", "FunctionAutoscalerSettings",
-           "FunctionCurrentStats", "InputInfo", "InputStatus", "LogEntry", "LogSource"]
+           "FunctionCurrentStats", "InputInfo", "InputStatus", "LogEntry", "LogSource",
+           "SandboxConnectCredentials"]
 
 LogSource = Literal["stdout", "stderr", "system"]
 
@@ -20,7 +22,7 @@ _TYPES = ("AppInfo", "AppLifecycle", "AppState", "AppStats", "BillingReportItem"
           "FileWatchEvent", "FileWatchEventType", "FunctionInfo", "FunctionStats",
           "MemberTokenInfo", "MetricDefinition", "MetricSeries",
           "MetricsSchema", "ObjectMetrics", "ProxyTokenInfo", "QueueInfo",
-          "SandboxConnectCredentials", "SandboxGroupStats", "SandboxRuntime", "SandboxStats",
+          "SandboxGroupStats", "SandboxRuntime", "SandboxStats",
           "SecretInfo", "ServerAutoscalerSettings", "ServerContainerInfo", "ServerInfo",
           "ServerSessionCredentials", "ServerStats", "ServiceUserInfo", "StatsPercentile",
           "StatsPercentileDistribution", "TimeSeriesPoint", "TokenData", "VolumeCreateOptions",

@@ -258,6 +258,10 @@ class Supervisor:
         self.child_env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
         self.child_env["KETCH_SANDBOX_ID"] = os.environ.get("KETCH_CONTAINER_ID", "")
         self.workdir = workdir
+        # Ports passed on from web-directory sockets: the tunneled ones, then those that
+        # connect tokens name (sandbox_serve_port).
+        self.served_ports = {int(p) for p in os.environ.get("KETCH_SANDBOX_PORTS", "")
+                             .split(",") if p}
         if wait_network:
             self.network = asyncio.ensure_future(asyncio.to_thread(wait_for_network))
         else:   # a function's container waits for its network itself, before its code
@@ -289,6 +293,10 @@ class Supervisor:
             asyncio.ensure_future(self._file_op(frame.sandbox_file_op))
         elif kind == "sandbox_probe":
             asyncio.ensure_future(self._probe(frame.sandbox_probe))
+        elif kind == "sandbox_serve_port" and \
+                frame.sandbox_serve_port.port not in self.served_ports:
+            self.served_ports.add(frame.sandbox_serve_port.port)
+            asyncio.ensure_future(serve_port(frame.sandbox_serve_port.port))
 
     async def _start(self, proc: Exec):
         try:

@@ -154,6 +154,8 @@ class Server:
             Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images,
             self.functions.containers.get, SandboxTable(self.db))
         self.functions.watch_exits(self.sandboxes.function_container_exited)
+        self.sandboxes.end_watchers.append(
+            lambda sb: self.gateway.sandbox_connect.tokens.revoke_sandbox(sb.id))
         datadir.tighten(data_dir)   # what was made above, and what an older server left
         self.services = Services(
             info=ServerInfo(server_id=self.server_id, address=address, data_dir=data_dir,

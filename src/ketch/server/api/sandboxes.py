@@ -92,6 +92,26 @@ async def sandbox_mount_image(svc: Services, req: Request, msg: pb.SandboxMountI
     req.reply(ok=pb.Ok())
 
 
+def sandbox_connect_token(svc: Services, req: Request, msg: pb.SandboxConnectToken):
+    sb = svc.sandboxes.live(req.workspace, msg.sandbox_id)
+    gateway = svc.gateway
+    if sb.function_container or sb.spec.block_network:
+        raise ValueError(f"create_connect_token: {sb.id} " + (
+            "is a function's container, not a sandbox" if sb.function_container else
+            "was created with block_network=True, which lets no connection in; create it "
+            "without block_network"))
+    if gateway.listener is None:
+        raise LookupError("create_connect_token: the gateway is not listening (see the "
+                          "server's log for why); restart the server with a free "
+                          "--gateway-address")
+    port = msg.port or 8080
+    token = gateway.sandbox_connect.tokens.mint(sb, port, msg.user_metadata)
+    sb.send(pb.Frame(sandbox_serve_port=pb.SandboxServePort(port=port)))
+    url, path_url = gateway.sandbox_connect.urls(gateway.host, gateway.port, sb.id)
+    req.reply(sandbox_connect_credentials=pb.SandboxConnectCredentials(
+        url=url, path_url=path_url, token=token))
+
+
 async def tunnel_open(svc: Services, req: Request, msg: pb.TunnelOpen):
     c = svc.functions.containers.get(req.principal.container_id if req.principal else "")
     if c is None or c.fn.app.workspace != req.workspace:
@@ -147,6 +167,7 @@ CLIENT_ROUTES = {
     "sandbox_snapshot_fs": sandbox_snapshot_fs,
     "sandbox_snapshot_dir": sandbox_snapshot_dir,
     "sandbox_mount_image": sandbox_mount_image,
+    "sandbox_connect_token": sandbox_connect_token,
     "tunnel_open": tunnel_open,
     "tunnel_close": tunnel_close,
 }

@@ -28,8 +28,11 @@ from ..functions.model import DELIBERATE_STOPS, AppRecord, ContainerRecord, Func
     StopReason
 from ...node.relay import RelayTarget
 from . import upstream
+from .backend import Backend
 from .proxy import ClientConnection, Exchange, UpstreamConnection
 from .requests import RequestHead, request_target
+from .connect_tokens import ConnectTokens
+from .sandbox_connect import ConnectRoute, SandboxConnect
 from ..tokens import DEFAULT_WORKSPACE
 from .tokens import ProxyTokens
 
@@ -78,31 +81,6 @@ class Route:
         self.key = key
 
 
-class Backend:
-    """The gateway's view of one ready web container: where its endpoints listen, and idle
-    connections to them (keyed by endpoint method)."""
-
-    def __init__(self, container: ContainerRecord, ready: pb.WebReady, web_dir: Path):
-        self.container = container
-        self.web_dir = web_dir
-        self.unix_sockets = dict(ready.unix_sockets)
-        self.idle: dict[str, list[UpstreamConnection]] = {}
-        self.conns: set[UpstreamConnection] = set()
-        self.dead = False
-
-    def forget(self, up: UpstreamConnection):
-        self.conns.discard(up)
-        idle = self.idle.get(up.method)
-        if idle and up in idle:
-            idle.remove(up)
-
-    def close(self):
-        self.dead = True
-        for up in list(self.conns):
-            if up.transport is not None and up.exchange is None:
-                up.transport.close()
-
-
 class Waiter:
     __slots__ = ("ex", "fn", "timer")
 
@@ -121,6 +99,8 @@ class Gateway:
         self.remote: Callable[[str], RelayTarget | None] = remote  # None: on this machine
         self.host, self.port = _wire.parse_address(address)
         self.tokens = tokens
+        self.sandbox_connect = SandboxConnect(ConnectTokens(), web_dir,
+                                              lambda cid: self.remote(cid))
         self.routes: dict[str, Route] = {}
         self.backends: dict[str, Backend] = {}
         self.waiting: dict[str, list[Waiter]] = {}
@@ -209,6 +189,8 @@ class Gateway:
     def route_request(self, ex: Exchange, url: bytes, headers, version: str):
         """Finds the endpoint for a request and rebuilds its head for the container; or
         sets the gateway's own answer (404, 401)."""
+        if self.sandbox_connect.route(ex, url, headers, version):
+            return
         head = RequestHead(headers)
         if not (head.chunked or head.sized):
             ex.body_done = True  # nothing follows the head: an early answer keeps the connection
@@ -247,6 +229,9 @@ class Gateway:
             return
         if ex.error is not None:
             ex.client.reply(ex, *ex.error)
+            return
+        if isinstance(ex.route, ConnectRoute):
+            self.sandbox_connect.dispatch(ex)
             return
         fn = ex.route.fn
         if not self.functions.is_live(fn):
@@ -358,6 +343,8 @@ class Gateway:
         self.release(ex)
         if reusable is not None and backend is not None and not backend.dead:
             backend.idle.setdefault(reusable.method, []).append(reusable)
+        elif reusable is not None and reusable.transport is not None:
+            reusable.transport.close()  # nowhere to keep it (a sandbox's, or a dead backend's)
         ex.client.finished(ex)
 
     def upstream_lost(self, ex: Exchange, up: UpstreamConnection):
@@ -370,6 +357,9 @@ class Gateway:
             ex.done = True  # a tunnel closed, or a response broke off: end the client's too
             if ex.client.transport is not None:
                 ex.client.transport.close()
+            return
+        if isinstance(ex.route, ConnectRoute):
+            ex.client.reply(ex, 502, "Bad Gateway", self.sandbox_connect.unanswered(ex.route))
             return
         c = up.backend.container
         ex.client.reply(ex, 502, "Bad Gateway", f"ketch gateway: the container {c.id} of "

@@ -55,6 +55,7 @@ class SandboxService:
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
         self._app_watch: asyncio.Task | None = None
+        self.end_watchers: list = []   # each called with a sandbox's record once it ended
 
     # ------------------------------------------------------------------ life
 
@@ -191,6 +192,8 @@ class SandboxService:
         sb.file_waiters.clear()
         sb.done, sb.finished_at = True, time.monotonic()
         self.tunnels.close(sb)
+        for watcher in self.end_watchers:
+            watcher(sb)
         sb.pending.clear()
         for timer in sb.timers:
             timer.cancel()
