@@ -1,6 +1,8 @@
 """Modal's `modal.experimental`. What ketch has works under Modal's name; every other name
 says it is not in ketch yet and what to use instead."""
 
+from __future__ import annotations
+
 from ._cluster import ClusterInfo, get_cluster_info
 from ._missing import not_yet
 from ._partial import clustered as _clustered
