@@ -250,6 +250,8 @@ class VolumeService:
                 # Freeing a large replaced file takes a while; an open descriptor defers
                 # that to its close, which a worker thread does.
                 old = _open_file(name, parent)
+                if old is not None:
+                    _move_mtime_past(up.tmp, os.fstat(old).st_mtime_ns)
                 os.replace(up.tmp, name, dst_dir_fd=parent)
             finally:
                 os.close(parent)
@@ -364,6 +366,15 @@ def _has_entries(name: str, dir_fd: int) -> bool:
         return bool(os.listdir(fd))
     finally:
         os.close(fd)
+
+
+def _move_mtime_past(path: Path, old_ns: int):
+    """A file that replaces another gets a later mtime, even within one tick of the kernel's
+    coarse clock: (mtime, size) is how a copy of the volume on another node tells two
+    versions of a file apart."""
+    st = os.stat(path)
+    if st.st_mtime_ns <= old_ns:
+        os.utime(path, ns=(st.st_atime_ns, old_ns + 1000))
 
 
 def _make_durable(fd: int, mode: int):
