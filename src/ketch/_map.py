@@ -118,7 +118,6 @@ class MapCall:
                 except Exception as exc:
                     if not self.return_exceptions:
                         if chunk:  # what came before the error is handed over first
-                            self._release(self.released + len(chunk))
                             yield chunk
                         raise
                     value = exc
@@ -132,8 +131,10 @@ class MapCall:
                     chunk.append(buffered.pop(next_idx))
                     next_idx += 1
             if chunk:
-                self._release(self.released + len(chunk))
+                # The window opens once the caller has taken the whole chunk (it asks for
+                # the next one), so a handed-over chunk still counts against it.
                 yield chunk
+                self._release(self.released + len(chunk))
 
     def _release(self, released: int):
         self.released = released
