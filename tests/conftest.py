@@ -130,5 +130,24 @@ def fresh_server(tmp_path):
     srv.stop()
 
 
+# Under pytest-xdist (scripts/test.sh runs two workers) each test file runs on one worker,
+# so its module fixtures start once, and the files that share the session's Ray cluster
+# run on the same worker, so only one worker starts it. (A scheduler of our own: xdist's
+# `loadgroup` marks do not group tests under pytest 9.)
+CLUSTER_FILES = {"test_cluster.py", "test_cluster_xfer.py", "test_clustered.py"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "cluster" if Path(path).name in CLUSTER_FILES else path
+
+    return ByFile(config, log)
+
+
 # The session's Ray cluster (issue 11): started only by the tests that ask for it.
 from cluster_fixtures import cluster_server, ray_cluster  # noqa: E402,F401

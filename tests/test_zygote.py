@@ -27,13 +27,16 @@ WHO = """
 
 
 @pytest.fixture
-def srv(tmp_path):
-    s = start_server(tmp_path / "srv", "bwrap", KETCH_ZYGOTE_IDLE_S="1",
+def srv(tmp_path, request):
+    """A server whose zygote retires after 1 s idle (or the test's indirect parameter)."""
+    s = start_server(tmp_path / "srv", "bwrap",
+                     KETCH_ZYGOTE_IDLE_S=getattr(request, "param", "1"),
                      KETCH_ZYGOTE_RETRY_S="30")
     yield s
     s.stop()
 
 
+@pytest.mark.parametrize("srv", ["60"], indirect=True)  # one zygote for both, however slow
 def test_a_forked_container_holds_only_its_own(srv):
     (a,) = run_client(srv, WHO)
     (b,) = run_client(srv, WHO)

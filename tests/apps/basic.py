@@ -83,7 +83,7 @@ def sleep_for(seconds, marker=None):
     return seconds
 
 
-@app.function(timeout=1)
+@app.function(timeout=1, startup_timeout=60)   # a slow start under load is not the subject
 def too_slow():
     time.sleep(30)
 

@@ -9,12 +9,12 @@ import ketch
 app = ketch.App("crashy")
 
 
-@app.function(timeout=5)
+@app.function(timeout=5, startup_timeout=60)
 def sys_exit(code=4):
     sys.exit(code)
 
 
-@app.function(timeout=5)
+@app.function(timeout=5, startup_timeout=60)
 async def async_sys_exit(code=4):
     sys.exit(code)
 

@@ -20,7 +20,7 @@ def explode(x):
     raise ValueError(f"bad input {x}")
 
 
-@app.function(timeout=1)
+@app.function(timeout=1, startup_timeout=60)   # a slow start under load is not the subject
 def dawdle(seconds):
     print("dawdling")
     time.sleep(seconds)

@@ -145,7 +145,7 @@ def lingering():
     return asgi
 
 
-@app.function(timeout=2)
+@app.function(timeout=2, startup_timeout=60)   # a slow start under load is not the subject
 @ketch.asgi_app(label="sleepy")
 def sleepy():
     """Never answers in time: its function's timeout is 2 s."""
