@@ -34,9 +34,19 @@ def srv(tmp_path):
     s.stop()
 
 
+WHO_TWICE = """
+    import json
+    from apps import forked
+    out = []
+    for _ in range(2):  # two app runs, one client: within the zygotes' idle time (1 s)
+        with forked.app.run():
+            out.append(forked.who.remote())
+    print(json.dumps(out))
+"""
+
+
 def test_a_forked_container_holds_only_its_own(srv):
-    (a,) = run_client(srv, WHO)
-    (b,) = run_client(srv, WHO)
+    a, b = run_client(srv, WHO_TWICE)
     log = srv.log()
     # (under load the autoscaler may start a second container for a call: >= 2)
     assert log.count("forked from zygote") >= 2 and "starts by exec" not in log, log[-3000:]
@@ -119,3 +129,36 @@ def test_zygotes_and_forked_containers_die_with_a_killed_server(srv):
     finally:
         client.kill()
         client.wait()
+
+
+IMAGE_WHO = """
+    import json
+    from apps import forked
+    with forked.in_image.run():
+        print(json.dumps(forked.who_in_image.remote(%r)))
+"""
+IMAGE_PATHS = ["/usr/probe", "/etc/probe", "/tmp/probe", "/root/probe", "/opt/ketch/site/ketch/probe"]
+
+
+def test_an_image_container_forks_from_an_unprivileged_zygote(srv):
+    first, second = (run_client(srv, IMAGE_WHO % IMAGE_PATHS) for _ in range(2))
+    log = srv.log()
+    assert log.count("forked from zygote") >= 2 and "starts by exec" not in log, log[-3000:]
+    # one per app: an image's zygote ran the image's code, so no other app forks from it
+    assert log.count("is ready for image") == 2, log[-3000:]
+    for out in (first, second):
+        assert out["debian"] and out["pid"] == 2 and out["no_new_privs"] == "1"
+        assert out["hostname"] == out["container_id"] and out["token"].startswith("kc-")
+        # root inside is an unprivileged range of host ids, and host root's files (the
+        # image's, its code's) are root's inside
+        inside, host, count = (int(x) for x in out["uid_map"])
+        assert inside == 0 and host >= 0x10000000 and count == 65536
+        assert out["root_owner"] == 0 and "apps" in out["root_files"]  # its code, bound in
+        paths = [t for t in out["fds"].values() if t.startswith("/")]
+        assert set(paths) <= {"/dev/null"}, out["fds"]
+        # the image's layers are each container's own to write (its upper layer)...
+        for path in ("/usr/probe", "/etc/probe", "/tmp/probe", "/root/probe"):
+            assert out["writes"][path] == ["written", False], (path, out)
+        # ...ketch's runtime is not
+        assert out["writes"]["/opt/ketch/site/ketch/probe"][0] == "Read-only file system", out
+    assert first["token"] != second["token"]

@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 
 from ..._runtime import namespaces
-from ..._runtime.zygote import CONTROL_FD_ENV, MAX_REQUEST, ROOT_FD_ENV
+from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV
+from . import userns
 from .base import ContainerLaunch
 
 log = logging.getLogger("ketch.runtime")
@@ -49,14 +50,12 @@ def enabled() -> bool:
 def eligible(launch: ContainerLaunch) -> str:
     """Why this container cannot be forked ("" when it can).
 
-    A zygote holds the privileges that making namespaces takes (root, all capabilities,
-    the real root's descriptor), so nothing of a user's may run in it: only the host's
-    own interpreter and packages, as the server's. An image's interpreter, its
-    site-packages and their .pth files are the user's code, so image containers start by
-    exec until zygotes run unprivileged in a user namespace of their own. PYTHON*
+    The zygote without an image holds the privileges that making namespaces takes (root,
+    all capabilities, the real root's descriptor), so nothing of a user's runs in it:
+    only the host's own interpreter and packages, as the server's. An image's
+    interpreter, its site-packages and their .pth files are the user's code, so an
+    image's zygote runs unprivileged, in a user namespace of its own (`userns`). PYTHON*
     variables are read when an interpreter starts, which a fork skips."""
-    if launch.image_layers:
-        return "image containers start by exec"
     if launch.gpus:
         return "GPU containers start by exec"
     if list(launch.entry) != _ENTRY:
@@ -67,15 +66,20 @@ def eligible(launch: ContainerLaunch) -> str:
 
 
 def key_of(launch: ContainerLaunch, python: str) -> tuple:
-    """What a zygote is shared by: the image's layers, its Python and this ketch."""
+    """What a zygote is shared by: the image's layers, its Python and this ketch; an
+    image's zygote (which ran the image's code) only by one app's containers."""
     import ketch
-    return (tuple(launch.image_layers), python, ketch.__version__)
+    app = launch.env.get("KETCH_APP_ID", "") if launch.image_layers else ""
+    return (app, tuple(launch.image_layers), python, ketch.__version__)
 
 
 class Zygote:
     def __init__(self, key: tuple, proc: asyncio.subprocess.Process, control: socket.socket,
-                 scratch: Path, args: list[str]):
+                 scratch: Path, args: list[str], ns: userns.UserNamespace | None = None,
+                 layers: int = 0):
         self.key = key
+        self.userns = ns        # an image's zygote: its user namespace
+        self.layers = layers
         # Its view, which containers bind parts of rather than mount them again.
         self.view_args = args
         self.view_root = f"{scratch}/.root"
@@ -92,6 +96,9 @@ class Zygote:
     def fork(self, request: dict, fds: list[int]):
         """Asks for one container; raises OSError when the zygote is gone."""
         msg = json.dumps(request).encode()
+        if len(fds) > MAX_FDS:
+            raise OSError(f"the container needs {len(fds)} descriptors passed, more than a "
+                          "zygote takes")
         if len(msg) > MAX_REQUEST:
             raise OSError(f"the container's description is {len(msg)} bytes, more than a "
                           "zygote takes")
@@ -106,6 +113,8 @@ class Zygote:
         self.control.close()  # its end of file: it exits
         if self.alive:
             self.proc.kill()
+        if self.userns is not None:
+            self.userns.close()
 
 
 class ZygotePool:
@@ -159,20 +168,34 @@ class ZygotePool:
         argv = box.argv()
         args = argv[1:argv.index("--")]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        placeholder = os.open("/", os.O_PATH | os.O_DIRECTORY)
+        ns = None
         zenv = box.environment()
-        zenv.update({CONTROL_FD_ENV: str(theirs.fileno()), ROOT_FD_ENV: str(placeholder)})
+        zenv[CONTROL_FD_ENV] = str(theirs.fileno())
         try:
+            if launch.image_layers:
+                ns = await asyncio.to_thread(userns.UserNamespace)
+                keep = (theirs.fileno(), ns.fd)
+                enter = functools.partial(userns.enter_view, _image_view(args),
+                                          str(scratch), list(launch.image_layers), ns.fd)
+            else:
+                placeholder = os.open("/", os.O_PATH | os.O_DIRECTORY)
+                zenv[ROOT_FD_ENV] = str(placeholder)
+                keep = (theirs.fileno(), placeholder)
+                enter = functools.partial(_enter_zygote_view, args, str(scratch), prep,
+                                          placeholder)
             proc = await asyncio.create_subprocess_exec(
                 *box.command, env=zenv, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True, pass_fds=(theirs.fileno(), placeholder),
-                preexec_fn=functools.partial(_enter_zygote_view, args, str(scratch), prep,
-                                             placeholder))
+                start_new_session=True, pass_fds=keep, preexec_fn=enter)
+        except BaseException:
+            if ns is not None:
+                ns.close()
+            raise
         finally:
             theirs.close()
-            os.close(placeholder)
-        z = Zygote(key, proc, ours, scratch, args)
+            if not launch.image_layers:
+                os.close(placeholder)
+        z = Zygote(key, proc, ours, scratch, args, ns, len(launch.image_layers))
         asyncio.ensure_future(self._watch(z, _describe(launch, python)))
         ours.setblocking(False)
         loop = asyncio.get_running_loop()
@@ -223,6 +246,18 @@ class ZygotePool:
         self.zygotes.clear()
         if self._reaper is not None:
             self._reaper.cancel()
+
+
+def _image_view(args: list[str]) -> list[str]:
+    """An image zygote's view from its bubblewrap arguments: /proc without the read-only
+    covers a container puts on its own (a container may mount a /proc of its own only
+    where one is fully visible)."""
+    out = []
+    for op in namespaces.split_ops(args):
+        if op[0] == "--ro-bind" and op[-1].startswith("/proc/"):
+            continue
+        out += op
+    return out
 
 
 def _describe(launch: ContainerLaunch, python: str) -> str:
