@@ -162,3 +162,41 @@ def test_an_image_container_forks_from_an_unprivileged_zygote(srv):
         # ...ketch's runtime is not
         assert out["writes"]["/opt/ketch/site/ketch/probe"][0] == "Read-only file system", out
     assert first["token"] != second["token"]
+
+
+SNAPPED = """
+    import json
+    from apps import snapped
+    with snapped.app.run():
+        r = snapped.Snapped()
+        print(json.dumps(list(r.report.map([3, 3]))))
+"""
+
+
+def test_snap_hooks_run_once_per_zygote_and_the_others_in_each_container(srv):
+    a, b = run_client(srv, SNAPPED)
+    log = srv.log()
+    assert log.count("with a memory snapshot") == 1, log[-3000:]
+    assert log.count("forked from zygote") == 2 and "starts by exec" not in log, log[-3000:]
+    assert a["container"] != b["container"]          # two containers...
+    assert a["snap_id"] == b["snap_id"]               # ...of one snapshot
+    for out in (a, b):
+        assert out["snap_pid"] != out["pid"] and out["enter_pid"] == out["pid"] == 2
+    # a new app (a new code version) is a new snapshot
+    (c, _) = run_client(srv, SNAPPED)
+    assert c["snap_id"] != a["snap_id"]
+    assert srv.log().count("with a memory snapshot") == 2
+
+
+def test_a_snap_hook_that_leaves_a_thread_running_is_refused_and_the_function_still_runs(srv):
+    out = run_client(srv, """
+        import json
+        from apps import snapped
+        with snapped.app.run():
+            print(json.dumps(snapped.Threaded().ping.remote()))
+    """)
+    assert out == "pong"  # by exec, with every hook run in the container
+    log = srv.log()
+    assert "threads still run after its import and @enter(snap=True) hooks (left-running)" \
+        in log and "start them in an @enter(snap=False) hook instead" in log, log[-3000:]
+    assert "forked from zygote" not in log

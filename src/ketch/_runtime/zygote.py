@@ -38,6 +38,7 @@ import threading
 from . import container, namespaces
 
 CONTROL_FD_ENV = "KETCH_ZYGOTE_CONTROL_FD"
+SNAPSHOT_ENV = "KETCH_ZYGOTE_SNAPSHOT"  # "1": the first message is a ContainerSpec to load
 ROOT_FD_ENV = "KETCH_ZYGOTE_ROOT_FD"
 MAX_REQUEST = 1 << 20
 MAX_FDS = 64
@@ -173,6 +174,8 @@ def _prepare(prep: dict):
     if prep["scratch_mib"]:
         namespaces.mount("tmpfs", scratch, "tmpfs", 0, f"size={prep['scratch_mib']}m,mode=0755")
     if not prep["overlay"]:
+        if prep.get("made"):  # by the server (they are binds already)
+            return
         for sub, mode in (("tmp", 0o1777), ("home", 0o700)):
             os.makedirs(f"{scratch}/{sub}", mode=mode, exist_ok=True)
         os.chmod(f"{scratch}/tmp", 0o1777)
@@ -238,7 +241,26 @@ def main():
     # copy) the zygote's objects.
     gc.freeze()
     control = socket.socket(fileno=int(os.environ.pop(CONTROL_FD_ENV)))
+    if os.environ.pop(SNAPSHOT_ENV, ""):
+        _take_snapshot(control)
+        gc.freeze()  # and what the user's code made
     serve(control, int(os.environ.pop(ROOT_FD_ENV, "-1")))
+
+
+def _take_snapshot(control: socket.socket):
+    """Loads the function the server names (its import, its snap=True hooks), once: the
+    containers forked after find it loaded. A failure is said on stdout (the server's log
+    and the container's) and the zygote exits: its containers start by exec."""
+    from ..proto import ketch_pb2 as pb
+    from . import loading
+    spec = pb.ContainerSpec()
+    spec.ParseFromString(control.recv(MAX_REQUEST))
+    try:
+        loading.preload(spec)
+    except BaseException as exc:  # noqa: BLE001 - the user's code: anything
+        print(f"the memory snapshot of {spec.spec.name} was not taken: "
+              f"{type(exc).__name__}: {exc}", flush=True)
+        os._exit(3)
 
 
 if __name__ == "__main__":

@@ -440,11 +440,12 @@ class BwrapRuntime:
             _signal_group(handle.pid, signal.SIGKILL)
 
 
-def _zygote_box(command: list[str], env: dict, layers: list[str], scratch: Path
-                ) -> tuple[Sandbox, str]:
-    """A zygote's view: its image's (or the host system's) root with ketch's runtime."""
+def _zygote_box(command: list[str], env: dict, layers: list[str], scratch: Path,
+                code_dir: str = "") -> tuple[Sandbox, str]:
+    """A zygote's view: its image's (or the host system's) root with ketch's runtime (and
+    the app's code, for a memory snapshot's)."""
     box = Sandbox(command=command, env=env, layers=layers, scratch=scratch,
-                  hostname="ketch-zygote", network="host")
+                  hostname="ketch-zygote", network="host", binds=_code_binds(code_dir))
     return box, _overlay_of(box)
 
 

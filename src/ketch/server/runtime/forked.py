@@ -153,7 +153,7 @@ def _image_request(zygote: Zygote, box) -> tuple[dict, list[int]]:
     request = {"args": args, "env": box.environment(), "hostname": box.hostname,
                "own_network": box.network != "host", "userns": True, "binds": kinds,
                "ready_index": 4 + len(fds),
-               "prep": {"procs": [], "scratch": f"{BOX}/s",
+               "prep": {"procs": [], "scratch": f"{BOX}/s", "made": True,
                         "scratch_mib": box.scratch_limit_mib,
                         "overlay": userns.overlay_options(zygote.layers)}}
     return request, fds
@@ -162,6 +162,10 @@ def _image_request(zygote: Zygote, box) -> tuple[dict, list[int]]:
 async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine) -> tuple[ForkedProcess, list]:
     box.scratch.mkdir(parents=True, exist_ok=True)
     zygote.userns.own(str(box.scratch))
+    if not box.layers:  # its /tmp and /root: binds the server makes, so there first
+        for sub, mode in (("tmp", 0o1777), ("home", 0o700)):
+            os.makedirs(box.scratch / sub, mode=mode, exist_ok=True)
+            os.chmod(box.scratch / sub, mode)
     request, mounts = _image_request(zygote, box)
     if box.network == "outbound":
         box.netstack = usernet.UserNet()

@@ -73,12 +73,15 @@ def enter_view(args: list[str], scratch: str, layers: list[str], userns_fd: int)
             namespaces.attach(fd, f"{scratch}/l{i}")
             os.close(fd)
             lowers.append(f"{scratch}/l{i}")
-        # Its own upper layer (its mount points, and anything it writes: no container's)
-        for sub in ("upper", "work", "root"):
-            os.makedirs(f"{scratch}/{sub}", exist_ok=True)
-        namespaces.mount("overlay", f"{scratch}/root", "overlay", 0,
-                         f"lowerdir={':'.join(reversed(lowers))},upperdir={scratch}/upper,"
-                         f"workdir={scratch}/work")
+        if lowers:  # its own upper layer (its mount points, what it writes: no container's)
+            for sub in ("upper", "work", "root"):
+                os.makedirs(f"{scratch}/{sub}", exist_ok=True)
+            namespaces.mount("overlay", f"{scratch}/root", "overlay", 0,
+                             f"lowerdir={':'.join(reversed(lowers))},upperdir={scratch}/upper,"
+                             f"workdir={scratch}/work")
+        else:  # the host system's view: its /tmp and /root
+            for sub in ("tmp", "home"):
+                os.makedirs(f"{scratch}/{sub}", exist_ok=True)
         new_root = f"{scratch}/.root"
         namespaces.build_root(args, new_root, proc_options="hidepid=invisible")
         for i, lower in enumerate(lowers):
@@ -96,5 +99,7 @@ def enter_view(args: list[str], scratch: str, layers: list[str], userns_fd: int)
 
 
 def overlay_options(n_layers: int) -> str:
+    if not n_layers:
+        return ""
     lower = ":".join(f"{LAYERS}/l{i}" for i in reversed(range(n_layers)))
     return f"lowerdir={lower},upperdir={BOX}/s/upper,workdir={BOX}/s/work"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -33,13 +34,14 @@ import time
 from pathlib import Path
 
 from ..._runtime import namespaces
-from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV
+from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV, SNAPSHOT_ENV
 from . import userns
 from .base import ContainerLaunch
 
 log = logging.getLogger("ketch.runtime")
 
 _START_TIMEOUT_S = 30.0
+_SNAPSHOT_TIMEOUT_S = 300.0  # the user's imports and snap=True hooks run first
 _ENTRY = ["-m", "ketch._runtime"]
 
 
@@ -69,8 +71,10 @@ def key_of(launch: ContainerLaunch, python: str) -> tuple:
     """What a zygote is shared by: the image's layers, its Python and this ketch; an
     image's zygote (which ran the image's code) only by one app's containers."""
     import ketch
-    app = launch.env.get("KETCH_APP_ID", "") if launch.image_layers else ""
-    return (app, tuple(launch.image_layers), python, ketch.__version__)
+    app = launch.env.get("KETCH_APP_ID", "") if launch.image_layers or launch.snapshot else ""
+    # a memory snapshot's: one per function and code version (its spec names the bundle)
+    snapshot = hashlib.sha256(launch.snapshot).hexdigest() if launch.snapshot else ""
+    return (app, tuple(launch.image_layers), python, ketch.__version__, snapshot)
 
 
 class Zygote:
@@ -119,7 +123,7 @@ class Zygote:
 
 class ZygotePool:
     def __init__(self, root: Path, make_box, idle_s: float | None = None):
-        """make_box(command, env, layers, scratch) -> (bwrap.Sandbox of a zygote's view,
+        """make_box(command, env, layers, scratch, code_dir) -> (bwrap.Sandbox of a zygote's view,
         its overlay's mount options)."""
         self.root = root
         shutil.rmtree(root, ignore_errors=True)
@@ -164,15 +168,21 @@ class ZygotePool:
         scratch = self.root / f"z{self._seq}"
         scratch.mkdir()
         box, prep = self.make_box([python, "-m", "ketch._runtime.zygote"], env,
-                                  list(launch.image_layers), scratch)
+                                  list(launch.image_layers), scratch,
+                                  launch.code_dir if launch.snapshot else "")
         argv = box.argv()
         args = argv[1:argv.index("--")]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         ns = None
         zenv = box.environment()
         zenv[CONTROL_FD_ENV] = str(theirs.fileno())
+        unprivileged = bool(launch.image_layers or launch.snapshot)  # it runs user code
+        if launch.snapshot:
+            # no GPU while the snap=True hooks run (Modal's rule; nor has its view one)
+            zenv.update({SNAPSHOT_ENV: "1", "KETCH_CODE_DIR": "/root",
+                         "CUDA_VISIBLE_DEVICES": ""})
         try:
-            if launch.image_layers:
+            if unprivileged:
                 ns = await asyncio.to_thread(userns.UserNamespace)
                 keep = (theirs.fileno(), ns.fd)
                 enter = functools.partial(userns.enter_view, _image_view(args),
@@ -193,14 +203,18 @@ class ZygotePool:
             raise
         finally:
             theirs.close()
-            if not launch.image_layers:
+            if not unprivileged:
                 os.close(placeholder)
         z = Zygote(key, proc, ours, scratch, args, ns, len(launch.image_layers))
         asyncio.ensure_future(self._watch(z, _describe(launch, python)))
+        if launch.snapshot:
+            ours.send(launch.snapshot)  # what it loads before it is ready
         ours.setblocking(False)
         loop = asyncio.get_running_loop()
         try:
-            ready = await asyncio.wait_for(loop.sock_recv(ours, 16), _START_TIMEOUT_S)
+            ready = await asyncio.wait_for(loop.sock_recv(ours, 16),
+                                           _SNAPSHOT_TIMEOUT_S if launch.snapshot
+                                           else _START_TIMEOUT_S)
         except BaseException:
             z.stop()
             raise
@@ -261,9 +275,10 @@ def _image_view(args: list[str]) -> list[str]:
 
 
 def _describe(launch: ContainerLaunch, python: str) -> str:
-    image = f"image {Path(launch.image_layers[-1]).name[:12]}" if launch.image_layers \
+    image = f"image {Path(launch.image_layers[-1]).parent.name[:12]}" if launch.image_layers \
         else "the host system"
-    return f"{image} ({python})"
+    what = " with a memory snapshot" if launch.snapshot else ""
+    return f"{image}{what} ({python})"
 
 
 def _enter_zygote_view(args: list[str], scratch: str, overlay: str, root_fd: int):
