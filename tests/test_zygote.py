@@ -154,6 +154,8 @@ def test_an_image_container_forks_from_an_unprivileged_zygote(srv):
         inside, host, count = (int(x) for x in out["uid_map"])
         assert inside == 0 and host >= 0x10000000 and count == 65536
         assert out["root_owner"] == 0 and "apps" in out["root_files"]  # its code, bound in
+        caps = int(out["cap_eff"], 16)  # Docker's defaults at most, as on the exec path
+        assert caps & 1 and not any(caps & (1 << cap) for cap in (13, 16, 19, 21, 27))
         paths = [t for t in out["fds"].values() if t.startswith("/")]
         assert set(paths) <= {"/dev/null"}, out["fds"]
         # the image's layers are each container's own to write (its upper layer)...
