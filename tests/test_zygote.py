@@ -101,7 +101,8 @@ def test_a_crashed_zygote_falls_back_to_exec_and_says_so(srv):
 
 def test_no_zygote_outlives_its_last_container_after_app_stop(srv):
     run_client(srv, WHO)
-    assert "forked from zygote" in srv.log()
+    run_client(srv, IMAGE_WHO % [])
+    assert srv.log().count("forked from zygote") >= 2 and "is ready for image" in srv.log()
     deadline = time.monotonic() + 15
     while zygotes_of(srv.proc.pid):
         assert time.monotonic() < deadline, "the zygote is still there after app stop"
@@ -111,18 +112,21 @@ def test_no_zygote_outlives_its_last_container_after_app_stop(srv):
 
 def test_zygotes_and_forked_containers_die_with_a_killed_server(srv):
     client = subprocess.Popen(
-        [sys.executable, "-c", "from apps import forked\nwith forked.app.run():\n"
-         "    forked.linger.remote(60)\n"], env={**srv.env, "PYTHONPATH": "."},
+        [sys.executable, "-c", "from apps import forked\n"
+         "with forked.app.run(), forked.in_image.run():\n"
+         "    forked.linger.spawn(60)\n    forked.linger_in_image.remote(60)\n"],
+        env={**srv.env, "PYTHONPATH": "."},
         cwd=os.path.dirname(__file__), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while "forked from zygote" not in srv.log():
+        while srv.log().count("forked from zygote") < 2:
             assert time.monotonic() < deadline, srv.log()[-3000:]
             time.sleep(0.05)
-        (zygote,) = zygotes_of(srv.proc.pid)
-        time.sleep(0.3)  # the container's init and runtime exist by now
-        procs = [zygote] + descendants(zygote)
-        assert len(procs) >= 4, procs  # zygote, keeper, init, runtime
+        zygotes = zygotes_of(srv.proc.pid)  # the host system's, and the image's
+        assert len(zygotes) == 2, zygotes
+        time.sleep(0.3)  # the containers' init and runtime exist by now
+        procs = zygotes + [p for z in zygotes for p in descendants(z)]
+        assert len(procs) >= 8, procs  # zygote, keeper, init, runtime, twice
         srv.kill()
         assert wait_gone(procs, 10) == [], [open(f"/proc/{p}/cmdline").read() for p in
                                             alive(procs)]

@@ -65,3 +65,9 @@ def who_in_image(paths: list[str]) -> dict:
             "root_owner": os.stat("/root").st_uid, "root_files": os.listdir("/root"),
             "cap_eff": status.split("CapEff:")[1].split()[0],
             "debian": os.path.exists("/etc/debian_version")}
+
+
+@in_image.function()
+def linger_in_image(seconds: float) -> str:
+    time.sleep(seconds)
+    return "done"
