@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-LABELS = {"plain": "torch in @enter, no snapshot (exec'd import per container)",
+LABELS = {"plain": "torch in @enter, no snapshot (imported in each container)",
           "snapshot": "torch in @enter(snap=True), enable_memory_snapshot",
           "image_exec": "trivial function in a Debian image, exec",
           "image_fork": "trivial function in a Debian image, forked"}
