@@ -100,8 +100,12 @@ def test_a_crashed_zygote_falls_back_to_exec_and_says_so(srv):
 
 
 def test_no_zygote_outlives_its_last_container_after_app_stop(srv):
-    run_client(srv, WHO)
-    run_client(srv, IMAGE_WHO % [])
+    run_client(srv, """
+        import json
+        from apps import forked
+        with forked.app.run(), forked.in_image.run():
+            print(json.dumps([forked.who.remote(), forked.who_in_image.remote([])]))
+    """)
     assert srv.log().count("forked from zygote") >= 2 and "is ready for image" in srv.log()
     deadline = time.monotonic() + 15
     while zygotes_of(srv.proc.pid):
@@ -135,17 +139,20 @@ def test_zygotes_and_forked_containers_die_with_a_killed_server(srv):
         client.wait()
 
 
-IMAGE_WHO = """
+IMAGE_WHO_TWICE = """
     import json
     from apps import forked
-    with forked.in_image.run():
-        print(json.dumps(forked.who_in_image.remote(%r)))
+    out = []
+    for paths in (%r, %r):  # two apps, one client
+        with forked.in_image.run():
+            out.append(forked.who_in_image.remote(paths))
+    print(json.dumps(out))
 """
 IMAGE_PATHS = ["/usr/probe", "/etc/probe", "/tmp/probe", "/root/probe", "/opt/ketch/site/ketch/probe"]
 
 
 def test_an_image_container_forks_from_an_unprivileged_zygote(srv):
-    first, second = (run_client(srv, IMAGE_WHO % IMAGE_PATHS) for _ in range(2))
+    first, second = run_client(srv, IMAGE_WHO_TWICE % (IMAGE_PATHS, IMAGE_PATHS))
     log = srv.log()
     assert log.count("forked from zygote") >= 2 and "starts by exec" not in log, log[-3000:]
     # one per app: an image's zygote ran the image's code, so no other app forks from it
@@ -173,36 +180,31 @@ def test_an_image_container_forks_from_an_unprivileged_zygote(srv):
 SNAPPED = """
     import json
     from apps import snapped
+    out = {}
     with snapped.app.run():
-        r = snapped.Snapped()
-        print(json.dumps(list(r.report.map([3, 3]))))
+        out["two"] = list(snapped.Snapped().report.map([3, 3]))
+        out["threaded"] = snapped.Threaded().ping.remote()
+    with snapped.app.run():  # a new app: a new code version
+        out["again"] = snapped.Snapped().report.remote(0)
+    print(json.dumps(out))
 """
 
 
-def test_snap_hooks_run_once_per_zygote_and_the_others_in_each_container(srv):
-    a, b = run_client(srv, SNAPPED)
-    log = srv.log()
-    assert log.count("with a memory snapshot") == 1, log[-3000:]
-    assert log.count("forked from zygote") == 2 and "starts by exec" not in log, log[-3000:]
+def test_memory_snapshots(srv):
+    """snap=True hooks run once per zygote (code version), the others in each container;
+    a snap hook that leaves a thread running is refused, and its function still runs."""
+    out = run_client(srv, SNAPPED)
+    a, b = out["two"]
     assert a["container"] != b["container"]          # two containers...
     assert a["snap_id"] == b["snap_id"]               # ...of one snapshot
-    for out in (a, b):
-        assert out["snap_pid"] != out["pid"] and out["enter_pid"] == out["pid"] == 2
-    # a new app (a new code version) is a new snapshot
-    (c, _) = run_client(srv, SNAPPED)
-    assert c["snap_id"] != a["snap_id"]
-    assert srv.log().count("with a memory snapshot") == 2
-
-
-def test_a_snap_hook_that_leaves_a_thread_running_is_refused_and_the_function_still_runs(srv):
-    out = run_client(srv, """
-        import json
-        from apps import snapped
-        with snapped.app.run():
-            print(json.dumps(snapped.Threaded().ping.remote()))
-    """)
-    assert out == "pong"  # by exec, with every hook run in the container
+    for one in (a, b, out["again"]):
+        assert one["snap_pid"] != one["pid"] and one["enter_pid"] == one["pid"] == 2
+    assert out["again"]["snap_id"] != a["snap_id"]   # a new version, a new snapshot
     log = srv.log()
+    assert log.count("is ready for the host system with a memory snapshot") == 2, log[-3000:]
+    assert log.count("forked from zygote") == 3, log[-3000:]
+    # Threaded: by exec, with every hook run in the container, saying why
+    assert out["threaded"] == "pong"
     assert "threads still run after its import and @enter(snap=True) hooks (left-running)" \
         in log and "start them in an @enter(snap=False) hook instead" in log, log[-3000:]
-    assert "forked from zygote" not in log
+    assert "its containers start by exec" in log, log[-3000:]
