@@ -13,7 +13,8 @@ Measures, each on a fresh server of its own:
    repetitions (scaledown_window=1), so each first call is a new container, forked from
    the image's unprivileged zygote (one per app) or exec'd.
 (Memory snapshots: bench/snapshot.py.) The first repetition of each warms what it may
-(the zygote) and is left out. Writes every sample to the JSON file; bench/plot_coldstart.py draws the figures.
+(the zygote) and is left out. Writes every sample to the JSON file;
+bench/plot_coldstart.py draws the figures.
 """
 
 from __future__ import annotations

@@ -148,7 +148,8 @@ IMAGE_WHO_TWICE = """
             out.append(forked.who_in_image.remote(paths))
     print(json.dumps(out))
 """
-IMAGE_PATHS = ["/usr/probe", "/etc/probe", "/tmp/probe", "/root/probe", "/opt/ketch/site/ketch/probe"]
+IMAGE_PATHS = ["/usr/probe", "/etc/probe", "/tmp/probe", "/root/probe",
+               "/opt/ketch/site/ketch/probe"]
 
 
 def test_an_image_container_forks_from_an_unprivileged_zygote(srv):

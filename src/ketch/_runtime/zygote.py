@@ -16,10 +16,14 @@ becomes three processes:
   closed, the container's environment, then `container.main()` as after an exec.
 
 The zygote's root is the image's (or the host system's) view with ketch at SITE, so what
-it imported is where the container finds it. It holds a descriptor of its mount
-namespace's real root (ROOT_FD_ENV): a keeper returns there to build its container's root
-from host paths before pivoting away. It dies with the server (parent-death signal, and
-its control socket's end of file).
+it imported is where the container finds it. The host system's zygote (privileged, no
+user code) holds a descriptor of its mount namespace's real root (ROOT_FD_ENV): a keeper
+returns there to build its container's root from host paths before pivoting away. An
+image's zygote, or a memory snapshot's (`_take_snapshot`: the user's code loaded first),
+is the root of a user namespace of its own and reaches no host path ("userns" requests):
+the init gives the server its pid (SCM_CREDENTIALS) to be moved into its cgroup, then
+attaches the binds the server passed as descriptors (`_enter_box`). It dies with the
+server (parent-death signal, and its control socket's end of file).
 """
 
 from __future__ import annotations

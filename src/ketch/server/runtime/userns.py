@@ -55,15 +55,17 @@ class UserNamespace:
         return namespaces.detached_bind(source, read_only, self.fd)
 
     def close(self):
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def enter_view(args: list[str], scratch: str, layers: list[str], userns_fd: int):
-    """preexec_fn of an image's zygote, before the image's interpreter starts: a mount
-    namespace with the image's layers (idmapped, read-only, its own upper layer) and the view the bubblewrap
-    arguments describe, pivoted into (the host's root is detached: no path leads back), a
-    network namespace with nothing in it, /proc showing only its own processes; then the
-    user namespace, as its root."""
+    """preexec_fn of an unprivileged zygote, before the interpreter (the user's) starts: a
+    mount namespace with the image's layers (idmapped, read-only, under its own upper
+    layer) and the view the bubblewrap arguments describe, pivoted into (the host's root
+    detached: no path leads back), a network namespace with nothing in it, /proc showing
+    only its own processes; then the user namespace, as its root."""
     try:
         namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWNET)
         namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)

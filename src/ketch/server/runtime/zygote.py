@@ -6,8 +6,9 @@ processes do). A zygote starts lazily, at the first container of its key, in the
 such a container has (the host system read-only, ketch at SITE, /proc, /dev), and is
 shared by every function of that key on this server; a new Python or ketch is a new key,
 so a new zygote; one with no containers for KETCH_ZYGOTE_IDLE_S goes away. Which
-containers may fork (not those with an image: their interpreter is the user's) is
-`eligible`'s to say.
+containers may fork is `eligible`'s to say. An image's zygote, and a memory snapshot's
+(which imports the function's code and runs its snap=True hooks first), run the user's
+code: they are unprivileged, in a user namespace of their own (`userns`), one per app.
 
 A container forked from it gets everything the exec path gives (the same bubblewrap
 arguments describe its root, interpreted by `_runtime.namespaces`): its own pid, mount
@@ -123,8 +124,8 @@ class Zygote:
 
 class ZygotePool:
     def __init__(self, root: Path, make_box, idle_s: float | None = None):
-        """make_box(command, env, layers, scratch, code_dir) -> (bwrap.Sandbox of a zygote's view,
-        its overlay's mount options)."""
+        """make_box(command, env, layers, scratch, code_dir) -> (bwrap.Sandbox of a
+        zygote's view, its overlay's mount options)."""
         self.root = root
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True, exist_ok=True)
@@ -236,6 +237,7 @@ class ZygotePool:
                 break
             log.warning("zygote %s: %s", z.scratch.name, line.decode(errors="replace").rstrip())
         code = await z.proc.wait()
+        z.stop()  # its descriptors (a crashed one's too)
         if self.zygotes.get(z.key) is z:  # not retired: it crashed
             del self.zygotes[z.key]
             self.failed_at[z.key] = time.monotonic()
