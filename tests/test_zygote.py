@@ -36,10 +36,20 @@ def srv(tmp_path, request):
     s.stop()
 
 
+WHO_TWICE = """
+    import json
+    from apps import forked
+    out = []
+    for _ in range(2):  # two app runs, one client
+        with forked.app.run():
+            out.append(forked.who.remote())
+    print(json.dumps(out))
+"""
+
+
 @pytest.mark.parametrize("srv", ["60"], indirect=True)  # one zygote for both, however slow
 def test_a_forked_container_holds_only_its_own(srv):
-    (a,) = run_client(srv, WHO)
-    (b,) = run_client(srv, WHO)
+    a, b = run_client(srv, WHO_TWICE)
     log = srv.log()
     # (under load the autoscaler may start a second container for a call: >= 2)
     assert log.count("forked from zygote") >= 2 and "starts by exec" not in log, log[-3000:]
@@ -93,8 +103,13 @@ def test_a_crashed_zygote_falls_back_to_exec_and_says_so(srv):
 
 
 def test_no_zygote_outlives_its_last_container_after_app_stop(srv):
-    run_client(srv, WHO)
-    assert "forked from zygote" in srv.log()
+    run_client(srv, """
+        import json
+        from apps import forked
+        with forked.app.run(), forked.in_image.run():
+            print(json.dumps([forked.who.remote(), forked.who_in_image.remote([])]))
+    """)
+    assert srv.log().count("forked from zygote") >= 2 and "is ready for image" in srv.log()
     deadline = time.monotonic() + 15
     while zygotes_of(srv.proc.pid):
         assert time.monotonic() < deadline, "the zygote is still there after app stop"
@@ -104,21 +119,96 @@ def test_no_zygote_outlives_its_last_container_after_app_stop(srv):
 
 def test_zygotes_and_forked_containers_die_with_a_killed_server(srv):
     client = subprocess.Popen(
-        [sys.executable, "-c", "from apps import forked\nwith forked.app.run():\n"
-         "    forked.linger.remote(60)\n"], env={**srv.env, "PYTHONPATH": "."},
+        [sys.executable, "-c", "from apps import forked\n"
+         "with forked.app.run(), forked.in_image.run():\n"
+         "    forked.linger.spawn(60)\n    forked.linger_in_image.remote(60)\n"],
+        env={**srv.env, "PYTHONPATH": "."},
         cwd=os.path.dirname(__file__), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while "forked from zygote" not in srv.log():
+        while srv.log().count("forked from zygote") < 2:
             assert time.monotonic() < deadline, srv.log()[-3000:]
             time.sleep(0.05)
-        (zygote,) = zygotes_of(srv.proc.pid)
-        time.sleep(0.3)  # the container's init and runtime exist by now
-        procs = [zygote] + descendants(zygote)
-        assert len(procs) >= 4, procs  # zygote, keeper, init, runtime
+        zygotes = zygotes_of(srv.proc.pid)  # the host system's, and the image's
+        assert len(zygotes) == 2, zygotes
+        time.sleep(0.3)  # the containers' init and runtime exist by now
+        procs = zygotes + [p for z in zygotes for p in descendants(z)]
+        assert len(procs) >= 8, procs  # zygote, keeper, init, runtime, twice
         srv.kill()
         assert wait_gone(procs, 10) == [], [open(f"/proc/{p}/cmdline").read() for p in
                                             alive(procs)]
     finally:
         client.kill()
         client.wait()
+
+
+IMAGE_WHO_TWICE = """
+    import json
+    from apps import forked
+    out = []
+    for paths in (%r, %r):  # two apps, one client
+        with forked.in_image.run():
+            out.append(forked.who_in_image.remote(paths))
+    print(json.dumps(out))
+"""
+IMAGE_PATHS = ["/usr/probe", "/etc/probe", "/tmp/probe", "/root/probe",
+               "/opt/ketch/site/ketch/probe"]
+
+
+def test_an_image_container_forks_from_an_unprivileged_zygote(srv):
+    first, second = run_client(srv, IMAGE_WHO_TWICE % (IMAGE_PATHS, IMAGE_PATHS))
+    log = srv.log()
+    assert log.count("forked from zygote") >= 2 and "starts by exec" not in log, log[-3000:]
+    # one per app: an image's zygote ran the image's code, so no other app forks from it
+    assert log.count("is ready for image") == 2, log[-3000:]
+    for out in (first, second):
+        assert out["debian"] and out["pid"] == 2 and out["no_new_privs"] == "1"
+        assert out["hostname"] == out["container_id"] and out["token"].startswith("kc-")
+        # root inside is an unprivileged range of host ids, and host root's files (the
+        # image's, its code's) are root's inside
+        inside, host, count = (int(x) for x in out["uid_map"])
+        assert inside == 0 and host >= 0x10000000 and count == 65536
+        assert out["root_owner"] == 0 and "apps" in out["root_files"]  # its code, bound in
+        caps = int(out["cap_eff"], 16)  # Docker's defaults at most, as on the exec path
+        assert caps & 1 and not any(caps & (1 << cap) for cap in (13, 16, 19, 21, 27))
+        paths = [t for t in out["fds"].values() if t.startswith("/")]
+        assert set(paths) <= {"/dev/null"}, out["fds"]
+        # the image's layers are each container's own to write (its upper layer)...
+        for path in ("/usr/probe", "/etc/probe", "/tmp/probe", "/root/probe"):
+            assert out["writes"][path] == ["written", False], (path, out)
+        # ...ketch's runtime is not
+        assert out["writes"]["/opt/ketch/site/ketch/probe"][0] == "Read-only file system", out
+    assert first["token"] != second["token"]
+
+
+SNAPPED = """
+    import json
+    from apps import snapped
+    out = {}
+    with snapped.app.run():
+        out["two"] = list(snapped.Snapped().report.map([3, 3]))
+        out["threaded"] = snapped.Threaded().ping.remote()
+    with snapped.app.run():  # a new app: a new code version
+        out["again"] = snapped.Snapped().report.remote(0)
+    print(json.dumps(out))
+"""
+
+
+def test_memory_snapshots(srv):
+    """snap=True hooks run once per zygote (code version), the others in each container;
+    a snap hook that leaves a thread running is refused, and its function still runs."""
+    out = run_client(srv, SNAPPED)
+    a, b = out["two"]
+    assert a["container"] != b["container"]          # two containers...
+    assert a["snap_id"] == b["snap_id"]               # ...of one snapshot
+    for one in (a, b, out["again"]):
+        assert one["snap_pid"] != one["pid"] and one["enter_pid"] == one["pid"] == 2
+    assert out["again"]["snap_id"] != a["snap_id"]   # a new version, a new snapshot
+    log = srv.log()
+    assert log.count("is ready for the host system with a memory snapshot") == 2, log[-3000:]
+    assert log.count("forked from zygote") == 3, log[-3000:]
+    # Threaded: by exec, with every hook run in the container, saying why
+    assert out["threaded"] == "pong"
+    assert "threads still run after its import and @enter(snap=True) hooks (left-running)" \
+        in log and "start them in an @enter(snap=False) hook instead" in log, log[-3000:]
+    assert "its containers start by exec" in log, log[-3000:]

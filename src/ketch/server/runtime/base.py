@@ -52,6 +52,8 @@ class ContainerLaunch:
     # What the interpreter runs: the function runtime, or a sandbox's supervisor.
     entry: list[str] = field(default_factory=lambda: ["-m", "ketch._runtime"])
     node_id: str = ""                   # on a cluster, the node placement chose
+    # enable_memory_snapshot: the ContainerSpec a zygote loads once (serialized); b"": none
+    snapshot: bytes = b""
 
 
 class RunDir:
