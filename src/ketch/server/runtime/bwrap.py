@@ -368,8 +368,9 @@ class BwrapRuntime:
         try:
             z = await self._zygote_for(launch, python, env)
             try:
-                proc, readers = await (spawn_forked(z, box, _overlay_of(box), on_line) if z
-                                       else spawn(box, on_line))
+                proc, readers = await (
+                    spawn_forked(z, box, _overlay_of(box), on_line, zygote.entry_of(launch))
+                    if z else spawn(box, on_line))
             except OSError as exc:
                 if not z:
                     raise

@@ -61,10 +61,11 @@ async def _reader(fd: int, keep: list) -> asyncio.StreamReader:
     return reader
 
 
-async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
-                       ) -> tuple[ForkedProcess, list]:
-    """Starts the sandbox as a fork of the zygote; returns the process and the tasks
-    pumping its output. Raises OSError when the zygote is gone (nothing was started)."""
+async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
+                       entry: str = "container") -> tuple[ForkedProcess, list]:
+    """Starts the sandbox as a fork of the zygote, running `entry` (zygote.entry_of);
+    returns the process and the tasks pumping its output. Raises OSError when the zygote
+    is gone (nothing was started)."""
     box.scratch.mkdir(parents=True, exist_ok=True)
     argv = box.argv()
     cut = argv.index("--")
@@ -72,6 +73,7 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
         box.netstack = usernet.UserNet()
     args = namespaces.share_from(argv[1:cut], zygote.view_args, zygote.view_root)
     request = {"args": args, "env": box.environment(), "hostname": box.hostname,
+               "entry": entry,
                "own_network": box.network != "host",
                "prep": {"procs": box.cgroup.procs_files if box.cgroup else [],
                         "scratch": str(box.scratch), "scratch_mib": box.scratch_limit_mib,

@@ -32,14 +32,16 @@ import socket
 import time
 from pathlib import Path
 
-from ..._runtime import namespaces
+from ..._runtime import namespaces, supervisor
 from ..._runtime.zygote import CONTROL_FD_ENV, MAX_REQUEST, ROOT_FD_ENV
 from .base import ContainerLaunch
 
 log = logging.getLogger("ketch.runtime")
 
 _START_TIMEOUT_S = 30.0
-_ENTRY = ["-m", "ketch._runtime"]
+# The programs a zygote can run in a fork (its `_ENTRY_POINTS`), by the interpreter
+# arguments the exec path would start them with.
+_ENTRIES = {("-m", "ketch._runtime"): "container", ("-c", supervisor.BOOT): "supervisor"}
 
 
 def enabled() -> bool:
@@ -59,11 +61,16 @@ def eligible(launch: ContainerLaunch) -> str:
         return "image containers start by exec"
     if launch.gpus:
         return "GPU containers start by exec"
-    if list(launch.entry) != _ENTRY:
-        return "only function containers fork"
+    if entry_of(launch) is None:
+        return "only function and sandbox containers fork"
     if any(k.startswith("PYTHON") and k != "PYTHONUNBUFFERED" for k in launch.env):
         return "PYTHON* variables are read at interpreter start"
     return ""
+
+
+def entry_of(launch: ContainerLaunch) -> str | None:
+    """What a fork of a zygote runs for this container; None: nothing a zygote has."""
+    return _ENTRIES.get(tuple(launch.entry))
 
 
 def key_of(launch: ContainerLaunch, python: str) -> tuple:
