@@ -351,6 +351,56 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     assert out["image"] in listed.stdout
 
 
+def test_snapshot_of_a_sandbox_without_an_image(srv):
+    """It runs on the host's own system: its snapshot keeps what it made (its /root, /tmp
+    and what it put at its root) as an image on the host system; nothing the runtime
+    mounted there (a volume, the host's directories, ketch's own) comes along."""
+    out = client(srv, """
+    vol = ketch.Volume.from_name("snap-host-vol", create_if_missing=True)
+    sb = ketch.Sandbox.create(app=app, workdir="/proj", volumes={"/proj/vol": vol})
+    assert sb.exec("bash", "-c", "echo w > /proj/a.txt && mkdir -p /root/.cache && "
+                   "echo r > /root/.cache/r && echo t > /tmp/t && echo v > /proj/vol/v && "
+                   "ln -s /etc/shadow /proj/link && mkdir /opt/tool && "
+                   "echo o > /opt/tool/o").wait() == 0
+    image = sb.snapshot_filesystem()
+    sb.terminate()
+    script = ("cat /proj/a.txt /root/.cache/r /tmp/t /opt/tool/o; readlink /proj/link; "
+              "ls /proj; ls /opt; ls /; python3 -c 'print(1)'; cat /proc/1/comm; "
+              "echo x > /proj/a.txt")
+    seen = []
+    for _ in range(2):   # the second sees the layer as it was: writes stay in each one
+        again = ketch.Sandbox.create(app=app, image=image)
+        seen.append(again.exec("bash", "-c", script).stdout.read().split())
+        if not seen[1:]:   # a snapshot of it has it all again, and what it changed
+            again.exec("bash", "-c", "echo 2 > /proj/b.txt").wait()
+            image2 = again.snapshot_filesystem()
+        again.terminate()
+    third = ketch.Sandbox.create(app=app, image=image2)
+    seen2 = third.exec("bash", "-c", "cat /proj/a.txt /proj/b.txt /root/.cache/r"
+                       ).stdout.read().split()
+    third.terminate()
+    fn_app = ketch.App("snapshot-host-fn")
+
+    @fn_app.function(image=image, serialized=True)
+    def read_it():
+        return open("/proj/a.txt").read().strip()
+
+    with fn_app.run():
+        from_function = read_it.remote()
+    print(json.dumps({"seen": seen, "function": from_function, "seen2": seen2}))
+    """)
+    first, second = out["seen"]
+    assert out["seen2"] == ["x", "2", "r"]
+    assert first == second
+    assert first[:5] == ["w", "r", "t", "o", "/etc/shadow"]
+    assert first[5:7] == ["a.txt", "link"]             # not the volume's mount point
+    assert first[7] == "ketch" and "tool" in first     # /opt: ketch's own, and its tool
+    root = first[first.index("tool") + 1:-2]
+    assert "proj" in root and "usr" in root and root.count("proj") == 1
+    assert first[-2] == "1" and first[-1] != "bwrap"   # the host's Python; forked
+    assert out["function"] == "w"
+
+
 def test_out_of_memory_is_reported_as_for_functions(srv):
     out = client(srv, """
     sb = ketch.Sandbox.create("python3", "-c", "x = bytearray(600 * 1024 * 1024)", app=app,
