@@ -8,9 +8,12 @@ Measures, each on a fresh server of its own:
    exec'd (KETCH_ZYGOTE=0); beside a fresh spawn-method ProcessPoolExecutor's first
    result;
 2. web zero-to-first-response: an ASGI endpoint with no container, GET through the
-   gateway, on both paths.
-(Memory snapshots are not in ketch yet: docs/isolation.md says why.) The first
-repetition of each warms what it may (the zygote) and is left out. Writes every sample to the JSON file; bench/plot_coldstart.py draws the figures.
+   gateway, on both paths;
+3. image function cold start (Debian image): one app, its container gone between
+   repetitions (scaledown_window=1), so each first call is a new container, forked from
+   the image's unprivileged zygote (one per app) or exec'd.
+(Memory snapshots: bench/snapshot.py.) The first repetition of each warms what it may
+(the zygote) and is left out. Writes every sample to the JSON file; bench/plot_coldstart.py draws the figures.
 """
 
 from __future__ import annotations
@@ -85,6 +88,25 @@ def function_cold(reps: int) -> list[float]:
     return firsts[1:]
 
 
+IMAGE_GONE_S = 3.5  # scaledown_window=1, then the container's stop
+
+
+def image_cold(reps: int) -> list[float]:
+    import ketch
+    import _ketch_app
+
+    app = ketch.App("bench-cold-image", image=ketch.Image.debian_slim())
+    fn = app.function(name="cold_noop", scaledown_window=1)(_ketch_app.cold_noop)
+    firsts = []
+    with app.run():
+        for i in range(reps + 1):
+            t0 = time.perf_counter()
+            assert fn.remote(i) == i
+            firsts.append(time.perf_counter() - t0)
+            time.sleep(IMAGE_GONE_S)
+    return firsts[1:]
+
+
 def web_cold(reps: int, gw_port: int) -> list[float]:
     import _web_app
 
@@ -117,6 +139,7 @@ def pool_cold(reps: int) -> list[float]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=40)
+    parser.add_argument("--image-reps", type=int, default=10)
     parser.add_argument("--json", default=str(BENCH_DIR / "results" / "coldstart.json"))
     args = parser.parse_args()
     samples: dict[str, list[float]] = {}
@@ -128,12 +151,16 @@ def main():
             samples[f"cold_{path}"] = function_cold(args.reps)
             log(f"ketch ({path}): web zero-to-first-response x{args.reps}")
             samples[f"web_{path}"] = web_cold(args.reps, srv.gw_port)
+            log(f"ketch ({path}): image function cold start x{args.image_reps}")
+            samples[f"image_{path}"] = image_cold(args.image_reps)
     summary = {k: latency_summary(v) for k, v in samples.items()}
     pool = summary["pool_spawn"]
     ratios = {"cold_vs_spawn_pool_p50": summary["cold_fork"]["p50_ms"] / pool["p50_ms"],
               "cold_vs_spawn_pool_p99": summary["cold_fork"]["p99_ms"] / pool["p99_ms"],
               "exec_vs_spawn_pool_p50": summary["cold_exec"]["p50_ms"] / pool["p50_ms"],
-              "web_first_response_p50_ms": summary["web_fork"]["p50_ms"]}
+              "web_first_response_p50_ms": summary["web_fork"]["p50_ms"],
+              "image_fork_vs_exec_p50": summary["image_fork"]["p50_ms"] /
+              summary["image_exec"]["p50_ms"]}
     print(f"{'measure':34} {'p50 ms':>9} {'p99 ms':>9}")
     for k, s in summary.items():
         print(f"{k:34} {s['p50_ms']:9.1f} {s['p99_ms']:9.1f}")

@@ -21,18 +21,29 @@ needs_bwrap = pytest.mark.skipif(
                                "(apt-get install bubblewrap; run as root)")
 
 
-# Isolation tests run on both ways a container starts: forked from a zygote, and exec'd.
-START_PATHS = ["fork", "exec"]
+# Isolation tests run on the ways a container starts: forked from a zygote, exec'd, and
+# (a subset: `not_on_image`) forked from the unprivileged zygote of an image (the test
+# apps take a Debian image when KETCH_TEST_APP_IMAGE is set).
+START_PATHS = ["fork", "exec", "image"]
 
 
 def path_env(path: str) -> dict:
-    return {"KETCH_ZYGOTE": "1" if path == "fork" else "0"}
+    env = {"KETCH_ZYGOTE": "0" if path == "exec" else "1"}
+    if path == "image":
+        env["KETCH_TEST_APP_IMAGE"] = "1"
+    return env
 
 
 def skip_on_exec(srv):
     """For a test whose subject does not depend on how the container started."""
-    if getattr(srv, "start_path", "fork") == "exec":
-        pytest.skip("the same on both start paths: run on the forked one")
+    if getattr(srv, "start_path", "fork") in ("exec", "image"):
+        pytest.skip("the same on every start path: run on the forked one")
+
+
+def not_on_image(srv, why: str):
+    """For a test of the host system's view, or one the image path shares as is."""
+    if getattr(srv, "start_path", "fork") == "image":
+        pytest.skip(why)
 
 
 def start_server(data_dir: Path, runtime: str, **env) -> ServerProcess:

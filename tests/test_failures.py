@@ -118,8 +118,8 @@ def test_bad_options_fail_at_decoration(kwargs, message):
 
 def test_not_yet_supported_options_say_so():
     app = ketch.App("later")
-    with pytest.raises(NotImplementedError, match="memory snapshots"):
-        @app.function(enable_memory_snapshot=True)
+    with pytest.raises(NotImplementedError, match="there are no regions"):
+        @app.function(region="us-east")
         def f():
             pass
     with pytest.raises(ketch.exception.InvalidError, match="give ketch.Cron"):

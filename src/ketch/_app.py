@@ -151,8 +151,7 @@ class App:
             if not callable(f) or not inspect.isfunction(f):
                 raise InvalidError("@app.function() decorates a function defined with def")
             where = f"@app.function() on {f.__qualname__}"
-            refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
-                                       cloud=cloud, region=region))
+            refuse_not_yet(where, dict(cloud=cloud, region=region))
             tag = name if name is not None else f.__name__
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
@@ -166,6 +165,7 @@ class App:
                                  block_network=block_network)
             opts.include_source = self._include_source if include_source is None \
                 else bool(include_source)
+            opts.enable_memory_snapshot = bool(enable_memory_snapshot)
             opts.schedule = check_schedule(where, schedule, f)
             if "<locals>" in f.__qualname__ and not serialized:
                 raise InvalidError(f"{where}: {f.__name__} is defined inside another function, "
@@ -202,8 +202,7 @@ class App:
                 raise InvalidError("@app.cls() decorates a class; use @app.function() for "
                                    "functions")
             where = f"@app.cls() on {c.__qualname__}"
-            refuse_not_yet(where, dict(enable_memory_snapshot=enable_memory_snapshot,
-                                       cloud=cloud, region=region))
+            refuse_not_yet(where, dict(cloud=cloud, region=region))
             opts = build_options(where, cpu=cpu, memory=memory, gpu=gpu, timeout=timeout,
                                  startup_timeout=startup_timeout, retries=retries,
                                  min_containers=min_containers, max_containers=max_containers,
@@ -216,6 +215,7 @@ class App:
                                  block_network=block_network)
             opts.include_source = self._include_source if include_source is None \
                 else bool(include_source)
+            opts.enable_memory_snapshot = bool(enable_memory_snapshot)
             opts.batch_max_size, opts.batch_wait_ms = class_batching(
                 where, c, concurrent=opts.max_inputs > 1 or bool(opts.target_inputs))
             if opts.cluster_size and len(class_spec_methods(c)) > 1:   # as Modal refuses it

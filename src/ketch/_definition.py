@@ -63,6 +63,7 @@ class Definition:
                                     read_only=vol._read_only)
                      for path, vol in o.volumes.items()],
             schedule=o.schedule, cluster_size=o.cluster_size,
+            enable_memory_snapshot=o.enable_memory_snapshot,
         )
 
 

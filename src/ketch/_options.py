@@ -17,17 +17,10 @@ from .retries import Retries
 # Accepted so that Modal apps port, but not built in ketch yet: each is refused with this
 # message when given a value.
 _NOT_YET = {
-    "enable_memory_snapshot": "memory snapshots are not in ketch yet: forking containers "
-                              "from a process that ran your code needs zygotes that run "
-                              "unprivileged in a user namespace (docs/isolation.md, "
-                              "\"Forked containers\"). Containers without an image already "
-                              "start forked from a warm zygote. Remove "
-                              "enable_memory_snapshot=",
     "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
     "region": "ketch is self-hosted: there are no regions. Remove region=",
 }
-_NOT_YET_DEFAULTS = {"enable_memory_snapshot": False,
-                     "cloud": None, "region": None}
+_NOT_YET_DEFAULTS = {"cloud": None, "region": None}
 
 
 def refuse_not_yet(where: str, options: dict):
@@ -67,6 +60,7 @@ class FunctionOptions:
     include_source: bool = True   # False: no code uploaded, the image carries it
     schedule: Any = None          # pb.Schedule of a scheduled function, or None
     cluster_size: int = 0         # @ketch.clustered(size=N): gangs of N containers
+    enable_memory_snapshot: bool = False  # fork containers from a zygote that loaded it
 
 
 def _number(name: str, value, low: float, high: float) -> float:

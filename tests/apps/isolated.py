@@ -7,7 +7,9 @@ import time
 
 import ketch
 
-app = ketch.App("isolated")
+# The isolation tests' image start path (isolation_helpers.START_PATHS)
+app = ketch.App("isolated", image=ketch.Image.debian_slim()
+                if os.environ.get("KETCH_TEST_APP_IMAGE") else None)
 
 
 def _view() -> dict:

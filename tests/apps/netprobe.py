@@ -5,7 +5,9 @@ import socket
 
 import ketch
 
-app = ketch.App("netprobe")
+# The isolation tests' image start path (isolation_helpers.START_PATHS)
+app = ketch.App("netprobe", image=ketch.Image.debian_slim()
+                if os.environ.get("KETCH_TEST_APP_IMAGE") else None)
 CONNECT_TIMEOUT_S = 3.0
 
 

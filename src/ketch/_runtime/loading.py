@@ -1,13 +1,19 @@
 """Loading the user's code in a container: the function or class its spec names (imported by
 module path, or unpickled), the class's instance with its @enter hooks run, and at the end
-its @exit hooks."""
+its @exit hooks.
+
+With memory snapshots, a zygote loads it first (`preload`: the import, the instance, the
+@enter(snap=True) hooks) and each container forked from it finds it loaded and runs only
+the other @enter hooks."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import os
 import sys
+import threading
 import traceback
 
 from .._cls import Cls
@@ -37,6 +43,38 @@ def load_target(spec: pb.FunctionSpec):
     return obj
 
 
+# What a snapshot zygote loaded: ((spec bytes, class params), UserCode), inherited by the
+# containers forked from it.
+_PRELOADED: tuple | None = None
+
+
+def _snap_hooks(target, snap: bool) -> list[str]:
+    """The class's @enter hooks of one kind: snap=True ones run before a snapshot."""
+    def is_snap(name):
+        marker = getattr(getattr(target, name), ENTER)  # True, or enter()'s arguments
+        return isinstance(marker, dict) and bool(marker.get("snap"))
+
+    return [name for name in lifecycle_methods(target, ENTER) if is_snap(name) == snap]
+
+
+def preload(container_spec: pb.ContainerSpec):
+    """In a snapshot zygote: imports the user's code and runs its snap=True hooks once,
+    for every container forked after. Raises RuntimeError when they leave threads running
+    (a fork takes only the thread that forks)."""
+    global _PRELOADED
+    code = UserCode(container_spec.spec, container_spec.class_params)
+    asyncio.run(code.load(snap_only=True))
+    asyncio.set_event_loop(None)
+    extra = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if extra:
+        raise RuntimeError(
+            f"memory snapshot of {container_spec.spec.name}: threads still run after its "
+            f"import and @enter(snap=True) hooks ({', '.join(extra)}), and a fork would leave "
+            "them behind; start them in an @enter(snap=False) hook instead")
+    _PRELOADED = ((container_spec.spec.SerializeToString(deterministic=True),
+                   container_spec.class_params), code)
+
+
 class UserCode:
     """The user's function, or the instance of the user's class, that inputs call."""
 
@@ -46,16 +84,27 @@ class UserCode:
         self.target = None     # the function or class
         self.instance = None   # the class's instance
 
-    async def load(self):
-        """Imports the user's code and, for classes, builds the instance and runs @enter."""
-        target = load_target(self.spec)
+    async def load(self, snap_only: bool = False):
+        """Imports the user's code and, for classes, builds the instance and runs @enter
+        (snap=True hooks first, as Modal does): only the snap=True ones when snap_only
+        (in a snapshot zygote), only the others when a zygote loaded it already."""
+        loaded = _PRELOADED and _PRELOADED[0] == (
+            self.spec.SerializeToString(deterministic=True), self.class_params)
+        if loaded:
+            target, self.instance = _PRELOADED[1].target, _PRELOADED[1].instance
+            kinds = [False]
+        else:
+            target = load_target(self.spec)
+            kinds = [True] if snap_only else [True, False]
         if self.spec.is_class:
-            args, kwargs = deserialize(self.class_params) if self.class_params else ((), {})
-            self.instance = instantiate(target, args, kwargs)
-            for name in lifecycle_methods(target, ENTER):
-                result = getattr(self.instance, name)()
-                if inspect.iscoroutine(result):
-                    await result
+            if not loaded:
+                args, kwargs = deserialize(self.class_params) if self.class_params else ((), {})
+                self.instance = instantiate(target, args, kwargs)
+            for snap in kinds:
+                for name in _snap_hooks(target, snap):
+                    result = getattr(self.instance, name)()
+                    if inspect.iscoroutine(result):
+                        await result
         self.target = target
 
     def callable_for(self, method: str):

@@ -24,10 +24,12 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MS_SLAVE = 32, 4096, 16384, 1 << 18, 1 << 19
 _MNT_DETACH = 2
+_MS_RELATIME = 1 << 21
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine, 155)
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
@@ -63,6 +65,45 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int,
     enc = (lambda s: s.encode() if s is not None else None)
     _check(_libc.mount(enc(source), target.encode(), enc(fstype), flags,
                        enc(data)), f"mount {source or fstype} on {target}")
+
+
+def setns(fd: int, nstype: int):
+    _check(_libc.setns(fd, nstype), f"enter namespace {nstype:#x}")
+
+
+# The new mount API (Linux 5.12+): a bind that shows a user namespace's ids.
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _SYS_MOUNT_SETATTR = 428, 429, 442
+_OPEN_TREE_CLONE, _AT_EMPTY_PATH, _MOVE_MOUNT_F_EMPTY_PATH = 1, 0x1000, 4
+_MOUNT_ATTR_RDONLY, _MOUNT_ATTR_NOSUID, _MOUNT_ATTR_NODEV, _MOUNT_ATTR_IDMAP = \
+    1, 2, 4, 0x00100000
+
+
+def detached_bind(source: str, read_only: bool, userns_fd: int = -1) -> int:
+    """A descriptor of a bind of source that is attached nowhere yet (`attach` puts it in
+    place, in this or another mount namespace), with no setuid or device files; with a
+    user namespace, its files' owners show as the host's ids shifted into it (host root
+    is its root)."""
+    fd = _libc.syscall(_SYS_OPEN_TREE, -100, source.encode(), _OPEN_TREE_CLONE | os.O_CLOEXEC)
+    if fd < 0:
+        _check(-1, f"clone the mount of {source}")
+    try:
+        flags = _MOUNT_ATTR_NOSUID | _MOUNT_ATTR_NODEV | (_MOUNT_ATTR_RDONLY if read_only else 0)
+        if userns_fd >= 0:
+            flags |= _MOUNT_ATTR_IDMAP
+        attr = struct.pack("QQQQ", flags, 0, 0, max(userns_fd, 0))
+        _check(_libc.syscall(_SYS_MOUNT_SETATTR, fd, b"", _AT_EMPTY_PATH, attr, len(attr)),
+               f"set the attributes of the bind of {source}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def attach(fd: int, target: str, is_dir: bool = True):
+    """Puts a detached bind (`detached_bind`) at target, made if missing."""
+    _make_point(target, is_dir)
+    _check(_libc.syscall(_SYS_MOVE_MOUNT, fd, b"", -100, target.encode(),
+                         _MOVE_MOUNT_F_EMPTY_PATH), f"attach a bind at {target}")
 
 
 def pivot_into(new_root: str):
@@ -124,8 +165,13 @@ def _make_point(path: str, like_dir: bool):
 def bind(source: str, target: str, read_only: bool, devices: bool = False):
     _make_point(target, os.path.isdir(source))
     mount(source, target, None, MS_BIND | MS_REC)
+    # What the mount already has stays (as bubblewrap keeps it): in a user namespace the
+    # flags of a mount it did not make are locked, and a remount that drops one fails.
+    have = os.statvfs(target).f_flag
+    kept = (have & (MS_RDONLY | MS_NOEXEC | 1024 | 2048)) | \
+        (_MS_RELATIME if have & os.ST_RELATIME else 0)  # ST_ values are MS_ ones, but this
     flags = MS_BIND | MS_REMOUNT | MS_NOSUID | (0 if devices else MS_NODEV) | \
-        (MS_RDONLY if read_only else 0)
+        (MS_RDONLY if read_only else 0) | kept
     mount(None, target, None, flags)
 
 
@@ -188,7 +234,7 @@ def share_from(args: list[str], template_args: list[str], template_root: str,
     return [part for op in ops for part in op]
 
 
-def build_root(args: list[str], new_root: str) -> dict:
+def build_root(args: list[str], new_root: str, proc_options: str | None = None) -> dict:
     """Mounts what bubblewrap arguments describe under new_root (a tmpfs is mounted there
     first, as bubblewrap does); returns the settings that are not mounts (chdir,
     hostname, capabilities)."""
@@ -224,7 +270,7 @@ def build_root(args: list[str], new_root: str) -> dict:
         elif op == "--proc":
             (dst,) = take(1)
             _make_point(inside(dst), True)
-            mount("proc", inside(dst), "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV)
+            mount("proc", inside(dst), "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, proc_options)
         elif op == "--dev":
             (dst,) = take(1)
             _dev(inside(dst))

@@ -31,14 +31,21 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 
 from . import container, namespaces, supervisor
 
 CONTROL_FD_ENV = "KETCH_ZYGOTE_CONTROL_FD"
+SNAPSHOT_ENV = "KETCH_ZYGOTE_SNAPSHOT"  # "1": the first message is a ContainerSpec to load
 ROOT_FD_ENV = "KETCH_ZYGOTE_ROOT_FD"
 MAX_REQUEST = 1 << 20
+MAX_FDS = 64
+# An image's zygote (in a user namespace, `server.runtime.userns`): where its view has the
+# image's layers, and where a container mounts its scratch space and binds.
+LAYERS = "/.ketch/layers"
+BOX = "/.ketch/box"
 _READY_FD = 3  # where the runtime finds the network's ready pipe
 # What a forked container runs (the request's "entry"): a function's runtime, or a
 # sandbox's supervisor (which the runtime imports anyway: nothing more to warm).
@@ -50,7 +57,7 @@ def serve(control: socket.socket, root_fd: int):
     control.send(b"ready")
     while True:
         try:
-            msg, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 8)
+            msg, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, MAX_FDS)
         except ConnectionError:
             return
         if not msg:
@@ -70,9 +77,11 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         control.close()
-        os.fchdir(root_fd)
-        os.chroot(".")       # back to the real root of the zygote's mount namespace
-        os.close(root_fd)
+        userns = req.get("userns", False)
+        if not userns:
+            os.fchdir(root_fd)
+            os.chroot(".")       # back to the real root of the zygote's mount namespace
+            os.close(root_fd)
         flags = namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC | \
             namespaces.CLONE_NEWUTS | namespaces.CLONE_NEWPID
         if req["own_network"]:
@@ -81,11 +90,13 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
         if req["own_network"]:
             namespaces.loopback_up()
         namespaces.sethostname(req["hostname"])
-        os.write(status, f"net {os.getpid()}\n".encode())
+        if not userns:  # else the init says who it is, as the server sees it
+            os.write(status, f"net {os.getpid()}\n".encode())
         init = os.fork()
         if init == 0:
             _init(req, fds)
-        os.write(status, f"init {init}\n".encode())
+        if not userns:
+            os.write(status, f"init {init}\n".encode())
         for fd in fds:
             if fd != status:
                 os.close(fd)
@@ -111,6 +122,8 @@ def _init(req: dict, fds: list[int]):
         os.close(status)
         os.dup2(out, 1)  # not the zygote's own stdout and stderr any more
         os.dup2(err, 2)
+        if req.get("userns"):
+            _enter_box(req, fds)
         _prepare(req["prep"])
         new_root = req["prep"]["scratch"] + "/.root"
         settings = namespaces.build_root(req["args"], new_root)
@@ -134,6 +147,25 @@ def _init(req: dict, fds: list[int]):
             os._exit(code if code >= 0 else 128 - code)
 
 
+def _enter_box(req: dict, fds: list[int]):
+    """In an image's zygote: tells the server this process's host pid (SCM_CREDENTIALS:
+    the kernel says it, in the server's pid namespace) and waits while the server moves it
+    into the container's cgroup; then mounts the scratch space and the binds the server
+    made (descriptors: nothing of the host's is reachable by path here)."""
+    cred = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fds[3])
+    ids = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
+    cred.sendmsg([b"init"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, ids)])
+    if cred.recv(8) != b"go":
+        raise OSError("the server did not move the container into its cgroup")
+    cred.detach()  # closed with the other descriptors
+    namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
+    namespaces.mount("tmpfs", BOX, "tmpfs", namespaces.MS_NOSUID | namespaces.MS_NODEV,
+                     "mode=0755")
+    namespaces.attach(fds[4], f"{BOX}/s")
+    for i, is_dir in enumerate(req["binds"]):
+        namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
+
+
 def _prepare(prep: dict):
     """As the exec path's preexec does: the cgroup, then a private mount namespace with the
     scratch space bounded and the image's layers stacked."""
@@ -145,6 +177,8 @@ def _prepare(prep: dict):
     if prep["scratch_mib"]:
         namespaces.mount("tmpfs", scratch, "tmpfs", 0, f"size={prep['scratch_mib']}m,mode=0755")
     if not prep["overlay"]:
+        if prep.get("made"):  # by the server (they are binds already)
+            return
         for sub, mode in (("tmp", 0o1777), ("home", 0o700)):
             os.makedirs(f"{scratch}/{sub}", mode=mode, exist_ok=True)
         os.chmod(f"{scratch}/tmp", 0o1777)
@@ -156,7 +190,8 @@ def _prepare(prep: dict):
 
 def _runtime(req: dict, fds: list[int], workdir: str):
     out, err, _status = fds[:3]
-    ready = fds[3] if len(fds) > 3 else None
+    at = req.get("ready_index", 3)
+    ready = fds[at] if len(fds) > at else None
     os.dup2(out, 1)
     os.dup2(err, 2)
     null = os.open("/dev/null", os.O_RDONLY)
@@ -209,7 +244,26 @@ def main():
     # copy) the zygote's objects.
     gc.freeze()
     control = socket.socket(fileno=int(os.environ.pop(CONTROL_FD_ENV)))
-    serve(control, int(os.environ.pop(ROOT_FD_ENV)))
+    if os.environ.pop(SNAPSHOT_ENV, ""):
+        _take_snapshot(control)
+        gc.freeze()  # and what the user's code made
+    serve(control, int(os.environ.pop(ROOT_FD_ENV, "-1")))
+
+
+def _take_snapshot(control: socket.socket):
+    """Loads the function the server names (its import, its snap=True hooks), once: the
+    containers forked after find it loaded. A failure is said on stdout (the server's log
+    and the container's) and the zygote exits: its containers start by exec."""
+    from ..proto import ketch_pb2 as pb
+    from . import loading
+    spec = pb.ContainerSpec()
+    spec.ParseFromString(control.recv(MAX_REQUEST))
+    try:
+        loading.preload(spec)
+    except BaseException as exc:  # noqa: BLE001 - the user's code: anything
+        print(f"the memory snapshot of {spec.spec.name} was not taken: "
+              f"{type(exc).__name__}: {exc}", flush=True)
+        os._exit(3)
 
 
 if __name__ == "__main__":

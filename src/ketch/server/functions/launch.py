@@ -62,7 +62,9 @@ class Launcher:
             ephemeral_disk_mib=fn.spec.ephemeral_disk_mib,
             **(image.launch_fields() if image is not None else {}),
             mounts=self.volumes.mounts_for(fn.spec), block_network=fn.spec.block_network,
-            node_id=node_id)
+            node_id=node_id, snapshot=pb.ContainerSpec(
+                spec=fn.spec, class_params=fn.params or b"").SerializeToString(
+                deterministic=True) if fn.spec.enable_memory_snapshot else b"")
 
     def check(self, spec: pb.FunctionSpec, workspace: str):
         """Refuses a function whose code, image, secrets or volume mounts cannot be had

@@ -55,6 +55,8 @@ class ContainerLaunch:
     # Layers laid over the host system (no image_layers): a snapshot of a sandbox that had
     # no image (runtime/seed.py).
     seed_layers: list[str] = field(default_factory=list)
+    # enable_memory_snapshot: the ContainerSpec a zygote loads once (serialized); b"": none
+    snapshot: bytes = b""
 
 
 class RunDir:

@@ -400,9 +400,13 @@ class BwrapRuntime:
         """The zygote to fork this container from; None: start it by exec."""
         if self.zygotes is None or zygote.eligible(launch):
             return None
-        # Nothing of the function's environment: a zygote's start takes no user input.
-        zenv = {"PATH": os.environ.get("PATH", IMAGE_PATH), "HOME": "/root",
-                "TMPDIR": "/tmp", "PYTHONUNBUFFERED": "1"}
+        # Nothing of the function's environment: a zygote's start takes no user input
+        # (an image's PATH and protobuf choice are the image's, the same for its containers).
+        zenv = {"PATH": env["PATH"] if launch.image_layers else os.environ.get("PATH", IMAGE_PATH),
+                "HOME": "/root", "TMPDIR": "/tmp", "PYTHONUNBUFFERED": "1"}
+        if "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION" in env:
+            zenv["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = \
+                env["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"]
         return await self.zygotes.get(zygote.key_of(launch, python), launch, python, zenv)
 
     async def _watch(self, container: BwrapContainer, readers, on_exit: OnExit,
@@ -440,14 +444,16 @@ class BwrapRuntime:
 
     def kill(self, handle: BwrapContainer):
         handle.box.cgroup.kill_all()
-        _signal_group(handle.pid, signal.SIGKILL)
+        if handle.pid > 0:  # 0: a forked one that never started (and 0 is our own group)
+            _signal_group(handle.pid, signal.SIGKILL)
 
 
-def _zygote_box(command: list[str], env: dict, layers: list[str], scratch: Path
-                ) -> tuple[Sandbox, str]:
-    """A zygote's view: its image's (or the host system's) root with ketch's runtime."""
+def _zygote_box(command: list[str], env: dict, layers: list[str], scratch: Path,
+                code_dir: str = "") -> tuple[Sandbox, str]:
+    """A zygote's view: its image's (or the host system's) root with ketch's runtime (and
+    the app's code, for a memory snapshot's)."""
     box = Sandbox(command=command, env=env, layers=layers, scratch=scratch,
-                  hostname="ketch-zygote", network="host")
+                  hostname="ketch-zygote", network="host", binds=_code_binds(code_dir))
     return box, _overlay_of(box)
 
 

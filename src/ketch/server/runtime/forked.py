@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 
-from . import usernet
+from . import usernet, userns
 from ..._runtime import namespaces
+from ..._runtime.zygote import BOX
 from .base import OnLine
 from .process import _LINE_LIMIT, _pump
 from .zygote import Zygote
@@ -66,6 +68,8 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
     """Starts the sandbox as a fork of the zygote, running `entry` (zygote.entry_of);
     returns the process and the tasks pumping its output. Raises OSError when the zygote
     is gone (nothing was started)."""
+    if zygote.userns is not None:
+        return await _spawn_in_userns(zygote, box, on_line, entry)
     box.scratch.mkdir(parents=True, exist_ok=True)
     argv = box.argv()
     cut = argv.index("--")
@@ -117,3 +121,130 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
     readers = [asyncio.ensure_future(_pump(out, "stdout", on_line)),
                asyncio.ensure_future(_pump(err, "stderr", on_line))]
     return proc, readers
+
+
+def _image_request(zygote: Zygote, box) -> tuple[dict, list[int]]:
+    """The fork request of a container of an image's zygote, and the descriptors of the
+    binds the server made for it: the zygote reaches no host path, so every source that
+    is not in its own view (the code, volumes, the server's socket, the scratch space)
+    becomes a detached bind, idmapped into the zygote's user namespace."""
+    argv = box.argv()
+    view = set(namespaces.split_ops(zygote.view_args))
+    image_root = ("--bind", f"{box.scratch}/root", "/")
+    args, fds, kinds = [], [], []
+    try:
+        fds.append(namespaces.detached_bind(str(box.scratch), read_only=False))
+        for op in namespaces.split_ops(argv[1:argv.index("--")]):
+            if op == image_root:
+                op = ("--bind", f"{BOX}/s/root", "/")
+            elif op[0] in ("--bind", "--ro-bind", "--dev-bind"):
+                src, dst = op[1], op[2]
+                if op in view:
+                    op = (op[0], dst, dst)      # where the zygote's view has it
+                elif not (src.startswith("/proc/") or src == "/dev/null"):
+                    if op[0] == "--dev-bind":
+                        raise OSError("device binds are not forked")
+                    fds.append(zygote.userns.bind(src, read_only=op[0] == "--ro-bind"))
+                    kinds.append(os.path.isdir(src))
+                    op = (op[0], f"{BOX}/b{len(kinds) - 1}", dst)
+            args += op
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    request = {"args": args, "env": box.environment(), "hostname": box.hostname,
+               "own_network": box.network != "host", "userns": True, "binds": kinds,
+               "ready_index": 4 + len(fds),
+               "prep": {"procs": [], "scratch": f"{BOX}/s", "made": True,
+                        "scratch_mib": box.scratch_limit_mib,
+                        "overlay": userns.overlay_options(zygote.layers)}}
+    return request, fds
+
+
+async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "container"
+                           ) -> tuple[ForkedProcess, list]:
+    box.scratch.mkdir(parents=True, exist_ok=True)
+    zygote.userns.own(str(box.scratch))
+    if not box.layers:  # its /tmp and /root: binds the server makes, so there first
+        for sub, mode in (("tmp", 0o1777), ("home", 0o700)):
+            os.makedirs(box.scratch / sub, mode=mode, exist_ok=True)
+            os.chmod(box.scratch / sub, mode)
+    request, mounts = _image_request(zygote, box)
+    request["entry"] = entry   # what the fork runs, as on the host's zygote
+    if box.network == "outbound":
+        box.netstack = usernet.UserNet()
+    cred, cred_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    cred.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, status
+    theirs = [w for _, w in pipes] + [cred_theirs.fileno()] + mounts + \
+        ([box.netstack.ready_r] if box.netstack else [])
+    try:
+        zygote.fork(request, theirs)
+    except BaseException:
+        for r, w in pipes:
+            os.close(r)
+            os.close(w)
+        cred.close()
+        if box.netstack:
+            box.netstack.abandon()
+        raise
+    finally:
+        cred_theirs.close()
+        for fd in mounts:
+            os.close(fd)
+    for _, w in pipes:
+        os.close(w)
+    keep: list = []
+    _LIVE[id(keep)] = keep
+    out, err, status = [await _reader(r, keep) for r, _ in pipes]
+    pid = await _init_pid(cred)
+    if pid:
+        try:
+            for procs in (box.cgroup.procs_files if box.cgroup else []):
+                with open(procs, "w") as f:
+                    f.write(str(pid))
+            if box.netstack:
+                box.netstack.started(pid)
+            cred.send(b"go")
+        except OSError:
+            os.kill(pid, 9)  # not in its cgroup: it must not run
+    elif box.netstack:
+        box.netstack.abandon()
+    cred.close()
+    proc = ForkedProcess(pid, pid, status, None)
+    proc.keep = keep
+    _LIVE.pop(id(keep), None)
+    readers = [asyncio.ensure_future(_pump(out, "stdout", on_line)),
+               asyncio.ensure_future(_pump(err, "stderr", on_line))]
+    return proc, readers
+
+
+async def _init_pid(cred: socket.socket) -> int:
+    """The host pid of a container's init, from the credentials the kernel attached to its
+    message; 0 when it ended before it sent one (its stderr and status say why)."""
+    loop = asyncio.get_running_loop()
+    cred.setblocking(False)
+    got = loop.create_future()
+
+    def readable():
+        try:
+            got.set_result(cred.recvmsg(16, socket.CMSG_SPACE(12)))
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            got.set_exception(exc)
+        loop.remove_reader(cred.fileno())
+
+    loop.add_reader(cred.fileno(), readable)
+    try:
+        msg, ancdata, _, _ = await got
+    except OSError:
+        return 0
+    finally:
+        if not got.done():
+            loop.remove_reader(cred.fileno())
+    cred.setblocking(True)
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and msg == b"init":
+            return int.from_bytes(data[:4], "little", signed=True)
+    return 0

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -33,7 +34,8 @@ import time
 from pathlib import Path
 
 from ..._runtime import namespaces, supervisor
-from ..._runtime.zygote import CONTROL_FD_ENV, MAX_REQUEST, ROOT_FD_ENV
+from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV, SNAPSHOT_ENV
+from . import userns
 from .base import ContainerLaunch
 
 log = logging.getLogger("ketch.runtime")
@@ -42,6 +44,7 @@ _START_TIMEOUT_S = 30.0
 # The programs a zygote can run in a fork (its `_ENTRY_POINTS`), by the interpreter
 # arguments the exec path would start them with.
 _ENTRIES = {("-m", "ketch._runtime"): "container", ("-c", supervisor.BOOT): "supervisor"}
+_SNAPSHOT_TIMEOUT_S = 300.0  # the user's imports and snap=True hooks run first
 
 
 def enabled() -> bool:
@@ -51,14 +54,12 @@ def enabled() -> bool:
 def eligible(launch: ContainerLaunch) -> str:
     """Why this container cannot be forked ("" when it can).
 
-    A zygote holds the privileges that making namespaces takes (root, all capabilities,
-    the real root's descriptor), so nothing of a user's may run in it: only the host's
-    own interpreter and packages, as the server's. An image's interpreter, its
-    site-packages and their .pth files are the user's code, so image containers start by
-    exec until zygotes run unprivileged in a user namespace of their own. PYTHON*
+    The zygote without an image holds the privileges that making namespaces takes (root,
+    all capabilities, the real root's descriptor), so nothing of a user's runs in it:
+    only the host's own interpreter and packages, as the server's. An image's
+    interpreter, its site-packages and their .pth files are the user's code, so an
+    image's zygote runs unprivileged, in a user namespace of its own (`userns`). PYTHON*
     variables are read when an interpreter starts, which a fork skips."""
-    if launch.image_layers:
-        return "image containers start by exec"
     if launch.gpus:
         return "GPU containers start by exec"
     if entry_of(launch) is None:
@@ -74,15 +75,22 @@ def entry_of(launch: ContainerLaunch) -> str | None:
 
 
 def key_of(launch: ContainerLaunch, python: str) -> tuple:
-    """What a zygote is shared by: the image's layers, its Python and this ketch."""
+    """What a zygote is shared by: the image's layers, its Python and this ketch; an
+    image's zygote (which ran the image's code) only by one app's containers."""
     import ketch
-    return (tuple(launch.image_layers), python, ketch.__version__)
+    app = launch.env.get("KETCH_APP_ID", "") if launch.image_layers or launch.snapshot else ""
+    # a memory snapshot's: one per function and code version (its spec names the bundle)
+    snapshot = hashlib.sha256(launch.snapshot).hexdigest() if launch.snapshot else ""
+    return (app, tuple(launch.image_layers), python, ketch.__version__, snapshot)
 
 
 class Zygote:
     def __init__(self, key: tuple, proc: asyncio.subprocess.Process, control: socket.socket,
-                 scratch: Path, args: list[str]):
+                 scratch: Path, args: list[str], ns: userns.UserNamespace | None = None,
+                 layers: int = 0):
         self.key = key
+        self.userns = ns        # an image's zygote: its user namespace
+        self.layers = layers
         # Its view, which containers bind parts of rather than mount them again.
         self.view_args = args
         self.view_root = f"{scratch}/.root"
@@ -99,6 +107,9 @@ class Zygote:
     def fork(self, request: dict, fds: list[int]):
         """Asks for one container; raises OSError when the zygote is gone."""
         msg = json.dumps(request).encode()
+        if len(fds) > MAX_FDS:
+            raise OSError(f"the container needs {len(fds)} descriptors passed, more than a "
+                          "zygote takes")
         if len(msg) > MAX_REQUEST:
             raise OSError(f"the container's description is {len(msg)} bytes, more than a "
                           "zygote takes")
@@ -113,11 +124,13 @@ class Zygote:
         self.control.close()  # its end of file: it exits
         if self.alive:
             self.proc.kill()
+        if self.userns is not None:
+            self.userns.close()
 
 
 class ZygotePool:
     def __init__(self, root: Path, make_box, idle_s: float | None = None):
-        """make_box(command, env, layers, scratch) -> (bwrap.Sandbox of a zygote's view,
+        """make_box(command, env, layers, scratch, code_dir) -> (bwrap.Sandbox of a zygote's view,
         its overlay's mount options)."""
         self.root = root
         shutil.rmtree(root, ignore_errors=True)
@@ -162,29 +175,53 @@ class ZygotePool:
         scratch = self.root / f"z{self._seq}"
         scratch.mkdir()
         box, prep = self.make_box([python, "-m", "ketch._runtime.zygote"], env,
-                                  list(launch.image_layers), scratch)
+                                  list(launch.image_layers), scratch,
+                                  launch.code_dir if launch.snapshot else "")
         argv = box.argv()
         args = argv[1:argv.index("--")]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        placeholder = os.open("/", os.O_PATH | os.O_DIRECTORY)
+        ns = None
         zenv = box.environment()
-        zenv.update({CONTROL_FD_ENV: str(theirs.fileno()), ROOT_FD_ENV: str(placeholder)})
+        zenv[CONTROL_FD_ENV] = str(theirs.fileno())
+        unprivileged = bool(launch.image_layers or launch.snapshot)  # it runs user code
+        if launch.snapshot:
+            # no GPU while the snap=True hooks run (Modal's rule; nor has its view one)
+            zenv.update({SNAPSHOT_ENV: "1", "KETCH_CODE_DIR": "/root",
+                         "CUDA_VISIBLE_DEVICES": ""})
         try:
+            if unprivileged:
+                ns = await asyncio.to_thread(userns.UserNamespace)
+                keep = (theirs.fileno(), ns.fd)
+                enter = functools.partial(userns.enter_view, _image_view(args),
+                                          str(scratch), list(launch.image_layers), ns.fd)
+            else:
+                placeholder = os.open("/", os.O_PATH | os.O_DIRECTORY)
+                zenv[ROOT_FD_ENV] = str(placeholder)
+                keep = (theirs.fileno(), placeholder)
+                enter = functools.partial(_enter_zygote_view, args, str(scratch), prep,
+                                          placeholder)
             proc = await asyncio.create_subprocess_exec(
                 *box.command, env=zenv, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True, pass_fds=(theirs.fileno(), placeholder),
-                preexec_fn=functools.partial(_enter_zygote_view, args, str(scratch), prep,
-                                             placeholder))
+                start_new_session=True, pass_fds=keep, preexec_fn=enter)
+        except BaseException:
+            if ns is not None:
+                ns.close()
+            raise
         finally:
             theirs.close()
-            os.close(placeholder)
-        z = Zygote(key, proc, ours, scratch, args)
+            if not unprivileged:
+                os.close(placeholder)
+        z = Zygote(key, proc, ours, scratch, args, ns, len(launch.image_layers))
         asyncio.ensure_future(self._watch(z, _describe(launch, python)))
+        if launch.snapshot:
+            ours.send(launch.snapshot)  # what it loads before it is ready
         ours.setblocking(False)
         loop = asyncio.get_running_loop()
         try:
-            ready = await asyncio.wait_for(loop.sock_recv(ours, 16), _START_TIMEOUT_S)
+            ready = await asyncio.wait_for(loop.sock_recv(ours, 16),
+                                           _SNAPSHOT_TIMEOUT_S if launch.snapshot
+                                           else _START_TIMEOUT_S)
         except BaseException:
             z.stop()
             raise
@@ -232,10 +269,23 @@ class ZygotePool:
             self._reaper.cancel()
 
 
+def _image_view(args: list[str]) -> list[str]:
+    """An image zygote's view from its bubblewrap arguments: /proc without the read-only
+    covers a container puts on its own (a container may mount a /proc of its own only
+    where one is fully visible)."""
+    out = []
+    for op in namespaces.split_ops(args):
+        if op[0] == "--ro-bind" and op[-1].startswith("/proc/"):
+            continue
+        out += op
+    return out
+
+
 def _describe(launch: ContainerLaunch, python: str) -> str:
-    image = f"image {Path(launch.image_layers[-1]).name[:12]}" if launch.image_layers \
+    image = f"image {Path(launch.image_layers[-1]).parent.name[:12]}" if launch.image_layers \
         else "the host system"
-    return f"{image} ({python})"
+    what = " with a memory snapshot" if launch.snapshot else ""
+    return f"{image}{what} ({python})"
 
 
 def _enter_zygote_view(args: list[str], scratch: str, overlay: str, root_fd: int):
