@@ -113,42 +113,14 @@ def test_image_sandbox_files_both_apis(srv, tmp_path):
         except Exception as e:
             errors.append(type(e).__name__)
     res["old_errors"] = errors
-    sb.terminate()
-    print(json.dumps(res))
-    """)
-    assert out["exec"] == ["/work", "debian"]
-    assert out["list"] == ["sub", "up.bin"] and out["stat"] == [True, 10_240_000]
-    assert out["read"] == "hello"
-    assert out["raised"] == ["SandboxFilesystemNotFoundError",
-                             "SandboxFilesystemIsADirectoryError",
-                             "SandboxFilesystemDirectoryNotEmptyError"]
-    assert (tmp_path / "down.bin").read_bytes() == local.read_bytes()
-    assert out["old"] == "aXcdef" and out["old2"] == "aXcdef!"
-    assert out["ls"] == ["d1", "old.txt", "up.bin"]
-    assert out["old_errors"] == ["FileNotFoundError", "IsADirectoryError",
-                                 "NotADirectoryError", "FileExistsError"]
-
-
-def test_adversarial_sandbox_stays_inside(srv, tmp_path):
-    """Code in the sandbox tries what an attacker would; the host and the server hold."""
-    marker = Path("/tmp") / f"ketch-host-marker-{os.getpid()}"
-    marker.write_text("the host's")
-    out = client(srv, """
-    sb = ketch.Sandbox.create(app=app, memory=(128, 256), timeout=120)
-    def run(script, **kw):
-        p = sb.exec("bash", "-c", script, **kw)
-        return p.stdout.read().strip(), p.wait()
-    res = {}
-    # Its processes never get the sandbox's credential in their environment, nor from
-    # the supervisor's memory or /proc entries (it is not dumpable). bubblewrap (pid 1)
-    # holds it in its environment, and there it opens nothing: not a client session, not
-    # a second supervisor session.
-    res["env"] = run("env | grep -c KETCH_TOKEN; true")[0]
-    res["supervisor_environ"] = run(
-        "for p in /proc/[0-9]*; do [ $p = /proc/1 ] && continue; "
-        "grep -q 'ketch[.]_runtime' $p/cmdline 2>/dev/null || continue; "
-        "cat $p/environ >/dev/null 2>&1; echo $?; done")[0]
-    found = run("tr '\\\\0' '\\\\n' < /proc/1/environ | grep '^KETCH_TOKEN=' | cut -d= -f2-")[0]
+    # Started by exec (an image's sandbox, until image zygotes), bubblewrap is pid 1 and
+    # holds the credential in its environment; there it opens nothing: not a client
+    # session, not a second supervisor session.
+    def sh(script):
+        return sb.exec("bash", "-c", script).stdout.read().strip()
+    res["pid1"] = sh("cat /proc/1/comm")
+    found = sh("tr '\\\\0' '\\\\n' < /proc/1/environ 2>/dev/null | grep '^KETCH_TOKEN=' "
+               "| cut -d= -f2-")
     from ketch import _wire
     from ketch.proto import ketch_pb2 as pb
     import asyncio, os
@@ -163,8 +135,52 @@ def test_adversarial_sandbox_stays_inside(srv, tmp_path):
         finally:
             conn.close()
     res["token_found"] = bool(found)
-    res["as_client"] = asyncio.run(try_hello("client"))
-    res["as_sandbox"] = asyncio.run(try_hello("sandbox"))
+    res["as_client"] = asyncio.run(try_hello("client")) if found else None
+    res["as_sandbox"] = asyncio.run(try_hello("sandbox")) if found else None
+    sb.terminate()
+    print(json.dumps(res))
+    """)
+    assert out["exec"] == ["/work", "debian"]
+    assert out["list"] == ["sub", "up.bin"] and out["stat"] == [True, 10_240_000]
+    assert out["read"] == "hello"
+    assert out["raised"] == ["SandboxFilesystemNotFoundError",
+                             "SandboxFilesystemIsADirectoryError",
+                             "SandboxFilesystemDirectoryNotEmptyError"]
+    assert (tmp_path / "down.bin").read_bytes() == local.read_bytes()
+    assert out["old"] == "aXcdef" and out["old2"] == "aXcdef!"
+    assert out["ls"] == ["d1", "old.txt", "up.bin"]
+    assert out["old_errors"] == ["FileNotFoundError", "IsADirectoryError",
+                                 "NotADirectoryError", "FileExistsError"]
+    if out["pid1"] == "bwrap":
+        assert out["token_found"] and out["as_client"] == "auth"
+        assert out["as_sandbox"] == "not_found"
+    else:   # forked: no process in it holds the credential where another can read it
+        assert not out["token_found"]
+
+
+def test_adversarial_sandbox_stays_inside(srv, tmp_path):
+    """Code in the sandbox tries what an attacker would; the host and the server hold."""
+    marker = Path("/tmp") / f"ketch-host-marker-{os.getpid()}"
+    marker.write_text("the host's")
+    out = client(srv, """
+    sb = ketch.Sandbox.create(app=app, memory=(128, 256), timeout=120)
+    def run(script, **kw):
+        p = sb.exec("bash", "-c", script, **kw)
+        return p.stdout.read().strip(), p.wait()
+    res = {}
+    # Its processes never get the sandbox's credential in their environment, nor from
+    # the supervisor's memory or /proc entries (it is not dumpable), nor from pid 1: a
+    # sandbox without an image is forked from the zygote, whose init holds no credential
+    # and is not dumpable either (on the exec path bubblewrap is pid 1 and holds it:
+    # test_image_sandbox_files_both_apis).
+    res["env"] = run("env | grep -c KETCH_TOKEN; true")[0]
+    res["supervisor_environ"] = run(
+        "for p in /proc/[0-9]*; do [ $p = /proc/1 ] && continue; "
+        "grep -q 'ketch[.]_runtime' $p/cmdline 2>/dev/null || continue; "
+        "cat $p/environ >/dev/null 2>&1; echo $?; done")[0]
+    res["pid1_environ"] = run("cat /proc/1/environ >/dev/null 2>&1; echo $?")[0]
+    res["token_anywhere"] = run("cat /proc/[0-9]*/environ 2>/dev/null | tr '\\\\0' '\\\\n' "
+                                "| grep -c '^KETCH_TOKEN='; true")[0]
     # The server's socket answers only with a credential; without one, Hello is refused.
     res["socket"] = run(
         "python3 -c \\"import socket,struct; s=socket.socket(socket.AF_UNIX); "
@@ -191,14 +207,13 @@ def test_adversarial_sandbox_stays_inside(srv, tmp_path):
     print(json.dumps(res))
     """.replace("BOMB_SCRIPT", repr(BOMB)))
     assert out["env"] == "0" and out["supervisor_environ"] not in ("0", "")
-    assert out["token_found"] and out["as_client"] == "auth"
-    assert out["as_sandbox"] == "not_found"
+    assert out["pid1_environ"] != "0" and out["token_anywhere"] == "0"
     assert out["socket"] in ("True", "False")   # answered (refused) or hung up: no hang
     assert 0 < int(out["bomb"][0]) < 256 and out["bomb"][1] == "11"   # EAGAIN
     assert out["mount"] != "0" and out["sysrq"] != "0" and out["core_pattern"] != "0"
     assert out["host_files"] == ["0", "0", "0"]
     assert out["loopback"] != "0"
-    assert out["pid1"] == "bwrap"
+    assert out["pid1"] != "bwrap"   # forked: its container's init, not bubblewrap
     assert out["oom"] != "0" and out["alive"] == "still-here"
     marker.unlink()
 
@@ -334,6 +349,56 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     assert out["extend"] == "not in ketch yet" and out["image"].startswith("im-")
     listed = srv.ketch("image", "list", "--json")
     assert out["image"] in listed.stdout
+
+
+def test_snapshot_of_a_sandbox_without_an_image(srv):
+    """It runs on the host's own system: its snapshot keeps what it made (its /root, /tmp
+    and what it put at its root) as an image on the host system; nothing the runtime
+    mounted there (a volume, the host's directories, ketch's own) comes along."""
+    out = client(srv, """
+    vol = ketch.Volume.from_name("snap-host-vol", create_if_missing=True)
+    sb = ketch.Sandbox.create(app=app, workdir="/proj", volumes={"/proj/vol": vol})
+    assert sb.exec("bash", "-c", "echo w > /proj/a.txt && mkdir -p /root/.cache && "
+                   "echo r > /root/.cache/r && echo t > /tmp/t && echo v > /proj/vol/v && "
+                   "ln -s /etc/shadow /proj/link && mkdir /opt/tool && "
+                   "echo o > /opt/tool/o").wait() == 0
+    image = sb.snapshot_filesystem()
+    sb.terminate()
+    script = ("cat /proj/a.txt /root/.cache/r /tmp/t /opt/tool/o; readlink /proj/link; "
+              "ls /proj; ls /opt; ls /; python3 -c 'print(1)'; cat /proc/1/comm; "
+              "echo x > /proj/a.txt")
+    seen = []
+    for _ in range(2):   # the second sees the layer as it was: writes stay in each one
+        again = ketch.Sandbox.create(app=app, image=image)
+        seen.append(again.exec("bash", "-c", script).stdout.read().split())
+        if not seen[1:]:   # a snapshot of it has it all again, and what it changed
+            again.exec("bash", "-c", "echo 2 > /proj/b.txt").wait()
+            image2 = again.snapshot_filesystem()
+        again.terminate()
+    third = ketch.Sandbox.create(app=app, image=image2)
+    seen2 = third.exec("bash", "-c", "cat /proj/a.txt /proj/b.txt /root/.cache/r"
+                       ).stdout.read().split()
+    third.terminate()
+    fn_app = ketch.App("snapshot-host-fn")
+
+    @fn_app.function(image=image, serialized=True)
+    def read_it():
+        return open("/proj/a.txt").read().strip()
+
+    with fn_app.run():
+        from_function = read_it.remote()
+    print(json.dumps({"seen": seen, "function": from_function, "seen2": seen2}))
+    """)
+    first, second = out["seen"]
+    assert out["seen2"] == ["x", "2", "r"]
+    assert first == second
+    assert first[:5] == ["w", "r", "t", "o", "/etc/shadow"]
+    assert first[5:7] == ["a.txt", "link"]             # not the volume's mount point
+    assert first[7] == "ketch" and "tool" in first     # /opt: ketch's own, and its tool
+    root = first[first.index("tool") + 1:-2]
+    assert "proj" in root and "usr" in root and root.count("proj") == 1
+    assert first[-2] == "1" and first[-1] != "bwrap"   # the host's Python; forked
+    assert out["function"] == "w"
 
 
 def test_out_of_memory_is_reported_as_for_functions(srv):

@@ -99,7 +99,7 @@ first, second = started(), started()
 creds = first.create_connect_token(user_metadata={"user": "alice", "n": 1})
 plain = first.create_connect_token()
 other = second.create_connect_token(user_metadata="bob")
-res = {"url": creds.url, "id": first.object_id}
+res = {"url": creds.url, "id": first.object_id, "plain": plain.token}
 deadline = time.monotonic() + 20
 while True:   # the server in the sandbox starts listening soon after its exec
     r = get(first, "/hello?x=1", creds.token,
@@ -137,10 +137,28 @@ try:
     res["bad_port"] = "accepted"
 except ketch.exception.InvalidError as exc:
     res["bad_port"] = str(exc)
+# The cookie form: a query token comes back as a cookie that then opens the sandbox alone
+# (and never reaches it), whatever else the browser sends.
+r = get(first, "/c", query={"_modal_connect_token": plain.token})
+res["set_cookie"] = r.headers.get_list("set-cookie")
+cookie = {"cookie": f"theme=dark; _modal_connect_token={plain.token}; lang=en"}
+r = get(first, "/c2", headers=cookie)
+res["by_cookie"] = [r.status_code, r.json()["headers"].get("cookie"),
+                    r.headers.get_list("set-cookie")]
+r = get(first, "/c3", creds.token, headers={"cookie": "_modal_connect_token=ct-stale"})
+res["stale_cookie_bearer"] = [r.status_code, r.json()["headers"].get("cookie")]
+res["stale_cookie"] = get(first, headers={"cookie": "_modal_connect_token=ct-stale"}
+                          ).status_code
+res["other_cookie"] = get(first, headers={"cookie": f"_modal_connect_token={other.token}"}
+                          ).status_code
+r = httpx.get(f"{gateway}/{sandbox_id}/p", params={"_modal_connect_token": plain.token},
+              timeout=10)
+res["path_cookie"] = r.headers.get_list("set-cookie")
 first.terminate()
 first.wait(raise_on_termination=False)
 res["after"] = [get(first, token=creds.token).status_code,
-                get(second, token=other.token).status_code]
+                get(second, token=other.token).status_code,
+                get(first, headers=cookie).status_code]
 second.terminate()
 print(json.dumps(res))
 """
@@ -185,7 +203,14 @@ def test_connect_token_reaches_only_its_sandbox(srv):
     assert out["seen_after_refusals"] == out["header"][1]["seen"] + 5
     assert out["second"] == [200, "bob"]
     assert "port" in out["bad_port"] and "65535" in out["bad_port"]
-    assert out["after"] == [401, 200]
+    assert out["set_cookie"] == [f"_modal_connect_token={out['plain']}; Path=/; HttpOnly; "
+                                 "SameSite=Lax"]
+    assert out["by_cookie"] == [200, "theme=dark; lang=en", []]
+    assert out["stale_cookie_bearer"] == [200, None]
+    assert out["stale_cookie"] == 401 and out["other_cookie"] == 401
+    assert out["path_cookie"] == [f"_modal_connect_token={out['plain']}; Path=/{sandbox_id}; "
+                                  "HttpOnly; SameSite=Lax"]
+    assert out["after"] == [401, 200, 401]
 
 
 def as_workspace(srv, code: str, token: str):

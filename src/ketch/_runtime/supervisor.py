@@ -384,11 +384,17 @@ async def _main() -> int:
                                        lambda exc: lost.set())
     sup.conn = conn
     await _forward_ports()
-    await conn.request(hello=pb.Hello(token=os.environ.get("KETCH_TOKEN", ""), role="sandbox",
-                                      container_id=os.environ["KETCH_CONTAINER_ID"]))
+    _, hello = conn.request_nowait(hello=pb.Hello(
+        token=os.environ.get("KETCH_TOKEN", ""), role="sandbox",
+        container_id=os.environ["KETCH_CONTAINER_ID"]))
+    # The server reads frames in order and takes a Hello at once, so this one needs no
+    # round trip first: the first exec is on its way a round trip sooner.
+    conn.send(pb.Frame(sandbox_hello=pb.SandboxHello()))
+    reply, _ = await hello
+    if reply.WhichOneof("body") == "error":
+        raise _wire.RemoteFailure(reply.error.kind, reply.error.message)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(sup.stop()))
-    conn.send(pb.Frame(sandbox_hello=pb.SandboxHello()))
     ended = await asyncio.wait([asyncio.ensure_future(sup.done.wait()),
                                 asyncio.ensure_future(lost.wait())],
                                return_when=asyncio.FIRST_COMPLETED)

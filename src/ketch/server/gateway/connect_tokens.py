@@ -71,9 +71,9 @@ class ConnectTokens:
     def check(self, token: bytes | None, sandbox_id: str) -> Grant | str:
         """The grant `token` gives for sandbox `sandbox_id`, or why it gives none."""
         if not token:
-            return ("no connect token: send `Authorization: Bearer <token>` or the "
-                    "_modal_connect_token query parameter, with a token from "
-                    "sb.create_connect_token()")
+            return ("no connect token: send `Authorization: Bearer <token>`, the "
+                    "_modal_connect_token query parameter or its cookie, with a token "
+                    "from sb.create_connect_token()")
         grant = self.grants.get(_digest(token))
         # The digest found the grant; comparing ids in constant time keeps which sandbox a
         # near-miss token belongs to out of the timing.

@@ -90,7 +90,8 @@ class Exchange:
 
     __slots__ = ("client", "method", "head", "chunked", "body", "body_size", "body_done",
                  "keep_alive", "upgrade", "route", "error", "backend", "upstream",
-                 "responded", "done", "waiter", "attempts", "timer", "status", "started")
+                 "responded", "done", "waiter", "attempts", "timer", "status", "started",
+                 "response_header")
 
     def __init__(self, client: "ClientConnection", method: bytes, keep_alive: bool,
                  upgrade: bool):
@@ -114,6 +115,7 @@ class Exchange:
         self.timer: asyncio.TimerHandle | None = None  # the function's timeout
         self.status = 0                  # the response's HTTP status, once known
         self.started = time.monotonic()
+        self.response_header = b""      # a header line the gateway adds to the response
 
     def send_body(self, data: bytes):
         if self.chunked:
@@ -374,6 +376,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.status = 0
         self.tunnel = False
         self.reusable = True
+        self.status_line = b""   # the response's first bytes, while a header waits to go in
 
     def connection_made(self, transport):
         self.transport = transport
@@ -404,6 +407,10 @@ class UpstreamConnection(asyncio.Protocol):
         ex = self.exchange
         if ex is None:
             return  # an answer nobody asked for: the container is confused
+        if ex.response_header:
+            data = self._add_header(ex, data)
+            if not data:
+                return
         ex.responded = True
         ex.client.write(data)
         if self.tunnel:
@@ -418,6 +425,21 @@ class UpstreamConnection(asyncio.Protocol):
         except httptools.HttpParserError:
             self.reusable = False
             self.transport.close()
+
+    def _add_header(self, ex: Exchange, data: bytes) -> bytes:
+        """The response with the gateway's header after its status line (once that line is
+        whole); b"" while it is not. An interim 100 response goes as it is, without it."""
+        data = self.status_line + data
+        end = data.find(b"\r\n")
+        if end == -1 and len(data) < MAX_HEAD_BYTES:
+            self.status_line = data
+            return b""
+        self.status_line = b""
+        line, header = data[:end + 2], ex.response_header
+        ex.response_header = b""
+        if end == -1 or line[9:12] == b"100":
+            return data
+        return line + header + data[end + 2:]
 
     def pause_writing(self):
         if self.exchange is not None:

@@ -4,9 +4,13 @@ sandbox with a connect token (connect_tokens.py), as with Modal's `create_connec
 A sandbox answers at `http://<sandbox id>.localhost:<gateway port>/` by Host header, or at
 `http://<gateway host>:<port>/<sandbox id>/` by path prefix (stripped, and sent as
 `X-Forwarded-Prefix`). Sandbox ids (`sb-<hex>`) have no "--", so they never clash with a web
-endpoint's `<app>--<label>`. The token comes as `Authorization: Bearer <token>` or as the
-`_modal_connect_token` query parameter; it is checked before anything is forwarded (401
-otherwise) and taken out of what the sandbox gets. The sandbox gets the token's user
+endpoint's `<app>--<label>`. The token comes as the `_modal_connect_token` query parameter,
+the `_modal_connect_token` cookie or `Authorization: Bearer <token>` (the first of them that
+opens this sandbox counts); it is checked before anything is forwarded (401 otherwise) and
+taken out of what the sandbox gets. A token from the query parameter also comes back as
+that cookie (HttpOnly, SameSite=Lax, scoped to the sandbox's host or path prefix), so a page
+a browser opened with it loads its links, scripts and fetches without it. The sandbox gets
+the token's user
 metadata as `X-Verified-User-Data` (one a client sent is dropped, so the header can be
 trusted), and the usual X-Forwarded-* headers.
 
@@ -30,6 +34,7 @@ from .proxy import Exchange, UpstreamConnection
 from .requests import RequestHead
 
 QUERY_PARAM = b"_modal_connect_token"
+COOKIE = QUERY_PARAM          # Modal's name for the cookie too
 USER_DATA_HEADER = b"x-verified-user-data"
 CONNECT_TRIES = 50   # the supervisor may not listen on the port's socket yet: 50 x 0.1 s
 _ENDPOINT = pb.WebEndpoint(label="sandbox")   # what request watchers hear as the label
@@ -73,6 +78,26 @@ def connect_target(host: bytes, url: bytes) -> tuple[str, bytes, bytes] | None:
         b"/" + rest
 
 
+def take_cookie_tokens(value: bytes) -> tuple[bytes, list[bytes]]:
+    """A Cookie header's value without its connect-token cookies, and their values."""
+    tokens, kept = [], []
+    for pair in value.split(b";"):
+        name, sep, cookie = pair.strip().partition(b"=")
+        if sep and name == COOKIE:
+            tokens.append(cookie.strip(b'"'))
+        elif pair.strip():
+            kept.append(pair.strip())
+    return b"; ".join(kept), tokens
+
+
+def token_cookie(token: bytes, prefix: bytes) -> bytes:
+    """The Set-Cookie header line that hands a query token back as a cookie: for this
+    sandbox's host (host form) or path prefix (path form) only, out of the page's scripts'
+    reach, and sent on links followed from other sites but not on their forms' posts."""
+    return b"set-cookie: %b=%b; Path=%b; HttpOnly; SameSite=Lax\r\n" % (
+        COOKIE, token, prefix or b"/")
+
+
 def take_query_token(path: bytes) -> tuple[bytes, bytes | None]:
     """`path` without its _modal_connect_token parameter, and that parameter's value."""
     base, sep, query = path.partition(b"?")
@@ -114,17 +139,41 @@ class SandboxConnect:
         if not (head.chunked or head.sized):
             ex.body_done = True  # nothing follows the head: an early answer keeps the connection
         sandbox_id, prefix, path = target
-        path, token = take_query_token(path)
-        bearer = None
-        for name, value in headers:
-            if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+        path, query = take_query_token(path)
+        bearer, cookies, lines = None, [], []
+        for line in head.lines:
+            name, _, value = line[:-2].partition(b": ")
+            name = name.lower()
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
                 bearer = value[7:].strip()
-        from_header = token is None   # a query token wins: the app may use Authorization
-        grant = self.tokens.check(bearer if from_header else token, sandbox_id)
+            elif name == b"cookie":   # the token's cookie never reaches the sandbox
+                value, found = take_cookie_tokens(value)
+                cookies += found
+                if not value:
+                    continue
+                line = b"cookie: %b\r\n" % value
+            if name != USER_DATA_HEADER:
+                lines.append(line)
+        # The query first, then the cookie: the app may use Authorization itself.
+        tried = [(query, "query"), *((c, "cookie") for c in cookies), (bearer, "bearer")]
+        grant = source = used = None
+        why = ""
+        for token, where in tried:
+            if token:
+                found = self.tokens.check(token, sandbox_id)
+                if not isinstance(found, str):
+                    grant, source, used = found, where, token
+                    break
+                why = why or found   # the first token's reason, if none opens it
+        if grant is None:
+            grant = why or self.tokens.check(None, sandbox_id)
         if isinstance(grant, str):
             ex.error = (401, "Unauthorized", f"ketch gateway: {grant}.")
             return True
-        lines = [line for line in head.lines if not _dropped(line, from_header)]
+        if source == "bearer":
+            lines = [line for line in lines if not line.lower().startswith(b"authorization:")]
+        if source == "query" and used not in cookies:
+            ex.response_header = token_cookie(used, prefix)
         extra = b"x-forwarded-for: %b\r\nx-forwarded-proto: http\r\n" % ex.client.peer
         if prefix:
             extra += b"x-forwarded-prefix: %b\r\n" % prefix
@@ -178,9 +227,3 @@ class SandboxConnect:
             up.transport.close()
             return
         up.start(ex)
-
-
-def _dropped(line: bytes, bearer: bool) -> bool:
-    """A header the sandbox must not get: the token, and a client's X-Verified-User-Data."""
-    name = line.partition(b":")[0].lower()
-    return name == USER_DATA_HEADER or (bearer and name == b"authorization")

@@ -52,11 +52,14 @@ class BuiltImage:
     workdir: str
     python_version: str
     backend: str
+    on_host: bool = False   # its layers lie over the host system (runtime/seed.py)
 
     def launch_fields(self) -> dict:
         """ContainerLaunch fields for a container of this image."""
         if self.backend == "process":
             return {"python": str(self.layers[-1] / "bin" / "python")}
+        if self.on_host:
+            return {"seed_layers": [str(p) for p in self.layers], "workdir": self.workdir}
         return {"image_layers": [str(p) for p in self.layers], "python": "python3",
                 "workdir": self.workdir}
 
@@ -179,7 +182,8 @@ class ImageService:
         if record is None or any(not self.store.has(k) for k in record["layers"]):
             return None
         return BuiltImage(image_id, [self.store.path(k) for k in record["layers"]],
-                     record["env"], record["workdir"], record["python"], record["backend"])
+                     record["env"], record["workdir"], record["python"], record["backend"],
+                     record.get("on_host", False))
 
     def require(self, image_id: str) -> BuiltImage:
         """The image a container is about to start in; it must still be here."""

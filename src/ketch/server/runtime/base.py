@@ -52,6 +52,9 @@ class ContainerLaunch:
     # What the interpreter runs: the function runtime, or a sandbox's supervisor.
     entry: list[str] = field(default_factory=lambda: ["-m", "ketch._runtime"])
     node_id: str = ""                   # on a cluster, the node placement chose
+    # Layers laid over the host system (no image_layers): a snapshot of a sandbox that had
+    # no image (runtime/seed.py).
+    seed_layers: list[str] = field(default_factory=list)
     # enable_memory_snapshot: the ContainerSpec a zygote loads once (serialized); b"": none
     snapshot: bytes = b""
 

@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroups, nvidia, usernet, zygote
+from . import cgroups, nvidia, seed, usernet, zygote
 from .base import (WEB_DIR_ENV, ContainerExit, ContainerLaunch, Mount, OnExit, OnLine,
                    RunDir, RuntimeUnavailable)
 from ..._runtime.web import FALLBACK_SITE
@@ -151,6 +151,7 @@ class Sandbox:
     cgroup: cgroups.Cgroup | None = None
     network: str = "host"             # "host" (image builds), "outbound" or "loopback"
     netstack: usernet.UserNet | None = None  # network="outbound": made by spawn
+    seeded: list[str] = field(default_factory=list)  # host system: `seed.lay`'s entries
 
     def argv(self) -> list[str]:
         args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
@@ -184,6 +185,7 @@ class Sandbox:
             # Scratch space on the host's disk (or a bounded tmpfs), thrown away after.
             args += ["--bind", str(self.scratch / "tmp"), "/tmp",
                      "--bind", str(self.scratch / "home"), "/root"]
+            args += seed.binds(self.scratch, self.seeded)
             for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}):
                 if not prefix.startswith("/usr/"):
                     args += ["--ro-bind", prefix, prefix]
@@ -366,10 +368,16 @@ class BwrapRuntime:
                       hostname=launch.container_id[:63], binds=binds, gpus=list(launch.gpus),
                       cgroup=cg, network="loopback" if launch.block_network else "outbound")
         try:
+            if launch.seed_layers:   # an image on the host: a sandbox's snapshot
+                if box.scratch_limit_mib:
+                    raise ValueError("ephemeral_disk= with an image snapshotted from a "
+                                     "sandbox without an image is not in ketch yet")
+                box.seeded = await asyncio.to_thread(seed.lay, launch.seed_layers, box.scratch)
             z = await self._zygote_for(launch, python, env)
             try:
-                proc, readers = await (spawn_forked(z, box, _overlay_of(box), on_line) if z
-                                       else spawn(box, on_line))
+                proc, readers = await (
+                    spawn_forked(z, box, _overlay_of(box), on_line, zygote.entry_of(launch))
+                    if z else spawn(box, on_line))
             except OSError as exc:
                 if not z:
                     raise

@@ -63,12 +63,13 @@ async def _reader(fd: int, keep: list) -> asyncio.StreamReader:
     return reader
 
 
-async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
-                       ) -> tuple[ForkedProcess, list]:
-    """Starts the sandbox as a fork of the zygote; returns the process and the tasks
-    pumping its output. Raises OSError when the zygote is gone (nothing was started)."""
+async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
+                       entry: str = "container") -> tuple[ForkedProcess, list]:
+    """Starts the sandbox as a fork of the zygote, running `entry` (zygote.entry_of);
+    returns the process and the tasks pumping its output. Raises OSError when the zygote
+    is gone (nothing was started)."""
     if zygote.userns is not None:
-        return await _spawn_in_userns(zygote, box, on_line)
+        return await _spawn_in_userns(zygote, box, on_line, entry)
     box.scratch.mkdir(parents=True, exist_ok=True)
     argv = box.argv()
     cut = argv.index("--")
@@ -76,6 +77,7 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine
         box.netstack = usernet.UserNet()
     args = namespaces.share_from(argv[1:cut], zygote.view_args, zygote.view_root)
     request = {"args": args, "env": box.environment(), "hostname": box.hostname,
+               "entry": entry,
                "own_network": box.network != "host",
                "prep": {"procs": box.cgroup.procs_files if box.cgroup else [],
                         "scratch": str(box.scratch), "scratch_mib": box.scratch_limit_mib,
@@ -159,7 +161,8 @@ def _image_request(zygote: Zygote, box) -> tuple[dict, list[int]]:
     return request, fds
 
 
-async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine) -> tuple[ForkedProcess, list]:
+async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "container"
+                           ) -> tuple[ForkedProcess, list]:
     box.scratch.mkdir(parents=True, exist_ok=True)
     zygote.userns.own(str(box.scratch))
     if not box.layers:  # its /tmp and /root: binds the server makes, so there first
@@ -167,6 +170,7 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine) -> tuple[Forked
             os.makedirs(box.scratch / sub, mode=mode, exist_ok=True)
             os.chmod(box.scratch / sub, mode)
     request, mounts = _image_request(zygote, box)
+    request["entry"] = entry   # what the fork runs, as on the host's zygote
     if box.network == "outbound":
         box.netstack = usernet.UserNet()
     cred, cred_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -34,7 +34,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..._runtime import namespaces
+from ..._runtime import namespaces, supervisor
 from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV, SNAPSHOT_ENV
 from . import userns
 from .base import ContainerLaunch
@@ -42,8 +42,10 @@ from .base import ContainerLaunch
 log = logging.getLogger("ketch.runtime")
 
 _START_TIMEOUT_S = 30.0
+# The programs a zygote can run in a fork (its `_ENTRY_POINTS`), by the interpreter
+# arguments the exec path would start them with.
+_ENTRIES = {("-m", "ketch._runtime"): "container", ("-c", supervisor.BOOT): "supervisor"}
 _SNAPSHOT_TIMEOUT_S = 300.0  # the user's imports and snap=True hooks run first
-_ENTRY = ["-m", "ketch._runtime"]
 
 
 def enabled() -> bool:
@@ -61,11 +63,20 @@ def eligible(launch: ContainerLaunch) -> str:
     variables are read when an interpreter starts, which a fork skips."""
     if launch.gpus:
         return "GPU containers start by exec"
-    if list(launch.entry) != _ENTRY:
-        return "only function containers fork"
+    if entry_of(launch) is None:
+        return "only function and sandbox containers fork"
+    if launch.image_layers and entry_of(launch) == "supervisor":
+        # Its files live in a user namespace there, which the server's mount_image,
+        # snapshot_directory and snapshot_filesystem (host ids in layers) do not handle yet.
+        return "an image's sandbox starts by exec"
     if any(k.startswith("PYTHON") and k != "PYTHONUNBUFFERED" for k in launch.env):
         return "PYTHON* variables are read at interpreter start"
     return ""
+
+
+def entry_of(launch: ContainerLaunch) -> str | None:
+    """What a fork of a zygote runs for this container; None: nothing a zygote has."""
+    return _ENTRIES.get(tuple(launch.entry))
 
 
 def key_of(launch: ContainerLaunch, python: str) -> tuple:

@@ -40,7 +40,7 @@ class SandboxDirectories:
         self.images = images
         self.root = containers_root   # each container's scratch: <root>/<id>/
 
-    def _pid(self, what: str, sb: SandboxRecord) -> str:
+    def pid_of(self, what: str, sb: SandboxRecord) -> str:
         """A process inside the sandbox's mount namespace: bubblewrap's pid 1, the child of
         the bubblewrap the runtime started (sb.handle.pid, in the mount namespace that holds
         the container's scratch space)."""
@@ -77,10 +77,15 @@ class SandboxDirectories:
         if proc.returncode:
             raise ServiceError(f"{what} failed: {reason}", "execution")
 
+    async def copy_out(self, what: str, sb: SandboxRecord, path: str, dest: Path):
+        """The sandbox's directory `path` (resolved inside it; other file systems mounted
+        below it left out), copied to `dest`."""
+        await self._helper(what, "copy-out", self.pid_of(what, sb), path, str(dest))
+
     async def snapshot(self, sb: SandboxRecord, path: str) -> str:
         what = f"snapshot_directory({path!r})"
         path = _check_path("snapshot_directory", path)
-        pid = self._pid(what, sb)
+        self.pid_of(what, sb)   # running, here: before a scratch space is made
         store = self.images.store
         scratch = store.scratch()
         key = "dir-" + hashlib.sha256(f"{sb.id} {path} {time.time()} "
@@ -89,7 +94,7 @@ class SandboxDirectories:
         try:
             fs = scratch / "fs"
             fs.mkdir()
-            await self._helper(what, "copy-out", pid, path, str(fs))
+            await self.copy_out(what, sb, path, fs)
             await asyncio.to_thread(store.commit, key, scratch, fs, {"title": title})
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -113,7 +118,7 @@ class SandboxDirectories:
         if len(sb.mounts) >= MAX_MOUNTS:
             raise ServiceError(f"{what}: {MAX_MOUNTS} images are mounted already",
                                "resource")
-        pid = self._pid(what, sb)
+        pid = self.pid_of(what, sb)
         # In its scratch space (bounded by its ephemeral disk), gone with it.
         layer = str(self.root / sb.id / "mounts" / secrets.token_hex(6))
         await self._helper(what, "mount", pid, path, str(sb.handle.pid), layer,
@@ -127,6 +132,6 @@ class SandboxDirectories:
         if layer is None:
             raise LookupError(f"{what}: no image is mounted at {path} (give the path "
                               "mount_image was given)")
-        await self._helper(what, "umount", self._pid(what, sb), path, str(sb.handle.pid),
+        await self._helper(what, "umount", self.pid_of(what, sb), path, str(sb.handle.pid),
                            layer)
         del sb.mounts[path]

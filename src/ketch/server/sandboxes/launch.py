@@ -92,6 +92,7 @@ class SandboxLauncher:
             "KETCH_SERVER_ADDR": la.server_address,
             "KETCH_TOKEN": la.credentials.mint_container(sb.id, sb.workspace),
             "KETCH_CONTAINER_ID": sb.id,
+            "KETCH_APP_ID": sb.app_id,   # an image's zygote serves one app
             "KETCH_SANDBOX_WORKDIR": spec.workdir,
             "KETCH_SANDBOX_PORTS": ",".join(str(p) for p in
                                             [*spec.encrypted_ports, *spec.unencrypted_ports]),

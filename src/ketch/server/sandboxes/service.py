@@ -418,7 +418,7 @@ class SandboxService:
     async def snapshot_filesystem(self, workspace: str, sandbox_id: str) -> str:
         sb = self.live(workspace, sandbox_id)
         sb.touch()
-        return await snapshot(self.images, self.runtime.root, sb)
+        return await snapshot(self.images, self.runtime.root, sb, self.directories)
 
     # ------------------------------------------------------------------ the supervisor
 
