@@ -19,7 +19,8 @@ BASES = {"debian_slim", "from_registry"}
 CONFIG_ONLY = {"env"}
 KNOWN = BASES | CONFIG_ONLY | {
     "pip_install", "uv_pip_install", "pip_install_from_requirements", "apt_install",
-    "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir"}
+    "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir",
+    "add_python"}
 # What an image is on the process backend: a virtualenv of the server's Python.
 VENV_STEPS = {"debian_slim", "pip_install", "uv_pip_install", "pip_install_from_requirements",
               "env"}
