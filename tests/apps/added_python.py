@@ -1,7 +1,9 @@
-"""Functions in registry images that have no Python of their own: ketch adds one
-(add_python), with its own C library, newer (3.15) or older (3.9) than the image's."""
+"""Functions under Pythons ketch adds to an image, each with its own C library: 3.9
+(older than the image's glibc) on a registry image that has no Python, and 3.15 (newer)
+on Debian 12, with a package pip-installed into it."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,8 +11,8 @@ import ketch
 
 # The test's registry; containers import this module too, where nothing is pulled.
 BASE = os.environ.get("KETCH_TEST_NO_PYTHON_IMAGE", "localhost:1/unused:v1")
-newest = ketch.Image.from_registry(BASE, add_python="3.15").pip_install("six==1.16.0")
 oldest = ketch.Image.from_registry(BASE, add_python="3.9")
+newest = ketch.Image.debian_slim(python_version="3.15").pip_install("six==1.16.0")
 app = ketch.App("added-python")
 
 
@@ -19,17 +21,16 @@ def _facts() -> dict:
     return {"version": sys.version.split()[0], "executable": sys.executable,
             "python_libc": os.confstr("CS_GNU_LIBC_VERSION"),
             "image_libc": image_libc.stdout.splitlines()[0].split()[-1],
-            "pip": subprocess.run([sys.executable, "-m", "pip", "--version"],
-                                  capture_output=True, text=True).stdout.split()[1]}
-
-
-@app.function(image=newest)
-def on_newest(data: dict) -> dict:
-    import six  # pip-installed into the added Python
-
-    return {**_facts(), "six": six.__version__, "echo": data}
+            "pip": shutil.which("pip")}
 
 
 @app.function(image=oldest)
 def on_oldest(data: dict) -> dict:
     return {**_facts(), "echo": data}
+
+
+@app.function(image=newest)
+def on_newest() -> dict:
+    import six  # pip-installed into the added Python
+
+    return {**_facts(), "six": six.__version__}

@@ -25,7 +25,7 @@ from ..._pythons import ADDED_PYTHONS, unoffered_addition
 from .errors import BuildFailed
 
 PREFIX_ROOT = "/usr/local/ketch-python"
-RECIPE = "ketch-python-3"
+RECIPE = "ketch-python-4"
 # Beside pythonX.Y: pip's wheel (Debian 11 named its package for Python 2 and 3 together)
 # and, where Debian split it off, distutils (Debian 11's pip imports it).
 _PACKAGES = {"bullseye": ["python-pip-whl", "python3-distutils"],
@@ -106,6 +106,7 @@ def _assemble(debian: Path, fs: Path, version: str):
     _patchelf("--set-interpreter", f"{prefix(version)}/lib/{loader}", "--force-rpath",
               "--set-rpath", f"{prefix(version)}/lib", str(python))
     _add_pip(debian, fs, top, version)
+    _compile(fs, top, version, loader)
     bin_dir = fs / "usr" / "local" / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     for name in (f"python{version}", "python3", "python"):
@@ -134,6 +135,23 @@ def _add_pip(debian: Path, fs: Path, top: Path, version: str):
                             "from pip._internal.cli.main import main\n"
                             "sys.exit(main())\n")
         launcher.chmod(0o755)
+
+
+def _compile(fs: Path, top: Path, version: str, loader: str):
+    """Byte-compiles the standard library and pip, as Debian's install scripts would have:
+    without it every container start compiles them again (seconds). The interpreter is
+    started through its loader, as it is not yet where its path says it will be."""
+    lib = top / "lib"
+    for tree, final in ((lib / f"python{version}", f"{prefix(version)}/lib/python{version}"),
+                        (fs / "usr" / "local" / "lib" / f"python{version}" / "dist-packages",
+                         f"/usr/local/lib/python{version}/dist-packages")):
+        done = subprocess.run(
+            [str(lib / loader), "--library-path", str(lib), str(top / "bin" / f"python{version}"),
+             "-m", "compileall", "-q", "-d", final, str(tree)],
+            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        if done.returncode != 0:
+            raise BuildFailed(f"byte-compiling Python {version}'s {os.path.basename(final)} "
+                              "failed", (done.stdout + done.stderr)[-2000:])
 
 
 def _patchelf(*args: str) -> str:
