@@ -387,12 +387,14 @@ def test_process_backend_images_are_virtualenvs(process_server):
     with app.run():
         result = check.remote()
     apt = error_of(build, ketch.Image.debian_slim().apt_install("jq"))
-    print(json.dumps({"result": result, "apt": apt}))
+    added = error_of(build, ketch.Image.debian_slim(python_version="3.15"))
+    print(json.dumps({"result": result, "apt": apt, "added": added}))
     """)
     assert out["result"]["six"] == "1.16.0" and out["result"]["env"] == "1"
     assert out["result"]["idna"] == "3.7"
     assert out["result"]["prefix"].startswith(str(IMAGES_DIR / "layers"))
     assert "apt_install" in out["apt"] and "--runtime bwrap" in out["apt"]
+    assert "add_python 3.15" in out["added"] and "--runtime bwrap" in out["added"]
 
 
 # ---------------------------------------------------------------- the CLI

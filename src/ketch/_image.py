@@ -154,7 +154,7 @@ class Image:
         if secret is not None:
             raise NotImplementedError("Image.from_registry(secret=...): private registries "
                                       "are not in ketch yet")
-        if add_python is not None and _pythons.unoffered_addition(add_python):
+        if add_python and _pythons.unoffered_addition(add_python):
             raise InvalidError(f"Image.from_registry({tag!r}, "
                                f"{_pythons.unoffered_addition(add_python)}")
         if setup_dockerfile_commands:

@@ -40,9 +40,9 @@ def prefix(version: str) -> str:
 
 
 def layer_key(version: str) -> str:
-    suite = ADDED_PYTHONS[version]
-    digest = hashlib.sha256(f"{RECIPE}:{version}:{suite}".encode()).hexdigest()
-    return f"python-{version}-{suite}-{digest[:16]}"
+    """A plain sha256, as other layers' keys are (cluster nodes fetch layers by such keys);
+    its layer.json's title names the Python."""
+    return hashlib.sha256(f"{RECIPE}:{version}:{ADDED_PYTHONS[version]}".encode()).hexdigest()
 
 
 async def ensure(version: str, store, log, host_command) -> str:

@@ -12,6 +12,7 @@ import json
 import os
 
 from ...proto import ketch_pb2 as pb
+from . import python_layer
 
 # Steps that start an image: they have no parent.
 BASES = {"debian_slim", "from_registry"}
@@ -26,6 +27,8 @@ VENV_STEPS = {"debian_slim", "pip_install", "uv_pip_install", "pip_install_from_
               "env"}
 
 ROOT_KEY = "ketch-image-v1"
+# Steps whose layer the server makes by a recipe of its own: a new recipe, a new key.
+STEP_RECIPES = {"add_python": python_layer.RECIPE}
 
 
 def step_key(parent: str, step: pb.ImageStep) -> str:
@@ -35,6 +38,8 @@ def step_key(parent: str, step: pb.ImageStep) -> str:
         "pickled": hashlib.sha256(step.pickled).hexdigest() if step.pickled else "",
         "content": step.content_hash,
     }
+    if step.kind in STEP_RECIPES:
+        material["recipe"] = STEP_RECIPES[step.kind]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
