@@ -31,6 +31,9 @@ def test_versions_not_on_offer_fail_at_decoration():
         steps = ketch.Image.debian_slim(python_version=added)._steps
         assert [(s.kind, list(s.args)) for s in steps] == [("debian_slim", ["3.11"]),
                                                            ("add_python", [added])]
+    for private in (ketch.Image.from_aws_ecr, ketch.Image.from_gcp_artifact_registry):
+        with pytest.raises(NotImplementedError, match="private registries"):
+            private("x/y:1", add_python="3.11")
     steps = ketch.Image.from_registry("ubuntu:24.04", add_python="3.14")._steps
     assert [(s.kind, list(s.args)) for s in steps] == [("from_registry", ["ubuntu:24.04"]),
                                                        ("add_python", ["3.14"])]

@@ -175,6 +175,17 @@ class Image:
         raise NotImplementedError("Image.from_dockerfile is not in ketch yet; use "
                                   "Image.debian_slim() with run_commands, or from_registry")
 
+    @staticmethod
+    def from_aws_ecr(*args, **kwargs):
+        raise NotImplementedError("Image.from_aws_ecr is not in ketch yet (private "
+                                  "registries); use Image.from_registry with a public image")
+
+    @staticmethod
+    def from_gcp_artifact_registry(*args, **kwargs):
+        raise NotImplementedError("Image.from_gcp_artifact_registry is not in ketch yet "
+                                  "(private registries); use Image.from_registry with a "
+                                  "public image")
+
     # -- Python packages
 
     def pip_install(self, *packages, index_url: str | None = None,
