@@ -45,14 +45,23 @@ def layer_key(version: str) -> str:
     return hashlib.sha256(f"{RECIPE}:{version}:{ADDED_PYTHONS[version]}".encode()).hexdigest()
 
 
+# One build of each version at a time: images that add the same Python wait for it.
+_building: dict[str, asyncio.Lock] = {}
+
+
 async def ensure(version: str, store, log, host_command) -> str:
     """The key of the layer that holds Python `version`, built into `store` if missing.
     `host_command(argv, log)` runs a command on the server's machine."""
     if unoffered_addition(version):
         raise BuildFailed(unoffered_addition(version), "")
     key = layer_key(version)
-    if store.has(key):
-        return key
+    async with _building.setdefault(key, asyncio.Lock()):
+        if not store.has(key):
+            await _build(version, key, store, log, host_command)
+    return key
+
+
+async def _build(version: str, key: str, store, log, host_command):
     for tool in ("mmdebstrap", "patchelf"):
         if not shutil.which(tool):
             raise BuildFailed(f"add_python needs {tool} on the server's machine (apt-get "
@@ -72,7 +81,11 @@ async def ensure(version: str, store, log, host_command) -> str:
                                       *_PACKAGES.get(suite, ["python3-pip-whl"])]),
              suite, str(debian), mirror], log)
         fs = scratch / "fs"
-        await asyncio.to_thread(_assemble, debian, fs, version)
+        try:
+            await asyncio.to_thread(_assemble, debian, fs, version)
+        except OSError as exc:  # Debian's packages are not laid out as this recipe expects
+            raise BuildFailed(f"relocating Debian {suite}'s Python {version} failed: {exc}",
+                              "") from None
         shutil.rmtree(debian, ignore_errors=True)
         log(f"relocated Python {version} into {prefix(version)}")
         await asyncio.to_thread(store.commit, key, scratch, fs,
@@ -80,7 +93,6 @@ async def ensure(version: str, store, log, host_command) -> str:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return key
 
 
 def _assemble(debian: Path, fs: Path, version: str):
