@@ -319,6 +319,62 @@ def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, regi
                    "cwd": "/etc"}
 
 
+@needs_bwrap
+@pytest.mark.timeout(900)  # a cold cache fetches and relocates two Pythons first (~1 min each)
+def test_add_python_runs_on_a_base_without_python_whatever_its_glibc(bwrap_server, registry):
+    # The base: Debian 12 (glibc 2.36) with its Python removed (OCI whiteouts).
+    base_id = run_client(bwrap_server, BUILD + """
+    print(json.dumps(build(ketch.Image.debian_slim())[0]))
+    """)
+    record = json.loads((IMAGES_DIR / "images" / f"{base_id}.json").read_text())
+    base_fs = IMAGES_DIR / "layers" / record["layers"][0] / "fs"
+    layer1 = subprocess.run(["tar", "-C", str(base_fs), "--numeric-owner", "-cf", "-", "."],
+                            capture_output=True, check=True).stdout
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name in ("usr/bin/.wh.python3", "usr/bin/.wh.python3.11", "usr/lib/.wh.python3",
+                     "usr/lib/.wh.python3.11"):
+            tar.addfile(tarfile.TarInfo(name), io.BytesIO(b""))
+    config = {"architecture": "amd64", "os": "linux",
+              "config": {"Env": ["PATH=/usr/bin:/bin"]},
+              "rootfs": {"type": "layers", "diff_ids": []}}
+    _push(f"http://{registry}", "ketch-test/no-python", "v1",
+          [(layer1, "application/vnd.oci.image.layer.v1.tar"),
+           (buf.getvalue(), "application/vnd.oci.image.layer.v1.tar")], config)
+    tag = f"{registry}/ketch-test/no-python:v1"
+
+    out = run_client(bwrap_server, BUILD + f"""
+    os.environ["KETCH_TEST_NO_PYTHON_IMAGE"] = "{tag}"
+    from apps import added_python as ap
+    no_python = error_of(build, ketch.Image.from_registry("{tag}"))
+    with ap.app.run():
+        oldest, newest = ap.on_oldest.remote({{"t": (1, "ü")}}), ap.on_newest.remote()
+    app = ketch.App("pickled-added", image=ap.newest)
+
+    @app.function(serialized=True)
+    def inline():
+        return 1
+
+    print(json.dumps({{"newest": newest, "oldest": oldest, "no_python": no_python,
+                      "refused": error_of(app.run().__enter__)}}))
+    """, timeout=900)
+    newest, oldest = out["newest"], out["oldest"]
+    assert newest["version"].startswith("3.15.") and oldest["version"].startswith("3.9.")
+    assert newest["executable"] == oldest["executable"] == "/usr/local/bin/python3"
+    # Each Python runs on its own glibc; the image's programs keep the image's.
+    def libc(text):
+        return tuple(int(part) for part in text.split()[-1].split("."))
+    assert libc(newest["python_libc"]) > (2, 36) > libc(oldest["python_libc"])
+    assert newest["image_libc"] == oldest["image_libc"] == "2.36"
+    assert newest["six"] == "1.16.0"
+    assert newest["pip"] == oldest["pip"] == "/usr/local/bin/pip"
+    assert oldest["echo"] == {"t": [1, "ü"]}       # plain data crosses minor versions
+    assert "no python3 on its PATH" in out["no_python"]
+    assert "add_python='3.11'" in out["no_python"] and "3.9, 3.11, 3.13, 3.14, 3.15" in \
+        out["no_python"]
+    assert "VersionError" in out["refused"] and "would run Python 3.15" in out["refused"]
+
+
 # ---------------------------------------------------------------- the process backend
 
 @pytest.fixture(scope="module")
@@ -343,12 +399,14 @@ def test_process_backend_images_are_virtualenvs(process_server):
     with app.run():
         result = check.remote()
     apt = error_of(build, ketch.Image.debian_slim().apt_install("jq"))
-    print(json.dumps({"result": result, "apt": apt}))
+    added = error_of(build, ketch.Image.debian_slim(python_version="3.15"))
+    print(json.dumps({"result": result, "apt": apt, "added": added}))
     """)
     assert out["result"]["six"] == "1.16.0" and out["result"]["env"] == "1"
     assert out["result"]["idna"] == "3.7"
     assert out["result"]["prefix"].startswith(str(IMAGES_DIR / "layers"))
     assert "apt_install" in out["apt"] and "--runtime bwrap" in out["apt"]
+    assert "add_python 3.15" in out["added"] and "--runtime bwrap" in out["added"]
 
 
 # ---------------------------------------------------------------- the CLI

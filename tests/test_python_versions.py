@@ -1,5 +1,5 @@
-"""Python versions: debian_slim offers those of Debian's releases; other versions fail at
-decoration naming the ones on offer; plain data crosses a client and a container of
+"""Python versions: debian_slim and add_python offer those Debian's packages have; other
+versions fail at decoration naming the ones on offer; plain data crosses a client and a container of
 different minor versions, and a function pickled by value is refused naming both."""
 
 import sys
@@ -10,16 +10,33 @@ import ketch
 from isolation_helpers import needs_bwrap, run_client, start_server
 
 
+OFFERED = "3.9, 3.11, 3.13, 3.14, 3.15"
+
+
 def test_versions_not_on_offer_fail_at_decoration():
-    for bad in ("3.12", "3.10", "2.7", "3.14"):
-        with pytest.raises(ketch.exception.InvalidError, match="offers Python 3.9, 3.11, 3.13"):
+    for bad in ("3.12", "3.10", "2.7", "3.16"):
+        with pytest.raises(ketch.exception.InvalidError, match=f"offer Python {OFFERED}"):
             ketch.Image.debian_slim(python_version=bad)
-    with pytest.raises(ketch.exception.InvalidError, match="on offer: 3.9, 3.11, 3.13"):
+        with pytest.raises(ketch.exception.InvalidError, match=f"adds Python {OFFERED}"):
+            ketch.Image.from_registry("ubuntu:24.04", add_python=bad)
+    with pytest.raises(ketch.exception.InvalidError, match=f"on offer: {OFFERED}"):
         ketch.Image.debian_slim(python_version="three")
-    with pytest.raises(NotImplementedError, match="add_python.*Python 3.9, 3.11, 3.13"):
-        ketch.Image.from_registry("ubuntu:24.04", add_python="3.11")
+    with pytest.raises(ketch.exception.InvalidError, match="minor version like '3.11'"):
+        ketch.Image.from_registry("ubuntu:24.04", add_python="3.11.4")
     for good in ("3.9", "3.11", "3.13.1"):
-        assert ketch.Image.debian_slim(python_version=good) is not None
+        assert [s.kind for s in ketch.Image.debian_slim(python_version=good)._steps] == \
+            ["debian_slim"]
+    # A version no Debian release has as its python3: Debian 12 with it added.
+    for added in ("3.14", "3.15"):
+        steps = ketch.Image.debian_slim(python_version=added)._steps
+        assert [(s.kind, list(s.args)) for s in steps] == [("debian_slim", ["3.11"]),
+                                                           ("add_python", [added])]
+    for private in (ketch.Image.from_aws_ecr, ketch.Image.from_gcp_artifact_registry):
+        with pytest.raises(NotImplementedError, match="private registries"):
+            private("x/y:1", add_python="3.11")
+    steps = ketch.Image.from_registry("ubuntu:24.04", add_python="3.14")._steps
+    assert [(s.kind, list(s.args)) for s in steps] == [("from_registry", ["ubuntu:24.04"]),
+                                                       ("add_python", ["3.14"])]
 
 
 @pytest.fixture(scope="module")

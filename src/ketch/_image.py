@@ -111,14 +111,15 @@ class Image:
     @staticmethod
     def debian_slim(python_version: str | None = None, force_build: bool = False) -> "Image":
         """Debian with Python, built by the server with mmdebstrap: Python 3.9 (Debian 11),
-        3.11 (Debian 12) or 3.13 (Debian 13). python_version defaults to this client's when
-        it is one of them, else 3.11. Only a pickled function (serialized=True) needs the
-        client's and the image's minor versions to match; arguments and results of plain
-        data cross versions."""
+        3.11 (Debian 12) or 3.13 (Debian 13) as the release's own python3; 3.14 or 3.15
+        (Debian 14's) added to Debian 12 as add_python does. python_version defaults to this
+        client's when it is one of them, else 3.11. Only a pickled function (serialized=True)
+        needs the client's and the image's minor versions to match; arguments and results of
+        plain data cross versions."""
         if python_version is None:
             # The parameter shadows _client.python_version, hence the module prefix.
             version = _client.python_version()
-            if version not in _pythons.DEBIAN_PYTHONS:
+            if version not in _pythons.ADDED_PYTHONS:
                 version = _pythons.DEFAULT_DEBIAN_PYTHON
         else:
             version = python_version
@@ -128,14 +129,22 @@ class Image:
             version = ".".join(version.split(".")[:2])
             if _pythons.unoffered(version):
                 raise InvalidError(_pythons.unoffered(version))
-        return Image()._extend("debian_slim", [version], force_build=force_build)
+        if version in _pythons.DEBIAN_PYTHONS:
+            return Image()._extend("debian_slim", [version], force_build=force_build)
+        # A version no release has as its python3: Debian 12 with that Python added.
+        return (Image()._extend("debian_slim", [_pythons.DEFAULT_DEBIAN_PYTHON],
+                                force_build=force_build)
+                ._extend("add_python", [version], force_build=force_build))
 
     @staticmethod
     def from_registry(tag: str, secret=None, *, add_python: str | None = None,
                       setup_dockerfile_commands: Sequence[str] = (),
                       force_build: bool = False, **unsupported) -> "Image":
         """An image pulled from an OCI registry, e.g. 'python:3.11-slim' or
-        'localhost:5000/team/app:v1'. It must have python3 on its PATH."""
+        'localhost:5000/team/app:v1'. It must have python3 on its PATH, or add_python names
+        a Python for ketch to add (any of 3.9, 3.11, 3.13, 3.14, 3.15: a Debian release's,
+        with its own C library, so it runs on any Linux base). The added Python's python,
+        python3 and pip are in /usr/local/bin."""
         if unsupported:
             raise InvalidError(f"Image.from_registry(): unknown option "
                                f"{sorted(unsupported)[0]!r}")
@@ -145,15 +154,16 @@ class Image:
         if secret is not None:
             raise NotImplementedError("Image.from_registry(secret=...): private registries "
                                       "are not in ketch yet")
-        if add_python:
-            raise NotImplementedError(
-                "Image.from_registry(add_python=...) is not in ketch yet: ketch has no "
-                "standalone Python to add to another image. Use an image that has Python, or "
-                f"Image.debian_slim(python_version=...) (Python {_pythons.offered()})")
+        if add_python and _pythons.unoffered_addition(add_python):
+            raise InvalidError(f"Image.from_registry({tag!r}, "
+                               f"{_pythons.unoffered_addition(add_python)}")
         if setup_dockerfile_commands:
             raise NotImplementedError("setup_dockerfile_commands are not in ketch yet; use "
                                       ".run_commands(...) after from_registry")
-        return Image()._extend("from_registry", [tag.strip()], force_build=force_build)
+        image = Image()._extend("from_registry", [tag.strip()], force_build=force_build)
+        if add_python:
+            image = image._extend("add_python", [add_python], force_build=force_build)
+        return image
 
     @staticmethod
     def micromamba(*args, **kwargs):
@@ -164,6 +174,17 @@ class Image:
     def from_dockerfile(*args, **kwargs):
         raise NotImplementedError("Image.from_dockerfile is not in ketch yet; use "
                                   "Image.debian_slim() with run_commands, or from_registry")
+
+    @staticmethod
+    def from_aws_ecr(*args, **kwargs):
+        raise NotImplementedError("Image.from_aws_ecr is not in ketch yet (private "
+                                  "registries); use Image.from_registry with a public image")
+
+    @staticmethod
+    def from_gcp_artifact_registry(*args, **kwargs):
+        raise NotImplementedError("Image.from_gcp_artifact_registry is not in ketch yet "
+                                  "(private registries); use Image.from_registry with a "
+                                  "public image")
 
     # -- Python packages
 

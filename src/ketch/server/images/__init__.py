@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..._pythons import offered
 from ...proto import ketch_pb2 as pb
 from ..runtime import cgroups
 from . import sandbox_build, steps, venv_build
@@ -134,6 +135,10 @@ class ImageService:
             env.update(meta.get("env", {}))
             workdir = meta.get("workdir") or workdir
             python = meta.get("python") or python
+            if step.kind == "from_registry" and not python and \
+                    not any(s.kind == "add_python" for s in step_list[i:]):
+                raise ImageBuildError(_failure_message(i, n, title, BuildFailed(
+                    _no_python(step.args[0]), "")))
         image_id = "im-" + key[:24]
         now = time.time()
         previous = self.store.load_image(image_id)
@@ -243,6 +248,12 @@ class ImageService:
             if key not in keep:
                 self.store.remove(key)
         return doomed
+
+
+def _no_python(ref: str) -> str:
+    return (f"the image {ref} has no python3 on its PATH, which ketch's container runtime "
+            f"needs; add one with Image.from_registry({ref!r}, add_python='3.11') (ketch adds "
+            f"Python {offered()}), or use an image that has Python 3")
 
 
 def _failure_message(i: int, n: int, title: str, exc: BuildFailed) -> str:

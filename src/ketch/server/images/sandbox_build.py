@@ -13,11 +13,11 @@ import shlex
 import shutil
 from pathlib import Path
 
-from ..._pythons import DEBIAN_PYTHONS, SUITE_ENV, unoffered
+from ..._pythons import ADDED_PYTHONS, DEBIAN_PYTHONS, SUITE_ENV, unoffered
 from ...proto import ketch_pb2 as pb
 from ..runtime import Mount, cgroups
 from ..runtime.bwrap import IMAGE_PATH, SITE, Sandbox, spawn
-from . import registry
+from . import python_layer, registry
 from .errors import BuildFailed, OutputTail
 
 DEBIAN_SUITE = "bookworm"   # the base's; debian_slim(python_version=) picks another
@@ -66,10 +66,12 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
     if kind == "from_registry":
         fs, meta = await registry.pull(step, scratch, store, log)
         meta["python"] = await _python_of([str(store.path(k)) for k in meta["below"]],
-                                          meta["env"], scratch, step.args[0], group)
+                                          meta["env"], scratch, group)
         return fs, meta
     if kind in ("add_local_file", "add_local_dir"):
         return _copy_local(step, scratch), {}
+    if kind == "add_python":
+        return await _add_python(step.args[0], env, scratch, store, log)
     script, binds = _script(step, scratch)
     binds += _host_trust(layers)
     box = Sandbox(command=["sh", "-ec", script],
@@ -89,9 +91,9 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
     return upper, meta
 
 
-async def _python_of(layers: list[str], env: dict, scratch: Path, ref: str, group: str
-                     ) -> str:
-    """The "major.minor" of the image's python3, which ketch's runtime needs."""
+async def _python_of(layers: list[str], env: dict, scratch: Path, group: str) -> str:
+    """The "major.minor" of the image's python3, which ketch's runtime needs ("" when it
+    has none: an add_python step may follow)."""
     found: list[str] = []
     box = Sandbox(command=["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                   env={"PATH": IMAGE_PATH, **env}, layers=layers, scratch=scratch / "probe")
@@ -99,11 +101,22 @@ async def _python_of(layers: list[str], env: dict, scratch: Path, ref: str, grou
         await run(box, found.append, group)
     except BuildFailed:
         pass
-    if not found or not re.match(r"^3\.\d+$", found[-1]):
-        raise BuildFailed(f"the image {ref} has no python3 on its PATH, which ketch's "
-                          "container runtime needs; use an image with Python 3 "
-                          "(add_python= is not in ketch yet)", "\n".join(found))
-    return found[-1]
+    return found[-1] if found and re.match(r"^3\.\d+$", found[-1]) else ""
+
+
+async def _add_python(version: str, env: dict, scratch: Path, store, log
+                      ) -> tuple[Path, dict]:
+    """A layer of its own for the relocated Python, shared by every image that adds it;
+    this step's layer is empty and lists it below."""
+    key = await python_layer.ensure(version, store, log, _host_command)
+    fs = scratch / "fs"
+    fs.mkdir()
+    path = env.get("PATH") or IMAGE_PATH
+    if "/usr/local/bin" not in path.split(":"):
+        path = "/usr/local/bin:" + path
+    return fs, {"below": [key], "empty": True, "python": version,
+                "env": {"PATH": path, "LANG": env.get("LANG") or "C.UTF-8",
+                        **SUITE_ENV.get(ADDED_PYTHONS[version], {})}}
 
 
 async def run(box: Sandbox, log, group: str):

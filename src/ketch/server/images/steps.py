@@ -12,6 +12,7 @@ import json
 import os
 
 from ...proto import ketch_pb2 as pb
+from . import python_layer
 
 # Steps that start an image: they have no parent.
 BASES = {"debian_slim", "from_registry"}
@@ -19,12 +20,15 @@ BASES = {"debian_slim", "from_registry"}
 CONFIG_ONLY = {"env"}
 KNOWN = BASES | CONFIG_ONLY | {
     "pip_install", "uv_pip_install", "pip_install_from_requirements", "apt_install",
-    "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir"}
+    "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir",
+    "add_python"}
 # What an image is on the process backend: a virtualenv of the server's Python.
 VENV_STEPS = {"debian_slim", "pip_install", "uv_pip_install", "pip_install_from_requirements",
               "env"}
 
 ROOT_KEY = "ketch-image-v1"
+# Steps whose layer the server makes by a recipe of its own: a new recipe, a new key.
+STEP_RECIPES = {"add_python": python_layer.RECIPE}
 
 
 def step_key(parent: str, step: pb.ImageStep) -> str:
@@ -34,6 +38,8 @@ def step_key(parent: str, step: pb.ImageStep) -> str:
         "pickled": hashlib.sha256(step.pickled).hexdigest() if step.pickled else "",
         "content": step.content_hash,
     }
+    if step.kind in STEP_RECIPES:
+        material["recipe"] = STEP_RECIPES[step.kind]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
