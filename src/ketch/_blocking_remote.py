@@ -34,12 +34,15 @@ def remote(fn, args: tuple, kwargs: dict) -> Any:
     data = serialize_args(fn._name, args, kwargs)
     if len(data) > INLINE_LIMIT:
         return _sync.run(fn._remote(args, kwargs))
-    create = pb.CallCreate(
-        call_id=new_call_id(), function_id=function_id, kind=pb.REMOTE, quiet=True,
-        inputs=[pb.Input(idx=0, args=data, method=target.method)],
-        parent_input_id=_context.current_input_id() or "")
+    frame = pb.Frame()   # built in place: nested keyword messages are copied (2x slower)
+    create = frame.call_create
+    create.call_id, create.function_id = new_call_id(), function_id
+    create.kind, create.quiet = pb.REMOTE, True
+    create.parent_input_id = _context.current_input_id() or ""
+    inp = create.inputs.add()
+    inp.args, inp.method = data, target.method
     try:
-        out = client.call_from_thread(create)
+        out = client.call_from_thread(frame)
     except NotFoundError:
         if not target._forget():
             raise

@@ -258,17 +258,18 @@ class Client:
         inst = cls._instance
         return inst if inst is not None and not inst.conn.closed else None
 
-    def call_from_thread(self, create: pb.CallCreate) -> pb.Output:
-        """Makes a quiet one-input call from a thread other than ketch's loop and blocks
-        until its output: this thread writes the create, and the loop, reading the output,
-        wakes it (no hop through the loop thread on the way out, nor a task on the way
-        back). Raises the create's error; interrupted, it closes the call."""
+    def call_from_thread(self, frame: pb.Frame) -> pb.Output:
+        """Makes a quiet one-input call (`frame`'s call_create) from a thread other than
+        ketch's loop and blocks until its output: this thread writes the create, and the
+        loop, reading the output, wakes it (no hop through the loop thread on the way out,
+        nor a task on the way back). Raises the create's error; interrupted, it closes the
+        call."""
         answer = Answer()
-        call_id = create.call_id
+        call_id = frame.call_create.call_id
         self.streams[call_id] = answer
         rid = None
         try:
-            rid = self.conn.request_from_thread(answer, call_create=create)
+            rid = self.conn.request_from_thread(answer, frame)
             return answer.wait()
         except _wire.ConnectionLost:
             raise ConnectionError(

@@ -343,18 +343,20 @@ class FrameProtocol(asyncio.Protocol):
         with self._write_lock:  # the loop's own writes wait: the bytes stay in order
             if self.closed:
                 return
-            written = 0
-            if self._own_fd is not None and not self._out \
-                    and not self.transport.get_write_buffer_size():
+            if self._own_fd is None or self._out or self.transport.get_write_buffer_size():
+                self._out.append(data)   # behind what is queued
+                self._out_bytes += len(data)
+            else:
+                written = 0
                 try:
                     written = os.write(self._own_fd, data)
                 except OSError:  # full, or closing: the loop's write finds out which
                     pass
                 if written == len(data):
                     return
-            # Frames the loop queued meanwhile (os.write let it run) come after this one.
-            self._out.insert(0, data[written:])
-            self._out_bytes += len(data) - written
+                # Frames the loop queued meanwhile (os.write let it run) come after these.
+                self._out.insert(0, data[written:])
+                self._out_bytes += len(data) - written
         self._loop.call_soon_threadsafe(self._flush)
 
     def unsent_bytes(self) -> int:
@@ -403,16 +405,17 @@ class FrameProtocol(asyncio.Protocol):
         self.send(pb.Frame(id=rid, **body), now=not self._out)
         return rid, fut
 
-    def request_from_thread(self, answer, **body) -> int:
-        """`request_nowait` from another thread (see write_now): `answer` takes the reply's
-        place, with a future's set_result((frame, raw)), set_exception, done and cancel,
-        called on the loop; `forget_from_thread(id)` once no reply can come."""
-        rid = next(self._ids)
+    def request_from_thread(self, answer, frame: pb.Frame) -> int:
+        """`request_nowait` of `frame` (its id is set here) from another thread (see
+        write_now): `answer` takes the reply's place, with a future's set_result((frame,
+        raw)), set_exception, done and cancel, called on the loop;
+        `forget_from_thread(id)` once no reply can come."""
+        frame.id = rid = next(self._ids)
         self._pending[rid] = answer
         if self.closed:
             self._pending.pop(rid, None)
             raise ConnectionLost("the connection to the ketch server was lost")
-        self.write_now(pb.Frame(id=rid, **body))
+        self.write_now(frame)
         return rid
 
     def forget_from_thread(self, rid: int):

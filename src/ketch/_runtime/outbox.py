@@ -7,7 +7,8 @@ import asyncio
 import threading
 
 from .. import _blobs, _wire
-from .._serialization import INLINE_LIMIT, batches_by_size, serialize, serialize_exception
+from .._serialization import INLINE_LIMIT, batches_by_size, outputs_frame, serialize, \
+    serialize_exception
 from ..exception import InputCancellation, SerializationError
 from ..proto import ketch_pb2 as pb
 
@@ -36,7 +37,7 @@ class ContainerIO:
         with self.outbox_lock:
             if alone and not on_loop and not self.outbox and not self.flush_scheduled:
                 # Under the lock, as flush sends: an input's outputs stay in order.
-                self.conn.write_now(pb.Frame(outputs=pb.OutputBatch(outputs=[out])))
+                self.conn.write_now(outputs_frame([out]))
                 return
             self.outbox.append(out)
             if self.flush_scheduled:
@@ -52,7 +53,7 @@ class ContainerIO:
             outs, self.outbox = self.outbox, []
             self.flush_scheduled = False
             for batch in batches_by_size(outs):  # already gathered: sent now
-                self.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)), now=True)
+                self.conn.send(outputs_frame(batch), now=True)
 
     # -- blobs
 
