@@ -161,7 +161,7 @@ def plot_cdf(res: dict, png: str, when: str, before: dict | None = None):
               (res["pool"]["warm"], "ProcessPoolExecutor submit().result()")]
     if before is not None:
         curves.append((before["warm"], f"ketch .remote() before ({before['commit']}, "
-                                       "an earlier run)"))
+                                       "a separate run)"))
     for samples, label in curves:
         ms = sorted(s * 1000 for s in samples)
         ax.plot(ms, [(i + 1) / len(ms) for i in range(len(ms))], label=label)

@@ -103,6 +103,21 @@ def test_map_hands_over_the_results_before_an_error_in_order(basic_app):
     assert got == list(range(len(got))) and len(got) <= 40
 
 
+def test_blocking_remotes_from_many_threads_beside_a_map_each_get_their_own(basic_app):
+    """Caller threads write their calls to the socket themselves while ketch's loop
+    writes a map's inputs on the same connection."""
+    def calls(t):
+        return [basic_app.square.remote(t * 100 + i) for i in range(10)]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        mapped = pool.submit(lambda: list(basic_app.square.map(range(100))))
+        got = list(pool.map(calls, range(3)))
+    assert got == [[(t * 100 + i) ** 2 for i in range(10)] for t in range(3)]
+    assert mapped.result() == [i * i for i in range(100)]
+    with pytest.raises(basic_app.CustomError):
+        basic_app.raise_custom.remote()
+
+
 def test_a_quiet_remote_of_a_stopped_app_fails_clearly(server):
     app = ketch.App("callpath-quiet")
 

@@ -83,3 +83,50 @@ def test_more_raw_bytes_than_a_frame_may_hold_close_the_connection(server):
         sock.sendall(struct.pack(">I", len(data)) + data)
         with pytest.raises(ConnectionError):
             _read_frame(sock)
+
+
+def test_frames_written_from_another_thread_and_the_loop_arrive_whole_and_in_order():
+    """write_now (a blocking call's caller, a container's worker) writes to the socket
+    while the loop sends too, through a send buffer small enough to fill: no frame is cut
+    into another, each side's frames keep their order, and a closed connection takes
+    writes without raising."""
+    import threading
+
+    got = []
+    n = 400
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        all_in = loop.create_future()
+
+        def arrived(frame, raw=None):
+            got.append((frame.id, frame.call_close.call_id))
+            if len(got) == 2 * n:
+                all_in.set_result(None)
+
+        _, writer = await loop.create_connection(_wire.FrameProtocol, sock=a)
+        await loop.create_connection(lambda: _wire.FrameProtocol(on_frame=arrived), sock=b)
+        payload = "x" * 3000   # a few frames fill the send buffer: partial writes happen
+
+        def from_thread():
+            for i in range(n):
+                writer.write_now(pb.Frame(call_close=pb.CallClose(call_id=f"t{i}{payload}")))
+
+        thread = threading.Thread(target=from_thread)
+        thread.start()
+        for i in range(n):
+            writer.send(pb.Frame(call_close=pb.CallClose(call_id=f"l{i}{payload}")))
+            if i % 16 == 0:
+                await asyncio.sleep(0)
+        await asyncio.wait_for(all_in, 30)
+        thread.join()
+        writer.close()
+        await asyncio.sleep(0.01)
+        writer.write_now(pb.Frame(ok=pb.Ok()))   # after the close: dropped, as send drops
+
+    asyncio.run(main())
+    for side in "tl":
+        ids = [int(c[1:].rstrip("x")) for _, c in got if c[0] == side]
+        assert ids == list(range(n))

@@ -20,7 +20,7 @@ def new_call_id() -> str:
     return "fc-" + secrets.token_hex(8)
 
 
-def _serialize_args(name: str, args: tuple, kwargs: dict) -> bytes:
+def serialize_args(name: str, args: tuple, kwargs: dict) -> bytes:
     try:
         return serialize((args, kwargs))
     except Exception as exc:
@@ -32,7 +32,7 @@ def _serialize_args(name: str, args: tuple, kwargs: dict) -> bytes:
 
 async def make_input(client: Client, name: str, idx: int, args: tuple, kwargs: dict,
                      method: str) -> pb.Input:
-    data = _serialize_args(name, args, kwargs)
+    data = serialize_args(name, args, kwargs)
     if len(data) > INLINE_LIMIT:
         return pb.Input(idx=idx, args_blob=await client.put_blob(data), method=method)
     return pb.Input(idx=idx, args=data, method=method)
@@ -47,6 +47,11 @@ async def decode_output(client: Client, out: pb.Output):
         except NotFoundError:
             raise OutputExpiredError("this call's output is no longer stored: large results "
                                      "are kept for 7 days") from None
+    return output_value(out, data)
+
+
+def output_value(out: pb.Output, data: bytes):
+    """decode_output, once the output's data is at hand (inline, or fetched)."""
     if out.status in (pb.SUCCESS, pb.GENERATOR_ITEM):
         try:
             return deserialize(data)

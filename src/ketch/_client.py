@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from . import _blobs, _config, _wire
@@ -71,6 +72,51 @@ class OutputStream:
         items = list(self.items)
         self.items.clear()
         return items
+
+
+class Answer:
+    """The one output of a call that a thread other than ketch's loop waits for (see
+    `Client.call_from_thread`). It stands where the call's OutputStream and its create's
+    reply future would, is filled on ketch's loop, and wakes the waiting thread itself."""
+
+    __slots__ = ("_ready", "output", "error")
+
+    def __init__(self):
+        self._ready = threading.Lock()
+        self._ready.acquire()
+        self.output: pb.Output | None = None
+        self.error: Exception | None = None
+
+    def wait(self) -> pb.Output:
+        self._ready.acquire()
+        if self.error is not None:
+            raise self.error
+        return self.output
+
+    def done(self) -> bool:
+        return self.output is not None or self.error is not None
+
+    def feed(self, output: pb.Output):   # as the call's OutputStream
+        if not self.done():
+            self.output = output
+            self._ready.release()
+
+    def fail(self, exc: Exception):
+        if not self.done():
+            self.error = exc
+            self._ready.release()
+
+    def set_result(self, reply):   # as the create's reply: sent only when it failed
+        frame = reply[0]
+        if frame.WhichOneof("body") == "error":
+            self.fail(error_from_reply(_wire.RemoteFailure(frame.error.kind,
+                                                           frame.error.message)))
+
+    def set_exception(self, exc: Exception):
+        self.fail(ConnectionError(f"lost the connection to the ketch server: {exc}"))
+
+    def cancel(self):
+        pass
 
 
 class Client:
@@ -165,7 +211,7 @@ class Client:
 
     def _on_close(self):
         err = ConnectionError(f"lost the connection to the ketch server at {self.address}")
-        for stream in self.streams.values():
+        for stream in list(self.streams.values()):  # a snapshot: other threads add theirs
             stream.fail(err)
         self.streams.clear()
 
@@ -205,6 +251,35 @@ class Client:
 
     def forget_request(self, rid: int):
         self.conn.forget(rid)
+
+    @classmethod
+    def connected(cls) -> "Client | None":
+        """The shared client when it is connected; callable from any thread."""
+        inst = cls._instance
+        return inst if inst is not None and not inst.conn.closed else None
+
+    def call_from_thread(self, frame: pb.Frame) -> pb.Output:
+        """Makes a quiet one-input call (`frame`'s call_create) from a thread other than
+        ketch's loop and blocks until its output: this thread writes the create, and the
+        loop, reading the output, wakes it (no hop through the loop thread on the way out,
+        nor a task on the way back). Raises the create's error; interrupted, it closes the
+        call."""
+        answer = Answer()
+        call_id = frame.call_create.call_id
+        self.streams[call_id] = answer
+        rid = None
+        try:
+            rid = self.conn.request_from_thread(answer, frame)
+            return answer.wait()
+        except _wire.ConnectionLost:
+            raise ConnectionError(
+                f"lost the connection to the ketch server at {self.address}") from None
+        finally:
+            self.streams.pop(call_id, None)
+            if rid is not None:
+                self.conn.forget_from_thread(rid)
+                if not answer.done():  # interrupted (Ctrl-C): the server stops running it
+                    self.conn.write_now(pb.Frame(call_close=pb.CallClose(call_id=call_id)))
 
     def send(self, **body):
         if self.conn.closed:

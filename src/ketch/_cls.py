@@ -110,6 +110,13 @@ class ClsInstance:
     def __repr__(self):
         return f"<ketch.Obj {self._cls._tag}>"
 
+    def _known_bound_id(self) -> str | None:
+        """_bound_id, when it needs no request to the server (else None)."""
+        parent = self._cls._target.known_id()
+        if parent is None or (not self._args and not self._kwargs):
+            return parent
+        return self._bound.get(parent)
+
     async def _bound_id(self, client: Client) -> str:
         parent = await self._cls._target.resolve(client)
         if not self._args and not self._kwargs:

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any, AsyncIterator, Callable
 
-from . import _autoscaler, _call_graph, _context, _sync, _variants, _web
+from . import _autoscaler, _blocking_remote, _call_graph, _context, _sync, _variants, _web
 from ._call_io import InputBatcher, decode_output, make_input, new_call_id
 from ._client import Client
 # MAP_WINDOW and READ_AHEAD bound a map's memory; they are named here for readers of Function.
@@ -58,15 +58,29 @@ class _Target:
         self.variant_id = self._variants[base]
         return self.variant_id
 
-    async def _resolve_base(self, client: Client) -> str:
-        if self.obj is not None:
-            return await self.obj._bound_id(client)
+    def known_id(self) -> str | None:
+        """The id `resolve` would return, when it needs no request to the server."""
+        base = self.obj._known_bound_id() if self.obj is not None else self._known_base()
+        if base is None or self.overrides is None:
+            return base
+        variant = self._variants.get(base)
+        if variant:
+            self.variant_id = variant
+        return variant
+
+    def _known_base(self) -> str | None:
         if self.function_id:
             return self.function_id
         if self.app is not None and self.app._app_id:
-            fid = self.app._function_ids.get(self.tag)
-            if fid:
-                return fid
+            return self.app._function_ids.get(self.tag)
+        return None
+
+    async def _resolve_base(self, client: Client) -> str:
+        if self.obj is not None:
+            return await self.obj._bound_id(client)
+        known = self._known_base()
+        if known:
+            return known
         container_app = os.environ.get("KETCH_APP_ID")
         if self.app_name is None and self.app is not None and container_app:
             reply = await client.request(function_get=pb.FunctionGet(app_id=container_app,
@@ -195,13 +209,20 @@ class Function:
             raise InvalidError(f"{self._name} is a generator function: use .remote_gen(...) "
                                f"instead of {what}")
 
-    @twin
+    def _remote_blocking(self, *args, **kwargs) -> Any:
+        return _blocking_remote.remote(self, args, kwargs)
+
+    @_sync.twin_blocking(_remote_blocking)
     async def remote(self, *args, **kwargs) -> Any:
         """Runs the function once in a container and returns its result."""
+        return await self._remote(args, kwargs)
+
+    async def _remote(self, args: tuple, kwargs: dict, looked_up_again: bool = False):
+        """`looked_up_again`: a first try found the function gone and dropped its id."""
         self._check_not_generator(".remote(...)")
         client = await Client.get()
         inp = await make_input(client, self._name, 0, args, kwargs, self._target.method)
-        for attempt in (0, 1):
+        for attempt in (1,) if looked_up_again else (0, 1):
             call_id = new_call_id()
             stream = client.open_stream(call_id)
             out = rid = None

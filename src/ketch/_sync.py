@@ -57,7 +57,7 @@ def loop() -> asyncio.AbstractEventLoop:
     return _loop
 
 
-def _on_ketch_loop() -> bool:
+def on_ketch_loop() -> bool:
     try:
         return asyncio.get_running_loop() is _loop
     except RuntimeError:
@@ -86,7 +86,7 @@ def run(coro: Awaitable):
     one wakeup each way, without the condition variable, the second future and the done
     callback's loop iteration of `asyncio.run_coroutine_threadsafe` (measured: 34 against
     52 µs of CPU a call here)."""
-    if _on_ketch_loop():
+    if on_ketch_loop():
         coro.close()
         raise RuntimeError("a blocking ketch call was made on ketch's own event loop")
     done = threading.Lock()
@@ -125,7 +125,7 @@ def run(coro: Awaitable):
 async def run_aio(coro: Awaitable):
     """Awaits a coroutine that runs on ketch's loop, from the caller's loop."""
     with user_frames_only():
-        if _on_ketch_loop():
+        if on_ketch_loop():
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
             _with_callers_input(coro), loop()))
@@ -135,7 +135,7 @@ async def run_aio_taking(coro: Awaitable, give_back: Callable[[object], Awaitabl
     """Like run_aio, for calls that take something from the server (a queue's items):
     a result that arrives after the caller gave up (cancelled) is never dropped on the
     floor but handed to give_back(result) on ketch's loop."""
-    if _on_ketch_loop():
+    if on_ketch_loop():
         return await coro
     user_loop = asyncio.get_running_loop()
     waiter = user_loop.create_future()
@@ -202,7 +202,7 @@ def iterate(agen: AsyncIterator, chunked: bool = False):
             else:
                 yield item
     finally:
-        if not _on_ketch_loop():
+        if not on_ketch_loop():
             asyncio.run_coroutine_threadsafe(agen.aclose(), loop())
 
 
@@ -223,11 +223,12 @@ async def iterate_aio(agen: AsyncIterator, chunked: bool = False):
 
 
 class _Bound:
-    __slots__ = ("_fn", "_obj", "_gen", "_give_back", "_chunked", "__doc__", "__name__")
+    __slots__ = ("_fn", "_obj", "_gen", "_give_back", "_chunked", "_blocking", "__doc__",
+                 "__name__")
 
-    def __init__(self, fn, obj, gen, give_back=None, chunked=False):
+    def __init__(self, fn, obj, gen, give_back=None, chunked=False, blocking=None):
         self._fn, self._obj, self._gen, self._give_back = fn, obj, gen, give_back
-        self._chunked = chunked
+        self._chunked, self._blocking = chunked, blocking
         self.__doc__ = fn.__doc__
         self.__name__ = fn.__name__
 
@@ -235,6 +236,8 @@ class _Bound:
         if self._gen:
             return iterate(self._fn(self._obj, *args, **kwargs), self._chunked)
         with user_frames_only():
+            if self._blocking is not None:
+                return self._blocking(self._obj, *args, **kwargs)
             return run(self._fn(self._obj, *args, **kwargs))
 
     def aio(self, *args, **kwargs):
@@ -252,17 +255,19 @@ class twin:
     `.aio` twin. (Named apart from Modal's `live_method`, which means "hydrate first".)"""
 
     def __init__(self, fn: Callable, give_back: Callable | None = None,
-                 chunked: bool = False):
+                 chunked: bool = False, blocking: Callable | None = None):
         self._fn = fn
         self._gen = inspect.isasyncgenfunction(fn)
         self._give_back = give_back
         self._chunked = chunked
+        self._blocking = blocking
         functools.update_wrapper(self, fn)
 
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        return _Bound(self._fn, obj, self._gen, self._give_back, self._chunked)
+        return _Bound(self._fn, obj, self._gen, self._give_back, self._chunked,
+                      self._blocking)
 
 
 def twin_chunked(fn: Callable) -> twin:
@@ -270,6 +275,13 @@ def twin_chunked(fn: Callable) -> twin:
     both faces yield the items one by one, but the blocking face crosses threads once per
     list rather than once per item (a .map's outputs)."""
     return twin(fn, chunked=True)
+
+
+def twin_blocking(blocking: Callable):
+    """twin whose blocking face is `blocking(obj, *args, **kwargs)` itself rather than the
+    coroutine run on ketch's loop: for a call that can often be made from the caller's own
+    thread (a blocking `.remote()`), and runs the coroutine when it cannot."""
+    return lambda fn: twin(fn, blocking=blocking)
 
 
 def twin_taking(give_back: Callable):

@@ -18,16 +18,17 @@ from the server.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import logging
 import os
 import socket
-import stat
 import struct
+import threading
 from typing import Callable
 
 from google.protobuf.message import DecodeError
 
+from ._unix_socket import bind_unix, sun_path  # noqa: F401 (callers use _wire.bind_unix)
 from .proto import ketch_pb2 as pb
 
 log = logging.getLogger("ketch.wire")
@@ -95,8 +96,10 @@ class FrameProtocol(asyncio.Protocol):
         self._raw_parts: list[memoryview] = []
         self._raw_left = 0
         self._pending: dict[int, asyncio.Future] = {}
-        self._next_id = 1
+        self._ids = itertools.count(1)     # next() is atomic: other threads take ids too
         self._out: list[bytes] = []
+        self._write_lock = threading.RLock()  # the loop's writes and other threads' (write_now)
+        self._own_fd: int | None = None      # write_now's copy of the socket: see connection_made
         self._flush_scheduled = False
         self._can_write = asyncio.Event()
         self._can_write.set()
@@ -115,6 +118,10 @@ class FrameProtocol(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass  # unix sockets have no Nagle to turn off
+            if not self.is_server:
+                # write_now writes through a copy of its own, closed only under the write lock,
+                # so a write never lands on a number the loop closed and reused meanwhile.
+                self._own_fd = os.dup(sock.fileno())
 
     def data_received(self, data: bytes):
         view = memoryview(data)
@@ -281,11 +288,15 @@ class FrameProtocol(asyncio.Protocol):
             self._update_reading()
 
     def connection_lost(self, exc):
-        self.closed = True
+        with self._write_lock:
+            self.closed = True
+            if self._own_fd is not None:
+                os.close(self._own_fd)
+                self._own_fd = None
         if self._auth_timer is not None:
             self._auth_timer.cancel()
         self._can_write.set()
-        for fut in self._pending.values():
+        for fut in list(self._pending.values()):  # a snapshot: other threads add theirs
             if not fut.done():
                 fut.set_exception(ConnectionLost("the connection to the ketch server was lost"))
         self._pending.clear()
@@ -318,9 +329,35 @@ class FrameProtocol(asyncio.Protocol):
 
     def _flush(self):
         self._flush_scheduled = False
-        out, self._out, self._out_bytes = self._out, [], 0
-        if out and not self.closed:
-            self.transport.writelines(out)
+        with self._write_lock:
+            out, self._out, self._out_bytes = self._out, [], 0
+            if out and not self.closed:
+                self.transport.writelines(out)
+
+    def write_now(self, frame: pb.Frame):
+        """`send`, from a thread other than the loop's (a blocking call's caller, a worker
+        thread): the frame goes to the socket from this thread when nothing is queued ahead
+        of it, so the loop thread is not woken to send it; otherwise the loop sends it."""
+        data = frame.SerializeToString()
+        data = _HEADER.pack(len(data)) + data
+        with self._write_lock:  # the loop's own writes wait: the bytes stay in order
+            if self.closed:
+                return
+            if self._own_fd is None or self._out or self.transport.get_write_buffer_size():
+                self._out.append(data)   # behind what is queued
+                self._out_bytes += len(data)
+            else:
+                written = 0
+                try:
+                    written = os.write(self._own_fd, data)
+                except OSError:  # full, or closing: the loop's write finds out which
+                    pass
+                if written == len(data):
+                    return
+                # Frames the loop queued meanwhile (os.write let it run) come after these.
+                self._out.insert(0, data[written:])
+                self._out_bytes += len(data) - written
+        self._loop.call_soon_threadsafe(self._flush)
 
     def unsent_bytes(self) -> int:
         """What was sent and has not left yet: queued frames and the socket's buffer."""
@@ -346,8 +383,7 @@ class FrameProtocol(asyncio.Protocol):
         """`request`, for replies that carry raw bytes: → (reply, its raw bytes or None)."""
         if self.closed:
             raise ConnectionLost("the connection to the ketch server was lost")
-        rid = self._next_id
-        self._next_id += 1
+        rid = next(self._ids)
         fut = self._loop.create_future()
         self._pending[rid] = fut
         self.send(pb.Frame(id=rid, **body), raw)
@@ -363,12 +399,27 @@ class FrameProtocol(asyncio.Protocol):
         a loop iteration); frames already queued this iteration take it along."""
         if self.closed:
             raise ConnectionLost("the connection to the ketch server was lost")
-        rid = self._next_id
-        self._next_id += 1
+        rid = next(self._ids)
         fut = self._loop.create_future()
         self._pending[rid] = fut
         self.send(pb.Frame(id=rid, **body), now=not self._out)
         return rid, fut
+
+    def request_from_thread(self, answer, frame: pb.Frame) -> int:
+        """`request_nowait` of `frame` (its id is set here) from another thread (see
+        write_now): `answer` takes the reply's place, with a future's set_result((frame,
+        raw)), set_exception, done and cancel, called on the loop;
+        `forget_from_thread(id)` once no reply can come."""
+        frame.id = rid = next(self._ids)
+        self._pending[rid] = answer
+        if self.closed:
+            self._pending.pop(rid, None)
+            raise ConnectionLost("the connection to the ketch server was lost")
+        self.write_now(frame)
+        return rid
+
+    def forget_from_thread(self, rid: int):
+        self._pending.pop(rid, None)
 
     def forget(self, rid: int):
         fut = self._pending.pop(rid, None)
@@ -382,7 +433,6 @@ class FrameProtocol(asyncio.Protocol):
 
 
 UNIX_PREFIX = "unix:"
-_SUN_PATH_MAX = 107  # sockaddr_un's path, less its NUL
 
 
 def unix_path(address: str) -> str | None:
@@ -409,39 +459,6 @@ def check_address(address: str):
     """Raises ValueError naming the problem when `address` is neither TCP nor unix:."""
     if unix_path(address) is None:
         parse_address(address)
-
-
-@contextlib.contextmanager
-def sun_path(path: str):
-    """A name for the socket file `path` that fits a sockaddr_un: the path itself, or, when
-    it is too long (deep data directories), the path through an open handle on its
-    directory."""
-    if len(os.fsencode(path)) <= _SUN_PATH_MAX:
-        yield path
-        return
-    fd = os.open(os.path.dirname(path) or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        yield f"/proc/self/fd/{fd}/{os.path.basename(path)}"
-    finally:
-        os.close(fd)
-
-
-def bind_unix(path: str, mode: int) -> socket.socket:
-    """A Unix socket bound at `path` (a stale one there is replaced), chmod-ed to `mode`."""
-    try:
-        if stat.S_ISSOCK(os.lstat(path).st_mode):
-            os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        with sun_path(path) as name:
-            sock.bind(name)
-        os.chmod(path, mode)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 async def listen(address: str, protocol_factory, socket_mode: int = 0o600):

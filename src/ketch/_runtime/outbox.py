@@ -7,7 +7,8 @@ import asyncio
 import threading
 
 from .. import _blobs, _wire
-from .._serialization import INLINE_LIMIT, batches_by_size, serialize, serialize_exception
+from .._serialization import INLINE_LIMIT, batches_by_size, outputs_frame, serialize, \
+    serialize_exception
 from ..exception import InputCancellation, SerializationError
 from ..proto import ketch_pb2 as pb
 
@@ -27,15 +28,22 @@ class ContainerIO:
 
     # -- outputs
 
-    def emit(self, out: pb.Output):
+    def emit(self, out: pb.Output, alone: bool = False):
         """Queues an output; callable from any thread. Outputs queued together leave in one
-        frame."""
+        frame. `alone`: from a worker thread that has no other input waiting, so nothing
+        would be gathered with it: it leaves at once, from that thread, when no other
+        output waits (the loop thread is not woken to send it)."""
+        on_loop = threading.get_ident() == self.loop_thread
         with self.outbox_lock:
+            if alone and not on_loop and not self.outbox and not self.flush_scheduled:
+                # Under the lock, as flush sends: an input's outputs stay in order.
+                self.conn.write_now(outputs_frame([out]))
+                return
             self.outbox.append(out)
             if self.flush_scheduled:
                 return
             self.flush_scheduled = True
-        if threading.get_ident() == self.loop_thread:
+        if on_loop:
             self.loop.call_soon(self.flush)
         else:
             self.loop.call_soon_threadsafe(self.flush)
@@ -44,8 +52,8 @@ class ContainerIO:
         with self.outbox_lock:
             outs, self.outbox = self.outbox, []
             self.flush_scheduled = False
-        for batch in batches_by_size(outs):  # already gathered: sent now
-            self.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)), now=True)
+            for batch in batches_by_size(outs):  # already gathered: sent now
+                self.conn.send(outputs_frame(batch), now=True)
 
     # -- blobs
 

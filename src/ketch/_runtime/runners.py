@@ -136,7 +136,7 @@ class InputRunner:
         finally:
             _context.current_input.reset(token)
             self.running.pop(inp.input_id, None)
-        io.emit(out)
+        io.emit(out, alone=isinstance(self.work, queue.SimpleQueue) and self.work.empty())
 
     # -- async code on the loop
 

@@ -13,7 +13,7 @@ import itertools
 import time
 from typing import Callable
 
-from ..._serialization import batches_by_size, serialize
+from ..._serialization import batches_by_size, inputs_frame, outputs_frame, serialize
 from ...exception import ContainerCrashError, ExecutionError, FunctionTimeoutError, \
     InputCancellation, ResourceError
 from ...proto import ketch_pb2 as pb
@@ -300,7 +300,7 @@ class Calls:
         c.flush_scheduled = False
         if c.outbox and c.conn is not None:
             for batch in batches_by_size(c.outbox):  # this iteration's, batched: sent now
-                gangs.broadcast(c, pb.Frame(inputs=pb.InputBatch(inputs=batch)))
+                gangs.broadcast(c, inputs_frame(batch))
         c.outbox = []
 
     def _input_timed_out(self, c: ContainerRecord, item: InputItem):
@@ -432,7 +432,7 @@ class Calls:
         peer.flush_scheduled = False
         if peer.outbox:
             for batch in batches_by_size(peer.outbox):  # this iteration's: sent now
-                peer.conn.send(pb.Frame(outputs=pb.OutputBatch(outputs=batch)), now=True)
+                peer.conn.send(outputs_frame(batch), now=True)
             peer.outbox = []
 
     def deliver_error(self, item: InputItem, status: int, exc: BaseException, tb: str = ""):
