@@ -88,7 +88,7 @@ elif mode == "layers":
     image = ketch.Image.debian_slim()
     for where, gpu in (("head", "L4"), ("worker", "H100")):
         times = []
-        for i in range(3):
+        for i in range(4):
             app = ketch.App(f"layers-{where}-{i}")
             def noop(x):
                 return x

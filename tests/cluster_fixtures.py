@@ -104,8 +104,8 @@ class RayCluster:
     def _ray_start(self, name: str, args: list[str], netns: str = "") -> subprocess.Popen:
         log = open(self.logs / f"ray-{name}.log", "ab")
         argv = [str(RAY), "start", "--block", "--disable-usage-stats", *args]
-        if netns:
-            argv = ["ip", "netns", "exec", netns, *argv]
+        if netns:   # not `ip netns exec`: its own /sys has no cgroups, which bwrap needs
+            argv = ["nsenter", f"--net=/run/netns/{netns}", *argv]
         # The node's agent keeps its containers' directories in the node's own temp dir.
         node_dir = self.temp_dir if name == "head" else Path(f"{self.temp_dir}{name}")
         env = {**os.environ, **RAY_ENV, "KETCH_NODE_DIR": str(node_dir / "ketch-node")}
