@@ -160,7 +160,8 @@ def main():
     if "layers" in parts and args.runtime != "bwrap":
         parser.error("the layers part needs --runtime bwrap (process images have no layers)")
     tmp = Path(tempfile.mkdtemp(prefix="kr-bench-"))
-    cluster = RayCluster(tmp)
+    # bwrap containers on workers need the machine's cgroups under /sys.
+    cluster = RayCluster(tmp, host_sys=args.runtime == "bwrap")
     out: dict = {"runtime": args.runtime, "load_before": os.getloadavg(),
                  "cpus": os.cpu_count()}
     srv = None
