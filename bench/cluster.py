@@ -1,19 +1,24 @@
 """ketch on a Ray cluster beside Ray itself, on the same cluster, in one run (issue 11).
 
-    sudo .venv/bin/python bench/cluster.py [--json bench/results/cluster.json]
+    sudo KETCH_TEST_IMAGES_DIR=/var/cache/ketch-test/images .venv/bin/python bench/cluster.py \
+        [--runtime bwrap|process] [--parts map,warm,cold,layers,ray] [--json PATH]
 
 Builds the tests' cluster (tests/cluster_fixtures.py: the head on a bridge, each worker in
 its own network namespace, 1 CPU per node; root needed) and a ketch server joined to it,
-then measures:
+on the bwrap backend by default (containers reach the server through their node's relay,
+images travel as layers), then measures:
 - warm `.remote` p50 to a container on a worker node vs on the head (pinned by GPUs
-  declared to Ray: an L4 on the head, an H100 on w2), beside a Ray actor's method call
-  on the same worker;
+  declared to Ray: an L4 on the head, an H100 on w2), interleaved in blocks, beside a Ray
+  actor's method call on the same worker;
 - throughput of a map of one-second inputs (cpu=1) over 1, 2 and 3 nodes (as nodes
   join), beside the same work as Ray tasks (num_cpus=1) over 3 nodes;
-- cold start (first call of a fresh ephemeral function) on the worker vs on the head
-  (the `process` backend: no layers to pull), beside a Ray actor's creation + first call.
+- cold start (first call of a fresh ephemeral function) on the worker vs on the head,
+  without an image, beside a Ray actor's creation + first call;
+- cold start with an image (Image.debian_slim(), from the image cache KETCH_TEST_IMAGES_DIR
+  names) on each node: its first start pulls the layers into the node's cache, the next
+  ones find them there.
 Targets (issue 11): remote warm p50 ≤ local + 0.3 ms; map ≥ 0.9 × linear; remote cold
-start ≤ 1.2 × local.
+start with cached layers ≤ 1.2 × local.
 """
 
 from __future__ import annotations
