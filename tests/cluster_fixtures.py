@@ -90,7 +90,10 @@ class RayNode:
 class RayCluster:
     """Head on the bridge address; workers in their own namespaces."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, host_sys: bool = False):
+        # host_sys: workers enter their namespace with nsenter, keeping this machine's /sys
+        # (`ip netns exec` mounts one of its own, without the cgroups bwrap needs).
+        self.host_sys = host_sys
         self.subnet = f"10.77.{_TAG}"
         self.head_ip = f"{self.subnet}.1"
         self.bridge = f"krb{_TAG}"
@@ -105,7 +108,8 @@ class RayCluster:
         log = open(self.logs / f"ray-{name}.log", "ab")
         argv = [str(RAY), "start", "--block", "--disable-usage-stats", *args]
         if netns:
-            argv = ["ip", "netns", "exec", netns, *argv]
+            argv = (["nsenter", f"--net=/run/netns/{netns}"] if self.host_sys else
+                    ["ip", "netns", "exec", netns]) + argv
         # The node's agent keeps its containers' directories in the node's own temp dir.
         node_dir = self.temp_dir if name == "head" else Path(f"{self.temp_dir}{name}")
         env = {**os.environ, **RAY_ENV, "KETCH_NODE_DIR": str(node_dir / "ketch-node")}

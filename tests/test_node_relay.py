@@ -124,9 +124,11 @@ def test_a_client_on_the_node_reaches_the_server_through_its_socket(relayed):
     assert done.returncode == 0 and done.stdout.strip() == "v", done.stderr
 
 
-def test_splice_carries_bytes_both_ways_with_half_closes():
+@pytest.mark.parametrize("threads", [False, True], ids=["loop", "threads"])
+def test_splice_carries_bytes_both_ways_with_half_closes(threads):
     """4 MiB each way through the splice between two socket pairs, read slowly on one
-    side (back pressure), then a half-close: the other direction still finishes."""
+    side (back pressure), then a half-close: the other direction still finishes; on the
+    event loop (the web relay's) and with a thread per direction (the server socket's)."""
     from ketch.node.splice import splice
 
     async def main():
@@ -135,7 +137,7 @@ def test_splice_carries_bytes_both_ways_with_half_closes():
         relay_b, server = socket.socketpair()
         for s in (client, server):
             s.setblocking(False)
-        done = asyncio.ensure_future(splice(relay_a, relay_b, b"first:"))
+        done = asyncio.ensure_future(splice(relay_a, relay_b, b"first:", threads=threads))
         up, down = os.urandom(4 << 20), os.urandom(4 << 20)
 
         async def send(sock, data):

@@ -191,7 +191,7 @@ class ServerRelay(_Listener):
             upstream.close()
             conn.close()
             return
-        await splice(conn, upstream)
+        await splice(conn, upstream, threads=True)   # latency-bound: see splice.py
 
     async def close(self):
         await super().close()

@@ -8,6 +8,7 @@ machine's installed packages, as `concurrent.futures` workers would.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from . import mountns
 from .base import WEB_DIR_ENV, ContainerExit, ContainerLaunch, OnExit, OnLine, RunDir
+
+log = logging.getLogger("ketch.server")
 
 
 class ProcessContainer:
@@ -30,6 +33,9 @@ class ProcessRuntime:
 
     def __init__(self, data_dir: Path):
         self.root = Path(data_dir) / "containers"
+        # Outside the containers' own directories, which they may write.
+        self.pids = Path(data_dir) / "container-pids"
+        _reap_stale(self.pids)
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
         self.run = RunDir(data_dir)
@@ -60,6 +66,8 @@ class ProcessRuntime:
             start_new_session=True, limit=_LINE_LIMIT,
         )
         container = ProcessContainer(proc, workdir)
+        self.pids.mkdir(mode=0o700, exist_ok=True)
+        (self.pids / launch.container_id).write_text(f"{proc.pid} {_start_time(proc.pid)}")
         readers = [asyncio.ensure_future(_pump(proc.stdout, "stdout", on_line)),
                    asyncio.ensure_future(_pump(proc.stderr, "stderr", on_line))]
         asyncio.ensure_future(self._watch(container, readers, on_exit))
@@ -71,6 +79,7 @@ class ProcessRuntime:
         _signal_group(container.pid, signal.SIGKILL)
         await asyncio.wait(readers, timeout=2)
         shutil.rmtree(container.workdir, ignore_errors=True)
+        (self.pids / container.workdir.name).unlink(missing_ok=True)
         self.run.remove_web_dir(container.workdir.name)
         if code < 0:
             on_exit(ContainerExit(returncode=None, signal=-code))
@@ -99,6 +108,41 @@ def _signal_group(pid: int, sig: int):
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _start_time(pid: int) -> str:
+    """When the process started (clock ticks after boot), "" once it is gone: with its pid,
+    it names one process even after the pid is reused."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _reap_stale(pids: Path) -> int:
+    """Kills the process groups of containers that outlived the last runtime on this data
+    directory (a server, or a node agent Ray restarted, killed with -9: nothing stopped
+    them); returns how many it killed. A group whose leader is gone is still the old one
+    (the kernel reuses no pid while a group of that id lives); a leader pid that names a
+    process started at another time was reused, and is left alone."""
+    killed = 0
+    for entry in pids.glob("*") if pids.is_dir() else ():
+        try:
+            pid, started = entry.read_text().split()
+            pid = int(pid)
+        except (OSError, ValueError):
+            pid, started = 0, ""
+        now = _start_time(pid) if pid > 1 else None
+        if now is not None and now in ("", started):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        entry.unlink(missing_ok=True)
+    if killed:
+        log.info("killed %d containers left by this data directory's last run", killed)
+    return killed
 
 
 _LINE_LIMIT = 1024 * 1024
