@@ -254,11 +254,12 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def test_what_an_images_startup_code_starts_in_its_zygote_is_bounded_and_reaped(srv):
+@pytest.mark.parametrize("end", ["app stop", "server stop"])
+def test_what_an_images_startup_code_starts_in_its_zygote_is_bounded_and_reaped(srv, end):
     """An image whose interpreter's startup forks (a .pth file), in its zygote: the forks
     stop at the zygote's cgroup's pids bound, the containers forked from it are in their
     own cgroups, and what it left running (escaped from its process tree) is killed with
-    the zygote's cgroup once the zygote retires after the app stops."""
+    the zygote's cgroup once the zygote retires after the app stops, or the server stops."""
     client = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(BOMBED)], env={**srv.env, "PYTHONPATH": "."},
         cwd=os.path.dirname(__file__), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -280,15 +281,19 @@ def test_what_an_images_startup_code_starts_in_its_zygote_is_bounded_and_reaped(
         group_dir = f"/sys/fs/cgroup{'/pids' if v1 else ''}{group}"
         with open(f"{group_dir}/cgroup.procs") as f:  # no keeper or init of a container
             assert {int(p) for p in f.read().split()} == {zygote, *left}
-        client.stdin.write("\n")
-        client.stdin.close()
-        assert client.wait(60) == 0, client.stderr.read()
+        if end == "server stop":
+            srv.stop()
+        else:
+            client.stdin.write("\n")
+            client.stdin.close()
+            assert client.wait(60) == 0, client.stderr.read()
         assert wait_gone(left, 15) == [], [_cmdline(p) for p in alive(left)]
         deadline = time.monotonic() + 5
         while os.path.exists(group_dir):
             assert time.monotonic() < deadline, f"{group} is still there"
             time.sleep(0.1)
-        assert "retired: no containers" in srv.log()
+        if end == "app stop":
+            assert "retired: no containers" in srv.log()
     finally:
         client.kill()
         client.wait()
