@@ -294,6 +294,8 @@ def test_what_an_images_startup_code_starts_in_its_zygote_is_bounded_and_reaped(
             time.sleep(0.1)
         if end == "app stop":
             assert "retired: no containers" in srv.log()
+            assert f"was held to its bounds: it was refused processes beyond {ZYGOTE_PIDS}" \
+                in srv.log(), srv.log()[-3000:]
     finally:
         client.kill()
         client.wait()

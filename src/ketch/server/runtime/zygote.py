@@ -144,6 +144,19 @@ class Zygote:
         if self.cgroup is not None:
             self.cgroup.kill_all()  # what the user's code left running
 
+    def bounds_hit(self) -> str:
+        """Which of its cgroup's bounds the code in it ran into, and what raises them."""
+        if self.cgroup is None:
+            return ""
+        hit = []
+        if self.cgroup.oom_kills():
+            hit.append(f"it ran out of memory at {self.cgroup.limits.memory_limit_mib} MiB "
+                       "(raise the function's memory= or KETCH_ZYGOTE_MEMORY_MIB)")
+        if self.cgroup.pids_refused():
+            hit.append(f"it was refused processes beyond {self.cgroup.limits.pids_max} "
+                       "(KETCH_ZYGOTE_PIDS_LIMIT)")
+        return "; ".join(hit)
+
     def remove_cgroup(self):
         """Once it is gone: its cgroup, and whatever still runs there."""
         if self.cgroup is not None:
@@ -278,6 +291,9 @@ class ZygotePool:
             self.failed_at[z.key] = time.monotonic()
             log.warning("the zygote for %s exited (code %s); its containers start by exec "
                         "for %g s, then a new zygote is tried", what, code, self.retry_s)
+        hit = z.bounds_hit()
+        if hit:
+            log.warning("zygote %s (%s) was held to its bounds: %s", z.scratch.name, what, hit)
         await asyncio.to_thread(z.remove_cgroup)
         await asyncio.to_thread(shutil.rmtree, z.scratch, True)
 
