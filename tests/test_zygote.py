@@ -246,6 +246,11 @@ def _probe_processes() -> list[int]:
             if p.isdigit() and _cmdline(int(p)) in ("sleep 3131", "sleep 3132")]
 
 
+def _status(pid: int, field: str) -> str:
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith(field + ":"))
+
+
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -281,6 +286,13 @@ def test_what_an_images_startup_code_starts_in_its_zygote_is_bounded_and_reaped(
         group_dir = f"/sys/fs/cgroup{'/pids' if v1 else ''}{group}"
         with open(f"{group_dir}/cgroup.procs") as f:  # no keeper or init of a container
             assert {int(p) for p in f.read().split()} == {zygote, *left}
+        with open(f"{os.path.dirname(group_dir)}/{out['container_id']}/cgroup.procs") as f:
+            procs = {int(p) for p in f.read().split()}
+        # the container's keeper is in the container's cgroup, and leaves a stop's SIGTERM
+        # to the runtime (its death would end the container at once)
+        (keeper,) = [p for p in procs if int(_status(p, "PPid")) not in procs]
+        assert int(_status(keeper, "PPid")) == zygote
+        assert int(_status(keeper, "SigIgn"), 16) & (1 << (signal.SIGTERM - 1))
         if end == "server stop":
             srv.stop()
         else:
