@@ -463,3 +463,26 @@ def test_logs_keep_the_entrypoints_output(app, server):
 
 async def _collect(agen):
     return [item async for item in agen]
+
+
+def test_idle_function_containers_make_room_for_a_sandbox(fresh_server):
+    """A warm, idle function container holding the whole machine's CPU is stopped for a
+    sandbox (as the autoscaler evicts idle containers for a function's), not refused."""
+    out = fresh_server.python("""
+import json, os, ketch
+app = ketch.App("roomy")
+
+@app.function(cpu=float(os.cpu_count()), serialized=True)
+def hold():
+    return "held"
+
+with app.run():
+    first = hold.remote()
+    sb = ketch.Sandbox.create(app=app)
+    said = sb.exec("echo", "hi").stdout.read()
+    sb.terminate()
+print(json.dumps([first, said]))
+""", timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr + fresh_server.log()[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["held", "hi\n"]
+    assert "scaled down to make room" in fresh_server.log()

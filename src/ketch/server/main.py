@@ -152,7 +152,8 @@ class Server:
             self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
             self.functions.registry.app, self.logs,
             Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images,
-            self.functions.containers.get, SandboxTable(self.db))
+            self.functions.containers.get, SandboxTable(self.db),
+            self.functions.make_room)
         self.functions.watch_exits(self.sandboxes.function_container_exited)
         self.sandboxes.end_watchers.append(
             lambda sb: self.gateway.sandbox_connect.tokens.revoke_sandbox(sb.id))

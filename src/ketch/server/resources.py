@@ -7,13 +7,18 @@ until a node that can meet it runs them, or fail after its startup timeout.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 
+from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
+
+ROOM_WAIT_S = STOP_GRACE_S + 2.0   # evicted containers exit within their stop grace
 
 
 def _memory_mib() -> int:
@@ -140,3 +145,13 @@ class MachineResources:
         self.cpu_used = max(0.0, self.cpu_used - r.cpu)
         self.memory_used = max(0, self.memory_used - r.memory_mib)
         self.gpus_used.difference_update(r.gpus)
+
+
+async def reserve_soon(resources, res: pb.Resources, within_s: float = ROOM_WAIT_S):
+    """Reserves `res` once room comes, within `within_s`: for a request that stopped idle
+    containers to make room, whose reservations end as they exit (their stop grace).
+    None if the room did not come."""
+    deadline = time.monotonic() + within_s
+    while (reservation := resources.reserve(res)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return reservation

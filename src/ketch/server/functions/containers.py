@@ -205,6 +205,37 @@ class Containers:
             grace = STARTING_STOP_GRACE_S if was_starting else STOP_GRACE_S
             asyncio.ensure_future(self.runtime.stop(c.handle, grace_s=grace))
 
+    def make_room(self, res: pb.Resources, n: int = 1, machine=None, node_id: str = "",
+                  exclude: FunctionRecord | None = None) -> bool:
+        """Stops idle containers (oldest idle first, above their function's min_containers,
+        none of `exclude`'s) until `n` containers asking for `res` fit on `machine` (a
+        node's; this machine's by default) once those exit, as the autoscaler evicts for
+        one of its own. True if they will fit then."""
+        machine = machine or self.resources
+        if not isinstance(machine, MachineResources):
+            return False   # a cluster's: room is made on one node, by the placement's caller
+
+        def here(c: ContainerRecord) -> bool:
+            return c.reservation is not None and (not node_id or
+                                                  c.reservation.node_id == node_id)
+
+        trial = type(machine)(machine.cpu, machine.memory_mib, machine.gpus)
+        trial.cpu_used, trial.memory_used = machine.cpu_used, machine.memory_used
+        trial.gpus_used = set(machine.gpus_used)
+        for c in self.containers.values():
+            if here(c) and c.state == "stopping":       # their room comes as they exit
+                trial.release(c.reservation)
+        idle = sorted((c for c in self.containers.values() if here(c) and c.fn is not exclude
+                       and c.state == "ready" and c.idle and not c.fn.spec.cluster_size),
+                      key=lambda c: c.idle_since)
+        for c in idle:
+            if trial.fitting(res, n) >= n:
+                return True
+            if len(c.fn.live_containers()) > c.fn.spec.scaling.min_containers:
+                self.stop(c, StopReason.EVICTED)
+                trial.release(c.reservation)
+        return trial.fitting(res, n) >= n
+
     def conn_lost(self, c: ContainerRecord):
         if c.state != "stopping" and c.id in self.containers:
             self.stop(c, StopReason.LOST_CONNECTION, kill_after=LOST_CONNECTION_KILL_S)

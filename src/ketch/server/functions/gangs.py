@@ -81,7 +81,7 @@ def scale(fn: FunctionRecord, containers) -> None:
         r = containers.resources.reserve(fn.spec.resources, fn.spec.image_id)
         if r is None:       # all or none: the gang waits until all of it fits
             _release(containers.resources, reservations)
-            _make_room(fn, containers, containers.resources, "", size)
+            containers.make_room(fn.spec.resources, size, exclude=fn)
             return
         reservations.append(r)
     _launch(fn, containers, new_id("cl"), reservations)
@@ -107,7 +107,8 @@ async def _place_on_ray(fn: FunctionRecord, containers, placer) -> None:
             _release(containers.resources, [r for r in reservations if r is not None])
             for node_id in {n for n, r in zip(nodes, reservations) if r is None}:
                 node = containers.resources.nodes[node_id]
-                _make_room(fn, containers, node.resources, node_id, nodes.count(node_id))
+                containers.make_room(fn.spec.resources, nodes.count(node_id), node.resources,
+                                     node_id, exclude=fn)
             return await placer.release_gang(cluster_id)
         _launch(fn, containers, cluster_id, reservations)
         log.info("gang %s of %s: Ray placement group (SPREAD) put its ranks on nodes %s",
@@ -116,31 +117,6 @@ async def _place_on_ray(fn: FunctionRecord, containers, placer) -> None:
         log.exception("placing the gang of %s on Ray failed", fn.label)
     finally:
         _placing.discard(fn.id)
-
-
-def _make_room(fn: FunctionRecord, containers, machine, node_id: str, ranks: int) -> None:
-    """Stops idle containers of other functions (oldest idle first, above their
-    min_containers) until `ranks` of the gang fit on `machine` (a node's, or this
-    machine's, resources), as the autoscaler evicts for one container; the next scaling
-    tick tries the gang again."""
-    def here(c: ContainerRecord) -> bool:
-        return c.reservation is not None and (not node_id or c.reservation.node_id == node_id)
-
-    trial = type(machine)(machine.cpu, machine.memory_mib, machine.gpus)
-    trial.cpu_used, trial.memory_used = machine.cpu_used, machine.memory_used
-    trial.gpus_used = set(machine.gpus_used)
-    for c in containers.containers.values():
-        if here(c) and c.state == "stopping":       # their room comes as they exit
-            trial.release(c.reservation)
-    idle = sorted((c for c in containers.containers.values() if here(c) and c.fn is not fn
-                   and c.state == "ready" and c.idle and not c.fn.spec.cluster_size),
-                  key=lambda c: c.idle_since)
-    for c in idle:
-        if trial.fitting(fn.spec.resources, ranks) >= ranks:
-            return
-        if len(c.fn.live_containers()) > c.fn.spec.scaling.min_containers:
-            containers.stop(c, StopReason.EVICTED)
-            trial.release(c.reservation)
 
 
 def _launch(fn: FunctionRecord, containers, cluster_id: str, reservations: list) -> None:

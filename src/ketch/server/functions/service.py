@@ -81,6 +81,11 @@ class FunctionsService:
     def containers(self) -> dict[str, ContainerRecord]:
         return self._containers.containers
 
+    def make_room(self, res: pb.Resources) -> bool:
+        """Stops idle containers so that one more container asking for `res` fits (a
+        sandbox is not kept out by warm containers); True if it will fit."""
+        return self._containers.make_room(res)
+
     # ------------------------------------------------------------------ lifetime
 
     def restore(self):

@@ -16,6 +16,7 @@ import time
 
 from ...proto import ketch_pb2 as pb
 from ..errors import ServiceError
+from ..resources import reserve_soon
 from ..runtime import ContainerExit
 from .directories import SandboxDirectories
 from .entry_log import EntrypointLog
@@ -41,7 +42,7 @@ APP_CHECK_S = 1.0            # how often live sandboxes' apps are looked at
 
 class SandboxService:
     def __init__(self, runtime, resources, launcher: SandboxLauncher, find_app, logs,
-                 tunnels: Tunnels, images, find_container, table: SandboxTable):
+                 tunnels: Tunnels, images, find_container, table: SandboxTable, make_room):
         self.runtime = runtime
         self.resources = resources
         self.launcher = launcher
@@ -51,6 +52,7 @@ class SandboxService:
         self.images = images
         self.find_container = find_container   # container id -> a function's, or None
         self.table = table                     # sandboxes' info, kept past their server
+        self.make_room = make_room   # res -> stops idle function containers for it: fits?
         self.directories = SandboxDirectories(images, runtime.root)
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
@@ -79,6 +81,8 @@ class SandboxService:
             raise ServiceError(f"the sandbox asks for {why.removeprefix('waits for ')}; ask for "
                                "less", "resource")
         reservation = self.resources.reserve(spec.resources)
+        if reservation is None and self.make_room(spec.resources):
+            reservation = await reserve_soon(self.resources, spec.resources)
         if reservation is None:
             raise ServiceError("this machine has no room for the sandbox's cpu/memory/gpu "
                                "request now; terminate other sandboxes or ask for less",
