@@ -12,6 +12,9 @@ becomes three processes:
   root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
   only the container's capabilities, forks the runtime and reaps orphans, exiting with
   the runtime's status (as bubblewrap's init does);
+- the host system's zygote keeps one **spare** keeper ahead of its next request
+  (`_make_spare`): its namespaces made and its init forked, both waiting for a request
+  with a network of its own;
 - the **runtime** (pid 2): its stdio and the network's ready pipe at 0-3, every other fd
   closed, the container's environment, then `container.main()` as after an exec.
 
@@ -28,6 +31,7 @@ server (parent-death signal, and its control socket's end of file).
 
 from __future__ import annotations
 
+import _thread
 import gc
 import importlib
 import json
@@ -58,6 +62,7 @@ _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
 
 def serve(control: socket.socket, root_fd: int):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
+    spare, spare_ready = _make_spare(control, root_fd), False
     control.send(b"ready")
     while True:
         try:
@@ -68,12 +73,30 @@ def serve(control: socket.socket, root_fd: int):
             return
         if threading.active_count() != 1:
             raise RuntimeError("the zygote must not run threads when it forks")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if os.fork() == 0:
-            _keeper(json.loads(msg), fds, control, root_fd)
+        req = json.loads(msg)
+        handed = False
+        if spare is not None and req["own_network"] and not req.get("userns"):
+            spare_ready = spare_ready or _said_ready(spare)
+            if spare_ready:
+                try:
+                    socket.send_fds(spare, [msg], fds)
+                    handed = True
+                except OSError:
+                    pass  # it is gone: this one is forked as before
+            if spare_ready is not False:  # taken, or gone
+                spare.close()
+                spare, spare_ready = None, False
+        if not handed:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if os.fork() == 0:
+                if spare is not None:
+                    spare.close()
+                _keeper(req, fds, control, root_fd)
         for fd in fds:
             os.close(fd)
+        if spare is None:
+            spare = _make_spare(control, root_fd)
 
 
 def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
@@ -86,8 +109,7 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
             os.fchdir(root_fd)
             os.chroot(".")       # back to the real root of the zygote's mount namespace
             os.close(root_fd)
-        flags = namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC | \
-            namespaces.CLONE_NEWUTS | namespaces.CLONE_NEWPID
+        flags = _FLAGS
         if req["own_network"]:
             flags |= namespaces.CLONE_NEWNET
         namespaces.unshare(flags)
@@ -104,23 +126,118 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
         for fd in fds:
             if fd != status:
                 os.close(fd)
-        pidfd = os.pidfd_open(init)
-        poll = select.poll()
-        poll.register(pidfd, select.POLLIN)
-        poll.register(status, 0)  # POLLERR once the server's end is closed
-        for fd, _ in poll.poll():
-            if fd == status:
-                os.kill(init, signal.SIGKILL)
-        _, code = os.waitpid(init, 0)
-        os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
+        _keep(init, status)
     except BaseException as exc:  # noqa: BLE001 - reported where the container's output goes
         _fail(err, status, exc)
     os._exit(0)
 
 
-def _init(req: dict, fds: list[int]):
+_FLAGS = namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC | namespaces.CLONE_NEWUTS | \
+    namespaces.CLONE_NEWPID
+
+
+def _keep(init: int, status: int):
+    """Waits for the init; kills it if the server goes (its status pipe breaks)."""
+    pidfd = os.pidfd_open(init)
+    poll = select.poll()
+    poll.register(pidfd, select.POLLIN)
+    poll.register(status, 0)  # POLLERR once the server's end is closed
+    for fd, _ in poll.poll():
+        if fd == status:
+            os.kill(init, signal.SIGKILL)
+    _, code = os.waitpid(init, 0)
+    os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
+
+
+def _make_spare(control: socket.socket, root_fd: int) -> socket.socket | None:
+    """The host system's zygote keeps one keeper made ahead of its request, with its
+    fresh namespaces (network included) and its init forked, waiting: a container's
+    start skips two forks and the unshare. It is made at idle priority (the container
+    starting meanwhile goes first) and says "ready" when it can take a request; its
+    keeper gives both back their normal priority when one comes. Only the request's
+    socket reaches it; it exits with the zygote (end of file). None for an image's
+    zygote."""
+    if root_fd < 0:
+        return None
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork() == 0:
+        ours.close()
+        control.close()
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass  # at normal priority, then
+        _spare_keeper(theirs, root_fd)
+    theirs.close()
+    return ours
+
+
+def _said_ready(spare: socket.socket) -> bool | None:
+    """Whether the spare has said it is ready; None: it is gone."""
+    try:
+        return spare.recv(8, socket.MSG_DONTWAIT) == b"ready" or None
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+
+
+def _spare_keeper(request: socket.socket, root_fd: int):
+    err = status = None
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.fchdir(root_fd)
+        os.chroot(".")
+        os.close(root_fd)
+        namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
+        namespaces.loopback_up()
+        to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        init = os.fork()
+        if init == 0:
+            request.close()
+            to_init.close()
+            _spare_init(from_keeper)
+        from_keeper.close()
+        request.send(b"ready")
+        msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
+        if not msg:   # the zygote went
+            os.kill(init, signal.SIGKILL)
+            os._exit(0)
+        for pid in (0, init):  # before anything of the container's runs
+            os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+        err, status = fds[1], fds[2]
+        os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
+        socket.send_fds(to_init, [msg], fds)
+        for fd in fds:
+            if fd != status:
+                os.close(fd)
+        _keep(init, status)
+    except BaseException as exc:  # noqa: BLE001
+        if err is None:
+            os._exit(1)
+        _fail(err, status, exc)
+    os._exit(0)
+
+
+def _spare_init(request: socket.socket):
+    namespaces.die_with_parent()
+    try:
+        msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
+    except OSError:
+        os._exit(1)
+    if not msg:
+        os._exit(0)
+    request.close()
+    _init(json.loads(msg), fds, set_hostname=True)
+
+
+def _init(req: dict, fds: list[int], set_hostname: bool = False):
     out, err, status = fds[:3]
     try:
+        if set_hostname:  # a spare's: its keeper had no request yet
+            namespaces.sethostname(req["hostname"])
         namespaces.die_with_parent()
         namespaces.not_dumpable()  # its container's processes cannot ptrace it
         os.close(status)
@@ -128,9 +245,11 @@ def _init(req: dict, fds: list[int]):
         os.dup2(err, 2)
         if req.get("userns"):
             _enter_box(req, fds)
+        joined = _join_cgroups(req["prep"]["procs"])
         _prepare(req["prep"])
         new_root = req["prep"]["scratch"] + "/.root"
         settings = namespaces.build_root(req["args"], new_root)
+        joined()  # before anything of the container's runs
         namespaces.pivot_into(new_root)
         namespaces.keep_only_caps(settings["caps"])
         runtime = os.fork()
@@ -170,12 +289,39 @@ def _enter_box(req: dict, fds: list[int]):
         namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
 
 
+def _join_cgroups(procs_files: list[str]):
+    """Moves this process into the container's cgroups in a thread, while its root is
+    built: in cgroup v1 the first move of a process waits for an RCU grace period (10 ms
+    and more), which needs no CPU. Returns what waits for the move and raises if it
+    failed; the container's runtime is forked only after that."""
+    if not procs_files:  # an image zygote's container: the server moves it
+        return lambda: None
+    failed: list[BaseException] = []
+    moved = _thread.allocate_lock()
+    moved.acquire()
+
+    def move():
+        try:
+            for procs in procs_files:
+                with open(procs, "w") as f:
+                    f.write("0")  # this process (its pid here is 1, not the host's)
+        except BaseException as exc:  # noqa: BLE001 - raised where it is waited for
+            failed.append(exc)
+        finally:
+            moved.release()
+
+    _thread.start_new_thread(move, ())  # not threading's: its start waits for the thread
+
+    def joined():
+        moved.acquire()
+        if failed:
+            raise failed[0]
+    return joined
+
+
 def _prepare(prep: dict):
-    """As the exec path's preexec does: the cgroup, then a private mount namespace with the
-    scratch space bounded and the image's layers stacked."""
-    for procs in prep["procs"]:
-        with open(procs, "w") as f:
-            f.write("0")  # this process (its pid here is 1, not the host's)
+    """As the exec path's preexec does (its cgroup aside: _join_cgroups): a private
+    mount namespace with the scratch space bounded and the image's layers stacked."""
     namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
     scratch = prep["scratch"]
     if prep["scratch_mib"]:
