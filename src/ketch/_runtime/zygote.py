@@ -8,8 +8,8 @@ becomes three processes:
 - the **keeper** (forked from the zygote): enters fresh ipc, uts, network and pid
   namespaces, reports its host pid (for slirp4netns to attach), forks the init, and
   reports how it exited; it kills the init if the server goes (its status pipe breaks);
-- the **init** (pid 1 of the new namespace): joins the container's cgroup, builds the
-  root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
+- the **init** (pid 1 of the new namespace): is moved into the container's cgroup by
+  the keeper while it builds the root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
   only the container's capabilities, forks the runtime and reaps orphans, exiting with
   the runtime's status (as bubblewrap's init does);
 - the host system's zygote keeps one **spare** keeper ahead of its next request
@@ -31,7 +31,6 @@ server (parent-death signal, and its control socket's end of file).
 
 from __future__ import annotations
 
-import _thread
 import gc
 import importlib
 import json
@@ -118,11 +117,15 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
         namespaces.sethostname(req["hostname"])
         if not userns:  # else the init says who it is, as the server sees it
             os.write(status, f"net {os.getpid()}\n".encode())
+        placed, place = os.pipe()
         init = os.fork()
         if init == 0:
-            _init(req, fds)
+            os.close(place)
+            _init(req, fds, placed)
+        os.close(placed)
         if not userns:
             os.write(status, f"init {init}\n".encode())
+        _place(init, req["prep"]["procs"], place)
         for fd in fds:
             if fd != status:
                 os.close(fd)
@@ -194,12 +197,15 @@ def _spare_keeper(request: socket.socket, root_fd: int):
         namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
         namespaces.loopback_up()
         to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        placed, place = os.pipe()
         init = os.fork()
         if init == 0:
             request.close()
             to_init.close()
-            _spare_init(from_keeper)
+            os.close(place)
+            _spare_init(from_keeper, placed)
         from_keeper.close()
+        os.close(placed)
         request.send(b"ready")
         msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
         if not msg:   # the zygote went
@@ -208,8 +214,9 @@ def _spare_keeper(request: socket.socket, root_fd: int):
         for pid in (0, init):  # before anything of the container's runs
             os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
         err, status = fds[1], fds[2]
-        os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
         socket.send_fds(to_init, [msg], fds)
+        os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
+        _place(init, json.loads(msg)["prep"]["procs"], place)
         for fd in fds:
             if fd != status:
                 os.close(fd)
@@ -221,7 +228,7 @@ def _spare_keeper(request: socket.socket, root_fd: int):
     os._exit(0)
 
 
-def _spare_init(request: socket.socket):
+def _spare_init(request: socket.socket, placed: int):
     namespaces.die_with_parent()
     try:
         msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
@@ -230,10 +237,10 @@ def _spare_init(request: socket.socket):
     if not msg:
         os._exit(0)
     request.close()
-    _init(json.loads(msg), fds, set_hostname=True)
+    _init(json.loads(msg), fds, placed, set_hostname=True)
 
 
-def _init(req: dict, fds: list[int], set_hostname: bool = False):
+def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
     out, err, status = fds[:3]
     try:
         if set_hostname:  # a spare's: its keeper had no request yet
@@ -245,11 +252,12 @@ def _init(req: dict, fds: list[int], set_hostname: bool = False):
         os.dup2(err, 2)
         if req.get("userns"):
             _enter_box(req, fds)
-        joined = _join_cgroups(req["prep"]["procs"])
         _prepare(req["prep"])
         new_root = req["prep"]["scratch"] + "/.root"
         settings = namespaces.build_root(req["args"], new_root)
-        joined()  # before anything of the container's runs
+        if os.read(placed, 1) != b"1":  # before anything of the container's runs
+            raise OSError("it could not be moved into its cgroup")
+        os.close(placed)
         namespaces.pivot_into(new_root)
         namespaces.keep_only_caps(settings["caps"])
         runtime = os.fork()
@@ -289,38 +297,22 @@ def _enter_box(req: dict, fds: list[int]):
         namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
 
 
-def _join_cgroups(procs_files: list[str]):
-    """Moves this process into the container's cgroups in a thread, while its root is
-    built: in cgroup v1 the first move of a process waits for an RCU grace period (10 ms
-    and more), which needs no CPU. Returns what waits for the move and raises if it
-    failed; the container's runtime is forked only after that."""
-    if not procs_files:  # an image zygote's container: the server moves it
-        return lambda: None
-    failed: list[BaseException] = []
-    moved = _thread.allocate_lock()
-    moved.acquire()
-
-    def move():
-        try:
-            for procs in procs_files:
-                with open(procs, "w") as f:
-                    f.write("0")  # this process (its pid here is 1, not the host's)
-        except BaseException as exc:  # noqa: BLE001 - raised where it is waited for
-            failed.append(exc)
-        finally:
-            moved.release()
-
-    _thread.start_new_thread(move, ())  # not threading's: its start waits for the thread
-
-    def joined():
-        moved.acquire()
-        if failed:
-            raise failed[0]
-    return joined
+def _place(init: int, procs_files: list[str], place: int):
+    """The keeper moves the init into the container's cgroups while the init builds its
+    root (in cgroup v1 the first move waits for an RCU grace period: 10 ms and more), and
+    then says so on the place pipe; the init forks the runtime only after that. A move
+    that fails leaves the pipe closed unsaid: the init fails."""
+    try:
+        for procs in procs_files:
+            with open(procs, "w") as f:
+                f.write(str(init))
+        os.write(place, b"1")
+    finally:
+        os.close(place)
 
 
 def _prepare(prep: dict):
-    """As the exec path's preexec does (its cgroup aside: _join_cgroups): a private
+    """As the exec path's preexec does (its cgroup aside: the keeper's `_place`): a private
     mount namespace with the scratch space bounded and the image's layers stacked."""
     namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
     scratch = prep["scratch"]
