@@ -54,6 +54,7 @@ MAX_FDS = 64
 LAYERS = "/.ketch/layers"
 BOX = "/.ketch/box"
 _READY_FD = 3  # where the runtime finds the network's ready pipe
+SPARE_AFTER_S = 0.04  # a spare keeper is made this long after the last request
 # What a forked container runs (the request's "entry"): a function's runtime, or a
 # sandbox's supervisor (which the runtime imports anyway: nothing more to warm).
 _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
@@ -94,7 +95,9 @@ def serve(control: socket.socket, root_fd: int):
                 _keeper(req, fds, control, root_fd)
         for fd in fds:
             os.close(fd)
-        if spare is None:
+        # The next spare once the container just started has had the CPU a while
+        # (unless another request comes first: then that one is forked as before).
+        if spare is None and not select.select([control], [], [], SPARE_AFTER_S)[0]:
             spare = _make_spare(control, root_fd)
 
 
@@ -155,11 +158,9 @@ def _keep(init: int, status: int):
 def _make_spare(control: socket.socket, root_fd: int) -> socket.socket | None:
     """The host system's zygote keeps one keeper made ahead of its request, with its
     fresh namespaces (network included) and its init forked, waiting: a container's
-    start skips two forks and the unshare. It is made at idle priority (the container
-    starting meanwhile goes first) and says "ready" when it can take a request; its
-    keeper gives both back their normal priority when one comes. Only the request's
-    socket reaches it; it exits with the zygote (end of file). None for an image's
-    zygote."""
+    start skips two forks and the unshare. It says "ready" when it can take a request
+    (until then requests are forked as before). Only the request's socket reaches it;
+    it exits with the zygote (end of file). None for an image's zygote."""
     if root_fd < 0:
         return None
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -168,10 +169,6 @@ def _make_spare(control: socket.socket, root_fd: int) -> socket.socket | None:
     if os.fork() == 0:
         ours.close()
         control.close()
-        try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except OSError:
-            pass  # at normal priority, then
         _spare_keeper(theirs, root_fd)
     theirs.close()
     return ours
@@ -211,8 +208,6 @@ def _spare_keeper(request: socket.socket, root_fd: int):
         if not msg:   # the zygote went
             os.kill(init, signal.SIGKILL)
             os._exit(0)
-        for pid in (0, init):  # before anything of the container's runs
-            os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
         err, status = fds[1], fds[2]
         socket.send_fds(to_init, [msg], fds)
         os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
