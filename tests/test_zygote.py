@@ -5,10 +5,12 @@ the forked and the exec path.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -26,12 +28,15 @@ WHO = """
 """
 
 
+ZYGOTE_PIDS = 32  # an unprivileged zygote's pids bound in these tests
+
+
 @pytest.fixture
 def srv(tmp_path, request):
     """A server whose zygote retires after 1 s idle (or the test's indirect parameter)."""
     s = start_server(tmp_path / "srv", "bwrap",
                      KETCH_ZYGOTE_IDLE_S=getattr(request, "param", "1"),
-                     KETCH_ZYGOTE_RETRY_S="30")
+                     KETCH_ZYGOTE_RETRY_S="30", KETCH_ZYGOTE_PIDS_LIMIT=str(ZYGOTE_PIDS))
     yield s
     s.stop()
 
@@ -212,3 +217,97 @@ def test_memory_snapshots(srv):
     assert "threads still run after its import and @enter(snap=True) hooks (left-running)" \
         in log and "start them in an @enter(snap=False) hook instead" in log, log[-3000:]
     assert "its containers start by exec" in log, log[-3000:]
+
+
+BOMBED = """
+    import json, sys
+    from apps import forked
+    with forked.bombed.run():
+        print(json.dumps(forked.probe_started.remote()), flush=True)
+        sys.stdin.readline()  # while the test looks at the host
+"""
+
+
+def _pids_group(proc_cgroup: str) -> str:
+    """The pids controller's group in a /proc/<pid>/cgroup text (v1), or the group (v2)."""
+    lines = [ln.split(":", 2) for ln in proc_cgroup.splitlines()]
+    return next((p for _, c, p in lines if c == "pids"), None) or \
+        next(p for h, _, p in lines if h == "0")
+
+
+def _pids_cgroup(pid: int) -> str:
+    with open(f"/proc/{pid}/cgroup") as f:
+        return _pids_group(f.read())
+
+
+def _probe_processes() -> list[int]:
+    """The processes the image's .pth left running (apps/forked.py's PROBE)."""
+    return [int(p) for p in os.listdir("/proc")
+            if p.isdigit() and _cmdline(int(p)) in ("sleep 3131", "sleep 3132")]
+
+
+def _status(pid: int, field: str) -> str:
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith(field + ":"))
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("end", ["app stop", "server stop"])
+def test_what_an_images_startup_code_starts_in_its_zygote_is_bounded_and_reaped(srv, end):
+    """An image whose interpreter's startup forks (a .pth file), in its zygote: the forks
+    stop at the zygote's cgroup's pids bound, the containers forked from it are in their
+    own cgroups, and what it left running (escaped from its process tree) is killed with
+    the zygote's cgroup once the zygote retires after the app stops, or the server stops."""
+    client = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(BOMBED)], env={**srv.env, "PYTHONPATH": "."},
+        cwd=os.path.dirname(__file__), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        line = client.stdout.readline()
+        assert line, client.stderr.read() + srv.log()[-3000:]
+        out = json.loads(line)
+        assert "forked from zygote" in srv.log(), srv.log()[-3000:]
+        # bounded: beside the zygote and the forking process, the bound's worth
+        assert ZYGOTE_PIDS - 4 <= out["started"] < ZYGOTE_PIDS, out
+        assert _pids_group(out["cgroup"]).endswith("/" + out["container_id"]), out  # its own
+        (zygote,) = zygotes_of(srv.proc.pid)
+        group = _pids_cgroup(zygote)
+        assert "/zygote-" in group, group
+        left = _probe_processes()
+        assert len(left) == 4 and {_pids_cgroup(p) for p in left} == {group}, left
+        v1 = os.path.exists("/sys/fs/cgroup/pids/cgroup.procs")
+        group_dir = f"/sys/fs/cgroup{'/pids' if v1 else ''}{group}"
+        with open(f"{group_dir}/cgroup.procs") as f:  # no keeper or init of a container
+            assert {int(p) for p in f.read().split()} == {zygote, *left}
+        with open(f"{os.path.dirname(group_dir)}/{out['container_id']}/cgroup.procs") as f:
+            procs = {int(p) for p in f.read().split()}
+        # the container's keeper is in the container's cgroup, and leaves a stop's SIGTERM
+        # to the runtime (its death would end the container at once)
+        (keeper,) = [p for p in procs if int(_status(p, "PPid")) not in procs]
+        assert int(_status(keeper, "PPid")) == zygote
+        assert int(_status(keeper, "SigIgn"), 16) & (1 << (signal.SIGTERM - 1))
+        if end == "server stop":
+            srv.stop()
+        else:
+            client.stdin.write("\n")
+            client.stdin.close()
+            assert client.wait(60) == 0, client.stderr.read()
+        assert wait_gone(left, 15) == [], [_cmdline(p) for p in alive(left)]
+        deadline = time.monotonic() + 5
+        while os.path.exists(group_dir):
+            assert time.monotonic() < deadline, f"{group} is still there"
+            time.sleep(0.1)
+        if end == "app stop":
+            assert "retired: no containers" in srv.log()
+            assert f"was held to its bounds: it was refused processes beyond {ZYGOTE_PIDS}" \
+                in srv.log(), srv.log()[-3000:]
+    finally:
+        client.kill()
+        client.wait()

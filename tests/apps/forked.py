@@ -1,6 +1,7 @@
 """Functions for the zygote tests: what a forked container is, and one that runs a while."""
 
 import os
+import shlex
 import socket
 import time
 
@@ -71,3 +72,51 @@ def who_in_image(paths: list[str]) -> dict:
 def linger_in_image(seconds: float) -> str:
     time.sleep(seconds)
     return "done"
+
+
+# An image whose interpreter's startup (a .pth file) runs code in its zygote: it forks
+# until the zygote's pids bound stops it, keeps three sleepers and itself (`sleep 3131`,
+# `sleep 3132`), escaped from the zygote's process tree, and records how many it started
+# (the forked containers find that in the module the zygote imported).
+PROBE = '''
+import os
+import shlex
+started = None
+if os.environ.get("KETCH_ZYGOTE_CONTROL_FD"):  # only in a zygote
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        if os.fork() == 0:
+            kids = []
+            while len(kids) < 10000:
+                try:
+                    pid = os.fork()
+                except OSError:
+                    break
+                if pid == 0:
+                    os.execv("/bin/sleep", ["sleep", "3131"])
+                kids.append(pid)
+            for pid in kids[3:]:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            os.write(w, str(len(kids)).encode())
+            os.execv("/bin/sleep", ["sleep", "3132"])
+        os._exit(0)
+    os.close(w)
+    os.waitpid(child, 0)
+    started = int(os.read(r, 16))
+    os.close(r)
+'''
+_INSTALL = ("import os, site; d = site.getsitepackages()[0]; os.makedirs(d, exist_ok=True); "
+            f"open(d + '/ketch_zygote_probe.py', 'w').write({PROBE!r}); "
+            "open(d + '/ketch-zygote-probe.pth', 'w').write('import ketch_zygote_probe\\n')")
+bombed = ketch.App("forked-bombed", image=ketch.Image.debian_slim().run_commands(
+    "python3 -c " + shlex.quote(_INSTALL)))
+
+
+@bombed.function()
+def probe_started() -> dict:
+    import ketch_zygote_probe
+    return {"started": ketch_zygote_probe.started, "cgroup": open("/proc/self/cgroup").read(),
+            "container_id": os.environ.get("KETCH_CONTAINER_ID", "")}

@@ -105,6 +105,9 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
     out, err, status = fds[:3]
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # An image's keeper is in its container's cgroup: the SIGTERM of a stop is the
+        # runtime's to handle (the keeper's death would kill the init at once).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         control.close()
         userns = req.get("userns", False)
         if not userns:

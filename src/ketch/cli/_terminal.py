@@ -44,7 +44,10 @@ def attach(sb, args: list[str], pty: bool, workdir: str | None = None) -> int:
     loop = _sync.loop()
 
     def resize(*_):
-        size = shutil.get_terminal_size()
+        try:   # the terminal's own size: COLUMNS/LINES in the environment go stale on resize
+            size = os.get_terminal_size(sys.stdout.fileno())
+        except OSError:
+            size = shutil.get_terminal_size()
         asyncio.run_coroutine_threadsafe(proc.stdin._resize(size.lines, size.columns), loop)
 
     if pty:

@@ -4,7 +4,7 @@ Each direction has a pipe: splice(2) moves what the source socket holds into the
 the pipe into the destination, so the bytes never enter this process's memory. A
 destination that cannot take more holds its source back until it can (back pressure); an
 end of stream is passed on as a half-close (an HTTP client that shuts its write side still
-gets its answer); a reset on either side ends both directions.
+gets its answer); a destination that is gone ends both directions.
 
 Two ways to wait, measured (an echo through the relay, its CPU per round trip):
 - a blocking thread per direction (`threads=True`): a message costs its two splice calls

@@ -214,6 +214,7 @@ class Server:
         self.queues.stop()
         self.scheduler.stop()
         await asyncio.gather(self.functions.shutdown(), self.sandboxes.shutdown())
+        self.runtime.close()  # its zygotes, once no container needs them
         if self.cluster is not None:
             self.cluster.close()
         # Not before: nothing may wait between closing the listeners and the shutdown of

@@ -72,6 +72,9 @@ class ClusterRuntime:
         if node is not None and node.state == "alive":
             node.agent.kill.remote(handle.container_id)
 
+    def close(self) -> None:
+        self.local.close()
+
     async def pump(self, node: NodeRecord):
         """Delivers one node's events until its agent stops answering."""
         after = 0

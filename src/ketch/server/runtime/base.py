@@ -134,6 +134,10 @@ class Runtime(Protocol):
 
     def kill(self, handle: ContainerHandle) -> None: ...
 
+    def close(self) -> None:
+        """At the server's stop, after its containers: what the backend keeps besides."""
+        ...
+
     def mount_support(self) -> str:
         """Why volumes cannot be mounted into containers here ("" when they can)."""
         ...

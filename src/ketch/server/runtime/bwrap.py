@@ -324,8 +324,8 @@ class BwrapRuntime:
         self.run = RunDir(data_dir)
         self.pids_limit = pids_limit if pids_limit is not None else \
             int(os.environ.get("KETCH_PIDS_LIMIT", "4096"))
-        self.zygotes = zygote.ZygotePool(Path(data_dir) / "zygotes", _zygote_box) \
-            if zygote.enabled() else None
+        self.zygotes = zygote.ZygotePool(Path(data_dir) / "zygotes", _zygote_box,
+                                         self.cgroup_group) if zygote.enabled() else None
 
     def mount_support(self) -> str:
         """Why volumes cannot be mounted ("" when they can: always, here)."""
@@ -441,6 +441,11 @@ class BwrapRuntime:
             await asyncio.wait_for(handle.proc.wait(), grace_s)
         except asyncio.TimeoutError:
             self.kill(handle)
+
+    def close(self):
+        """At the server's stop, after its containers: the zygotes and what they left."""
+        if self.zygotes is not None:
+            self.zygotes.close()
 
     def kill(self, handle: BwrapContainer):
         handle.box.cgroup.kill_all()

@@ -200,9 +200,12 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
     pid = await _init_pid(cred)
     if pid:
         try:
+            # its keeper too: the zygote's cgroup (killed when the zygote goes) holds none
+            # of a running container's processes
             for procs in (box.cgroup.procs_files if box.cgroup else []):
-                with open(procs, "w") as f:
-                    f.write(str(pid))
+                for one in (_parent_of(pid), pid):
+                    with open(procs, "w") as f:
+                        f.write(str(one))
             if box.netstack:
                 box.netstack.started(pid)
             cred.send(b"go")
@@ -248,3 +251,11 @@ async def _init_pid(cred: socket.socket) -> int:
         if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and msg == b"init":
             return int.from_bytes(data[:4], "little", signed=True)
     return 0
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    raise OSError(f"no parent of {pid} found")

@@ -102,6 +102,9 @@ class ProcessRuntime:
     def kill(self, handle: ProcessContainer):
         _signal_group(handle.pid, signal.SIGKILL)
 
+    def close(self):
+        pass  # nothing but its containers
+
 
 def _signal_group(pid: int, sig: int):
     try:

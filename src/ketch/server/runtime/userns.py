@@ -60,13 +60,18 @@ class UserNamespace:
             self.fd = -1
 
 
-def enter_view(args: list[str], scratch: str, layers: list[str], userns_fd: int):
-    """preexec_fn of an unprivileged zygote, before the interpreter (the user's) starts: a
-    mount namespace with the image's layers (idmapped, read-only, under its own upper
+def enter_view(args: list[str], scratch: str, layers: list[str], userns_fd: int,
+               procs: list[str]):
+    """preexec_fn of an unprivileged zygote, before the interpreter (the user's) starts: its
+    own cgroup (`procs`: the files that put a process there), so what the user's code
+    starts is bounded and reaped with it; a mount namespace with the image's layers (idmapped, read-only, under its own upper
     layer) and the view the bubblewrap arguments describe, pivoted into (the host's root
     detached: no path leads back), a network namespace with nothing in it, /proc showing
     only its own processes; then the user namespace, as its root."""
     try:
+        for path in procs:
+            with open(path, "w") as f:
+                f.write("0")  # this process, and from here all it starts
         namespaces.unshare(namespaces.CLONE_NEWNS | namespaces.CLONE_NEWNET)
         namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
         lowers = []

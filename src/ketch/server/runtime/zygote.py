@@ -8,7 +8,11 @@ shared by every function of that key on this server; a new Python or ketch is a 
 so a new zygote; one with no containers for KETCH_ZYGOTE_IDLE_S goes away. Which
 containers may fork is `eligible`'s to say. An image's zygote, and a memory snapshot's
 (which imports the function's code and runs its snap=True hooks first), run the user's
-code: they are unprivileged, in a user namespace of their own (`userns`), one per app.
+code: they are unprivileged, in a user namespace of their own (`userns`), one per app,
+and in a cgroup of their own (`_limits`), joined before their interpreter starts: what the
+user's code starts there is bounded, and killed with the cgroup once the zygote is gone
+(retired, crashed, the server stopped, or at the server's next start). Their containers'
+keepers and inits move to the containers' own cgroups as they start.
 
 A container forked from it gets everything the exec path gives (the same bubblewrap
 arguments describe its root, interpreted by `_runtime.namespaces`): its own pid, mount
@@ -36,7 +40,7 @@ from pathlib import Path
 
 from ..._runtime import namespaces, supervisor
 from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV, SNAPSHOT_ENV
-from . import userns
+from . import cgroups, userns
 from .base import ContainerLaunch
 
 log = logging.getLogger("ketch.runtime")
@@ -46,6 +50,11 @@ _START_TIMEOUT_S = 30.0
 # arguments the exec path would start them with.
 _ENTRIES = {("-m", "ketch._runtime"): "container", ("-c", supervisor.BOOT): "supervisor"}
 _SNAPSHOT_TIMEOUT_S = 300.0  # the user's imports and snap=True hooks run first
+# An unprivileged zygote's bounds: processes and threads (its own, the native pools of what
+# a snapshot loaded, its containers' keepers and inits until they move out), and a floor
+# of memory for one that runs only an image's interpreter.
+_PIDS_LIMIT = int(os.environ.get("KETCH_ZYGOTE_PIDS_LIMIT", "256"))
+_MEMORY_FLOOR_MIB = int(os.environ.get("KETCH_ZYGOTE_MEMORY_MIB", "1024"))
 
 
 def enabled() -> bool:
@@ -92,9 +101,10 @@ def key_of(launch: ContainerLaunch, python: str) -> tuple:
 class Zygote:
     def __init__(self, key: tuple, proc: asyncio.subprocess.Process, control: socket.socket,
                  scratch: Path, args: list[str], ns: userns.UserNamespace | None = None,
-                 layers: int = 0):
+                 layers: int = 0, cgroup: cgroups.Cgroup | None = None):
         self.key = key
         self.userns = ns        # an image's zygote: its user namespace
+        self.cgroup = cgroup    # and its cgroup
         self.layers = layers
         # Its view, which containers bind parts of rather than mount them again.
         self.view_args = args
@@ -131,13 +141,35 @@ class Zygote:
             self.proc.kill()
         if self.userns is not None:
             self.userns.close()
+        if self.cgroup is not None:
+            self.cgroup.kill_all()  # what the user's code left running
+
+    def bounds_hit(self) -> str:
+        """Which of its cgroup's bounds the code in it ran into, and what raises them."""
+        if self.cgroup is None:
+            return ""
+        hit = []
+        if self.cgroup.oom_kills():
+            hit.append(f"it ran out of memory at {self.cgroup.limits.memory_limit_mib} MiB "
+                       "(raise the function's memory= or KETCH_ZYGOTE_MEMORY_MIB)")
+        if self.cgroup.pids_refused():
+            hit.append(f"it was refused processes beyond {self.cgroup.limits.pids_max} "
+                       "(KETCH_ZYGOTE_PIDS_LIMIT)")
+        return "; ".join(hit)
+
+    def remove_cgroup(self):
+        """Once it is gone: its cgroup, and whatever still runs there."""
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 class ZygotePool:
-    def __init__(self, root: Path, make_box, idle_s: float | None = None):
+    def __init__(self, root: Path, make_box, cgroup_group: str, idle_s: float | None = None):
         """make_box(command, env, layers, scratch, code_dir) -> (bwrap.Sandbox of a
-        zygote's view, its overlay's mount options)."""
+        zygote's view, its overlay's mount options); cgroup_group: the server's, where
+        unprivileged zygotes get theirs."""
         self.root = root
+        self.cgroup_group = cgroup_group
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True, exist_ok=True)
         self.make_box = make_box
@@ -185,7 +217,7 @@ class ZygotePool:
         argv = box.argv()
         args = argv[1:argv.index("--")]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        ns = None
+        ns = cg = None
         zenv = box.environment()
         zenv[CONTROL_FD_ENV] = str(theirs.fileno())
         unprivileged = bool(launch.image_layers or launch.snapshot)  # it runs user code
@@ -195,10 +227,13 @@ class ZygotePool:
                          "CUDA_VISIBLE_DEVICES": ""})
         try:
             if unprivileged:
+                cg = await asyncio.to_thread(cgroups.Cgroup.create, f"zygote-{scratch.name}",
+                                             _limits(launch), self.cgroup_group)
                 ns = await asyncio.to_thread(userns.UserNamespace)
                 keep = (theirs.fileno(), ns.fd)
                 enter = functools.partial(userns.enter_view, _image_view(args),
-                                          str(scratch), list(launch.image_layers), ns.fd)
+                                          str(scratch), list(launch.image_layers), ns.fd,
+                                          cg.procs_files)
             else:
                 placeholder = os.open("/", os.O_PATH | os.O_DIRECTORY)
                 zenv[ROOT_FD_ENV] = str(placeholder)
@@ -212,12 +247,14 @@ class ZygotePool:
         except BaseException:
             if ns is not None:
                 ns.close()
+            if cg is not None:
+                cg.remove()
             raise
         finally:
             theirs.close()
             if not unprivileged:
                 os.close(placeholder)
-        z = Zygote(key, proc, ours, scratch, args, ns, len(launch.image_layers))
+        z = Zygote(key, proc, ours, scratch, args, ns, len(launch.image_layers), cg)
         asyncio.ensure_future(self._watch(z, _describe(launch, python)))
         if launch.snapshot:
             ours.send(launch.snapshot)  # what it loads before it is ready
@@ -254,6 +291,10 @@ class ZygotePool:
             self.failed_at[z.key] = time.monotonic()
             log.warning("the zygote for %s exited (code %s); its containers start by exec "
                         "for %g s, then a new zygote is tried", what, code, self.retry_s)
+        hit = z.bounds_hit()
+        if hit:
+            log.warning("zygote %s (%s) was held to its bounds: %s", z.scratch.name, what, hit)
+        await asyncio.to_thread(z.remove_cgroup)
         await asyncio.to_thread(shutil.rmtree, z.scratch, True)
 
     async def _retire_idle(self):
@@ -268,11 +309,22 @@ class ZygotePool:
                     z.stop()
 
     def close(self):
+        """At the server's stop: every zygote, and what their cgroups hold."""
         for z in self.zygotes.values():
             z.stop()
+            z.remove_cgroup()
         self.zygotes.clear()
         if self._reaper is not None:
             self._reaper.cancel()
+
+
+def _limits(launch: ContainerLaunch) -> cgroups.Limits:
+    """An unprivileged zygote's cgroup: the CPU weight and memory request of the container
+    it started for; its memory limit (the function's, or its request where it has none) no
+    lower than KETCH_ZYGOTE_MEMORY_MIB; at most KETCH_ZYGOTE_PIDS_LIMIT processes."""
+    memory = max(launch.memory_limit_mib or launch.memory_mib, _MEMORY_FLOOR_MIB)
+    return cgroups.Limits(memory_limit_mib=memory, memory_request_mib=launch.memory_mib,
+                          cpu_request=launch.cpu, pids_max=_PIDS_LIMIT)
 
 
 def _image_view(args: list[str]) -> list[str]:
