@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+
+_FAILED = ("the container's network could not be set up (slirp4netns did not start); see "
+           "the server's log")
 
 
 def wait_for_network():
@@ -16,5 +20,24 @@ def wait_for_network():
     finally:
         os.close(int(fd))
     if not ready:
-        raise RuntimeError("the container's network could not be set up (slirp4netns did not "
-                           "start); see the server's log")
+        raise RuntimeError(_FAILED)
+
+
+async def network_ready():
+    """wait_for_network on the event loop: no thread to start (the first exec of a
+    sandbox waits on this)."""
+    fd = os.environ.pop("KETCH_NET_READY_FD", None)
+    if fd is None:
+        return
+    fd = int(fd)
+    loop = asyncio.get_running_loop()
+    readable = loop.create_future()
+    loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+    try:
+        await readable
+        ready = os.read(fd, 1)
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+    if not ready:
+        raise RuntimeError(_FAILED)

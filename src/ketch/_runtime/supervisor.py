@@ -31,7 +31,7 @@ from .. import _wire
 from .._port_forward import serve_port
 from ..proto import ketch_pb2 as pb
 from . import files
-from .network import wait_for_network
+from .network import network_ready
 from .terminal import Terminal
 
 CHUNK = 1024 * 1024             # bytes per output frame, at most
@@ -263,7 +263,7 @@ class Supervisor:
         self.served_ports = {int(p) for p in os.environ.get("KETCH_SANDBOX_PORTS", "")
                              .split(",") if p}
         if wait_network:
-            self.network = asyncio.ensure_future(asyncio.to_thread(wait_for_network))
+            self.network = asyncio.ensure_future(network_ready())
         else:   # a function's container waits for its network itself, before its code
             self.network = asyncio.get_running_loop().create_future()
             self.network.set_result(None)

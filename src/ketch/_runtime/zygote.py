@@ -8,10 +8,13 @@ becomes three processes:
 - the **keeper** (forked from the zygote): enters fresh ipc, uts, network and pid
   namespaces, reports its host pid (for slirp4netns to attach), forks the init, and
   reports how it exited; it kills the init if the server goes (its status pipe breaks);
-- the **init** (pid 1 of the new namespace): joins the container's cgroup, builds the
-  root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
+- the **init** (pid 1 of the new namespace): is moved into the container's cgroup by
+  the keeper while it builds the root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
   only the container's capabilities, forks the runtime and reaps orphans, exiting with
   the runtime's status (as bubblewrap's init does);
+- the host system's zygote keeps one **spare** keeper ahead of its next request
+  (`_make_spare`): its namespaces made and its init forked, both waiting for a request
+  with a network of its own;
 - the **runtime** (pid 2): its stdio and the network's ready pipe at 0-3, every other fd
   closed, the container's environment, then `container.main()` as after an exec.
 
@@ -51,6 +54,7 @@ MAX_FDS = 64
 LAYERS = "/.ketch/layers"
 BOX = "/.ketch/box"
 _READY_FD = 3  # where the runtime finds the network's ready pipe
+SPARE_AFTER_S = 0.04  # a spare keeper is made this long after the last request
 # What a forked container runs (the request's "entry"): a function's runtime, or a
 # sandbox's supervisor (which the runtime imports anyway: nothing more to warm).
 _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
@@ -58,6 +62,7 @@ _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
 
 def serve(control: socket.socket, root_fd: int):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
+    spare, spare_ready = _make_spare(control, root_fd), False
     control.send(b"ready")
     while True:
         try:
@@ -68,12 +73,32 @@ def serve(control: socket.socket, root_fd: int):
             return
         if threading.active_count() != 1:
             raise RuntimeError("the zygote must not run threads when it forks")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if os.fork() == 0:
-            _keeper(json.loads(msg), fds, control, root_fd)
+        req = json.loads(msg)
+        handed = False
+        if spare is not None and req["own_network"] and not req.get("userns"):
+            spare_ready = spare_ready or _said_ready(spare)
+            if spare_ready:
+                try:
+                    socket.send_fds(spare, [msg], fds)
+                    handed = True
+                except OSError:
+                    pass  # it is gone: this one is forked as before
+            if spare_ready is not False:  # taken, or gone
+                spare.close()
+                spare, spare_ready = None, False
+        if not handed:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if os.fork() == 0:
+                if spare is not None:
+                    spare.close()
+                _keeper(req, fds, control, root_fd)
         for fd in fds:
             os.close(fd)
+        # The next spare once the container just started has had the CPU a while
+        # (unless another request comes first: then that one is forked as before).
+        if spare is None and not select.select([control], [], [], SPARE_AFTER_S)[0]:
+            spare = _make_spare(control, root_fd)
 
 
 def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
@@ -89,8 +114,7 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
             os.fchdir(root_fd)
             os.chroot(".")       # back to the real root of the zygote's mount namespace
             os.close(root_fd)
-        flags = namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC | \
-            namespaces.CLONE_NEWUTS | namespaces.CLONE_NEWPID
+        flags = _FLAGS
         if req["own_network"]:
             flags |= namespaces.CLONE_NEWNET
         namespaces.unshare(flags)
@@ -99,31 +123,126 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
         namespaces.sethostname(req["hostname"])
         if not userns:  # else the init says who it is, as the server sees it
             os.write(status, f"net {os.getpid()}\n".encode())
+        placed, place = os.pipe()
         init = os.fork()
         if init == 0:
-            _init(req, fds)
+            os.close(place)
+            _init(req, fds, placed)
+        os.close(placed)
         if not userns:
             os.write(status, f"init {init}\n".encode())
+        _place(init, req["prep"]["procs"], place)
         for fd in fds:
             if fd != status:
                 os.close(fd)
-        pidfd = os.pidfd_open(init)
-        poll = select.poll()
-        poll.register(pidfd, select.POLLIN)
-        poll.register(status, 0)  # POLLERR once the server's end is closed
-        for fd, _ in poll.poll():
-            if fd == status:
-                os.kill(init, signal.SIGKILL)
-        _, code = os.waitpid(init, 0)
-        os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
+        _keep(init, status)
     except BaseException as exc:  # noqa: BLE001 - reported where the container's output goes
         _fail(err, status, exc)
     os._exit(0)
 
 
-def _init(req: dict, fds: list[int]):
+_FLAGS = namespaces.CLONE_NEWNS | namespaces.CLONE_NEWIPC | namespaces.CLONE_NEWUTS | \
+    namespaces.CLONE_NEWPID
+
+
+def _keep(init: int, status: int):
+    """Waits for the init; kills it if the server goes (its status pipe breaks)."""
+    pidfd = os.pidfd_open(init)
+    poll = select.poll()
+    poll.register(pidfd, select.POLLIN)
+    poll.register(status, 0)  # POLLERR once the server's end is closed
+    for fd, _ in poll.poll():
+        if fd == status:
+            os.kill(init, signal.SIGKILL)
+    _, code = os.waitpid(init, 0)
+    os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
+
+
+def _make_spare(control: socket.socket, root_fd: int) -> socket.socket | None:
+    """The host system's zygote keeps one keeper made ahead of its request, with its
+    fresh namespaces (network included) and its init forked, waiting: a container's
+    start skips two forks and the unshare. It says "ready" when it can take a request
+    (until then requests are forked as before). Only the request's socket reaches it;
+    it exits with the zygote (end of file). None for an image's zygote."""
+    if root_fd < 0:
+        return None
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork() == 0:
+        ours.close()
+        control.close()
+        _spare_keeper(theirs, root_fd)
+    theirs.close()
+    return ours
+
+
+def _said_ready(spare: socket.socket) -> bool | None:
+    """Whether the spare has said it is ready; None: it is gone."""
+    try:
+        return spare.recv(8, socket.MSG_DONTWAIT) == b"ready" or None
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+
+
+def _spare_keeper(request: socket.socket, root_fd: int):
+    err = status = None
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.fchdir(root_fd)
+        os.chroot(".")
+        os.close(root_fd)
+        namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
+        namespaces.loopback_up()
+        to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        placed, place = os.pipe()
+        init = os.fork()
+        if init == 0:
+            request.close()
+            to_init.close()
+            os.close(place)
+            _spare_init(from_keeper, placed)
+        from_keeper.close()
+        os.close(placed)
+        request.send(b"ready")
+        msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
+        if not msg:   # the zygote went
+            os.kill(init, signal.SIGKILL)
+            os._exit(0)
+        err, status = fds[1], fds[2]
+        socket.send_fds(to_init, [msg], fds)
+        os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
+        _place(init, json.loads(msg)["prep"]["procs"], place)
+        for fd in fds:
+            if fd != status:
+                os.close(fd)
+        _keep(init, status)
+    except BaseException as exc:  # noqa: BLE001
+        if err is None:
+            os._exit(1)
+        _fail(err, status, exc)
+    os._exit(0)
+
+
+def _spare_init(request: socket.socket, placed: int):
+    namespaces.die_with_parent()
+    try:
+        msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
+    except OSError:
+        os._exit(1)
+    if not msg:
+        os._exit(0)
+    request.close()
+    _init(json.loads(msg), fds, placed, set_hostname=True)
+
+
+def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
     out, err, status = fds[:3]
     try:
+        if set_hostname:  # a spare's: its keeper had no request yet
+            namespaces.sethostname(req["hostname"])
         namespaces.die_with_parent()
         namespaces.not_dumpable()  # its container's processes cannot ptrace it
         os.close(status)
@@ -134,6 +253,9 @@ def _init(req: dict, fds: list[int]):
         _prepare(req["prep"])
         new_root = req["prep"]["scratch"] + "/.root"
         settings = namespaces.build_root(req["args"], new_root)
+        if os.read(placed, 1) != b"1":  # before anything of the container's runs
+            raise OSError("it could not be moved into its cgroup")
+        os.close(placed)
         namespaces.pivot_into(new_root)
         namespaces.keep_only_caps(settings["caps"])
         runtime = os.fork()
@@ -173,12 +295,23 @@ def _enter_box(req: dict, fds: list[int]):
         namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
 
 
+def _place(init: int, procs_files: list[str], place: int):
+    """The keeper moves the init into the container's cgroups while the init builds its
+    root (in cgroup v1 the first move waits for an RCU grace period: 10 ms and more), and
+    then says so on the place pipe; the init forks the runtime only after that. A move
+    that fails leaves the pipe closed unsaid: the init fails."""
+    try:
+        for procs in procs_files:
+            with open(procs, "w") as f:
+                f.write(str(init))
+        os.write(place, b"1")
+    finally:
+        os.close(place)
+
+
 def _prepare(prep: dict):
-    """As the exec path's preexec does: the cgroup, then a private mount namespace with the
-    scratch space bounded and the image's layers stacked."""
-    for procs in prep["procs"]:
-        with open(procs, "w") as f:
-            f.write("0")  # this process (its pid here is 1, not the host's)
+    """As the exec path's preexec does (its cgroup aside: the keeper's `_place`): a private
+    mount namespace with the scratch space bounded and the image's layers stacked."""
     namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
     scratch = prep["scratch"]
     if prep["scratch_mib"]:
