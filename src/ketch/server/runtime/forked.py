@@ -82,22 +82,7 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
                "prep": {"procs": box.cgroup.procs_files if box.cgroup else [],
                         "scratch": str(box.scratch), "scratch_mib": box.scratch_limit_mib,
                         "overlay": overlay}}
-    pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, status
-    theirs = [w for _, w in pipes] + ([box.netstack.ready_r] if box.netstack else [])
-    try:
-        zygote.fork(request, theirs)
-    except BaseException:
-        for r, w in pipes:
-            os.close(r)
-            os.close(w)
-        if box.netstack:
-            box.netstack.abandon()
-        raise
-    for _, w in pipes:
-        os.close(w)
-    keep: list = []
-    _LIVE[id(keep)] = keep
-    out, err, status = [await _reader(r, keep) for r, _ in pipes]
+    keep, (out, err, status) = await _fork(zygote, request, box, [])
     pid = init = 0
     early_exit = None
     while not init and early_exit is None:
@@ -115,7 +100,34 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
             early_exit = int(value)
     if box.netstack and not pid:
         box.netstack.abandon()
-    proc = ForkedProcess(pid, init, status, early_exit)
+    return _started(ForkedProcess(pid, init, status, early_exit), keep, out, err, on_line)
+
+
+async def _fork(zygote: Zygote, request: dict, box, extra: list[int]) -> tuple[list, list]:
+    """Sends the fork request with the write ends of the container's stdout, stderr and
+    status pipes, `extra` descriptors and the network's ready pipe; returns what keeps
+    their readers alive and the three readers. When the zygote is gone, closes the pipes,
+    abandons the network and raises."""
+    pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, status
+    theirs = [w for _, w in pipes] + extra + ([box.netstack.ready_r] if box.netstack else [])
+    try:
+        zygote.fork(request, theirs)
+    except BaseException:
+        for r, w in pipes:
+            os.close(r)
+            os.close(w)
+        if box.netstack:
+            box.netstack.abandon()
+        raise
+    for _, w in pipes:
+        os.close(w)
+    keep: list = []
+    _LIVE[id(keep)] = keep
+    return keep, [await _reader(r, keep) for r, _ in pipes]
+
+
+def _started(proc: ForkedProcess, keep: list, out, err, on_line: OnLine
+             ) -> tuple[ForkedProcess, list]:
     proc.keep = keep  # from here the container's handle holds them
     _LIVE.pop(id(keep), None)
     readers = [asyncio.ensure_future(_pump(out, "stdout", on_line)),
@@ -175,28 +187,16 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
         box.netstack = usernet.UserNet()
     cred, cred_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     cred.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, status
-    theirs = [w for _, w in pipes] + [cred_theirs.fileno()] + mounts + \
-        ([box.netstack.ready_r] if box.netstack else [])
     try:
-        zygote.fork(request, theirs)
+        keep, (out, err, status) = await _fork(zygote, request, box,
+                                               [cred_theirs.fileno()] + mounts)
     except BaseException:
-        for r, w in pipes:
-            os.close(r)
-            os.close(w)
         cred.close()
-        if box.netstack:
-            box.netstack.abandon()
         raise
     finally:
         cred_theirs.close()
         for fd in mounts:
             os.close(fd)
-    for _, w in pipes:
-        os.close(w)
-    keep: list = []
-    _LIVE[id(keep)] = keep
-    out, err, status = [await _reader(r, keep) for r, _ in pipes]
     pid = await _init_pid(cred)
     if pid:
         try:
@@ -214,12 +214,7 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
     elif box.netstack:
         box.netstack.abandon()
     cred.close()
-    proc = ForkedProcess(pid, pid, status, None)
-    proc.keep = keep
-    _LIVE.pop(id(keep), None)
-    readers = [asyncio.ensure_future(_pump(out, "stdout", on_line)),
-               asyncio.ensure_future(_pump(err, "stderr", on_line))]
-    return proc, readers
+    return _started(ForkedProcess(pid, pid, status, None), keep, out, err, on_line)
 
 
 async def _init_pid(cred: socket.socket) -> int:
