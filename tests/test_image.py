@@ -273,17 +273,22 @@ def registry(tmp_path_factory):
         proc.wait(10)
 
 
-@needs_bwrap
-def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, registry):
-    # The image to push: the cached Debian base as layer one, and a second layer that
-    # adds a file and deletes one (an OCI whiteout).
-    base_id = run_client(bwrap_server, BUILD + """
+def debian_base_tar(srv) -> bytes:
+    """The cached Debian base layer (built through srv if need be) as a tar, to push."""
+    base_id = run_client(srv, BUILD + """
     print(json.dumps(build(ketch.Image.debian_slim())[0]))
     """)
     record = json.loads((IMAGES_DIR / "images" / f"{base_id}.json").read_text())
     base_fs = IMAGES_DIR / "layers" / record["layers"][0] / "fs"
-    layer1 = subprocess.run(["tar", "-C", str(base_fs), "--numeric-owner", "-cf", "-", "."],
-                            capture_output=True, check=True).stdout
+    return subprocess.run(["tar", "-C", str(base_fs), "--numeric-owner", "-cf", "-", "."],
+                          capture_output=True, check=True).stdout
+
+
+@needs_bwrap
+def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, registry):
+    # The image to push: the cached Debian base as layer one, and a second layer that
+    # adds a file and deletes one (an OCI whiteout).
+    layer1 = debian_base_tar(bwrap_server)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         tag = nonce().encode()
@@ -323,13 +328,7 @@ def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, regi
 @pytest.mark.timeout(900)  # a cold cache fetches and relocates two Pythons first (~1 min each)
 def test_add_python_runs_on_a_base_without_python_whatever_its_glibc(bwrap_server, registry):
     # The base: Debian 12 (glibc 2.36) with its Python removed (OCI whiteouts).
-    base_id = run_client(bwrap_server, BUILD + """
-    print(json.dumps(build(ketch.Image.debian_slim())[0]))
-    """)
-    record = json.loads((IMAGES_DIR / "images" / f"{base_id}.json").read_text())
-    base_fs = IMAGES_DIR / "layers" / record["layers"][0] / "fs"
-    layer1 = subprocess.run(["tar", "-C", str(base_fs), "--numeric-owner", "-cf", "-", "."],
-                            capture_output=True, check=True).stdout
+    layer1 = debian_base_tar(bwrap_server)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name in ("usr/bin/.wh.python3", "usr/bin/.wh.python3.11", "usr/lib/.wh.python3",
