@@ -255,7 +255,7 @@ def ray_cluster(tmp_path_factory):
     why = _can_run()
     if why:
         pytest.skip(f"no Ray cluster: {why}")
-    cluster = RayCluster(tmp_path_factory.mktemp("ray-cluster"))
+    cluster = RayCluster(tmp_path_factory.mktemp("ray-cluster"), host_sys=True)
     try:
         cluster.start()
         cluster.add_worker(memory_mib=1024)

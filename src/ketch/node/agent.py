@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from ..server.runtime import ContainerExit, ContainerLaunch, Mount, make_runtime
+from .sandbox_ops import SandboxOps
 
 # An events call returns after this long with nothing, so the server sees a live agent.
 EVENTS_POLL_S = 5.0
@@ -54,10 +55,12 @@ def node_capacity(ray_resources: dict) -> dict:
 class NodeAgent:
     """Wrapped by the server as a Ray actor; async methods run on the actor's loop."""
 
-    def __init__(self, node_id: str, runtime: str, data_dir: str = ""):
+    def __init__(self, node_id: str, runtime: str, data_dir: str = "", namespace: str = ""):
         self.node_id = node_id
         root = Path(data_dir or os.environ.get("KETCH_NODE_DIR") or
                     Path(tempfile.gettempdir()) / f"ketch-node-{node_id[:12]}")
+        if namespace:   # another server's agent on this node: a directory of its own
+            root = root / f"ns-{namespace}"
         root.mkdir(parents=True, exist_ok=True)
         self.runtime = make_runtime(runtime, root)
         self.root = root
@@ -68,6 +71,8 @@ class NodeAgent:
         self.pending: list[tuple] = []     # (seq, event dict), oldest first
         self.lines = 0
         self.changed = asyncio.Event()
+        self.sandboxes = SandboxOps(root, self.runtime, self.handles,
+                                    lambda: self.transfer.cache if self.transfer else None)
 
     async def hello(self, server_id: str, ray_resources: dict, transfer: dict | None = None
                     ) -> dict:
@@ -122,6 +127,24 @@ class NodeAgent:
         handle = self.handles.get(container_id)
         if handle is not None:
             self.runtime.kill(handle)
+
+    # A sandbox's directory operations and snapshots on this node (sandbox_ops.py).
+    async def sandbox_layer(self, what: str, sandbox_id: str, source: str, path: str) -> dict:
+        return await self.sandboxes.layer(what, sandbox_id, source, path)
+
+    def sandbox_read(self, staged_id: str, offset: int, length: int) -> bytes:
+        return self.sandboxes.read(staged_id, offset, length)
+
+    def sandbox_drop(self, staged_id: str):
+        self.sandboxes.drop(staged_id)
+
+    async def sandbox_mount(self, what: str, sandbox_id: str, path: str, keys: list[str]
+                            ) -> dict:
+        return await self.sandboxes.mount(what, sandbox_id, path, keys)
+
+    async def sandbox_unmount(self, what: str, sandbox_id: str, path: str, layer: str
+                              ) -> dict:
+        return await self.sandboxes.unmount(what, sandbox_id, path, layer)
 
     async def events(self, after: int) -> tuple[int, list[dict]]:
         """Events newer than `after` (the server's last seen), waiting a while for one."""

@@ -7,7 +7,7 @@ and is unpacked into scratch and renamed into place, so a half-made layer is nev
 and a node that died mid-pull sweeps its scratch at the next start. Layers are root file
 systems: links inside them are kept, but nothing may land outside the layer, no hard
 link may reach outside it, and device files are left out (bubblewrap gives containers
-their /dev).
+their /dev) but for overlayfs' whiteouts (0/0), which mark what a layer deleted.
 """
 
 from __future__ import annotations
@@ -120,8 +120,9 @@ def unpack_layer(archive: Path, into: Path):
     dest = os.path.realpath(into)
 
     def check(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
-        if member.ischr() or member.isblk() or member.isfifo():
-            return None
+        whiteout = member.ischr() and member.devmajor == member.devminor == 0
+        if (member.ischr() and not whiteout) or member.isblk() or member.isfifo():
+            return None   # (overlayfs' whiteouts, 0/0 devices, say what a layer deleted)
         if member.name.startswith("/") or ".." in member.name.split("/"):
             raise ValueError(f"the layer's member {member.name!r} would land outside it")
         if member.islnk():

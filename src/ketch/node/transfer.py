@@ -50,6 +50,9 @@ class NodeTransfer:
         keys, bundle = launch_keys(fields.get("image_layers", []), fields.get("code_dir", ""))
         if keys:
             fields["image_layers"] = [str(p) for p in await self.cache.ensure_layers(keys)]
+        seeds, _ = launch_keys(fields.get("seed_layers", []), "")   # an image on the host
+        if seeds:
+            fields["seed_layers"] = [str(p) for p in await self.cache.ensure_layers(seeds)]
         if bundle:
             fields["code_dir"] = str(await self.cache.ensure_code(bundle))
         copies, mounts = [], []

@@ -65,7 +65,7 @@ class NodeFiles:
         pending = self._packing.get(key)
         if pending is None:  # one packing per layer, however many nodes ask at once
             pending = asyncio.ensure_future(asyncio.to_thread(
-                _pack, self.layers.path(key), tar, sha, built))
+                pack_layer, self.layers.path(key), tar, sha, built))
             self._packing[key] = pending
             pending.add_done_callback(lambda _: self._packing.pop(key, None))
         return tar, await asyncio.shield(pending)
@@ -89,7 +89,7 @@ class _Hashing:
         return self.f.write(data)
 
 
-def _pack(fs: Path, tar_path: Path, sha_path: Path, built: str) -> str:
+def pack_layer(fs: Path, tar_path: Path, sha_path: Path, built: str) -> str:
     """Packs a layer's tree (sorted, links as links, owners and modes kept) and writes its
     hash; temp files and renames, so a reader sees both whole or neither."""
     tmp = tar_path.with_name(f".{os.getpid()}-{secrets.token_hex(4)}.tar")

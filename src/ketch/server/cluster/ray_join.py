@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -20,6 +21,8 @@ from .runtime import ClusterRuntime
 
 log = logging.getLogger("ketch.server")
 
+# The Ray namespace of the server's agents: servers sharing one Ray cluster give each its
+# own (KETCH_RAY_NAMESPACE), so each has agents, containers and node directories of its own.
 NAMESPACE = "ketch"
 # How often the server asks Ray which nodes are alive: a new node is used within this,
 # and a dead one (which Ray declares after its health checks fail) is noticed.
@@ -59,6 +62,7 @@ class RayCluster:
         self.on_change = on_change      # nodes came or went: re-plan what waits
         self.waiting = waiting          # the requests that fit no node now
         self.transfer = transfer        # (node id, its IP) -> what its agent's NodeTransfer needs
+        self.namespace = os.environ.get("KETCH_RAY_NAMESPACE") or NAMESPACE
         self._ray = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ketch-ray")
         self._joining: set[str] = set()
@@ -82,7 +86,7 @@ class RayCluster:
         except ImportError:
             raise RayUnavailable("--ray needs Ray on this machine: pip install 'ketch[ray]'")
         try:
-            ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
+            ray.init(address=self.address, namespace=self.namespace, log_to_driver=False,
                      logging_level=logging.WARNING)
         except Exception as exc:
             raise RayUnavailable(f"cannot join the Ray cluster at {self.address}: {exc}. "
@@ -144,10 +148,11 @@ class RayCluster:
 
         from ...node.agent import NodeAgent
         actor = self._ray.remote(NodeAgent).options(
-            name=f"agent-{node_id}", namespace=NAMESPACE, lifetime="detached",
+            name=f"agent-{node_id}", namespace=self.namespace, lifetime="detached",
             get_if_exists=True, num_cpus=0, max_restarts=-1,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
-        return actor.remote(node_id, self.backend)
+        return actor.remote(node_id, self.backend, "",
+                            "" if self.namespace == NAMESPACE else self.namespace)
 
     async def place_gang(self, name: str, res: pb.Resources, size: int) -> list[str] | None:
         """A placement group of `size` bundles of `res`, SPREAD over the nodes: the node of

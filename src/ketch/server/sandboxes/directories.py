@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import ServiceError
 from .model import SandboxRecord
+from .on_node import on_node_for
 
 HELPER = str(Path(__file__).with_name("nshelper.py"))
 HELPER_TIMEOUT_S = 300.0
@@ -35,71 +36,116 @@ def _check_path(what: str, path: str) -> str:
     return path
 
 
-class SandboxDirectories:
-    def __init__(self, images, containers_root: Path):
-        self.images = images
-        self.root = containers_root   # each container's scratch: <root>/<id>/
+def new_key() -> str:
+    """A new layer's key: 64 hex digits, as every layer's (cluster nodes fetch only those)."""
+    return secrets.token_hex(32)
 
-    def pid_of(self, what: str, sb: SandboxRecord) -> str:
-        """A process inside the sandbox's mount namespace: bubblewrap's pid 1, the child of
-        the bubblewrap the runtime started (sb.handle.pid, in the mount namespace that holds
-        the container's scratch space)."""
-        if self.root is None:
-            raise ServiceError(f"{what} on a cluster (--ray) is not in ketch yet: a sandbox's "
-                               "file system lives on its node; run the server without --ray")
+
+# -- what an operation does to the sandbox's files, given the runtime's handle of it
+#    (a BwrapContainer) and paths on the machine it runs on: the server calls these for a
+#    sandbox of its own machine, a cluster node's agent (node/sandbox_ops.py) for one there.
+
+def sandbox_pid(what: str, handle, sandbox_id: str) -> str:
+    """A process inside the sandbox's mount namespace: bubblewrap's pid 1, the child of
+    the bubblewrap the runtime started (handle.pid, in the mount namespace that holds
+    the container's scratch space)."""
+    pid = handle.pid
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    if not children:
+        raise ServiceError(f"{what}: sandbox {sandbox_id} is not running", "execution")
+    return children[0]
+
+
+async def run_helper(what: str, *args: str):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-I", HELPER, *args, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), HELPER_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise ServiceError(f"{what} took over {HELPER_TIMEOUT_S:g} s", "timeout") from None
+    reason = err.decode(errors="replace").strip()[-500:]
+    if proc.returncode == 2:
+        raise LookupError(f"{what}: {reason}")
+    if proc.returncode:
+        raise ServiceError(f"{what} failed: {reason}", "execution")
+
+
+async def copy_out(what: str, handle, sandbox_id: str, path: str, dest: Path):
+    """The sandbox's directory `path` (resolved inside it; other file systems mounted
+    below it left out), copied to `dest`."""
+    await run_helper(what, "copy-out", sandbox_pid(what, handle, sandbox_id), path, str(dest))
+
+
+async def mount_layers(what: str, handle, sandbox_id: str, path: str, layer: Path,
+                       lowers: list[str]):
+    """The layers (lowest first) mounted at `path`, writes going to `layer`."""
+    await run_helper(what, "mount", sandbox_pid(what, handle, sandbox_id), path,
+                     str(handle.pid), str(layer), *[str(p) for p in reversed(lowers)])
+
+
+async def unmount_layers(what: str, handle, sandbox_id: str, path: str, layer: str):
+    await run_helper(what, "umount", sandbox_pid(what, handle, sandbox_id), path,
+                     str(handle.pid), layer)
+
+
+class SandboxDirectories:
+    """The operations as the server offers them: it runs them itself for a sandbox of its
+    own machine, or asks the agent of the sandbox's cluster node (on_node.py) to run the
+    same ones there."""
+
+    def __init__(self, images, runtime):
+        self.images = images
+        self.root = runtime.root   # each container's scratch: <root>/<id>/ (None: nodes')
+        self.on_node = on_node_for(runtime, images.store)
+
+    def check(self, what: str, sb: SandboxRecord):
         if self.images.backend != "bwrap":
             raise ServiceError(f"{what} needs the bwrap runtime; this server runs "
                                f"{self.images.backend}, which has no mount namespaces")
         if sb.function_container or sb.handle is None or sb.state != "running":
             raise ServiceError(f"{what}: sandbox {sb.id} is not running", "execution")
-        pid = sb.handle.pid
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            children = []
-        if not children:
-            raise ServiceError(f"{what}: sandbox {sb.id} is not running", "execution")
-        return children[0]
+        if self.on_node is None:
+            sandbox_pid(what, sb.handle, sb.id)
 
-    async def _helper(self, what: str, *args: str):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", HELPER, *args, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE)
+    async def new_layer(self, what: str, sb: SandboxRecord, source: str, title: str,
+                        fill, path: str = "") -> str:
+        """A new layer of what the sandbox has, → its key in the server's layer store.
+        Here `fill(fs)` makes its tree; on a node its agent runs snapshot.gather(source,
+        path) ("directory" `path`, "upper": what the sandbox wrote over its image,
+        "on_host": what it made on the host system), which calls the same functions."""
+        self.check(what, sb)
+        if self.on_node is not None:
+            return await self.on_node.new_layer(what, sb, source, path, title)
+        store = self.images.store
+        scratch = store.scratch()
+        key = new_key()
         try:
-            _, err = await asyncio.wait_for(proc.communicate(), HELPER_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise ServiceError(f"{what} took over {HELPER_TIMEOUT_S:g} s", "timeout") from None
-        reason = err.decode(errors="replace").strip()[-500:]
-        if proc.returncode == 2:
-            raise LookupError(f"{what}: {reason}")
-        if proc.returncode:
-            raise ServiceError(f"{what} failed: {reason}", "execution")
-
-    async def copy_out(self, what: str, sb: SandboxRecord, path: str, dest: Path):
-        """The sandbox's directory `path` (resolved inside it; other file systems mounted
-        below it left out), copied to `dest`."""
-        await self._helper(what, "copy-out", self.pid_of(what, sb), path, str(dest))
+            fs = scratch / "fs"
+            await fill(fs)
+            await asyncio.to_thread(store.commit, key, scratch, fs, {"title": title})
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return key
 
     async def snapshot(self, sb: SandboxRecord, path: str) -> str:
         what = f"snapshot_directory({path!r})"
         path = _check_path("snapshot_directory", path)
-        self.pid_of(what, sb)   # running, here: before a scratch space is made
-        store = self.images.store
-        scratch = store.scratch()
-        key = "dir-" + hashlib.sha256(f"{sb.id} {path} {time.time()} "
-                                      f"{secrets.token_hex(8)}".encode()).hexdigest()[:40]
         title = f"{path} of {sb.id}"
-        try:
-            fs = scratch / "fs"
+
+        async def fill(fs: Path):
             fs.mkdir()
-            await self.copy_out(what, sb, path, fs)
-            await asyncio.to_thread(store.commit, key, scratch, fs, {"title": title})
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            await copy_out(what, sb.handle, sb.id, path, fs)
+
+        key = await self.new_layer(what, sb, "directory", title, fill, path)
         image_id = "im-" + hashlib.sha256(key.encode()).hexdigest()[:24]
         now = time.time()
+        store = self.images.store
         store.save_image({"image_id": image_id, "layers": [key], "env": {}, "workdir": "/",
                           "python": "", "backend": "bwrap", "title": title, "n_steps": 1,
                           "created_at": now, "used_at": now})
@@ -118,12 +164,14 @@ class SandboxDirectories:
         if len(sb.mounts) >= MAX_MOUNTS:
             raise ServiceError(f"{what}: {MAX_MOUNTS} images are mounted already",
                                "resource")
-        pid = self.pid_of(what, sb)
+        self.check(what, sb)
+        if self.on_node is not None:
+            sb.mounts[path] = await self.on_node.mount(what, sb, path, image.layers)
+            return
         # In its scratch space (bounded by its ephemeral disk), gone with it.
-        layer = str(self.root / sb.id / "mounts" / secrets.token_hex(6))
-        await self._helper(what, "mount", pid, path, str(sb.handle.pid), layer,
-                           *[str(p) for p in reversed(image.layers)])
-        sb.mounts[path] = layer
+        layer = self.root / sb.id / "mounts" / secrets.token_hex(6)
+        await mount_layers(what, sb.handle, sb.id, path, layer, [str(p) for p in image.layers])
+        sb.mounts[path] = str(layer)
 
     async def unmount(self, sb: SandboxRecord, path: str):
         what = f"unmount_image({path!r})"
@@ -132,6 +180,9 @@ class SandboxDirectories:
         if layer is None:
             raise LookupError(f"{what}: no image is mounted at {path} (give the path "
                               "mount_image was given)")
-        await self._helper(what, "umount", self.pid_of(what, sb), path, str(sb.handle.pid),
-                           layer)
+        self.check(what, sb)
+        if self.on_node is not None:
+            await self.on_node.unmount(what, sb, path, layer)
+        else:
+            await unmount_layers(what, sb.handle, sb.id, path, layer)
         del sb.mounts[path]

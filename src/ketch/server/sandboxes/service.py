@@ -53,7 +53,7 @@ class SandboxService:
         self.find_container = find_container   # container id -> a function's, or None
         self.table = table                     # sandboxes' info, kept past their server
         self.make_room = make_room   # res -> stops idle function containers for it: fits?
-        self.directories = SandboxDirectories(images, runtime.root)
+        self.directories = SandboxDirectories(images, runtime)
         self.sandboxes: dict[str, SandboxRecord] = {}
         self._by_conn: dict[object, SandboxRecord] = {}
         self._app_watch: asyncio.Task | None = None

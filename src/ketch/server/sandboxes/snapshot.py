@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from ..errors import ServiceError
 from ..runtime import seed
+from .directories import copy_out
 from .model import SandboxRecord
 
 _HOST_PYTHON = "%d.%d" % sys.version_info[:2]
@@ -25,73 +25,69 @@ _HOST_PYTHON = "%d.%d" % sys.version_info[:2]
 _NOT_THEIRS = ("opt/ketch", "run/ketch")
 
 
-async def snapshot(images, containers_root: Path, sb: SandboxRecord, directories) -> str:
-    if containers_root is None:
-        raise ServiceError("snapshot_filesystem on a cluster (--ray) is not in ketch yet: a "
-                           "sandbox's file system lives on its node; run the server without "
-                           "--ray")
+async def snapshot(images, containers_root: Path | None, sb: SandboxRecord,
+                   directories) -> str:
     if images.backend != "bwrap":
         raise ServiceError("snapshot_filesystem needs the bwrap runtime; this server runs "
                            f"{images.backend}, whose images are virtualenvs")
-    base = images.store.load_image(sb.spec.image_id) if sb.spec.image_id else None
-    if not sb.spec.image_id or (base or {}).get("on_host"):
-        # (a snapshot of one started from such a snapshot has the whole of it again)
-        return await _snapshot_on_host(images, sb, directories)
-    upper = containers_root / sb.id / "upper"
-    if base is None or not upper.is_dir():
-        raise ServiceError(f"sandbox {sb.id} has no file system to snapshot (its image was "
-                           "removed, or it has ended)")
-    key = "snap-" + hashlib.sha256(f"{sb.id} {time.time()} {secrets.token_hex(8)}".encode()
-                                   ).hexdigest()[:40]
-    scratch = images.store.scratch()
-    try:
-        fs = scratch / "fs"
-        await asyncio.to_thread(_copy, upper, fs)
-        title = f"snapshot of {sb.id}"
-        await asyncio.to_thread(images.store.commit, key, scratch, fs, {"title": title})
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    image_id = "im-" + hashlib.sha256(key.encode()).hexdigest()[:24]
-    now = time.time()
-    images.store.save_image({**base, "image_id": image_id, "layers": [*base["layers"], key],
-                             "title": title, "n_steps": base.get("n_steps", 0) + 1,
-                             "created_at": now, "used_at": now})
-    images.owners.claim(sb.workspace, image_id)
-    return image_id
-
-
-async def _snapshot_on_host(images, sb: SandboxRecord, directories) -> str:
     what = "snapshot_filesystem()"
-    directories.pid_of(what, sb)   # running, here: before a scratch space is made
-    box = sb.handle.box
-    key = "snap-" + hashlib.sha256(f"{sb.id} {time.time()} {secrets.token_hex(8)}".encode()
-                                   ).hexdigest()[:40]
-    title = f"snapshot of {sb.id} (on the host system)"
-    scratch = images.store.scratch()
-    try:
-        fs = scratch / "fs"
-        fs.mkdir()
-        # Its root's own entries (no mount of the host's, no volume), then /root, /tmp and
-        # what a snapshot it started from laid at its root, from its scratch space.
-        await directories.copy_out(what, sb, "/", fs)
-        theirs = {**{inside: box.scratch / name for inside, name in seed.SCRATCH_OF.items()},
-                  **{name: box.scratch / "top" / name for name in box.seeded}}
-        for inside, path in theirs.items():
-            if path.exists() or path.is_symlink():
-                await asyncio.to_thread(seed.copy_tree, path, fs / inside)
-        targets = [t for t in seed.mount_targets(box.argv()) if t.strip("/") not in theirs]
-        await asyncio.to_thread(seed.kept, fs, targets)
-        await asyncio.to_thread(images.store.commit, key, scratch, fs, {"title": title})
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    base = images.store.load_image(sb.spec.image_id) if sb.spec.image_id else None
+    # (a snapshot of one started from such a snapshot has the whole of it again)
+    on_host = not sb.spec.image_id or bool((base or {}).get("on_host"))
+    if not on_host and base is None:
+        raise ServiceError(f"sandbox {sb.id} has no file system to snapshot (its image was "
+                           "removed)")
+    title = f"snapshot of {sb.id}" + (" (on the host system)" if on_host else "")
+    source = "on_host" if on_host else "upper"
+    key = await directories.new_layer(
+        what, sb, source, title,
+        lambda fs: gather(what, sb.handle, sb.id, containers_root, source, "", fs))
     image_id = "im-" + hashlib.sha256(key.encode()).hexdigest()[:24]
     now = time.time()
-    images.store.save_image({"image_id": image_id, "layers": [key], "env": {},
-                             "workdir": sb.spec.workdir, "python": _HOST_PYTHON,
-                             "backend": "bwrap", "on_host": True, "title": title,
-                             "n_steps": 1, "created_at": now, "used_at": now})
+    if on_host:
+        record = {"image_id": image_id, "layers": [key], "env": {},
+                  "workdir": sb.spec.workdir, "python": _HOST_PYTHON, "backend": "bwrap",
+                  "on_host": True, "n_steps": 1}
+    else:
+        record = {**base, "image_id": image_id, "layers": [*base["layers"], key],
+                  "n_steps": base.get("n_steps", 0) + 1}
+    images.store.save_image({**record, "title": title, "created_at": now, "used_at": now})
     images.owners.claim(sb.workspace, image_id)
     return image_id
+
+
+async def gather(what: str, handle, sandbox_id: str, containers_root: Path, source: str,
+                 path: str, fs: Path):
+    """Makes `fs`: the tree of a new layer of the sandbox (`handle`: its runtime handle,
+    `containers_root`: its runtime's containers' scratch spaces on this machine)."""
+    if source == "directory":
+        fs.mkdir()
+        await copy_out(what, handle, sandbox_id, path, fs)
+    elif source == "upper":
+        upper = containers_root / sandbox_id / "upper"
+        if not upper.is_dir():
+            raise ServiceError(f"sandbox {sandbox_id} has no file system to snapshot (it "
+                               "has ended)")
+        await asyncio.to_thread(_copy, upper, fs)
+    elif source == "on_host":
+        await _gather_on_host(what, handle, sandbox_id, fs)
+    else:
+        raise ValueError(f"no layer source {source!r}")
+
+
+async def _gather_on_host(what: str, handle, sandbox_id: str, fs: Path):
+    box = handle.box
+    fs.mkdir()
+    # Its root's own entries (no mount of the host's, no volume), then /root, /tmp and
+    # what a snapshot it started from laid at its root, from its scratch space.
+    await copy_out(what, handle, sandbox_id, "/", fs)
+    theirs = {**{inside: box.scratch / name for inside, name in seed.SCRATCH_OF.items()},
+              **{name: box.scratch / "top" / name for name in box.seeded}}
+    for inside, path in theirs.items():
+        if path.exists() or path.is_symlink():
+            await asyncio.to_thread(seed.copy_tree, path, fs / inside)
+    targets = [t for t in seed.mount_targets(box.argv()) if t.strip("/") not in theirs]
+    await asyncio.to_thread(seed.kept, fs, targets)
 
 
 def _copy(upper: Path, fs: Path):
