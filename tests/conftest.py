@@ -134,7 +134,8 @@ def fresh_server(tmp_path):
 # so its module fixtures start once, and the files that share the session's Ray cluster
 # run on the same worker, so only one worker starts it. (A scheduler of our own: xdist's
 # `loadgroup` marks do not group tests under pytest 9.)
-CLUSTER_FILES = {"test_cluster.py", "test_cluster_xfer.py", "test_clustered.py"}
+CLUSTER_FILES = {"test_cluster.py", "test_cluster_xfer.py", "test_clustered.py",
+                 "test_cluster_sandbox.py"}
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -82,6 +82,7 @@ class SandboxLauncher:
 
     def launch_for(self, sb: SandboxRecord) -> ContainerLaunch:
         la, spec = self.launcher, sb.spec
+        node_id = (sb.reservation.node_id if sb.reservation else "") or la.node_id
         env = {k: v for k, v in os.environ.items() if _passes_through(k)}
         image = la.images.require(spec.image_id) if spec.image_id else None
         if image is not None:
@@ -93,6 +94,7 @@ class SandboxLauncher:
             "KETCH_TOKEN": la.credentials.mint_container(sb.id, sb.workspace),
             "KETCH_CONTAINER_ID": sb.id,
             "KETCH_APP_ID": sb.app_id,   # an image's zygote serves one app
+            "KETCH_NODE_ID": node_id,    # as in a function's container
             "KETCH_SANDBOX_WORKDIR": spec.workdir,
             "KETCH_SANDBOX_PORTS": ",".join(str(p) for p in
                                             [*spec.encrypted_ports, *spec.unencrypted_ports]),
@@ -106,7 +108,7 @@ class SandboxLauncher:
             code_dir=str(la.code.path(spec.code_bundle)) if spec.code_bundle else "",
             mounts=la.volumes.mounts_for(function_spec(spec)),
             block_network=spec.block_network, entry=["-c", BOOT],
-            node_id=sb.reservation.node_id if sb.reservation else "")
+            node_id=node_id)
 
     def forget(self, sb: SandboxRecord):
         self.launcher.credentials.drop_container(sb.id)

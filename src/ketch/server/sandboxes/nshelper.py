@@ -68,18 +68,34 @@ def copy_out(pid: str, path: str, dest: str):
 
 
 def mount(pid: str, path: str, outer: str, layer: str, lowers: list[str]):
+    # The LOWER layers are taken from this (the runtime's) mount namespace into OUTER's,
+    # whose view may not have them (a forked sandbox's, of a node's layer cache): each a
+    # detached bind, attached in LAYER for the overlay's mount, then let go (overlayfs
+    # keeps its own private copies).
+    binds = [check(libc.syscall(SYS_OPEN_TREE, AT_FDCWD, lower.encode(),
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC), f"take layer {lower}")
+             for lower in lowers]
+    # (opened here: OUTER's /proc, a forked sandbox's keeper's, may not show PID)
+    sandbox = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)
     enter(outer)
-    for sub in ("upper", "work", "merged"):
+    for sub in ("upper", "work", "merged", *[f"l{i}" for i in range(len(binds))]):
         os.makedirs(f"{layer}/{sub}")
-    options = f"lowerdir={':'.join(lowers)},upperdir={layer}/upper,workdir={layer}/work"
+    for i, fd in enumerate(binds):
+        check(libc.syscall(SYS_MOVE_MOUNT, fd, b"", AT_FDCWD, f"{layer}/l{i}".encode(),
+                           MOVE_MOUNT_F_EMPTY_PATH), "attach an image layer")
+    options = (f"lowerdir={':'.join(f'{layer}/l{i}' for i in range(len(binds)))},"
+               f"upperdir={layer}/upper,workdir={layer}/work")
     merged = f"{layer}/merged".encode()
     check(libc.mount(b"overlay", merged, b"overlay", 0, options.encode()),
           "mount the image's layers")
+    for i in range(len(binds)):
+        check(libc.umount2(f"{layer}/l{i}".encode(), MNT_DETACH), "let go of a layer")
     tree = check(libc.syscall(SYS_OPEN_TREE, AT_FDCWD, merged,
                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE),
                  "detach the image's mount")
     check(libc.umount2(merged, MNT_DETACH), "let go of the staging mount")
-    enter(pid)
+    check(libc.setns(sandbox, CLONE_NEWNS), "enter the sandbox's mount namespace")
+    os.chdir("/")
     os.close(sandbox_dir(path, create=True))
     check(libc.syscall(SYS_MOVE_MOUNT, tree, b"", AT_FDCWD, path.encode(),
                        MOVE_MOUNT_F_EMPTY_PATH), f"mount it at {path}")

@@ -1,0 +1,92 @@
+"""Sandboxes' directory operations and snapshots on cluster nodes (issues 11 and 12), on the
+session's real Ray cluster (tests/cluster_fixtures.py): a second ketch server, on the bwrap
+runtime, joins it with agents in a Ray namespace of its own (KETCH_RAY_NAMESPACE), beside
+the session's process-runtime server. Each operation runs on the sandbox's node; a new
+layer travels to the server's store and on to the node that uses it next."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from cluster_fixtures import ClusterServer
+from isolation_helpers import needs_bwrap
+
+pytestmark = [needs_bwrap, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def bwrap_cluster(ray_cluster, tmp_path_factory):
+    srv = ClusterServer(tmp_path_factory.mktemp("ketch-cluster-bwrap"), ray_cluster)
+    srv.runtime = "bwrap"
+    srv.extra_env["KETCH_RAY_NAMESPACE"] = "ketch-sandboxes"
+    try:
+        srv.start()
+        srv.wait_nodes(len(ray_cluster.nodes))
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _ids(srv) -> dict[str, str]:
+    listed = json.loads(srv.ketch("node", "list", "--json").stdout)
+    return {n["address"]: n["id"] for n in listed["nodes"]}
+
+
+def test_directory_and_filesystem_snapshots_travel_between_nodes(bwrap_cluster):
+    out = bwrap_cluster.python(textwrap.dedent("""
+    import json, ketch
+    app = ketch.App.lookup("csb", create_if_missing=True)
+
+    def sh(sb, cmd):
+        return sb.exec("bash", "-c", cmd).stdout.read()
+
+    one = ketch.Sandbox.create(app=app, memory=2048)   # only worker w2 has the room
+    sh(one, "mkdir -p /work/proj/sub && echo one > /work/proj/a.txt && "
+            "echo deep > /work/proj/sub/b.txt && ln -s /etc/hostname /work/proj/link && "
+            "echo t > /tmp/t")
+    dir_image = one.snapshot_directory("/work/proj")
+    fs_image = one.snapshot_filesystem()
+    try:
+        one.snapshot_directory("/no/such")
+        missing = "no error"
+    except ketch.exception.NotFoundError as exc:
+        missing = str(exc)
+    # w2 now holds `one`: spread puts the next sandbox on another node
+    two = ketch.Sandbox.create(app=app)
+    sh(two, "mkdir /data && echo old > /data/x")
+    two.mount_image("/data", dir_image)
+    mounted = sh(two, "cat /data/a.txt /data/sub/b.txt; readlink /data/link; "
+                      "echo new > /data/new && cat /data/new")
+    two.unmount_image("/data")
+    after = sh(two, "ls /data; cat /data/x")
+    three = ketch.Sandbox.create(app=app, image=fs_image)   # the node with neither
+    from_snapshot = sh(three, "cat /work/proj/a.txt /tmp/t")
+    nodes = [sh(sb, "echo $KETCH_NODE_ID").strip() for sb in (one, two, three)]
+    for sb in (one, two, three):
+        sb.terminate()
+    fn_app = ketch.App("csb-fn")
+
+    @fn_app.function(image=fs_image, serialized=True)
+    def read_it():
+        import os
+        return open("/work/proj/a.txt").read().strip(), os.environ["KETCH_NODE_ID"]
+
+    with fn_app.run():
+        from_function = read_it.remote()
+    print(json.dumps({"nodes": nodes, "mounted": mounted.split(), "after": after.split(),
+                      "from_snapshot": from_snapshot.split(), "missing": missing,
+                      "function": from_function}))
+    """), timeout=240)
+    assert out.returncode == 0, out.stdout + out.stderr + bwrap_cluster.log()[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    ids = _ids(bwrap_cluster)
+    w2 = ids[bwrap_cluster.cluster.nodes[2].ip]
+    assert seen["nodes"][0] == w2 and len(set(seen["nodes"])) == 3, (seen, ids)
+    assert seen["mounted"] == ["one", "deep", "/etc/hostname", "new"]
+    assert seen["after"] == ["x", "old"]
+    assert seen["from_snapshot"] == ["one", "t"]
+    assert "/no/such" in seen["missing"] and "node" in seen["missing"]
+    assert seen["function"][0] == "one"
