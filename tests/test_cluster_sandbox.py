@@ -90,3 +90,33 @@ def test_directory_and_filesystem_snapshots_travel_between_nodes(bwrap_cluster):
     assert seen["from_snapshot"] == ["one", "t"]
     assert "/no/such" in seen["missing"] and "node" in seen["missing"]
     assert seen["function"][0] == "one"
+
+
+def test_cluster_from_id_is_scoped_to_the_workspace(bwrap_cluster):
+    """Cluster.from_id from outside the gang (workspaces need the bwrap runtime, hence
+    here): the caller's workspace finds its gang; another workspace gets "not found"."""
+    made = bwrap_cluster.ketch("token", "create", "--workspace", "beta", "--json")
+    assert made.returncode == 0, made.stderr
+    beta = json.loads(made.stdout)["secret"]
+    out = bwrap_cluster.python(textwrap.dedent(f"""
+    import json, os, subprocess, sys, ketch
+    app = ketch.App("gang-scope")
+
+    @app.function(cpu=0.25, serialized=True)
+    @ketch.clustered(size=2)
+    def cluster_id():
+        from ketch.experimental import get_cluster_info
+        return get_cluster_info().cluster_id
+
+    with app.run():
+        cid = cluster_id.remote()
+        ids = ketch.Cluster.from_id(cid).container_ids()
+        other = subprocess.run(
+            [sys.executable, "-c", "import ketch; ketch.Cluster.from_id(%r)" % cid],
+            env={{**os.environ, "KETCH_TOKEN": {beta!r}}}, capture_output=True, text=True)
+    print(json.dumps({{"cid": cid, "ids": ids, "other": other.stderr[-300:]}}))
+    """), timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr + bwrap_cluster.log()[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["cid"].startswith("cl-") and len(seen["ids"]) == 2, seen
+    assert "NotFoundError" in seen["other"] and "no running cluster" in seen["other"], seen

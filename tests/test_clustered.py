@@ -41,6 +41,21 @@ def test_gang_of_two_exchanges_a_message_by_rank(cluster_server):
     rows = json.loads(cluster_server.ketch("container", "list", "--json").stdout)
     ranks = [r for r in rows if r["function"] == "exchange"]
     assert len(ranks) == 2, rows
+    # From outside the gang, Cluster.from_id asks the server for it (its IPs: members only)
+    seen = json.loads(_run(cluster_server, f"""
+c = ketch.Cluster.from_id({first['cluster_id']!r})
+out = [c.object_id, c.container_ids(), c.container_rank({second['peer']['container']!r})]
+for call in (c.container_ips, c.container_rank, lambda: ketch.Cluster.from_id("cl-nope")):
+    try:
+        call()
+    except Exception as exc:
+        out.append(type(exc).__name__ + ": " + str(exc))
+print(json.dumps(out))"""))
+    assert seen[:3] == [first["cluster_id"], [second["container"],
+                                              second["peer"]["container"]], 1], seen
+    assert seen[3].startswith("InvalidError") and "container of cluster" in seen[3], seen
+    assert seen[4].startswith("InvalidError"), seen
+    assert seen[5].startswith("NotFoundError") and "no running cluster 'cl-nope'" in seen[5]
     cluster_server.ketch("container", "stop", ranks[1]["container_id"])
     run = cluster_server.python(
         "import ketch\nprint(ketch.Function.from_name('clustered', 'exchange').remote(29519)"
@@ -51,6 +66,12 @@ def test_gang_of_two_exchanges_a_message_by_rank(cluster_server):
     assert "another container of its gang stopped" in logs, logs
     print(f"gang on {first['node'][:12]} ({first['ips'][0]}) and "
           f"{first['peer']['node'][:12]} ({first['ips'][1]})")
+
+
+def _run(srv, code: str) -> str:
+    out = srv.python("import ketch, json\n" + code, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout.strip().splitlines()[-1]
 
 
 def test_gang_on_one_machine_without_ray(server):

@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ._sync import twin
+from ._client import Client
+from ._object import refuse_client
+from ._sync import twin, twin_staticmethod
 from .exception import InvalidError
+from .proto import ketch_pb2 as pb
 
 RANK_ENV = "KETCH_CLUSTER_RANK"
 ID_ENV = "KETCH_CLUSTER_ID"
@@ -35,8 +38,9 @@ def get_cluster_info() -> ClusterInfo:
 
 
 class Cluster:
-    """Modal's `Cluster` as seen from inside one of its containers (`from_context()`):
-    its id and, in rank order, its containers' ids and IPs."""
+    """Modal's `Cluster`: a gang's id and, in rank order, its containers' ids and IPs, as
+    one of its containers sees it (`from_context()`) or any client of its workspace
+    (`from_id()`, which asks the server; the IPs then only for a member)."""
 
     def __init__(self, info: ClusterInfo, container_ids: list[str]):
         self._info = info
@@ -47,10 +51,27 @@ class Cluster:
         info = get_cluster_info()
         return Cluster(info, os.environ[CONTAINERS_ENV].split(","))
 
-    @staticmethod
-    def from_id(cluster_id: str, *, client=None) -> "Cluster":
-        raise InvalidError("Cluster.from_id() is not in ketch yet: inside a gang use "
-                           "Cluster.from_context(); from outside, `ketch container list`")
+    @twin_staticmethod
+    async def from_id(cluster_id: str, *, client=None) -> "Cluster":
+        """A running gang of this workspace by its id (`object_id`), from anywhere."""
+        refuse_client("Cluster.from_id", client)
+        if not isinstance(cluster_id, str) or not cluster_id:
+            raise InvalidError(f"Cluster.from_id({cluster_id!r}): give a cluster id, as "
+                               "Cluster.from_context().object_id has it")
+        conn = await Client.get()
+        got = (await conn.request(cluster_get=pb.ClusterGet(cluster_id=cluster_id))
+               ).cluster_members
+        ips = list(got.container_ips)
+        inside = os.environ.get(ID_ENV) == cluster_id and RANK_ENV in os.environ
+        info = ClusterInfo(rank=int(os.environ[RANK_ENV]) if inside else -1,
+                           cluster_id=got.cluster_id, container_ips=ips,
+                           container_ipv4_ips=list(ips))
+        return Cluster(info, list(got.container_ids))
+
+    def _member(self, what: str):
+        if self._info.rank < 0:
+            raise InvalidError(f"Cluster.{what} works in a container of cluster "
+                               f"{self.object_id}; this process is not one")
 
     @property
     def object_id(self) -> str:
@@ -64,11 +85,13 @@ class Cluster:
     async def container_ips(self, family: str = "ipv6") -> list[str]:
         if family not in ("ipv4", "ipv6"):
             raise InvalidError(f"family={family!r}: give 'ipv4' or 'ipv6'")
+        self._member("container_ips()")   # as in Modal: the addresses are the gang's own
         return list(self._info.container_ips)    # ketch's nodes speak IPv4 to each other
 
     @twin
     async def container_rank(self, container_id: str | None = None) -> int:
         if container_id is None:
+            self._member("container_rank() without a container id")
             return self._info.rank
         if container_id not in self._container_ids:
             raise InvalidError(f"{container_id} is not a container of cluster "

@@ -58,6 +58,7 @@ ROUTES = RouteTable(
         "call_close": calls.call_close,
         "container_list": calls.container_list,
         "node_list": nodes.node_list,
+        "cluster_get": nodes.cluster_get,
         "container_stop": calls.container_stop,
         "log_subscribe": calls.log_subscribe,
         "call_history_list": history.call_history_list,

@@ -159,6 +159,14 @@ def broadcast(c: ContainerRecord, frame: pb.Frame) -> None:
                 other.conn.send(frame, now=True)
 
 
+def members(functions, workspace: str, cluster_id: str) -> list[ContainerRecord]:
+    """A running gang's containers in rank order (Cluster.from_id); [] when the workspace
+    has no such gang (another workspace's is not found either)."""
+    ranks = [c for fn in functions.values() if fn.app.workspace == workspace
+             for c in fn.containers.values() if c.gang and c.gang[1] == cluster_id]
+    return sorted(ranks, key=lambda c: c.gang[0])
+
+
 def env_of(c: ContainerRecord) -> dict[str, str]:
     """What a gang's container reads in get_cluster_info() (ketch._cluster)."""
     if c.gang is None:
