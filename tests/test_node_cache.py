@@ -24,6 +24,7 @@ from ketch.node.layer_cache import LayerCache, unpack_layer
 from ketch.node.transfer import NodeTransfer
 from ketch.proto import ketch_pb2 as pb
 from ketch.server.images.layers import LayerStore
+from ketch.server.node_files import pack_layer
 from node_fixtures import NodeServer
 
 
@@ -229,6 +230,28 @@ def test_device_files_are_left_out(tmp_path):
     dev.devmajor, dev.devminor = 1, 1
     unpack_layer(_tar(tmp_path, (dev, b""), (_info("ok"), b"fine")), into)
     assert not (into / "dev" / "mem").exists() and (into / "ok").read_bytes() == b"fine"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts and trusted.* attributes need root")
+def test_a_snapshot_layer_keeps_its_whiteouts_and_opaque_directories(tmp_path):
+    """What overlayfs reads in a sandbox's upper directory survives the tar a node and the
+    server exchange: a whiteout (a 0/0 device: a deleted file) and an opaque directory
+    (one deleted and made again); no other extended attribute travels."""
+    fs = tmp_path / "fs"
+    (fs / "etc" / "again").mkdir(parents=True)
+    os.mknod(fs / "etc" / "debian_version", 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+    os.setxattr(fs / "etc" / "again", "trusted.overlay.opaque", b"y")
+    os.setxattr(fs / "etc", "trusted.overlay.redirect", b"/elsewhere")
+    (fs / "etc" / "again" / "new").write_text("made again")
+    pack_layer(fs, tmp_path / "l.tar", tmp_path / "l.sha256", "")
+    into = tmp_path / "into"
+    into.mkdir()
+    unpack_layer(tmp_path / "l.tar", into)
+    gone = (into / "etc" / "debian_version").lstat()
+    assert stat.S_ISCHR(gone.st_mode) and gone.st_rdev == os.makedev(0, 0)
+    assert os.getxattr(into / "etc" / "again", "trusted.overlay.opaque") == b"y"
+    assert "trusted.overlay.redirect" not in os.listxattr(into / "etc")
+    assert (into / "etc" / "again" / "new").read_text() == "made again"
 
 
 def test_a_launch_made_on_the_server_is_localized_for_the_node(node_server, tmp_path):

@@ -26,6 +26,10 @@ from .._source import MAX_BUNDLE_MIB
 from .fetch import FetchError
 
 MAX_LAYER_BYTES = 64 * 1024 ** 3
+# overlayfs' mark of a directory that hides what lower layers have there (one deleted and
+# made again): the one extended attribute a layer's tar carries (as a PAX header).
+OPAQUE_XATTR = "trusted.overlay.opaque"
+OPAQUE_PAX = "SCHILY.xattr." + OPAQUE_XATTR
 _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -118,6 +122,7 @@ def unpack_layer(archive: Path, into: Path):
     """Unpacks a layer's tar into `into`; refuses members that would land (or link)
     outside it, leaves device files out, keeps owners and modes."""
     dest = os.path.realpath(into)
+    opaque: list[str] = []
 
     def check(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
         whiteout = member.ischr() and member.devmajor == member.devminor == 0
@@ -135,6 +140,8 @@ def unpack_layer(archive: Path, into: Path):
         except tarfile.FilterError as exc:
             raise ValueError(f"the layer's member {member.name!r} would land outside it: "
                              f"{exc}") from None
+        if member.isdir() and member.pax_headers.get(OPAQUE_PAX) == "y":
+            opaque.append(checked.name)
         return checked.replace(mode=member.mode, deep=False)  # setuid bits are the image's
 
     try:
@@ -142,3 +149,5 @@ def unpack_layer(archive: Path, into: Path):
             tar.extractall(into, numeric_owner=True, filter=check)
     except (tarfile.TarError, EOFError) as exc:
         raise ValueError(f"the layer is not a valid tar: {exc}") from None
+    for name in opaque:   # (a link put there since is not followed)
+        os.setxattr(os.path.join(into, name), OPAQUE_XATTR, b"y", follow_symlinks=False)

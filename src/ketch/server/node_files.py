@@ -18,6 +18,8 @@ import secrets
 import tarfile
 from pathlib import Path
 
+from ..node.layer_cache import OPAQUE_PAX, OPAQUE_XATTR
+
 MAX_READ = 8 * 1024 * 1024          # per chunk asked for
 _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -89,6 +91,17 @@ class _Hashing:
         return self.f.write(data)
 
 
+def _dir_info(tar: tarfile.TarFile, path: str, arc: str) -> tarfile.TarInfo:
+    """A directory's entry, with overlayfs' opaque mark where it has one."""
+    info = tar.gettarinfo(path, arc)
+    try:
+        if os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y":
+            info.pax_headers = {OPAQUE_PAX: "y"}
+    except OSError:   # none, or a file system without such attributes
+        pass
+    return info
+
+
 def pack_layer(fs: Path, tar_path: Path, sha_path: Path, built: str) -> str:
     """Packs a layer's tree (sorted, links as links, owners and modes kept) and writes its
     hash; temp files and renames, so a reader sees both whole or neither."""
@@ -103,7 +116,10 @@ def pack_layer(fs: Path, tar_path: Path, sha_path: Path, built: str) -> str:
                     for name in ([] if rel == "." else [""]) + sorted(filenames):
                         path = os.path.join(dirpath, name) if name else dirpath
                         arc = os.path.normpath(os.path.join(rel, name))
-                        tar.add(path, arcname=arc, recursive=False)
+                        if name:
+                            tar.add(path, arcname=arc, recursive=False)
+                        else:
+                            tar.addfile(_dir_info(tar, path, arc))
                     for name in dirnames:  # links to directories are not walked into
                         path = os.path.join(dirpath, name)
                         if os.path.islink(path):

@@ -22,8 +22,9 @@ from ...node.layer_cache import MAX_LAYER_BYTES, launch_keys, unpack_layer
 from ..errors import ServiceError
 from .model import SandboxRecord
 
-CHUNK = 8 * 1024 * 1024
+CHUNK = 4 * 1024 * 1024   # each a Ray object: a few in flight fit a small object store
 WINDOW = 4
+NODE_CHECK_S = 1.0        # how often a pending call looks at its node's state
 # The node runs a helper (bounded by its 300 s), packs, maybe pulls layers first.
 OP_TIMEOUT_S = 600.0
 READ_TIMEOUT_S = 60.0
@@ -51,12 +52,24 @@ class OnNode:
         return node
 
     async def _ask(self, what: str, node, method: str, *args, timeout: float = OP_TIMEOUT_S):
+        """The agent's reply; a node declared lost meanwhile (by Ray, or its silent agent)
+        ends the wait at once, as does the agent's own failure."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         try:
-            ref = getattr(node.agent, method).remote(*args)
-            reply = await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout)
-        except asyncio.TimeoutError:
-            raise ServiceError(f"{what}: {node.describe()} did not answer within "
-                               f"{timeout:g} s", "timeout") from None
+            reply = asyncio.wrap_future(getattr(node.agent, method).remote(*args).future())
+            while not reply.done():
+                await asyncio.wait({reply}, timeout=min(NODE_CHECK_S, timeout))
+                if not reply.done() and node.state != "alive":
+                    reply.cancel()
+                    raise RuntimeError("the node was declared lost")
+                if not reply.done() and loop.time() > deadline:
+                    reply.cancel()
+                    raise ServiceError(f"{what}: {node.describe()} did not answer within "
+                                       f"{timeout:g} s", "timeout")
+            reply = reply.result()
+        except ServiceError:
+            raise
         except Exception as exc:   # the agent or its node died mid-operation
             why = f": {node.lost_because}" if node.lost_because else ""
             raise ServiceError(f"{what}: {node.describe()} was lost during the operation "
@@ -88,6 +101,10 @@ class OnNode:
         if not isinstance(size, int) or not 0 < size <= self.max_bytes:
             raise ServiceError(f"{what}: the new layer on {node.describe()} is {size} bytes; "
                                f"a layer may have at most {self.max_bytes}", "resource")
+        free = shutil.disk_usage(self.store.root).free
+        if size * 2 > free:   # the tar and its unpacked tree
+            raise ServiceError(f"{what}: the new layer is {size} bytes; the server's layer "
+                               f"store has {free} free", "resource")
         scratch = self.store.scratch()
         try:
             archive = scratch / "layer.tar"
