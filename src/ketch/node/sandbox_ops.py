@@ -63,7 +63,8 @@ class SandboxOps:
             fs = work / "fs"
             await gather(what, handle, sandbox_id, self.runtime.root, source, path, fs)
             tar = work / "layer.tar"
-            digest = await asyncio.to_thread(pack_layer, fs, tar, work / "layer.sha256", "")
+            digest = await asyncio.to_thread(pack_layer, fs, tar, work / "layer.sha256", "",
+                                             False)   # read at once, gone after
             await asyncio.to_thread(shutil.rmtree, fs, True)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)

@@ -102,9 +102,11 @@ def _dir_info(tar: tarfile.TarFile, path: str, arc: str) -> tarfile.TarInfo:
     return info
 
 
-def pack_layer(fs: Path, tar_path: Path, sha_path: Path, built: str) -> str:
+def pack_layer(fs: Path, tar_path: Path, sha_path: Path, built: str,
+               durable: bool = True) -> str:
     """Packs a layer's tree (sorted, links as links, owners and modes kept) and writes its
-    hash; temp files and renames, so a reader sees both whole or neither."""
+    hash; temp files and renames, so a reader sees both whole or neither. `durable=False`
+    skips the fsync (half its time) for a tar read once at once: a node's new layer."""
     tmp = tar_path.with_name(f".{os.getpid()}-{secrets.token_hex(4)}.tar")
     try:
         with open(tmp, "wb") as raw:
@@ -126,7 +128,8 @@ def pack_layer(fs: Path, tar_path: Path, sha_path: Path, built: str) -> str:
                             tar.add(path, arcname=os.path.normpath(os.path.join(rel, name)),
                                     recursive=False)
             raw.flush()
-            os.fsync(raw.fileno())
+            if durable:
+                os.fsync(raw.fileno())
         digest = out.h.hexdigest()
         os.replace(tmp, tar_path)
         sha_tmp = tmp.with_suffix(".sha256")

@@ -15,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
+import logging
 import shutil
+import time
 from pathlib import Path
 
 from ...node.layer_cache import MAX_LAYER_BYTES, launch_keys, unpack_layer
 from ..errors import ServiceError
 from .model import SandboxRecord
+
+log = logging.getLogger("ketch.server")
 
 CHUNK = 4 * 1024 * 1024   # each a Ray object: a few in flight fit a small object store
 WINDOW = 4
@@ -87,9 +91,15 @@ class OnNode:
     async def new_layer(self, what: str, sb: SandboxRecord, source: str, path: str,
                         title: str) -> str:
         node = self._node(what, sb)
+        started = time.monotonic()
         staged = await self._ask(what, node, "sandbox_layer", what, sb.id, source, path)
         try:
-            return await self._take(what, node, staged, title)
+            made = time.monotonic() - started
+            key = await self._take(what, node, staged, title)
+            log.info("%s of %s: a layer of %d bytes from %s (made there in %.2f s, taken "
+                     "in %.2f s)", what, sb.id, staged.get("size", 0), node.describe(), made,
+                     time.monotonic() - started - made)
+            return key
         finally:
             try:
                 node.agent.sandbox_drop.remote(staged["id"])
