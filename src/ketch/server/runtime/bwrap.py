@@ -307,6 +307,13 @@ class BwrapContainer:
         self.box = box
         self.zygote = zygote   # the zygote it was forked from, if it was
 
+    @property
+    def id_base(self) -> int:
+        """The host id of its root when it runs in an image zygote's user namespace (its
+        files' owners on disk are this plus theirs inside); 0 when it runs as host root."""
+        ns = self.zygote.userns if self.zygote is not None else None
+        return ns.base if ns is not None else 0
+
 
 class BwrapRuntime:
     name = "bwrap"

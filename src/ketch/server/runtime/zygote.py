@@ -74,10 +74,6 @@ def eligible(launch: ContainerLaunch) -> str:
         return "GPU containers start by exec"
     if entry_of(launch) is None:
         return "only function and sandbox containers fork"
-    if launch.image_layers and entry_of(launch) == "supervisor":
-        # Its files live in a user namespace there, which the server's mount_image,
-        # snapshot_directory and snapshot_filesystem (host ids in layers) do not handle yet.
-        return "an image's sandbox starts by exec"
     if any(k.startswith("PYTHON") and k != "PYTHONUNBUFFERED" for k in launch.env):
         return "PYTHON* variables are read at interpreter start"
     return ""

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import ServiceError
+from . import layer_ids
 from .model import SandboxRecord
 
 HELPER = str(Path(__file__).with_name("nshelper.py"))
@@ -79,8 +80,10 @@ class SandboxDirectories:
 
     async def copy_out(self, what: str, sb: SandboxRecord, path: str, dest: Path):
         """The sandbox's directory `path` (resolved inside it; other file systems mounted
-        below it left out), copied to `dest`."""
+        below it left out), copied to `dest` with its owners as the sandbox sees them."""
         await self._helper(what, "copy-out", self.pid_of(what, sb), path, str(dest))
+        if sb.handle.id_base:   # a user namespace's: its host ids shifted back
+            await asyncio.to_thread(layer_ids.make_layer, str(dest), sb.handle.id_base)
 
     async def snapshot(self, sb: SandboxRecord, path: str) -> str:
         what = f"snapshot_directory({path!r})"
@@ -121,7 +124,10 @@ class SandboxDirectories:
         pid = self.pid_of(what, sb)
         # In its scratch space (bounded by its ephemeral disk), gone with it.
         layer = str(self.root / sb.id / "mounts" / secrets.token_hex(6))
-        await self._helper(what, "mount", pid, path, str(sb.handle.pid), layer,
+        # A user namespace's overlay is staged in the helper's own mount namespace ("-"),
+        # its layers idmapped into the namespace; else in the container's outer one.
+        outer = "-" if sb.handle.id_base else str(sb.handle.pid)
+        await self._helper(what, "mount", pid, path, outer, layer,
                            *[str(p) for p in reversed(image.layers)])
         sb.mounts[path] = layer
 
@@ -132,6 +138,6 @@ class SandboxDirectories:
         if layer is None:
             raise LookupError(f"{what}: no image is mounted at {path} (give the path "
                               "mount_image was given)")
-        await self._helper(what, "umount", self.pid_of(what, sb), path, str(sb.handle.pid),
-                           layer)
+        outer = "-" if sb.handle.id_base else str(sb.handle.pid)
+        await self._helper(what, "umount", self.pid_of(what, sb), path, outer, layer)
         del sb.mounts[path]

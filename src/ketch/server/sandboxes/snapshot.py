@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import ServiceError
 from ..runtime import seed
+from . import layer_ids
 from .model import SandboxRecord
 
 _HOST_PYTHON = "%d.%d" % sys.version_info[:2]
@@ -47,6 +48,7 @@ async def snapshot(images, containers_root: Path, sb: SandboxRecord, directories
     try:
         fs = scratch / "fs"
         await asyncio.to_thread(_copy, upper, fs)
+        await asyncio.to_thread(layer_ids.make_layer, str(fs), sb.handle.id_base)
         title = f"snapshot of {sb.id}"
         await asyncio.to_thread(images.store.commit, key, scratch, fs, {"title": title})
     finally:
