@@ -193,6 +193,7 @@ SNAPPED = """
     with snapped.app.run():
         out["two"] = list(snapped.Snapped().report.map([3, 3]))
         out["threaded"] = snapped.Threaded().ping.remote()
+        out["native"] = snapped.NativeThreaded().ping.remote()
     with snapped.app.run():  # a new app: a new code version
         out["again"] = snapped.Snapped().report.remote(0)
     print(json.dumps(out))
@@ -208,6 +209,8 @@ def test_memory_snapshots(srv):
     assert a["snap_id"] == b["snap_id"]               # ...of one snapshot
     for one in (a, b, out["again"]):
         assert one["snap_pid"] != one["pid"] and one["enter_pid"] == one["pid"] == 2
+        # OpenMP at one thread while the snapshot was taken, one per CPU after the fork
+        assert one["snap_omp"] == ["1", 1] and one["omp"] == one["cpus"], one
     assert out["again"]["snap_id"] != a["snap_id"]   # a new version, a new snapshot
     log = srv.log()
     assert log.count("is ready for the host system with a memory snapshot") == 2, log[-3000:]
@@ -217,6 +220,10 @@ def test_memory_snapshots(srv):
     assert "threads still run after its import and @enter(snap=True) hooks (left-running)" \
         in log and "start them in an @enter(snap=False) hook instead" in log, log[-3000:]
     assert "its containers start by exec" in log, log[-3000:]
+    # NativeThreaded: a thread Python does not see is refused too, naming the fix
+    assert out["native"] == "pong"
+    assert "1 native thread(s) still run after its import and @enter(snap=True) hooks" \
+        in log and "start other pools in an @enter(snap=False) hook" in log, log[-3000:]
 
 
 BOMBED = """
