@@ -225,8 +225,8 @@ class ZygotePool:
             # no GPU while the snap=True hooks run (Modal's rule; nor has its view one)
             zenv.update({SNAPSHOT_ENV: "1", "KETCH_CODE_DIR": "/root",
                          "CUDA_VISIBLE_DEVICES": ""})
-            for key, value in threadpools.SNAPSHOT_ENV.items():  # no native pools to fork
-                zenv.setdefault(key, value)
+            for name, value in threadpools.SNAPSHOT_ENV.items():  # no native pools to fork
+                zenv.setdefault(name, value)
         try:
             if unprivileged:
                 cg = await asyncio.to_thread(cgroups.Cgroup.create, f"zygote-{scratch.name}",
