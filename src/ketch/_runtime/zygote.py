@@ -12,9 +12,9 @@ becomes three processes:
   the keeper while it builds the root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
   only the container's capabilities, forks the runtime and reaps orphans, exiting with
   the runtime's status (as bubblewrap's init does);
-- the host system's zygote keeps one **spare** keeper ahead of its next request
-  (`_make_spare`): its namespaces made and its init forked, both waiting for a request
-  with a network of its own;
+- every zygote keeps one **spare** keeper ahead of its next request (`_make_spare`):
+  its namespaces made and its init forked, both waiting for a request with a network of
+  its own;
 - the **runtime** (pid 2): its stdio and the network's ready pipe at 0-3, every other fd
   closed, the container's environment, then `container.main()` as after an exec.
 
@@ -75,7 +75,7 @@ def serve(control: socket.socket, root_fd: int):
             raise RuntimeError("the zygote must not run threads when it forks")
         req = json.loads(msg)
         handed = False
-        if spare is not None and req["own_network"] and not req.get("userns"):
+        if spare is not None and req["own_network"]:
             spare_ready = spare_ready or _said_ready(spare)
             if spare_ready:
                 try:
@@ -158,14 +158,13 @@ def _keep(init: int, status: int):
     os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
 
 
-def _make_spare(control: socket.socket, root_fd: int) -> socket.socket | None:
-    """The host system's zygote keeps one keeper made ahead of its request, with its
-    fresh namespaces (network included) and its init forked, waiting: a container's
-    start skips two forks and the unshare. It says "ready" when it can take a request
-    (until then requests are forked as before). Only the request's socket reaches it;
-    it exits with the zygote (end of file). None for an image's zygote."""
-    if root_fd < 0:
-        return None
+def _make_spare(control: socket.socket, root_fd: int) -> socket.socket:
+    """A zygote keeps one keeper made ahead of its request, with its fresh namespaces
+    (network included) and its init forked, waiting: a container's start skips two forks
+    and the unshare (for a memory snapshot's zygote, holding torch, each fork costs tens
+    of milliseconds). It says "ready" when it can take a request (until then requests
+    are forked as before). Only the request's socket reaches it; it exits with the
+    zygote (end of file)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -189,11 +188,15 @@ def _said_ready(spare: socket.socket) -> bool | None:
 
 def _spare_keeper(request: socket.socket, root_fd: int):
     err = status = None
+    userns = root_fd < 0  # an image's or a snapshot's zygote: as `_keeper` for "userns"
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.fchdir(root_fd)
-        os.chroot(".")
-        os.close(root_fd)
+        if userns:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            os.fchdir(root_fd)
+            os.chroot(".")
+            os.close(root_fd)
         namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
         namespaces.loopback_up()
         to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -213,7 +216,8 @@ def _spare_keeper(request: socket.socket, root_fd: int):
             os._exit(0)
         err, status = fds[1], fds[2]
         socket.send_fds(to_init, [msg], fds)
-        os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
+        if not userns:  # else the init says who it is, as the server sees it
+            os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
         _place(init, json.loads(msg)["prep"]["procs"], place)
         for fd in fds:
             if fd != status:

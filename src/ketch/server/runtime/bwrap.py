@@ -366,8 +366,8 @@ class BwrapRuntime:
                                 memory_request_mib=launch.memory_mib,
                                 cpu_request=launch.cpu, cpu_limit=launch.cpu_limit,
                                 pids_max=self.pids_limit)
-        cg = await asyncio.to_thread(cgroups.Cgroup.create, launch.container_id, limits,
-                                     self.cgroup_group)
+        # On the loop: a few mkdirs and writes (~0.6 ms), less than a thread's hand-off.
+        cg = cgroups.Cgroup.create(launch.container_id, limits, self.cgroup_group)
         box = Sandbox(command=[python, *launch.entry], env=env,
                       layers=list(launch.image_layers),
                       scratch=self.root / launch.container_id,

@@ -38,7 +38,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..._runtime import namespaces, supervisor
+from ..._runtime import namespaces, supervisor, threadpools
 from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV, SNAPSHOT_ENV
 from . import cgroups, userns
 from .base import ContainerLaunch
@@ -221,6 +221,8 @@ class ZygotePool:
             # no GPU while the snap=True hooks run (Modal's rule; nor has its view one)
             zenv.update({SNAPSHOT_ENV: "1", "KETCH_CODE_DIR": "/root",
                          "CUDA_VISIBLE_DEVICES": ""})
+            for name, value in threadpools.SNAPSHOT_ENV.items():  # no native pools to fork
+                zenv.setdefault(name, value)
         try:
             if unprivileged:
                 cg = await asyncio.to_thread(cgroups.Cgroup.create, f"zygote-{scratch.name}",
