@@ -24,8 +24,8 @@ user code) holds a descriptor of its mount namespace's real root (ROOT_FD_ENV): 
 returns there to build its container's root from host paths before pivoting away. An
 image's zygote, or a memory snapshot's (`_take_snapshot`: the user's code loaded first),
 is the root of a user namespace of its own and reaches no host path ("userns" requests):
-the init gives the server its pid (SCM_CREDENTIALS) to be moved into its cgroup, then
-attaches the binds the server passed as descriptors (`_enter_box`). It dies with the
+the init gives the server its pid (SCM_CREDENTIALS) to be moved into its cgroup, and
+meanwhile attaches the binds the server passed as descriptors (`_enter_box`). It dies with the
 server (parent-death signal, and its control socket's end of file).
 """
 
@@ -252,14 +252,17 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
         os.close(status)
         os.dup2(out, 1)  # not the zygote's own stdout and stderr any more
         os.dup2(err, 2)
-        if req.get("userns"):
-            _enter_box(req, fds)
+        cred = _enter_box(req, fds) if req.get("userns") else None
         _prepare(req["prep"])
         new_root = req["prep"]["scratch"] + "/.root"
         settings = namespaces.build_root(req["args"], new_root)
         if os.read(placed, 1) != b"1":  # before anything of the container's runs
             raise OSError("it could not be moved into its cgroup")
         os.close(placed)
+        if cred is not None:   # the server moved it meanwhile
+            if cred.recv(8) != b"go":
+                raise OSError("the server did not move the container into its cgroup")
+            cred.detach()  # closed with the other descriptors
         namespaces.pivot_into(new_root)
         namespaces.keep_only_caps(settings["caps"])
         runtime = os.fork()
@@ -280,23 +283,23 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
             os._exit(code if code >= 0 else 128 - code)
 
 
-def _enter_box(req: dict, fds: list[int]):
+def _enter_box(req: dict, fds: list[int]) -> socket.socket:
     """In an image's zygote: tells the server this process's host pid (SCM_CREDENTIALS:
-    the kernel says it, in the server's pid namespace) and waits while the server moves it
-    into the container's cgroup; then mounts the scratch space and the binds the server
-    made (descriptors: nothing of the host's is reachable by path here)."""
+    the kernel says it, in the server's pid namespace), for the server to move it into the
+    container's cgroup while it mounts the scratch space and the binds the server made
+    (descriptors: nothing of the host's is reachable by path here); → the socket the
+    server says "go" on once it is there (`_init` waits for it before the pivot: nothing
+    of the container's runs before)."""
     cred = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fds[3])
     ids = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
     cred.sendmsg([b"init"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, ids)])
-    if cred.recv(8) != b"go":
-        raise OSError("the server did not move the container into its cgroup")
-    cred.detach()  # closed with the other descriptors
     namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
     namespaces.mount("tmpfs", BOX, "tmpfs", namespaces.MS_NOSUID | namespaces.MS_NODEV,
                      "mode=0755")
     namespaces.attach(fds[4], f"{BOX}/s")
     for i, is_dir in enumerate(req["binds"]):
         namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
+    return cred
 
 
 def _place(init: int, procs_files: list[str], place: int):
