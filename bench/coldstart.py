@@ -1,6 +1,6 @@
 """Cold starts on the bwrap runtime: forked from a zygote beside exec'd, in one run.
 
-    python bench/coldstart.py [--reps 40] [--json bench/results/coldstart.json]
+    python bench/coldstart.py [--reps 40] [--only web] [--json bench/results/coldstart.json]
 
 Measures, each on a fresh server of its own:
 1. function cold start: the first `.remote()` of a function with no container (a fresh
@@ -141,27 +141,41 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=40)
     parser.add_argument("--image-reps", type=int, default=10)
+    parser.add_argument("--only", choices=("function", "web", "image"), action="append",
+                        help="measure only these parts (repeatable); all three by default")
     parser.add_argument("--json", default=str(BENCH_DIR / "results" / "coldstart.json"))
     args = parser.parse_args()
+    parts = set(args.only or ("function", "web", "image"))
     samples: dict[str, list[float]] = {}
-    log(f"ProcessPoolExecutor (spawn): first result x{args.reps}")
-    samples["pool_spawn"] = pool_cold(args.reps)
+    if "function" in parts:
+        log(f"ProcessPoolExecutor (spawn): first result x{args.reps}")
+        samples["pool_spawn"] = pool_cold(args.reps)
     for path, zygote in (("fork", True), ("exec", False)):
         with Server(zygote) as srv:
-            log(f"ketch ({path}): function cold start x{args.reps}")
-            samples[f"cold_{path}"] = function_cold(args.reps)
-            log(f"ketch ({path}): web zero-to-first-response x{args.reps}")
-            samples[f"web_{path}"] = web_cold(args.reps, srv.gw_port)
-            log(f"ketch ({path}): image function cold start x{args.image_reps}")
-            samples[f"image_{path}"] = image_cold(args.image_reps)
+            if "function" in parts:
+                log(f"ketch ({path}): function cold start x{args.reps}")
+                samples[f"cold_{path}"] = function_cold(args.reps)
+            if "web" in parts:
+                log(f"ketch ({path}): web zero-to-first-response x{args.reps}")
+                samples[f"web_{path}"] = web_cold(args.reps, srv.gw_port)
+            if "image" in parts:
+                log(f"ketch ({path}): image function cold start x{args.image_reps}")
+                samples[f"image_{path}"] = image_cold(args.image_reps)
     summary = {k: latency_summary(v) for k, v in samples.items()}
-    pool = summary["pool_spawn"]
-    ratios = {"cold_vs_spawn_pool_p50": summary["cold_fork"]["p50_ms"] / pool["p50_ms"],
-              "cold_vs_spawn_pool_p99": summary["cold_fork"]["p99_ms"] / pool["p99_ms"],
-              "exec_vs_spawn_pool_p50": summary["cold_exec"]["p50_ms"] / pool["p50_ms"],
-              "web_first_response_p50_ms": summary["web_fork"]["p50_ms"],
-              "image_fork_vs_exec_p50": summary["image_fork"]["p50_ms"] /
-              summary["image_exec"]["p50_ms"]}
+    ratios = {}
+    if "function" in parts:
+        pool = summary["pool_spawn"]
+        ratios.update({
+            "cold_vs_spawn_pool_p50": summary["cold_fork"]["p50_ms"] / pool["p50_ms"],
+            "cold_vs_spawn_pool_p99": summary["cold_fork"]["p99_ms"] / pool["p99_ms"],
+            "exec_vs_spawn_pool_p50": summary["cold_exec"]["p50_ms"] / pool["p50_ms"]})
+    if "web" in parts:
+        ratios["web_first_response_p50_ms"] = summary["web_fork"]["p50_ms"]
+        ratios["web_fork_vs_exec_p50"] = summary["web_fork"]["p50_ms"] / \
+            summary["web_exec"]["p50_ms"]
+    if "image" in parts:
+        ratios["image_fork_vs_exec_p50"] = summary["image_fork"]["p50_ms"] / \
+            summary["image_exec"]["p50_ms"]
     print(f"{'measure':34} {'p50 ms':>9} {'p99 ms':>9}")
     for k, s in summary.items():
         print(f"{k:34} {s['p50_ms']:9.1f} {s['p99_ms']:9.1f}")

@@ -113,9 +113,6 @@ def test_image_sandbox_files_both_apis(srv, tmp_path):
         except Exception as e:
             errors.append(type(e).__name__)
     res["old_errors"] = errors
-    # Started by exec (an image's sandbox, until image zygotes), bubblewrap is pid 1 and
-    # holds the credential in its environment; there it opens nothing: not a client
-    # session, not a second supervisor session.
     def sh(script):
         return sb.exec("bash", "-c", script).stdout.read().strip()
     res["pid1"] = sh("cat /proc/1/comm")
@@ -151,10 +148,14 @@ def test_image_sandbox_files_both_apis(srv, tmp_path):
     assert out["ls"] == ["d1", "old.txt", "up.bin"]
     assert out["old_errors"] == ["FileNotFoundError", "IsADirectoryError",
                                  "NotADirectoryError", "FileExistsError"]
+    # Forked from the image's zygote, no process in it holds the credential where another
+    # can read it. Started by exec (when the fork fails), bubblewrap is pid 1 and holds it
+    # in its environment; there it opens nothing: not a client session, not a second
+    # supervisor session.
     if out["pid1"] == "bwrap":
         assert out["token_found"] and out["as_client"] == "auth"
         assert out["as_sandbox"] == "not_found"
-    else:   # forked: no process in it holds the credential where another can read it
+    else:
         assert not out["token_found"]
 
 
@@ -319,12 +320,16 @@ def test_tunnel_into_the_sandboxs_own_network(srv):
 def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     out = client(srv, """
     sb = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+    # (forked from the image's zygote: its files are its user namespace's; the layer
+    # holds the owners as it sees them, and a directory it replaced stays replaced)
     sb.exec("bash", "-c", "mkdir -p /opt/tool && echo v1 > /opt/tool/version && "
-            "rm /etc/debian_version").wait()
+            "chown 1000:1001 /opt/tool/version && rm /etc/debian_version && "
+            "rm -r /etc/apt && mkdir /etc/apt && echo mine > /etc/apt/mine").wait()
     image = sb.snapshot_filesystem()
     sb.terminate()
     again = ketch.Sandbox.create(app=app, image=image)
-    p = again.exec("bash", "-c", "cat /opt/tool/version; ls /etc/debian_version 2>&1 | wc -l;"
+    p = again.exec("bash", "-c", "cat /proc/1/comm; stat -c %u:%g /opt/tool/version /opt/tool; "
+                   "ls /etc/apt; cat /opt/tool/version; ls /etc/debian_version 2>&1 | wc -l;"
                    " test -e /etc/debian_version && echo there || echo gone")
     seen = p.stdout.read().split()
     again.terminate()
@@ -332,7 +337,10 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
 
     @fn_app.function(image=image, serialized=True)
     def read_version():
-        return open("/opt/tool/version").read().strip()
+        import os
+        st = os.stat("/opt/tool/version")
+        return [open("/opt/tool/version").read().strip(), f"{st.st_uid}:{st.st_gid}",
+                os.listdir("/etc/apt")]
 
     with fn_app.run():
         from_function = read_version.remote()
@@ -344,8 +352,10 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     print(json.dumps({"seen": seen, "function": from_function, "extend": extend,
                       "image": image.object_id}))
     """)
-    assert out["seen"][0] == "v1" and out["seen"][-1] == "gone"   # the whiteout held too
-    assert out["function"] == "v1"
+    assert out["seen"][0] != "bwrap"   # forked
+    assert out["seen"][1:5] == ["1000:1001", "0:0", "mine", "v1"]
+    assert out["seen"][-1] == "gone"   # the whiteout held too
+    assert out["function"] == ["v1", "1000:1001", ["mine"]]
     assert out["extend"] == "not in ketch yet" and out["image"].startswith("im-")
     listed = srv.ketch("image", "list", "--json")
     assert out["image"] in listed.stdout
@@ -446,7 +456,7 @@ def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):
     one = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
     one.exec("bash", "-c", "mkdir -p /work/proj/sub && echo one > /work/proj/a.txt && "
              "echo deep > /work/proj/sub/b.txt && ln -s /etc/hostname /work/proj/link && "
-             "ln -s {host_only} /work/evil").wait()
+             "chown 1000:1001 /work/proj/a.txt && ln -s {host_only} /work/evil").wait()
     image = one.snapshot_directory("/work/proj")
     errors = []
     for path in ("/work/evil", "/no/such"):   # a symlink resolves inside the sandbox
@@ -462,6 +472,10 @@ def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):
         return two.exec("bash", "-c", cmd).stdout.read()
     mounted = sh("cat /data/a.txt /data/sub/b.txt; readlink /data/link; ls /data; "
                  "echo new > /data/new && cat /data/new")
+    # owners as the first sandbox had them (in its user namespace), at a path made for it
+    two.mount_image("/made/here", image)
+    owners = sh("stat -c %u:%g /data/a.txt /data/sub /made/here /made/here/a.txt /data/new")
+    two.unmount_image("/made/here")
     two.unmount_image("/data")
     after = sh("ls /data; cat /data/x")
     for bad in (lambda: two.mount_image("/", image), lambda: two.unmount_image("/data")):
@@ -470,8 +484,10 @@ def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):
         except (InvalidError, NotFoundError) as exc:
             errors.append(type(exc).__name__)
     two.terminate()
-    print(json.dumps({{"mounted": mounted, "after": after, "errors": errors}}))
+    print(json.dumps({{"mounted": mounted, "after": after, "errors": errors,
+                      "owners": owners}}))
     """)
+    assert out["owners"].split() == ["1000:1001", "0:0", "0:0", "1000:1001", "0:0"]
     assert out["mounted"].split() == ["one", "deep", "/etc/hostname", "a.txt", "link", "sub",
                                       "new"]
     assert out["after"].split() == ["x", "old"]   # the sandbox's own directory again

@@ -193,6 +193,7 @@ SNAPPED = """
     with snapped.app.run():
         out["two"] = list(snapped.Snapped().report.map([3, 3]))
         out["threaded"] = snapped.Threaded().ping.remote()
+        out["native"] = snapped.NativeThreaded().ping.remote()
     with snapped.app.run():  # a new app: a new code version
         out["again"] = snapped.Snapped().report.remote(0)
     print(json.dumps(out))
@@ -208,6 +209,8 @@ def test_memory_snapshots(srv):
     assert a["snap_id"] == b["snap_id"]               # ...of one snapshot
     for one in (a, b, out["again"]):
         assert one["snap_pid"] != one["pid"] and one["enter_pid"] == one["pid"] == 2
+        # OpenMP at one thread while the snapshot was taken, one per CPU after the fork
+        assert one["snap_omp"] == ["1", 1] and one["omp"] == one["cpus"], one
     assert out["again"]["snap_id"] != a["snap_id"]   # a new version, a new snapshot
     log = srv.log()
     assert log.count("is ready for the host system with a memory snapshot") == 2, log[-3000:]
@@ -217,6 +220,10 @@ def test_memory_snapshots(srv):
     assert "threads still run after its import and @enter(snap=True) hooks (left-running)" \
         in log and "start them in an @enter(snap=False) hook instead" in log, log[-3000:]
     assert "its containers start by exec" in log, log[-3000:]
+    # NativeThreaded: a thread Python does not see is refused too, naming the fix
+    assert out["native"] == "pong"
+    assert "1 native thread(s) still run after its import and @enter(snap=True) hooks" \
+        in log and "start other pools in an @enter(snap=False) hook" in log, log[-3000:]
 
 
 BOMBED = """
@@ -285,7 +292,11 @@ def test_what_an_images_startup_code_starts_in_its_zygote_is_bounded_and_reaped(
         v1 = os.path.exists("/sys/fs/cgroup/pids/cgroup.procs")
         group_dir = f"/sys/fs/cgroup{'/pids' if v1 else ''}{group}"
         with open(f"{group_dir}/cgroup.procs") as f:  # no keeper or init of a container
-            assert {int(p) for p in f.read().split()} == {zygote, *left}
+            held = {int(p) for p in f.read().split()}
+        # but its spare keeper and init, made ahead of the next container
+        spare = {p for p in held - {zygote, *left} if int(_status(p, "PPid")) == zygote}
+        spare |= {p for p in held if int(_status(p, "PPid")) in spare}
+        assert len(spare) <= 2 and held == {zygote, *left, *spare}, (held, spare)
         with open(f"{os.path.dirname(group_dir)}/{out['container_id']}/cgroup.procs") as f:
             procs = {int(p) for p in f.read().split()}
         # the container's keeper is in the container's cgroup, and leaves a stop's SIGTERM

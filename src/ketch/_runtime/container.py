@@ -130,9 +130,19 @@ async def _main() -> int:
             runtime.stopping.set()
 
     conn = await _wire.open_connection(address, on_frame, on_close)
-    await conn.request(hello=pb.Hello(token=os.environ.get("KETCH_TOKEN", ""), role="container",
-                                      container_id=os.environ["KETCH_CONTAINER_ID"]))
-    reply = await conn.request(container_init=pb.ContainerInit())
+    # Both in one write: the server handles a connection's frames in order, so the spec
+    # comes back in the same round trip as the hello's answer.
+    hello = asyncio.ensure_future(conn.request(hello=pb.Hello(
+        token=os.environ.get("KETCH_TOKEN", ""), role="container",
+        container_id=os.environ["KETCH_CONTAINER_ID"])))
+    init = asyncio.ensure_future(conn.request(container_init=pb.ContainerInit()))
+    try:
+        await hello
+    except BaseException:
+        init.cancel()
+        init.add_done_callback(lambda t: t.cancelled() or t.exception())  # said already
+        raise
+    reply = await init
     runtime = ContainerRuntime(conn, reply.container_spec)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, runtime.stopping.set)

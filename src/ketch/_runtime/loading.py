@@ -22,6 +22,7 @@ from .._functions import Function
 from .._partial import ENTER, EXIT, instantiate, lifecycle_methods
 from .._serialization import deserialize
 from ..proto import ketch_pb2 as pb
+from . import threadpools
 
 
 def load_target(spec: pb.FunctionSpec):
@@ -65,12 +66,24 @@ def preload(container_spec: pb.ContainerSpec):
     code = UserCode(container_spec.spec, container_spec.class_params)
     asyncio.run(code.load(snap_only=True))
     asyncio.set_event_loop(None)
+    name = container_spec.spec.name
     extra = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
     if extra:
         raise RuntimeError(
-            f"memory snapshot of {container_spec.spec.name}: threads still run after its "
+            f"memory snapshot of {name}: threads still run after its "
             f"import and @enter(snap=True) hooks ({', '.join(extra)}), and a fork would leave "
             "them behind; start them in an @enter(snap=False) hook instead")
+    native = threadpools.native_threads()
+    if native:
+        raise RuntimeError(
+            f"memory snapshot of {name}: {native} native thread(s) still run after its "
+            "import and @enter(snap=True) hooks (a library's thread pool), and a fork would "
+            "leave them behind (an OpenMP pool that ran before the fork hangs the "
+            "container's next parallel operation). The snapshot runs with "
+            "OMP_NUM_THREADS=1 unless the image sets it, so OpenMP (torch), OpenBLAS and "
+            "MKL start none: set OMP_NUM_THREADS in the function's env (secrets=) rather "
+            "than the image's; start other pools in an @enter(snap=False) hook, or keep them "
+            "off while the snap hooks run (e.g. TOKENIZERS_PARALLELISM=false)")
     _PRELOADED = ((container_spec.spec.SerializeToString(deterministic=True),
                    container_spec.class_params), code)
 
@@ -93,6 +106,7 @@ class UserCode:
         if loaded:
             target, self.instance = _PRELOADED[1].target, _PRELOADED[1].instance
             kinds = [False]
+            threadpools.restore(os.environ)  # the snapshot ran them at one thread
         else:
             target = load_target(self.spec)
             kinds = [True] if snap_only else [True, False]

@@ -12,9 +12,9 @@ becomes three processes:
   the keeper while it builds the root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
   only the container's capabilities, forks the runtime and reaps orphans, exiting with
   the runtime's status (as bubblewrap's init does);
-- the host system's zygote keeps one **spare** keeper ahead of its next request
-  (`_make_spare`): its namespaces made and its init forked, both waiting for a request
-  with a network of its own;
+- every zygote keeps one **spare** keeper ahead of its next request (`_make_spare`):
+  its namespaces made and its init forked, both waiting for a request with a network of
+  its own;
 - the **runtime** (pid 2): its stdio and the network's ready pipe at 0-3, every other fd
   closed, the container's environment, then `container.main()` as after an exec.
 
@@ -24,8 +24,8 @@ user code) holds a descriptor of its mount namespace's real root (ROOT_FD_ENV): 
 returns there to build its container's root from host paths before pivoting away. An
 image's zygote, or a memory snapshot's (`_take_snapshot`: the user's code loaded first),
 is the root of a user namespace of its own and reaches no host path ("userns" requests):
-the init gives the server its pid (SCM_CREDENTIALS) to be moved into its cgroup, then
-attaches the binds the server passed as descriptors (`_enter_box`). It dies with the
+the init gives the server its pid (SCM_CREDENTIALS) to be moved into its cgroup, and
+meanwhile attaches the binds the server passed as descriptors (`_enter_box`). It dies with the
 server (parent-death signal, and its control socket's end of file).
 """
 
@@ -75,7 +75,7 @@ def serve(control: socket.socket, root_fd: int):
             raise RuntimeError("the zygote must not run threads when it forks")
         req = json.loads(msg)
         handed = False
-        if spare is not None and req["own_network"] and not req.get("userns"):
+        if spare is not None and req["own_network"]:
             spare_ready = spare_ready or _said_ready(spare)
             if spare_ready:
                 try:
@@ -158,14 +158,13 @@ def _keep(init: int, status: int):
     os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
 
 
-def _make_spare(control: socket.socket, root_fd: int) -> socket.socket | None:
-    """The host system's zygote keeps one keeper made ahead of its request, with its
-    fresh namespaces (network included) and its init forked, waiting: a container's
-    start skips two forks and the unshare. It says "ready" when it can take a request
-    (until then requests are forked as before). Only the request's socket reaches it;
-    it exits with the zygote (end of file). None for an image's zygote."""
-    if root_fd < 0:
-        return None
+def _make_spare(control: socket.socket, root_fd: int) -> socket.socket:
+    """A zygote keeps one keeper made ahead of its request, with its fresh namespaces
+    (network included) and its init forked, waiting: a container's start skips two forks
+    and the unshare (for a memory snapshot's zygote, holding torch, each fork costs tens
+    of milliseconds). It says "ready" when it can take a request (until then requests
+    are forked as before). Only the request's socket reaches it; it exits with the
+    zygote (end of file)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -189,11 +188,15 @@ def _said_ready(spare: socket.socket) -> bool | None:
 
 def _spare_keeper(request: socket.socket, root_fd: int):
     err = status = None
+    userns = root_fd < 0  # an image's or a snapshot's zygote: as `_keeper` for "userns"
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.fchdir(root_fd)
-        os.chroot(".")
-        os.close(root_fd)
+        if userns:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            os.fchdir(root_fd)
+            os.chroot(".")
+            os.close(root_fd)
         namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
         namespaces.loopback_up()
         to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -213,7 +216,8 @@ def _spare_keeper(request: socket.socket, root_fd: int):
             os._exit(0)
         err, status = fds[1], fds[2]
         socket.send_fds(to_init, [msg], fds)
-        os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
+        if not userns:  # else the init says who it is, as the server sees it
+            os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
         _place(init, json.loads(msg)["prep"]["procs"], place)
         for fd in fds:
             if fd != status:
@@ -248,14 +252,17 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
         os.close(status)
         os.dup2(out, 1)  # not the zygote's own stdout and stderr any more
         os.dup2(err, 2)
-        if req.get("userns"):
-            _enter_box(req, fds)
+        cred = _enter_box(req, fds) if req.get("userns") else None
         _prepare(req["prep"])
         new_root = req["prep"]["scratch"] + "/.root"
         settings = namespaces.build_root(req["args"], new_root)
         if os.read(placed, 1) != b"1":  # before anything of the container's runs
             raise OSError("it could not be moved into its cgroup")
         os.close(placed)
+        if cred is not None:   # the server moved it meanwhile
+            if cred.recv(8) != b"go":
+                raise OSError("the server did not move the container into its cgroup")
+            cred.detach()  # closed with the other descriptors
         namespaces.pivot_into(new_root)
         namespaces.keep_only_caps(settings["caps"])
         runtime = os.fork()
@@ -276,23 +283,23 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
             os._exit(code if code >= 0 else 128 - code)
 
 
-def _enter_box(req: dict, fds: list[int]):
+def _enter_box(req: dict, fds: list[int]) -> socket.socket:
     """In an image's zygote: tells the server this process's host pid (SCM_CREDENTIALS:
-    the kernel says it, in the server's pid namespace) and waits while the server moves it
-    into the container's cgroup; then mounts the scratch space and the binds the server
-    made (descriptors: nothing of the host's is reachable by path here)."""
+    the kernel says it, in the server's pid namespace), for the server to move it into the
+    container's cgroup while it mounts the scratch space and the binds the server made
+    (descriptors: nothing of the host's is reachable by path here); → the socket the
+    server says "go" on once it is there (`_init` waits for it before the pivot: nothing
+    of the container's runs before)."""
     cred = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fds[3])
     ids = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
     cred.sendmsg([b"init"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, ids)])
-    if cred.recv(8) != b"go":
-        raise OSError("the server did not move the container into its cgroup")
-    cred.detach()  # closed with the other descriptors
     namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
     namespaces.mount("tmpfs", BOX, "tmpfs", namespaces.MS_NOSUID | namespaces.MS_NODEV,
                      "mode=0755")
     namespaces.attach(fds[4], f"{BOX}/s")
     for i, is_dir in enumerate(req["binds"]):
         namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
+    return cred
 
 
 def _place(init: int, procs_files: list[str], place: int):

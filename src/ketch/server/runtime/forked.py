@@ -200,14 +200,12 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
     pid = await _init_pid(cred)
     if pid:
         try:
-            # its keeper too: the zygote's cgroup (killed when the zygote goes) holds none
-            # of a running container's processes
-            for procs in (box.cgroup.procs_files if box.cgroup else []):
-                for one in (_parent_of(pid), pid):
-                    with open(procs, "w") as f:
-                        f.write(str(one))
             if box.netstack:
                 box.netstack.started(pid)
+            # its keeper too: the zygote's cgroup (killed when the zygote goes) holds none
+            # of a running container's processes. In a thread: in cgroup v1 the first move
+            # waits for an RCU grace period (the init mounts its root meanwhile).
+            await asyncio.to_thread(_move, pid, box.cgroup.procs_files if box.cgroup else [])
             cred.send(b"go")
         except OSError:
             os.kill(pid, 9)  # not in its cgroup: it must not run
@@ -246,6 +244,13 @@ async def _init_pid(cred: socket.socket) -> int:
         if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and msg == b"init":
             return int.from_bytes(data[:4], "little", signed=True)
     return 0
+
+
+def _move(pid: int, procs_files: list[str]):
+    for procs in procs_files:
+        for one in (_parent_of(pid), pid):
+            with open(procs, "w") as f:
+                f.write(str(one))
 
 
 def _parent_of(pid: int) -> int:

@@ -109,4 +109,6 @@ def overlay_options(n_layers: int) -> str:
     if not n_layers:
         return ""
     lower = ":".join(f"{LAYERS}/l{i}" for i in reversed(range(n_layers)))
-    return f"lowerdir={lower},upperdir={BOX}/s/upper,workdir={BOX}/s/work"
+    # userxattr: made in the user namespace, it marks opaque directories with user.*
+    # attributes (trusted.* ones are host root's; without, removing a directory fails)
+    return f"userxattr,lowerdir={lower},upperdir={BOX}/s/upper,workdir={BOX}/s/work"

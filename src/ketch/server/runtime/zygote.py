@@ -38,7 +38,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..._runtime import namespaces, supervisor
+from ..._runtime import namespaces, supervisor, threadpools
 from ..._runtime.zygote import CONTROL_FD_ENV, MAX_FDS, MAX_REQUEST, ROOT_FD_ENV, SNAPSHOT_ENV
 from . import cgroups, userns
 from .base import ContainerLaunch
@@ -74,10 +74,6 @@ def eligible(launch: ContainerLaunch) -> str:
         return "GPU containers start by exec"
     if entry_of(launch) is None:
         return "only function and sandbox containers fork"
-    if launch.image_layers and entry_of(launch) == "supervisor":
-        # Its files live in a user namespace there, which the server's mount_image,
-        # snapshot_directory and snapshot_filesystem (host ids in layers) do not handle yet.
-        return "an image's sandbox starts by exec"
     if any(k.startswith("PYTHON") and k != "PYTHONUNBUFFERED" for k in launch.env):
         return "PYTHON* variables are read at interpreter start"
     return ""
@@ -225,6 +221,8 @@ class ZygotePool:
             # no GPU while the snap=True hooks run (Modal's rule; nor has its view one)
             zenv.update({SNAPSHOT_ENV: "1", "KETCH_CODE_DIR": "/root",
                          "CUDA_VISIBLE_DEVICES": ""})
+            for name, value in threadpools.SNAPSHOT_ENV.items():  # no native pools to fork
+                zenv.setdefault(name, value)
         try:
             if unprivileged:
                 cg = await asyncio.to_thread(cgroups.Cgroup.create, f"zygote-{scratch.name}",

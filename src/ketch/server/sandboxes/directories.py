@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import ServiceError
+from . import layer_ids
 from .model import SandboxRecord
 from .on_node import on_node_for
 
@@ -78,20 +79,28 @@ async def run_helper(what: str, *args: str):
 
 async def copy_out(what: str, handle, sandbox_id: str, path: str, dest: Path):
     """The sandbox's directory `path` (resolved inside it; other file systems mounted
-    below it left out), copied to `dest`."""
+    below it left out), copied to `dest` with its owners as the sandbox sees them."""
     await run_helper(what, "copy-out", sandbox_pid(what, handle, sandbox_id), path, str(dest))
+    if handle.id_base:   # a user namespace's: its host ids shifted back
+        await asyncio.to_thread(layer_ids.make_layer, str(dest), handle.id_base)
 
 
 async def mount_layers(what: str, handle, sandbox_id: str, path: str, layer: Path,
                        lowers: list[str]):
     """The layers (lowest first) mounted at `path`, writes going to `layer`."""
     await run_helper(what, "mount", sandbox_pid(what, handle, sandbox_id), path,
-                     str(handle.pid), str(layer), *[str(p) for p in reversed(lowers)])
+                     _outer(handle), str(layer), *[str(p) for p in reversed(lowers)])
 
 
 async def unmount_layers(what: str, handle, sandbox_id: str, path: str, layer: str):
     await run_helper(what, "umount", sandbox_pid(what, handle, sandbox_id), path,
-                     str(handle.pid), layer)
+                     _outer(handle), layer)
+
+
+def _outer(handle) -> str:
+    """Where nshelper stages the overlay: a user namespace's in one of the helper's own
+    ("-"), its layers idmapped into the namespace; else in the container's outer one."""
+    return "-" if handle.id_base else str(handle.pid)
 
 
 class SandboxDirectories:

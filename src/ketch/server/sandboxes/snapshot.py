@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import ServiceError
 from ..runtime import seed
+from . import layer_ids
 from .directories import copy_out
 from .model import SandboxRecord
 
@@ -69,6 +70,7 @@ async def gather(what: str, handle, sandbox_id: str, containers_root: Path, sour
             raise ServiceError(f"sandbox {sandbox_id} has no file system to snapshot (it "
                                "has ended)")
         await asyncio.to_thread(_copy, upper, fs)
+        await asyncio.to_thread(layer_ids.make_layer, str(fs), handle.id_base)
     elif source == "on_host":
         await _gather_on_host(what, handle, sandbox_id, fs)
     else:

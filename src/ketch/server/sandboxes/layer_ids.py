@@ -1,0 +1,48 @@
+"""A tree copied out of a sandbox, made a layer as images hold them.
+
+A sandbox forked from an image's zygote runs in that zygote's user namespace: what it
+writes is owned on disk by the namespace's host ids (base + the id inside), and its
+overlay (mounted there, `userxattr`) marks opaque directories with `user.overlay.opaque`.
+A layer holds the ids as the container sees them (0 = root), so that any later container
+(by exec as host root, or in another zygote's namespace, whose idmapped layers show host
+id N as its own N) sees the same owners; and it marks opaque directories for both kinds
+of overlay: `trusted.overlay.opaque` for one mounted by host root, `user.overlay.opaque`
+for one mounted in a user namespace.
+
+Imports only the standard library (it runs wherever the copy is made).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+IDS = 65536   # the ids a zygote's user namespace maps (runtime/userns.py)
+_OPAQUE = ("trusted.overlay.opaque", "user.overlay.opaque")
+
+
+def make_layer(fs: str, base: int = 0):
+    """Shifts every owner in [base, base + IDS) back by base (base 0: none), and marks each
+    opaque directory for both overlays. Ids outside that range are left as they are: the
+    namespace cannot have made them."""
+    _fix(fs, base)
+    for dirpath, dirnames, filenames in os.walk(fs):
+        for name in dirnames + filenames:
+            _fix(os.path.join(dirpath, name), base)
+
+
+def _fix(path: str, base: int):
+    st = os.lstat(path)
+    if base:
+        uid = st.st_uid - base if base <= st.st_uid < base + IDS else -1
+        gid = st.st_gid - base if base <= st.st_gid < base + IDS else -1
+        if uid >= 0 or gid >= 0:
+            os.lchown(path, uid, gid)
+            if stat.S_ISREG(st.st_mode) and st.st_mode & (stat.S_ISUID | stat.S_ISGID):
+                os.chmod(path, stat.S_IMODE(st.st_mode))  # chown cleared them
+    if stat.S_ISDIR(st.st_mode):
+        names = os.listxattr(path, follow_symlinks=False)
+        if any(n in names and os.getxattr(path, n, follow_symlinks=False) == b"y"
+               for n in _OPAQUE):
+            for n in _OPAQUE:
+                os.setxattr(path, n, b"y", follow_symlinks=False)
