@@ -1,15 +1,16 @@
 """The gateway to a container on this machine beside the gateway to a container on another
 "node" through its web relay (ketch.node.relay), in one run.
 
-    python bench/relay.py [--duration 8] [--connections 32] [--rounds 2] [--json PATH]
+    python bench/relay.py [--duration 2] [--connections 32] [--rounds 8] [--json PATH]
 
 The node is a network namespace of its own joined by a veth pair (tests/node_fixtures.py),
 running the relays as an agent would; the server's gateway reaches the relayed endpoint's
 container through it (the node registry's answer, read from a file), the other directly.
 Both containers run the same trivial ASGI app (bench/_relay_app.py) on the process runtime.
 wrk (Debian: apt-get install wrk) measures requests/s for a 2-byte answer and MiB/s for a
-1 MiB one, alternating local and relayed `--rounds` times; prints the best of each and the
-ratios (target: relayed ≥ 0.8 × local), and writes JSON to bench/results/relay.json.
+1 MiB one in `--rounds` pairs of `--duration`-second slices, local and relayed back to back;
+prints each pair's ratio and their median (target: relayed ≥ 0.8 × local) and the CPU a
+request costs each process, and writes JSON to bench/results/relay.json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,17 +50,15 @@ def containers(srv: NodeServer) -> dict[str, str]:
     raise RuntimeError(f"the bench's containers did not start: {listed.stdout}")
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
+def cpu_s(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
 def measured(url: str, args, pids: dict[str, int]) -> dict:
-    """wrk's figures (after a warm-up), and the CPU each process spent per 1,000
-    requests during the measured run."""
-    subprocess.run(["wrk", "-t1", f"-c{args.connections}", "-d1s", url], capture_output=True,
-                   check=True)
+    """wrk's figures for one slice, and the CPU each process spent per 1,000 requests
+    (all of it, and the kernel's part)."""
     before = {name: cpu_s(pid) for name, pid in pids.items()}
     out = subprocess.run(["wrk", "-t1", f"-c{args.connections}", "--latency",
                           f"-d{args.duration:g}s", url], capture_output=True, text=True,
@@ -69,18 +69,52 @@ def measured(url: str, args, pids: dict[str, int]) -> dict:
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
               "p50_ms": latency["50"], "p99_ms": latency["99"], "requests": requests}
-    result["cpu_ms_per_1k"] = {name: (after[name] - before[name]) * 1e6 / max(requests, 1)
-                               for name in pids}
+    spent = {name: [a - b for a, b in zip(after[name], before[name])] for name in pids}
+    result["cpu_ms_per_1k"] = {name: sum(s) * 1e6 / max(requests, 1)
+                               for name, s in spent.items()}
+    result["sys_ms_per_1k"] = {name: s[1] * 1e6 / max(requests, 1)
+                               for name, s in spent.items()}
     return result
+
+
+def paired(args, urls: dict[str, str], pids: dict[str, dict[str, int]]) -> dict:
+    """`--rounds` pairs of slices, local and relayed back to back (the order alternating, so
+    a load that rises or falls through a pair favours neither): the machine's other work
+    changes from second to second, and a ratio of two slices a second apart sees the same.
+    Returns each slice and each pair's ratio."""
+    for name, url in urls.items():   # warm-up: connections made, code paths hot
+        subprocess.run(["wrk", "-t1", f"-c{args.connections}", "-d1s", url],
+                       capture_output=True, check=True)
+    slices: dict[str, list] = {"local": [], "relayed": []}
+    for i in range(args.rounds):
+        for name in (("local", "relayed") if i % 2 == 0 else ("relayed", "local")):
+            slices[name].append(measured(urls[name], args, pids[name]))
+    ratios = [r["rps"] / l["rps"] for l, r in zip(slices["local"], slices["relayed"])]
+    return {"slices": slices, "pair_ratios": ratios}
+
+
+def cpu_per_request(slices: list[dict]) -> float:
+    """CPU µs per request of every process on the path, over all slices."""
+    requests = sum(s["requests"] for s in slices)
+    return sum(sum(s["cpu_ms_per_1k"].values()) * s["requests"] for s in slices) / requests
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=8)
+    parser.add_argument("--duration", type=float, default=2, help="seconds per slice")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=8, help="pairs of slices per size")
+    parser.add_argument("--machines", type=int, choices=(1, 2), default=2,
+                        help="2: the head's side (wrk, the gateway) on CPU 0 and the "
+                        "containers and the relay on CPU 1, as two machines would split the "
+                        "work; 1: every process on every CPU")
     parser.add_argument("--json", default=str(BENCH_DIR / "results" / "relay.json"))
     args = parser.parse_args()
+    if args.machines == 2:
+        if len(os.sched_getaffinity(0)) < 2:
+            parser.error("--machines 2 needs two CPUs")
+        head_cpu, node_cpu = sorted(os.sched_getaffinity(0))[:2]
+        os.sched_setaffinity(0, {head_cpu})   # the server and wrk inherit it
     root = Path(tempfile.mkdtemp(prefix="ketch-relaybench-"))
     with NodeNamespace(secrets.randbelow(200) + 20) as ns:
         srv = NodeServer(root / "server", [], listen_host="0.0.0.0").start()
@@ -94,39 +128,47 @@ def main():
             ids = containers(srv)
             (srv.data_dir / "relay-routes.json").write_text(
                 json.dumps({ids["relayed"]: relays.target()}))
+            container = {name: int((srv.data_dir / "container-pids" / cid).read_text()
+                                   .split()[0]) for name, cid in ids.items()}
+            if args.machines == 2:   # every thread of each (taskset -a)
+                for pid in (*container.values(), relays.proc.pid):
+                    subprocess.run(["taskset", "-a", "-cp", str(node_cpu), str(pid)],
+                                   check=True, capture_output=True)
+            pids = {"local": {"server": srv.proc.pid, "container": container["local"]},
+                    "relayed": {"server": srv.proc.pid, "relay": relays.proc.pid,
+                                "container": container["relayed"]}}
             base = f"http://127.0.0.1:{srv.gateway_port}/relaybench--"
-            runs: dict[str, list] = {}
-            for _ in range(args.rounds):
-                for name in ("local", "relayed"):
-                    for size, path in (("small", "/"), ("1mib", "/big")):
-                        runs.setdefault(f"{name}_{size}", []).append(measured(
-                            base + name + path, args,
-                            {"server": srv.proc.pid, "relay": relays.proc.pid}))
+            sizes = {size: paired(args, {name: base + name + path for name in pids}, pids)
+                     for size, path in (("small", "/"), ("1mib", "/big"))}
         finally:
             if relays is not None:
                 relays.stop()
             srv.stop()
-    best = {k: max(v, key=lambda r: r["rps"]) for k, v in runs.items()}
-    ratios = {size: best[f"relayed_{size}"]["rps"] / best[f"local_{size}"]["rps"]
-              for size in ("small", "1mib")}
-    for key, r in best.items():
-        extra = f"  {r['rps']:6.0f} MiB/s" if key.endswith("1mib") else ""
-        cpu = "  ".join(f"{k} {v:.0f}" for k, v in r["cpu_ms_per_1k"].items())
-        print(f"{key:16} {r['rps']:9.0f} req/s  p50 {r['p50_ms']:6.2f} ms  "
-              f"p99 {r['p99_ms']:6.2f} ms{extra}  CPU ms/1k requests: {cpu}")
-    for size, ratio in ratios.items():
-        verdict = "meets" if ratio >= TARGET else "misses"
-        print(f"relayed/local ({size}): {ratio:.2f} ({verdict} the {TARGET} target)")
-    # Where the relay runs on a machine of its own, the gateway's CPU per request bounds
-    # its throughput: requests per gateway CPU-second, relayed over local.
-    per_cpu = {size: best[f"local_{size}"]["cpu_ms_per_1k"]["server"]
-               / best[f"relayed_{size}"]["cpu_ms_per_1k"]["server"]
-               for size in ("small", "1mib")}
-    for size, ratio in per_cpu.items():
-        print(f"gateway requests per CPU-second, relayed/local ({size}): {ratio:.2f}")
-    out = {"args": vars(args), "runs": runs, "best": best, "ratios": ratios,
-           "gateway_per_cpu_ratios": per_cpu,
-           "cpus": os.cpu_count(), "load": os.getloadavg(), "at": time.time()}
+    out = {"args": vars(args), "sizes": sizes, "cpus": os.cpu_count(),
+           "load": os.getloadavg(), "at": time.time()}
+    for size, run in sizes.items():
+        for name, slices in run["slices"].items():
+            rps = sorted(s["rps"] for s in slices)
+            cpu = {k: sum(s["cpu_ms_per_1k"][k] for s in slices) / len(slices)
+                   for k in slices[0]["cpu_ms_per_1k"]}
+            sys_ = {k: sum(s["sys_ms_per_1k"][k] for s in slices) / len(slices)
+                    for k in cpu}
+            unit = " MiB/s" if size == "1mib" else " req/s"
+            print(f"{name + '_' + size:16} median {statistics.median(rps):7.0f}{unit} "
+                  f"(range {rps[0]:.0f}-{rps[-1]:.0f})  CPU µs/request: "
+                  + "  ".join(f"{k} {v:.0f} ({sys_[k]:.0f} sys)" for k, v in cpu.items()))
+        ratios = run["pair_ratios"]
+        run["median_ratio"] = statistics.median(ratios)
+        run["pairs_meeting"] = sum(r >= TARGET for r in ratios)
+        # With every process on the same two cores, throughput follows the CPU a request
+        # costs all of them together (two machines would split the relay's part off).
+        run["cpu_ratio"] = (cpu_per_request(run["slices"]["local"])
+                            / cpu_per_request(run["slices"]["relayed"]))
+        verdict = "meets" if run["median_ratio"] >= TARGET else "misses"
+        print(f"relayed/local ({size}): median {run['median_ratio']:.2f} of {len(ratios)} "
+              f"pairs ({verdict} the {TARGET} target; {run['pairs_meeting']} pairs meet it; "
+              f"each {' '.join(f'{r:.2f}' for r in ratios)}); CPU per request, local/relayed "
+              f"{run['cpu_ratio']:.2f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=1))
 

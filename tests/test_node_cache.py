@@ -20,7 +20,8 @@ import pytest
 from ketch import _wire
 from ketch._volume_copy import ENV
 from ketch.node.fetch import FetchError, ServerLink
-from ketch.node.layer_cache import LayerCache, unpack_layer
+from ketch.node.layer_cache import LayerCache
+from ketch.node.unpack import gnu_tar, unpack_layer
 from ketch.node.transfer import NodeTransfer
 from ketch.proto import ketch_pb2 as pb
 from ketch.server.images.layers import LayerStore
@@ -209,31 +210,77 @@ def _info(name, kind=tarfile.REGTYPE, linkname=""):
     return info
 
 
+# Both ways a node unpacks: GNU tar beside a checker, or tarfile where there is no GNU tar.
+UNPACKERS = [pytest.param(True, id="gnu-tar", marks=pytest.mark.skipif(
+    gnu_tar() is None, reason="no GNU tar here")), pytest.param(False, id="tarfile")]
+
+
+@pytest.mark.parametrize("use_gnu_tar", UNPACKERS)
 @pytest.mark.parametrize("members, why", [
     ([(_info("../escape"), b"x")], "outside"),
     ([(_info("/etc/escape"), b"x")], "outside"),
     ([(_info("shadow", tarfile.LNKTYPE, "../../../../etc/shadow"), b"")], "hard link"),
     ([(_info("etc", tarfile.SYMTYPE, "/etc"), b""), (_info("etc/escape"), b"x")], "outside"),
+    ([(_info("up", tarfile.SYMTYPE, "/"), b""),
+      (_info("shadow", tarfile.LNKTYPE, "up/etc/shadow"), b"")], "outside"),
+    ([(_info("here", tarfile.SYMTYPE, "/etc/escape"), b""), (_info("here"), b"x")],
+     "replace a link"),
+    ([(_info("a"), b"x"), (_info("b", tarfile.LNKTYPE, "dev/mem"), b"")], "hard link"),
 ])
-def test_hostile_layer_archives_are_refused(tmp_path, members, why):
+def test_hostile_layer_archives_are_refused(tmp_path, members, why, use_gnu_tar):
     into = tmp_path / "into"
     into.mkdir()
     with pytest.raises(ValueError, match=why):
-        unpack_layer(_tar(tmp_path, *members), into)
+        unpack_layer(_tar(tmp_path, *members), into, use_gnu_tar)
     assert not Path("/etc/escape").exists()
 
 
-def test_device_files_are_left_out(tmp_path):
+@pytest.mark.parametrize("use_gnu_tar", UNPACKERS)
+def test_device_files_are_left_out_and_the_tree_is_the_servers(node_server, tmp_path,
+                                                               use_gnu_tar):
     into = tmp_path / "into"
     into.mkdir()
     dev = _info("dev/mem", tarfile.CHRTYPE)
     dev.devmajor, dev.devminor = 1, 1
-    unpack_layer(_tar(tmp_path, (dev, b""), (_info("ok"), b"fine")), into)
-    assert not (into / "dev" / "mem").exists() and (into / "ok").read_bytes() == b"fine"
+    fifo = _info("run/fifo", tarfile.FIFOTYPE)
+    unpack_layer(_tar(tmp_path, (dev, b""), (fifo, b""), (_info("ok"), b"fine")), into,
+                 use_gnu_tar)
+    assert not (into / "dev" / "mem").exists() and not (into / "run" / "fifo").exists()
+    assert (into / "ok").read_bytes() == b"fine"
+    # The server's packed archive of a whole layer (links, setuid, a hard link).
+    key = node_server.layer_key
+    asyncio.run(LayerCache(tmp_path / "n", ServerLink(
+        node_server.address, node_server.node_token("n1"), "n1")).ensure_layers([key]))
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    unpack_layer(node_server.images / "archives" / f"{key}.tar", whole, use_gnu_tar)
+    assert _tree(whole) == _tree(node_server.images / "layers" / key / "fs")
+
+
+def test_a_truncated_layer_is_refused_and_never_visible(node_server, tmp_path):
+    """The archive ends early (a server cut off mid-layer): tar and the checker see the
+    cut, nothing is renamed into place, the scratch is gone."""
+    srv, key = node_server, node_server.layer_key
+    archive = srv.images / "archives" / f"{key}.tar"
+
+    async def main():
+        link = ServerLink(srv.address, srv.node_token("n2"), "n2")
+        await LayerCache(tmp_path / "a", link).ensure_layers([key])   # packs the archive
+        cut = tmp_path / "cut.tar"
+        cut.write_bytes(archive.read_bytes()[:3 * 1024 * 1024 + 100])
+        for use_gnu_tar in ([True] if gnu_tar() else []) + [False]:
+            into = tmp_path / f"into-{use_gnu_tar}"
+            into.mkdir()
+            with pytest.raises(ValueError):
+                unpack_layer(cut, into, use_gnu_tar)
+        await link.close()
+
+    asyncio.run(main())
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts and trusted.* attributes need root")
-def test_a_snapshot_layer_keeps_its_whiteouts_and_opaque_directories(tmp_path):
+@pytest.mark.parametrize("use_gnu_tar", UNPACKERS)
+def test_a_snapshot_layer_keeps_its_whiteouts_and_opaque_directories(tmp_path, use_gnu_tar):
     """What overlayfs reads in a sandbox's upper directory survives the tar a node and the
     server exchange: a whiteout (a 0/0 device: a deleted file) and an opaque directory
     (one deleted and made again); no other extended attribute travels."""
@@ -246,10 +293,11 @@ def test_a_snapshot_layer_keeps_its_whiteouts_and_opaque_directories(tmp_path):
     pack_layer(fs, tmp_path / "l.tar", tmp_path / "l.sha256", "")
     into = tmp_path / "into"
     into.mkdir()
-    unpack_layer(tmp_path / "l.tar", into)
+    unpack_layer(tmp_path / "l.tar", into, use_gnu_tar)
     gone = (into / "etc" / "debian_version").lstat()
     assert stat.S_ISCHR(gone.st_mode) and gone.st_rdev == os.makedev(0, 0)
-    assert os.getxattr(into / "etc" / "again", "trusted.overlay.opaque") == b"y"
+    for kind in ("trusted", "user"):   # host root's overlay, a user namespace's
+        assert os.getxattr(into / "etc" / "again", f"{kind}.overlay.opaque") == b"y"
     assert "trusted.overlay.redirect" not in os.listxattr(into / "etc")
     assert (into / "etc" / "again" / "new").read_text() == "made again"
 

@@ -27,6 +27,7 @@ from .. import _wire
 from .._timing import STOP_GRACE_S
 from ..proto import ketch_pb2 as pb
 from .loading import UserCode
+from .web_writes import coalescing
 
 READY_POLL_S = 0.02
 # Where a container finds the server's web-serving packages (bound there read-only by the
@@ -106,8 +107,11 @@ class WebServing:
             from a2wsgi import WSGIMiddleware
 
             app = WSGIMiddleware(app)
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
         config = uvicorn.Config(
             _with_root_path(app), lifespan="off" if ep.kind == "wsgi" else "auto",
+            http=coalescing(AutoHTTPProtocol),   # a response's head and body in one write
             # Its loggers print through the standard last-resort handler (warnings and
             # errors, to the container's stderr): building uvicorn's logging config costs
             # a few milliseconds of every start.

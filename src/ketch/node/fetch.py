@@ -76,6 +76,9 @@ class ServerLink:
                 for part in raw or []:
                     digest.update(part)
                     received += len(part)
+                if received > size:   # never more than announced reaches the disk
+                    raise FetchError(f"{kind} {key}: the server sent more than the {size} "
+                                     "bytes it announced")
                 await loop.run_in_executor(None, _write_parts, out, raw or [])
                 while len(inflight) < WINDOW and offset < size:
                     inflight.append(ask(offset))

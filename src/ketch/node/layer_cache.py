@@ -1,13 +1,12 @@
 """A node's cache of image layers and code bundles, fetched from the server on first use.
 
-Each is pulled once per node: concurrent asks for the same key share one download. The
-archive streams to a scratch file (memory holds a few chunks) while it is hashed, is
-checked against the hash the server announced (a code bundle's key is its own SHA-256),
-and is unpacked into scratch and renamed into place, so a half-made layer is never seen
-and a node that died mid-pull sweeps its scratch at the next start. Layers are root file
-systems: links inside them are kept, but nothing may land outside the layer, no hard
-link may reach outside it, and device files are left out (bubblewrap gives containers
-their /dev) but for overlayfs' whiteouts (0/0), which mark what a layer deleted.
+Each is pulled once per node: concurrent asks for the same key share one download, which
+is hashed as it arrives (memory holds a few chunks) and checked against the hash the
+server announced (a code bundle's key is its own SHA-256). A layer is unpacked into
+scratch while it downloads (unpack.py: nothing lands outside it, device files are left
+out); a code bundle streams to a scratch file and is unpacked after. Either is renamed
+into place only once whole and checked, so a half-made, corrupt or hostile one is never
+seen, and a node that died mid-pull sweeps its scratch at the next start.
 """
 
 from __future__ import annotations
@@ -18,18 +17,14 @@ import os
 import re
 import secrets
 import shutil
-import tarfile
 from pathlib import Path
 
 from .. import _bundle
 from .._source import MAX_BUNDLE_MIB
 from .fetch import FetchError
+from .unpack import LayerUnpack
 
 MAX_LAYER_BYTES = 64 * 1024 ** 3
-# overlayfs' mark of a directory that hides what lower layers have there (one deleted and
-# made again): the one extended attribute a layer's tar carries (as a PAX header).
-OPAQUE_XATTR = "trusted.overlay.opaque"
-OPAQUE_PAX = "SCHILY.xattr." + OPAQUE_XATTR
 _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -89,25 +84,36 @@ class LayerCache:
         work = self.tmp / f"{kind}-{key[:16]}-{secrets.token_hex(4)}"
         work.mkdir(mode=0o700)
         try:
-            archive = work / "archive"
-            limit = self.max_layer_bytes if kind == "layer" else MAX_BUNDLE_MIB * 1024 ** 2
-            with open(archive, "wb") as out:
-                digest = await self.link.fetch(kind, key, out, limit)
-            self.pulls[(kind, key)] += 1
-            if kind == "code" and digest != key:
-                raise FetchError(f"code bundle {key}: the server sent one hashing to {digest}")
             if kind == "layer":
-                staged = work / "layer"
-                (staged / "fs").mkdir(parents=True)
-                await asyncio.to_thread(unpack_layer, archive, staged / "fs")
-                _rename(staged, self.layers / key)
-            else:
-                staged = work / "code"
-                staged.mkdir(mode=0o755)
-                await asyncio.to_thread(_bundle.unpack, archive.read_bytes(), staged)
-                _rename(staged, self.code / key)
+                await self._pull_layer(key, work)
+                return
+            archive = work / "archive"
+            with open(archive, "wb") as out:
+                digest = await self.link.fetch(kind, key, out, MAX_BUNDLE_MIB * 1024 ** 2)
+            self.pulls[(kind, key)] += 1
+            if digest != key:
+                raise FetchError(f"code bundle {key}: the server sent one hashing to {digest}")
+            staged = work / "code"
+            staged.mkdir(mode=0o755)
+            await asyncio.to_thread(_bundle.unpack, archive.read_bytes(), staged)
+            _rename(staged, self.code / key)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    async def _pull_layer(self, key: str, work: Path):
+        """Unpacks the layer as it arrives; it is renamed into place only once the whole
+        archive has hashed to what the server announced and unpacked cleanly."""
+        staged = work / "layer"
+        (staged / "fs").mkdir(parents=True)
+        unpack = LayerUnpack(staged / "fs")
+        try:
+            await self.link.fetch("layer", key, unpack, self.max_layer_bytes)
+        except BaseException:
+            await asyncio.to_thread(unpack.abort)
+            raise
+        self.pulls[("layer", key)] += 1
+        await asyncio.to_thread(unpack.finish)
+        _rename(staged, self.layers / key)
 
 
 def _rename(staged: Path, final: Path):
@@ -116,38 +122,3 @@ def _rename(staged: Path, final: Path):
     except OSError:
         if not final.is_dir():   # not another agent's pull of the same key winning
             raise
-
-
-def unpack_layer(archive: Path, into: Path):
-    """Unpacks a layer's tar into `into`; refuses members that would land (or link)
-    outside it, leaves device files out, keeps owners and modes."""
-    dest = os.path.realpath(into)
-    opaque: list[str] = []
-
-    def check(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
-        whiteout = member.ischr() and member.devmajor == member.devminor == 0
-        if (member.ischr() and not whiteout) or member.isblk() or member.isfifo():
-            return None   # (overlayfs' whiteouts, 0/0 devices, say what a layer deleted)
-        if member.name.startswith("/") or ".." in member.name.split("/"):
-            raise ValueError(f"the layer's member {member.name!r} would land outside it")
-        if member.islnk():
-            target = os.path.realpath(os.path.join(dest, member.linkname))
-            if member.linkname.startswith("/") or os.path.commonpath([target, dest]) != dest:
-                raise ValueError(f"the layer's hard link {member.name!r} points outside it "
-                                 f"({member.linkname!r})")
-        try:   # absolute names, "..", paths through links that lead outside
-            checked = tarfile.tar_filter(member, path)
-        except tarfile.FilterError as exc:
-            raise ValueError(f"the layer's member {member.name!r} would land outside it: "
-                             f"{exc}") from None
-        if member.isdir() and member.pax_headers.get(OPAQUE_PAX) == "y":
-            opaque.append(checked.name)
-        return checked.replace(mode=member.mode, deep=False)  # setuid bits are the image's
-
-    try:
-        with tarfile.open(archive, mode="r:") as tar:
-            tar.extractall(into, numeric_owner=True, filter=check)
-    except (tarfile.TarError, EOFError) as exc:
-        raise ValueError(f"the layer is not a valid tar: {exc}") from None
-    for name in opaque:   # (a link put there since is not followed)
-        os.setxattr(os.path.join(into, name), OPAQUE_XATTR, b"y", follow_symlinks=False)

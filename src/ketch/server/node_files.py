@@ -18,7 +18,7 @@ import secrets
 import tarfile
 from pathlib import Path
 
-from ..node.layer_cache import OPAQUE_PAX, OPAQUE_XATTR
+from ..node.unpack import OPAQUE_PAX, OPAQUE_XATTRS
 
 MAX_READ = 8 * 1024 * 1024          # per chunk asked for
 _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -94,11 +94,12 @@ class _Hashing:
 def _dir_info(tar: tarfile.TarFile, path: str, arc: str) -> tarfile.TarInfo:
     """A directory's entry, with overlayfs' opaque mark where it has one."""
     info = tar.gettarinfo(path, arc)
-    try:
-        if os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y":
-            info.pax_headers = {OPAQUE_PAX: "y"}
-    except OSError:   # none, or a file system without such attributes
-        pass
+    for attr in OPAQUE_XATTRS:
+        try:
+            if os.getxattr(path, attr, follow_symlinks=False) == b"y":
+                info.pax_headers = {OPAQUE_PAX: "y"}
+        except OSError:   # none, or a file system without such attributes
+            pass
     return info
 
 

@@ -20,7 +20,8 @@ import shutil
 import time
 from pathlib import Path
 
-from ...node.layer_cache import MAX_LAYER_BYTES, launch_keys, unpack_layer
+from ...node.layer_cache import MAX_LAYER_BYTES, launch_keys
+from ...node.unpack import unpack_layer
 from ..errors import ServiceError
 from .model import SandboxRecord
 
