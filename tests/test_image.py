@@ -284,10 +284,11 @@ def debian_base_tar(srv) -> bytes:
                           capture_output=True, check=True).stdout
 
 
-@needs_bwrap
-def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, registry):
-    # The image to push: the cached Debian base as layer one, and a second layer that
-    # adds a file and deletes one (an OCI whiteout).
+@pytest.fixture(scope="module")
+def pushed_debian(bwrap_server, registry) -> tuple[str, str]:
+    """An image in the registry: the cached Debian base as layer one, and a second layer
+    that adds /etc/from-layer-two (its content the tag returned) and deletes
+    /etc/debian_version (an OCI whiteout); Env FROM_REGISTRY_CONFIG=yes, WorkingDir /etc."""
     layer1 = debian_base_tar(bwrap_server)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -305,11 +306,16 @@ def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, regi
     _push(f"http://{registry}", "ketch-test/debian", "v1",
           [(layer1, "application/vnd.oci.image.layer.v1.tar"),
            (layer2, "application/vnd.oci.image.layer.v1.tar+gzip")], config)
+    return f"{registry}/ketch-test/debian:v1", tag.decode()
 
+
+@needs_bwrap
+def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, pushed_debian):
+    ref, tag = pushed_debian
     out = run_client(bwrap_server, f"""
         import json, os, ketch
         app = ketch.App("pulled")
-        image = ketch.Image.from_registry("{registry}/ketch-test/debian:v1")
+        image = ketch.Image.from_registry("{ref}")
 
         @app.function(image=image, serialized=True)
         def look():
@@ -320,8 +326,71 @@ def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, regi
         with app.run():
             print(json.dumps(look.remote()))
     """)
-    assert out == {"layer_two": tag.decode(), "whiteout_removed": True, "env": "yes",
-                   "cwd": "/etc"}
+    assert out == {"layer_two": tag, "whiteout_removed": True, "env": "yes", "cwd": "/etc"}
+
+
+@needs_bwrap
+def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_server,
+                                                                    pushed_debian, tmp_path):
+    ref, _ = pushed_debian
+    (tmp_path / "data" / "sub").mkdir(parents=True)
+    (tmp_path / "data" / "sub" / "keep.txt").write_text("kept")
+    (tmp_path / "data" / "skip.log").write_text("skipped")
+    (tmp_path / ".dockerignore").write_text("# comment\ndata/*.log\n")
+    (tmp_path / "tool.sh").write_text('#!/bin/sh\necho "tool:$*:$GREETING"\n')
+    (tmp_path / "Dockerfile").write_text(textwrap.dedent("""\
+        ARG BASE
+        FROM ${BASE} AS only
+        ARG GREETING=hello
+        ENV GREETING=$GREETING PATH="/opt/tool/bin:$PATH"
+        WORKDIR /srv
+        COPY data/ ./data/
+        COPY tool.sh /opt/tool/bin/tool
+        RUN ["chmod", "+x", "/opt/tool/bin/tool"]
+        # the base's own environment is there, and the ARG too
+        RUN echo "$GREETING from run" > from-run \\
+            && test "$FROM_REGISTRY_CONFIG" = yes
+        SHELL ["/bin/bash", "-c"]
+        RUN [[ -n "$BASH_VERSION" ]] && echo bash > shell
+        EXPOSE 8000
+        ENTRYPOINT ["tool"]
+        CMD ["default-arg"]
+        """))
+    out = run_client(bwrap_server, f"""
+        import json, os, warnings, ketch
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            image = ketch.Image.from_dockerfile({str(tmp_path / "Dockerfile")!r},
+                                                context_dir={str(tmp_path)!r},
+                                                build_args={{"BASE": "{ref}", "GREETING": "hi"}})
+        app = ketch.App("dockerfile", image=image)
+
+        @app.function(serialized=True)
+        def look():
+            found = [os.path.relpath(os.path.join(r, f), "/srv/data")
+                     for r, _, fs in os.walk("/srv/data") for f in fs]
+            return {{"data": found, "run": open("from-run").read().strip(),
+                     "shell": open("/srv/shell").read().strip(), "cwd": os.getcwd(),
+                     "path": os.environ["PATH"], "greeting": os.environ["GREETING"]}}
+
+        def sandbox_says(*args, image=image):
+            sb = ketch.Sandbox.create(*args, app=app, image=image)
+            sb.wait()
+            return sb.stdout.read().strip()
+
+        with app.run():
+            out = look.remote()
+            out["sandboxes"] = [sandbox_says(), sandbox_says("a", "b"),
+                                sandbox_says(image=ketch.Image.from_id(image.object_id))]
+        out["warned"] = [str(w.message) for w in caught]
+        print(json.dumps(out))
+    """)
+    assert out.pop("warned") == [f"{tmp_path / 'Dockerfile'}: ketch ignores EXPOSE (line 14): "
+                                 "they describe the image without changing what runs in it"]
+    assert out == {"data": ["sub/keep.txt"], "run": "hi from run", "shell": "bash",
+                   "cwd": "/srv", "path": "/opt/tool/bin:/usr/local/bin:/usr/bin:/bin",
+                   "greeting": "hi",
+                   "sandboxes": ["tool:default-arg:hi", "tool:a b:hi", "tool:default-arg:hi"]}
 
 
 @needs_bwrap

@@ -17,20 +17,22 @@ to the terminal when output is enabled (`ketch run`, `ketch.enable_output()`).
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import hashlib
 import importlib.util
 import os
 import secrets as _secrets
-import sys
+import shlex
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Sequence
 
-from . import _client, _output, _pythons, _sync
+from . import _client, _image_dockerfile, _local_files, _output, _pythons, _sync
+from ._build_printer import BuildPrinter
+from ._image_missing import NotYet
+from ._image_projects import ProjectInstalls
 from ._client import Client
 from ._context import is_local
 from ._serialization import serialize
-from .exception import InvalidError
+from .exception import InvalidError, NotFoundError
 from .proto import ketch_pb2 as pb
 
 # Build steps: a file-system change made by a command. After a copy=False add_local_*,
@@ -76,13 +78,14 @@ def _pip_options(index_url, extra_index_url, find_links, pre, extra_options) -> 
     return opts
 
 
-class Image:
+class Image(ProjectInstalls, NotYet):
     """A container image built from steps. Start with `Image.debian_slim()` or
     `Image.from_registry(...)`."""
 
-    def __init__(self, _steps: tuple = (), _mounted: bool = False):
+    def __init__(self, _steps: tuple = (), _mounted: bool = False, _shell: tuple = ()):
         self._steps: tuple[pb.ImageStep, ...] = _steps
         self._mounted = _mounted        # a copy=False add_local_* step has been added
+        self._shell = _shell            # what runs later run_commands (shell()); () is sh
         self._built: dict[tuple[str, str], str] = {}  # (server, steps digest) → image id
 
     def __repr__(self):
@@ -104,7 +107,7 @@ class Image:
             options["force"] = _secrets.token_hex(8)  # a fresh key: this step and what follows
         step = pb.ImageStep(kind=kind, args=list(args), options=options, env=env or {},
                             pickled=pickled, content_hash=content_hash)
-        return Image(self._steps + (step,), self._mounted or mounted)
+        return Image(self._steps + (step,), self._mounted or mounted, self._shell)
 
     # -- bases
 
@@ -157,34 +160,61 @@ class Image:
         if add_python and _pythons.unoffered_addition(add_python):
             raise InvalidError(f"Image.from_registry({tag!r}, "
                                f"{_pythons.unoffered_addition(add_python)}")
-        if setup_dockerfile_commands:
-            raise NotImplementedError("setup_dockerfile_commands are not in ketch yet; use "
-                                      ".run_commands(...) after from_registry")
         image = Image()._extend("from_registry", [tag.strip()], force_build=force_build)
+        if add_python:
+            image = image._extend("add_python", [add_python], force_build=force_build)
+        if setup_dockerfile_commands:
+            image = image.dockerfile_commands(setup_dockerfile_commands,
+                                              force_build=force_build)
+        return image
+
+    @staticmethod
+    def from_dockerfile(path: str | Path, *, force_build: bool = False, context_dir=None,
+                        ignore=_image_dockerfile.AUTO, build_args: dict | None = None,
+                        registry_secret=None, secrets=(), env: dict | None = None,
+                        gpu=None, add_python: str | None = None) -> "Image":
+        """An image built from a local single-stage Dockerfile: each instruction becomes
+        the ketch step that does the same (docs/api.md lists them); COPY reads from
+        context_dir (default: the current directory) less its .dockerignore. Instructions
+        ketch cannot do yet fail here, naming their line."""
+        _no_secrets_or_gpu("from_dockerfile", secrets, gpu)
+        if registry_secret is not None:
+            raise NotImplementedError("Image.from_dockerfile(registry_secret=...): private "
+                                      "registries are not in ketch yet")
+        if add_python and _pythons.unoffered_addition(add_python):
+            raise InvalidError(f"Image.from_dockerfile({str(path)!r}, "
+                               f"{_pythons.unoffered_addition(add_python)}")
+        if not is_local():
+            return Image()  # in a container, the image is already built: nothing to read
+        try:
+            text = Path(os.path.expanduser(str(path))).read_text()
+        except OSError as exc:
+            raise InvalidError(f"Image.from_dockerfile({str(path)!r}): cannot read it: "
+                               f"{exc.strerror or exc}") from None
+        image = _image_dockerfile.apply(
+            None, text, str(path), allow_from=True, context_dir=context_dir,
+            context_files={}, build_args=build_args, env=_env_dict("from_dockerfile", env),
+            ignore=ignore, force_build=force_build)
+        if image is None:
+            raise InvalidError(f"Image.from_dockerfile({str(path)!r}): it has no FROM line")
         if add_python:
             image = image._extend("add_python", [add_python], force_build=force_build)
         return image
 
-    @staticmethod
-    def micromamba(*args, **kwargs):
-        raise NotImplementedError("Image.micromamba is not in ketch yet; use "
-                                  "Image.debian_slim() or Image.from_registry(...)")
+    @_sync.twin_classmethod
+    async def from_id(cls, image_id: str, client=None) -> "Image":
+        """An image this workspace built before, by its id (`image.object_id`): it is
+        used as it is (steps cannot be added to it yet)."""
+        from ._object import refuse_client
+        from ._snapshot_image import snapshot_image
 
-    @staticmethod
-    def from_dockerfile(*args, **kwargs):
-        raise NotImplementedError("Image.from_dockerfile is not in ketch yet; use "
-                                  "Image.debian_slim() with run_commands, or from_registry")
-
-    @staticmethod
-    def from_aws_ecr(*args, **kwargs):
-        raise NotImplementedError("Image.from_aws_ecr is not in ketch yet (private "
-                                  "registries); use Image.from_registry with a public image")
-
-    @staticmethod
-    def from_gcp_artifact_registry(*args, **kwargs):
-        raise NotImplementedError("Image.from_gcp_artifact_registry is not in ketch yet "
-                                  "(private registries); use Image.from_registry with a "
-                                  "public image")
+        refuse_client("Image.from_id", client)
+        conn = await Client.get()
+        listed = (await conn.request(image_list=pb.ImageList())).image_list_reply.images
+        if not isinstance(image_id, str) or image_id not in {i.image_id for i in listed}:
+            raise NotFoundError(f"Image.from_id({image_id!r}): this workspace has no such "
+                                "image on this server (`ketch image list` shows them)")
+        return snapshot_image(conn, image_id)
 
     # -- Python packages
 
@@ -261,8 +291,57 @@ class Image:
         cmds = _flatten("run_commands", commands)
         if not cmds:
             return self
+        if self._shell:
+            cmds = [shlex.join([*self._shell, c]) for c in cmds]
         return self._extend("run_commands", cmds, env=_env_dict("run_commands", env),
                             force_build=force_build)
+
+    def dockerfile_commands(self, *dockerfile_commands, context_files: dict | None = None,
+                            env: dict | None = None, secrets=(), gpu=None, context_dir=None,
+                            force_build: bool = False, ignore=_image_dockerfile.AUTO,
+                            build_args: dict | None = None) -> "Image":
+        """Adds Dockerfile instructions (no FROM) as the steps that do the same, as
+        from_dockerfile does. COPY reads context_files ({path in the context: local
+        file}) and context_dir (default: the current directory)."""
+        _no_secrets_or_gpu("dockerfile_commands", secrets, gpu)
+        lines = _flatten("dockerfile_commands", dockerfile_commands)
+        if not lines or not is_local():
+            return self
+        if context_files is not None and not (isinstance(context_files, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in context_files.items())):
+            raise InvalidError("dockerfile_commands(context_files=...): give a dict of "
+                               "paths in the build context to local files")
+        return _image_dockerfile.apply(
+            self, "\n".join(lines), "dockerfile_commands", allow_from=False,
+            context_dir=context_dir, context_files=context_files or {},
+            build_args=build_args, env=_env_dict("dockerfile_commands", env),
+            ignore=ignore, force_build=force_build)
+
+    def entrypoint(self, entrypoint_commands: list[str]) -> "Image":
+        """Sets the image's ENTRYPOINT: a sandbox of the image runs it with its arguments
+        (or the image's cmd) after it. Functions do not use it, as on Modal."""
+        return self._extend("entrypoint", _argv("entrypoint", entrypoint_commands))
+
+    def cmd(self, cmd: list[str]) -> "Image":
+        """Sets the image's CMD: what a sandbox of the image runs when Sandbox.create gets
+        no command (after the entrypoint, if any). Functions do not use it, as on Modal."""
+        return self._extend("cmd", _argv("cmd", cmd))
+
+    def shell(self, shell_commands: list[str]) -> "Image":
+        """Sets the shell that later run_commands (and Dockerfile RUN/CMD lines in shell
+        form) run in, e.g. ["/bin/bash", "-c"]; the default is sh."""
+        image = Image(self._steps, self._mounted, tuple(_argv("shell", shell_commands)))
+        image._built = {}
+        return image
+
+    def pipe(self, func: Callable, *args, **kwargs) -> "Image":
+        """func(image, *args, **kwargs), which must return an Image: reusable recipes that
+        chain like the methods."""
+        out = func(self, *args, **kwargs)
+        if not isinstance(out, Image):
+            raise InvalidError(f"image.pipe({getattr(func, '__name__', func)!r}): it "
+                               f"returned {type(out).__name__}, not an Image")
+        return out
 
     def run_function(self, raw_f: Callable, *, secrets=(), gpu=None, volumes=None,
                      memory=None, timeout: int = 3600, cpu=None, force_build: bool = False,
@@ -307,7 +386,7 @@ class Image:
         if remote.endswith("/"):
             remote += os.path.basename(local)
         return self._extend("add_local_file", [local, remote],
-                            content_hash=_hash_files(local, [""]),
+                            content_hash=_local_files.hash_files(local, [""]),
                             options={"copy": "1" if copy else "0"}, mounted=not copy)
 
     def add_local_dir(self, local_path: str | Path, remote_path: str, *, copy: bool = False,
@@ -319,9 +398,9 @@ class Image:
         local = os.path.abspath(os.path.expanduser(str(local_path)))
         if not os.path.isdir(local):
             raise InvalidError(f"add_local_dir({str(local_path)!r}): no such directory")
-        files = _walk(local, ignore)
+        files = _local_files.walk(local, ignore)
         return self._extend("add_local_dir", [local, str(remote_path), *files],
-                            content_hash=_hash_files(local, files),
+                            content_hash=_local_files.hash_files(local, files),
                             options={"copy": "1" if copy else "0"}, mounted=not copy)
 
     def add_local_python_source(self, *modules: str, copy: bool = False,
@@ -365,14 +444,14 @@ class Image:
         return next(iter(self._built.values()), None)
 
     async def _build(self, client: Client, force: bool = False) -> str:
-        steps = [_with_fresh_hash(step) for step in self._steps]
+        steps = [_local_files.with_fresh_hash(step) for step in self._steps]
         # Local files are read again each time: an edit since the last build is a new key.
         server = (client.hello.server_id, hashlib.sha256(b"".join(
             step.SerializeToString(deterministic=True) for step in steps)).hexdigest())
         if server in self._built and not force:
             return self._built[server]
         build_id = _secrets.token_hex(8)
-        printer = _BuildPrinter() if _output.enabled() else None
+        printer = BuildPrinter() if _output.enabled() else None
         if printer is not None:
             client.log_handlers[build_id] = printer
         try:
@@ -400,6 +479,14 @@ def check_image(where: str, image) -> "Image | None":
     return image
 
 
+def _argv(where: str, argv) -> list[str]:
+    if not isinstance(argv, (list, tuple)) or not argv or not all(
+            isinstance(a, str) for a in argv):
+        raise InvalidError(f"image.{where}({argv!r}): give a non-empty list of strings, "
+                           'e.g. ["python", "app.py"]')
+    return list(argv)
+
+
 def _env_dict(where: str, env) -> dict[str, str]:
     if env is None:
         return {}
@@ -407,85 +494,3 @@ def _env_dict(where: str, env) -> dict[str, str]:
                                             for k, v in env.items()):
         raise InvalidError(f"{where}: give a dict of str to str")
     return dict(env)
-
-
-def _ignored(rel: str, ignore) -> bool:
-    if callable(ignore):
-        return bool(ignore(Path(rel)))
-    parts = rel.split("/")
-    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    return any(fnmatch.fnmatch(p, pat) or fnmatch.fnmatch(os.path.basename(p), pat)
-               for pat in ignore for p in prefixes)
-
-
-def _walk(root: str, ignore) -> list[str]:
-    """Relative paths of the files under root that `ignore` keeps, sorted."""
-    if not callable(ignore) and (isinstance(ignore, str) or
-                                 not all(isinstance(p, str) for p in ignore)):
-        raise InvalidError("ignore=: give a list of glob patterns or a function of a Path")
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        rel_dir = os.path.relpath(dirpath, root)
-        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-        dirnames[:] = sorted(d for d in dirnames
-                             if not _ignored(f"{rel_dir}/{d}".lstrip("/"), ignore))
-        for name in sorted(filenames):
-            rel = f"{rel_dir}/{name}".lstrip("/")
-            if not _ignored(rel, ignore):
-                files.append(rel)
-    return files
-
-
-def _with_fresh_hash(step: pb.ImageStep) -> pb.ImageStep:
-    """The step with its files hashed as they are now (add_local_* steps)."""
-    if step.kind not in ("add_local_file", "add_local_dir"):
-        return step
-    fresh = pb.ImageStep()
-    fresh.CopyFrom(step)
-    local = step.args[0]
-    rels = [""] if step.kind == "add_local_file" else list(step.args[2:])
-    try:
-        fresh.content_hash = _hash_files(local, rels)
-    except OSError as exc:
-        raise InvalidError(f"{step.kind}({local!r}): cannot read {exc.filename}: "
-                           f"{exc.strerror}") from None
-    return fresh
-
-
-def _hash_files(root: str, rels: list[str]) -> str:
-    """The content hash of the files (names, modes and bytes): what a layer of them is."""
-    h = hashlib.sha256()
-    for rel in rels:
-        path = os.path.join(root, rel) if rel else root
-        st = os.stat(path)
-        h.update(f"{rel}\0{st.st_mode & 0o777}\0{st.st_size}\0".encode())
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    return h.hexdigest()
-
-
-class _BuildPrinter:
-    """Shows a build's steps and their output in the terminal as it goes."""
-
-    def __init__(self):
-        from rich.console import Console
-
-        self.console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
-
-    def __call__(self, log: pb.ImageBuildLog):
-        head = f"[{log.step}/{log.n_steps}] {log.title}"
-        if log.state == "cached":
-            self.console.print(f"{head} (cached)", markup=False, style="dim")
-        elif log.state == "running":
-            self.console.print(head, markup=False, style="bold")
-        elif log.state == "failed":
-            self.console.print(f"{head} failed", markup=False, style="red")
-        elif log.state == "done" and not log.text:  # a configuration step: nothing to run
-            self.console.print(head, markup=False, style="dim")
-        elif log.text:
-            self.console.print(f"  {log.text}", markup=False, style="dim")
-
-    def finished(self, built: pb.ImageBuilt):
-        self.console.print(f"[green]✓[/green] image {built.image_id} ready "
-                           f"({built.n_cached}/{built.n_steps} steps cached)", markup=True)

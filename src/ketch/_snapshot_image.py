@@ -1,4 +1,5 @@
-"""The Image a sandbox's `snapshot_filesystem()` returns: one the server already holds."""
+"""The Image a sandbox's `snapshot_filesystem()` and `Image.from_id` return: one the
+server already holds."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ from .exception import InvalidError
 
 
 class _SnapshotImage(Image):
-    """An image the server already holds (a sandbox's snapshot): nothing to build."""
+    """An image the server already holds (a sandbox's snapshot, an id): nothing to
+    build."""
 
     def __init__(self, server_id: str, image_id: str):
         super().__init__()
         self._server_id, self._image_id = server_id, image_id
 
     def _extend(self, kind: str, *args, **kwargs) -> "Image":
-        raise NotImplementedError(f"image.{kind}() on a sandbox's snapshot is not in ketch "
-                                  "yet: run the step in the sandbox before snapshotting it")
+        raise NotImplementedError(f"image.{kind}() on an image the server already holds (a "
+                                  "sandbox's snapshot, Image.from_id) is not in ketch yet: "
+                                  "add the step to the image's definition and build that")
+
+    def shell(self, shell_commands) -> "Image":
+        return self._extend("shell")
 
     async def _build(self, client: Client, force: bool = False) -> str:
         if client.hello.server_id != self._server_id:
@@ -31,3 +37,4 @@ class _SnapshotImage(Image):
 
 def snapshot_image(client: Client, image_id: str) -> Image:
     return _SnapshotImage(client.hello.server_id, image_id)
+

@@ -54,6 +54,16 @@ class BuiltImage:
     python_version: str
     backend: str
     on_host: bool = False   # its layers lie over the host system (runtime/seed.py)
+    entrypoint: tuple = ()  # what a sandbox of it runs its command with (Dockerfile's)
+    cmd: tuple = ()         # what a sandbox of it runs when given no command
+
+    def sandbox_command(self, args) -> list[str]:
+        """What a sandbox of this image runs, given Sandbox.create's arguments: the
+        entrypoint, then the arguments or else the cmd (none: nothing, it waits). An
+        entrypoint with nothing after it gets `sleep infinity`, as on Modal."""
+        if not self.entrypoint:
+            return list(args or self.cmd)
+        return [*self.entrypoint, *(args or self.cmd or ("sleep", "infinity"))]
 
     def launch_fields(self) -> dict:
         """ContainerLaunch fields for a container of this image."""
@@ -114,6 +124,7 @@ class ImageService:
         key = steps.root_key(self.backend, self.builder.RECIPE)
         layers: list[str] = []
         env: dict[str, str] = {}
+        config = {"env": env, "entrypoint": [], "cmd": []}
         workdir = ""
         python = ""
         n_cached = 0
@@ -121,7 +132,7 @@ class ImageService:
             title = steps.title(step)
             key = steps.step_key(key, step)
             if step.kind in steps.CONFIG_ONLY:
-                env.update(step.env)
+                steps.configure(step, config)
                 n_cached += 1
                 log(i, n, title, "", "done")
                 continue
@@ -133,6 +144,8 @@ class ImageService:
             if not meta.get("empty"):
                 layers.append(key)
             env.update(meta.get("env", {}))
+            if "entrypoint" in meta:   # a pulled image's own
+                config.update(entrypoint=meta["entrypoint"], cmd=meta.get("cmd", []))
             workdir = meta.get("workdir") or workdir
             python = meta.get("python") or python
             if step.kind == "from_registry" and not python and \
@@ -144,6 +157,7 @@ class ImageService:
         previous = self.store.load_image(image_id)
         self.store.save_image({
             "image_id": image_id, "layers": layers, "env": env, "workdir": workdir,
+            "entrypoint": config["entrypoint"], "cmd": config["cmd"],
             "python": python, "backend": self.backend, "title": steps.title(step_list[-1]),
             "n_steps": n, "created_at": previous["created_at"] if previous else now,
             "used_at": now})
@@ -188,7 +202,8 @@ class ImageService:
             return None
         return BuiltImage(image_id, [self.store.path(k) for k in record["layers"]],
                      record["env"], record["workdir"], record["python"], record["backend"],
-                     record.get("on_host", False))
+                     record.get("on_host", False), tuple(record.get("entrypoint", ())),
+                     tuple(record.get("cmd", ())))
 
     def require(self, image_id: str) -> BuiltImage:
         """The image a container is about to start in; it must still be here."""

@@ -26,6 +26,7 @@ DEBIAN_PYTHON = "3.11"
 DEBIAN_PACKAGES = ("python3", "python3-pip", "ca-certificates", "tzdata", "netbase")
 # Inside build containers, files a step reads are bound here; removed from its layer after.
 BUILD_DIR = "/opt/ketch/build"
+UV_ROOT = "/.uv"            # uv_sync's project and virtualenv, as on Modal
 BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": "1",
             "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_CACHE_DIR": "1"}
@@ -88,6 +89,8 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
     except OSError:
         pass
     meta = {"workdir": step.args[0]} if kind == "workdir" else {}
+    if kind == "uv_sync":   # the synced virtualenv's python and scripts come first
+        meta["env"] = {"PATH": f"{UV_ROOT}/.venv/bin:" + (env.get("PATH") or IMAGE_PATH)}
     return upper, meta
 
 
@@ -191,7 +194,55 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
         return q(["python3", "-c", code]), binds
     if kind == "workdir":
         return q(["mkdir", "-p", args[0]]), binds
+    if kind in ("uv_sync", "poetry_install"):
+        project = scratch / "project"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(args[0])
+        if args[1]:
+            (project / ("uv.lock" if kind == "uv_sync" else "poetry.lock")).write_text(args[1])
+        binds.append(Mount(str(project), f"{BUILD_DIR}/project"))
+        return (_uv_sync(opts) if kind == "uv_sync" else _poetry_install(opts)), binds
     raise ValueError(f"the bwrap image builder has no step {kind!r}")
+
+
+def _uv_sync(opts: dict) -> str:
+    """uv (pip-installed for the step, then removed) syncs the project's lock into
+    UV_ROOT/.venv with the image's python3; the project itself is not installed."""
+    q = shlex.join
+    uv = "uv" + (f"=={opts['uv_version']}" if opts.get("uv_version") else "")
+    argv = ["/tmp/ketch-uv/bin/uv", "sync", f"--project={UV_ROOT}", "--no-install-workspace",
+            "--compile-bytecode", "--python", "python3", "--no-python-downloads"]
+    argv += [f"--group={g}" for g in opts.get("groups", "").split(",") if g]
+    argv += [f"--extra={e}" for e in opts.get("extras", "").split(",") if e]
+    if opts.get("frozen") == "1":
+        argv.append("--frozen")   # ignored by uv without a lock, as on Modal
+    argv += shlex.split(opts.get("extra_options", ""))
+    return ("if [ -z \"${SSL_CERT_FILE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
+            "export SSL_CERT_FILE=" + _CA_BUNDLE + "; fi\n"
+            + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", uv])
+            + f" && mkdir -p {UV_ROOT} && cp -a {BUILD_DIR}/project/. {UV_ROOT}/"
+            + " && " + q(argv) + " && rm -rf /tmp/ketch-uv /root/.cache/uv")
+
+
+def _poetry_install(opts: dict) -> str:
+    """Poetry (pip-installed unless poetry_version is "") installs the project's locked
+    dependencies into the image's own Python (no virtualenv), not the project."""
+    q = shlex.join
+    version = opts.get("poetry_version", "")
+    script = ""
+    if version:
+        spec = "poetry" if version == "latest" else f"poetry=={version}"
+        script = q(["python3", "-m", "pip", "install", "-q", spec]) + " && "
+    argv = ["poetry", "install", "--no-root", "--no-interaction"]
+    for flag in ("with", "without", "only"):
+        if opts.get(flag):
+            argv.append(f"--{flag}={opts[flag]}")
+    env = "POETRY_VIRTUALENVS_CREATE=false"
+    if opts.get("old_installer") == "1":
+        env += " POETRY_INSTALLER_MODERN_INSTALLATION=false"
+    return (script + f"rm -rf /tmp/ketch-poetry && cp -a {BUILD_DIR}/project /tmp/ketch-poetry"
+            f" && cd /tmp/ketch-poetry && {env} " + q(argv)
+            + " && cd / && rm -rf /tmp/ketch-poetry /root/.cache/pypoetry")
 
 
 def _host_trust(layers: list[Path]) -> list[Mount]:

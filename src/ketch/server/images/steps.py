@@ -11,20 +11,24 @@ import hashlib
 import json
 import os
 
+from ..._dockerfile import expand
 from ...proto import ketch_pb2 as pb
 from . import python_layer
 
 # Steps that start an image: they have no parent.
 BASES = {"debian_slim", "from_registry"}
-# Steps that change only the configuration (environment), not the file system.
-CONFIG_ONLY = {"env"}
+# Steps that change only the configuration (environment, what a sandbox runs), not the
+# file system.
+CONFIG_ONLY = {"env", "entrypoint", "cmd"}
 KNOWN = BASES | CONFIG_ONLY | {
     "pip_install", "uv_pip_install", "pip_install_from_requirements", "apt_install",
     "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir",
-    "add_python"}
+    "add_python", "uv_sync", "poetry_install"}
+# Steps whose arguments are the project files they install from (not worth showing).
+_FILE_ARGS = {"uv_sync": "uv_sync", "poetry_install": "poetry_install_from_file"}
 # What an image is on the process backend: a virtualenv of the server's Python.
 VENV_STEPS = {"debian_slim", "pip_install", "uv_pip_install", "pip_install_from_requirements",
-              "env"}
+              "env", "entrypoint", "cmd"}
 
 ROOT_KEY = "ketch-image-v1"
 # Steps whose layer the server makes by a recipe of its own: a new recipe, a new key.
@@ -51,6 +55,8 @@ def root_key(backend: str, recipe: str) -> str:
 def title(step: pb.ImageStep) -> str:
     """The step as a person would write it, shortened."""
     kind = step.kind
+    if kind in _FILE_ARGS:
+        return _FILE_ARGS[kind]
     if kind == "pip_install_from_requirements":
         args = [step.options.get("path", "requirements.txt")]
     elif kind in ("add_local_file", "add_local_dir"):
@@ -104,3 +110,18 @@ def check(steps: list[pb.ImageStep], backend: str):
                 "only pip_install, uv_pip_install, pip_install_from_requirements and env "
                 "work. Start the server with --runtime bwrap (Linux, bubblewrap installed, "
                 "as root)")
+
+
+def configure(step: pb.ImageStep, config: dict):
+    """A configuration-only step applied to the image's configuration so far: its "env"
+    (a Dockerfile's ENV values expand $NAME from it), "entrypoint" and "cmd" (a new
+    entrypoint drops the cmd before it, as Docker does)."""
+    if step.kind == "env":
+        before = dict(config["env"])   # one ENV line's values all read the env before it
+        for name, value in step.env.items():
+            config["env"][name] = expand(value, before) if step.options.get("expand") == "1" \
+                else value
+    elif step.kind == "entrypoint":
+        config["entrypoint"], config["cmd"] = list(step.args), []
+    elif step.kind == "cmd":
+        config["cmd"] = list(step.args)

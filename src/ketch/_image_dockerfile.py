@@ -1,0 +1,328 @@
+"""Dockerfile instructions as ketch image steps (`Image.from_dockerfile`,
+`image.dockerfile_commands`, `from_registry(setup_dockerfile_commands=)`).
+
+Each instruction becomes the step that does the same: FROM a registry pull, RUN a
+run_commands step (ARG values in its environment), ENV an env step, WORKDIR a workdir
+step, COPY/ADD of build-context files a copied add_local_* layer, ENTRYPOINT/CMD/SHELL the
+image's settings. What ketch cannot do yet (multi-stage builds, COPY --from, ADD of URLs
+or archives, USER, RUN --mount, heredocs) fails here, when the image is defined, naming
+the instruction and its line.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shlex
+import warnings
+from pathlib import Path, PurePosixPath
+
+from ._dockerfile import DockerfileError, Instruction, escape_dollars, expand, parse
+
+DEFAULT_SHELL = ["/bin/sh", "-c"]
+# Instructions that say something about the image that ketch does not use.
+_IGNORED = {"LABEL", "EXPOSE", "MAINTAINER", "STOPSIGNAL", "HEALTHCHECK", "VOLUME",
+            "ONBUILD"}
+_ARCHIVE = re.compile(r"\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst)$")
+_ROOT_USERS = {"root", "0", "root:root", "0:0"}
+
+
+class Translation:
+    """The state of reading one Dockerfile (or list of commands) onto an image."""
+
+    def __init__(self, image, source: str, *, context_dir, context_files: dict,
+                 build_args: dict, env: dict, ignore, force_build: bool):
+        self.image = image          # None until FROM, for a whole Dockerfile
+        self.source = source
+        self.context = Path(os.path.abspath(os.path.expanduser(str(context_dir or "."))))
+        self.context_files = {_clean(k): os.path.abspath(os.path.expanduser(v))
+                              for k, v in (context_files or {}).items()}
+        self.build_args = {k: str(v) for k, v in (build_args or {}).items()}
+        self.run_env = dict(env or {})
+        self.args: dict[str, str] = {}          # ARGs in scope with a value
+        self.global_args: dict[str, str] = {}   # ARGs before the first FROM
+        self.known_env: dict[str, str] = {}     # ENV set here whose value is known here
+        self.ignore = _ignore_rule(self.context, ignore)
+        self.force_build = force_build
+        self.workdir = _last_workdir(image)
+        self.ignored: list[str] = []
+
+    # -- helpers
+
+    def fail(self, ins: Instruction, what: str):
+        raise DockerfileError(f"{ins.where(self.source)}: {what}")
+
+    def not_yet(self, ins: Instruction, what: str):
+        raise NotImplementedError(f"{ins.where(self.source)}: {what}")
+
+    def words(self, ins: Instruction, text: str) -> str:
+        """A path or name with its variables expanded from what is known now."""
+        def missing(name):
+            self.fail(ins, f"${name} is not known until the image is built (ketch expands "
+                           "variables of COPY, WORKDIR and FROM from the ARG and ENV lines "
+                           "before them); set it with ARG or ENV first")
+        return expand(text, {**self.args, **self.known_env}, missing)
+
+    def step(self, ins: Instruction, kind: str, args=(), **kw):
+        if self.image is None:
+            self.fail(ins, "comes before FROM; a Dockerfile starts with FROM (ARG may "
+                           "come before it)")
+        self.image = self.image._extend(kind, list(args), force_build=self.force_build, **kw)
+
+    # -- instructions
+
+    def apply(self, instructions: list[Instruction], allow_from: bool):
+        for ins in instructions:
+            handler = getattr(self, "do_" + ins.keyword.lower(), None)
+            if ins.keyword in _IGNORED:
+                self.ignored.append(f"{ins.keyword} (line {ins.line})")
+            elif handler is None:
+                self.fail(ins, f"{ins.keyword} is not a Dockerfile instruction ketch knows")
+            elif ins.keyword == "FROM" and not allow_from:
+                self.not_yet(ins, "FROM would start a second build stage; multi-stage builds "
+                               "are not in ketch yet. Start the image with "
+                               "Image.from_dockerfile or Image.from_registry instead")
+            else:
+                handler(ins)
+        if self.ignored:
+            warnings.warn(f"{self.source}: ketch ignores {', '.join(self.ignored)}: they "
+                          "describe the image without changing what runs in it",
+                          stacklevel=4)
+        return self.image
+
+    def do_from(self, ins: Instruction):
+        from ._image import Image
+
+        if self.image is not None:
+            self.not_yet(ins, "a second FROM starts a second build stage; multi-stage builds "
+                           "are not in ketch yet: build the first stage's output elsewhere "
+                           "and COPY it from the build context")
+        platform = ins.flags.pop("platform", "")
+        if ins.flags:
+            self.not_yet(ins, f"--{next(iter(ins.flags))} is not in ketch yet")
+        if platform and self.words(ins, platform) not in ("linux/amd64", "linux/x86_64"):
+            self.not_yet(ins, f"--platform={platform}: ketch builds linux/amd64 images only")
+        words = ins.rest.split()
+        if len(words) not in (1, 3) or (len(words) == 3 and words[1].upper() != "AS"):
+            self.fail(ins, "write FROM IMAGE or FROM IMAGE AS NAME")
+        ref = expand(words[0], self.global_args, lambda n: self.fail(
+            ins, f"${n} is not an ARG given before FROM"))
+        if ref == "scratch":
+            self.not_yet(ins, "FROM scratch is not in ketch yet; start from an image with a "
+                           "shell and python3, e.g. FROM debian:bookworm-slim")
+        self.image = Image.from_registry(ref, force_build=self.force_build)
+        self.args = {}
+
+    def do_arg(self, ins: Instruction):
+        for word in shlex.split(ins.rest):
+            name, has_default, default = word.partition("=")
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                self.fail(ins, f"{name!r} is not a variable name")
+            if name in self.build_args:
+                value = self.build_args[name]
+            elif has_default:
+                value = self.words(ins, default)
+            elif self.image is not None and name in self.global_args:
+                value = self.global_args[name]   # a global ARG redeclared in the stage
+            else:
+                continue                          # declared, no value: unset, as in Docker
+            (self.args if self.image is not None else self.global_args)[name] = value
+
+    def do_env(self, ins: Instruction):
+        if "=" in ins.rest.split(None, 1)[0]:
+            pairs = [w.partition("=") for w in shlex.split(ins.rest)]
+            if any(not sep for _, sep, _ in pairs):
+                self.fail(ins, "write ENV NAME=VALUE [NAME=VALUE ...]")
+            pairs = [(k, v) for k, _, v in pairs]
+        else:
+            parts = ins.rest.split(None, 1)
+            if len(parts) != 2:
+                self.fail(ins, "write ENV NAME=VALUE")
+            pairs = [(parts[0], parts[1])]
+        env = {}
+        for name, raw in pairs:
+            unresolved = []
+
+            def later(n):
+                unresolved.append(n)
+                return None   # left for the server, which knows the image's environment
+            env[name] = expand(raw, {k: escape_dollars(v) for k, v in
+                                     {**self.args, **self.known_env}.items()}, later,
+                               keep_escapes=True)
+            if unresolved:
+                self.known_env.pop(name, None)
+            else:
+                self.known_env[name] = expand(env[name], {})
+        self.step(ins, "env", env=env, options={"expand": "1"})
+
+    def do_run(self, ins: Instruction):
+        for flag in ins.flags:
+            self.not_yet(ins, f"RUN --{flag} is not in ketch yet; drop it (build steps have "
+                           "the network and no cache mounts)")
+        if ins.exec_form is not None:
+            command = shlex.join(ins.exec_form)
+        elif getattr(self.image, "_shell", None):
+            command = shlex.join([*self.image._shell, ins.rest])
+        else:
+            command = ins.rest
+        if not command.strip():
+            self.fail(ins, "RUN needs a command")
+        self.step(ins, "run_commands", [command], env={**self.run_env, **self.args})
+
+    def do_workdir(self, ins: Instruction):
+        path = self.words(ins, ins.rest)
+        self.workdir = str(PurePosixPath(self.workdir) / path)
+        self.step(ins, "workdir", [self.workdir])
+
+    def do_shell(self, ins: Instruction):
+        if not ins.exec_form:
+            self.fail(ins, 'write SHELL as a JSON array, e.g. SHELL ["/bin/bash", "-c"]')
+        self.image = self.image.shell(ins.exec_form) if self.image is not None else \
+            self.fail(ins, "comes before FROM")
+
+    def do_entrypoint(self, ins: Instruction):
+        self.step(ins, "entrypoint", self._argv(ins))
+
+    def do_cmd(self, ins: Instruction):
+        self.step(ins, "cmd", self._argv(ins))
+
+    def _argv(self, ins: Instruction) -> list[str]:
+        if ins.exec_form is not None:
+            return ins.exec_form
+        return [*(getattr(self.image, "_shell", None) or DEFAULT_SHELL), ins.rest]
+
+    def do_user(self, ins: Instruction):
+        if self.words(ins, ins.rest) not in _ROOT_USERS:
+            self.not_yet(ins, "USER is not in ketch yet: build steps and containers run as the "
+                           "container's root (a user namespace's, not the machine's); drop it")
+
+    def do_copy(self, ins: Instruction):
+        if "from" in ins.flags:
+            self.not_yet(ins, "COPY --from (files from another stage or image) is not in ketch "
+                           "yet; put the files in the build context")
+        for flag in ins.flags:
+            if flag != "link":   # --link only changes Docker's layer caching
+                self.not_yet(ins, f"--{flag} is not in ketch yet: files are copied owned by "
+                               "root with their own modes; drop it (RUN chown/chmod after)")
+        words = ins.exec_form if ins.exec_form is not None else ins.rest.split()
+        if len(words) < 2:
+            self.fail(ins, f"write {ins.keyword} SOURCE... DEST")
+        *sources, dest = [self.words(ins, w) for w in words]
+        dest = str(PurePosixPath(self.workdir) / dest) + ("/" if dest.endswith("/") else "")
+        if len(sources) > 1 and not dest.endswith("/"):
+            self.fail(ins, f"with several sources the destination {dest!r} must end with /")
+        for src in sources:
+            if ins.keyword == "ADD" and (re.match(r"^[a-z]+://", src) or src.startswith("git@")):
+                self.not_yet(ins, f"ADD of a URL ({src}) is not in ketch yet; RUN curl or git "
+                               "clone it instead")
+            for path, rel in self._sources(ins, src):
+                if os.path.isdir(path):
+                    self.image = self.image.add_local_dir(
+                        path, dest, copy=True, ignore=self._ignore_under(rel))
+                    continue
+                if ins.keyword == "ADD" and _ARCHIVE.search(path):
+                    self.not_yet(ins, f"ADD of an archive ({src}) unpacks it in Docker, which "
+                                   "is not in ketch yet; COPY it and RUN tar -xf")
+                many = len(sources) > 1 or any(c in src for c in "*?[")
+                target = dest if not many or dest.endswith("/") else dest + "/"
+                self.image = self.image.add_local_file(path, target, copy=True)
+
+    do_add = do_copy
+
+    def _sources(self, ins: Instruction, src: str) -> list[tuple[str, str]]:
+        """(local path, path in the build context) of what a COPY source names."""
+        rel = _clean(src)
+        if rel in self.context_files:
+            return [(self.context_files[rel], rel)]
+        if any(c in rel for c in "*?["):
+            found = sorted(glob.glob(str(self.context / rel)))
+        else:
+            found = [str(self.context / rel)] if (self.context / rel).exists() else []
+        out = []
+        for path in found:
+            real = os.path.realpath(path)
+            if not (real == str(self.context) or real.startswith(str(self.context) + os.sep)):
+                self.fail(ins, f"{src!r} leads outside the build context {self.context}")
+            out.append((path, os.path.relpath(path, self.context).replace(os.sep, "/")))
+        if not out:
+            self.fail(ins, f"{src!r} is not in the build context {self.context} (pass "
+                           "context_dir= to name the directory COPY reads from)")
+        return out
+
+    def _ignore_under(self, rel: str):
+        prefix = PurePosixPath("" if rel == "." else rel)
+        return lambda p: self.ignore(str(prefix / p))
+
+
+def _clean(path: str) -> str:
+    return os.path.normpath("/" + path.replace("\\", "/")).lstrip("/") or "."
+
+
+def _last_workdir(image) -> str:
+    for step in reversed(image._steps if image is not None else ()):
+        if step.kind == "workdir":
+            return step.args[0]
+    return "/"
+
+
+def _ignore_rule(context: Path, ignore):
+    """A function of a path in the build context: whether it is left out. `ignore` is
+    a list of .dockerignore patterns, a function of a Path, or AUTO (the context's
+    .dockerignore, if it has one)."""
+    if callable(ignore):
+        return lambda rel: bool(ignore(Path(rel)))
+    if ignore is AUTO:
+        file = context / ".dockerignore"
+        ignore = file.read_text().splitlines() if file.is_file() else []
+    if isinstance(ignore, str) or not all(isinstance(p, str) for p in ignore):
+        raise DockerfileError("ignore=: give a list of .dockerignore patterns or a function "
+                              "of a Path")
+    rules = []
+    for line in ignore:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        keep = line.startswith("!")
+        rules.append((keep, _pattern(_clean(line.lstrip("!")))))
+
+    def ignored(rel: str) -> bool:
+        parts = rel.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        out = False
+        for keep, rx in rules:   # the last pattern that matches decides, as in Docker
+            if any(rx.match(p) for p in prefixes):
+                out = not keep
+        return out
+
+    return ignored
+
+
+def _pattern(pat: str) -> re.Pattern:
+    """A .dockerignore pattern as a regex: `**` any path, `*` and `?` within a name."""
+    out, i = "", 0
+    while i < len(pat):
+        if pat.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pat.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pat[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pat[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pat[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+class _Auto:
+    def __repr__(self):
+        return "AUTO_DOCKERIGNORE"
+
+
+AUTO = _Auto()   # ignore='s default: the build context's .dockerignore
+
+
+def apply(image, text: str, source: str, *, allow_from: bool, **options):
+    """`image` (None for a whole Dockerfile) with the instructions of `text`."""
+    return Translation(image, source, **options).apply(parse(text, source), allow_from)

@@ -1,0 +1,54 @@
+"""Modal's Image methods ketch does not have yet. Each exists, so a ported app gets a
+clear error when it calls one (what it is, why it is missing, what to use instead),
+never an AttributeError."""
+
+from __future__ import annotations
+
+from ._missing import DOCS
+
+
+def _not_yet(name: str, hint: str, static: bool = False):
+    def method(*args, **kwargs):
+        raise NotImplementedError(f"Image.{name} is not in ketch yet ({hint}); {DOCS}")
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Not in ketch yet: {hint}."
+    return staticmethod(method) if static else method
+
+
+class NotYet:
+    """The methods of `ketch.Image` that say they are not in ketch yet."""
+
+    micromamba = _not_yet(
+        "micromamba", "conda packages come from conda channels, which ketch's builder does "
+        "not fetch; use Image.debian_slim() with pip_install or apt_install", static=True)
+    micromamba_install = _not_yet(
+        "micromamba_install", "conda channels are not fetched by ketch's builder; use "
+        "pip_install, uv_pip_install or apt_install")
+    from_aws_ecr = _not_yet(
+        "from_aws_ecr", "private registries; use Image.from_registry with a public image",
+        static=True)
+    from_gcp_artifact_registry = _not_yet(
+        "from_gcp_artifact_registry", "private registries; use Image.from_registry with a "
+        "public image", static=True)
+    from_scratch = _not_yet(
+        "from_scratch", "an image with no files, for Sandbox.mount_image; ketch's images "
+        "start from debian_slim or from_registry", static=True)
+    from_name = _not_yet(
+        "from_name", "named images published with image.publish(); keep the image's "
+        "object_id and use Image.from_id", static=True)
+    pip_install_private_repos = _not_yet(
+        "pip_install_private_repos", "installing from private GitHub/GitLab repositories "
+        "needs their credentials as build secrets, which ketch's builds lack; vendor the "
+        "package and use add_local_python_source or pip_install of a public index")
+    publish = _not_yet(
+        "publish", "named images; keep the image's object_id and use Image.from_id")
+    hydrate = _not_yet(
+        "hydrate", "ketch builds an image when an app that uses it runs, or with "
+        "image.build()")
+
+    @property
+    def logs(self):
+        raise NotImplementedError("Image.logs is not in ketch yet (a finished build's "
+                                  "logs); builds stream their output under ketch run or "
+                                  f"ketch.enable_output(); {DOCS}")
