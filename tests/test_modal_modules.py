@@ -76,3 +76,10 @@ def test_star_import_binds_no_submodule_over_a_builtin():
     exec("from ketch import *", namespace)
     assert "dict" not in namespace and "queue" not in namespace
     assert "types" in namespace and "App" in namespace
+
+
+@pytest.mark.parametrize("qualname", sorted(MODAL["classes"]))
+def test_every_modal_method_exists_working_or_saying_it_is_not_in_ketch_yet(qualname):
+    module, name = qualname.rsplit(".", 1)
+    cls = getattr(_module(module), name)
+    assert [m for m in MODAL["classes"][qualname] if m not in dir(cls)] == []

@@ -23,12 +23,15 @@ import os
 import secrets as _secrets
 import shlex
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
-from . import _client, _image_dockerfile, _local_files, _output, _pythons, _sync
+from . import _client, _local_files, _output, _pythons, _sync
 from ._build_printer import BuildPrinter
-from ._image_missing import NotYet
+from ._image_args import argv, env_dict, flatten, pip_options
+from ._image_dockerfile import DockerfileMethods
+from ._image_missing import NotYet, no_secrets_or_gpu
 from ._image_projects import ProjectInstalls
+from ._object import refuse_client
 from ._client import Client
 from ._context import is_local
 from ._serialization import serialize
@@ -43,42 +46,7 @@ _BUILD_KINDS = {"pip_install", "uv_pip_install", "pip_install_from_requirements"
 _NOT_PYTHON = ("__pycache__", "*.pyc", ".*")
 
 
-def _flatten(where: str, items: Iterable) -> list[str]:
-    out = []
-    for item in items:
-        if isinstance(item, (list, tuple)):
-            out += _flatten(where, item)
-        elif isinstance(item, str):
-            if item.strip():
-                out.append(item.strip())
-        else:
-            raise InvalidError(f"{where}: {item!r} is not a string; pass names as strings")
-    return out
-
-
-def _no_secrets_or_gpu(where: str, secrets=(), gpu=None):
-    if secrets:
-        raise NotImplementedError(f"{where}(secrets=...): secrets in image builds are not in "
-                                  "ketch yet")
-    if gpu:
-        raise NotImplementedError(f"{where}(gpu=...): GPUs during image builds are not in "
-                                  "ketch yet")
-
-
-def _pip_options(index_url, extra_index_url, find_links, pre, extra_options) -> dict:
-    opts = {}
-    for key, value in (("index_url", index_url), ("extra_index_url", extra_index_url),
-                       ("find_links", find_links), ("extra_options", extra_options)):
-        if value:
-            if not isinstance(value, str):
-                raise InvalidError(f"{key}={value!r}: give a string")
-            opts[key] = value
-    if pre:
-        opts["pre"] = "1"
-    return opts
-
-
-class Image(ProjectInstalls, NotYet):
+class Image(DockerfileMethods, ProjectInstalls, NotYet):
     """A container image built from steps. Start with `Image.debian_slim()` or
     `Image.from_registry(...)`."""
 
@@ -86,7 +54,15 @@ class Image(ProjectInstalls, NotYet):
         self._steps: tuple[pb.ImageStep, ...] = _steps
         self._mounted = _mounted        # a copy=False add_local_* step has been added
         self._shell = _shell            # what runs later run_commands (shell()); () is sh
+        self._held = ("", "")           # (server id, image id): built already, no steps
         self._built: dict[tuple[str, str], str] = {}  # (server, steps digest) → image id
+
+    @classmethod
+    def _held_image(cls, server_id: str, image_id: str) -> "Image":
+        """An image the server already holds (a sandbox's snapshot, Image.from_id)."""
+        image = cls()
+        image._held = (server_id, image_id)
+        return image
 
     def __repr__(self):
         kinds = " → ".join(s.kind for s in self._steps)
@@ -95,6 +71,10 @@ class Image(ProjectInstalls, NotYet):
     def _extend(self, kind: str, args: Sequence[str] = (), *, options: dict | None = None,
                 env: dict | None = None, pickled: bytes = b"", content_hash: str = "",
                 force_build: bool = False, mounted: bool = False) -> "Image":
+        if self._held[1]:
+            raise NotImplementedError(f"image.{kind}() on an image the server already holds "
+                                      "(a sandbox's snapshot, Image.from_id) is not in ketch "
+                                      "yet: add the step to the image's definition instead")
         if self._mounted and kind in _BUILD_KINDS:
             raise InvalidError(
                 f"image.{kind}() comes after an add_local_*(copy=False) step. Files added "
@@ -168,53 +148,17 @@ class Image(ProjectInstalls, NotYet):
                                               force_build=force_build)
         return image
 
-    @staticmethod
-    def from_dockerfile(path: str | Path, *, force_build: bool = False, context_dir=None,
-                        ignore=_image_dockerfile.AUTO, build_args: dict | None = None,
-                        registry_secret=None, secrets=(), env: dict | None = None,
-                        gpu=None, add_python: str | None = None) -> "Image":
-        """An image built from a local single-stage Dockerfile: each instruction becomes
-        the ketch step that does the same (docs/api.md lists them); COPY reads from
-        context_dir (default: the current directory) less its .dockerignore. Instructions
-        ketch cannot do yet fail here, naming their line."""
-        _no_secrets_or_gpu("from_dockerfile", secrets, gpu)
-        if registry_secret is not None:
-            raise NotImplementedError("Image.from_dockerfile(registry_secret=...): private "
-                                      "registries are not in ketch yet")
-        if add_python and _pythons.unoffered_addition(add_python):
-            raise InvalidError(f"Image.from_dockerfile({str(path)!r}, "
-                               f"{_pythons.unoffered_addition(add_python)}")
-        if not is_local():
-            return Image()  # in a container, the image is already built: nothing to read
-        try:
-            text = Path(os.path.expanduser(str(path))).read_text()
-        except OSError as exc:
-            raise InvalidError(f"Image.from_dockerfile({str(path)!r}): cannot read it: "
-                               f"{exc.strerror or exc}") from None
-        image = _image_dockerfile.apply(
-            None, text, str(path), allow_from=True, context_dir=context_dir,
-            context_files={}, build_args=build_args, env=_env_dict("from_dockerfile", env),
-            ignore=ignore, force_build=force_build)
-        if image is None:
-            raise InvalidError(f"Image.from_dockerfile({str(path)!r}): it has no FROM line")
-        if add_python:
-            image = image._extend("add_python", [add_python], force_build=force_build)
-        return image
-
     @_sync.twin_classmethod
     async def from_id(cls, image_id: str, client=None) -> "Image":
         """An image this workspace built before, by its id (`image.object_id`): it is
         used as it is (steps cannot be added to it yet)."""
-        from ._object import refuse_client
-        from ._snapshot_image import snapshot_image
-
         refuse_client("Image.from_id", client)
         conn = await Client.get()
         listed = (await conn.request(image_list=pb.ImageList())).image_list_reply.images
         if not isinstance(image_id, str) or image_id not in {i.image_id for i in listed}:
             raise NotFoundError(f"Image.from_id({image_id!r}): this workspace has no such "
                                 "image on this server (`ketch image list` shows them)")
-        return snapshot_image(conn, image_id)
+        return cls._held_image(conn.hello.server_id, image_id)
 
     # -- Python packages
 
@@ -223,11 +167,11 @@ class Image(ProjectInstalls, NotYet):
                     pre: bool = False, extra_options: str = "", force_build: bool = False,
                     secrets=(), gpu=None) -> "Image":
         """Installs Python packages with pip."""
-        _no_secrets_or_gpu("pip_install", secrets, gpu)
-        pkgs = _flatten("pip_install", packages)
+        no_secrets_or_gpu("pip_install", secrets, gpu)
+        pkgs = flatten("pip_install", packages)
         if not pkgs:
             return self
-        return self._extend("pip_install", pkgs, options=_pip_options(
+        return self._extend("pip_install", pkgs, options=pip_options(
             index_url, extra_index_url, find_links, pre, extra_options),
             force_build=force_build)
 
@@ -237,7 +181,7 @@ class Image(ProjectInstalls, NotYet):
                        extra_options: str = "", force_build: bool = False,
                        uv_version: str | None = None, secrets=(), gpu=None) -> "Image":
         """Installs Python packages with uv (fast)."""
-        _no_secrets_or_gpu("uv_pip_install", secrets, gpu)
+        no_secrets_or_gpu("uv_pip_install", secrets, gpu)
         if uv_version:
             raise NotImplementedError("uv_pip_install(uv_version=...) is not in ketch yet")
         image = self
@@ -246,10 +190,10 @@ class Image(ProjectInstalls, NotYet):
                                                         index_url=index_url,
                                                         extra_index_url=extra_index_url,
                                                         pre=pre, force_build=force_build)
-        pkgs = _flatten("uv_pip_install", packages)
+        pkgs = flatten("uv_pip_install", packages)
         if not pkgs:
             return image
-        return image._extend("uv_pip_install", pkgs, options=_pip_options(
+        return image._extend("uv_pip_install", pkgs, options=pip_options(
             index_url, extra_index_url, find_links, pre, extra_options),
             force_build=force_build)
 
@@ -258,7 +202,7 @@ class Image(ProjectInstalls, NotYet):
                                       extra_options="", force_build=False, secrets=(),
                                       gpu=None) -> "Image":
         """Installs the packages a requirements file lists (read now, on this machine)."""
-        _no_secrets_or_gpu("pip_install_from_requirements", secrets, gpu)
+        no_secrets_or_gpu("pip_install_from_requirements", secrets, gpu)
         if not is_local():
             return self  # in a container, the image is already built: nothing to read
         path = os.path.expanduser(str(requirements_txt))
@@ -267,7 +211,7 @@ class Image(ProjectInstalls, NotYet):
         except OSError as exc:
             raise InvalidError(f"pip_install_from_requirements({requirements_txt!r}): cannot "
                                f"read it: {exc.strerror or exc}") from None
-        options = _pip_options(index_url, extra_index_url, find_links, pre, extra_options)
+        options = pip_options(index_url, extra_index_url, find_links, pre, extra_options)
         options["path"] = os.path.basename(path)
         return self._extend("pip_install_from_requirements", [text], options=options,
                             force_build=force_build)
@@ -277,8 +221,8 @@ class Image(ProjectInstalls, NotYet):
     def apt_install(self, *packages, force_build: bool = False, secrets=(), gpu=None
                     ) -> "Image":
         """Installs Debian packages (bwrap runtime)."""
-        _no_secrets_or_gpu("apt_install", secrets, gpu)
-        pkgs = _flatten("apt_install", packages)
+        no_secrets_or_gpu("apt_install", secrets, gpu)
+        pkgs = flatten("apt_install", packages)
         if not pkgs:
             return self
         return self._extend("apt_install", pkgs, force_build=force_build)
@@ -287,52 +231,31 @@ class Image(ProjectInstalls, NotYet):
                      gpu=None, force_build: bool = False) -> "Image":
         """Runs shell commands in the image, in order, stopping at the first that fails
         (bwrap runtime)."""
-        _no_secrets_or_gpu("run_commands", secrets, gpu)
-        cmds = _flatten("run_commands", commands)
+        no_secrets_or_gpu("run_commands", secrets, gpu)
+        cmds = flatten("run_commands", commands)
         if not cmds:
             return self
         if self._shell:
             cmds = [shlex.join([*self._shell, c]) for c in cmds]
-        return self._extend("run_commands", cmds, env=_env_dict("run_commands", env),
+        return self._extend("run_commands", cmds, env=env_dict("run_commands", env),
                             force_build=force_build)
-
-    def dockerfile_commands(self, *dockerfile_commands, context_files: dict | None = None,
-                            env: dict | None = None, secrets=(), gpu=None, context_dir=None,
-                            force_build: bool = False, ignore=_image_dockerfile.AUTO,
-                            build_args: dict | None = None) -> "Image":
-        """Adds Dockerfile instructions (no FROM) as the steps that do the same, as
-        from_dockerfile does. COPY reads context_files ({path in the context: local
-        file}) and context_dir (default: the current directory)."""
-        _no_secrets_or_gpu("dockerfile_commands", secrets, gpu)
-        lines = _flatten("dockerfile_commands", dockerfile_commands)
-        if not lines or not is_local():
-            return self
-        if context_files is not None and not (isinstance(context_files, dict) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in context_files.items())):
-            raise InvalidError("dockerfile_commands(context_files=...): give a dict of "
-                               "paths in the build context to local files")
-        return _image_dockerfile.apply(
-            self, "\n".join(lines), "dockerfile_commands", allow_from=False,
-            context_dir=context_dir, context_files=context_files or {},
-            build_args=build_args, env=_env_dict("dockerfile_commands", env),
-            ignore=ignore, force_build=force_build)
 
     def entrypoint(self, entrypoint_commands: list[str]) -> "Image":
         """Sets the image's ENTRYPOINT: a sandbox of the image runs it with its arguments
         (or the image's cmd) after it. Functions do not use it, as on Modal."""
-        return self._extend("entrypoint", _argv("entrypoint", entrypoint_commands))
+        return self._extend("entrypoint", argv("entrypoint", entrypoint_commands))
 
     def cmd(self, cmd: list[str]) -> "Image":
         """Sets the image's CMD: what a sandbox of the image runs when Sandbox.create gets
         no command (after the entrypoint, if any). Functions do not use it, as on Modal."""
-        return self._extend("cmd", _argv("cmd", cmd))
+        return self._extend("cmd", argv("cmd", cmd))
 
     def shell(self, shell_commands: list[str]) -> "Image":
         """Sets the shell that later run_commands (and Dockerfile RUN/CMD lines in shell
         form) run in, e.g. ["/bin/bash", "-c"]; the default is sh."""
-        image = Image(self._steps, self._mounted, tuple(_argv("shell", shell_commands)))
-        image._built = {}
-        return image
+        shell = tuple(argv("shell", shell_commands))
+        return self._extend("shell") if self._held[1] else Image(self._steps, self._mounted,
+                                                                 shell)
 
     def pipe(self, func: Callable, *args, **kwargs) -> "Image":
         """func(image, *args, **kwargs), which must return an Image: reusable recipes that
@@ -349,7 +272,7 @@ class Image(ProjectInstalls, NotYet):
                      ) -> "Image":
         """Runs a Python function in the image (with args and kwargs) and keeps what it
         wrote (bwrap runtime)."""
-        _no_secrets_or_gpu("run_function", secrets, gpu)
+        no_secrets_or_gpu("run_function", secrets, gpu)
         if volumes:
             raise NotImplementedError("run_function(volumes=...) is not in ketch yet")
         if not callable(raw_f):
@@ -361,7 +284,7 @@ class Image(ProjectInstalls, NotYet):
 
     def env(self, vars: dict[str, str]) -> "Image":
         """Sets environment variables in the image's containers (and later build steps)."""
-        return self._extend("env", env=_env_dict("env", vars))
+        return self._extend("env", env=env_dict("env", vars))
 
     def workdir(self, path: str | PurePosixPath) -> "Image":
         """Sets (and creates) the working directory of later steps and of containers."""
@@ -441,9 +364,13 @@ class Image(ProjectInstalls, NotYet):
 
     @property
     def object_id(self) -> str | None:
-        return next(iter(self._built.values()), None)
+        return self._held[1] or next(iter(self._built.values()), None)
 
     async def _build(self, client: Client, force: bool = False) -> str:
+        if self._held[1]:
+            if client.hello.server_id != self._held[0]:
+                raise InvalidError(f"image {self._held[1]} is held by another ketch server")
+            return self._held[1]
         steps = [_local_files.with_fresh_hash(step) for step in self._steps]
         # Local files are read again each time: an edit since the last build is a new key.
         server = (client.hello.server_id, hashlib.sha256(b"".join(
@@ -479,18 +406,3 @@ def check_image(where: str, image) -> "Image | None":
     return image
 
 
-def _argv(where: str, argv) -> list[str]:
-    if not isinstance(argv, (list, tuple)) or not argv or not all(
-            isinstance(a, str) for a in argv):
-        raise InvalidError(f"image.{where}({argv!r}): give a non-empty list of strings, "
-                           'e.g. ["python", "app.py"]')
-    return list(argv)
-
-
-def _env_dict(where: str, env) -> dict[str, str]:
-    if env is None:
-        return {}
-    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                            for k, v in env.items()):
-        raise InvalidError(f"{where}: give a dict of str to str")
-    return dict(env)

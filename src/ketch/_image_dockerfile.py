@@ -18,7 +18,12 @@ import shlex
 import warnings
 from pathlib import Path, PurePosixPath
 
+from . import _pythons
+from ._context import is_local
 from ._dockerfile import DockerfileError, Instruction, escape_dollars, expand, parse
+from ._image_args import env_dict, flatten
+from ._image_missing import no_secrets_or_gpu
+from .exception import InvalidError
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 # Instructions that say something about the image that ketch does not use.
@@ -32,8 +37,9 @@ class Translation:
     """The state of reading one Dockerfile (or list of commands) onto an image."""
 
     def __init__(self, image, source: str, *, context_dir, context_files: dict,
-                 build_args: dict, env: dict, ignore, force_build: bool):
+                 build_args: dict, env: dict, ignore, force_build: bool, start=None):
         self.image = image          # None until FROM, for a whole Dockerfile
+        self.start = start          # what makes the image FROM names (Image.from_registry)
         self.source = source
         self.context = Path(os.path.abspath(os.path.expanduser(str(context_dir or "."))))
         self.context_files = {_clean(k): os.path.abspath(os.path.expanduser(v))
@@ -92,8 +98,6 @@ class Translation:
         return self.image
 
     def do_from(self, ins: Instruction):
-        from ._image import Image
-
         if self.image is not None:
             self.not_yet(ins, "a second FROM starts a second build stage; multi-stage builds "
                            "are not in ketch yet: build the first stage's output elsewhere "
@@ -111,7 +115,7 @@ class Translation:
         if ref == "scratch":
             self.not_yet(ins, "FROM scratch is not in ketch yet; start from an image with a "
                            "shell and python3, e.g. FROM debian:bookworm-slim")
-        self.image = Image.from_registry(ref, force_build=self.force_build)
+        self.image = self.start(ref, force_build=self.force_build)
         self.args = {}
 
     def do_arg(self, ins: Instruction):
@@ -130,6 +134,8 @@ class Translation:
             (self.args if self.image is not None else self.global_args)[name] = value
 
     def do_env(self, ins: Instruction):
+        if not ins.rest:
+            self.fail(ins, "write ENV NAME=VALUE")
         if "=" in ins.rest.split(None, 1)[0]:
             pairs = [w.partition("=") for w in shlex.split(ins.rest)]
             if any(not sep for _, sep, _ in pairs):
@@ -225,7 +231,9 @@ class Translation:
                     self.not_yet(ins, f"ADD of an archive ({src}) unpacks it in Docker, which "
                                    "is not in ketch yet; COPY it and RUN tar -xf")
                 many = len(sources) > 1 or any(c in src for c in "*?[")
-                target = dest if not many or dest.endswith("/") else dest + "/"
+                target = dest + "/" if many and not dest.endswith("/") else dest
+                if target.endswith("/"):   # the name it has in the build context
+                    target += PurePosixPath(rel).name
                 self.image = self.image.add_local_file(path, target, copy=True)
 
     do_add = do_copy
@@ -324,5 +332,67 @@ AUTO = _Auto()   # ignore='s default: the build context's .dockerignore
 
 
 def apply(image, text: str, source: str, *, allow_from: bool, **options):
-    """`image` (None for a whole Dockerfile) with the instructions of `text`."""
-    return Translation(image, source, **options).apply(parse(text, source), allow_from)
+    """`image` with the instructions of `text`; for a whole Dockerfile, `image` is what
+    makes the image FROM names (Image.from_registry)."""
+    start, image = (image, None) if callable(image) else (None, image)
+    return Translation(image, source, start=start, **options).apply(parse(text, source),
+                                                                    allow_from)
+
+
+class DockerfileMethods:
+    """The Dockerfile methods of `ketch.Image`."""
+
+    @classmethod
+    def from_dockerfile(cls, path: str | Path, *, force_build: bool = False, context_dir=None,
+                        ignore=AUTO, build_args: dict | None = None,
+                        registry_secret=None, secrets=(), env: dict | None = None,
+                        gpu=None, add_python: str | None = None):
+        """An image built from a local single-stage Dockerfile: each instruction becomes
+        the ketch step that does the same (docs/api.md lists them); COPY reads from
+        context_dir (default: the current directory) less its .dockerignore. Instructions
+        ketch cannot do yet fail here, naming their line."""
+        no_secrets_or_gpu("from_dockerfile", secrets, gpu)
+        if registry_secret is not None:
+            raise NotImplementedError("Image.from_dockerfile(registry_secret=...): private "
+                                      "registries are not in ketch yet")
+        if add_python and _pythons.unoffered_addition(add_python):
+            raise InvalidError(f"Image.from_dockerfile({str(path)!r}, "
+                               f"{_pythons.unoffered_addition(add_python)}")
+        if not is_local():
+            return cls()  # in a container, the image is already built: nothing to read
+        try:
+            text = Path(os.path.expanduser(str(path))).read_text()
+        except OSError as exc:
+            raise InvalidError(f"Image.from_dockerfile({str(path)!r}): cannot read it: "
+                               f"{exc.strerror or exc}") from None
+        image = apply(
+            cls.from_registry, text, str(path), allow_from=True, context_dir=context_dir,
+            context_files={}, build_args=build_args, env=env_dict("from_dockerfile", env),
+            ignore=ignore, force_build=force_build)
+        if image is None:
+            raise InvalidError(f"Image.from_dockerfile({str(path)!r}): it has no FROM line")
+        if add_python:
+            image = image._extend("add_python", [add_python], force_build=force_build)
+        return image
+
+    def dockerfile_commands(self, *dockerfile_commands, context_files: dict | None = None,
+                            env: dict | None = None, secrets=(), gpu=None, context_dir=None,
+                            force_build: bool = False, ignore=AUTO,
+                            build_args: dict | None = None):
+        """Adds Dockerfile instructions (no FROM) as the steps that do the same, as
+        from_dockerfile does. COPY reads context_files ({path in the context: local
+        file}) and context_dir (default: the current directory)."""
+        no_secrets_or_gpu("dockerfile_commands", secrets, gpu)
+        lines = flatten("dockerfile_commands", dockerfile_commands)
+        if not lines or not is_local():
+            return self
+        if context_files is not None and not (isinstance(context_files, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in context_files.items())):
+            raise InvalidError("dockerfile_commands(context_files=...): give a dict of "
+                               "paths in the build context to local files")
+        return apply(
+            self, "\n".join(lines), "dockerfile_commands", allow_from=False,
+            context_dir=context_dir, context_files=context_files or {},
+            build_args=build_args, env=env_dict("dockerfile_commands", env),
+            ignore=ignore, force_build=force_build)
+

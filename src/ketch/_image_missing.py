@@ -7,6 +7,16 @@ from __future__ import annotations
 from ._missing import DOCS
 
 
+def no_secrets_or_gpu(where: str, secrets=(), gpu=None):
+    """Build steps take no secrets or GPUs yet: a clear error when they are asked for."""
+    if secrets:
+        raise NotImplementedError(f"{where}(secrets=...): secrets in image builds are not in "
+                                  "ketch yet")
+    if gpu:
+        raise NotImplementedError(f"{where}(gpu=...): GPUs during image builds are not in "
+                                  "ketch yet")
+
+
 def _not_yet(name: str, hint: str, static: bool = False):
     def method(*args, **kwargs):
         raise NotImplementedError(f"Image.{name} is not in ketch yet ({hint}); {DOCS}")

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from ._context import is_local
+from ._image_missing import no_secrets_or_gpu
 from .exception import InvalidError
 
 try:
@@ -83,10 +84,8 @@ class ProjectInstalls:
         """Installs the dependencies of a local uv project (its pyproject.toml and
         uv.lock) with `uv sync` into a virtualenv at /.uv/.venv, which goes first on
         PATH. The project itself and uv workspaces are not installed, as on Modal."""
-        from ._image import _no_secrets_or_gpu
-
         where = "uv_sync"
-        _no_secrets_or_gpu(where, secrets, gpu)
+        no_secrets_or_gpu(where, secrets, gpu)
         if env:
             raise NotImplementedError(f"{where}(env=...) is not in ketch yet; set it with "
                                       "image.env() before")
@@ -123,10 +122,8 @@ class ProjectInstalls:
         `poetry install --no-root` into the image's Python, from its lock file (next to
         the pyproject.toml unless poetry_lockfile names it; ignore_lockfile=True
         resolves afresh). Poetry is pip-installed first unless poetry_version=None."""
-        from ._image import _no_secrets_or_gpu
-
         where = "poetry_install_from_file"
-        _no_secrets_or_gpu(where, secrets, gpu)
+        no_secrets_or_gpu(where, secrets, gpu)
         if env:
             raise NotImplementedError(f"{where}(env=...) is not in ketch yet; set it with "
                                       "image.env() before")

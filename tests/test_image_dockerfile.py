@@ -1,0 +1,168 @@
+"""Dockerfiles read into image steps, and Modal's other Image methods, on the client:
+what each instruction becomes, the files COPY takes (less .dockerignore), and the clear
+errors for what ketch cannot do yet. test_image.py builds one for real and runs it."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import ketch
+from ketch._dockerfile import expand, parse
+from ketch.exception import InvalidError
+
+
+def steps(image) -> list[tuple]:
+    return [(s.kind, list(s.args), dict(s.env)) for s in image._steps]
+
+
+def test_parser_reads_continuations_comments_directives_and_exec_form():
+    text = ("# syntax=docker/dockerfile:1\n# escape=`\n\nFROM  base:1  AS  b\n"
+            "RUN --mount=type=cache,target=/c apt-get update `\n  # a comment inside\n\n"
+            "    && echo done\ncmd [\"python\", \"-m\", \"http.server\"]\nCMD [not json\n")
+    ins = parse(text)
+    assert [(i.line, i.keyword) for i in ins] == [(4, "FROM"), (5, "RUN"), (9, "CMD"),
+                                                   (10, "CMD")]
+    assert ins[1].flags == {"mount": "type=cache,target=/c"}
+    assert ins[1].rest == "apt-get update     && echo done"
+    assert ins[2].exec_form == ["python", "-m", "http.server"]
+    assert ins[3].exec_form is None and ins[3].rest == "[not json"
+
+
+def test_variables_expand_as_docker_does():
+    env = {"A": "1", "EMPTY": ""}
+    assert expand("$A-${A}-${B:-b}-${EMPTY:-e}-${A:+set}-${B:+x}-\\$A", env) == "1-1-b-e-set--$A"
+    kept = expand("${A}:${PATH}:${X:-d}:\\$A", env, lambda name: None, keep_escapes=True)
+    assert kept == "1:${PATH}:${X:-d}:\\$A"
+
+
+def test_instructions_become_ketchs_steps(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image = ketch.Image.debian_slim().dockerfile_commands(
+            "ARG V=1 UNSET", "ENV A=$V B='x y' P=$PATH", ["WORKDIR app", "WORKDIR sub"],
+            'RUN ["echo", "a b"]', 'SHELL ["/bin/bash", "-c"]', "RUN echo $V", "LABEL x=y",
+            "USER root", "CMD serve", "ENTRYPOINT [\"tini\"]", env={"BUILD": "1"},
+            build_args={"V": "2"})
+    assert steps(image)[1:] == [
+        ("env", [], {"A": "2", "B": "x y", "P": "$PATH"}),   # PATH: the server's to expand
+        ("workdir", ["/app"], {}), ("workdir", ["/app/sub"], {}),
+        ("run_commands", ["echo 'a b'"], {"BUILD": "1", "V": "2"}),
+        ("run_commands", ["/bin/bash -c 'echo $V'"], {"BUILD": "1", "V": "2"}),
+        ("cmd", ["/bin/bash", "-c", "serve"], {}), ("entrypoint", ["tini"], {})]
+    assert image._steps[1].options["expand"] == "1"
+    assert "LABEL (line 8)" in str(caught[0].message)
+    # image.shell() applies to later run_commands too.
+    assert steps(image.run_commands("ls"))[-1] == ("run_commands", ["/bin/bash -c ls"], {})
+    registry = ketch.Image.from_registry("x/y:1", add_python="3.11",
+                                         setup_dockerfile_commands=["RUN make"])
+    assert [s.kind for s in registry._steps] == ["from_registry", "add_python", "run_commands"]
+
+
+def test_copy_takes_the_context_less_dockerignore(tmp_path):
+    (tmp_path / "src" / "deep" / "cache").mkdir(parents=True)
+    for name in ("src/a.py", "src/a.pyc", "src/deep/b.py", "src/deep/cache/c.py",
+                 "src/keep.pyc", "top.txt", "other.txt", "elsewhere.cfg"):
+        (tmp_path / name).write_text(name)
+    (tmp_path / ".dockerignore").write_text("**/*.pyc\n!src/keep.pyc\nsrc/deep/cache\n")
+    image = ketch.Image.debian_slim().dockerfile_commands(
+        "WORKDIR /w", "COPY src ./code", "COPY *.txt /texts/", "ADD top.txt /one",
+        "COPY --link conf.ini /etc/", context_dir=tmp_path,
+        context_files={"conf.ini": str(tmp_path / "elsewhere.cfg")})
+    copies = [(s.kind, list(s.args[1:])) for s in image._steps if s.kind.startswith("add_")]
+    assert copies == [
+        ("add_local_dir", ["/w/code", "a.py", "keep.pyc", "deep/b.py"]),
+        ("add_local_file", ["/texts/other.txt"]), ("add_local_file", ["/texts/top.txt"]),
+        ("add_local_file", ["/one"]), ("add_local_file", ["/etc/conf.ini"])]
+    assert all(s.options["copy"] == "1" for s in image._steps if s.kind.startswith("add_"))
+    # ignore= overrides the .dockerignore.
+    only = ketch.Image.debian_slim().dockerfile_commands(
+        "COPY src /s", context_dir=tmp_path, ignore=lambda p: p.suffix == ".pyc")
+    assert list(only._steps[-1].args[2:]) == ["a.py", "deep/b.py", "deep/cache/c.py"]
+
+
+@pytest.mark.parametrize("lines, error, match", [
+    (["FROM python:3.11"], NotImplementedError, r"line 1 \(FROM\).*multi-stage"),
+    (["RUN true", "COPY --from=builder /x /x"], NotImplementedError, r"line 2 \(COPY\).*--from"),
+    (["COPY --chown=app a /a"], NotImplementedError, "--chown is not in ketch yet"),
+    (["ADD https://example.com/x.tgz /x"], NotImplementedError, "URL"),
+    (["ADD pkg.tar.gz /opt/"], NotImplementedError, "archive"),
+    (["USER app"], NotImplementedError, r"USER is not in ketch yet"),
+    (["RUN --mount=type=cache,target=/c make"], NotImplementedError, "RUN --mount"),
+    (["RUN <<EOF", "echo hi", "EOF"], NotImplementedError, "heredocs"),
+    (["WORKDIR $HOME/app"], InvalidError, r"\$HOME is not known"),
+    (["COPY missing.txt /x"], InvalidError, "'missing.txt' is not in the build context"),
+    (["COPY link /x"], InvalidError, "'link' leads outside the build context"),
+    (["COPY a.tar.gz pkg.tar.gz /x"], InvalidError, "must end with /"),
+    (["ENV"], InvalidError, r"write ENV NAME=VALUE"),
+    (["FORM x"], InvalidError, "FORM is not a Dockerfile instruction"),
+])
+def test_what_ketch_cannot_do_fails_at_definition_naming_the_line(tmp_path, lines, error,
+                                                                   match):
+    (tmp_path / "ctx").mkdir()
+    for name in ("a.tar.gz", "pkg.tar.gz", "outside"):
+        (tmp_path / name if name == "outside" else tmp_path / "ctx" / name).write_text("x")
+    (tmp_path / "ctx" / "link").symlink_to(tmp_path / "outside")
+    with pytest.raises(error, match=match):
+        ketch.Image.debian_slim().dockerfile_commands(lines, context_dir=tmp_path / "ctx")
+
+
+def test_from_dockerfile_needs_one_stage_and_a_from(tmp_path):
+    file = tmp_path / "Dockerfile"
+    file.write_text("ARG TAG=3.11\nFROM python:${TAG}-slim\nRUN pip install x\n")
+    image = ketch.Image.from_dockerfile(file, build_args={}, add_python="3.13")
+    assert [(s.kind, list(s.args)) for s in image._steps] == [
+        ("from_registry", ["python:3.11-slim"]), ("run_commands", ["pip install x"]),
+        ("add_python", ["3.13"])]
+    for text, match in (("RUN true\n", r"line 1 \(RUN\): comes before FROM"),
+                        ("FROM a\nFROM b\n", r"line 2 \(FROM\).*multi-stage"),
+                        ("FROM scratch\n", "FROM scratch is not in ketch yet"),
+                        ("# nothing\n", "has no FROM line")):
+        file.write_text(text)
+        with pytest.raises((InvalidError, NotImplementedError), match=match):
+            ketch.Image.from_dockerfile(file)
+    with pytest.raises(InvalidError, match="cannot read it"):
+        ketch.Image.from_dockerfile(tmp_path / "nope")
+
+
+def test_entrypoint_cmd_and_pipe_check_their_arguments():
+    base = ketch.Image.debian_slim()
+    assert steps(base.entrypoint(["tini", "--"]).cmd(["python", "a.py"]))[1:] == [
+        ("entrypoint", ["tini", "--"], {}), ("cmd", ["python", "a.py"], {})]
+    for bad in ("python a.py", [], [1]):
+        with pytest.raises(InvalidError, match="give a non-empty list of strings"):
+            base.cmd(bad)
+    assert base.pipe(lambda img, pkg: img.pip_install(pkg), "six")._steps[-1].args == ["six"]
+    with pytest.raises(InvalidError, match="returned str, not an Image"):
+        base.pipe(lambda img: "no")
+
+
+def test_pyproject_installs_read_the_project_here(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\ndependencies = ["six==1.16.0"]\n'
+        '[project.optional-dependencies]\ntest = ["idna==3.7"]\n')
+    image = ketch.Image.debian_slim().pip_install_from_pyproject(
+        str(tmp_path / "pyproject.toml"), ["test"])
+    assert steps(image)[-1] == ("pip_install", ["six==1.16.0", "idna==3.7"], {})
+    with pytest.raises(InvalidError, match=r"no optional dependencies 'docs' \(it has"):
+        ketch.Image.debian_slim().pip_install_from_pyproject(
+            str(tmp_path / "pyproject.toml"), ["docs"])
+    with pytest.raises(InvalidError, match="no lock file"):
+        ketch.Image.debian_slim().poetry_install_from_file(str(tmp_path / "pyproject.toml"))
+    synced = ketch.Image.debian_slim().uv_sync(str(tmp_path), groups=["dev"])
+    assert synced._steps[-1].kind == "uv_sync" and synced._steps[-1].args[1] == ""
+    assert synced._steps[-1].options["groups"] == "dev"
+
+
+NOT_YET = ["micromamba", "micromamba_install", "from_aws_ecr", "from_gcp_artifact_registry",
+           "from_scratch", "from_name", "pip_install_private_repos", "publish", "hydrate"]
+
+
+@pytest.mark.parametrize("name", NOT_YET)
+def test_modals_other_image_methods_say_they_are_not_in_ketch_yet(name):
+    method = getattr(ketch.Image.debian_slim(), name)   # static ones too
+    with pytest.raises(NotImplementedError, match=rf"Image\.{name} is not in ketch yet \(.{{20}}"):
+        method("x")
+    with pytest.raises(NotImplementedError, match="Image.logs is not in ketch yet"):
+        ketch.Image.debian_slim().logs
