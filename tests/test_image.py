@@ -394,6 +394,35 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
 
 
 @needs_bwrap
+def test_uv_sync_and_poetry_install_the_locked_dependencies(bwrap_server):
+    projects = Path(__file__).parent / "projects"
+    out = run_client(bwrap_server, f"""
+        import json, ketch
+        app = ketch.App("projects")
+        synced = ketch.Image.debian_slim().uv_sync({str(projects / "uv_project")!r},
+                                                   groups=["extra-tools"])
+        poetry = ketch.Image.debian_slim().poetry_install_from_file(
+            {str(projects / "poetry_project" / "pyproject.toml")!r})
+
+        @app.function(image=synced, serialized=True)
+        def uv_env():
+            import shutil, sys, idna, six
+            return {{"six": six.__version__, "idna": idna.__version__, "prefix": sys.prefix,
+                     "uv_left_behind": shutil.which("uv") or ""}}
+
+        @app.function(image=poetry, serialized=True)
+        def poetry_env():
+            import sys, tomli
+            return {{"tomli": tomli.__version__, "prefix": sys.prefix}}
+
+        with app.run():
+            print(json.dumps([uv_env.remote(), poetry_env.remote()]))
+    """)
+    assert out == [{"six": "1.16.0", "idna": "3.7", "prefix": "/.uv/.venv", "uv_left_behind": ""},
+                   {"tomli": "2.0.1", "prefix": "/usr"}]
+
+
+@needs_bwrap
 @pytest.mark.timeout(900)  # a cold cache fetches and relocates two Pythons first (~1 min each)
 def test_add_python_runs_on_a_base_without_python_whatever_its_glibc(bwrap_server, registry):
     # The base: Debian 12 (glibc 2.36) with its Python removed (OCI whiteouts).

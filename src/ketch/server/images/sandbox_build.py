@@ -237,6 +237,9 @@ def _poetry_install(opts: dict) -> str:
     for flag in ("with", "without", "only"):
         if opts.get(flag):
             argv.append(f"--{flag}={opts[flag]}")
+    # Poetry's downloads (requests) trust certifi's roots unless told the system's.
+    script = ("if [ -z \"${REQUESTS_CA_BUNDLE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
+              "export REQUESTS_CA_BUNDLE=" + _CA_BUNDLE + "; fi\n" + script)
     env = "POETRY_VIRTUALENVS_CREATE=false"
     if opts.get("old_installer") == "1":
         env += " POETRY_INSTALLER_MODERN_INSTALLATION=false"
