@@ -242,7 +242,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
 
     def entrypoint(self, entrypoint_commands: list[str]) -> "Image":
         """Sets the image's ENTRYPOINT: a sandbox of the image runs it with its arguments
-        (or the image's cmd) after it. Functions do not use it, as on Modal."""
+        (or else the image's cmd) after it. Functions do not use it, as on Modal."""
         return self._extend("entrypoint", argv("entrypoint", entrypoint_commands))
 
     def cmd(self, cmd: list[str]) -> "Image":

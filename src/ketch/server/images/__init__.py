@@ -59,11 +59,9 @@ class BuiltImage:
 
     def sandbox_command(self, args) -> list[str]:
         """What a sandbox of this image runs, given Sandbox.create's arguments: the
-        entrypoint, then the arguments or else the cmd (none: nothing, it waits). An
-        entrypoint with nothing after it gets `sleep infinity`, as on Modal."""
-        if not self.entrypoint:
-            return list(args or self.cmd)
-        return [*self.entrypoint, *(args or self.cmd or ("sleep", "infinity"))]
+        entrypoint, then the arguments or else the cmd, as Docker and Modal do (a pulled
+        image's own too). Nothing at all: the sandbox waits, running nothing."""
+        return [*self.entrypoint, *(args or self.cmd)]
 
     def launch_fields(self) -> dict:
         """ContainerLaunch fields for a container of this image."""

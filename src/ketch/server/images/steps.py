@@ -103,6 +103,11 @@ def check(steps: list[pb.ImageStep], backend: str):
             raise ValueError(f"image step {i}: {step.kind} can only start an image")
         if step.kind in ("add_local_file", "add_local_dir"):
             _check_local_paths(i, step)
+        if step.kind in _FILE_ARGS and len(step.args) != 2:
+            raise ValueError(f"image step {i} ({step.kind}) takes a pyproject.toml and a lock "
+                             "file (empty for none)")
+        if step.kind in ("entrypoint", "cmd") and not step.args:
+            raise ValueError(f"image step {i} ({step.kind}) needs at least one argument")
         if backend == "process" and step.kind not in VENV_STEPS:
             raise ValueError(
                 f"image step {i} ({title(step)}) needs the bwrap runtime: this server runs "
