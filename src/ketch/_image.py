@@ -41,7 +41,8 @@ from .proto import ketch_pb2 as pb
 # Build steps: a file-system change made by a command. After a copy=False add_local_*,
 # none of these may follow (the files are meant to change without a rebuild).
 _BUILD_KINDS = {"pip_install", "uv_pip_install", "pip_install_from_requirements",
-                "apt_install", "run_commands", "run_function", "workdir"}
+                "apt_install", "run_commands", "run_function", "workdir", "uv_sync",
+                "poetry_install"}
 # add_local_python_source's default: only Python files.
 _NOT_PYTHON = ("__pycache__", "*.pyc", ".*")
 
