@@ -415,9 +415,11 @@ def test_uv_sync_and_poetry_install_the_locked_dependencies(bwrap_server):
             import sys, tomli
             return {{"tomli": tomli.__version__, "prefix": sys.prefix}}
 
+        hydrated = synced.hydrate().object_id   # built now, and not again by the run
         with app.run():
-            print(json.dumps([uv_env.remote(), poetry_env.remote()]))
+            print(json.dumps([hydrated, uv_env.remote(), poetry_env.remote()]))
     """)
+    assert out.pop(0).startswith("im-")
     assert out == [{"six": "1.16.0", "idna": "3.7", "prefix": "/.uv/.venv", "uv_left_behind": ""},
                    {"tomli": "2.0.1", "prefix": "/usr"}]
 

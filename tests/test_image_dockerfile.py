@@ -96,6 +96,7 @@ def test_copy_takes_the_context_less_dockerignore(tmp_path):
     (["COPY link /x"], InvalidError, "'link' leads outside the build context"),
     (["COPY a.tar.gz pkg.tar.gz /x"], InvalidError, "must end with /"),
     (["ENV"], InvalidError, r"write ENV NAME=VALUE"),
+    (["ENV A='unclosed"], InvalidError, r"line 1 \(ENV\): cannot read it: No closing quotation"),
     (["FORM x"], InvalidError, "FORM is not a Dockerfile instruction"),
 ])
 def test_what_ketch_cannot_do_fails_at_definition_naming_the_line(tmp_path, lines, error,
@@ -156,7 +157,7 @@ def test_pyproject_installs_read_the_project_here(tmp_path):
 
 
 NOT_YET = ["micromamba", "micromamba_install", "from_aws_ecr", "from_gcp_artifact_registry",
-           "from_scratch", "from_name", "pip_install_private_repos", "publish", "hydrate"]
+           "from_scratch", "from_name", "pip_install_private_repos", "publish"]
 
 
 @pytest.mark.parametrize("name", NOT_YET)

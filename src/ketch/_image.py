@@ -399,6 +399,13 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         await self._build(await Client.get(), force)
         return self
 
+    @_sync.twin
+    async def hydrate(self, client=None) -> "Image":
+        """Builds the image if it is not built yet (as Modal's hydrate resolves it)."""
+        refuse_client("Image.hydrate", client)
+        await self._build(await Client.get())
+        return self
+
 
 def check_image(where: str, image) -> "Image | None":
     if image is not None and not isinstance(image, Image):

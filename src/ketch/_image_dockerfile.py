@@ -68,7 +68,14 @@ class Translation:
             self.fail(ins, f"${name} is not known until the image is built (ketch expands "
                            "variables of COPY, WORKDIR and FROM from the ARG and ENV lines "
                            "before them); set it with ARG or ENV first")
-        return expand(text, {**self.args, **self.known_env}, missing)
+        known = {**self.args, **self.known_env} if self.image is not None else self.global_args
+        return expand(text, known, missing)
+
+    def split(self, ins: Instruction, text: str) -> list[str]:
+        try:
+            return shlex.split(text)
+        except ValueError as exc:   # an unclosed quote
+            self.fail(ins, f"cannot read it: {exc}")
 
     def step(self, ins: Instruction, kind: str, args=(), **kw):
         if self.image is None:
@@ -119,7 +126,7 @@ class Translation:
         self.args = {}
 
     def do_arg(self, ins: Instruction):
-        for word in shlex.split(ins.rest):
+        for word in self.split(ins, ins.rest):
             name, has_default, default = word.partition("=")
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
                 self.fail(ins, f"{name!r} is not a variable name")
@@ -137,7 +144,7 @@ class Translation:
         if not ins.rest:
             self.fail(ins, "write ENV NAME=VALUE")
         if "=" in ins.rest.split(None, 1)[0]:
-            pairs = [w.partition("=") for w in shlex.split(ins.rest)]
+            pairs = [w.partition("=") for w in self.split(ins, ins.rest)]
             if any(not sep for _, sep, _ in pairs):
                 self.fail(ins, "write ENV NAME=VALUE [NAME=VALUE ...]")
             pairs = [(k, v) for k, _, v in pairs]

@@ -53,9 +53,6 @@ class NotYet:
         "package and use add_local_python_source or pip_install of a public index")
     publish = _not_yet(
         "publish", "named images; keep the image's object_id and use Image.from_id")
-    hydrate = _not_yet(
-        "hydrate", "ketch builds an image when an app that uses it runs, or with "
-        "image.build()")
 
     @property
     def logs(self):
