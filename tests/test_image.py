@@ -378,18 +378,33 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
             sb.wait()
             return sb.stdout.read().strip()
 
+        def error_of(fn, *args):
+            try:
+                fn(*args)
+            except Exception as exc:
+                return f"{{type(exc).__name__}}: {{exc}}"
+
         with app.run():
             out = look.remote()
+            image.publish("ketch-test/tool")   # :latest
             out["sandboxes"] = [sandbox_says(), sandbox_says("a", "b"),
-                                sandbox_says(image=ketch.Image.from_id(image.object_id))]
+                                sandbox_says(image=ketch.Image.from_name("ketch-test/tool"))]
+        out["from_id"] = ketch.Image.from_id(image.object_id).object_id == image.object_id
+        out["errors"] = [error_of(ketch.Image.from_name, "ketch-test/tool:v2"),
+                         error_of(ketch.Image.from_id, "im-nosuchimage")]
         out["warned"] = [str(w.message) for w in caught]
         print(json.dumps(out))
     """)
+    assert out.pop("errors") == [
+        "NotFoundError: Image.from_name('ketch-test/tool:v2'): this workspace has published "
+        "no image of that name (image.publish(name) names one)",
+        "NotFoundError: Image.from_id('im-nosuchimage'): this workspace has no such image on "
+        "this server (`ketch image list` shows them)"]
     assert out.pop("warned") == [f"{tmp_path / 'Dockerfile'}: ketch ignores EXPOSE (line 14): "
                                  "they describe the image without changing what runs in it"]
     assert out == {"data": ["sub/keep.txt"], "run": "hi from run", "shell": "bash",
                    "cwd": "/srv", "path": "/opt/tool/bin:/usr/local/bin:/usr/bin:/bin",
-                   "greeting": "hi",
+                   "greeting": "hi", "from_id": True,
                    "sandboxes": ["tool:default-arg:hi", "tool:a b:hi", "tool:default-arg:hi"]}
 
 

@@ -157,7 +157,7 @@ def test_pyproject_installs_read_the_project_here(tmp_path):
 
 
 NOT_YET = ["micromamba", "micromamba_install", "from_aws_ecr", "from_gcp_artifact_registry",
-           "from_scratch", "from_name", "pip_install_private_repos", "publish"]
+           "from_scratch", "pip_install_private_repos"]
 
 
 @pytest.mark.parametrize("name", NOT_YET)

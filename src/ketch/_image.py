@@ -400,6 +400,28 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         return self
 
     @_sync.twin
+    async def publish(self, name: str, *, environment_name=None, experimental_options=None,
+                      client=None) -> None:
+        """Names the built image NAME[:TAG] (":latest" without a tag) in this workspace,
+        for Image.from_name; publishing again under a name moves it."""
+        refuse_client("image.publish", client)
+        if experimental_options:
+            raise InvalidError("image.publish(experimental_options=...): ketch has none")
+        if not self.object_id:
+            raise InvalidError(f"image.publish({name!r}): build the image first "
+                               "(image.build()), as on Modal")
+        conn = await Client.get()
+        await conn.request(image_publish=pb.ImagePublish(name=name, image_id=self.object_id))
+
+    @_sync.twin_classmethod
+    async def from_name(cls, name: str, *, environment_name=None, client=None) -> "Image":
+        """The image this workspace published as NAME[:TAG] (image.publish)."""
+        refuse_client("Image.from_name", client)
+        conn = await Client.get()
+        named = (await conn.request(image_from_name=pb.ImageFromName(name=name))).image_named
+        return cls._held_image(conn.hello.server_id, named.image_id)
+
+    @_sync.twin
     async def hydrate(self, client=None) -> "Image":
         """Builds the image if it is not built yet (as Modal's hydrate resolves it)."""
         refuse_client("Image.hydrate", client)

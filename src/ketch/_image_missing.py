@@ -44,15 +44,10 @@ class NotYet:
     from_scratch = _not_yet(
         "from_scratch", "an image with no files, for Sandbox.mount_image; ketch's images "
         "start from debian_slim or from_registry", static=True)
-    from_name = _not_yet(
-        "from_name", "named images published with image.publish(); keep the image's "
-        "object_id and use Image.from_id", static=True)
     pip_install_private_repos = _not_yet(
         "pip_install_private_repos", "installing from private GitHub/GitLab repositories "
         "needs their credentials as build secrets, which ketch's builds lack; vendor the "
         "package and use add_local_python_source or pip_install of a public index")
-    publish = _not_yet(
-        "publish", "named images; keep the image's object_id and use Image.from_id")
 
     @property
     def logs(self):

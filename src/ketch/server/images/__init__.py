@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -224,6 +225,25 @@ class ImageService:
                     f"this server runs {self.backend}; run the app again to rebuild it")
         return ""
 
+    def publish(self, workspace: str, name: str, image_id: str) -> str:
+        """Names one of the workspace's images (NAME[:TAG], the tag "latest" by default);
+        → the name with its tag."""
+        name = image_name(name)
+        if self.get(image_id) is None or not self.owners.owns(workspace, image_id):
+            raise LookupError(f"image.publish({name!r}): this workspace has no image "
+                              f"{image_id!r} on this server; build it first (image.build())")
+        self.owners.name(workspace, name, image_id)
+        return name
+
+    def named(self, workspace: str, name: str) -> tuple[str, str]:
+        """(name with its tag, image id) of an image the workspace published."""
+        name = image_name(name)
+        image_id = self.owners.named(workspace, name)
+        if image_id is None or self.get(image_id) is None:
+            raise LookupError(f"Image.from_name({name!r}): this workspace has published no "
+                              "image of that name (image.publish(name) names one)")
+        return name, image_id
+
     def list(self, workspace: str) -> pb.ImageListReply:
         images = []
         owned = self.owners.owned(workspace)
@@ -261,6 +281,17 @@ class ImageService:
             if key not in keep:
                 self.store.remove(key)
         return doomed
+
+
+_IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$")
+
+
+def image_name(name: str) -> str:
+    """NAME[:TAG] checked, with ":latest" when it has no tag (Docker's convention)."""
+    if not _IMAGE_NAME.match(name or ""):
+        raise ValueError(f"image name {name!r}: use NAME or NAME:TAG, letters, digits, '.', "
+                         "'_', '-' ('/' in the name), e.g. 'my-image:v1'")
+    return name if ":" in name else name + ":latest"
 
 
 def _no_python(ref: str) -> str:
