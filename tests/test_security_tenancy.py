@@ -242,6 +242,7 @@ def test_a_tenant_sees_uses_and_removes_only_its_own_images(tenants):
     image_id = run_as(srv, alpha, """
         import json, ketch
         image = ketch.Image.debian_slim().env({"TENANT": "alpha"}).build()
+        image.publish("team/base")
         print(json.dumps(image.object_id))
     """)
     assert image_id in ok(srv.ketch("image", "list", "--json",
@@ -250,6 +251,10 @@ def test_a_tenant_sees_uses_and_removes_only_its_own_images(tenants):
                                         extra_env=as_tenant(beta))).stdout
     wire = Wire(srv, beta)
     refused(wire.request(image_remove=pb.ImageRemove(image_id=image_id)), "not_found")
+    # Names are the workspace's own: beta neither finds alpha's nor names alpha's image.
+    refused(wire.request(image_from_name=pb.ImageFromName(name="team/base")), "not_found")
+    refused(wire.request(image_publish=pb.ImagePublish(name="mine", image_id=image_id)),
+            "not_found")
     app = wire.request(app_create=pb.AppCreate(name="borrower", ephemeral=True)).app_created
     spec = pb.FunctionSpec(name="borrow", module="borrower", timeout_s=30, image_id=image_id)
     assert image_id in refused(wire.request(function_create=pb.FunctionCreate(
