@@ -167,3 +167,16 @@ def test_modals_other_image_methods_say_they_are_not_in_ketch_yet(name):
         method("x")
     with pytest.raises(NotImplementedError, match="Image.logs is not in ketch yet"):
         ketch.Image.debian_slim().logs
+
+
+def test_build_steps_take_modals_env_and_refuse_what_is_not_in_ketch_yet():
+    image = ketch.Image.debian_slim().pip_install("six", env={"PIP_X": "1", "UNSET": None})
+    assert steps(image)[-1] == ("pip_install", ["six"], {"PIP_X": "1"})
+    assert steps(image.apt_install("jq", env={"A": "b"}))[-1] == ("apt_install", ["jq"],
+                                                                  {"A": "b"})
+    with pytest.raises(NotImplementedError, match=r"run_commands\(volumes=...\): volumes in "):
+        ketch.Image.debian_slim().run_commands("ls", volumes={"/v": object()})
+    with pytest.raises(NotImplementedError, match=r"run_function\(cloud=...\): .*no cloud"):
+        ketch.Image.debian_slim().run_function(print, cloud="aws")
+    with pytest.raises(InvalidError, match="give a dict of str to str"):
+        ketch.Image.debian_slim().pip_install("six", env={"A": 1})

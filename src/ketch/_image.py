@@ -29,7 +29,7 @@ from . import _client, _local_files, _output, _pythons, _sync
 from ._build_printer import BuildPrinter
 from ._image_args import argv, env_dict, flatten, pip_options
 from ._image_dockerfile import DockerfileMethods
-from ._image_missing import NotYet, no_secrets_or_gpu
+from ._image_missing import NotYet, no_secrets_or_gpu, step_options_not_yet
 from ._image_projects import ProjectInstalls
 from ._object import refuse_client
 from ._client import Client
@@ -166,21 +166,22 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
     def pip_install(self, *packages, index_url: str | None = None,
                     extra_index_url: str | None = None, find_links: str | None = None,
                     pre: bool = False, extra_options: str = "", force_build: bool = False,
-                    secrets=(), gpu=None) -> "Image":
-        """Installs Python packages with pip."""
+                    env: dict | None = None, secrets=(), gpu=None) -> "Image":
+        """Installs Python packages with pip (env: the build step's environment)."""
         no_secrets_or_gpu("pip_install", secrets, gpu)
         pkgs = flatten("pip_install", packages)
         if not pkgs:
             return self
         return self._extend("pip_install", pkgs, options=pip_options(
             index_url, extra_index_url, find_links, pre, extra_options),
-            force_build=force_build)
+            env=env_dict("pip_install", env, build=True), force_build=force_build)
 
     def uv_pip_install(self, *packages, requirements: Sequence[str] | None = None,
                        find_links: str | None = None, index_url: str | None = None,
                        extra_index_url: str | None = None, pre: bool = False,
                        extra_options: str = "", force_build: bool = False,
-                       uv_version: str | None = None, secrets=(), gpu=None) -> "Image":
+                       uv_version: str | None = None, env: dict | None = None, secrets=(),
+                       gpu=None) -> "Image":
         """Installs Python packages with uv (fast)."""
         no_secrets_or_gpu("uv_pip_install", secrets, gpu)
         if uv_version:
@@ -190,18 +191,19 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
             image = image.pip_install_from_requirements(req, find_links=find_links,
                                                         index_url=index_url,
                                                         extra_index_url=extra_index_url,
-                                                        pre=pre, force_build=force_build)
+                                                        pre=pre, force_build=force_build,
+                                                        env=env)
         pkgs = flatten("uv_pip_install", packages)
         if not pkgs:
             return image
         return image._extend("uv_pip_install", pkgs, options=pip_options(
             index_url, extra_index_url, find_links, pre, extra_options),
-            force_build=force_build)
+            env=env_dict("uv_pip_install", env, build=True), force_build=force_build)
 
     def pip_install_from_requirements(self, requirements_txt: str, find_links=None, *,
                                       index_url=None, extra_index_url=None, pre=False,
-                                      extra_options="", force_build=False, secrets=(),
-                                      gpu=None) -> "Image":
+                                      extra_options="", force_build=False, env=None,
+                                      secrets=(), gpu=None) -> "Image":
         """Installs the packages a requirements file lists (read now, on this machine)."""
         no_secrets_or_gpu("pip_install_from_requirements", secrets, gpu)
         if not is_local():
@@ -215,30 +217,32 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         options = pip_options(index_url, extra_index_url, find_links, pre, extra_options)
         options["path"] = os.path.basename(path)
         return self._extend("pip_install_from_requirements", [text], options=options,
+                            env=env_dict("pip_install_from_requirements", env, build=True),
                             force_build=force_build)
 
     # -- the system
 
-    def apt_install(self, *packages, force_build: bool = False, secrets=(), gpu=None
-                    ) -> "Image":
+    def apt_install(self, *packages, force_build: bool = False, env: dict | None = None,
+                    secrets=(), gpu=None) -> "Image":
         """Installs Debian packages (bwrap runtime)."""
         no_secrets_or_gpu("apt_install", secrets, gpu)
         pkgs = flatten("apt_install", packages)
         if not pkgs:
             return self
-        return self._extend("apt_install", pkgs, force_build=force_build)
+        return self._extend("apt_install", pkgs, env=env_dict("apt_install", env, build=True),
+                            force_build=force_build)
 
     def run_commands(self, *commands, env: dict[str, str] | None = None, secrets=(),
-                     gpu=None, force_build: bool = False) -> "Image":
+                     volumes=None, gpu=None, force_build: bool = False) -> "Image":
         """Runs shell commands in the image, in order, stopping at the first that fails
         (bwrap runtime)."""
-        no_secrets_or_gpu("run_commands", secrets, gpu)
+        step_options_not_yet("run_commands", secrets=secrets, gpu=gpu, volumes=volumes)
         cmds = flatten("run_commands", commands)
         if not cmds:
             return self
         if self._shell:
             cmds = [shlex.join([*self._shell, c]) for c in cmds]
-        return self._extend("run_commands", cmds, env=env_dict("run_commands", env),
+        return self._extend("run_commands", cmds, env=env_dict("run_commands", env, True),
                             force_build=force_build)
 
     def entrypoint(self, entrypoint_commands: list[str]) -> "Image":
@@ -267,20 +271,22 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                                f"returned {type(out).__name__}, not an Image")
         return out
 
-    def run_function(self, raw_f: Callable, *, secrets=(), gpu=None, volumes=None,
-                     memory=None, timeout: int = 3600, cpu=None, force_build: bool = False,
-                     include_source=None, args: Sequence = (), kwargs: dict | None = None
-                     ) -> "Image":
+    def run_function(self, raw_f: Callable, *, env: dict | None = None, secrets=(),
+                     volumes=None, network_file_systems=None, gpu=None, cpu=None,
+                     memory=None, timeout: int = 3600, cloud=None, region=None,
+                     force_build: bool = False, args: Sequence = (),
+                     kwargs: dict | None = None, include_source=None) -> "Image":
         """Runs a Python function in the image (with args and kwargs) and keeps what it
         wrote (bwrap runtime)."""
-        no_secrets_or_gpu("run_function", secrets, gpu)
-        if volumes:
-            raise NotImplementedError("run_function(volumes=...) is not in ketch yet")
+        step_options_not_yet("run_function", secrets=secrets, gpu=gpu, volumes=volumes,
+                             network_file_systems=network_file_systems, cloud=cloud,
+                             region=region)
         if not callable(raw_f):
             raise InvalidError(f"run_function({raw_f!r}): give a function")
         pickled = serialize((raw_f, tuple(args), dict(kwargs or {})))
         return self._extend("run_function", [], pickled=pickled,
                             options={"name": getattr(raw_f, "__qualname__", "function")},
+                            env=env_dict("run_function", env, build=True),
                             force_build=force_build)
 
     def env(self, vars: dict[str, str]) -> "Image":

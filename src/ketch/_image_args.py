@@ -41,10 +41,13 @@ def argv(where: str, argv) -> list[str]:
     return list(argv)
 
 
-def env_dict(where: str, env) -> dict[str, str]:
+def env_dict(where: str, env, build: bool = False) -> dict[str, str]:
+    """A dict of str to str; a build step's env= may map a name to None, which sets
+    nothing (Modal's type)."""
     if env is None:
         return {}
-    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                            for k, v in env.items()):
+    if not isinstance(env, dict) or not all(
+            isinstance(k, str) and (isinstance(v, str) or build and v is None)
+            for k, v in env.items()):
         raise InvalidError(f"{where}: give a dict of str to str")
-    return dict(env)
+    return {k: v for k, v in env.items() if v is not None}

@@ -17,6 +17,24 @@ def no_secrets_or_gpu(where: str, secrets=(), gpu=None):
                                   "ketch yet")
 
 
+# Options of build steps ketch does not have yet, and why.
+_STEP_OPTIONS = {
+    "volumes": "volumes in image builds are not in ketch yet; copy the files in with "
+               "add_local_dir(copy=True)",
+    "network_file_systems": "network file systems are not in ketch (use a Volume)",
+    "cloud": "ketch is self-hosted: there is no cloud to choose. Remove cloud=",
+    "region": "ketch is self-hosted: there are no regions. Remove region=",
+}
+
+
+def step_options_not_yet(where: str, **given):
+    """Refuses each option of `given` that has a value (secrets and gpu too)."""
+    no_secrets_or_gpu(where, given.pop("secrets", ()), given.pop("gpu", None))
+    for key, value in given.items():
+        if value not in (None, (), [], {}):
+            raise NotImplementedError(f"{where}({key}=...): {_STEP_OPTIONS[key]}")
+
+
 def _not_yet(name: str, hint: str, static: bool = False):
     def method(*args, **kwargs):
         raise NotImplementedError(f"Image.{name} is not in ketch yet ({hint}); {DOCS}")

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from ._context import is_local
+from ._image_args import env_dict
 from ._image_missing import no_secrets_or_gpu
 from .exception import InvalidError
 
@@ -58,9 +59,6 @@ class ProjectInstalls:
         """Installs with pip the [project.dependencies] of a local pyproject.toml, and
         those of the [project.optional-dependencies] groups named."""
         where = "pip_install_from_pyproject"
-        if env:
-            raise NotImplementedError(f"{where}(env=...) is not in ketch yet; set it with "
-                                      "image.env() before")
         groups = _names(where, "optional_dependencies", optional_dependencies)
         if not is_local():
             return self
@@ -74,7 +72,7 @@ class ProjectInstalls:
             packages += optional[group]
         return self.pip_install(*packages, index_url=index_url,
                                 extra_index_url=extra_index_url, find_links=find_links,
-                                pre=pre, extra_options=extra_options,
+                                pre=pre, extra_options=extra_options, env=env,
                                 force_build=force_build, secrets=secrets, gpu=gpu)
 
     def uv_sync(self, uv_project_dir: str = "./", *, force_build: bool = False,
@@ -86,9 +84,6 @@ class ProjectInstalls:
         PATH. The project itself and uv workspaces are not installed, as on Modal."""
         where = "uv_sync"
         no_secrets_or_gpu(where, secrets, gpu)
-        if env:
-            raise NotImplementedError(f"{where}(env=...) is not in ketch yet; set it with "
-                                      "image.env() before")
         options = {"groups": ",".join(_names(where, "groups", groups)),
                    "extras": ",".join(_names(where, "extras", extras)),
                    "frozen": "1" if frozen else "0"}
@@ -110,7 +105,7 @@ class ProjectInstalls:
         lock_path = os.path.join(folder, "uv.lock")
         lock = _read(where, lock_path) if os.path.exists(lock_path) else ""
         return self._extend("uv_sync", [pyproject, lock], options=options,
-                            force_build=force_build)
+                            env=env_dict(where, env, build=True), force_build=force_build)
 
     def poetry_install_from_file(self, poetry_pyproject_toml: str,
                                  poetry_lockfile: str | None = None, *,
@@ -124,9 +119,6 @@ class ProjectInstalls:
         resolves afresh). Poetry is pip-installed first unless poetry_version=None."""
         where = "poetry_install_from_file"
         no_secrets_or_gpu(where, secrets, gpu)
-        if env:
-            raise NotImplementedError(f"{where}(env=...) is not in ketch yet; set it with "
-                                      "image.env() before")
         if poetry_version is not None and (not isinstance(poetry_version, str) or
                                            not re.match(r"^(latest|[0-9][0-9a-z.*]*)$",
                                                         poetry_version)):
@@ -150,4 +142,4 @@ class ProjectInstalls:
                                    "ignore_lockfile=True")
             lock = _read(where, lock_path)
         return self._extend("poetry_install", [pyproject, lock], options=options,
-                            force_build=force_build)
+                            env=env_dict(where, env, build=True), force_build=force_build)
