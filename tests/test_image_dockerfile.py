@@ -180,3 +180,7 @@ def test_build_steps_take_modals_env_and_refuse_what_is_not_in_ketch_yet():
         ketch.Image.debian_slim().run_function(print, cloud="aws")
     with pytest.raises(InvalidError, match="give a dict of str to str"):
         ketch.Image.debian_slim().pip_install("six", env={"A": 1})
+    pinned = ketch.Image.debian_slim().uv_pip_install("six", uv_version="0.8.4")
+    assert pinned._steps[-1].options["uv_version"] == "0.8.4"
+    with pytest.raises(InvalidError, match=r"uv_version='latest; rm'\): give a version"):
+        ketch.Image.debian_slim().uv_pip_install("six", uv_version="latest; rm")

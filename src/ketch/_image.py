@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 from . import _client, _local_files, _output, _pythons, _sync
 from ._build_printer import BuildPrinter
-from ._image_args import argv, env_dict, flatten, pip_options
+from ._image_args import argv, env_dict, flatten, pip_options, version
 from ._image_dockerfile import DockerfileMethods
 from ._image_missing import NotYet, no_secrets_or_gpu, step_options_not_yet
 from ._image_projects import ProjectInstalls
@@ -184,8 +184,9 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                        gpu=None) -> "Image":
         """Installs Python packages with uv (fast)."""
         no_secrets_or_gpu("uv_pip_install", secrets, gpu)
-        if uv_version:
-            raise NotImplementedError("uv_pip_install(uv_version=...) is not in ketch yet")
+        options = pip_options(index_url, extra_index_url, find_links, pre, extra_options)
+        if uv_version is not None:
+            options["uv_version"] = version("uv_pip_install", "uv_version", uv_version)
         image = self
         for req in requirements or ():
             image = image.pip_install_from_requirements(req, find_links=find_links,
@@ -196,9 +197,9 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         pkgs = flatten("uv_pip_install", packages)
         if not pkgs:
             return image
-        return image._extend("uv_pip_install", pkgs, options=pip_options(
-            index_url, extra_index_url, find_links, pre, extra_options),
-            env=env_dict("uv_pip_install", env, build=True), force_build=force_build)
+        return image._extend("uv_pip_install", pkgs, options=options,
+                             env=env_dict("uv_pip_install", env, build=True),
+                             force_build=force_build)
 
     def pip_install_from_requirements(self, requirements_txt: str, find_links=None, *,
                                       index_url=None, extra_index_url=None, pre=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from .exception import InvalidError
@@ -39,6 +40,13 @@ def argv(where: str, argv) -> list[str]:
         raise InvalidError(f"image.{where}({argv!r}): give a non-empty list of strings, "
                            'e.g. ["python", "app.py"]')
     return list(argv)
+
+
+def version(where: str, key: str, value) -> str:
+    """A package version like '0.8.4' (what pip gets after '==')."""
+    if not isinstance(value, str) or not re.match(r"^[0-9][0-9A-Za-z.+!*-]*$", value):
+        raise InvalidError(f"{where}({key}={value!r}): give a version like '0.8.4'")
+    return value
 
 
 def env_dict(where: str, env, build: bool = False) -> dict[str, str]:

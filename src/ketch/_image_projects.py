@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ._context import is_local
-from ._image_args import env_dict
+from ._image_args import env_dict, version
 from ._image_missing import no_secrets_or_gpu
 from .exception import InvalidError
 
@@ -88,10 +88,7 @@ class ProjectInstalls:
                    "extras": ",".join(_names(where, "extras", extras)),
                    "frozen": "1" if frozen else "0"}
         if uv_version is not None:
-            if not isinstance(uv_version, str) or not re.match(r"^[0-9][0-9a-z.]*$", uv_version):
-                raise InvalidError(f"{where}(uv_version={uv_version!r}): give a version "
-                                   "like '0.8.4'")
-            options["uv_version"] = uv_version
+            options["uv_version"] = version(where, "uv_version", uv_version)
         if extra_options:
             options["extra_options"] = str(extra_options)
         if not is_local():

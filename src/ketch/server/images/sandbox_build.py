@@ -168,7 +168,8 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
         # uv trusts its own roots unless told to use the system's bundle (see _host_trust).
         return ("if [ -z \"${SSL_CERT_FILE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
                 "export SSL_CERT_FILE=" + _CA_BUNDLE + "; fi\n"
-                + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", "uv"])
+                + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv",
+                     _uv(opts)])
                 + " && " + q(["/tmp/ketch-uv/bin/uv", "pip", "install", "--system",
                               "--break-system-packages", *_pip_options(opts, uv=True), *args])
                 + " && rm -rf /tmp/ketch-uv"), binds
@@ -205,11 +206,15 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
     raise ValueError(f"the bwrap image builder has no step {kind!r}")
 
 
+def _uv(opts: dict) -> str:
+    """The uv to fetch for a step: the version it names, else the newest."""
+    return "uv" + (f"=={opts['uv_version']}" if opts.get("uv_version") else "")
+
+
 def _uv_sync(opts: dict) -> str:
     """uv (pip-installed for the step, then removed) syncs the project's lock into
     UV_ROOT/.venv with the image's python3; the project itself is not installed."""
     q = shlex.join
-    uv = "uv" + (f"=={opts['uv_version']}" if opts.get("uv_version") else "")
     argv = ["/tmp/ketch-uv/bin/uv", "sync", f"--project={UV_ROOT}", "--no-install-workspace",
             "--compile-bytecode", "--python", "python3", "--no-python-downloads"]
     argv += [f"--group={g}" for g in opts.get("groups", "").split(",") if g]
@@ -219,7 +224,7 @@ def _uv_sync(opts: dict) -> str:
     argv += shlex.split(opts.get("extra_options", ""))
     return ("if [ -z \"${SSL_CERT_FILE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
             "export SSL_CERT_FILE=" + _CA_BUNDLE + "; fi\n"
-            + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", uv])
+            + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", _uv(opts)])
             + f" && mkdir -p {UV_ROOT} && cp -a {BUILD_DIR}/project/. {UV_ROOT}/"
             + " && " + q(argv) + " && rm -rf /tmp/ketch-uv /root/.cache/uv")
 
