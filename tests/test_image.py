@@ -352,6 +352,7 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
             && test "$FROM_REGISTRY_CONFIG" = yes
         SHELL ["/bin/bash", "-c"]
         RUN [[ -n "$BASH_VERSION" ]] && echo bash > shell
+        RUN test "$BUILD_TOKEN" = s3cret && echo seen > token-seen
         EXPOSE 8000
         ENTRYPOINT ["tool"]
         CMD ["default-arg"]
@@ -360,9 +361,10 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
         import json, os, warnings, ketch
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            image = ketch.Image.from_dockerfile({str(tmp_path / "Dockerfile")!r},
-                                                context_dir={str(tmp_path)!r},
-                                                build_args={{"BASE": "{ref}", "GREETING": "hi"}})
+            image = ketch.Image.from_dockerfile(
+                {str(tmp_path / "Dockerfile")!r}, context_dir={str(tmp_path)!r},
+                build_args={{"BASE": "{ref}", "GREETING": "hi"}},
+                secrets=[ketch.Secret.from_dict({{"BUILD_TOKEN": "s3cret"}})])
         app = ketch.App("dockerfile", image=image)
 
         @app.function(serialized=True)
@@ -371,7 +373,9 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
                      for r, _, fs in os.walk("/srv/data") for f in fs]
             return {{"data": found, "run": open("from-run").read().strip(),
                      "shell": open("/srv/shell").read().strip(), "cwd": os.getcwd(),
-                     "path": os.environ["PATH"], "greeting": os.environ["GREETING"]}}
+                     "path": os.environ["PATH"], "greeting": os.environ["GREETING"],
+                     "token_seen": open("token-seen").read().strip(),
+                     "token_kept": "BUILD_TOKEN" in os.environ}}
 
         def sandbox_says(*args, image=image):
             sb = ketch.Sandbox.create(*args, app=app, image=image)
@@ -400,11 +404,11 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
         "no image of that name (image.publish(name) names one)",
         "NotFoundError: Image.from_id('im-nosuchimage'): this workspace has no such image on "
         "this server (`ketch image list` shows them)"]
-    assert out.pop("warned") == [f"{tmp_path / 'Dockerfile'}: ketch ignores EXPOSE (line 14): "
+    assert out.pop("warned") == [f"{tmp_path / 'Dockerfile'}: ketch ignores EXPOSE (line 15): "
                                  "they describe the image without changing what runs in it"]
     assert out == {"data": ["sub/keep.txt"], "run": "hi from run", "shell": "bash",
                    "cwd": "/srv", "path": "/opt/tool/bin:/usr/local/bin:/usr/bin:/bin",
-                   "greeting": "hi", "from_id": True,
+                   "greeting": "hi", "from_id": True, "token_seen": "seen", "token_kept": False,
                    "sandboxes": ["tool:default-arg:hi", "tool:a b:hi", "tool:default-arg:hi"]}
 
 

@@ -27,9 +27,9 @@ from typing import Callable, Sequence
 
 from . import _client, _local_files, _output, _pythons, _sync
 from ._build_printer import BuildPrinter
-from ._image_args import argv, env_dict, flatten, pip_options, version
+from ._image_args import argv, env_dict, flatten, pip_options, step_secrets, version
 from ._image_dockerfile import DockerfileMethods
-from ._image_missing import NotYet, no_secrets_or_gpu, step_options_not_yet
+from ._image_missing import NotYet, no_gpu, step_options_not_yet
 from ._image_projects import ProjectInstalls
 from ._object import refuse_client
 from ._client import Client
@@ -51,8 +51,10 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
     """A container image built from steps. Start with `Image.debian_slim()` or
     `Image.from_registry(...)`."""
 
-    def __init__(self, _steps: tuple = (), _mounted: bool = False, _shell: tuple = ()):
+    def __init__(self, _steps: tuple = (), _mounted: bool = False, _shell: tuple = (),
+                 _secrets: tuple = ()):
         self._steps: tuple[pb.ImageStep, ...] = _steps
+        self._secrets = _secrets        # per step: the ketch.Secrets its build sees
         self._mounted = _mounted        # a copy=False add_local_* step has been added
         self._shell = _shell            # what runs later run_commands (shell()); () is sh
         self._held = ("", "")           # (server id, image id): built already, no steps
@@ -71,7 +73,8 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
 
     def _extend(self, kind: str, args: Sequence[str] = (), *, options: dict | None = None,
                 env: dict | None = None, pickled: bytes = b"", content_hash: str = "",
-                force_build: bool = False, mounted: bool = False) -> "Image":
+                force_build: bool = False, mounted: bool = False, secrets: tuple = ()
+                ) -> "Image":
         if self._held[1]:
             raise NotImplementedError(f"image.{kind}() on an image the server already holds "
                                       "(a sandbox's snapshot, Image.from_id) is not in ketch "
@@ -88,7 +91,9 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
             options["force"] = _secrets.token_hex(8)  # a fresh key: this step and what follows
         step = pb.ImageStep(kind=kind, args=list(args), options=options, env=env or {},
                             pickled=pickled, content_hash=content_hash)
-        return Image(self._steps + (step,), self._mounted or mounted, self._shell)
+        steps_secrets = self._secrets + ((),) * (len(self._steps) - len(self._secrets))
+        return Image(self._steps + (step,), self._mounted or mounted, self._shell,
+                     steps_secrets + (tuple(secrets),))
 
     # -- bases
 
@@ -168,13 +173,14 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                     pre: bool = False, extra_options: str = "", force_build: bool = False,
                     env: dict | None = None, secrets=(), gpu=None) -> "Image":
         """Installs Python packages with pip (env: the build step's environment)."""
-        no_secrets_or_gpu("pip_install", secrets, gpu)
+        no_gpu("pip_install", gpu)
         pkgs = flatten("pip_install", packages)
         if not pkgs:
             return self
         return self._extend("pip_install", pkgs, options=pip_options(
             index_url, extra_index_url, find_links, pre, extra_options),
-            env=env_dict("pip_install", env, build=True), force_build=force_build)
+            env=env_dict("pip_install", env, build=True), force_build=force_build,
+            secrets=step_secrets("pip_install", secrets))
 
     def uv_pip_install(self, *packages, requirements: Sequence[str] | None = None,
                        find_links: str | None = None, index_url: str | None = None,
@@ -183,7 +189,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                        uv_version: str | None = None, env: dict | None = None, secrets=(),
                        gpu=None) -> "Image":
         """Installs Python packages with uv (fast)."""
-        no_secrets_or_gpu("uv_pip_install", secrets, gpu)
+        no_gpu("uv_pip_install", gpu)
         options = pip_options(index_url, extra_index_url, find_links, pre, extra_options)
         if uv_version is not None:
             options["uv_version"] = version("uv_pip_install", "uv_version", uv_version)
@@ -193,20 +199,21 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                                                         index_url=index_url,
                                                         extra_index_url=extra_index_url,
                                                         pre=pre, force_build=force_build,
-                                                        env=env)
+                                                        env=env, secrets=secrets)
         pkgs = flatten("uv_pip_install", packages)
         if not pkgs:
             return image
         return image._extend("uv_pip_install", pkgs, options=options,
                              env=env_dict("uv_pip_install", env, build=True),
-                             force_build=force_build)
+                             force_build=force_build,
+                             secrets=step_secrets("uv_pip_install", secrets))
 
     def pip_install_from_requirements(self, requirements_txt: str, find_links=None, *,
                                       index_url=None, extra_index_url=None, pre=False,
                                       extra_options="", force_build=False, env=None,
                                       secrets=(), gpu=None) -> "Image":
         """Installs the packages a requirements file lists (read now, on this machine)."""
-        no_secrets_or_gpu("pip_install_from_requirements", secrets, gpu)
+        no_gpu("pip_install_from_requirements", gpu)
         if not is_local():
             return self  # in a container, the image is already built: nothing to read
         path = os.path.expanduser(str(requirements_txt))
@@ -219,32 +226,34 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         options["path"] = os.path.basename(path)
         return self._extend("pip_install_from_requirements", [text], options=options,
                             env=env_dict("pip_install_from_requirements", env, build=True),
-                            force_build=force_build)
+                            force_build=force_build,
+                            secrets=step_secrets("pip_install_from_requirements", secrets))
 
     # -- the system
 
     def apt_install(self, *packages, force_build: bool = False, env: dict | None = None,
                     secrets=(), gpu=None) -> "Image":
         """Installs Debian packages (bwrap runtime)."""
-        no_secrets_or_gpu("apt_install", secrets, gpu)
+        no_gpu("apt_install", gpu)
         pkgs = flatten("apt_install", packages)
         if not pkgs:
             return self
         return self._extend("apt_install", pkgs, env=env_dict("apt_install", env, build=True),
-                            force_build=force_build)
+                            force_build=force_build, secrets=step_secrets("apt_install", secrets))
 
     def run_commands(self, *commands, env: dict[str, str] | None = None, secrets=(),
                      volumes=None, gpu=None, force_build: bool = False) -> "Image":
         """Runs shell commands in the image, in order, stopping at the first that fails
         (bwrap runtime)."""
-        step_options_not_yet("run_commands", secrets=secrets, gpu=gpu, volumes=volumes)
+        step_options_not_yet("run_commands", gpu=gpu, volumes=volumes)
         cmds = flatten("run_commands", commands)
         if not cmds:
             return self
         if self._shell:
             cmds = [shlex.join([*self._shell, c]) for c in cmds]
         return self._extend("run_commands", cmds, env=env_dict("run_commands", env, True),
-                            force_build=force_build)
+                            force_build=force_build,
+                            secrets=step_secrets("run_commands", secrets))
 
     def entrypoint(self, entrypoint_commands: list[str]) -> "Image":
         """Sets the image's ENTRYPOINT: a sandbox of the image runs it with its arguments
@@ -261,7 +270,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         form) run in, e.g. ["/bin/bash", "-c"]; the default is sh."""
         shell = tuple(argv("shell", shell_commands))
         return self._extend("shell") if self._held[1] else Image(self._steps, self._mounted,
-                                                                 shell)
+                                                                 shell, self._secrets)
 
     def pipe(self, func: Callable, *args, **kwargs) -> "Image":
         """func(image, *args, **kwargs), which must return an Image: reusable recipes that
@@ -279,7 +288,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                      kwargs: dict | None = None, include_source=None) -> "Image":
         """Runs a Python function in the image (with args and kwargs) and keeps what it
         wrote (bwrap runtime)."""
-        step_options_not_yet("run_function", secrets=secrets, gpu=gpu, volumes=volumes,
+        step_options_not_yet("run_function", gpu=gpu, volumes=volumes,
                              network_file_systems=network_file_systems, cloud=cloud,
                              region=region)
         if not callable(raw_f):
@@ -288,7 +297,8 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         return self._extend("run_function", [], pickled=pickled,
                             options={"name": getattr(raw_f, "__qualname__", "function")},
                             env=env_dict("run_function", env, build=True),
-                            force_build=force_build)
+                            force_build=force_build,
+                            secrets=step_secrets("run_function", secrets))
 
     def env(self, vars: dict[str, str]) -> "Image":
         """Sets environment variables in the image's containers (and later build steps)."""
@@ -379,7 +389,8 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
             if client.hello.server_id != self._held[0]:
                 raise InvalidError(f"image {self._held[1]} is held by another ketch server")
             return self._held[1]
-        steps = [_local_files.with_fresh_hash(step) for step in self._steps]
+        steps = [await _with_secret_ids(_local_files.with_fresh_hash(step), secrets)
+                 for step, secrets in zip(self._steps, self._secrets + ((),) * len(self._steps))]
         # Local files are read again each time: an edit since the last build is a new key.
         server = (client.hello.server_id, hashlib.sha256(b"".join(
             step.SerializeToString(deterministic=True) for step in steps)).hexdigest())
@@ -434,6 +445,16 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         refuse_client("Image.hydrate", client)
         await self._build(await Client.get())
         return self
+
+
+async def _with_secret_ids(step: pb.ImageStep, secrets: tuple) -> pb.ImageStep:
+    """The step naming the secrets its build sees (by id: the values stay on the server)."""
+    if not secrets:
+        return step
+    named = pb.ImageStep()
+    named.CopyFrom(step)
+    named.options["secret_ids"] = ",".join([await s._id() for s in secrets])
+    return named
 
 
 def check_image(where: str, image) -> "Image | None":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from ._secret import check_secrets
 from .exception import InvalidError
 
 
@@ -47,6 +48,11 @@ def version(where: str, key: str, value) -> str:
     if not isinstance(value, str) or not re.match(r"^[0-9][0-9A-Za-z.+!*-]*$", value):
         raise InvalidError(f"{where}({key}={value!r}): give a version like '0.8.4'")
     return value
+
+
+def step_secrets(where: str, secrets) -> tuple:
+    """A build step's secrets= (their variables are in its environment, not the image's)."""
+    return tuple(check_secrets(where, secrets))
 
 
 def env_dict(where: str, env, build: bool = False) -> dict[str, str]:

@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 from . import _pythons
 from ._context import is_local
 from ._dockerfile import DockerfileError, Instruction, escape_dollars, expand, parse
-from ._image_args import env_dict, flatten
-from ._image_missing import no_secrets_or_gpu
+from ._image_args import env_dict, flatten, step_secrets
+from ._image_missing import no_gpu
 from .exception import InvalidError
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
@@ -37,7 +37,8 @@ class Translation:
     """The state of reading one Dockerfile (or list of commands) onto an image."""
 
     def __init__(self, image, source: str, *, context_dir, context_files: dict,
-                 build_args: dict, env: dict, ignore, force_build: bool, start=None):
+                 build_args: dict, env: dict, ignore, force_build: bool, secrets=(),
+                 start=None):
         self.image = image          # None until FROM, for a whole Dockerfile
         self.start = start          # what makes the image FROM names (Image.from_registry)
         self.source = source
@@ -46,6 +47,7 @@ class Translation:
                               for k, v in (context_files or {}).items()}
         self.build_args = {k: str(v) for k, v in (build_args or {}).items()}
         self.run_env = dict(env or {})
+        self.secrets = secrets      # what RUN steps see, as the build's secrets= on Modal
         self.args: dict[str, str] = {}          # ARGs in scope with a value
         self.global_args: dict[str, str] = {}   # ARGs before the first FROM
         self.known_env: dict[str, str] = {}     # ENV set here whose value is known here
@@ -181,7 +183,8 @@ class Translation:
             command = ins.rest
         if not command.strip():
             self.fail(ins, "RUN needs a command")
-        self.step(ins, "run_commands", [command], env={**self.run_env, **self.args})
+        self.step(ins, "run_commands", [command], env={**self.run_env, **self.args},
+                  secrets=self.secrets)
 
     def do_workdir(self, ins: Instruction):
         path = self.words(ins, ins.rest)
@@ -358,7 +361,7 @@ class DockerfileMethods:
         the ketch step that does the same (docs/api.md lists them); COPY reads from
         context_dir (default: the current directory) less its .dockerignore. Instructions
         ketch cannot do yet fail here, naming their line."""
-        no_secrets_or_gpu("from_dockerfile", secrets, gpu)
+        no_gpu("from_dockerfile", gpu)
         if registry_secret is not None:
             raise NotImplementedError("Image.from_dockerfile(registry_secret=...): private "
                                       "registries are not in ketch yet")
@@ -374,8 +377,9 @@ class DockerfileMethods:
                                f"{exc.strerror or exc}") from None
         image = apply(
             cls.from_registry, text, str(path), allow_from=True, context_dir=context_dir,
-            context_files={}, build_args=build_args, env=env_dict("from_dockerfile", env),
-            ignore=ignore, force_build=force_build)
+            context_files={}, build_args=build_args, env=env_dict("from_dockerfile", env, True),
+            ignore=ignore, force_build=force_build,
+            secrets=step_secrets("from_dockerfile", secrets))
         if image is None:
             raise InvalidError(f"Image.from_dockerfile({str(path)!r}): it has no FROM line")
         if add_python:
@@ -389,7 +393,7 @@ class DockerfileMethods:
         """Adds Dockerfile instructions (no FROM) as the steps that do the same, as
         from_dockerfile does. COPY reads context_files ({path in the context: local
         file}) and context_dir (default: the current directory)."""
-        no_secrets_or_gpu("dockerfile_commands", secrets, gpu)
+        no_gpu("dockerfile_commands", gpu)
         lines = flatten("dockerfile_commands", dockerfile_commands)
         if not lines or not is_local():
             return self
@@ -400,6 +404,7 @@ class DockerfileMethods:
         return apply(
             self, "\n".join(lines), "dockerfile_commands", allow_from=False,
             context_dir=context_dir, context_files=context_files or {},
-            build_args=build_args, env=env_dict("dockerfile_commands", env),
-            ignore=ignore, force_build=force_build)
+            build_args=build_args, env=env_dict("dockerfile_commands", env, True),
+            ignore=ignore, force_build=force_build,
+            secrets=step_secrets("dockerfile_commands", secrets))
 

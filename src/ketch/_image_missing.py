@@ -7,11 +7,8 @@ from __future__ import annotations
 from ._missing import DOCS
 
 
-def no_secrets_or_gpu(where: str, secrets=(), gpu=None):
-    """Build steps take no secrets or GPUs yet: a clear error when they are asked for."""
-    if secrets:
-        raise NotImplementedError(f"{where}(secrets=...): secrets in image builds are not in "
-                                  "ketch yet")
+def no_gpu(where: str, gpu=None):
+    """Build steps take no GPUs yet: a clear error when one is asked for."""
     if gpu:
         raise NotImplementedError(f"{where}(gpu=...): GPUs during image builds are not in "
                                   "ketch yet")
@@ -28,8 +25,8 @@ _STEP_OPTIONS = {
 
 
 def step_options_not_yet(where: str, **given):
-    """Refuses each option of `given` that has a value (secrets and gpu too)."""
-    no_secrets_or_gpu(where, given.pop("secrets", ()), given.pop("gpu", None))
+    """Refuses each option of `given` that has a value (gpu too)."""
+    no_gpu(where, given.pop("gpu", None))
     for key, value in given.items():
         if value not in (None, (), [], {}):
             raise NotImplementedError(f"{where}({key}=...): {_STEP_OPTIONS[key]}")

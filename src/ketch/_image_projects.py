@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from ._context import is_local
-from ._image_args import env_dict, version
-from ._image_missing import no_secrets_or_gpu
+from ._image_args import env_dict, step_secrets, version
+from ._image_missing import no_gpu
 from .exception import InvalidError
 
 try:
@@ -83,7 +83,7 @@ class ProjectInstalls:
         uv.lock) with `uv sync` into a virtualenv at /.uv/.venv, which goes first on
         PATH. The project itself and uv workspaces are not installed, as on Modal."""
         where = "uv_sync"
-        no_secrets_or_gpu(where, secrets, gpu)
+        no_gpu(where, gpu)
         options = {"groups": ",".join(_names(where, "groups", groups)),
                    "extras": ",".join(_names(where, "extras", extras)),
                    "frozen": "1" if frozen else "0"}
@@ -102,7 +102,8 @@ class ProjectInstalls:
         lock_path = os.path.join(folder, "uv.lock")
         lock = _read(where, lock_path) if os.path.exists(lock_path) else ""
         return self._extend("uv_sync", [pyproject, lock], options=options,
-                            env=env_dict(where, env, build=True), force_build=force_build)
+                            env=env_dict(where, env, build=True), force_build=force_build,
+                            secrets=step_secrets(where, secrets))
 
     def poetry_install_from_file(self, poetry_pyproject_toml: str,
                                  poetry_lockfile: str | None = None, *,
@@ -115,7 +116,7 @@ class ProjectInstalls:
         the pyproject.toml unless poetry_lockfile names it; ignore_lockfile=True
         resolves afresh). Poetry is pip-installed first unless poetry_version=None."""
         where = "poetry_install_from_file"
-        no_secrets_or_gpu(where, secrets, gpu)
+        no_gpu(where, gpu)
         if poetry_version is not None and (not isinstance(poetry_version, str) or
                                            not re.match(r"^(latest|[0-9][0-9a-z.*]*)$",
                                                         poetry_version)):
@@ -139,4 +140,5 @@ class ProjectInstalls:
                                    "ignore_lockfile=True")
             lock = _read(where, lock_path)
         return self._extend("poetry_install", [pyproject, lock], options=options,
-                            env=env_dict(where, env, build=True), force_build=force_build)
+                            env=env_dict(where, env, build=True), force_build=force_build,
+                            secrets=step_secrets(where, secrets))

@@ -75,8 +75,9 @@ class BuiltImage:
 
 
 class ImageService:
-    def __init__(self, backend: str, data_dir: Path, owners: ImageOwners):
+    def __init__(self, backend: str, data_dir: Path, owners: ImageOwners, secrets=None):
         self.backend = backend  # the runtime's name: which kind of image it runs
+        self.secrets = secrets  # SecretService: the variables of a step's secrets=
         root = Path(os.environ.get("KETCH_IMAGES_DIR") or data_dir / "images")
         self.store = LayerStore(root)
         self.owners = owners    # each workspace sees and removes the images it built
@@ -119,6 +120,9 @@ class ImageService:
                      log: BuildLog) -> pb.ImageBuilt:
         step_list = list(definition.steps)
         steps.check(step_list, self.backend)
+        for step in step_list:   # before any cached layer is used: the secrets are its own
+            if steps.secret_ids(step):
+                self.secrets.check_exist(steps.secret_ids(step), workspace)
         n = len(step_list)
         key = steps.root_key(self.backend, self.builder.RECIPE)
         layers: list[str] = []
@@ -176,6 +180,8 @@ class ImageService:
             scratch = self.store.scratch()
             started = time.monotonic()
             try:
+                if steps.secret_ids(step):   # the step's environment only, not the image's
+                    env = {**env, **self.secrets.env_for(steps.secret_ids(step))}
                 fs, meta = await self.builder.make(
                     step, [self.store.path(k) for k in layers], env, workdir, scratch,
                     self.store, lambda text: log(i, n, title, text, ""),

@@ -117,6 +117,11 @@ def check(steps: list[pb.ImageStep], backend: str):
                 "as root)")
 
 
+def secret_ids(step: pb.ImageStep) -> list[str]:
+    """The secrets whose variables the step's build sees (secrets= on Modal)."""
+    return [i for i in step.options.get("secret_ids", "").split(",") if i]
+
+
 def configure(step: pb.ImageStep, config: dict):
     """A configuration-only step applied to the image's configuration so far: its "env"
     (a Dockerfile's ENV values expand $NAME from it), "entrypoint" and "cmd" (a new
