@@ -155,6 +155,12 @@ def test_a_tenant_cannot_read_another_workspaces_secret(tenants):
     message = refused(wire.request(function_create=pb.FunctionCreate(
         app_id=app.app_id, spec=spec)), "not_found")
     assert tenants["secret_id"] in message
+    # By id, in an image build step that would print it.
+    step = pb.ImageStep(kind="run_commands", args=["echo $KEY"],
+                        options={"secret_ids": tenants["secret_id"]})
+    message = refused(wire.request(image_build=pb.ImageBuild(build_id="steal", image=pb.ImageDef(
+        steps=[pb.ImageStep(kind="debian_slim", args=["3.11"]), step]))), "not_found")
+    assert tenants["secret_id"] in message
     wire.close()
     # The same, through the SDK: an app whose function names the secret by its id.
     proc = srv.python("from apps import thief\nwith thief.app.run():\n"

@@ -60,9 +60,9 @@ class NotYet:
         "from_scratch", "an image with no files, for Sandbox.mount_image; ketch's images "
         "start from debian_slim or from_registry", static=True)
     pip_install_private_repos = _not_yet(
-        "pip_install_private_repos", "installing from private GitHub/GitLab repositories "
-        "needs their credentials as build secrets, which ketch's builds lack; vendor the "
-        "package and use add_local_python_source or pip_install of a public index")
+        "pip_install_private_repos", "installing from private GitHub/GitLab repositories; "
+        "run_commands('pip install git+https://$GITHUB_TOKEN@github.com/org/repo', "
+        "secrets=[...]) does the same, or vendor the package with add_local_python_source")
 
     @property
     def logs(self):
