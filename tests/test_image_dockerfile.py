@@ -68,13 +68,14 @@ def test_copy_takes_the_context_less_dockerignore(tmp_path):
     (tmp_path / ".dockerignore").write_text("**/*.pyc\n!src/keep.pyc\nsrc/deep/cache\n")
     image = ketch.Image.debian_slim().dockerfile_commands(
         "WORKDIR /w", "COPY src ./code", "COPY *.txt /texts/", "ADD top.txt /one",
-        "COPY --link conf.ini /etc/", context_dir=tmp_path,
+        "COPY --link conf.ini /etc/", "COPY top.txt .", context_dir=tmp_path,
         context_files={"conf.ini": str(tmp_path / "elsewhere.cfg")})
     copies = [(s.kind, list(s.args[1:])) for s in image._steps if s.kind.startswith("add_")]
     assert copies == [
         ("add_local_dir", ["/w/code", "a.py", "keep.pyc", "deep/b.py"]),
         ("add_local_file", ["/texts/other.txt"]), ("add_local_file", ["/texts/top.txt"]),
-        ("add_local_file", ["/one"]), ("add_local_file", ["/etc/conf.ini"])]
+        ("add_local_file", ["/one"]), ("add_local_file", ["/etc/conf.ini"]),
+        ("add_local_file", ["/w/top.txt"])]
     assert all(s.options["copy"] == "1" for s in image._steps if s.kind.startswith("add_"))
     # ignore= overrides the .dockerignore.
     only = ketch.Image.debian_slim().dockerfile_commands(
@@ -118,6 +119,7 @@ def test_from_dockerfile_needs_one_stage_and_a_from(tmp_path):
         ("add_python", ["3.13"])]
     for text, match in (("RUN true\n", r"line 1 \(RUN\): comes before FROM"),
                         ("FROM a\nFROM b\n", r"line 2 \(FROM\).*multi-stage"),
+                        ("COPY a /a\n", r"line 1 \(COPY\): comes before FROM"),
                         ("FROM scratch\n", "FROM scratch is not in ketch yet"),
                         ("# nothing\n", "has no FROM line")):
         file.write_text(text)

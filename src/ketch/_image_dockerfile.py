@@ -79,10 +79,13 @@ class Translation:
         except ValueError as exc:   # an unclosed quote
             self.fail(ins, f"cannot read it: {exc}")
 
-    def step(self, ins: Instruction, kind: str, args=(), **kw):
+    def after_from(self, ins: Instruction):
         if self.image is None:
             self.fail(ins, "comes before FROM; a Dockerfile starts with FROM (ARG may "
                            "come before it)")
+
+    def step(self, ins: Instruction, kind: str, args=(), **kw):
+        self.after_from(ins)
         self.image = self.image._extend(kind, list(args), force_build=self.force_build, **kw)
 
     # -- instructions
@@ -194,8 +197,8 @@ class Translation:
     def do_shell(self, ins: Instruction):
         if not ins.exec_form:
             self.fail(ins, 'write SHELL as a JSON array, e.g. SHELL ["/bin/bash", "-c"]')
-        self.image = self.image.shell(ins.exec_form) if self.image is not None else \
-            self.fail(ins, "comes before FROM")
+        self.after_from(ins)
+        self.image = self.image.shell(ins.exec_form)
 
     def do_entrypoint(self, ins: Instruction):
         self.step(ins, "entrypoint", self._argv(ins))
@@ -214,6 +217,7 @@ class Translation:
                            "container's root (a user namespace's, not the machine's); drop it")
 
     def do_copy(self, ins: Instruction):
+        self.after_from(ins)
         if "from" in ins.flags:
             self.not_yet(ins, "COPY --from (files from another stage or image) is not in ketch "
                            "yet; put the files in the build context")
@@ -225,7 +229,8 @@ class Translation:
         if len(words) < 2:
             self.fail(ins, f"write {ins.keyword} SOURCE... DEST")
         *sources, dest = [self.words(ins, w) for w in words]
-        dest = str(PurePosixPath(self.workdir) / dest) + ("/" if dest.endswith("/") else "")
+        into = dest.endswith(("/", "/.")) or dest == "."   # a directory, as in `COPY a .`
+        dest = str(PurePosixPath(self.workdir) / dest).rstrip("/") + ("/" if into else "")
         if len(sources) > 1 and not dest.endswith("/"):
             self.fail(ins, f"with several sources the destination {dest!r} must end with /")
         for src in sources:
