@@ -340,12 +340,15 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
     (tmp_path / "tool.sh").write_text('#!/bin/sh\necho "tool:$*:$GREETING"\n')
     (tmp_path / "Dockerfile").write_text(textwrap.dedent("""\
         ARG BASE
-        FROM ${BASE} AS only
+        FROM ${BASE} AS build
+        RUN mkdir -p /out/lib && echo built > /out/lib/artifact
+        FROM ${BASE}
         ARG GREETING=hello
         ENV GREETING=$GREETING PATH="/opt/tool/bin:$PATH"
         WORKDIR /srv
         COPY data/ ./data/
         COPY tool.sh /opt/tool/bin/tool
+        COPY --from=build /out/lib /srv/lib
         RUN ["chmod", "+x", "/opt/tool/bin/tool"]
         # the base's own environment is there, and the ARG too
         RUN echo "$GREETING from run" > from-run \\
@@ -375,6 +378,7 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
                      "shell": open("/srv/shell").read().strip(), "cwd": os.getcwd(),
                      "path": os.environ["PATH"], "greeting": os.environ["GREETING"],
                      "token_seen": open("token-seen").read().strip(),
+                     "from_stage": open("/srv/lib/artifact").read().strip(),
                      "token_kept": "BUILD_TOKEN" in os.environ}}
 
         def sandbox_says(*args, image=image):
@@ -404,11 +408,12 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
         "no image of that name (image.publish(name) names one)",
         "NotFoundError: Image.from_id('im-nosuchimage'): this workspace has no such image on "
         "this server (`ketch image list` shows them)"]
-    assert out.pop("warned") == [f"{tmp_path / 'Dockerfile'}: ketch ignores EXPOSE (line 15): "
+    assert out.pop("warned") == [f"{tmp_path / 'Dockerfile'}: ketch ignores EXPOSE (line 18): "
                                  "they describe the image without changing what runs in it"]
     assert out == {"data": ["sub/keep.txt"], "run": "hi from run", "shell": "bash",
                    "cwd": "/srv", "path": "/opt/tool/bin:/usr/local/bin:/usr/bin:/bin",
                    "greeting": "hi", "from_id": True, "token_seen": "seen", "token_kept": False,
+                   "from_stage": "built",
                    "sandboxes": ["tool:default-arg:hi", "tool:a b:hi", "tool:default-arg:hi"]}
 
 

@@ -84,8 +84,9 @@ def test_copy_takes_the_context_less_dockerignore(tmp_path):
 
 
 @pytest.mark.parametrize("lines, error, match", [
-    (["FROM python:3.11"], NotImplementedError, r"line 1 \(FROM\).*multi-stage"),
-    (["RUN true", "COPY --from=builder /x /x"], NotImplementedError, r"line 2 \(COPY\).*--from"),
+    (["FROM python:3.11"], InvalidError, r"line 1 \(FROM\).*use Image.from_dockerfile"),
+    (["RUN true", "COPY --from=0 /x /x"], InvalidError, r"line 2 \(COPY\).*no stage 0"),
+    (["COPY --from=base /opt/*.so /lib/"], NotImplementedError, "wildcards in COPY --from"),
     (["COPY --chown=app a /a"], NotImplementedError, "--chown is not in ketch yet"),
     (["ADD https://example.com/x.tgz /x"], NotImplementedError, "URL"),
     (["ADD pkg.tar.gz /opt/"], NotImplementedError, "archive"),
@@ -118,7 +119,6 @@ def test_from_dockerfile_needs_one_stage_and_a_from(tmp_path):
         ("from_registry", ["python:3.11-slim"]), ("run_commands", ["pip install x"]),
         ("add_python", ["3.13"])]
     for text, match in (("RUN true\n", r"line 1 \(RUN\): comes before FROM"),
-                        ("FROM a\nFROM b\n", r"line 2 \(FROM\).*multi-stage"),
                         ("COPY a /a\n", r"line 1 \(COPY\): comes before FROM"),
                         ("FROM scratch\n", "FROM scratch is not in ketch yet"),
                         ("# nothing\n", "has no FROM line")):
@@ -127,6 +127,22 @@ def test_from_dockerfile_needs_one_stage_and_a_from(tmp_path):
             ketch.Image.from_dockerfile(file)
     with pytest.raises(InvalidError, match="cannot read it"):
         ketch.Image.from_dockerfile(tmp_path / "nope")
+
+
+def test_multi_stage_builds_copy_from_earlier_stages_and_images(tmp_path):
+    file = tmp_path / "Dockerfile"
+    file.write_text("FROM base:1 AS build\nENV OUT=/out\nRUN make\nFROM build AS test\n"
+                    "RUN make test\nFROM base:1\nCOPY --from=build /out/app /srv/\n"
+                    "COPY --from=1 out /test-out\nCOPY --from=tools:2 /bin/tool /bin/tool\n")
+    image = ketch.Image.from_dockerfile(file)
+    assert [(s.kind, list(s.args)) for s in image._steps] == [
+        ("from_registry", ["base:1"]), ("copy_from", ["/out/app", "/srv/"]),
+        ("copy_from", ["/out", "/test-out"]), ("copy_from", ["/bin/tool", "/bin/tool"])]
+    sources = [source for _, source in image._padded()[1:]]
+    assert [[s.kind for s in src._steps] for src in sources] == [
+        ["from_registry", "env", "run_commands"],
+        ["from_registry", "env", "run_commands", "run_commands"], ["from_registry"]]
+    assert sources[2]._steps[0].args == ["tools:2"]
 
 
 def test_entrypoint_cmd_and_pipe_check_their_arguments():

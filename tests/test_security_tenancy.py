@@ -158,8 +158,15 @@ def test_a_tenant_cannot_read_another_workspaces_secret(tenants):
     # By id, in an image build step that would print it.
     step = pb.ImageStep(kind="run_commands", args=["echo $KEY"],
                         options={"secret_ids": tenants["secret_id"]})
+    base = pb.ImageStep(kind="debian_slim", args=["3.11"])
     message = refused(wire.request(image_build=pb.ImageBuild(build_id="steal", image=pb.ImageDef(
-        steps=[pb.ImageStep(kind="debian_slim", args=["3.11"]), step]))), "not_found")
+        steps=[base, step]))), "not_found")
+    assert tenants["secret_id"] in message
+    # ...or in the image a COPY --from step copies from (whose layer may be cached).
+    copy = pb.ImageStep(kind="copy_from", args=["/out", "/out"], pickled=pb.ImageDef(
+        steps=[base, step]).SerializeToString())
+    message = refused(wire.request(image_build=pb.ImageBuild(build_id="steal", image=pb.ImageDef(
+        steps=[base, copy]))), "not_found")
     assert tenants["secret_id"] in message
     wire.close()
     # The same, through the SDK: an app whose function names the secret by its id.

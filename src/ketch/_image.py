@@ -42,7 +42,7 @@ from .proto import ketch_pb2 as pb
 # none of these may follow (the files are meant to change without a rebuild).
 _BUILD_KINDS = {"pip_install", "uv_pip_install", "pip_install_from_requirements",
                 "apt_install", "run_commands", "run_function", "workdir", "uv_sync",
-                "poetry_install"}
+                "poetry_install", "copy_from"}
 # add_local_python_source's default: only Python files.
 _NOT_PYTHON = ("__pycache__", "*.pyc", ".*")
 
@@ -52,9 +52,11 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
     `Image.from_registry(...)`."""
 
     def __init__(self, _steps: tuple = (), _mounted: bool = False, _shell: tuple = (),
-                 _secrets: tuple = ()):
+                 _resolve: tuple = ()):
         self._steps: tuple[pb.ImageStep, ...] = _steps
-        self._secrets = _secrets        # per step: the ketch.Secrets its build sees
+        # Per step, what is resolved when it is built: (the ketch.Secrets its build sees,
+        # the Image it copies files from).
+        self._resolve = _resolve
         self._mounted = _mounted        # a copy=False add_local_* step has been added
         self._shell = _shell            # what runs later run_commands (shell()); () is sh
         self._held = ("", "")           # (server id, image id): built already, no steps
@@ -73,8 +75,8 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
 
     def _extend(self, kind: str, args: Sequence[str] = (), *, options: dict | None = None,
                 env: dict | None = None, pickled: bytes = b"", content_hash: str = "",
-                force_build: bool = False, mounted: bool = False, secrets: tuple = ()
-                ) -> "Image":
+                force_build: bool = False, mounted: bool = False, secrets: tuple = (),
+                source: "Image | None" = None) -> "Image":
         if self._held[1]:
             raise NotImplementedError(f"image.{kind}() on an image the server already holds "
                                       "(a sandbox's snapshot, Image.from_id) is not in ketch "
@@ -91,9 +93,11 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
             options["force"] = _secrets.token_hex(8)  # a fresh key: this step and what follows
         step = pb.ImageStep(kind=kind, args=list(args), options=options, env=env or {},
                             pickled=pickled, content_hash=content_hash)
-        steps_secrets = self._secrets + ((),) * (len(self._steps) - len(self._secrets))
         return Image(self._steps + (step,), self._mounted or mounted, self._shell,
-                     steps_secrets + (tuple(secrets),))
+                     self._padded() + ((tuple(secrets), source),))
+
+    def _padded(self) -> tuple:
+        return self._resolve + (((), None),) * (len(self._steps) - len(self._resolve))
 
     # -- bases
 
@@ -270,7 +274,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         form) run in, e.g. ["/bin/bash", "-c"]; the default is sh."""
         shell = tuple(argv("shell", shell_commands))
         return self._extend("shell") if self._held[1] else Image(self._steps, self._mounted,
-                                                                 shell, self._secrets)
+                                                                 shell, self._resolve)
 
     def pipe(self, func: Callable, *args, **kwargs) -> "Image":
         """func(image, *args, **kwargs), which must return an Image: reusable recipes that
@@ -389,8 +393,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
             if client.hello.server_id != self._held[0]:
                 raise InvalidError(f"image {self._held[1]} is held by another ketch server")
             return self._held[1]
-        steps = [await _with_secret_ids(_local_files.with_fresh_hash(step), secrets)
-                 for step, secrets in zip(self._steps, self._secrets + ((),) * len(self._steps))]
+        steps = await self._resolved_steps()
         # Local files are read again each time: an edit since the last build is a new key.
         server = (client.hello.server_id, hashlib.sha256(b"".join(
             step.SerializeToString(deterministic=True) for step in steps)).hexdigest())
@@ -410,6 +413,12 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
             printer.finished(reply.image_built)
         self._built[server] = image_id
         return image_id
+
+    async def _resolved_steps(self) -> list[pb.ImageStep]:
+        """The steps as the server builds them: local files hashed as they are now, secrets
+        by id (their values stay on the server), an image copied from as its own steps."""
+        return [await _resolved(_local_files.with_fresh_hash(step), secrets, source)
+                for step, (secrets, source) in zip(self._steps, self._padded())]
 
     @_sync.twin
     async def build(self, app=None, force: bool = False) -> "Image":
@@ -447,14 +456,17 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         return self
 
 
-async def _with_secret_ids(step: pb.ImageStep, secrets: tuple) -> pb.ImageStep:
-    """The step naming the secrets its build sees (by id: the values stay on the server)."""
-    if not secrets:
+async def _resolved(step: pb.ImageStep, secrets: tuple, source) -> pb.ImageStep:
+    if not secrets and source is None:
         return step
-    named = pb.ImageStep()
-    named.CopyFrom(step)
-    named.options["secret_ids"] = ",".join([await s._id() for s in secrets])
-    return named
+    out = pb.ImageStep()
+    out.CopyFrom(step)
+    if secrets:
+        out.options["secret_ids"] = ",".join([await s._id() for s in secrets])
+    if source is not None:
+        out.pickled = pb.ImageDef(steps=await source._resolved_steps()).SerializeToString(
+            deterministic=True)
+    return out
 
 
 def check_image(where: str, image) -> "Image | None":

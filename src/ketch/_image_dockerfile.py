@@ -4,9 +4,10 @@
 Each instruction becomes the step that does the same: FROM a registry pull, RUN a
 run_commands step (ARG values in its environment), ENV an env step, WORKDIR a workdir
 step, COPY/ADD of build-context files a copied add_local_* layer, ENTRYPOINT/CMD/SHELL the
-image's settings. What ketch cannot do yet (multi-stage builds, COPY --from, ADD of URLs
-or archives, USER, RUN --mount, heredocs) fails here, when the image is defined, naming
-the instruction and its line.
+image's settings; each stage of a multi-stage build is an image of its own, and COPY
+--from a stage (or an image) a copy_from step, which the server builds from that image's
+steps. What ketch cannot do yet (ADD of URLs or archives, USER, RUN --mount, heredocs)
+fails here, when the image is defined, naming the instruction and its line.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class Translation:
         self.force_build = force_build
         self.workdir = _last_workdir(image)
         self.ignored: list[str] = []
+        # Earlier stages, by name and by number: (image, the ENV known at its end).
+        self.stages: dict[str, tuple] = {}
+        self.stage_names: list[str] = []
+        self.n_stages = 0
 
     # -- helpers
 
@@ -98,9 +103,8 @@ class Translation:
             elif handler is None:
                 self.fail(ins, f"{ins.keyword} is not a Dockerfile instruction ketch knows")
             elif ins.keyword == "FROM" and not allow_from:
-                self.not_yet(ins, "FROM would start a second build stage; multi-stage builds "
-                               "are not in ketch yet. Start the image with "
-                               "Image.from_dockerfile or Image.from_registry instead")
+                self.fail(ins, "dockerfile_commands adds to an image: FROM would start "
+                               "another; use Image.from_dockerfile for a whole Dockerfile")
             else:
                 handler(ins)
         if self.ignored:
@@ -109,11 +113,12 @@ class Translation:
                           stacklevel=4)
         return self.image
 
+    def end_stage(self):
+        for name in self.stage_names:
+            self.stages[name] = (self.image, dict(self.known_env))
+
     def do_from(self, ins: Instruction):
-        if self.image is not None:
-            self.not_yet(ins, "a second FROM starts a second build stage; multi-stage builds "
-                           "are not in ketch yet: build the first stage's output elsewhere "
-                           "and COPY it from the build context")
+        self.end_stage()
         platform = ins.flags.pop("platform", "")
         if ins.flags:
             self.not_yet(ins, f"--{next(iter(ins.flags))} is not in ketch yet")
@@ -127,7 +132,16 @@ class Translation:
         if ref == "scratch":
             self.not_yet(ins, "FROM scratch is not in ketch yet; start from an image with a "
                            "shell and python3, e.g. FROM debian:bookworm-slim")
-        self.image = self.start(ref, force_build=self.force_build)
+        if ref.lower() in self.stages:    # a stage built on an earlier one
+            self.image, known = self.stages[ref.lower()]
+            self.known_env = dict(known)
+        else:
+            self.image, self.known_env = self.start(ref, force_build=self.force_build), {}
+        self.workdir = _last_workdir(self.image)
+        self.stage_names = [str(self.n_stages)]
+        self.n_stages += 1
+        if len(words) == 3:
+            self.stage_names.append(words[2].lower())
         self.args = {}
 
     def do_arg(self, ins: Instruction):
@@ -218,9 +232,7 @@ class Translation:
 
     def do_copy(self, ins: Instruction):
         self.after_from(ins)
-        if "from" in ins.flags:
-            self.not_yet(ins, "COPY --from (files from another stage or image) is not in ketch "
-                           "yet; put the files in the build context")
+        source = ins.flags.pop("from", None)
         for flag in ins.flags:
             if flag != "link":   # --link only changes Docker's layer caching
                 self.not_yet(ins, f"--{flag} is not in ketch yet: files are copied owned by "
@@ -233,6 +245,8 @@ class Translation:
         dest = str(PurePosixPath(self.workdir) / dest).rstrip("/") + ("/" if into else "")
         if len(sources) > 1 and not dest.endswith("/"):
             self.fail(ins, f"with several sources the destination {dest!r} must end with /")
+        if source is not None:
+            return self.copy_from(ins, self.words(ins, source), sources, dest)
         for src in sources:
             if ins.keyword == "ADD" and (re.match(r"^[a-z]+://", src) or src.startswith("git@")):
                 self.not_yet(ins, f"ADD of a URL ({src}) is not in ketch yet; RUN curl or git "
@@ -252,6 +266,23 @@ class Translation:
                 self.image = self.image.add_local_file(path, target, copy=True)
 
     do_add = do_copy
+
+    def copy_from(self, ins: Instruction, source: str, sources: list[str], dest: str):
+        """COPY --from=STAGE (or an image): files of that image's file system."""
+        if ins.keyword == "ADD":
+            self.fail(ins, "ADD takes no --from; use COPY --from")
+        if any(c in src for src in sources for c in "*?["):
+            self.not_yet(ins, "wildcards in COPY --from are not in ketch yet; name each path")
+        if source.lower() in self.stages:
+            image = self.stages[source.lower()][0]
+        elif source.isdigit():
+            self.fail(ins, f"--from={source}: there is no stage {source} before this one")
+        elif self.start is None:
+            self.fail(ins, f"--from={source}: no stage of that name here")
+        else:
+            image = self.start(source, force_build=self.force_build)
+        paths = [str(PurePosixPath("/") / src) for src in sources]
+        self.step(ins, "copy_from", [*paths, dest], source=image)
 
     def _sources(self, ins: Instruction, src: str) -> list[tuple[str, str]]:
         """(local path, path in the build context) of what a COPY source names."""
@@ -347,11 +378,9 @@ AUTO = _Auto()   # ignore='s default: the build context's .dockerignore
 
 
 def apply(image, text: str, source: str, *, allow_from: bool, **options):
-    """`image` with the instructions of `text`; for a whole Dockerfile, `image` is what
-    makes the image FROM names (Image.from_registry)."""
-    start, image = (image, None) if callable(image) else (None, image)
-    return Translation(image, source, start=start, **options).apply(parse(text, source),
-                                                                    allow_from)
+    """`image` (None for a whole Dockerfile) with the instructions of `text`; `start`
+    makes the image a FROM or COPY --from names (Image.from_registry)."""
+    return Translation(image, source, **options).apply(parse(text, source), allow_from)
 
 
 class DockerfileMethods:
@@ -381,7 +410,8 @@ class DockerfileMethods:
             raise InvalidError(f"Image.from_dockerfile({str(path)!r}): cannot read it: "
                                f"{exc.strerror or exc}") from None
         image = apply(
-            cls.from_registry, text, str(path), allow_from=True, context_dir=context_dir,
+            None, text, str(path), allow_from=True, start=cls.from_registry,
+            context_dir=context_dir,
             context_files={}, build_args=build_args, env=env_dict("from_dockerfile", env, True),
             ignore=ignore, force_build=force_build,
             secrets=step_secrets("from_dockerfile", secrets))
@@ -408,6 +438,7 @@ class DockerfileMethods:
                                "paths in the build context to local files")
         return apply(
             self, "\n".join(lines), "dockerfile_commands", allow_from=False,
+            start=type(self).from_registry,
             context_dir=context_dir, context_files=context_files or {},
             build_args=build_args, env=env_dict("dockerfile_commands", env, True),
             ignore=ignore, force_build=force_build,

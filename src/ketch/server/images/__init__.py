@@ -120,9 +120,9 @@ class ImageService:
                      log: BuildLog) -> pb.ImageBuilt:
         step_list = list(definition.steps)
         steps.check(step_list, self.backend)
-        for step in step_list:   # before any cached layer is used: the secrets are its own
-            if steps.secret_ids(step):
-                self.secrets.check_exist(steps.secret_ids(step), workspace)
+        secret_ids = steps.secret_ids_within(step_list)
+        if secret_ids:   # before any cached layer is used: the secrets are the workspace's
+            self.secrets.check_exist(sorted(secret_ids), workspace)
         n = len(step_list)
         key = steps.root_key(self.backend, self.builder.RECIPE)
         layers: list[str] = []
@@ -139,7 +139,8 @@ class ImageService:
                 n_cached += 1
                 log(i, n, title, "", "done")
                 continue
-            meta = await self._layer(key, step, title, i, n, layers, env, workdir, force, log)
+            meta = await self._layer(workspace, key, step, title, i, n, layers, env, workdir,
+                                     force, log)
             if meta is None:
                 n_cached += 1
                 meta = self.store.meta(key)
@@ -167,8 +168,8 @@ class ImageService:
         self.owners.claim(workspace, image_id)
         return pb.ImageBuilt(image_id=image_id, n_steps=n, n_cached=n_cached)
 
-    async def _layer(self, key, step, title, i, n, layers, env, workdir, force, log
-                     ) -> dict | None:
+    async def _layer(self, workspace, key, step, title, i, n, layers, env, workdir, force,
+                     log) -> dict | None:
         """Builds the step's layer unless it is cached; returns its metadata when built,
         None when it was found."""
         lock = self._building.setdefault(key, asyncio.Lock())
@@ -182,10 +183,13 @@ class ImageService:
             try:
                 if steps.secret_ids(step):   # the step's environment only, not the image's
                     env = {**env, **self.secrets.env_for(steps.secret_ids(step))}
+                options = dict(self._build_options)
+                if step.kind == "copy_from":   # the image it copies from is built first
+                    options["source"] = await self._source(workspace, step, i, n, title,
+                                                           force, log)
                 fs, meta = await self.builder.make(
                     step, [self.store.path(k) for k in layers], env, workdir, scratch,
-                    self.store, lambda text: log(i, n, title, text, ""),
-                    **self._build_options)
+                    self.store, lambda text: log(i, n, title, text, ""), **options)
                 meta = {**meta, "title": title}
                 if force and self.store.has(key):
                     self.store.remove(key)
@@ -198,6 +202,17 @@ class ImageService:
                 self._building.pop(key, None)
             log(i, n, title, f"done in {time.monotonic() - started:.1f} s", "done")
             return meta
+
+    async def _source(self, workspace, step, i, n, title, force, log) -> list[Path]:
+        """The layers of the image a copy_from step copies from, built (or found) now; its
+        steps show as the step's output."""
+        def source_log(j, m, t, text, state):
+            if state:
+                log(i, n, title, f"from [{j}/{m}] {t} ({state})", "")
+            elif text:
+                log(i, n, title, text, "")
+        built = await self._build(workspace, steps.source_of(i, step, 0), force, source_log)
+        return self.require(built.image_id).layers
 
     # -- using
 

@@ -27,6 +27,7 @@ DEBIAN_PACKAGES = ("python3", "python3-pip", "ca-certificates", "tzdata", "netba
 # Inside build containers, files a step reads are bound here; removed from its layer after.
 BUILD_DIR = "/opt/ketch/build"
 UV_ROOT = "/.uv"            # uv_sync's project and virtualenv, as on Modal
+COPY_DIR = "/.ketch-copy"   # where a copy_from step's build container gathers its files
 BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": "1",
             "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_CACHE_DIR": "1"}
@@ -58,9 +59,10 @@ _HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 
 async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
-               scratch: Path, store, log, group: str = cgroups.BASE) -> tuple[Path, dict]:
+               scratch: Path, store, log, group: str = cgroups.BASE,
+               source: list[Path] = ()) -> tuple[Path, dict]:
     """Runs one step (its cgroup below `group`, the server's); returns the directory that
-    becomes its layer and its metadata."""
+    becomes its layer and its metadata. `source`: the layers copy_from copies from."""
     kind = step.kind
     if kind == "debian_slim":
         return await _debian(step, scratch, log)
@@ -73,6 +75,8 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
         return _copy_local(step, scratch), {}
     if kind == "add_python":
         return await _add_python(step.args[0], env, scratch, store, log)
+    if kind == "copy_from":
+        return await _copy_from(step, source, scratch, log, group), {}
     script, binds = _script(step, scratch)
     binds += _host_trust(layers)
     box = Sandbox(command=["sh", "-ec", script],
@@ -204,6 +208,32 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
         binds.append(Mount(str(project), f"{BUILD_DIR}/project"))
         return (_uv_sync(opts) if kind == "uv_sync" else _poetry_install(opts)), binds
     raise ValueError(f"the bwrap image builder has no step {kind!r}")
+
+
+async def _copy_from(step: pb.ImageStep, source: list[Path], scratch: Path, log, group: str
+                     ) -> Path:
+    """COPY --from: a build container over the source image copies the paths under
+    COPY_DIR in its own root; what it wrote there is the layer (no bind: cp -a keeps
+    owners and modes as the source has them)."""
+    *paths, dest = step.args
+    q = shlex.quote
+    lines = []
+    for path in paths:
+        # A directory's contents go into dest; a file goes into dest/ or becomes dest.
+        into = dest.endswith("/") or len(paths) > 1
+        target = COPY_DIR + dest.rstrip("/")
+        lines.append(
+            f"if [ -d {q(path)} ]; then mkdir -p {q(target)} && cp -a {q(path)}/. {q(target)}/; "
+            + (f"else mkdir -p {q(target)} && cp -a {q(path)} {q(target)}/; fi" if into else
+               f"else mkdir -p {q(os.path.dirname(target) or '/')} && "
+               f"cp -a {q(path)} {q(target)}; fi"))
+    box = Sandbox(command=["sh", "-ec", "\n".join(lines)], env={"PATH": IMAGE_PATH},
+                  layers=[str(p) for p in source], scratch=scratch / "box")
+    await run(box, log, group)
+    fs = scratch / "box" / "upper" / COPY_DIR.lstrip("/")
+    if not fs.is_dir():
+        raise BuildFailed("it copied nothing", "")
+    return fs
 
 
 def _uv(opts: dict) -> str:

@@ -23,7 +23,9 @@ CONFIG_ONLY = {"env", "entrypoint", "cmd"}
 KNOWN = BASES | CONFIG_ONLY | {
     "pip_install", "uv_pip_install", "pip_install_from_requirements", "apt_install",
     "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir",
-    "add_python", "uv_sync", "poetry_install"}
+    "add_python", "uv_sync", "poetry_install", "copy_from"}
+# How deep images copied from (COPY --from) may nest in one definition.
+MAX_SOURCE_DEPTH = 4
 # Steps whose arguments are the project files they install from (not worth showing).
 _FILE_ARGS = {"uv_sync": "uv_sync", "poetry_install": "poetry_install_from_file"}
 # What an image is on the process backend: a virtualenv of the server's Python.
@@ -57,6 +59,8 @@ def title(step: pb.ImageStep) -> str:
     kind = step.kind
     if kind in _FILE_ARGS:
         return _FILE_ARGS[kind]
+    if kind == "copy_from":
+        args = [" ".join(step.args[:-1]), "→", step.args[-1]]
     if kind == "pip_install_from_requirements":
         args = [step.options.get("path", "requirements.txt")]
     elif kind in ("add_local_file", "add_local_dir"):
@@ -87,7 +91,19 @@ def _check_local_paths(i: int, step: pb.ImageStep):
                              "directory")
 
 
-def check(steps: list[pb.ImageStep], backend: str):
+def source_of(i: int, step: pb.ImageStep, depth: int) -> pb.ImageDef:
+    """The image a copy_from step copies from (its steps travel in the step)."""
+    if depth >= MAX_SOURCE_DEPTH:
+        raise ValueError(f"image step {i} (copy_from): images copied from nest more than "
+                         f"{MAX_SOURCE_DEPTH} deep")
+    try:
+        return pb.ImageDef.FromString(step.pickled)
+    except Exception:   # protobuf's DecodeError
+        raise ValueError(f"image step {i} (copy_from): the image it copies from is not "
+                         "readable") from None
+
+
+def check(steps: list[pb.ImageStep], backend: str, depth: int = 0):
     """Raises ValueError naming the first step this backend cannot build."""
     if not steps:
         raise ValueError("the image has no steps; start it with Image.debian_slim() or "
@@ -108,6 +124,11 @@ def check(steps: list[pb.ImageStep], backend: str):
                              "file (empty for none)")
         if step.kind in ("entrypoint", "cmd") and not step.args:
             raise ValueError(f"image step {i} ({step.kind}) needs at least one argument")
+        if step.kind == "copy_from":
+            if len(step.args) < 2 or not all(a.startswith("/") for a in step.args):
+                raise ValueError(f"image step {i} (copy_from) takes absolute source paths "
+                                 "and a destination")
+            check(list(source_of(i, step, depth).steps), backend, depth + 1)
         if backend == "process" and step.kind not in VENV_STEPS:
             raise ValueError(
                 f"image step {i} ({title(step)}) needs the bwrap runtime: this server runs "
@@ -120,6 +141,18 @@ def check(steps: list[pb.ImageStep], backend: str):
 def secret_ids(step: pb.ImageStep) -> list[str]:
     """The secrets whose variables the step's build sees (secrets= on Modal)."""
     return [i for i in step.options.get("secret_ids", "").split(",") if i]
+
+
+def secret_ids_within(steps: list[pb.ImageStep], depth: int = 0) -> set[str]:
+    """The secrets of the steps and of the images they copy from: all must be the
+    workspace's before any layer is used (a cached copy_from layer holds what its source
+    image's secrets made)."""
+    out: set[str] = set()
+    for i, step in enumerate(steps, 1):
+        out.update(secret_ids(step))
+        if step.kind == "copy_from":
+            out |= secret_ids_within(list(source_of(i, step, depth).steps), depth + 1)
+    return out
 
 
 def configure(step: pb.ImageStep, config: dict):
