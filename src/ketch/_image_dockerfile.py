@@ -391,7 +391,7 @@ class DockerfileMethods:
                         ignore=AUTO, build_args: dict | None = None,
                         registry_secret=None, secrets=(), env: dict | None = None,
                         gpu=None, add_python: str | None = None):
-        """An image built from a local single-stage Dockerfile: each instruction becomes
+        """An image built from a local Dockerfile (stages too): each instruction becomes
         the ketch step that does the same (docs/api.md lists them); COPY reads from
         context_dir (default: the current directory) less its .dockerignore. Instructions
         ketch cannot do yet fail here, naming their line."""
