@@ -111,7 +111,7 @@ def test_what_ketch_cannot_do_fails_at_definition_naming_the_line(tmp_path, line
         ketch.Image.debian_slim().dockerfile_commands(lines, context_dir=tmp_path / "ctx")
 
 
-def test_from_dockerfile_needs_one_stage_and_a_from(tmp_path):
+def test_from_dockerfile_reads_args_before_from_and_needs_a_from(tmp_path):
     file = tmp_path / "Dockerfile"
     file.write_text("ARG TAG=3.11\nFROM python:${TAG}-slim\nRUN pip install x\n")
     image = ketch.Image.from_dockerfile(file, build_args={}, add_python="3.13")
