@@ -392,8 +392,18 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
             except Exception as exc:
                 return f"{{type(exc).__name__}}: {{exc}}"
 
+        scratch = ketch.Image.from_scratch().add_local_file({str(tmp_path / "tool.sh")!r},
+                                                           "/bin/tool", copy=True)
+
         with app.run():
             out = look.remote()
+            box = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+            box.exec("true").wait()   # started
+            box.mount_image("/mnt/scratch", scratch)
+            out["scratch"] = box.exec("ls", "-R", "/mnt/scratch").stdout.read().split()
+            box.terminate()
+            out["scratch_runs"] = error_of(lambda: ketch.Sandbox.create(app=app, image=scratch))
+            out["scratch_id"] = scratch.object_id
             image.publish("ketch-test/tool")   # :latest
             out["sandboxes"] = [sandbox_says(), sandbox_says("a", "b"),
                                 sandbox_says(image=ketch.Image.from_name("ketch-test/tool"))]
@@ -403,6 +413,7 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
         out["warned"] = [str(w.message) for w in caught]
         print(json.dumps(out))
     """)
+    scratch_id = out.pop("scratch_id")
     assert out.pop("errors") == [
         "NotFoundError: Image.from_name('ketch-test/tool:v2'): this workspace has published "
         "no image of that name (image.publish(name) names one)",
@@ -414,6 +425,11 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
                    "cwd": "/srv", "path": "/opt/tool/bin:/usr/local/bin:/usr/bin:/bin",
                    "greeting": "hi", "from_id": True, "token_seen": "seen", "token_kept": False,
                    "from_stage": "built",
+                   "scratch": ["/mnt/scratch:", "bin", "/mnt/scratch/bin:", "tool"],
+                   "scratch_runs": f"InvalidError: Sandbox.create: its image {scratch_id} has no "
+                   "Python, which a container needs (an Image.from_scratch or snapshot_directory "
+                   "image is for Sandbox.mount_image); start the image from debian_slim or "
+                   "from_registry",
                    "sandboxes": ["tool:default-arg:hi", "tool:a b:hi", "tool:default-arg:hi"]}
 
 

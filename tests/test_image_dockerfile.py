@@ -145,6 +145,13 @@ def test_multi_stage_builds_copy_from_earlier_stages_and_images(tmp_path):
     assert sources[2]._steps[0].args == ["tools:2"]
 
 
+def test_from_scratch_takes_files_only():
+    scratch = ketch.Image.from_scratch().add_local_file(__file__, "/x", copy=True).env({"A": "1"})
+    assert [s.kind for s in scratch._steps] == ["from_scratch", "add_local_file", "env"]
+    with pytest.raises(InvalidError, match=r"run_commands\(\) on Image.from_scratch\(\)"):
+        scratch.run_commands("ls")
+
+
 def test_entrypoint_cmd_and_pipe_check_their_arguments():
     base = ketch.Image.debian_slim()
     assert steps(base.entrypoint(["tini", "--"]).cmd(["python", "a.py"]))[1:] == [
@@ -175,7 +182,7 @@ def test_pyproject_installs_read_the_project_here(tmp_path):
 
 
 NOT_YET = ["micromamba", "micromamba_install", "from_aws_ecr", "from_gcp_artifact_registry",
-           "from_scratch", "pip_install_private_repos"]
+           "pip_install_private_repos"]
 
 
 @pytest.mark.parametrize("name", NOT_YET)

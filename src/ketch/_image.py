@@ -77,6 +77,10 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                 env: dict | None = None, pickled: bytes = b"", content_hash: str = "",
                 force_build: bool = False, mounted: bool = False, secrets: tuple = (),
                 source: "Image | None" = None) -> "Image":
+        if self._steps and self._steps[0].kind == "from_scratch" and kind in _BUILD_KINDS:
+            raise InvalidError(f"image.{kind}() on Image.from_scratch(): it has no shell or "
+                               "Python to run it; add files with add_local_file/add_local_dir "
+                               "(copy=True), or start from debian_slim or from_registry")
         if self._held[1]:
             raise NotImplementedError(f"image.{kind}() on an image the server already holds "
                                       "(a sandbox's snapshot, Image.from_id) is not in ketch "
@@ -128,6 +132,13 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         return (Image()._extend("debian_slim", [_pythons.DEFAULT_DEBIAN_PYTHON],
                                 force_build=force_build)
                 ._extend("add_python", [version], force_build=force_build))
+
+    @staticmethod
+    def from_scratch(force_build: bool = False) -> "Image":
+        """An image with no files (Docker's FROM scratch), to add files to with copy=True
+        and mount in a sandbox (Sandbox.mount_image); functions and sandboxes cannot run in
+        it: it has no Python."""
+        return Image()._extend("from_scratch", force_build=force_build)
 
     @staticmethod
     def from_registry(tag: str, secret=None, *, add_python: str | None = None,

@@ -56,9 +56,6 @@ class NotYet:
     from_gcp_artifact_registry = _not_yet(
         "from_gcp_artifact_registry", "private registries; use Image.from_registry with a "
         "public image", static=True)
-    from_scratch = _not_yet(
-        "from_scratch", "an image with no files, for Sandbox.mount_image; ketch's images "
-        "start from debian_slim or from_registry", static=True)
     pip_install_private_repos = _not_yet(
         "pip_install_private_repos", "installing from private GitHub/GitLab repositories; "
         "run_commands('pip install git+https://$GITHUB_TOKEN@github.com/org/repo', "

@@ -244,6 +244,10 @@ class ImageService:
         if image.backend != self.backend:
             return (f"its image {spec.image_id} was built for the {image.backend} runtime but "
                     f"this server runs {self.backend}; run the app again to rebuild it")
+        if image.backend == "bwrap" and not image.python_version:
+            return (f"its image {spec.image_id} has no Python, which a container needs (an "
+                    "Image.from_scratch or snapshot_directory image is for "
+                    "Sandbox.mount_image); start the image from debian_slim or from_registry")
         return ""
 
     def publish(self, workspace: str, name: str, image_id: str) -> str:

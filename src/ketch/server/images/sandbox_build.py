@@ -73,6 +73,9 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
         return fs, meta
     if kind in ("add_local_file", "add_local_dir"):
         return _copy_local(step, scratch), {}
+    if kind == "from_scratch":   # no files at all: for Sandbox.mount_image
+        (scratch / "fs").mkdir()
+        return scratch / "fs", {}
     if kind == "add_python":
         return await _add_python(step.args[0], env, scratch, store, log)
     if kind == "copy_from":

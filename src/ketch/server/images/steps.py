@@ -16,7 +16,7 @@ from ...proto import ketch_pb2 as pb
 from . import python_layer
 
 # Steps that start an image: they have no parent.
-BASES = {"debian_slim", "from_registry"}
+BASES = {"debian_slim", "from_registry", "from_scratch"}
 # Steps that change only the configuration (environment, what a sandbox runs), not the
 # file system.
 CONFIG_ONLY = {"env", "entrypoint", "cmd"}
@@ -109,8 +109,8 @@ def check(steps: list[pb.ImageStep], backend: str, depth: int = 0):
         raise ValueError("the image has no steps; start it with Image.debian_slim() or "
                          "Image.from_registry(...)")
     if steps[0].kind not in BASES:
-        raise ValueError(f"an image starts with debian_slim or from_registry, not "
-                         f"{steps[0].kind}")
+        raise ValueError(f"an image starts with debian_slim, from_registry or from_scratch, "
+                         f"not {steps[0].kind}")
     for i, step in enumerate(steps, 1):
         if step.kind not in KNOWN:
             raise ValueError(f"image step {i} ({step.kind}) is not a step ketch knows; "
