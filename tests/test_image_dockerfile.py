@@ -120,7 +120,7 @@ def test_from_dockerfile_reads_args_before_from_and_needs_a_from(tmp_path):
         ("add_python", ["3.13"])]
     for text, match in (("RUN true\n", r"line 1 \(RUN\): comes before FROM"),
                         ("COPY a /a\n", r"line 1 \(COPY\): comes before FROM"),
-                        ("FROM scratch\n", "FROM scratch is not in ketch yet"),
+                        ("FROM scratch\nRUN ls\n", r"line 2 \(RUN\).*from_scratch"),
                         ("# nothing\n", "has no FROM line")):
         file.write_text(text)
         with pytest.raises((InvalidError, NotImplementedError), match=match):

@@ -39,9 +39,9 @@ class Translation:
 
     def __init__(self, image, source: str, *, context_dir, context_files: dict,
                  build_args: dict, env: dict, ignore, force_build: bool, secrets=(),
-                 start=None):
+                 image_class=None):
         self.image = image          # None until FROM, for a whole Dockerfile
-        self.start = start          # what makes the image FROM names (Image.from_registry)
+        self.image_class = image_class   # ketch.Image: what makes the image a FROM names
         self.source = source
         self.context = Path(os.path.abspath(os.path.expanduser(str(context_dir or "."))))
         self.context_files = {_clean(k): os.path.abspath(os.path.expanduser(v))
@@ -106,7 +106,12 @@ class Translation:
                 self.fail(ins, "dockerfile_commands adds to an image: FROM would start "
                                "another; use Image.from_dockerfile for a whole Dockerfile")
             else:
-                handler(ins)
+                try:
+                    handler(ins)
+                except (InvalidError, NotImplementedError) as exc:   # from a step: say where
+                    if str(exc).startswith(self.source):
+                        raise
+                    raise type(exc)(f"{ins.where(self.source)}: {exc}") from None
         if self.ignored:
             warnings.warn(f"{self.source}: ketch ignores {', '.join(self.ignored)}: they "
                           "describe the image without changing what runs in it",
@@ -129,14 +134,14 @@ class Translation:
             self.fail(ins, "write FROM IMAGE or FROM IMAGE AS NAME")
         ref = expand(words[0], self.global_args, lambda n: self.fail(
             ins, f"${n} is not an ARG given before FROM"))
-        if ref == "scratch":
-            self.not_yet(ins, "FROM scratch is not in ketch yet; start from an image with a "
-                           "shell and python3, e.g. FROM debian:bookworm-slim")
-        if ref.lower() in self.stages:    # a stage built on an earlier one
+        if ref == "scratch":   # no files: COPY may follow, RUN may not (Image.from_scratch)
+            self.image, self.known_env = self.image_class.from_scratch(self.force_build), {}
+        elif ref.lower() in self.stages:    # a stage built on an earlier one
             self.image, known = self.stages[ref.lower()]
             self.known_env = dict(known)
         else:
-            self.image, self.known_env = self.start(ref, force_build=self.force_build), {}
+            self.image = self.image_class.from_registry(ref, force_build=self.force_build)
+            self.known_env = {}
         self.workdir = _last_workdir(self.image)
         self.stage_names = [str(self.n_stages)]
         self.n_stages += 1
@@ -277,10 +282,8 @@ class Translation:
             image = self.stages[source.lower()][0]
         elif source.isdigit():
             self.fail(ins, f"--from={source}: there is no stage {source} before this one")
-        elif self.start is None:
-            self.fail(ins, f"--from={source}: no stage of that name here")
         else:
-            image = self.start(source, force_build=self.force_build)
+            image = self.image_class.from_registry(source, force_build=self.force_build)
         paths = [str(PurePosixPath("/") / src) for src in sources]
         self.step(ins, "copy_from", [*paths, dest], source=image)
 
@@ -378,8 +381,8 @@ AUTO = _Auto()   # ignore='s default: the build context's .dockerignore
 
 
 def apply(image, text: str, source: str, *, allow_from: bool, **options):
-    """`image` (None for a whole Dockerfile) with the instructions of `text`; `start`
-    makes the image a FROM or COPY --from names (Image.from_registry)."""
+    """`image` (None for a whole Dockerfile) with the instructions of `text`;
+    `image_class` (ketch.Image) makes the images FROM and COPY --from name."""
     return Translation(image, source, **options).apply(parse(text, source), allow_from)
 
 
@@ -410,7 +413,7 @@ class DockerfileMethods:
             raise InvalidError(f"Image.from_dockerfile({str(path)!r}): cannot read it: "
                                f"{exc.strerror or exc}") from None
         image = apply(
-            None, text, str(path), allow_from=True, start=cls.from_registry,
+            None, text, str(path), allow_from=True, image_class=cls,
             context_dir=context_dir,
             context_files={}, build_args=build_args, env=env_dict("from_dockerfile", env, True),
             ignore=ignore, force_build=force_build,
@@ -438,7 +441,7 @@ class DockerfileMethods:
                                "paths in the build context to local files")
         return apply(
             self, "\n".join(lines), "dockerfile_commands", allow_from=False,
-            start=type(self).from_registry,
+            image_class=type(self),
             context_dir=context_dir, context_files=context_files or {},
             build_args=build_args, env=env_dict("dockerfile_commands", env, True),
             ignore=ignore, force_build=force_build,
