@@ -145,11 +145,17 @@ def test_multi_stage_builds_copy_from_earlier_stages_and_images(tmp_path):
     assert sources[2]._steps[0].args == ["tools:2"]
 
 
-def test_from_scratch_takes_files_only():
+def test_from_scratch_takes_files_only(tmp_path):
     scratch = ketch.Image.from_scratch().add_local_file(__file__, "/x", copy=True).env({"A": "1"})
     assert [s.kind for s in scratch._steps] == ["from_scratch", "add_local_file", "env"]
     with pytest.raises(InvalidError, match=r"run_commands\(\) on Image.from_scratch\(\)"):
         scratch.run_commands("ls")
+    # The classic static-binary build: a stage's output copied into scratch.
+    (tmp_path / "Dockerfile").write_text(
+        "FROM golang:1 AS build\nRUN go build -o /app .\nFROM scratch\n"
+        "COPY --from=build /app /app\nENTRYPOINT [\"/app\"]\n")
+    assert [s.kind for s in ketch.Image.from_dockerfile(tmp_path / "Dockerfile")._steps] == [
+        "from_scratch", "copy_from", "entrypoint"]
 
 
 def test_entrypoint_cmd_and_pipe_check_their_arguments():

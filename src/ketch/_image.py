@@ -77,7 +77,8 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
                 env: dict | None = None, pickled: bytes = b"", content_hash: str = "",
                 force_build: bool = False, mounted: bool = False, secrets: tuple = (),
                 source: "Image | None" = None) -> "Image":
-        if self._steps and self._steps[0].kind == "from_scratch" and kind in _BUILD_KINDS:
+        if self._steps and self._steps[0].kind == "from_scratch" and kind in _BUILD_KINDS \
+                and kind != "copy_from":   # which runs in the image it copies from
             raise InvalidError(f"image.{kind}() on Image.from_scratch(): it has no shell or "
                                "Python to run it; add files with add_local_file/add_local_dir "
                                "(copy=True), or start from debian_slim or from_registry")
