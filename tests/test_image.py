@@ -284,10 +284,11 @@ def debian_base_tar(srv) -> bytes:
                           capture_output=True, check=True).stdout
 
 
-@needs_bwrap
-def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, registry):
-    # The image to push: the cached Debian base as layer one, and a second layer that
-    # adds a file and deletes one (an OCI whiteout).
+@pytest.fixture(scope="module")
+def pushed_debian(bwrap_server, registry) -> tuple[str, str]:
+    """An image in the registry: the cached Debian base as layer one, and a second layer
+    that adds /etc/from-layer-two (its content the tag returned) and deletes
+    /etc/debian_version (an OCI whiteout); Env FROM_REGISTRY_CONFIG=yes, WorkingDir /etc."""
     layer1 = debian_base_tar(bwrap_server)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -305,11 +306,16 @@ def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, regi
     _push(f"http://{registry}", "ketch-test/debian", "v1",
           [(layer1, "application/vnd.oci.image.layer.v1.tar"),
            (layer2, "application/vnd.oci.image.layer.v1.tar+gzip")], config)
+    return f"{registry}/ketch-test/debian:v1", tag.decode()
 
+
+@needs_bwrap
+def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, pushed_debian):
+    ref, tag = pushed_debian
     out = run_client(bwrap_server, f"""
         import json, os, ketch
         app = ketch.App("pulled")
-        image = ketch.Image.from_registry("{registry}/ketch-test/debian:v1")
+        image = ketch.Image.from_registry("{ref}")
 
         @app.function(image=image, serialized=True)
         def look():
@@ -320,8 +326,142 @@ def test_from_registry_pulls_layers_with_whiteouts_and_config(bwrap_server, regi
         with app.run():
             print(json.dumps(look.remote()))
     """)
-    assert out == {"layer_two": tag.decode(), "whiteout_removed": True, "env": "yes",
-                   "cwd": "/etc"}
+    assert out == {"layer_two": tag, "whiteout_removed": True, "env": "yes", "cwd": "/etc"}
+
+
+@needs_bwrap
+def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_server,
+                                                                    pushed_debian, tmp_path):
+    ref, _ = pushed_debian
+    (tmp_path / "data" / "sub").mkdir(parents=True)
+    (tmp_path / "data" / "sub" / "keep.txt").write_text("kept")
+    (tmp_path / "data" / "skip.log").write_text("skipped")
+    (tmp_path / ".dockerignore").write_text("# comment\ndata/*.log\n")
+    (tmp_path / "tool.sh").write_text('#!/bin/sh\necho "tool:$*:$GREETING"\n')
+    (tmp_path / "Dockerfile").write_text(textwrap.dedent("""\
+        ARG BASE
+        FROM ${BASE} AS build
+        RUN mkdir -p /out/lib && echo built > /out/lib/artifact
+        FROM ${BASE}
+        ARG GREETING=hello
+        ENV GREETING=$GREETING PATH="/opt/tool/bin:$PATH"
+        WORKDIR /srv
+        COPY data/ ./data/
+        COPY tool.sh /opt/tool/bin/tool
+        COPY --from=build /out/lib /srv/lib
+        RUN ["chmod", "+x", "/opt/tool/bin/tool"]
+        # the base's own environment is there, and the ARG too
+        RUN echo "$GREETING from run" > from-run \\
+            && test "$FROM_REGISTRY_CONFIG" = yes
+        SHELL ["/bin/bash", "-c"]
+        RUN [[ -n "$BASH_VERSION" ]] && echo bash > shell
+        RUN test "$BUILD_TOKEN" = s3cret && echo seen > token-seen
+        EXPOSE 8000
+        ENTRYPOINT ["tool"]
+        CMD ["default-arg"]
+        """))
+    out = run_client(bwrap_server, f"""
+        import json, os, warnings, ketch
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            image = ketch.Image.from_dockerfile(
+                {str(tmp_path / "Dockerfile")!r}, context_dir={str(tmp_path)!r},
+                build_args={{"BASE": "{ref}", "GREETING": "hi"}},
+                secrets=[ketch.Secret.from_dict({{"BUILD_TOKEN": "s3cret"}})])
+        app = ketch.App("dockerfile", image=image)
+
+        @app.function(serialized=True)
+        def look():
+            found = [os.path.relpath(os.path.join(r, f), "/srv/data")
+                     for r, _, fs in os.walk("/srv/data") for f in fs]
+            return {{"data": found, "run": open("from-run").read().strip(),
+                     "shell": open("/srv/shell").read().strip(), "cwd": os.getcwd(),
+                     "path": os.environ["PATH"], "greeting": os.environ["GREETING"],
+                     "token_seen": open("token-seen").read().strip(),
+                     "from_stage": open("/srv/lib/artifact").read().strip(),
+                     "token_kept": "BUILD_TOKEN" in os.environ}}
+
+        def sandbox_says(*args, image=image):
+            sb = ketch.Sandbox.create(*args, app=app, image=image)
+            sb.wait()
+            return sb.stdout.read().strip()
+
+        def error_of(fn, *args):
+            try:
+                fn(*args)
+            except Exception as exc:
+                return f"{{type(exc).__name__}}: {{exc}}"
+
+        scratch = ketch.Image.from_scratch().add_local_file({str(tmp_path / "tool.sh")!r},
+                                                           "/bin/tool", copy=True)
+
+        with app.run():
+            out = look.remote()
+            box = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+            box.exec("true").wait()   # started
+            box.mount_image("/mnt/scratch", scratch)
+            out["scratch"] = box.exec("ls", "-R", "/mnt/scratch").stdout.read().split()
+            box.terminate()
+            out["scratch_runs"] = error_of(lambda: ketch.Sandbox.create(app=app, image=scratch))
+            out["scratch_id"] = scratch.object_id
+            image.publish("ketch-test/tool")   # :latest
+            out["sandboxes"] = [sandbox_says(), sandbox_says("a", "b"),
+                                sandbox_says(image=ketch.Image.from_name("ketch-test/tool"))]
+        out["from_id"] = ketch.Image.from_id(image.object_id).object_id == image.object_id
+        out["errors"] = [error_of(ketch.Image.from_name, "ketch-test/tool:v2"),
+                         error_of(ketch.Image.from_id, "im-nosuchimage")]
+        out["warned"] = [str(w.message) for w in caught]
+        print(json.dumps(out))
+    """)
+    scratch_id = out.pop("scratch_id")
+    assert out.pop("errors") == [
+        "NotFoundError: Image.from_name('ketch-test/tool:v2'): this workspace has published "
+        "no image of that name (image.publish(name) names one)",
+        "NotFoundError: Image.from_id('im-nosuchimage'): this workspace has no such image on "
+        "this server (`ketch image list` shows them)"]
+    assert out.pop("warned") == [f"{tmp_path / 'Dockerfile'}: ketch ignores EXPOSE (line 18): "
+                                 "they describe the image without changing what runs in it"]
+    assert out == {"data": ["sub/keep.txt"], "run": "hi from run", "shell": "bash",
+                   "cwd": "/srv", "path": "/opt/tool/bin:/usr/local/bin:/usr/bin:/bin",
+                   "greeting": "hi", "from_id": True, "token_seen": "seen", "token_kept": False,
+                   "from_stage": "built",
+                   "scratch": ["/mnt/scratch:", "bin", "/mnt/scratch/bin:", "tool"],
+                   "scratch_runs": f"InvalidError: Sandbox.create: its image {scratch_id} has no "
+                   "Python, which a container needs (an Image.from_scratch or snapshot_directory "
+                   "image is for Sandbox.mount_image); start the image from debian_slim or "
+                   "from_registry",
+                   "sandboxes": ["tool:default-arg:hi", "tool:a b:hi", "tool:default-arg:hi"]}
+
+
+@needs_bwrap
+def test_uv_sync_and_poetry_install_the_locked_dependencies(bwrap_server):
+    projects = Path(__file__).parent / "projects"
+    out = run_client(bwrap_server, f"""
+        import json, ketch
+        app = ketch.App("projects")
+        synced = ketch.Image.debian_slim().uv_sync({str(projects / "uv_project")!r},
+                                                   groups=["extra-tools"])
+        poetry = ketch.Image.debian_slim().poetry_install_from_file(
+            {str(projects / "poetry_project" / "pyproject.toml")!r})
+
+        @app.function(image=synced, serialized=True)
+        def uv_env():
+            import shutil, sys, idna, six
+            return {{"six": six.__version__, "idna": idna.__version__, "prefix": sys.prefix,
+                     "uv_left_behind": shutil.which("uv") or ""}}
+
+        @app.function(image=poetry, serialized=True)
+        def poetry_env():
+            import sys, tomli
+            return {{"tomli": tomli.__version__, "prefix": sys.prefix}}
+
+        hydrated = synced.hydrate().object_id   # built now, and not again by the run
+        with app.run():
+            print(json.dumps([hydrated, uv_env.remote(), poetry_env.remote()]))
+    """)
+    assert out.pop(0).startswith("im-")
+    assert out == [{"six": "1.16.0", "idna": "3.7", "prefix": "/.uv/.venv", "uv_left_behind": ""},
+                   {"tomli": "2.0.1", "prefix": "/usr"}]
 
 
 @needs_bwrap

@@ -4,6 +4,7 @@ working or saying they are not in ketch yet (tests/modal_names.json lists Modal 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from pathlib import Path
 
@@ -76,3 +77,22 @@ def test_star_import_binds_no_submodule_over_a_builtin():
     exec("from ketch import *", namespace)
     assert "dict" not in namespace and "queue" not in namespace
     assert "types" in namespace and "App" in namespace
+
+
+@pytest.mark.parametrize("qualname", sorted(MODAL["classes"]))
+def test_every_modal_method_and_parameter_exists_working_or_saying_not_yet(qualname):
+    module, name = qualname.rsplit(".", 1)
+    cls = getattr(_module(module), name)
+    methods = MODAL["classes"][qualname]
+    assert [m for m in methods if m not in dir(cls)] == []
+    lacking = {}
+    for method, params in methods.items():
+        if params is None:   # a property
+            continue
+        fn = inspect.getattr_static(cls, method)
+        fn = getattr(fn, "__func__", None) or getattr(fn, "_fn", None) or fn  # twins too
+        sig = inspect.signature(fn)
+        if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+            lacking.update({method: missing} if (missing := [
+                p for p in params if p not in sig.parameters]) else {})
+    assert lacking == {}

@@ -155,6 +155,19 @@ def test_a_tenant_cannot_read_another_workspaces_secret(tenants):
     message = refused(wire.request(function_create=pb.FunctionCreate(
         app_id=app.app_id, spec=spec)), "not_found")
     assert tenants["secret_id"] in message
+    # By id, in an image build step that would print it.
+    step = pb.ImageStep(kind="run_commands", args=["echo $KEY"],
+                        options={"secret_ids": tenants["secret_id"]})
+    base = pb.ImageStep(kind="debian_slim", args=["3.11"])
+    message = refused(wire.request(image_build=pb.ImageBuild(build_id="steal", image=pb.ImageDef(
+        steps=[base, step]))), "not_found")
+    assert tenants["secret_id"] in message
+    # ...or in the image a COPY --from step copies from (whose layer may be cached).
+    copy = pb.ImageStep(kind="copy_from", args=["/out", "/out"], pickled=pb.ImageDef(
+        steps=[base, step]).SerializeToString())
+    message = refused(wire.request(image_build=pb.ImageBuild(build_id="steal", image=pb.ImageDef(
+        steps=[base, copy]))), "not_found")
+    assert tenants["secret_id"] in message
     wire.close()
     # The same, through the SDK: an app whose function names the secret by its id.
     proc = srv.python("from apps import thief\nwith thief.app.run():\n"
@@ -242,6 +255,7 @@ def test_a_tenant_sees_uses_and_removes_only_its_own_images(tenants):
     image_id = run_as(srv, alpha, """
         import json, ketch
         image = ketch.Image.debian_slim().env({"TENANT": "alpha"}).build()
+        image.publish("team/base")
         print(json.dumps(image.object_id))
     """)
     assert image_id in ok(srv.ketch("image", "list", "--json",
@@ -250,6 +264,10 @@ def test_a_tenant_sees_uses_and_removes_only_its_own_images(tenants):
                                         extra_env=as_tenant(beta))).stdout
     wire = Wire(srv, beta)
     refused(wire.request(image_remove=pb.ImageRemove(image_id=image_id)), "not_found")
+    # Names are the workspace's own: beta neither finds alpha's nor names alpha's image.
+    refused(wire.request(image_from_name=pb.ImageFromName(name="team/base")), "not_found")
+    refused(wire.request(image_publish=pb.ImagePublish(name="mine", image_id=image_id)),
+            "not_found")
     app = wire.request(app_create=pb.AppCreate(name="borrower", ephemeral=True)).app_created
     spec = pb.FunctionSpec(name="borrow", module="borrower", timeout_s=30, image_id=image_id)
     assert image_id in refused(wire.request(function_create=pb.FunctionCreate(

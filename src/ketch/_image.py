@@ -17,73 +17,57 @@ to the terminal when output is enabled (`ketch run`, `ketch.enable_output()`).
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import hashlib
 import importlib.util
 import os
 import secrets as _secrets
-import sys
+import shlex
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
-from . import _client, _output, _pythons, _sync
+from . import _client, _local_files, _output, _pythons, _sync
+from ._build_printer import BuildPrinter
+from ._image_args import argv, env_dict, flatten, pip_options, step_secrets, version
+from ._image_dockerfile import DockerfileMethods
+from ._image_missing import NotYet, no_gpu, step_options_not_yet
+from ._image_projects import ProjectInstalls
+from ._object import refuse_client
 from ._client import Client
 from ._context import is_local
 from ._serialization import serialize
-from .exception import InvalidError
+from .exception import InvalidError, NotFoundError
 from .proto import ketch_pb2 as pb
 
 # Build steps: a file-system change made by a command. After a copy=False add_local_*,
 # none of these may follow (the files are meant to change without a rebuild).
 _BUILD_KINDS = {"pip_install", "uv_pip_install", "pip_install_from_requirements",
-                "apt_install", "run_commands", "run_function", "workdir"}
+                "apt_install", "run_commands", "run_function", "workdir", "uv_sync",
+                "poetry_install", "copy_from"}
 # add_local_python_source's default: only Python files.
 _NOT_PYTHON = ("__pycache__", "*.pyc", ".*")
 
 
-def _flatten(where: str, items: Iterable) -> list[str]:
-    out = []
-    for item in items:
-        if isinstance(item, (list, tuple)):
-            out += _flatten(where, item)
-        elif isinstance(item, str):
-            if item.strip():
-                out.append(item.strip())
-        else:
-            raise InvalidError(f"{where}: {item!r} is not a string; pass names as strings")
-    return out
-
-
-def _no_secrets_or_gpu(where: str, secrets=(), gpu=None):
-    if secrets:
-        raise NotImplementedError(f"{where}(secrets=...): secrets in image builds are not in "
-                                  "ketch yet")
-    if gpu:
-        raise NotImplementedError(f"{where}(gpu=...): GPUs during image builds are not in "
-                                  "ketch yet")
-
-
-def _pip_options(index_url, extra_index_url, find_links, pre, extra_options) -> dict:
-    opts = {}
-    for key, value in (("index_url", index_url), ("extra_index_url", extra_index_url),
-                       ("find_links", find_links), ("extra_options", extra_options)):
-        if value:
-            if not isinstance(value, str):
-                raise InvalidError(f"{key}={value!r}: give a string")
-            opts[key] = value
-    if pre:
-        opts["pre"] = "1"
-    return opts
-
-
-class Image:
+class Image(DockerfileMethods, ProjectInstalls, NotYet):
     """A container image built from steps. Start with `Image.debian_slim()` or
     `Image.from_registry(...)`."""
 
-    def __init__(self, _steps: tuple = (), _mounted: bool = False):
+    def __init__(self, _steps: tuple = (), _mounted: bool = False, _shell: tuple = (),
+                 _resolve: tuple = ()):
         self._steps: tuple[pb.ImageStep, ...] = _steps
+        # Per step, what is resolved when it is built: (the ketch.Secrets its build sees,
+        # the Image it copies files from).
+        self._resolve = _resolve
         self._mounted = _mounted        # a copy=False add_local_* step has been added
+        self._shell = _shell            # what runs later run_commands (shell()); () is sh
+        self._held = ("", "")           # (server id, image id): built already, no steps
         self._built: dict[tuple[str, str], str] = {}  # (server, steps digest) → image id
+
+    @classmethod
+    def _held_image(cls, server_id: str, image_id: str) -> "Image":
+        """An image the server already holds (a sandbox's snapshot, Image.from_id)."""
+        image = cls()
+        image._held = (server_id, image_id)
+        return image
 
     def __repr__(self):
         kinds = " → ".join(s.kind for s in self._steps)
@@ -91,7 +75,17 @@ class Image:
 
     def _extend(self, kind: str, args: Sequence[str] = (), *, options: dict | None = None,
                 env: dict | None = None, pickled: bytes = b"", content_hash: str = "",
-                force_build: bool = False, mounted: bool = False) -> "Image":
+                force_build: bool = False, mounted: bool = False, secrets: tuple = (),
+                source: "Image | None" = None) -> "Image":
+        if self._steps and self._steps[0].kind == "from_scratch" and kind in _BUILD_KINDS \
+                and kind != "copy_from":   # which runs in the image it copies from
+            raise InvalidError(f"image.{kind}() on Image.from_scratch(): it has no shell or "
+                               "Python to run it; add files with add_local_file/add_local_dir "
+                               "(copy=True), or start from debian_slim or from_registry")
+        if self._held[1]:
+            raise NotImplementedError(f"image.{kind}() on an image the server already holds "
+                                      "(a sandbox's snapshot, Image.from_id) is not in ketch "
+                                      "yet: add the step to the image's definition instead")
         if self._mounted and kind in _BUILD_KINDS:
             raise InvalidError(
                 f"image.{kind}() comes after an add_local_*(copy=False) step. Files added "
@@ -104,7 +98,11 @@ class Image:
             options["force"] = _secrets.token_hex(8)  # a fresh key: this step and what follows
         step = pb.ImageStep(kind=kind, args=list(args), options=options, env=env or {},
                             pickled=pickled, content_hash=content_hash)
-        return Image(self._steps + (step,), self._mounted or mounted)
+        return Image(self._steps + (step,), self._mounted or mounted, self._shell,
+                     self._padded() + ((tuple(secrets), source),))
+
+    def _padded(self) -> tuple:
+        return self._resolve + (((), None),) * (len(self._steps) - len(self._resolve))
 
     # -- bases
 
@@ -137,6 +135,13 @@ class Image:
                 ._extend("add_python", [version], force_build=force_build))
 
     @staticmethod
+    def from_scratch(force_build: bool = False) -> "Image":
+        """An image with no files (Docker's FROM scratch), to add files to with copy=True
+        and mount in a sandbox (Sandbox.mount_image); functions and sandboxes cannot run in
+        it: it has no Python."""
+        return Image()._extend("from_scratch", force_build=force_build)
+
+    @staticmethod
     def from_registry(tag: str, secret=None, *, add_python: str | None = None,
                       setup_dockerfile_commands: Sequence[str] = (),
                       force_build: bool = False, **unsupported) -> "Image":
@@ -157,78 +162,74 @@ class Image:
         if add_python and _pythons.unoffered_addition(add_python):
             raise InvalidError(f"Image.from_registry({tag!r}, "
                                f"{_pythons.unoffered_addition(add_python)}")
-        if setup_dockerfile_commands:
-            raise NotImplementedError("setup_dockerfile_commands are not in ketch yet; use "
-                                      ".run_commands(...) after from_registry")
         image = Image()._extend("from_registry", [tag.strip()], force_build=force_build)
         if add_python:
             image = image._extend("add_python", [add_python], force_build=force_build)
+        if setup_dockerfile_commands:
+            image = image.dockerfile_commands(setup_dockerfile_commands,
+                                              force_build=force_build)
         return image
 
-    @staticmethod
-    def micromamba(*args, **kwargs):
-        raise NotImplementedError("Image.micromamba is not in ketch yet; use "
-                                  "Image.debian_slim() or Image.from_registry(...)")
-
-    @staticmethod
-    def from_dockerfile(*args, **kwargs):
-        raise NotImplementedError("Image.from_dockerfile is not in ketch yet; use "
-                                  "Image.debian_slim() with run_commands, or from_registry")
-
-    @staticmethod
-    def from_aws_ecr(*args, **kwargs):
-        raise NotImplementedError("Image.from_aws_ecr is not in ketch yet (private "
-                                  "registries); use Image.from_registry with a public image")
-
-    @staticmethod
-    def from_gcp_artifact_registry(*args, **kwargs):
-        raise NotImplementedError("Image.from_gcp_artifact_registry is not in ketch yet "
-                                  "(private registries); use Image.from_registry with a "
-                                  "public image")
+    @_sync.twin_classmethod
+    async def from_id(cls, image_id: str, client=None) -> "Image":
+        """An image this workspace built before, by its id (`image.object_id`): it is
+        used as it is (steps cannot be added to it yet)."""
+        refuse_client("Image.from_id", client)
+        conn = await Client.get()
+        listed = (await conn.request(image_list=pb.ImageList())).image_list_reply.images
+        if not isinstance(image_id, str) or image_id not in {i.image_id for i in listed}:
+            raise NotFoundError(f"Image.from_id({image_id!r}): this workspace has no such "
+                                "image on this server (`ketch image list` shows them)")
+        return cls._held_image(conn.hello.server_id, image_id)
 
     # -- Python packages
 
     def pip_install(self, *packages, index_url: str | None = None,
                     extra_index_url: str | None = None, find_links: str | None = None,
                     pre: bool = False, extra_options: str = "", force_build: bool = False,
-                    secrets=(), gpu=None) -> "Image":
-        """Installs Python packages with pip."""
-        _no_secrets_or_gpu("pip_install", secrets, gpu)
-        pkgs = _flatten("pip_install", packages)
+                    env: dict | None = None, secrets=(), gpu=None) -> "Image":
+        """Installs Python packages with pip (env: the build step's environment)."""
+        no_gpu("pip_install", gpu)
+        pkgs = flatten("pip_install", packages)
         if not pkgs:
             return self
-        return self._extend("pip_install", pkgs, options=_pip_options(
+        return self._extend("pip_install", pkgs, options=pip_options(
             index_url, extra_index_url, find_links, pre, extra_options),
-            force_build=force_build)
+            env=env_dict("pip_install", env, build=True), force_build=force_build,
+            secrets=step_secrets("pip_install", secrets))
 
     def uv_pip_install(self, *packages, requirements: Sequence[str] | None = None,
                        find_links: str | None = None, index_url: str | None = None,
                        extra_index_url: str | None = None, pre: bool = False,
                        extra_options: str = "", force_build: bool = False,
-                       uv_version: str | None = None, secrets=(), gpu=None) -> "Image":
+                       uv_version: str | None = None, env: dict | None = None, secrets=(),
+                       gpu=None) -> "Image":
         """Installs Python packages with uv (fast)."""
-        _no_secrets_or_gpu("uv_pip_install", secrets, gpu)
-        if uv_version:
-            raise NotImplementedError("uv_pip_install(uv_version=...) is not in ketch yet")
+        no_gpu("uv_pip_install", gpu)
+        options = pip_options(index_url, extra_index_url, find_links, pre, extra_options)
+        if uv_version is not None:
+            options["uv_version"] = version("uv_pip_install", "uv_version", uv_version)
         image = self
         for req in requirements or ():
             image = image.pip_install_from_requirements(req, find_links=find_links,
                                                         index_url=index_url,
                                                         extra_index_url=extra_index_url,
-                                                        pre=pre, force_build=force_build)
-        pkgs = _flatten("uv_pip_install", packages)
+                                                        pre=pre, force_build=force_build,
+                                                        env=env, secrets=secrets)
+        pkgs = flatten("uv_pip_install", packages)
         if not pkgs:
             return image
-        return image._extend("uv_pip_install", pkgs, options=_pip_options(
-            index_url, extra_index_url, find_links, pre, extra_options),
-            force_build=force_build)
+        return image._extend("uv_pip_install", pkgs, options=options,
+                             env=env_dict("uv_pip_install", env, build=True),
+                             force_build=force_build,
+                             secrets=step_secrets("uv_pip_install", secrets))
 
     def pip_install_from_requirements(self, requirements_txt: str, find_links=None, *,
                                       index_url=None, extra_index_url=None, pre=False,
-                                      extra_options="", force_build=False, secrets=(),
-                                      gpu=None) -> "Image":
+                                      extra_options="", force_build=False, env=None,
+                                      secrets=(), gpu=None) -> "Image":
         """Installs the packages a requirements file lists (read now, on this machine)."""
-        _no_secrets_or_gpu("pip_install_from_requirements", secrets, gpu)
+        no_gpu("pip_install_from_requirements", gpu)
         if not is_local():
             return self  # in a container, the image is already built: nothing to read
         path = os.path.expanduser(str(requirements_txt))
@@ -237,52 +238,87 @@ class Image:
         except OSError as exc:
             raise InvalidError(f"pip_install_from_requirements({requirements_txt!r}): cannot "
                                f"read it: {exc.strerror or exc}") from None
-        options = _pip_options(index_url, extra_index_url, find_links, pre, extra_options)
+        options = pip_options(index_url, extra_index_url, find_links, pre, extra_options)
         options["path"] = os.path.basename(path)
         return self._extend("pip_install_from_requirements", [text], options=options,
-                            force_build=force_build)
+                            env=env_dict("pip_install_from_requirements", env, build=True),
+                            force_build=force_build,
+                            secrets=step_secrets("pip_install_from_requirements", secrets))
 
     # -- the system
 
-    def apt_install(self, *packages, force_build: bool = False, secrets=(), gpu=None
-                    ) -> "Image":
+    def apt_install(self, *packages, force_build: bool = False, env: dict | None = None,
+                    secrets=(), gpu=None) -> "Image":
         """Installs Debian packages (bwrap runtime)."""
-        _no_secrets_or_gpu("apt_install", secrets, gpu)
-        pkgs = _flatten("apt_install", packages)
+        no_gpu("apt_install", gpu)
+        pkgs = flatten("apt_install", packages)
         if not pkgs:
             return self
-        return self._extend("apt_install", pkgs, force_build=force_build)
+        return self._extend("apt_install", pkgs, env=env_dict("apt_install", env, build=True),
+                            force_build=force_build, secrets=step_secrets("apt_install", secrets))
 
     def run_commands(self, *commands, env: dict[str, str] | None = None, secrets=(),
-                     gpu=None, force_build: bool = False) -> "Image":
+                     volumes=None, gpu=None, force_build: bool = False) -> "Image":
         """Runs shell commands in the image, in order, stopping at the first that fails
         (bwrap runtime)."""
-        _no_secrets_or_gpu("run_commands", secrets, gpu)
-        cmds = _flatten("run_commands", commands)
+        step_options_not_yet("run_commands", gpu=gpu, volumes=volumes)
+        cmds = flatten("run_commands", commands)
         if not cmds:
             return self
-        return self._extend("run_commands", cmds, env=_env_dict("run_commands", env),
-                            force_build=force_build)
+        if self._shell:
+            cmds = [shlex.join([*self._shell, c]) for c in cmds]
+        return self._extend("run_commands", cmds, env=env_dict("run_commands", env, True),
+                            force_build=force_build,
+                            secrets=step_secrets("run_commands", secrets))
 
-    def run_function(self, raw_f: Callable, *, secrets=(), gpu=None, volumes=None,
-                     memory=None, timeout: int = 3600, cpu=None, force_build: bool = False,
-                     include_source=None, args: Sequence = (), kwargs: dict | None = None
-                     ) -> "Image":
+    def entrypoint(self, entrypoint_commands: list[str]) -> "Image":
+        """Sets the image's ENTRYPOINT: a sandbox of the image runs it with its arguments
+        (or else the image's cmd) after it. Functions do not use it, as on Modal."""
+        return self._extend("entrypoint", argv("entrypoint", entrypoint_commands))
+
+    def cmd(self, cmd: list[str]) -> "Image":
+        """Sets the image's CMD: what a sandbox of the image runs when Sandbox.create gets
+        no command (after the entrypoint, if any). Functions do not use it, as on Modal."""
+        return self._extend("cmd", argv("cmd", cmd))
+
+    def shell(self, shell_commands: list[str]) -> "Image":
+        """Sets the shell that later run_commands (and Dockerfile RUN/CMD lines in shell
+        form) run in, e.g. ["/bin/bash", "-c"]; the default is sh."""
+        shell = tuple(argv("shell", shell_commands))
+        return self._extend("shell") if self._held[1] else Image(self._steps, self._mounted,
+                                                                 shell, self._resolve)
+
+    def pipe(self, func: Callable, *args, **kwargs) -> "Image":
+        """func(image, *args, **kwargs), which must return an Image: reusable recipes that
+        chain like the methods."""
+        out = func(self, *args, **kwargs)
+        if not isinstance(out, Image):
+            raise InvalidError(f"image.pipe({getattr(func, '__name__', func)!r}): it "
+                               f"returned {type(out).__name__}, not an Image")
+        return out
+
+    def run_function(self, raw_f: Callable, *, env: dict | None = None, secrets=(),
+                     volumes=None, network_file_systems=None, gpu=None, cpu=None,
+                     memory=None, timeout: int = 3600, cloud=None, region=None,
+                     force_build: bool = False, args: Sequence = (),
+                     kwargs: dict | None = None, include_source=None) -> "Image":
         """Runs a Python function in the image (with args and kwargs) and keeps what it
         wrote (bwrap runtime)."""
-        _no_secrets_or_gpu("run_function", secrets, gpu)
-        if volumes:
-            raise NotImplementedError("run_function(volumes=...) is not in ketch yet")
+        step_options_not_yet("run_function", gpu=gpu, volumes=volumes,
+                             network_file_systems=network_file_systems, cloud=cloud,
+                             region=region)
         if not callable(raw_f):
             raise InvalidError(f"run_function({raw_f!r}): give a function")
         pickled = serialize((raw_f, tuple(args), dict(kwargs or {})))
         return self._extend("run_function", [], pickled=pickled,
                             options={"name": getattr(raw_f, "__qualname__", "function")},
-                            force_build=force_build)
+                            env=env_dict("run_function", env, build=True),
+                            force_build=force_build,
+                            secrets=step_secrets("run_function", secrets))
 
     def env(self, vars: dict[str, str]) -> "Image":
         """Sets environment variables in the image's containers (and later build steps)."""
-        return self._extend("env", env=_env_dict("env", vars))
+        return self._extend("env", env=env_dict("env", vars))
 
     def workdir(self, path: str | PurePosixPath) -> "Image":
         """Sets (and creates) the working directory of later steps and of containers."""
@@ -307,7 +343,7 @@ class Image:
         if remote.endswith("/"):
             remote += os.path.basename(local)
         return self._extend("add_local_file", [local, remote],
-                            content_hash=_hash_files(local, [""]),
+                            content_hash=_local_files.hash_files(local, [""]),
                             options={"copy": "1" if copy else "0"}, mounted=not copy)
 
     def add_local_dir(self, local_path: str | Path, remote_path: str, *, copy: bool = False,
@@ -319,9 +355,9 @@ class Image:
         local = os.path.abspath(os.path.expanduser(str(local_path)))
         if not os.path.isdir(local):
             raise InvalidError(f"add_local_dir({str(local_path)!r}): no such directory")
-        files = _walk(local, ignore)
+        files = _local_files.walk(local, ignore)
         return self._extend("add_local_dir", [local, str(remote_path), *files],
-                            content_hash=_hash_files(local, files),
+                            content_hash=_local_files.hash_files(local, files),
                             options={"copy": "1" if copy else "0"}, mounted=not copy)
 
     def add_local_python_source(self, *modules: str, copy: bool = False,
@@ -362,17 +398,21 @@ class Image:
 
     @property
     def object_id(self) -> str | None:
-        return next(iter(self._built.values()), None)
+        return self._held[1] or next(iter(self._built.values()), None)
 
     async def _build(self, client: Client, force: bool = False) -> str:
-        steps = [_with_fresh_hash(step) for step in self._steps]
+        if self._held[1]:
+            if client.hello.server_id != self._held[0]:
+                raise InvalidError(f"image {self._held[1]} is held by another ketch server")
+            return self._held[1]
+        steps = await self._resolved_steps()
         # Local files are read again each time: an edit since the last build is a new key.
         server = (client.hello.server_id, hashlib.sha256(b"".join(
             step.SerializeToString(deterministic=True) for step in steps)).hexdigest())
         if server in self._built and not force:
             return self._built[server]
         build_id = _secrets.token_hex(8)
-        printer = _BuildPrinter() if _output.enabled() else None
+        printer = BuildPrinter() if _output.enabled() else None
         if printer is not None:
             client.log_handlers[build_id] = printer
         try:
@@ -386,11 +426,59 @@ class Image:
         self._built[server] = image_id
         return image_id
 
+    async def _resolved_steps(self) -> list[pb.ImageStep]:
+        """The steps as the server builds them: local files hashed as they are now, secrets
+        by id (their values stay on the server), an image copied from as its own steps."""
+        return [await _resolved(_local_files.with_fresh_hash(step), secrets, source)
+                for step, (secrets, source) in zip(self._steps, self._padded())]
+
     @_sync.twin
     async def build(self, app=None, force: bool = False) -> "Image":
         """Builds the image now (it is otherwise built when an app using it runs)."""
         await self._build(await Client.get(), force)
         return self
+
+    @_sync.twin
+    async def publish(self, name: str, *, environment_name=None, experimental_options=None,
+                      client=None) -> None:
+        """Names the built image NAME[:TAG] (":latest" without a tag) in this workspace,
+        for Image.from_name; publishing again under a name moves it."""
+        refuse_client("image.publish", client)
+        if experimental_options:
+            raise InvalidError("image.publish(experimental_options=...): ketch has none")
+        if not self.object_id:
+            raise InvalidError(f"image.publish({name!r}): build the image first "
+                               "(image.build()), as on Modal")
+        conn = await Client.get()
+        await conn.request(image_publish=pb.ImagePublish(name=name, image_id=self.object_id))
+
+    @_sync.twin_classmethod
+    async def from_name(cls, name: str, *, environment_name=None, client=None) -> "Image":
+        """The image this workspace published as NAME[:TAG] (image.publish)."""
+        refuse_client("Image.from_name", client)
+        conn = await Client.get()
+        named = (await conn.request(image_from_name=pb.ImageFromName(name=name))).image_named
+        return cls._held_image(conn.hello.server_id, named.image_id)
+
+    @_sync.twin
+    async def hydrate(self, client=None) -> "Image":
+        """Builds the image if it is not built yet (as Modal's hydrate resolves it)."""
+        refuse_client("Image.hydrate", client)
+        await self._build(await Client.get())
+        return self
+
+
+async def _resolved(step: pb.ImageStep, secrets: tuple, source) -> pb.ImageStep:
+    if not secrets and source is None:
+        return step
+    out = pb.ImageStep()
+    out.CopyFrom(step)
+    if secrets:
+        out.options["secret_ids"] = ",".join([await s._id() for s in secrets])
+    if source is not None:
+        out.pickled = pb.ImageDef(steps=await source._resolved_steps()).SerializeToString(
+            deterministic=True)
+    return out
 
 
 def check_image(where: str, image) -> "Image | None":
@@ -400,92 +488,3 @@ def check_image(where: str, image) -> "Image | None":
     return image
 
 
-def _env_dict(where: str, env) -> dict[str, str]:
-    if env is None:
-        return {}
-    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                            for k, v in env.items()):
-        raise InvalidError(f"{where}: give a dict of str to str")
-    return dict(env)
-
-
-def _ignored(rel: str, ignore) -> bool:
-    if callable(ignore):
-        return bool(ignore(Path(rel)))
-    parts = rel.split("/")
-    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    return any(fnmatch.fnmatch(p, pat) or fnmatch.fnmatch(os.path.basename(p), pat)
-               for pat in ignore for p in prefixes)
-
-
-def _walk(root: str, ignore) -> list[str]:
-    """Relative paths of the files under root that `ignore` keeps, sorted."""
-    if not callable(ignore) and (isinstance(ignore, str) or
-                                 not all(isinstance(p, str) for p in ignore)):
-        raise InvalidError("ignore=: give a list of glob patterns or a function of a Path")
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        rel_dir = os.path.relpath(dirpath, root)
-        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-        dirnames[:] = sorted(d for d in dirnames
-                             if not _ignored(f"{rel_dir}/{d}".lstrip("/"), ignore))
-        for name in sorted(filenames):
-            rel = f"{rel_dir}/{name}".lstrip("/")
-            if not _ignored(rel, ignore):
-                files.append(rel)
-    return files
-
-
-def _with_fresh_hash(step: pb.ImageStep) -> pb.ImageStep:
-    """The step with its files hashed as they are now (add_local_* steps)."""
-    if step.kind not in ("add_local_file", "add_local_dir"):
-        return step
-    fresh = pb.ImageStep()
-    fresh.CopyFrom(step)
-    local = step.args[0]
-    rels = [""] if step.kind == "add_local_file" else list(step.args[2:])
-    try:
-        fresh.content_hash = _hash_files(local, rels)
-    except OSError as exc:
-        raise InvalidError(f"{step.kind}({local!r}): cannot read {exc.filename}: "
-                           f"{exc.strerror}") from None
-    return fresh
-
-
-def _hash_files(root: str, rels: list[str]) -> str:
-    """The content hash of the files (names, modes and bytes): what a layer of them is."""
-    h = hashlib.sha256()
-    for rel in rels:
-        path = os.path.join(root, rel) if rel else root
-        st = os.stat(path)
-        h.update(f"{rel}\0{st.st_mode & 0o777}\0{st.st_size}\0".encode())
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    return h.hexdigest()
-
-
-class _BuildPrinter:
-    """Shows a build's steps and their output in the terminal as it goes."""
-
-    def __init__(self):
-        from rich.console import Console
-
-        self.console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
-
-    def __call__(self, log: pb.ImageBuildLog):
-        head = f"[{log.step}/{log.n_steps}] {log.title}"
-        if log.state == "cached":
-            self.console.print(f"{head} (cached)", markup=False, style="dim")
-        elif log.state == "running":
-            self.console.print(head, markup=False, style="bold")
-        elif log.state == "failed":
-            self.console.print(f"{head} failed", markup=False, style="red")
-        elif log.state == "done" and not log.text:  # a configuration step: nothing to run
-            self.console.print(head, markup=False, style="dim")
-        elif log.text:
-            self.console.print(f"  {log.text}", markup=False, style="dim")
-
-    def finished(self, built: pb.ImageBuilt):
-        self.console.print(f"[green]✓[/green] image {built.image_id} ready "
-                           f"({built.n_cached}/{built.n_steps} steps cached)", markup=True)

@@ -4,30 +4,7 @@ from __future__ import annotations
 
 from ._client import Client
 from ._image import Image
-from .exception import InvalidError
-
-
-class _SnapshotImage(Image):
-    """An image the server already holds (a sandbox's snapshot): nothing to build."""
-
-    def __init__(self, server_id: str, image_id: str):
-        super().__init__()
-        self._server_id, self._image_id = server_id, image_id
-
-    def _extend(self, kind: str, *args, **kwargs) -> "Image":
-        raise NotImplementedError(f"image.{kind}() on a sandbox's snapshot is not in ketch "
-                                  "yet: run the step in the sandbox before snapshotting it")
-
-    async def _build(self, client: Client, force: bool = False) -> str:
-        if client.hello.server_id != self._server_id:
-            raise InvalidError(f"image {self._image_id} is a snapshot made on another ketch "
-                               "server")
-        return self._image_id
-
-    @property
-    def object_id(self) -> str:
-        return self._image_id
 
 
 def snapshot_image(client: Client, image_id: str) -> Image:
-    return _SnapshotImage(client.hello.server_id, image_id)
+    return Image._held_image(client.hello.server_id, image_id)

@@ -113,7 +113,8 @@ class Server:
         self.queues = QueueService(self.objects)
         self.secrets = SecretService(self.objects, data_dir)
         self.volumes = VolumeService(self.objects, data_dir, self.runtime)
-        self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.db))
+        self.images = ImageService(self.runtime.name, data_dir, ImageOwners(self.db),
+                                   self.secrets)
         self.metrics = ServerMetrics(self.db.size_bytes)
         self.history = CallHistory(self.db, self.metrics, self.logs)
         self.functions = FunctionsService(

@@ -1,4 +1,4 @@
-"""Images: build (with progress pushed to the caller), list, remove."""
+"""Images: build (with progress pushed to the caller), list, remove, name."""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def image_remove(svc: Services, req: Request, msg: pb.ImageRemove):
                                 busy=svc.functions.images_in_use(req.workspace))
     req.reply(image_list_reply=pb.ImageListReply(
         images=[pb.ImageInfo(image_id=i) for i in removed]))
+
+
+def image_publish(svc: Services, req: Request, msg: pb.ImagePublish):
+    name = svc.images.publish(req.workspace, msg.name, msg.image_id)
+    req.reply(image_named=pb.ImageNamed(name=name, image_id=msg.image_id))
+
+
+def image_from_name(svc: Services, req: Request, msg: pb.ImageFromName):
+    name, image_id = svc.images.named(req.workspace, msg.name)
+    req.reply(image_named=pb.ImageNamed(name=name, image_id=image_id))

@@ -85,6 +85,8 @@ ROUTES = RouteTable(
         "image_build": images.image_build,
         "image_list": images.image_list,
         "image_remove": images.image_remove,
+        "image_publish": images.image_publish,
+        "image_from_name": images.image_from_name,
         "web_url_get": web.web_url_get,
         "proxy_token_create": web.proxy_token_create,
         "proxy_token_list": web.proxy_token_list,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ class BuiltImage:
     python_version: str
     backend: str
     on_host: bool = False   # its layers lie over the host system (runtime/seed.py)
+    entrypoint: tuple = ()  # what a sandbox of it runs its command with (Dockerfile's)
+    cmd: tuple = ()         # what a sandbox of it runs when given no command
+
+    def sandbox_command(self, args) -> list[str]:
+        """What a sandbox of this image runs, given Sandbox.create's arguments: the
+        entrypoint, then the arguments or else the cmd, as Docker and Modal do (a pulled
+        image's own too). Nothing at all: the sandbox waits, running nothing."""
+        return [*self.entrypoint, *(args or self.cmd)]
 
     def launch_fields(self) -> dict:
         """ContainerLaunch fields for a container of this image."""
@@ -66,8 +75,9 @@ class BuiltImage:
 
 
 class ImageService:
-    def __init__(self, backend: str, data_dir: Path, owners: ImageOwners):
+    def __init__(self, backend: str, data_dir: Path, owners: ImageOwners, secrets=None):
         self.backend = backend  # the runtime's name: which kind of image it runs
+        self.secrets = secrets  # SecretService: the variables of a step's secrets=
         root = Path(os.environ.get("KETCH_IMAGES_DIR") or data_dir / "images")
         self.store = LayerStore(root)
         self.owners = owners    # each workspace sees and removes the images it built
@@ -110,10 +120,14 @@ class ImageService:
                      log: BuildLog) -> pb.ImageBuilt:
         step_list = list(definition.steps)
         steps.check(step_list, self.backend)
+        secret_ids = steps.secret_ids_within(step_list)
+        if secret_ids:   # before any cached layer is used: the secrets are the workspace's
+            self.secrets.check_exist(sorted(secret_ids), workspace)
         n = len(step_list)
         key = steps.root_key(self.backend, self.builder.RECIPE)
         layers: list[str] = []
         env: dict[str, str] = {}
+        config = {"env": env, "entrypoint": [], "cmd": []}
         workdir = ""
         python = ""
         n_cached = 0
@@ -121,11 +135,12 @@ class ImageService:
             title = steps.title(step)
             key = steps.step_key(key, step)
             if step.kind in steps.CONFIG_ONLY:
-                env.update(step.env)
+                steps.configure(step, config)
                 n_cached += 1
                 log(i, n, title, "", "done")
                 continue
-            meta = await self._layer(key, step, title, i, n, layers, env, workdir, force, log)
+            meta = await self._layer(workspace, key, step, title, i, n, layers, env, workdir,
+                                     force, log)
             if meta is None:
                 n_cached += 1
                 meta = self.store.meta(key)
@@ -133,6 +148,8 @@ class ImageService:
             if not meta.get("empty"):
                 layers.append(key)
             env.update(meta.get("env", {}))
+            if "entrypoint" in meta:   # a pulled image's own
+                config.update(entrypoint=meta["entrypoint"], cmd=meta.get("cmd", []))
             workdir = meta.get("workdir") or workdir
             python = meta.get("python") or python
             if step.kind == "from_registry" and not python and \
@@ -144,14 +161,15 @@ class ImageService:
         previous = self.store.load_image(image_id)
         self.store.save_image({
             "image_id": image_id, "layers": layers, "env": env, "workdir": workdir,
+            "entrypoint": config["entrypoint"], "cmd": config["cmd"],
             "python": python, "backend": self.backend, "title": steps.title(step_list[-1]),
             "n_steps": n, "created_at": previous["created_at"] if previous else now,
             "used_at": now})
         self.owners.claim(workspace, image_id)
         return pb.ImageBuilt(image_id=image_id, n_steps=n, n_cached=n_cached)
 
-    async def _layer(self, key, step, title, i, n, layers, env, workdir, force, log
-                     ) -> dict | None:
+    async def _layer(self, workspace, key, step, title, i, n, layers, env, workdir, force,
+                     log) -> dict | None:
         """Builds the step's layer unless it is cached; returns its metadata when built,
         None when it was found."""
         lock = self._building.setdefault(key, asyncio.Lock())
@@ -163,10 +181,15 @@ class ImageService:
             scratch = self.store.scratch()
             started = time.monotonic()
             try:
+                if steps.secret_ids(step):   # the step's environment only, not the image's
+                    env = {**env, **self.secrets.env_for(steps.secret_ids(step))}
+                options = dict(self._build_options)
+                if step.kind == "copy_from":   # the image it copies from is built first
+                    options["source"] = await self._source(workspace, step, i, n, title,
+                                                           force, log)
                 fs, meta = await self.builder.make(
                     step, [self.store.path(k) for k in layers], env, workdir, scratch,
-                    self.store, lambda text: log(i, n, title, text, ""),
-                    **self._build_options)
+                    self.store, lambda text: log(i, n, title, text, ""), **options)
                 meta = {**meta, "title": title}
                 if force and self.store.has(key):
                     self.store.remove(key)
@@ -180,6 +203,17 @@ class ImageService:
             log(i, n, title, f"done in {time.monotonic() - started:.1f} s", "done")
             return meta
 
+    async def _source(self, workspace, step, i, n, title, force, log) -> list[Path]:
+        """The layers of the image a copy_from step copies from, built (or found) now; its
+        steps show as the step's output."""
+        def source_log(j, m, t, text, state):
+            if state:
+                log(i, n, title, f"from [{j}/{m}] {t} ({state})", "")
+            elif text:
+                log(i, n, title, text, "")
+        built = await self._build(workspace, steps.source_of(i, step, 0), force, source_log)
+        return self.require(built.image_id).layers
+
     # -- using
 
     def get(self, image_id: str) -> BuiltImage | None:
@@ -188,7 +222,8 @@ class ImageService:
             return None
         return BuiltImage(image_id, [self.store.path(k) for k in record["layers"]],
                      record["env"], record["workdir"], record["python"], record["backend"],
-                     record.get("on_host", False))
+                     record.get("on_host", False), tuple(record.get("entrypoint", ())),
+                     tuple(record.get("cmd", ())))
 
     def require(self, image_id: str) -> BuiltImage:
         """The image a container is about to start in; it must still be here."""
@@ -209,7 +244,30 @@ class ImageService:
         if image.backend != self.backend:
             return (f"its image {spec.image_id} was built for the {image.backend} runtime but "
                     f"this server runs {self.backend}; run the app again to rebuild it")
+        if image.backend == "bwrap" and not image.python_version:
+            return (f"its image {spec.image_id} has no Python, which a container needs (an "
+                    "Image.from_scratch or snapshot_directory image is for "
+                    "Sandbox.mount_image); start the image from debian_slim or from_registry")
         return ""
+
+    def publish(self, workspace: str, name: str, image_id: str) -> str:
+        """Names one of the workspace's images (NAME[:TAG], the tag "latest" by default);
+        → the name with its tag."""
+        name = image_name(name)
+        if self.get(image_id) is None or not self.owners.owns(workspace, image_id):
+            raise LookupError(f"image.publish({name!r}): this workspace has no image "
+                              f"{image_id!r} on this server; build it first (image.build())")
+        self.owners.name(workspace, name, image_id)
+        return name
+
+    def named(self, workspace: str, name: str) -> tuple[str, str]:
+        """(name with its tag, image id) of an image the workspace published."""
+        name = image_name(name)
+        image_id = self.owners.named(workspace, name)
+        if image_id is None or self.get(image_id) is None:
+            raise LookupError(f"Image.from_name({name!r}): this workspace has published no "
+                              "image of that name (image.publish(name) names one)")
+        return name, image_id
 
     def list(self, workspace: str) -> pb.ImageListReply:
         images = []
@@ -248,6 +306,17 @@ class ImageService:
             if key not in keep:
                 self.store.remove(key)
         return doomed
+
+
+_IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$")
+
+
+def image_name(name: str) -> str:
+    """NAME[:TAG] checked, with ":latest" when it has no tag (Docker's convention)."""
+    if not _IMAGE_NAME.match(name or ""):
+        raise ValueError(f"image name {name!r}: use NAME or NAME:TAG, letters, digits, '.', "
+                         "'_', '-' ('/' in the name), e.g. 'my-image:v1'")
+    return name if ":" in name else name + ":latest"
 
 
 def _no_python(ref: str) -> str:

@@ -162,7 +162,13 @@ async def pull(step: pb.ImageStep, scratch: Path, store, log) -> tuple[Path, dic
     fs = scratch / "fs"
     fs.mkdir()
     return fs, {"below": below, "env": env, "workdir": config.get("WorkingDir") or "",
-                "empty": True}
+                "empty": True, "entrypoint": _argv(config.get("Entrypoint")),
+                "cmd": _argv(config.get("Cmd"))}
+
+
+def _argv(value) -> list[str]:
+    """The config's Entrypoint or Cmd as a list of str (it may be null)."""
+    return [str(a) for a in value] if isinstance(value, list) else []
 
 
 async def _unpack(blob: Path, fs: Path):

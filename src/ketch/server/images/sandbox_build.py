@@ -26,6 +26,8 @@ DEBIAN_PYTHON = "3.11"
 DEBIAN_PACKAGES = ("python3", "python3-pip", "ca-certificates", "tzdata", "netbase")
 # Inside build containers, files a step reads are bound here; removed from its layer after.
 BUILD_DIR = "/opt/ketch/build"
+UV_ROOT = "/.uv"            # uv_sync's project and virtualenv, as on Modal
+COPY_DIR = "/.ketch-copy"   # where a copy_from step's build container gathers its files
 BASE_ENV = {"PATH": IMAGE_PATH, "LANG": "C.UTF-8", "PIP_BREAK_SYSTEM_PACKAGES": "1",
             "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_CACHE_DIR": "1"}
@@ -57,9 +59,10 @@ _HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 
 async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
-               scratch: Path, store, log, group: str = cgroups.BASE) -> tuple[Path, dict]:
+               scratch: Path, store, log, group: str = cgroups.BASE,
+               source: list[Path] = ()) -> tuple[Path, dict]:
     """Runs one step (its cgroup below `group`, the server's); returns the directory that
-    becomes its layer and its metadata."""
+    becomes its layer and its metadata. `source`: the layers copy_from copies from."""
     kind = step.kind
     if kind == "debian_slim":
         return await _debian(step, scratch, log)
@@ -70,8 +73,13 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
         return fs, meta
     if kind in ("add_local_file", "add_local_dir"):
         return _copy_local(step, scratch), {}
+    if kind == "from_scratch":   # no files at all: for Sandbox.mount_image
+        (scratch / "fs").mkdir()
+        return scratch / "fs", {}
     if kind == "add_python":
         return await _add_python(step.args[0], env, scratch, store, log)
+    if kind == "copy_from":
+        return await _copy_from(step, source, scratch, log, group), {}
     script, binds = _script(step, scratch)
     binds += _host_trust(layers)
     box = Sandbox(command=["sh", "-ec", script],
@@ -88,6 +96,8 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
     except OSError:
         pass
     meta = {"workdir": step.args[0]} if kind == "workdir" else {}
+    if kind == "uv_sync":   # the synced virtualenv's python and scripts come first
+        meta["env"] = {"PATH": f"{UV_ROOT}/.venv/bin:" + (env.get("PATH") or IMAGE_PATH)}
     return upper, meta
 
 
@@ -165,7 +175,8 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
         # uv trusts its own roots unless told to use the system's bundle (see _host_trust).
         return ("if [ -z \"${SSL_CERT_FILE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
                 "export SSL_CERT_FILE=" + _CA_BUNDLE + "; fi\n"
-                + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", "uv"])
+                + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv",
+                     _uv(opts)])
                 + " && " + q(["/tmp/ketch-uv/bin/uv", "pip", "install", "--system",
                               "--break-system-packages", *_pip_options(opts, uv=True), *args])
                 + " && rm -rf /tmp/ketch-uv"), binds
@@ -191,7 +202,88 @@ def _script(step: pb.ImageStep, scratch: Path) -> tuple[str, list[Mount]]:
         return q(["python3", "-c", code]), binds
     if kind == "workdir":
         return q(["mkdir", "-p", args[0]]), binds
+    if kind in ("uv_sync", "poetry_install"):
+        project = scratch / "project"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(args[0])
+        if args[1]:
+            (project / ("uv.lock" if kind == "uv_sync" else "poetry.lock")).write_text(args[1])
+        binds.append(Mount(str(project), f"{BUILD_DIR}/project"))
+        return (_uv_sync(opts) if kind == "uv_sync" else _poetry_install(opts)), binds
     raise ValueError(f"the bwrap image builder has no step {kind!r}")
+
+
+async def _copy_from(step: pb.ImageStep, source: list[Path], scratch: Path, log, group: str
+                     ) -> Path:
+    """COPY --from: a build container over the source image copies the paths under
+    COPY_DIR in its own root; what it wrote there is the layer (no bind: cp -a keeps
+    owners and modes as the source has them)."""
+    *paths, dest = step.args
+    q = shlex.quote
+    lines = []
+    for path in paths:
+        # A directory's contents go into dest; a file goes into dest/ or becomes dest.
+        into = dest.endswith("/") or len(paths) > 1
+        target = COPY_DIR + dest.rstrip("/")
+        lines.append(
+            f"if [ -d {q(path)} ]; then mkdir -p {q(target)} && cp -a {q(path)}/. {q(target)}/; "
+            + (f"else mkdir -p {q(target)} && cp -a {q(path)} {q(target)}/; fi" if into else
+               f"else mkdir -p {q(os.path.dirname(target) or '/')} && "
+               f"cp -a {q(path)} {q(target)}; fi"))
+    box = Sandbox(command=["sh", "-ec", "\n".join(lines)], env={"PATH": IMAGE_PATH},
+                  layers=[str(p) for p in source], scratch=scratch / "box")
+    await run(box, log, group)
+    fs = scratch / "box" / "upper" / COPY_DIR.lstrip("/")
+    if not fs.is_dir():
+        raise BuildFailed("it copied nothing", "")
+    return fs
+
+
+def _uv(opts: dict) -> str:
+    """The uv to fetch for a step: the version it names, else the newest."""
+    return "uv" + (f"=={opts['uv_version']}" if opts.get("uv_version") else "")
+
+
+def _uv_sync(opts: dict) -> str:
+    """uv (pip-installed for the step, then removed) syncs the project's lock into
+    UV_ROOT/.venv with the image's python3; the project itself is not installed."""
+    q = shlex.join
+    argv = ["/tmp/ketch-uv/bin/uv", "sync", f"--project={UV_ROOT}", "--no-install-workspace",
+            "--compile-bytecode", "--python", "python3", "--no-python-downloads"]
+    argv += [f"--group={g}" for g in opts.get("groups", "").split(",") if g]
+    argv += [f"--extra={e}" for e in opts.get("extras", "").split(",") if e]
+    if opts.get("frozen") == "1":
+        argv.append("--frozen")   # ignored by uv without a lock, as on Modal
+    argv += shlex.split(opts.get("extra_options", ""))
+    return ("if [ -z \"${SSL_CERT_FILE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
+            "export SSL_CERT_FILE=" + _CA_BUNDLE + "; fi\n"
+            + q(["python3", "-m", "pip", "install", "-q", "--target", "/tmp/ketch-uv", _uv(opts)])
+            + f" && mkdir -p {UV_ROOT} && cp -a {BUILD_DIR}/project/. {UV_ROOT}/"
+            + " && " + q(argv) + " && rm -rf /tmp/ketch-uv /root/.cache/uv")
+
+
+def _poetry_install(opts: dict) -> str:
+    """Poetry (pip-installed unless poetry_version is "") installs the project's locked
+    dependencies into the image's own Python (no virtualenv), not the project."""
+    q = shlex.join
+    version = opts.get("poetry_version", "")
+    script = ""
+    if version:
+        spec = "poetry" if version == "latest" else f"poetry=={version}"
+        script = q(["python3", "-m", "pip", "install", "-q", spec]) + " && "
+    argv = ["poetry", "install", "--no-root", "--no-interaction"]
+    for flag in ("with", "without", "only"):
+        if opts.get(flag):
+            argv.append(f"--{flag}={opts[flag]}")
+    # Poetry's downloads (requests) trust certifi's roots unless told the system's.
+    script = ("if [ -z \"${REQUESTS_CA_BUNDLE:-}\" ] && [ -f " + _CA_BUNDLE + " ]; then "
+              "export REQUESTS_CA_BUNDLE=" + _CA_BUNDLE + "; fi\n" + script)
+    env = "POETRY_VIRTUALENVS_CREATE=false"
+    if opts.get("old_installer") == "1":
+        env += " POETRY_INSTALLER_MODERN_INSTALLATION=false"
+    return (script + f"rm -rf /tmp/ketch-poetry && cp -a {BUILD_DIR}/project /tmp/ketch-poetry"
+            f" && cd /tmp/ketch-poetry && {env} " + q(argv)
+            + " && cd / && rm -rf /tmp/ketch-poetry /root/.cache/pypoetry")
 
 
 def _host_trust(layers: list[Path]) -> list[Mount]:

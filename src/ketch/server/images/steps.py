@@ -11,20 +11,26 @@ import hashlib
 import json
 import os
 
+from ..._dockerfile import expand
 from ...proto import ketch_pb2 as pb
 from . import python_layer
 
 # Steps that start an image: they have no parent.
-BASES = {"debian_slim", "from_registry"}
-# Steps that change only the configuration (environment), not the file system.
-CONFIG_ONLY = {"env"}
+BASES = {"debian_slim", "from_registry", "from_scratch"}
+# Steps that change only the configuration (environment, what a sandbox runs), not the
+# file system.
+CONFIG_ONLY = {"env", "entrypoint", "cmd"}
 KNOWN = BASES | CONFIG_ONLY | {
     "pip_install", "uv_pip_install", "pip_install_from_requirements", "apt_install",
     "run_commands", "run_function", "workdir", "add_local_file", "add_local_dir",
-    "add_python"}
+    "add_python", "uv_sync", "poetry_install", "copy_from"}
+# How deep images copied from (COPY --from) may nest in one definition.
+MAX_SOURCE_DEPTH = 4
+# Steps whose arguments are the project files they install from (not worth showing).
+_FILE_ARGS = {"uv_sync": "uv_sync", "poetry_install": "poetry_install_from_file"}
 # What an image is on the process backend: a virtualenv of the server's Python.
 VENV_STEPS = {"debian_slim", "pip_install", "uv_pip_install", "pip_install_from_requirements",
-              "env"}
+              "env", "entrypoint", "cmd"}
 
 ROOT_KEY = "ketch-image-v1"
 # Steps whose layer the server makes by a recipe of its own: a new recipe, a new key.
@@ -51,6 +57,10 @@ def root_key(backend: str, recipe: str) -> str:
 def title(step: pb.ImageStep) -> str:
     """The step as a person would write it, shortened."""
     kind = step.kind
+    if kind in _FILE_ARGS:
+        return _FILE_ARGS[kind]
+    if kind == "copy_from":
+        args = [" ".join(step.args[:-1]), "→", step.args[-1]]
     if kind == "pip_install_from_requirements":
         args = [step.options.get("path", "requirements.txt")]
     elif kind in ("add_local_file", "add_local_dir"):
@@ -81,14 +91,26 @@ def _check_local_paths(i: int, step: pb.ImageStep):
                              "directory")
 
 
-def check(steps: list[pb.ImageStep], backend: str):
+def source_of(i: int, step: pb.ImageStep, depth: int) -> pb.ImageDef:
+    """The image a copy_from step copies from (its steps travel in the step)."""
+    if depth >= MAX_SOURCE_DEPTH:
+        raise ValueError(f"image step {i} (copy_from): images copied from nest more than "
+                         f"{MAX_SOURCE_DEPTH} deep")
+    try:
+        return pb.ImageDef.FromString(step.pickled)
+    except Exception:   # protobuf's DecodeError
+        raise ValueError(f"image step {i} (copy_from): the image it copies from is not "
+                         "readable") from None
+
+
+def check(steps: list[pb.ImageStep], backend: str, depth: int = 0):
     """Raises ValueError naming the first step this backend cannot build."""
     if not steps:
         raise ValueError("the image has no steps; start it with Image.debian_slim() or "
                          "Image.from_registry(...)")
     if steps[0].kind not in BASES:
-        raise ValueError(f"an image starts with debian_slim or from_registry, not "
-                         f"{steps[0].kind}")
+        raise ValueError(f"an image starts with debian_slim, from_registry or from_scratch, "
+                         f"not {steps[0].kind}")
     for i, step in enumerate(steps, 1):
         if step.kind not in KNOWN:
             raise ValueError(f"image step {i} ({step.kind}) is not a step ketch knows; "
@@ -97,6 +119,16 @@ def check(steps: list[pb.ImageStep], backend: str):
             raise ValueError(f"image step {i}: {step.kind} can only start an image")
         if step.kind in ("add_local_file", "add_local_dir"):
             _check_local_paths(i, step)
+        if step.kind in _FILE_ARGS and len(step.args) != 2:
+            raise ValueError(f"image step {i} ({step.kind}) takes a pyproject.toml and a lock "
+                             "file (empty for none)")
+        if step.kind in ("entrypoint", "cmd") and not step.args:
+            raise ValueError(f"image step {i} ({step.kind}) needs at least one argument")
+        if step.kind == "copy_from":
+            if len(step.args) < 2 or not all(a.startswith("/") for a in step.args):
+                raise ValueError(f"image step {i} (copy_from) takes absolute source paths "
+                                 "and a destination")
+            check(list(source_of(i, step, depth).steps), backend, depth + 1)
         if backend == "process" and step.kind not in VENV_STEPS:
             raise ValueError(
                 f"image step {i} ({title(step)}) needs the bwrap runtime: this server runs "
@@ -104,3 +136,35 @@ def check(steps: list[pb.ImageStep], backend: str):
                 "only pip_install, uv_pip_install, pip_install_from_requirements and env "
                 "work. Start the server with --runtime bwrap (Linux, bubblewrap installed, "
                 "as root)")
+
+
+def secret_ids(step: pb.ImageStep) -> list[str]:
+    """The secrets whose variables the step's build sees (secrets= on Modal)."""
+    return [i for i in step.options.get("secret_ids", "").split(",") if i]
+
+
+def secret_ids_within(steps: list[pb.ImageStep], depth: int = 0) -> set[str]:
+    """The secrets of the steps and of the images they copy from: all must be the
+    workspace's before any layer is used (a cached copy_from layer holds what its source
+    image's secrets made)."""
+    out: set[str] = set()
+    for i, step in enumerate(steps, 1):
+        out.update(secret_ids(step))
+        if step.kind == "copy_from":
+            out |= secret_ids_within(list(source_of(i, step, depth).steps), depth + 1)
+    return out
+
+
+def configure(step: pb.ImageStep, config: dict):
+    """A configuration-only step applied to the image's configuration so far: its "env"
+    (a Dockerfile's ENV values expand $NAME from it), "entrypoint" and "cmd" (a new
+    entrypoint drops the cmd before it, as Docker does)."""
+    if step.kind == "env":
+        before = dict(config["env"])   # one ENV line's values all read the env before it
+        for name, value in step.env.items():
+            config["env"][name] = expand(value, before) if step.options.get("expand") == "1" \
+                else value
+    elif step.kind == "entrypoint":
+        config["entrypoint"], config["cmd"] = list(step.args), []
+    elif step.kind == "cmd":
+        config["cmd"] = list(step.args)

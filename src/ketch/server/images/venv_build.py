@@ -56,7 +56,7 @@ async def make(step: pb.ImageStep, layers: list[Path], env: dict, workdir: str,
         argv = [python, "-m", "pip", "install", *_pip_options(opts), "-r", str(req)]
     else:
         raise ValueError(f"the virtualenv image builder has no step {kind!r}")
-    await _command(argv, {**env, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    await _command(argv, {**env, **step.env, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                           "PIP_NO_CACHE_DIR": "1"}, log)
     return fs, {}
 

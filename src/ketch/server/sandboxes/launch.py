@@ -74,6 +74,12 @@ class SandboxLauncher:
         except ValueError as exc:
             raise ServiceError(str(exc).replace("sandbox: ", "Sandbox.create: ")) from None
 
+    def command(self, spec: pb.SandboxSpec) -> list[str]:
+        """What the sandbox runs first: its arguments after its image's entrypoint, or
+        the image's cmd when it has none (a Dockerfile's ENTRYPOINT and CMD, as on Modal)."""
+        image = self.launcher.images.get(spec.image_id) if spec.image_id else None
+        return image.sandbox_command(spec.entrypoint) if image else list(spec.entrypoint)
+
     def secret_env(self, secret_ids, workspace: str) -> dict[str, str]:
         """An exec's secrets: of the sandbox's workspace only (another's ids are not
         found), as at create."""

@@ -76,6 +76,7 @@ class SandboxService:
                                    f"{msg.name!r}; pick another name or terminate it",
                                    "already_exists")
         self.launcher.check(spec, workspace)
+        spec.entrypoint[:] = self.launcher.command(spec)   # with its image's ENTRYPOINT/CMD
         why = self.resources.unmet(spec.resources)
         if why:   # a sandbox is made now or not at all: it does not wait for a node
             raise ServiceError(f"the sandbox asks for {why.removeprefix('waits for ')}; ask for "
