@@ -9,7 +9,7 @@ import asyncio
 import os
 import socket
 
-from . import usernet, userns
+from . import cgroups, usernet, userns
 from ..._runtime import namespaces
 from ..._runtime.zygote import BOX
 from .base import OnLine
@@ -68,6 +68,9 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
     """Starts the sandbox as a fork of the zygote, running `entry` (zygote.entry_of);
     returns the process and the tasks pumping its output. Raises OSError when the zygote
     is gone (nothing was started)."""
+    # The grace period its cgroup move waits for, started now that its cgroup exists (the
+    # warming write holds the cgroup lock through it: before, it would delay the mkdir).
+    asyncio.get_running_loop().run_in_executor(None, cgroups.warm_moves)
     if zygote.userns is not None:
         return await _spawn_in_userns(zygote, box, on_line, entry)
     box.scratch.mkdir(parents=True, exist_ok=True)
