@@ -113,6 +113,9 @@ def test_image_sandbox_files_both_apis(srv, tmp_path):
         except Exception as e:
             errors.append(type(e).__name__)
     res["old_errors"] = errors
+    # an exec's timeout kills that process only; a pty is a terminal
+    res["timeout"] = sb.exec("sleep", "30", timeout=1).wait()
+    res["pty"] = sb.exec("tty", pty=True).stdout.read()
     def sh(script):
         return sb.exec("bash", "-c", script).stdout.read().strip()
     res["pid1"] = sh("cat /proc/1/comm")
@@ -148,6 +151,7 @@ def test_image_sandbox_files_both_apis(srv, tmp_path):
     assert out["ls"] == ["d1", "old.txt", "up.bin"]
     assert out["old_errors"] == ["FileNotFoundError", "IsADirectoryError",
                                  "NotADirectoryError", "FileExistsError"]
+    assert out["timeout"] == 137 and out["pty"].startswith("/dev/pts/"), out["pty"]
     # Forked from the image's zygote, no process in it holds the credential where another
     # can read it. Started by exec (when the fork fails), bubblewrap is pid 1 and holds it
     # in its environment; there it opens nothing: not a client session, not a second
@@ -288,13 +292,19 @@ def test_another_workspace_cannot_see_or_exec_into_it(srv):
     assert still == {"alive": True}
 
 
-def test_tunnel_into_the_sandboxs_own_network(srv):
+# with an image: forked from the image's unprivileged zygote, in its user namespace
+IMAGE = {"host": "", "image": "image=ketch.Image.debian_slim(), "}
+
+
+@pytest.mark.parametrize("system", IMAGE)
+def test_tunnel_into_the_sandboxs_own_network(srv, system):
     """The web server listens on 127.0.0.1:8080 in the sandbox's network namespace; the
     tunnel reaches it from the host, the host's own 127.0.0.1:8080 does not."""
     out = client(srv, """
     import time, urllib.request
     sb = ketch.Sandbox.create("python3", "-m", "http.server", "8080", "--bind", "127.0.0.1",
-                              app=app, unencrypted_ports=[8080], workdir="/srv")
+                              """ + IMAGE[system] + """app=app, unencrypted_ports=[8080],
+                              workdir="/srv")
     sb.filesystem.write_text("inside", "/srv/page.txt")
     tunnel = sb.tunnels()[8080]
     body, deadline = None, time.monotonic() + 30
@@ -411,10 +421,11 @@ def test_snapshot_of_a_sandbox_without_an_image(srv):
     assert out["function"] == "w"
 
 
-def test_out_of_memory_is_reported_as_for_functions(srv):
+@pytest.mark.parametrize("system", IMAGE)
+def test_out_of_memory_is_reported_as_for_functions(srv, system):
     out = client(srv, """
     sb = ketch.Sandbox.create("python3", "-c", "x = bytearray(600 * 1024 * 1024)", app=app,
-                              memory=(128, 256))
+                              """ + IMAGE[system] + """memory=(128, 256))
     try:
         sb.wait()
         print(json.dumps({"raised": None}))

@@ -309,10 +309,8 @@ class BwrapContainer:
 
     @property
     def id_base(self) -> int:
-        """The host id of its root when it runs in an image zygote's user namespace (its
-        files' owners on disk are this plus theirs inside); 0 when it runs as host root."""
-        ns = self.zygote.userns if self.zygote is not None else None
-        return ns.base if ns is not None else 0
+        """Host id of its root in an image zygote's user namespace (0: host root's)."""
+        return self.zygote.userns.base if self.zygote and self.zygote.userns else 0
 
 
 class BwrapRuntime:

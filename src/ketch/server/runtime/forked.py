@@ -9,12 +9,14 @@ import asyncio
 import os
 import socket
 
-from . import usernet, userns
+from . import cgroups, usernet, userns
 from ..._runtime import namespaces
 from ..._runtime.zygote import BOX
 from .base import OnLine
 from .process import _LINE_LIMIT, _pump
 from .zygote import Zygote
+
+_INIT_TIMEOUT_S = 30.0   # for a forked init to say who it is
 
 
 class ForkedProcess:
@@ -68,6 +70,9 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
     """Starts the sandbox as a fork of the zygote, running `entry` (zygote.entry_of);
     returns the process and the tasks pumping its output. Raises OSError when the zygote
     is gone (nothing was started)."""
+    # The grace period its cgroup move waits for, started now that its cgroup exists (the
+    # warming write holds the cgroup lock through it: before, it would delay the mkdir).
+    asyncio.get_running_loop().run_in_executor(None, cgroups.warm_moves)
     if zygote.userns is not None:
         return await _spawn_in_userns(zygote, box, on_line, entry)
     box.scratch.mkdir(parents=True, exist_ok=True)
@@ -197,60 +202,48 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
         cred_theirs.close()
         for fd in mounts:
             os.close(fd)
-    pid = await _init_pid(cred)
-    if pid:
-        try:
-            if box.netstack:
-                box.netstack.started(pid)
-            # its keeper too: the zygote's cgroup (killed when the zygote goes) holds none
-            # of a running container's processes. In a thread: in cgroup v1 the first move
-            # waits for an RCU grace period (the init mounts its root meanwhile).
-            await asyncio.to_thread(_move, pid, box.cgroup.procs_files if box.cgroup else [])
-            cred.send(b"go")
-        except OSError:
-            os.kill(pid, 9)  # not in its cgroup: it must not run
-    elif box.netstack:
+    loop = asyncio.get_running_loop()
+    started = (lambda pid: loop.call_soon_threadsafe(box.netstack.started, pid)) \
+        if box.netstack else (lambda pid: None)
+    try:
+        pid = await asyncio.to_thread(_place_init, cred, started,
+                                      box.cgroup.procs_files if box.cgroup else [])
+    finally:
+        cred.close()
+    if not pid and box.netstack:
         box.netstack.abandon()
-    cred.close()
     return _started(ForkedProcess(pid, pid, status, None), keep, out, err, on_line)
 
 
-async def _init_pid(cred: socket.socket) -> int:
-    """The host pid of a container's init, from the credentials the kernel attached to its
-    message; 0 when it ended before it sent one (its stderr and status say why)."""
-    loop = asyncio.get_running_loop()
-    cred.setblocking(False)
-    got = loop.create_future()
-
-    def readable():
-        try:
-            got.set_result(cred.recvmsg(16, socket.CMSG_SPACE(12)))
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            got.set_exception(exc)
-        loop.remove_reader(cred.fileno())
-
-    loop.add_reader(cred.fileno(), readable)
+def _place_init(cred: socket.socket, started, procs_files: list[str]) -> int:
+    """In one thread, with no hop through the loop between the init's word and the go
+    (each hop waits for a CPU on a busy machine): the host pid of the container's init,
+    from the credentials the kernel attached to its message; slirp4netns started for it
+    (`started`, on the loop) while keeper and init move into the container's cgroup (its
+    keeper too: the zygote's cgroup, killed when the zygote goes, holds none of a running
+    container's processes; in cgroup v1 the first move waits for an RCU grace period, the
+    init mounting its root meanwhile); then the go. → the pid; 0 when the init ended
+    before it said who it is (its stderr and status say why)."""
+    cred.settimeout(_INIT_TIMEOUT_S)
     try:
-        msg, ancdata, _, _ = await got
+        msg, ancdata, _, _ = cred.recvmsg(16, socket.CMSG_SPACE(12))
     except OSError:
         return 0
-    finally:
-        if not got.done():
-            loop.remove_reader(cred.fileno())
-    cred.setblocking(True)
-    for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and msg == b"init":
-            return int.from_bytes(data[:4], "little", signed=True)
-    return 0
-
-
-def _move(pid: int, procs_files: list[str]):
-    for procs in procs_files:
-        for one in (_parent_of(pid), pid):
-            with open(procs, "w") as f:
-                f.write(str(one))
+    pid = next((int.from_bytes(data[:4], "little", signed=True)
+                for level, kind, data in ancdata
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), 0)
+    if msg != b"init" or not pid:
+        return 0
+    started(pid)
+    try:
+        for procs in procs_files:
+            for one in (_parent_of(pid), pid):
+                with open(procs, "w") as f:
+                    f.write(str(one))
+        cred.send(b"go")
+    except OSError:
+        os.kill(pid, 9)  # not in its cgroup: it must not run
+    return pid
 
 
 def _parent_of(pid: int) -> int:
