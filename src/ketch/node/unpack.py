@@ -93,6 +93,7 @@ class LayerUnpack:
         self.into = Path(into)
         self.members = Members()
         self.failure: BaseException | None = None
+        self._lock = threading.Lock()   # writes, and the closing of what they write to
         tar = gnu_tar() if use_gnu_tar else None
         self.proc: subprocess.Popen | None = None
         self.errors = None
@@ -112,18 +113,41 @@ class LayerUnpack:
         self.thread.start()
 
     def write(self, data: bytes):
-        """Blocks while the readers catch up; raises once either has given up."""
+        """Blocks while the readers catch up; raises once either has given up, or once the
+        unpacking was finished or aborted (a write still in flight from a cancelled fetch
+        never reaches a descriptor closed meanwhile)."""
+        with self._lock:
+            if self._pipe < 0:
+                raise ValueError("the layer's unpacking has stopped")
+            if self.proc is not None and self.proc.stdin is not None:
+                try:
+                    _write_all(self.proc.stdin.fileno(), data)
+                except BrokenPipeError:   # tar stopped reading: finish() says why
+                    self._close_tar_input()
+            try:
+                _write_all(self._pipe, data)
+                return
+            except BrokenPipeError:   # the checker gave up: it says why
+                pass
+        self.thread.join()
+        raise self.failure or ValueError("the layer's checker stopped reading")
+
+    def _close_inputs(self):
+        """No more bytes: the readers see the end (a writer blocked meanwhile is unblocked
+        by its reader, which reads to the end or has closed its side)."""
+        with self._lock:
+            if self._pipe >= 0:
+                os.close(self._pipe)
+                self._pipe = -1
+            self._close_tar_input()
+
+    def _close_tar_input(self):
         if self.proc is not None and self.proc.stdin is not None:
             try:
-                _write_all(self.proc.stdin.fileno(), data)
-            except BrokenPipeError:   # tar stopped reading: finish() says why
                 self.proc.stdin.close()
-                self.proc.stdin = None
-        try:
-            _write_all(self._pipe, data)
-        except BrokenPipeError:
-            self.thread.join()
-            raise self.failure or ValueError("the layer's checker stopped reading") from None
+            except BrokenPipeError:
+                pass
+            self.proc.stdin = None
 
     def _read(self, stream):
         try:
@@ -155,34 +179,27 @@ class LayerUnpack:
     def finish(self):
         """Waits for the unpacking; raises ValueError naming what is wrong with the archive
         (the tree is then to be thrown away)."""
-        os.close(self._pipe)
-        self._pipe = -1
+        self._close_inputs()
         self.thread.join()
-        rc = 0
+        try:
+            rc = self.proc.wait() if self.proc is not None else 0
+            if self.failure is not None:
+                raise self.failure
+            if rc:
+                self.errors.seek(0)
+                said = self.errors.read(ERR_BYTES).decode(errors="replace").strip()
+                raise ValueError(f"the layer could not be unpacked (tar exited {rc}): {said}")
+        finally:
+            if self.errors is not None:
+                self.errors.close()
         if self.proc is not None:
-            if self.proc.stdin is not None:
-                try:
-                    self.proc.stdin.close()
-                except BrokenPipeError:
-                    pass
-            rc = self.proc.wait()
-        if self.failure is not None:
-            raise self.failure
-        if rc:
-            self.errors.seek(0)
-            said = self.errors.read(ERR_BYTES).decode(errors="replace").strip()
-            raise ValueError(f"the layer could not be unpacked (tar exited {rc}): {said}")
-        if self.errors is not None:
-            self.errors.close()
             _remove_special_files(self.into)
 
     def abort(self):
         if self.proc is not None:
-            self.proc.kill()
+            self.proc.kill()   # first: a writer blocked on tar's input gets its EPIPE
             self.proc.wait()
-        if self._pipe >= 0:
-            os.close(self._pipe)
-            self._pipe = -1
+        self._close_inputs()
         self.thread.join()
         if self.errors is not None:
             self.errors.close()
