@@ -222,7 +222,11 @@ def _remove_special_files(root: Path):
     """Device files, FIFOs and sockets out of the tree; links and their targets untouched."""
     stack = [str(root)]
     while stack:
-        with os.scandir(stack.pop()) as entries:
+        try:
+            entries = os.scandir(stack.pop())
+        except PermissionError:   # a directory the image made unreadable, unpacked by a
+            continue              # non-root agent, which could make no device file either
+        with entries:
             for entry in entries:
                 if entry.is_symlink() or entry.is_file(follow_symlinks=False):
                     continue
