@@ -1,7 +1,8 @@
 """The gateway to a container on this machine beside the gateway to a container on another
 "node" through its web relay (ketch.node.relay), in one run.
 
-    python bench/relay.py [--duration 2] [--connections 32] [--rounds 8] [--json PATH]
+    python bench/relay.py [--duration 2] [--connections 32] [--rounds 8] [--machines 2|1]
+                          [--json PATH]
 
 The node is a network namespace of its own joined by a veth pair (tests/node_fixtures.py),
 running the relays as an agent would; the server's gateway reaches the relayed endpoint's
@@ -11,6 +12,13 @@ wrk (Debian: apt-get install wrk) measures requests/s for a 2-byte answer and Mi
 1 MiB one in `--rounds` pairs of `--duration`-second slices, local and relayed back to back;
 prints each pair's ratio and their median (target: relayed ≥ 0.8 × local) and the CPU a
 request costs each process, and writes JSON to bench/results/relay.json.
+
+`--machines 2` (the default) splits this machine's two CPUs as a cluster's two machines
+would split the work: wrk and the server (its gateway) on one, the containers and the
+node's relay on the other, so the relay's CPU is not taken from the gateway; the local
+container runs on that other CPU too, so the two paths differ only by the relay and its
+TCP hop. `--machines 1` leaves every process on every CPU: the relay then competes with
+the gateway for the same two cores.
 """
 
 from __future__ import annotations

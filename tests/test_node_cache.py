@@ -21,7 +21,7 @@ from ketch import _wire
 from ketch._volume_copy import ENV
 from ketch.node.fetch import FetchError, ServerLink
 from ketch.node.layer_cache import LayerCache
-from ketch.node.unpack import gnu_tar, unpack_layer
+from ketch.node.unpack import LayerUnpack, gnu_tar, unpack_layer
 from ketch.node.transfer import NodeTransfer
 from ketch.proto import ketch_pb2 as pb
 from ketch.server.images.layers import LayerStore
@@ -273,6 +273,15 @@ def test_a_truncated_layer_is_refused_and_never_visible(node_server, tmp_path):
             into.mkdir()
             with pytest.raises(ValueError):
                 unpack_layer(cut, into, use_gnu_tar)
+            # Aborted mid-archive (a cancelled pull): tar is gone, and a write still in
+            # flight is refused rather than sent to a closed descriptor.
+            (tmp_path / f"into-{use_gnu_tar}-2").mkdir()
+            unpack = LayerUnpack(tmp_path / f"into-{use_gnu_tar}-2", use_gnu_tar)
+            unpack.write(archive.read_bytes()[:1024 * 1024])
+            unpack.abort()
+            assert unpack.proc is None or unpack.proc.poll() is not None
+            with pytest.raises(ValueError, match="stopped"):
+                unpack.write(b"more")
         await link.close()
 
     asyncio.run(main())

@@ -10,10 +10,11 @@ Debian base (0.7 s against 5 s for its 10,157 files). What tar may do is bounded
 - tar itself never writes outside its directory: it strips a leading `/`, skips names with
   `..`, and makes a link whose target is absolute or has `..` only at the end, after every
   file (a placeholder file stands in until then, so no later member goes through it);
-- a checker reads the same bytes with tarfile, without writing anything, and refuses the
-  archive when a member's name is absolute or has `..`, goes through a link the archive
-  made, replaces such a link, or is a hard link to anything but a file the archive made
-  before; the messages name the member.
+- a checker reads a second tar's listing of the same bytes (`tar -tv -P`: names as stored,
+  so the same parser judges what the first one unpacks) and refuses the archive when a
+  member's name is absolute or has `..`, goes through a link the archive made, replaces
+  such a link, or is a hard link to anything but a file the archive made before; the
+  messages name the member.
 Device files, FIFOs and sockets are removed from the tree afterwards (bubblewrap gives
 containers their /dev), but for overlayfs' whiteouts (0/0 character devices: what a
 layer deleted). A directory whose header carries overlayfs' opaque mark (a PAX header:
@@ -24,9 +25,11 @@ unpacks with the same checker and the standard library's `tar` filter (slower, a
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import functools
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -97,6 +100,36 @@ class Members:
         return "/".join(parts)
 
 
+_LISTED = re.compile(rb'^(.)[^"]*"((?:[^"\\]|\\.)*)"(?: (?:->|link to) "((?:[^"\\]|\\.)*)")?$')
+
+
+class _Listed:
+    """One member as `tar -tv --quoting-style=c` lists it, for Members.check."""
+
+    __slots__ = ("kind", "name", "linkname")
+
+    def __init__(self, kind: bytes, name: bytes, linkname: bytes):
+        self.kind = kind
+        self.name = codecs.escape_decode(name)[0].decode(errors="surrogateescape")
+        self.linkname = codecs.escape_decode(linkname)[0].decode(errors="surrogateescape")
+
+    @classmethod
+    def parse(cls, line: bytes) -> "_Listed":
+        found = _LISTED.match(line.rstrip(b"\n"))
+        if found is None:
+            raise ValueError(f"the layer's listing has a line tar should not print: {line!r}")
+        return cls(found.group(1), found.group(2), found.group(3) or b"")
+
+    def issym(self) -> bool:
+        return self.kind == b"l"
+
+    def islnk(self) -> bool:
+        return self.kind == b"h"
+
+    def isreg(self) -> bool:
+        return self.kind in (b"-", b"C")
+
+
 class LayerUnpack:
     """Feed the archive with `write`, then `finish()`, or `abort()` on any failure."""
 
@@ -104,9 +137,11 @@ class LayerUnpack:
         self.into = Path(into)
         self.members = Members()
         self.failure: BaseException | None = None
+        self._lock = threading.Lock()   # writes, and the closing of what they write to
         tar = gnu_tar() if use_gnu_tar else None
         self.proc: subprocess.Popen | None = None
         self.errors = None
+        self.lister: subprocess.Popen | None = None
         if tar is not None:
             self.errors = open(self.into.parent / "tar.err", "w+b")
             self.proc = subprocess.Popen(
@@ -114,43 +149,88 @@ class LayerUnpack:
                  "--same-permissions"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                 stderr=self.errors, bufsize=0)
             _widen(self.proc.stdin.fileno())
-        # The checker's own pipe (or, without tar, the one tarfile unpacks from).
-        read, self._pipe = os.pipe2(os.O_CLOEXEC)
+            # The checker reads what a second tar lists, names as stored (-P), one line a
+            # member: the very parser that unpacks, at C's speed.
+            self.lister = subprocess.Popen(
+                [tar, "-t", "-v", "-P", "--quoting-style=c", "--numeric-owner", "-f", "-"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env={**os.environ, "LC_ALL": "C"}, bufsize=0)
+            self._pipe_file = self.lister.stdin
+            target, args = self._check_listing, (self.lister.stdout,)
+        else:   # tarfile unpacks from a pipe of our own
+            read, write = os.pipe2(os.O_CLOEXEC)
+            self._pipe_file = os.fdopen(write, "wb", buffering=0)
+            target, args = self._read, (os.fdopen(read, "rb", buffering=PIPE_BYTES),)
+        self._pipe = self._pipe_file.fileno()
         _widen(self._pipe)
-        self.thread = threading.Thread(
-            target=self._read, args=(os.fdopen(read, "rb", buffering=PIPE_BYTES),),
-            daemon=True, name="ketch-layer-unpack")
+        self.thread = threading.Thread(target=target, args=args, daemon=True,
+                                       name="ketch-layer-unpack")
         self.thread.start()
 
     def write(self, data: bytes):
-        """Blocks while the readers catch up; raises once either has given up."""
+        """Blocks while the readers catch up; raises once either has given up, or once the
+        unpacking was finished or aborted (a write still in flight from a cancelled fetch
+        never reaches a descriptor closed meanwhile)."""
+        with self._lock:
+            if self._pipe < 0:
+                raise ValueError("the layer's unpacking has stopped")
+            if self.proc is not None and self.proc.stdin is not None:
+                try:
+                    _write_all(self.proc.stdin.fileno(), data)
+                except BrokenPipeError:   # tar stopped reading: finish() says why
+                    self._close_tar_input()
+            try:
+                _write_all(self._pipe, data)
+                return
+            except BrokenPipeError:   # the checker gave up: it says why
+                pass
+        self.thread.join()
+        raise self.failure or ValueError("the layer's checker stopped reading")
+
+    def _close_inputs(self):
+        """No more bytes: the readers see the end (a writer blocked meanwhile is unblocked
+        by its reader, which reads to the end or has closed its side)."""
+        with self._lock:
+            if self._pipe >= 0:
+                try:
+                    self._pipe_file.close()
+                except BrokenPipeError:
+                    pass
+                self._pipe = -1
+            self._close_tar_input()
+
+    def _close_tar_input(self):
         if self.proc is not None and self.proc.stdin is not None:
             try:
-                _write_all(self.proc.stdin.fileno(), data)
-            except BrokenPipeError:   # tar stopped reading: finish() says why
                 self.proc.stdin.close()
-                self.proc.stdin = None
-        try:
-            _write_all(self._pipe, data)
-        except BrokenPipeError:
-            self.thread.join()
-            raise self.failure or ValueError("the layer's checker stopped reading") from None
+            except BrokenPipeError:
+                pass
+            self.proc.stdin = None
 
     def _read(self, stream):
         try:
             with stream:
                 with tarfile.open(fileobj=stream, mode="r|") as tar:
-                    if self.proc is not None:
-                        for member in tar:
-                            self.members.check(member)
-                    else:
-                        tar.extractall(self.into, numeric_owner=True, filter=self._filter)
+                    tar.extractall(self.into, numeric_owner=True, filter=self._filter)
                 while stream.read(1 << 16):   # what follows the archive's end: hashed too
                     pass
         except (tarfile.TarError, EOFError) as exc:
             self.failure = ValueError(f"the layer is not a valid tar: {exc}")
         except BaseException as exc:   # a refused member (ValueError), or worse
             self.failure = exc
+
+    def _check_listing(self, listing):
+        try:
+            with listing:
+                for line in listing:
+                    self.members.check(_Listed.parse(line))
+            if self.lister.wait():
+                raise ValueError(f"the layer is not a valid tar (listing it, tar exited "
+                                 f"{self.lister.returncode})")
+        except BaseException as exc:   # a refused member (ValueError), or worse
+            self.failure = exc
+            self.lister.kill()   # the writer's next write to it fails, and says why
+            self.lister.wait()
 
     def _filter(self, member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
         self.members.check(member)
@@ -166,25 +246,20 @@ class LayerUnpack:
     def finish(self):
         """Waits for the unpacking; raises ValueError naming what is wrong with the archive
         (the tree is then to be thrown away)."""
-        os.close(self._pipe)
-        self._pipe = -1
+        self._close_inputs()
         self.thread.join()
-        rc = 0
+        try:
+            rc = self.proc.wait() if self.proc is not None else 0
+            if self.failure is not None:
+                raise self.failure
+            if rc:
+                self.errors.seek(0)
+                said = self.errors.read(ERR_BYTES).decode(errors="replace").strip()
+                raise ValueError(f"the layer could not be unpacked (tar exited {rc}): {said}")
+        finally:
+            if self.errors is not None:
+                self.errors.close()
         if self.proc is not None:
-            if self.proc.stdin is not None:
-                try:
-                    self.proc.stdin.close()
-                except BrokenPipeError:
-                    pass
-            rc = self.proc.wait()
-        if self.failure is not None:
-            raise self.failure
-        if rc:
-            self.errors.seek(0)
-            said = self.errors.read(ERR_BYTES).decode(errors="replace").strip()
-            raise ValueError(f"the layer could not be unpacked (tar exited {rc}): {said}")
-        if self.errors is not None:
-            self.errors.close()
             _remove_special_files(self.into)
         for name in self.members.opaque:
             path = self.into / name
@@ -193,12 +268,11 @@ class LayerUnpack:
                     os.setxattr(path, attr, b"y", follow_symlinks=False)
 
     def abort(self):
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-        if self._pipe >= 0:
-            os.close(self._pipe)
-            self._pipe = -1
+        for proc in (self.proc, self.lister):
+            if proc is not None:
+                proc.kill()   # first: a writer blocked on its input gets its EPIPE
+                proc.wait()
+        self._close_inputs()
         self.thread.join()
         if self.errors is not None:
             self.errors.close()
@@ -226,7 +300,11 @@ def _remove_special_files(root: Path):
     targets untouched."""
     stack = [str(root)]
     while stack:
-        with os.scandir(stack.pop()) as entries:
+        try:
+            entries = os.scandir(stack.pop())
+        except PermissionError:   # a directory the image made unreadable, unpacked by a
+            continue              # non-root agent, which could make no device file either
+        with entries:
             for entry in entries:
                 if entry.is_symlink() or entry.is_file(follow_symlinks=False):
                     continue
