@@ -23,7 +23,9 @@ from ...node.relay import RelayTarget
 from ..gateway.upstream import connect, connect_remote
 from .model import SandboxRecord
 
-CONNECT_TRIES = 50          # the supervisor's socket may not be there yet: 50 x 0.1 s
+# The supervisor's socket may not be there yet: try again for this long, in all (a node's
+# relay that does not answer counts in it too, so a client is never held longer).
+CONNECT_WAIT_S = 5.0
 
 
 class Tunnels:
@@ -79,16 +81,14 @@ class Tunnels:
     async def _connection(self, container_id: str, port: int, touch, ended, reader, writer):
         touch()
         loop = asyncio.get_running_loop()
-        sock = None
-        for _ in range(CONNECT_TRIES):
+        sock, deadline = None, loop.time() + CONNECT_WAIT_S
+        while sock is None and not ended() and (left := deadline - loop.time()) > 0:
             name, target = f"port-{port}.sock", self.remote(container_id)
             try:
-                sock = await (connect(loop, self.web_dir(container_id), name) if target is None
-                              else connect_remote(loop, target, container_id, name))
-                break
-            except OSError:
-                if ended():
-                    break
+                sock = await asyncio.wait_for(
+                    connect(loop, self.web_dir(container_id), name) if target is None
+                    else connect_remote(loop, target, container_id, name), left)
+            except (OSError, asyncio.TimeoutError):
                 await asyncio.sleep(0.1)
         if sock is None:
             writer.close()
