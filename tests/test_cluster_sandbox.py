@@ -120,3 +120,65 @@ def test_cluster_from_id_is_scoped_to_the_workspace(bwrap_cluster):
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["cid"].startswith("cl-") and len(seen["ids"]) == 2, seen
     assert "NotFoundError" in seen["other"] and "no running cluster" in seen["other"], seen
+
+
+def test_tunnels_reach_a_sandbox_and_a_function_on_a_worker_node(bwrap_cluster):
+    """A sandbox's encrypted port and ketch.forward(port) in a function's container, both
+    on worker w2 (the only node with 2 GiB free): the tunnel listens on the server's host
+    and reaches the port through w2's authenticated relay. A real HTTP GET each way."""
+    out = bwrap_cluster.python(textwrap.dedent("""
+    import json, os, time, urllib.request, ketch
+
+    def get(url, deadline=20):
+        end = time.monotonic() + deadline
+        while True:   # the server inside may not listen yet: the tunnel closes, try again
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    return r.status, r.read().decode()
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.1)
+
+    app = ketch.App.lookup("csb-tun", create_if_missing=True)
+    sb = ketch.Sandbox.create("bash", "-c", "cd /tmp && echo hello-from-node > page.txt && "
+                              "exec python3 -m http.server 8765 --bind 127.0.0.1",
+                              app=app, memory=2048, encrypted_ports=[8765])
+    url = sb.tunnels()[8765].url
+    sb_answer = get(url + "/page.txt")
+    sb_node = sb.exec("bash", "-c", "echo $KETCH_NODE_ID").stdout.read().strip()
+    sb.terminate()
+
+    fn_app = ketch.App("csb-fwd")
+
+    @fn_app.function(memory=2048, serialized=True, timeout=120)
+    def serve(queue_name):
+        import http.server, os, threading, ketch as k
+
+        class Hello(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(os.environ["KETCH_NODE_ID"].encode())
+
+        httpd = http.server.HTTPServer(("127.0.0.1", 8766), Hello)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        q = k.Queue.from_name(queue_name)
+        with k.forward(8766) as tunnel:
+            q.put(tunnel.url, partition="url")
+            q.get(partition="done", timeout=60)
+        return "served"
+
+    q = ketch.Queue.from_name("csb-fwd-q", create_if_missing=True)
+    with fn_app.run():
+        call = serve.spawn("csb-fwd-q")
+        fn_answer = get(q.get(partition="url", timeout=60))
+        q.put("ok", partition="done")
+        served = call.get(timeout=60)
+    print(json.dumps({"sb": [*sb_answer, sb_node], "fn": [*fn_answer, served]}))
+    """), timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr + bwrap_cluster.log()[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    w2 = _ids(bwrap_cluster)[bwrap_cluster.cluster.nodes[2].ip]
+    assert seen["sb"] == [200, "hello-from-node\n", w2], seen
+    assert seen["fn"] == [200, w2, "served"], seen

@@ -152,7 +152,8 @@ class Server:
         self.sandboxes = SandboxService(
             self.runtime, self.resources, SandboxLauncher(self.functions.launcher),
             self.functions.registry.app, self.logs,
-            Tunnels(self.gateway.host, self.runtime.run.web_dir), self.images,
+            Tunnels(self.gateway.host, self.runtime.run.web_dir,
+                    lambda cid: self.gateway.remote(cid)), self.images,
             self.functions.containers.get, SandboxTable(self.db),
             self.functions.make_room)
         self.functions.watch_exits(self.sandboxes.function_container_exited)

@@ -2,7 +2,9 @@
 unencrypted_ports), a TCP listener on the gateway's host whose connections reach that port
 inside the sandbox. The supervisor listens on `port-<N>.sock` in the sandbox's web
 directory and connects on to 127.0.0.1:<N> in the sandbox's own network namespace, so
-the sandbox never shares the host's network.
+the sandbox never shares the host's network. A sandbox (or function container) on another
+cluster node is reached the same way through its node's authenticated web relay
+(ketch.node.relay), as the gateway reaches web containers there.
 
 "Encrypted" here: ketch's gateway has no TLS certificate, so both kinds are plain TCP
 listeners on the gateway's host (`Tunnel.url` is http://). Put a TLS-terminating proxy in
@@ -17,17 +19,22 @@ from typing import Callable
 
 from ...proto import ketch_pb2 as pb
 from ..._port_forward import pipe
-from ..gateway.upstream import connect
+from ...node.relay import RelayTarget
+from ..gateway.upstream import connect, connect_remote
 from .model import SandboxRecord
 
-CONNECT_TRIES = 50          # the supervisor's socket may not be there yet: 50 x 0.1 s
+# The supervisor's socket may not be there yet: try again for this long, in all (a node's
+# relay that does not answer counts in it too, so a client is never held longer).
+CONNECT_WAIT_S = 5.0
 
 
 class Tunnels:
-    def __init__(self, host: str, web_dir: Callable[[str], Path]):
+    def __init__(self, host: str, web_dir: Callable[[str], Path],
+                 remote: Callable[[str], RelayTarget | None] = lambda container_id: None):
         self.host = host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"
         self.listen_host = host or "127.0.0.1"
         self.web_dir = web_dir     # the runtime's RunDir.web_dir
+        self.remote = remote       # container id -> its node's relay; None: on this machine
         self.forwards: dict[tuple[str, int], asyncio.AbstractServer] = {}
 
     async def _listen(self, container_id: str, port: int, touch, ended
@@ -74,14 +81,14 @@ class Tunnels:
     async def _connection(self, container_id: str, port: int, touch, ended, reader, writer):
         touch()
         loop = asyncio.get_running_loop()
-        sock = None
-        for _ in range(CONNECT_TRIES):
+        sock, deadline = None, loop.time() + CONNECT_WAIT_S
+        while sock is None and not ended() and (left := deadline - loop.time()) > 0:
+            name, target = f"port-{port}.sock", self.remote(container_id)
             try:
-                sock = await connect(loop, self.web_dir(container_id), f"port-{port}.sock")
-                break
-            except OSError:
-                if ended():
-                    break
+                sock = await asyncio.wait_for(
+                    connect(loop, self.web_dir(container_id), name) if target is None
+                    else connect_remote(loop, target, container_id, name), left)
+            except (OSError, asyncio.TimeoutError):
                 await asyncio.sleep(0.1)
         if sock is None:
             writer.close()
