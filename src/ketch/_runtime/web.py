@@ -29,7 +29,9 @@ from ..proto import ketch_pb2 as pb
 from .loading import UserCode
 from .web_writes import coalescing
 
-READY_POLL_S = 0.02
+# A web_server's port is polled from 1 ms, the wait doubling up to 20 ms: a server that
+# is up in a few milliseconds is found then, not a whole interval later.
+READY_POLL_FIRST_S, READY_POLL_S = 0.001, 0.02
 # Where a container finds the server's web-serving packages (bound there read-only by the
 # bwrap runtime); searched after everything the image installed.
 FALLBACK_SITE = "/opt/ketch/fallback-site"
@@ -157,6 +159,7 @@ class WebServing:
         if inspect.isawaitable(result):
             await result
         deadline = time.monotonic() + ep.startup_timeout_s
+        wait = READY_POLL_FIRST_S
         while not await _accepts(port):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listened on port {port} within the "
@@ -164,7 +167,8 @@ class WebServing:
                                    f"{ep.startup_timeout_s:g} s; start the server in the "
                                    "function (e.g. subprocess.Popen) and raise startup_timeout "
                                    "if it needs longer")
-            await asyncio.sleep(READY_POLL_S)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, READY_POLL_S)
         name, sock = self._bind()
         self.forwarders.append(await asyncio.get_running_loop().create_unix_server(
             functools.partial(_Forward, port), sock=sock))

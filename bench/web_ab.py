@@ -1,0 +1,72 @@
+"""Web zero-to-first-response, forked path, of two ketch source trees in one run: rounds
+alternate between them, so both see the same load (this machine is shared).
+
+    python bench/web_ab.py --base /work/main/src [--rounds 6 --reps 5]
+
+Each round starts, for each tree in turn, a fresh server (and client) from that tree
+(PYTHONPATH), times `--reps` first responses of the trivial ASGI endpoint as
+bench/coldstart.py does (its first one, which starts the zygote, left out), and stops
+it. Prints p50/p99 of each side and the ratio this tree / base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from core import latency_summary, log  # noqa: E402
+
+ONE_SIDE = """
+import json, sys
+sys.path.insert(0, %r)
+import coldstart
+with coldstart.Server(True) as srv:
+    print(json.dumps(coldstart.web_cold(%d, srv.gw_port)))
+"""
+
+
+def one_round(src: str, reps: int) -> list[float]:
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run([sys.executable, "-c", ONE_SIDE % (str(BENCH_DIR), reps)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"the round with {src} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", required=True, help="the other tree's src directory")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--json", default=str(BENCH_DIR / "results" / "web_ab.json"))
+    args = parser.parse_args()
+    sides = {"this": str(BENCH_DIR.parent / "src"), "base": args.base}
+    samples: dict[str, list[float]] = {k: [] for k in sides}
+    load = [os.getloadavg()]
+    for r in range(args.rounds):
+        for name, src in sides.items():
+            log(f"round {r + 1}/{args.rounds}: {name} ({src})")
+            samples[name] += one_round(src, args.reps)
+    load.append(os.getloadavg())
+    summary = {k: latency_summary(v) for k, v in samples.items()}
+    ratio = summary["this"]["p50_ms"] / summary["base"]["p50_ms"]
+    print(f"{'side':8} {'p50 ms':>9} {'p99 ms':>9}")
+    for k, s in summary.items():
+        print(f"{k:8} {s['p50_ms']:9.1f} {s['p99_ms']:9.1f}")
+    print(f"this / base at p50: {ratio:.3f}   load before/after {load[0][0]:.1f}/{load[1][0]:.1f}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(
+        {"summary": summary, "ratio_p50": ratio, "sides": sides, "load": load,
+         "cpus": os.cpu_count(), "samples_s": samples}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
