@@ -168,6 +168,7 @@ def test_an_image_container_forks_from_an_unprivileged_zygote(srv):
     assert log.count("is ready for image") == 2, log[-3000:]
     for out in (first, second):
         assert out["debian"] and out["pid"] == 2 and out["no_new_privs"] == "1"
+        assert out["replaced"] == ["only"], out["replaced"]   # the layer's opaque directory
         assert out["hostname"] == out["container_id"] and out["token"].startswith("kc-")
         # root inside is an unprivileged range of host ids, and host root's files (the
         # image's, its code's) are root's inside

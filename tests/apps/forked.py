@@ -55,7 +55,10 @@ def _write_each(paths: list[str]) -> dict:
 
 
 # The same in an image: forked from an unprivileged zygote of that image.
-in_image = ketch.App("forked-image", image=ketch.Image.debian_slim())
+# A build step that replaces a directory of the base: its layer marks it opaque, which an
+# overlay in the zygote's user namespace must read too (or the base's files show through).
+in_image = ketch.App("forked-image", image=ketch.Image.debian_slim().run_commands(
+    "rm -rf /etc/apt/apt.conf.d && mkdir /etc/apt/apt.conf.d && touch /etc/apt/apt.conf.d/only"))
 
 
 @in_image.function()
@@ -65,7 +68,8 @@ def who_in_image(paths: list[str]) -> dict:
             "uid_map": open("/proc/self/uid_map").read().split(),
             "root_owner": os.stat("/root").st_uid, "root_files": os.listdir("/root"),
             "cap_eff": status.split("CapEff:")[1].split()[0],
-            "debian": os.path.exists("/etc/debian_version")}
+            "debian": os.path.exists("/etc/debian_version"),
+            "replaced": os.listdir("/etc/apt/apt.conf.d")}
 
 
 @in_image.function()

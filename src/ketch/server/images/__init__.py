@@ -220,6 +220,9 @@ class ImageService:
         record = self.store.load_image(image_id)
         if record is None or any(not self.store.has(k) for k in record["layers"]):
             return None
+        if self.backend != "process":
+            for k in record["layers"]:
+                self.store.mark_opaque_once(k)
         return BuiltImage(image_id, [self.store.path(k) for k in record["layers"]],
                      record["env"], record["workdir"], record["python"], record["backend"],
                      record.get("on_host", False), tuple(record.get("entrypoint", ())),

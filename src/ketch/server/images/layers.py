@@ -16,6 +16,8 @@ import shutil
 import time
 from pathlib import Path
 
+from ..sandboxes.layer_ids import mark_opaque
+
 
 class LayerStore:
     def __init__(self, root: Path):
@@ -25,6 +27,7 @@ class LayerStore:
         self.tmp = root / "tmp"
         for d in (self.layers, self.images, self.tmp):
             d.mkdir(parents=True, exist_ok=True)
+        self._marked: set[str] = set()   # layers known to have mark_opaque's marks
         self._sweep()
 
     def _sweep(self):
@@ -49,11 +52,12 @@ class LayerStore:
 
     def commit(self, key: str, scratch: Path, fs: Path, meta: dict):
         """Makes `fs` (inside `scratch`) the layer `key`; removes the rest of scratch."""
+        mark_opaque(str(fs))
         staged = scratch / "layer"
         staged.mkdir()
         fs.rename(staged / "fs")
         meta = {**meta, "key": key, "created_at": time.time(),
-                "size_bytes": _du(staged / "fs")}
+                "size_bytes": _du(staged / "fs"), "opaque_marked": True}
         (staged / "layer.json").write_text(json.dumps(meta))
         try:
             staged.rename(self.layers / key)
@@ -61,6 +65,19 @@ class LayerStore:
             if not self.has(key):  # not a lost race: a real failure
                 raise
         shutil.rmtree(scratch, ignore_errors=True)
+
+    def mark_opaque_once(self, key: str):
+        """A layer committed before layers were marked for user-namespace overlays gets
+        the marks now, once (its layer.json then says so)."""
+        if key in self._marked:
+            return
+        meta = self.meta(key)
+        if meta and not meta.get("opaque_marked"):
+            mark_opaque(str(self.path(key)))
+            tmp = self.tmp / f"{os.getpid()}-{secrets.token_hex(6)}.json"
+            tmp.write_text(json.dumps({**meta, "opaque_marked": True}))
+            tmp.rename(self.layers / key / "layer.json")
+        self._marked.add(key)
 
     def meta(self, key: str) -> dict:
         try:
