@@ -42,6 +42,9 @@ ERR_BYTES = 4096   # of tar's complaints, kept for the error
 # overlay and a user namespace's (userxattr) read it; it travels as one PAX header.
 OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 OPAQUE_PAX = "SCHILY.xattr." + OPAQUE_XATTRS[0]
+# The one extended attribute tar restores (only root may set trusted.*).
+_OPAQUE_ONLY = ["--xattrs", f"--xattrs-include={OPAQUE_XATTRS[0]}"] if os.geteuid() == 0 \
+    else []
 PIPE_BYTES = 1024 * 1024   # per reader: fewer wakeups of the writer (the default is 64 KiB)
 
 
@@ -129,6 +132,12 @@ class _Listed:
     def isreg(self) -> bool:
         return self.kind in (b"-", b"C")
 
+    def isdir(self) -> bool:
+        return self.kind == b"d"
+
+    # A listing shows no PAX records: the unpacking tar restores the opaque mark itself.
+    pax_headers: dict = {}
+
 
 class LayerUnpack:
     """Feed the archive with `write`, then `finish()`, or `abort()` on any failure."""
@@ -146,7 +155,7 @@ class LayerUnpack:
             self.errors = open(self.into.parent / "tar.err", "w+b")
             self.proc = subprocess.Popen(
                 [tar, "-x", "-f", "-", "-C", str(self.into), "--numeric-owner",
-                 "--same-permissions"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                 "--same-permissions", *_OPAQUE_ONLY], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                 stderr=self.errors, bufsize=0)
             _widen(self.proc.stdin.fileno())
             # The checker reads what a second tar lists, names as stored (-P), one line a
@@ -261,6 +270,7 @@ class LayerUnpack:
                 self.errors.close()
         if self.proc is not None:
             _remove_special_files(self.into)
+            mark_opaque(str(self.into))   # the mark tar set, for the other overlay too
         for name in self.members.opaque:
             path = self.into / name
             if path.is_dir() and not path.is_symlink():
@@ -276,6 +286,24 @@ class LayerUnpack:
         self.thread.join()
         if self.errors is not None:
             self.errors.close()
+
+
+def mark_opaque(fs: str):
+    """Marks each opaque directory of fs for both overlays (only directories are looked
+    at). An overlay mounted in a user namespace reads `user.overlay.opaque` only, so a layer
+    built or pulled by host root, which has `trusted.overlay.opaque` alone, would show a
+    forked image container the files a later layer replaced."""
+    for dirpath, _, _ in os.walk(fs):
+        mark_opaque_dir(dirpath)
+
+
+def mark_opaque_dir(path: str):
+    names = os.listxattr(path, follow_symlinks=False)
+    if any(n in names and os.getxattr(path, n, follow_symlinks=False) == b"y"
+           for n in OPAQUE_XATTRS):
+        for n in OPAQUE_XATTRS:
+            if n not in names:
+                os.setxattr(path, n, b"y", follow_symlinks=False)
 
 
 def _widen(fd: int):

@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from ..sandboxes.layer_ids import mark_opaque
+from ...node.unpack import mark_opaque
 
 
 class LayerStore:

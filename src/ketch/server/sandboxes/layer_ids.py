@@ -9,7 +9,7 @@ id N as its own N) sees the same owners; and it marks opaque directories for bot
 of overlay: `trusted.overlay.opaque` for one mounted by host root, `user.overlay.opaque`
 for one mounted in a user namespace.
 
-Imports only the standard library (it runs wherever the copy is made).
+Imports only the standard library and node/unpack.py (it runs wherever the copy is made).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import stat
 
+from ...node.unpack import mark_opaque_dir
+
 IDS = 65536   # the ids a zygote's user namespace maps (runtime/userns.py)
-_OPAQUE = ("trusted.overlay.opaque", "user.overlay.opaque")
 
 
 def make_layer(fs: str, base: int = 0):
@@ -41,22 +42,6 @@ def _fix(path: str, base: int):
             if stat.S_ISREG(st.st_mode) and st.st_mode & (stat.S_ISUID | stat.S_ISGID):
                 os.chmod(path, stat.S_IMODE(st.st_mode))  # chown cleared them
     if stat.S_ISDIR(st.st_mode):
-        _mark(path)
+        mark_opaque_dir(path)
 
 
-def mark_opaque(fs: str):
-    """Marks each opaque directory of fs for both overlays (only the directories are
-    looked at). An overlay mounted in a user namespace reads `user.overlay.opaque` only, so
-    a layer built or pulled by host root, which has `trusted.overlay.opaque` alone, would
-    show a forked image container the files a later layer replaced."""
-    for dirpath, _, _ in os.walk(fs):
-        _mark(dirpath)
-
-
-def _mark(path: str):
-    names = os.listxattr(path, follow_symlinks=False)
-    if any(n in names and os.getxattr(path, n, follow_symlinks=False) == b"y"
-           for n in _OPAQUE):
-        for n in _OPAQUE:
-            if n not in names:
-                os.setxattr(path, n, b"y", follow_symlinks=False)
