@@ -495,9 +495,14 @@ def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):
         except (InvalidError, NotFoundError) as exc:
             errors.append(type(exc).__name__)
     two.terminate()
+    three = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
+    three.mount_image("/m", image)   # at once: it waits while the sandbox starts
+    at_once = three.exec("cat", "/m/a.txt").stdout.read()
+    three.terminate()
     print(json.dumps({{"mounted": mounted, "after": after, "errors": errors,
-                      "owners": owners}}))
+                      "owners": owners, "at_once": at_once}}))
     """)
+    assert out["at_once"] == "one\n"
     assert out["owners"].split() == ["1000:1001", "0:0", "0:0", "1000:1001", "0:0"]
     assert out["mounted"].split() == ["one", "deep", "/etc/hostname", "a.txt", "link", "sub",
                                       "new"]

@@ -36,7 +36,9 @@ from .requests import RequestHead
 QUERY_PARAM = b"_modal_connect_token"
 COOKIE = QUERY_PARAM          # Modal's name for the cookie too
 USER_DATA_HEADER = b"x-verified-user-data"
-CONNECT_TRIES = 50   # the supervisor may not listen on the port's socket yet: 50 x 0.1 s
+# The supervisor may not listen on the port's socket yet: tries for 5 s in all, however
+# long one try through a cluster node's relay takes.
+CONNECT_WAIT_S = 5.0
 _ENDPOINT = pb.WebEndpoint(label="sandbox")   # what request watchers hear as the label
 
 
@@ -202,17 +204,15 @@ class SandboxConnect:
 
     async def _open(self, ex: Exchange, sandbox, port: int):
         loop = asyncio.get_running_loop()
-        sock = None
-        for _ in range(CONNECT_TRIES):
+        sock, deadline = None, loop.time() + CONNECT_WAIT_S
+        while sock is None and not (sandbox.done or ex.done) and \
+                (left := deadline - loop.time()) > 0:
+            name, target = f"port-{port}.sock", self.remote(sandbox.id)
             try:
-                name, target = f"port-{port}.sock", self.remote(sandbox.id)
-                sock = await (upstream.connect(loop, self.web_dir(sandbox.id), name)
-                              if target is None else
-                              upstream.connect_remote(loop, target, sandbox.id, name))
-                break
-            except OSError:
-                if sandbox.done or ex.done:
-                    break
+                sock = await asyncio.wait_for(
+                    upstream.connect(loop, self.web_dir(sandbox.id), name) if target is None
+                    else upstream.connect_remote(loop, target, sandbox.id, name), left)
+            except (OSError, asyncio.TimeoutError):
                 await asyncio.sleep(0.1)
         if ex.done:
             if sock is not None:

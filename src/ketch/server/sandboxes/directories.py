@@ -25,6 +25,7 @@ from .on_node import on_node_for
 HELPER = str(Path(__file__).with_name("nshelper.py"))
 HELPER_TIMEOUT_S = 300.0
 MAX_MOUNTS = 16   # images mounted in one sandbox at once
+START_WAIT_S = 120.0   # how long an operation waits for a sandbox still starting
 
 
 def _check_path(what: str, path: str) -> str:
@@ -113,10 +114,11 @@ class SandboxDirectories:
         self.root = runtime.root   # each container's scratch: <root>/<id>/ (None: nodes')
         self.on_node = on_node_for(runtime, images.store)
 
-    def check(self, what: str, sb: SandboxRecord):
+    async def check(self, what: str, sb: SandboxRecord):
         if self.images.backend != "bwrap":
             raise ServiceError(f"{what} needs the bwrap runtime; this server runs "
                                f"{self.images.backend}, which has no mount namespaces")
+        await sb.until_running(what, START_WAIT_S)
         if sb.function_container or sb.handle is None or sb.state != "running":
             raise ServiceError(f"{what}: sandbox {sb.id} is not running", "execution")
         if self.on_node is None:
@@ -128,7 +130,7 @@ class SandboxDirectories:
         Here `fill(fs)` makes its tree; on a node its agent runs snapshot.gather(source,
         path) ("directory" `path`, "upper": what the sandbox wrote over its image,
         "on_host": what it made on the host system), which calls the same functions."""
-        self.check(what, sb)
+        await self.check(what, sb)
         if self.on_node is not None:
             return await self.on_node.new_layer(what, sb, source, path, title)
         store = self.images.store
@@ -173,7 +175,7 @@ class SandboxDirectories:
         if len(sb.mounts) >= MAX_MOUNTS:
             raise ServiceError(f"{what}: {MAX_MOUNTS} images are mounted already",
                                "resource")
-        self.check(what, sb)
+        await self.check(what, sb)
         if self.on_node is not None:
             sb.mounts[path] = await self.on_node.mount(what, sb, path, image.layers)
             return
@@ -189,7 +191,7 @@ class SandboxDirectories:
         if layer is None:
             raise LookupError(f"{what}: no image is mounted at {path} (give the path "
                               "mount_image was given)")
-        self.check(what, sb)
+        await self.check(what, sb)
         if self.on_node is not None:
             await self.on_node.unmount(what, sb, path, layer)
         else:

@@ -122,6 +122,7 @@ class SandboxRecord:
         self.message = ""
         self.ended = asyncio.Event()
         self.ready = asyncio.Event()      # its readiness probe passed
+        self.running = asyncio.Event()    # its supervisor connected
         self.finished_at = 0.0
         self.last_active = time.monotonic()
         self.timers: list[asyncio.TimerHandle] = []
@@ -130,6 +131,25 @@ class SandboxRecord:
         self.tunnel_servers: list[asyncio.AbstractServer] = []
         self.mounts: dict[str, str] = {}   # mount_image's path -> its writable layer
         self.entry_log = None              # its entrypoint's lines in the app log
+
+    def set_running(self):
+        self.state = "running"
+        self.running.set()
+
+    async def until_running(self, what: str, timeout_s: float):
+        """Waits while it starts (an operation right after create is fine, as on Modal)."""
+        if self.state != "starting":
+            return
+        waits = [asyncio.ensure_future(self.running.wait()),
+                 asyncio.ensure_future(self.ended.wait())]
+        try:
+            await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        if self.state == "starting":
+            raise TimeoutError(f"{what}: sandbox {self.id} did not start within "
+                               f"{timeout_s:g} s")
 
     def send(self, frame: pb.Frame):
         """To the supervisor, now or once it connects."""

@@ -439,7 +439,7 @@ class SandboxService:
         sb = self._by_conn.get(conn)
         if sb is None:
             return
-        sb.state = "running"
+        sb.set_running()
         pending, sb.pending = sb.pending, []
         for frame in pending:
             conn.send(frame)
