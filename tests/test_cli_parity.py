@@ -123,8 +123,11 @@ def test_gateway_port_in_use_is_said_loudly_and_shown_by_status(tmp_path):
             srv.ketch("server", "stop")
     free = f"127.0.0.1:{free_port()}"
     try:
-        start = srv.ketch("server", "start", "--gateway-address", free)
+        start = srv.ketch("server", "start", "--gateway-address", free,
+                          "--runtime", "process")
         assert start.returncode == 0 and "Warning" not in start.stderr, start.stderr
         assert f"gateway:    http://{free}" in srv.ketch("server", "status").stdout
+        assert json.loads(srv.ketch("server", "status", "--json").stdout)["runtime"] == \
+            "process"
     finally:
         srv.ketch("server", "stop")

@@ -50,11 +50,17 @@ def _status():
 @click.option("--advertise-address", default=None, metavar="IP",
               help="With --ray: the IP other nodes' containers reach the server at (default: "
                    "the --address host, else this node's IP in the Ray cluster).")
+@click.option("--runtime", type=click.Choice(["bwrap", "process"]), default=None,
+              help="The container backend: bwrap (isolated containers, the default where "
+                   "bubblewrap is installed and namespaces work) or process (plain "
+                   "processes, for machines without them). Also KETCH_RUNTIME.")
 @click.option("--foreground", is_flag=True, help="Run in this terminal, logging to it.")
 def start(address: str | None, gateway_address: str | None, http_address: str | None,
           store: str | None, ray_address: str | None, advertise_address: str | None,
-          foreground: bool):
+          runtime: str | None, foreground: bool):
     """Start the server (in the background unless --foreground)."""
+    if runtime:
+        os.environ["KETCH_RUNTIME"] = runtime   # the server's default for --runtime
     if store:
         os.environ["KETCH_STORE_URL"] = store   # the server reads them
     if ray_address:
