@@ -431,6 +431,12 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
                    "image is for Sandbox.mount_image); start the image from debian_slim or "
                    "from_registry",
                    "sandboxes": ["tool:default-arg:hi", "tool:a b:hi", "tool:default-arg:hi"]}
+    # the CLI shows the published name, and removes the image by it
+    listed = json.loads(bwrap_server.ketch("image", "list", "--json").stdout)["images"]
+    named = [i["image_id"] for i in listed if "ketch-test/tool:latest" in i["names"]]
+    assert len(named) == 1, listed
+    removed = bwrap_server.ketch("image", "rm", "ketch-test/tool")
+    assert removed.returncode == 0 and named[0] in removed.stdout, removed.stderr
 
 
 @needs_bwrap

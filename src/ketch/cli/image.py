@@ -43,7 +43,8 @@ def list_images(as_json: bool):
 
     reply = run_async(fetch())
     if as_json:
-        print_json({"images": [{"image_id": i.image_id, "last_step": i.title,
+        print_json({"images": [{"image_id": i.image_id, "names": list(i.names),
+                                "last_step": i.title,
                                 "layers": i.n_layers, "size_bytes": i.size_bytes,
                                 "created_at": i.created_at, "used_at": i.used_at}
                                for i in reply.images],
@@ -52,15 +53,15 @@ def list_images(as_json: bool):
     if not reply.images:
         console.print("no images built yet")
         return
-    table(["Image ID", "Last step", "Layers", "Size", "Used"],
-          [[i.image_id, i.title, i.n_layers, _size(i.size_bytes), _ago(i.used_at)]
-           for i in reply.images])
+    table(["Image ID", "Names", "Last step", "Layers", "Size", "Used"],
+          [[i.image_id, ", ".join(i.names), i.title, i.n_layers, _size(i.size_bytes),
+            _ago(i.used_at)] for i in reply.images])
     console.print(f"layer cache: {_size(reply.layers_bytes)} (layers shared between images "
                   "count once)")
 
 
 @image.command("rm")
-@click.argument("image_ids", nargs=-1)
+@click.argument("image_ids", nargs=-1, metavar="IMAGE_ID_OR_NAME...")
 @click.option("--all", "all_images", is_flag=True,
               help="Remove every image that no running or deployed app uses.")
 def remove(image_ids: tuple[str, ...], all_images: bool):

@@ -1004,20 +1004,22 @@ class ImageList(_message.Message):
     def __init__(self) -> None: ...
 
 class ImageInfo(_message.Message):
-    __slots__ = ("image_id", "title", "n_layers", "size_bytes", "created_at", "used_at")
+    __slots__ = ("image_id", "title", "n_layers", "size_bytes", "created_at", "used_at", "names")
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     N_LAYERS_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     USED_AT_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
     image_id: str
     title: str
     n_layers: int
     size_bytes: int
     created_at: float
     used_at: float
-    def __init__(self, image_id: _Optional[str] = ..., title: _Optional[str] = ..., n_layers: _Optional[int] = ..., size_bytes: _Optional[int] = ..., created_at: _Optional[float] = ..., used_at: _Optional[float] = ...) -> None: ...
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, image_id: _Optional[str] = ..., title: _Optional[str] = ..., n_layers: _Optional[int] = ..., size_bytes: _Optional[int] = ..., created_at: _Optional[float] = ..., used_at: _Optional[float] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImageListReply(_message.Message):
     __slots__ = ("images", "layers_bytes")

@@ -274,14 +274,15 @@ class ImageService:
 
     def list(self, workspace: str) -> pb.ImageListReply:
         images = []
-        owned = self.owners.owned(workspace)
+        owned, names = self.owners.owned(workspace), self.owners.names(workspace)
         records = [r for r in self.store.image_records() if r["image_id"] in owned]
         for rec in sorted(records, key=lambda r: -r.get("used_at", 0)):
             own = sum(self.store.meta(k).get("size_bytes", 0) for k in rec["layers"])
             images.append(pb.ImageInfo(
                 image_id=rec["image_id"], title=rec.get("title", ""),
                 n_layers=len(rec["layers"]), size_bytes=own,
-                created_at=rec.get("created_at", 0), used_at=rec.get("used_at", 0)))
+                created_at=rec.get("created_at", 0), used_at=rec.get("used_at", 0),
+                names=names.get(rec["image_id"], [])))
         total = sum(self.store.meta(k).get("size_bytes", 0) for k in self.store.keys())
         return pb.ImageListReply(images=images, layers_bytes=total)
 
@@ -295,6 +296,8 @@ class ImageService:
         if all_images:
             doomed = [i for i in records if i not in busy and i in owned]
         else:
+            if image_id not in records and _IMAGE_NAME.match(image_id):   # a published name
+                image_id = self.owners.named(workspace, image_name(image_id)) or image_id
             if image_id not in records or image_id not in owned:
                 raise LookupError(f"no image {image_id}; `ketch image list` shows the images")
             if image_id in busy:

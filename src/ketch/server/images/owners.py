@@ -57,6 +57,15 @@ class ImageOwners:
                               "name = ?", (workspace, name)).fetchone()
         return row[0] if row else None
 
+    def names(self, workspace: str) -> dict[str, list[str]]:
+        """The workspace's image names, by image id."""
+        out: dict[str, list[str]] = {}
+        for name, image_id in self.db.execute("SELECT name, image_id FROM image_names "
+                                              "WHERE workspace = ? ORDER BY name",
+                                              (workspace,)):
+            out.setdefault(image_id, []).append(name)
+        return out
+
     def release(self, workspace: str, image_id: str) -> bool:
         """Drops the workspace's claim (and its names for the image); → whether any
         workspace still claims the image."""
