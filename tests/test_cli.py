@@ -72,6 +72,13 @@ def test_import_error_shows_users_traceback(fresh_server, tmp_path):
     out = fresh_server.ketch("run", str(bad))
     assert out.returncode == 1
     assert "ValueError: bad config" in out.stderr and "raises.py" in out.stderr
+    # an SDK call that refuses its input shows the user's line, none of ketch's own frames
+    bad.write_text("import ketch\nimage = ketch.Image.debian_slim().dockerfile_commands("
+                   "['USER app'])\n")
+    out = fresh_server.ketch("run", str(bad))
+    assert out.returncode == 1 and "line 1 (USER): USER is not in ketch yet" in out.stderr
+    frames = [line for line in out.stderr.splitlines() if line.startswith('  File "')]
+    assert len(frames) == 1 and "raises.py" in frames[0], out.stderr
 
 
 def test_entrypoint_exception_fails_with_traceback(fresh_server):

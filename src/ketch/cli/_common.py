@@ -18,6 +18,7 @@ from rich.text import Text
 from .. import _sync
 from .._app import App
 from .._client import Client
+from .._traceback import without_internal
 from ..proto import ketch_pb2 as pb
 
 console = Console(highlight=False)
@@ -87,10 +88,12 @@ def import_app_file(path_arg: str):
         raise
     except BaseException as exc:
         tb = exc.__traceback__
-        # Show the user's frames, not ketch's import machinery.
+        # Show the user's frames, not ketch's import machinery nor ketch's own code the
+        # module called (an Image.from_dockerfile that refused a line, say).
         while tb is not None and tb.tb_frame.f_code.co_filename != str(path):
             tb = tb.tb_next
-        detail = "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+        tb = without_internal(tb or exc.__traceback__)
+        detail = "".join(traceback.format_exception(type(exc), exc, tb))
         fail(f"importing {path_arg} failed:\n{detail}")
     return module
 
@@ -111,7 +114,8 @@ def import_app_module(module_name: str):
     except SystemExit:
         raise
     except BaseException as exc:
-        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        detail = "".join(traceback.format_exception(type(exc), exc,
+                                                    without_internal(exc.__traceback__)))
         fail(f"importing {module_name} failed:\n{detail}")
 
 
