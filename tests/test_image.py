@@ -408,7 +408,7 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
             out["sandboxes"] = [sandbox_says(), sandbox_says("a", "b"),
                                 sandbox_says(image=ketch.Image.from_name("ketch-test/tool"))]
         out["from_id"] = ketch.Image.from_id(image.object_id).object_id == image.object_id
-        out["errors"] = [error_of(ketch.Image.from_name, "ketch-test/tool:v2"),
+        out["errors"] = [error_of(ketch.Image.from_name("ketch-test/tool:v2").hydrate),
                          error_of(ketch.Image.from_id, "im-nosuchimage")]
         out["warned"] = [str(w.message) for w in caught]
         print(json.dumps(out))

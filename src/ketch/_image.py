@@ -60,6 +60,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         self._mounted = _mounted        # a copy=False add_local_* step has been added
         self._shell = _shell            # what runs later run_commands (shell()); () is sh
         self._held = ("", "")           # (server id, image id): built already, no steps
+        self._held_name = ""            # Image.from_name's: looked up when first built
         self._built: dict[tuple[str, str], str] = {}  # (server, steps digest) → image id
 
     @classmethod
@@ -82,10 +83,11 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
             raise InvalidError(f"image.{kind}() on Image.from_scratch(): it has no shell or "
                                "Python to run it; add files with add_local_file/add_local_dir "
                                "(copy=True), or start from debian_slim or from_registry")
-        if self._held[1]:
+        if self._held[1] or self._held_name:
             raise NotImplementedError(f"image.{kind}() on an image the server already holds "
-                                      "(a sandbox's snapshot, Image.from_id) is not in ketch "
-                                      "yet: add the step to the image's definition instead")
+                                      "(a sandbox's snapshot, Image.from_id or from_name) is "
+                                      "not in ketch yet: add the step to the image's "
+                                      "definition instead")
         if self._mounted and kind in _BUILD_KINDS:
             raise InvalidError(
                 f"image.{kind}() comes after an add_local_*(copy=False) step. Files added "
@@ -285,7 +287,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         """Sets the shell that later run_commands (and Dockerfile RUN/CMD lines in shell
         form) run in, e.g. ["/bin/bash", "-c"]; the default is sh."""
         shell = tuple(argv("shell", shell_commands))
-        return self._extend("shell") if self._held[1] else Image(self._steps, self._mounted,
+        return self._extend("shell") if self._held[1] or self._held_name else Image(self._steps, self._mounted,
                                                                  shell, self._resolve)
 
     def pipe(self, func: Callable, *args, **kwargs) -> "Image":
@@ -401,6 +403,9 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         return self._held[1] or next(iter(self._built.values()), None)
 
     async def _build(self, client: Client, force: bool = False) -> str:
+        if self._held_name and not self._held[1]:
+            named = await client.request(image_from_name=pb.ImageFromName(name=self._held_name))
+            self._held = (client.hello.server_id, named.image_named.image_id)
         if self._held[1]:
             if client.hello.server_id != self._held[0]:
                 raise InvalidError(f"image {self._held[1]} is held by another ketch server")
@@ -452,13 +457,17 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         conn = await Client.get()
         await conn.request(image_publish=pb.ImagePublish(name=name, image_id=self.object_id))
 
-    @_sync.twin_classmethod
-    async def from_name(cls, name: str, *, environment_name=None, client=None) -> "Image":
-        """The image this workspace published as NAME[:TAG] (image.publish)."""
+    @classmethod
+    def from_name(cls, name: str, *, environment_name=None, client=None) -> "Image":
+        """The image this workspace published as NAME[:TAG] (image.publish), looked up
+        when it is first built or used, as on Modal (so an app can name one not yet
+        published when it is imported)."""
         refuse_client("Image.from_name", client)
-        conn = await Client.get()
-        named = (await conn.request(image_from_name=pb.ImageFromName(name=name))).image_named
-        return cls._held_image(conn.hello.server_id, named.image_id)
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidError(f"Image.from_name({name!r}): give the name image.publish had")
+        image = cls()
+        image._held_name = name
+        return image
 
     @_sync.twin
     async def hydrate(self, client=None) -> "Image":
