@@ -5,6 +5,7 @@ group, and it sees its window size); the supervisor reads and writes the parent 
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import os
 import pty
@@ -29,7 +30,7 @@ class Terminal:
     async def reader(self) -> asyncio.StreamReader:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=1024 * 1024)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+        await loop.connect_read_pipe(lambda: _TerminalProtocol(reader),
                                      os.fdopen(os.dup(self.parent), "rb", 0))
         self._writer, _ = await loop.connect_write_pipe(
             asyncio.Protocol, os.fdopen(os.dup(self.parent), "wb", 0))
@@ -49,3 +50,14 @@ class Terminal:
             os.close(self.parent)
         except OSError:
             pass
+
+
+class _TerminalProtocol(asyncio.StreamReaderProtocol):
+    """A terminal whose last writer closed reads as EIO: that is its end, after what it
+    wrote. (Passed on as an error, the reader would raise before handing over the bytes it
+    still holds, and a short command's output was lost.)"""
+
+    def connection_lost(self, exc):
+        if isinstance(exc, OSError) and exc.errno == errno.EIO:
+            exc = None
+        super().connection_lost(exc)
