@@ -459,6 +459,12 @@ def test_logs_keep_the_entrypoints_output(app, server):
         list(sb.logs.tail(source="stdin"))
     cli = server.ketch("container", "logs", sb.object_id)
     assert "out 2" in cli.stdout and "oops" in cli.stdout + cli.stderr, cli.stderr
+    quiet = ketch.Sandbox.create(app=app)   # running, nothing said yet: no lines, no error
+    try:
+        cli = server.ketch("container", "logs", quiet.object_id)
+        assert cli.returncode == 0, cli.stderr
+    finally:
+        quiet.terminate()
 
 
 async def _collect(agen):

@@ -147,6 +147,8 @@ def log_subscribe(svc: Services, req: Request, msg: pb.LogSubscribe):
         # `ketch container logs ID`: the container names its app (checked below to be
         # of this workspace, like any app).
         app_id = svc.logs.app_of_container(msg.container_id) or ""
+        if not app_id and svc.sandboxes.is_sandbox(msg.container_id):  # nothing said yet
+            app_id = svc.sandboxes.get(req.workspace, msg.container_id).app_id
         if not app_id:
             raise LookupError(f"no logs of container {msg.container_id} on this server "
                               "(`ketch container list` shows running ones)")
