@@ -71,7 +71,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         return image
 
     def __repr__(self):
-        kinds = " → ".join(s.kind for s in self._steps)
+        kinds = " → ".join(s.kind for s in self._steps) or self._held[1] or self._held_name
         return f"<ketch.Image {kinds}>"
 
     def _extend(self, kind: str, args: Sequence[str] = (), *, options: dict | None = None,
