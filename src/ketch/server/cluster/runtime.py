@@ -6,8 +6,10 @@ so the functions service does not know a cluster is there."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 
 from ..runtime import ContainerExit, ContainerLaunch, OnExit, OnLine, make_runtime
@@ -18,6 +20,7 @@ log = logging.getLogger("ketch.server")
 # An agent answers an events call within its poll (5 s); one silent for this long is taken
 # as lost (a hung agent: a dead node, Ray itself declares within ~15 s).
 AGENT_SILENT_S = 30.0
+KILLED_RECENTLY_S = 60.0   # a container killed this long before its node was lost went with it
 
 
 @dataclass
@@ -38,6 +41,9 @@ class ClusterRuntime:
         self.server_address = ""            # as remote containers reach it, once joined
         self.root = None   # each container's scratch lives on its node, not under the server
         self._watch: dict[str, tuple[str, OnLine, OnExit]] = {}
+        # Containers killed by a signal lately, by node: a dying node's agent may report its
+        # containers' deaths before the node is seen lost, and their logs should say why.
+        self._killed: collections.deque = collections.deque(maxlen=256)
         self.on_node_lost = lambda node: None
 
     def container_address(self, tcp_address: str) -> str:
@@ -99,7 +105,9 @@ class ClusterRuntime:
         if event["kind"] == "line":
             on_line(event["source"], event["text"])
         elif event["kind"] == "exit":
-            del self._watch[event["container_id"]]
+            node_id, _, _ = self._watch.pop(event["container_id"])
+            if event["signal"]:
+                self._killed.append((time.monotonic(), node_id, on_line))
             on_exit(ContainerExit(returncode=event["returncode"], signal=event["signal"],
                                   oom_killed=event["oom_killed"],
                                   memory_limit_mib=event["memory_limit_mib"]))
@@ -117,6 +125,9 @@ class ClusterRuntime:
             return
         node.state, node.lost_because = "dead", why
         log.warning("%s was lost: %s", node.describe(), why)
+        for at, node_id, on_line in self._killed:
+            if node_id == node.node_id and time.monotonic() - at < KILLED_RECENTLY_S:
+                on_line("system", f"its {node.describe()} was lost: {why}")
         for cid, (node_id, _, on_exit) in list(self._watch.items()):
             if node_id == node.node_id:
                 del self._watch[cid]
