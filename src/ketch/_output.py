@@ -104,11 +104,13 @@ class LogPrinter:
             return   # an interactive app's: its terminal showed them as written
         console = _progress_display.console() or \
             (self.out if line.source == "stdout" else self.err)
-        if _timestamps:
-            stamp = datetime.datetime.fromtimestamp(line.ts).isoformat(" ", "milliseconds")
-            console.print(f"{stamp} ", end="", markup=False, style="dim")
-        console.print(f"{prefix} ", end="", markup=False, style="dim")  # [square b050]: text
-        console.print(line.text, markup=False, highlight=False)
+        from rich.text import Text   # loaded with the consoles (see __init__)
+        # One print, so that nothing another thread prints lands inside the line.
+        stamp = datetime.datetime.fromtimestamp(line.ts).isoformat(" ", "milliseconds") \
+            if _timestamps else ""
+        console.print(Text.assemble(*([(f"{stamp} ", "dim")] if stamp else []),
+                                    (f"{prefix} ", "dim"), line.text),  # [square b050] text
+                      highlight=False)
 
     def _progress(self, line: pb.LogLine):
         text = line.text
