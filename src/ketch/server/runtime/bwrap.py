@@ -18,8 +18,7 @@ loopback. It reaches the server on a Unix socket bound in at SERVER_SOCKET, and 
 endpoints listen in WEB_DIR, its own directory of the host's <data>/run, where only the
 gateway reaches them. Image build steps share the host's network (pip needs it).
 
-A function container without an image is forked from a warm zygote instead of exec'd
-(`zygote`, `forked`): the same Sandbox, its bubblewrap arguments interpreted there.
+A container is forked from a warm zygote where it can be (`zygote`, `forked`), else exec'd.
 """
 
 from __future__ import annotations
@@ -323,6 +322,7 @@ class BwrapRuntime:
                                      "--runtime process (no isolation) instead")
         self.cgroup_group = cgroups.server_group(data_dir)
         cgroups.remove_stale(self.cgroup_group)  # containers that died while it was down
+        self.favoring_moves = cgroups.favor_moves()  # held: see favor_moves
         self.root = Path(data_dir) / "containers"
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
