@@ -206,7 +206,7 @@ def favor_moves() -> int | None:
     processes between cgroups ("favordynmods"). Without it, the first move into a cgroup
     after a quiet while waits for an RCU grace period (8-20 ms measured) on every
     container's start path; with it, a move takes ~0.6 ms, and every fork and exit on the
-    machine pays a memory barrier more (the kernel's documented trade-off).
+    machine pays two memory barriers more (the kernel's documented trade-off).
 
     The lock is global, and cgroup v1 takes the option on any hierarchy: this mounts a
     named one with no controllers *detached* (attached nowhere: nothing in the mount
