@@ -240,6 +240,11 @@ def favor_moves() -> int | None:
     return mnt
 
 
+def favoring() -> bool:
+    """Whether `favor_moves` worked: a move into a cgroup then waits for no grace period."""
+    return _favoring
+
+
 def warm_moves():
     """Moves this process into the cgroup it is in already, which changes nothing but
     starts the RCU grace period that the kernel's first move into a cgroup after a quiet

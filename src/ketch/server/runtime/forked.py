@@ -203,11 +203,15 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
         for fd in mounts:
             os.close(fd)
     loop = asyncio.get_running_loop()
-    started = (lambda pid: loop.call_soon_threadsafe(box.netstack.started, pid)) \
-        if box.netstack else (lambda pid: None)
+    net_started = box.netstack.started if box.netstack else (lambda pid: None)
+    procs = box.cgroup.procs_files if box.cgroup else []
     try:
-        pid = await asyncio.to_thread(_place_init, cred, started,
-                                      box.cgroup.procs_files if box.cgroup else [])
+        if cgroups.favoring():
+            pid = await _place_on_loop(cred, net_started, procs)
+        else:
+            pid = await asyncio.to_thread(
+                _place_init, cred, lambda pid: loop.call_soon_threadsafe(net_started, pid),
+                procs)
     finally:
         cred.close()
     if not pid and box.netstack:
@@ -215,9 +219,26 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
     return _started(ForkedProcess(pid, pid, status, None), keep, out, err, on_line)
 
 
+async def _place_on_loop(cred: socket.socket, started, procs_files: list[str]) -> int:
+    """`_place_init` on the loop once the init's word is there. Where moves take well
+    under a millisecond (`cgroups.favoring`), a thread costs more than the moves: after
+    each of its syscalls it waits for the loop's thread to hand back the GIL (the go came
+    10-13 ms later at load 2)."""
+    loop = asyncio.get_running_loop()
+    said = loop.create_future()
+    loop.add_reader(cred.fileno(), lambda: said.done() or said.set_result(None))
+    try:
+        await asyncio.wait_for(said, _INIT_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        return 0
+    finally:
+        loop.remove_reader(cred.fileno())
+    return _place_init(cred, started, procs_files)
+
+
 def _place_init(cred: socket.socket, started, procs_files: list[str]) -> int:
-    """In one thread, with no hop through the loop between the init's word and the go
-    (each hop waits for a CPU on a busy machine): the host pid of the container's init,
+    """In one thread or on the loop (`_place_on_loop`), with no hop between the init's
+    word and the go (each hop waits for a CPU on a busy machine): the host pid of the container's init,
     from the credentials the kernel attached to its message; slirp4netns started for it
     (`started`, on the loop) while keeper and init move into the container's cgroup (its
     keeper too: the zygote's cgroup, killed when the zygote goes, holds none of a running
