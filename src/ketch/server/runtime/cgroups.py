@@ -249,10 +249,8 @@ def warm_moves():
     """Moves this process into the cgroup it is in already, which changes nothing but
     starts the RCU grace period that the kernel's first move into a cgroup after a quiet
     while waits for (its threadgroup lock's switch to writer mode: 10-20 ms): a
-    container's move that follows within that while finds it passed. Best effort; nothing
-    to do once `favor_moves` worked."""
-    if _favoring:
-        return
+    container's move that follows within that while finds it passed. Best effort; not
+    needed once `favor_moves` worked."""
     ver = version()
     try:
         with open("/proc/self/cgroup") as f:

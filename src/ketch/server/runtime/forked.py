@@ -72,7 +72,8 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
     is gone (nothing was started)."""
     # The grace period its cgroup move waits for, started now that its cgroup exists (the
     # warming write holds the cgroup lock through it: before, it would delay the mkdir).
-    asyncio.get_running_loop().run_in_executor(None, cgroups.warm_moves)
+    if not cgroups.favoring():
+        asyncio.get_running_loop().run_in_executor(None, cgroups.warm_moves)
     if zygote.userns is not None:
         return await _spawn_in_userns(zygote, box, on_line, entry)
     box.scratch.mkdir(parents=True, exist_ok=True)
