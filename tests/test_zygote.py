@@ -73,10 +73,11 @@ def test_a_forked_container_holds_only_its_own(srv):
 
 
 def test_the_shared_parts_of_the_view_are_read_only_and_scratch_is_each_containers(srv):
-    """A forked container's /usr and /etc come from its zygote's view at once: they stay
-    read-only, and the tmpfs under /etc, like /tmp and the root's own directories, is
-    each container's own."""
-    paths = ["/usr/probe", "/etc/probe", "/etc/ssh/probe", "/tmp/probe", "/opt/ketch/probe"]
+    """A forked container's /usr, /etc and the runtime's packages come from its zygote's
+    view at once: they stay read-only, and the tmpfs under /etc, like /tmp and the root's
+    own directories, is each container's own."""
+    paths = ["/usr/probe", "/etc/probe", "/opt/ketch/site/probe", "/etc/ssh/probe",
+             "/tmp/probe", "/opt/ketch/probe"]
     run = f"""
         import json
         from apps import forked
@@ -85,9 +86,9 @@ def test_the_shared_parts_of_the_view_are_read_only_and_scratch_is_each_containe
     """
     first, second = run_client(srv, run), run_client(srv, run)
     assert srv.log().count("forked from zygote") >= 2
-    for path in paths[:2]:
+    for path in paths[:3]:
         assert first[path][0] == "Read-only file system", (path, first[path])
-    for path in paths[2:]:
+    for path in paths[3:]:
         assert first[path] == ["written", False], (path, first[path])
         assert second[path] == ["written", False], (path, second[path])  # not the first's
 
