@@ -54,6 +54,7 @@ MAX_FDS = 64
 LAYERS = "/.ketch/layers"
 BOX = "/.ketch/box"
 _READY_FD = 3  # where the runtime finds the network's ready pipe
+INIT_WORD_MAX = 512  # bytes of an image init's word to the server (forked._place_init reads it)
 SPARE_AFTER_S = 0.04  # a spare keeper is made this long after the last request
 # What a forked container runs (the request's "entry"): a function's runtime, or a
 # sandbox's supervisor (which the runtime imports anyway: nothing more to warm).
@@ -284,21 +285,26 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
 
 
 def _enter_box(req: dict, fds: list[int]) -> socket.socket:
-    """In an image's zygote: tells the server this process's host pid (SCM_CREDENTIALS:
-    the kernel says it, in the server's pid namespace), for the server to move it into the
-    container's cgroup while it mounts the scratch space and the binds the server made
-    (descriptors: nothing of the host's is reachable by path here); → the socket the
-    server says "go" on once it is there (`_init` waits for it before the pivot: nothing
-    of the container's runs before)."""
+    """In an image's zygote: mounts the scratch space and the binds the server made
+    (descriptors: nothing of the host's is reachable by path here), then tells the server
+    this process's host pid (SCM_CREDENTIALS: the kernel says it, in the server's pid
+    namespace), for the server to move it into the container's cgroup while it builds its
+    root; → the socket the server says "go" on once it is there (`_init` waits for it
+    before the pivot: nothing of the container's runs before). A mount that fails is said
+    instead ("fail ..."): the server then starts the container by exec."""
     cred = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fds[3])
+    try:
+        namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
+        namespaces.mount("tmpfs", BOX, "tmpfs", namespaces.MS_NOSUID | namespaces.MS_NODEV,
+                         "mode=0755")
+        namespaces.attach(fds[4], f"{BOX}/s")
+        for i, is_dir in enumerate(req["binds"]):
+            namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
+    except OSError as exc:
+        cred.send(f"fail {exc}".encode()[:INIT_WORD_MAX])
+        raise
     ids = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
     cred.sendmsg([b"init"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, ids)])
-    namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
-    namespaces.mount("tmpfs", BOX, "tmpfs", namespaces.MS_NOSUID | namespaces.MS_NODEV,
-                     "mode=0755")
-    namespaces.attach(fds[4], f"{BOX}/s")
-    for i, is_dir in enumerate(req["binds"]):
-        namespaces.attach(fds[5 + i], f"{BOX}/b{i}", is_dir)
     return cred
 
 

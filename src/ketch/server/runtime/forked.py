@@ -11,7 +11,7 @@ import socket
 
 from . import cgroups, usernet, userns
 from ..._runtime import namespaces
-from ..._runtime.zygote import BOX
+from ..._runtime.zygote import BOX, INIT_WORD_MAX
 from .base import OnLine
 from .process import _LINE_LIMIT, _pump
 from .zygote import Zygote
@@ -69,7 +69,8 @@ async def spawn_forked(zygote: Zygote, box, overlay: str, on_line: OnLine,
                        entry: str = "container") -> tuple[ForkedProcess, list]:
     """Starts the sandbox as a fork of the zygote, running `entry` (zygote.entry_of);
     returns the process and the tasks pumping its output. Raises OSError when the zygote
-    is gone (nothing was started)."""
+    is gone, or when an image zygote's init could not mount what it was given (nothing of
+    the container's ran: the caller starts it by exec)."""
     # The grace period its cgroup move waits for, started now that its cgroup exists (the
     # warming write holds the cgroup lock through it: before, it would delay the mkdir).
     if not cgroups.favoring():
@@ -213,6 +214,12 @@ async def _spawn_in_userns(zygote: Zygote, box, on_line: OnLine, entry: str = "c
             pid = await asyncio.to_thread(
                 _place_init, cred, lambda pid: loop.call_soon_threadsafe(net_started, pid),
                 procs)
+    except OSError:   # its init could not mount what the server gave it: nothing ran
+        _LIVE.pop(id(keep), None)
+        zygote.release()
+        if box.netstack:
+            box.netstack.abandon()
+        raise
     finally:
         cred.close()
     if not pid and box.netstack:
@@ -245,12 +252,15 @@ def _place_init(cred: socket.socket, started, procs_files: list[str]) -> int:
     keeper too: the zygote's cgroup, killed when the zygote goes, holds none of a running
     container's processes; in cgroup v1 the first move waits for an RCU grace period, the
     init mounting its root meanwhile); then the go. → the pid; 0 when the init ended
-    before it said who it is (its stderr and status say why)."""
+    before it said who it is (its stderr and status say why). Raises OSError when the
+    init says it could not mount its binds (nothing of the container's ran)."""
     cred.settimeout(_INIT_TIMEOUT_S)
     try:
-        msg, ancdata, _, _ = cred.recvmsg(16, socket.CMSG_SPACE(12))
+        msg, ancdata, _, _ = cred.recvmsg(INIT_WORD_MAX, socket.CMSG_SPACE(12))
     except OSError:
         return 0
+    if msg.startswith(b"fail "):
+        raise OSError(f"its init could not be set up: {msg[5:].decode(errors='replace')}")
     pid = next((int.from_bytes(data[:4], "little", signed=True)
                 for level, kind, data in ancdata
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), 0)
