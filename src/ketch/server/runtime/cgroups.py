@@ -214,7 +214,9 @@ def favor_moves() -> int | None:
     kernel undoes the mode when that hierarchy goes, it lasts as long as the returned
     descriptor (hold it for the server's life); kernel 6.18 keeps it until reboot.
     None: not done (cgroup v2, where it is the operator's `favordynmods` remount of the
-    unified hierarchy; not root; a kernel before 6.0; KETCH_FAVOR_CGROUP_MOVES=0)."""
+    unified hierarchy or the `cgroup_favordynmods=true` boot option; not root;
+    KETCH_FAVOR_CGROUP_MOVES=0; a kernel before 6.0, which has no such option and needs
+    none: its lock is always in that mode)."""
     global _favoring
     if version() != 1 or os.environ.get("KETCH_FAVOR_CGROUP_MOVES", "1") == "0":
         return None
