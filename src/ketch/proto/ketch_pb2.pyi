@@ -742,16 +742,18 @@ class ContainerSpec(_message.Message):
     def __init__(self, container_id: _Optional[str] = ..., function_id: _Optional[str] = ..., app_id: _Optional[str] = ..., spec: _Optional[_Union[FunctionSpec, _Mapping]] = ..., class_params: _Optional[bytes] = ..., interactive: _Optional[bool] = ...) -> None: ...
 
 class ContainerReady(_message.Message):
-    __slots__ = ("ok", "data", "message", "traceback")
+    __slots__ = ("ok", "data", "message", "traceback", "failed_while")
     OK_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    FAILED_WHILE_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     data: bytes
     message: str
     traceback: str
-    def __init__(self, ok: _Optional[bool] = ..., data: _Optional[bytes] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ...) -> None: ...
+    failed_while: str
+    def __init__(self, ok: _Optional[bool] = ..., data: _Optional[bytes] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., failed_while: _Optional[str] = ...) -> None: ...
 
 class CancelInputs(_message.Message):
     __slots__ = ("input_ids",)
