@@ -930,7 +930,7 @@ class ServerShutdown(_message.Message):
     def __init__(self) -> None: ...
 
 class ImageStep(_message.Message):
-    __slots__ = ("kind", "args", "options", "pickled", "content_hash", "env")
+    __slots__ = ("kind", "args", "options", "pickled", "content_hash", "env", "origin")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -951,13 +951,15 @@ class ImageStep(_message.Message):
     PICKLED_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
     kind: str
     args: _containers.RepeatedScalarFieldContainer[str]
     options: _containers.ScalarMap[str, str]
     pickled: bytes
     content_hash: str
     env: _containers.ScalarMap[str, str]
-    def __init__(self, kind: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., options: _Optional[_Mapping[str, str]] = ..., pickled: _Optional[bytes] = ..., content_hash: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    origin: str
+    def __init__(self, kind: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., options: _Optional[_Mapping[str, str]] = ..., pickled: _Optional[bytes] = ..., content_hash: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., origin: _Optional[str] = ...) -> None: ...
 
 class ImageDef(_message.Message):
     __slots__ = ("steps",)
