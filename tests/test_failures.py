@@ -105,6 +105,8 @@ def test_import_error_in_container_fails_inputs(server, tmp_path, monkeypatch):
     assert "stopped: it failed while importing module breaks_in_container (ImportError: " \
         "only works on my laptop)" in " ".join(logs.split()), logs
     assert "SIGKILL" not in logs, logs
+    # The traceback is the user's frames, without the runtime's or importlib's.
+    assert "breaks_in_container.py" in logs and "importlib" not in logs, logs
     assert said in " ".join(logs.split()), logs
 
 

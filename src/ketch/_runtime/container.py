@@ -81,11 +81,11 @@ class ContainerRuntime:
             ready = pb.Frame(container_ready=pb.ContainerReady(ok=True)) if web is None else \
                 pb.Frame(web_ready=await web.start())
         except BaseException as exc:
+            data, message, tb = serialize_exception(exc)   # tb: less ketch's frames
             # Printed first: the server kills the container once the frame arrives, and the
             # traceback must be in its output pipe by then to reach the app's log.
-            traceback.print_exc()
+            sys.stderr.write(tb)
             sys.stderr.flush()
-            data, message, tb = serialize_exception(exc)
             self.conn.send(pb.Frame(container_ready=pb.ContainerReady(
                 ok=False, data=data, message=message, traceback=tb,
                 failed_while=self.code.doing)))
