@@ -21,8 +21,17 @@ from .._client import Client
 from .._traceback import without_internal
 from ..proto import ketch_pb2 as pb
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped into a file, `grep` or a script, rich would fold tables and lines at 80 columns,
+# breaking ids and dates over lines; a terminal's width, or COLUMNS, still decides.
+PIPED_WIDTH = 200
+
+
+def _width(stream) -> int | None:
+    return None if os.environ.get("COLUMNS") or stream.isatty() else PIPED_WIDTH
+
+
+console = Console(highlight=False, width=_width(sys.stdout))
+err_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
 def fail(message: str, code: int = 1):
