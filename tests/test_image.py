@@ -578,8 +578,8 @@ def test_image_list_and_rm(bwrap_server):
     assert mine and mine[0]["layers"] == 2 and mine[0]["last_step"].startswith("run_commands")
     table = bwrap_server.ketch("image", "list").stdout
     assert image_id in table
-    removed = bwrap_server.ketch("image", "rm", image_id)
-    assert removed.returncode == 0 and f"removed {image_id}" in removed.stdout
+    removed = bwrap_server.ketch("image", "rm", image_id, "--json")
+    assert removed.returncode == 0 and json.loads(removed.stdout) == {"removed": [image_id]}
     listed = json.loads(bwrap_server.ketch("image", "list", "--json").stdout)
     assert image_id not in [i["image_id"] for i in listed["images"]]
     # The shared Debian base stays for the other images; this image's own layer is gone.
