@@ -59,7 +59,7 @@ def test_container_exec_without_a_terminal(server, sandbox):
                        "echo out; echo err >&2; exit 3")
     assert (out.stdout, out.stderr, out.returncode) == ("out\n", "err\n", 3)
     refused = server.ketch("container", "exec", "ta-123", "--", "true")
-    assert refused.returncode != 0 and "no sandbox with id 'ta-123'" in refused.stderr
+    assert refused.returncode != 0 and "no running container ta-123" in refused.stderr
 
 
 def test_container_exec_into_a_functions_container(server, tmp_path):
