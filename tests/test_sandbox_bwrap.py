@@ -471,6 +471,19 @@ def test_shell_with_an_image(srv):
                          "echo debian-shell; exit 4\n", env=srv.env, capture_output=True,
                          text=True, timeout=300)
     assert out.stdout == "debian-shell\n" and out.returncode == 4, out.stderr
+    # --image also takes an image id and a name the workspace published (the image is
+    # debian_slim's cached layer: no build).
+    published = client(srv, """
+    image = ketch.Image.debian_slim()
+    image.hydrate()
+    image.publish("shell-test/debian")
+    print(json.dumps(image.object_id))
+    """)
+    for ref in (published, "shell-test/debian"):
+        out = subprocess.run([sys.executable, "-m", "ketch.cli", "shell", "--image", ref,
+                              "--cmd", "cat /etc/debian_version"], env=srv.env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and out.stdout.startswith("12."), (ref, out.stderr)
 
 
 def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):
