@@ -40,7 +40,8 @@ def shell(ref: str | None, image_ref: str | None, cmd: str, pty: bool | None):
     ketch shell --image debian_slim       a bare image
     ketch shell --image team/tool:v2      an image published as team/tool:v2
     ketch shell --image python:3.11-slim --cmd "python3 -V"
-    The exit code of the command is this command's; Ctrl-C goes to the shell.
+    The exit code of the command is this command's; Ctrl-C goes to the shell. The
+    sandboxes belong to the app ketch-shell, made on first use (`ketch app list`).
     """
     if bool(ref) == bool(image_ref):
         fail("give either FILE::FUNCTION or --image REF (not both)")
