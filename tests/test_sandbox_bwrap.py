@@ -484,6 +484,11 @@ def test_shell_with_an_image(srv):
                               "--cmd", "cat /etc/debian_version"], env=srv.env,
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and out.stdout.startswith("12."), (ref, out.stderr)
+    other_tag = subprocess.run([sys.executable, "-m", "ketch.cli", "shell", "--image",
+                                "shell-test/debian:v9", "--cmd", "true"], env=srv.env,
+                               capture_output=True, text=True, timeout=120)
+    assert other_tag.returncode == 1, other_tag.stderr
+    assert "published: shell-test/debian:latest" in other_tag.stderr, other_tag.stderr
 
 
 def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):

@@ -59,8 +59,9 @@ def shell(ref: str | None, image_ref: str | None, cmd: str, pty: bool | None):
                 if not pulled:
                     raise
                 fail(f"--image {image_ref}: it is neither an image id nor a name this "
-                     "workspace published (`ketch image list` shows both), and as a registry "
-                     f"reference it could not be pulled: {exc}")
+                     "workspace published (`ketch image list` shows both"
+                     f"{_names_like(image_ref)}), and as a registry reference it could not be "
+                     f"pulled: {exc}")
     else:
         with _status():
             sb = _function_sandbox(ref)
@@ -90,6 +91,18 @@ def _image(ref: str) -> tuple[Image, bool]:
     except InvalidError as exc:
         fail(f"--image {ref!r}: not an image id, a published name or a registry reference "
              f"({exc})")
+
+
+def _names_like(ref: str) -> str:
+    """The published names of the same repository (another tag), for a ref not found."""
+    async def names():
+        c = await Client.get()
+        reply = (await c.request(image_list=pb.ImageList())).image_list_reply
+        return sorted(n for i in reply.images for n in i.names)
+
+    repo = ref.split(":", 1)[0]
+    like = [n for n in _sync.run(names()) if n.split(":", 1)[0] == repo]
+    return f"; published: {', '.join(like)}" if like else ""
 
 
 def _status():
