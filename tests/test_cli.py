@@ -133,8 +133,18 @@ def test_server_status_and_stop(fresh_server):
     status = json.loads(fresh_server.ketch("server", "status", "--json").stdout)
     assert status["running"] is True and status["address"] == fresh_server.address
     assert status["runtime"] == "process"
-    out = fresh_server.ketch("server", "stop")
-    assert out.returncode == 0 and "stopped" in out.stdout
+    # Registered before ketch is imported, this exit hook runs after ketch's: by then the
+    # CLI's event loop thread has ended, so no thread runs while Python finalizes (one
+    # that did made `ketch server stop` segfault once).
+    out = subprocess.run([sys.executable, "-c", (
+        "import atexit, sys, threading\n"
+        "atexit.register(lambda: print('threads at exit:', [t.name for t in "
+        "threading.enumerate() if t is not threading.main_thread()]))\n"
+        "from ketch.cli import main\n"
+        "sys.argv = ['ketch', 'server', 'stop']\n"
+        "main()\n")], env=fresh_server.env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "stopped" in out.stdout, out.stderr
+    assert "threads at exit: []" in out.stdout, out.stdout
     fresh_server.proc.wait(10)
     down = fresh_server.ketch("server", "status", "--json")
     assert down.returncode == 1 and json.loads(down.stdout)["running"] is False

@@ -119,8 +119,11 @@ def test_history_lists_each_deploy_and_rollback_redeploys_a_recorded_version(
             history[0]["current"]) == (3, 1, "release-1", True)
     assert history[0]["source_hash"] == history[2]["source_hash"]
 
-    again = fresh_server.ketch("app", "rollback", "rolling", "v2")
+    again = fresh_server.ketch("app", "rollback", "rolling", "v2", "--json")
     assert again.returncode == 0, again.stderr
+    rolled = json.loads(again.stdout)
+    assert rolled["app"] == "rolling" and rolled["version"] == 4, rolled
+    assert rolled["app_id"].startswith("ap-")
     assert _call(fresh_server, "version") == "v2"
 
     # The history is in the store: it outlives a restart, and so does the rolled-back app.

@@ -1,6 +1,7 @@
 """Failure paths: user exceptions, crashes, kills, timeouts, retries, bad input."""
 
 import threading
+import time
 import traceback
 
 import pytest
@@ -89,8 +90,24 @@ def test_import_error_in_container_fails_inputs(server, tmp_path, monkeypatch):
     import breaks_in_container
 
     with breaks_in_container.app.run():
-        with pytest.raises(ImportError, match="only works on my laptop"):
+        with pytest.raises(ImportError, match="only works on my laptop") as info:
             breaks_in_container.f.remote(1)
+        app_id = breaks_in_container.app.app_id
+    # It says the module did not import, not only the traceback (which read like a crash),
+    # and the container's end in the app log is that, not the SIGKILL that ketch sent it.
+    said = "while importing module breaks_in_container in the function's container"
+    assert any(said in note for note in info.value.__notes__)
+    deadline = time.monotonic() + 10
+    while "stopped: it failed while importing" not in (logs := "".join(
+            (r := server.ketch("app", "logs", app_id)).stdout + r.stderr)) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "stopped: it failed while importing module breaks_in_container (ImportError: " \
+        "only works on my laptop)" in " ".join(logs.split()), logs
+    assert "SIGKILL" not in logs, logs
+    # The traceback is the user's frames, without the runtime's or importlib's.
+    assert "breaks_in_container.py" in logs and "importlib" not in logs, logs
+    assert said in " ".join(logs.split()), logs
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -360,6 +360,9 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
         ENTRYPOINT ["tool"]
         CMD ["default-arg"]
         """))
+    # A RUN that fails names its Dockerfile, line and instruction, not only the step.
+    (tmp_path / "Broken.dockerfile").write_text(
+        "ARG BASE\nFROM ${BASE}\n# fails below\nRUN echo half-way && exit 4\n")
     out = run_client(bwrap_server, f"""
         import json, os, warnings, ketch
         with warnings.catch_warnings(record=True) as caught:
@@ -407,6 +410,9 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
             image.publish("ketch-test/tool")   # :latest
             out["sandboxes"] = [sandbox_says(), sandbox_says("a", "b"),
                                 sandbox_says(image=ketch.Image.from_name("ketch-test/tool"))]
+        broken = ketch.Image.from_dockerfile({str(tmp_path / "Broken.dockerfile")!r},
+                                             build_args={{"BASE": "{ref}"}})
+        out["broken"] = error_of(broken.hydrate).splitlines()[0]
         out["from_id"] = ketch.Image.from_id(image.object_id).object_id == image.object_id
         out["errors"] = [error_of(ketch.Image.from_name("ketch-test/tool:v2").hydrate),
                          error_of(ketch.Image.from_id, "im-nosuchimage")]
@@ -414,6 +420,10 @@ def test_dockerfile_builds_as_steps_and_sandboxes_run_its_entrypoint(bwrap_serve
         print(json.dumps(out))
     """)
     scratch_id = out.pop("scratch_id")
+    assert out.pop("broken") == (
+        "ExecutionError: image build failed at step 2/2 (run_commands echo half-way && exit 4), "
+        f"from {tmp_path / 'Broken.dockerfile'} line 4: RUN echo half-way && exit 4: exited "
+        "with code 4"), out
     assert out.pop("errors") == [
         "NotFoundError: Image.from_name('ketch-test/tool:v2'): this workspace has published "
         "no image of that name (image.publish(name) names one)",
@@ -568,8 +578,8 @@ def test_image_list_and_rm(bwrap_server):
     assert mine and mine[0]["layers"] == 2 and mine[0]["last_step"].startswith("run_commands")
     table = bwrap_server.ketch("image", "list").stdout
     assert image_id in table
-    removed = bwrap_server.ketch("image", "rm", image_id)
-    assert removed.returncode == 0 and f"removed {image_id}" in removed.stdout
+    removed = bwrap_server.ketch("image", "rm", image_id, "--json")
+    assert removed.returncode == 0 and json.loads(removed.stdout) == {"removed": [image_id]}
     listed = json.loads(bwrap_server.ketch("image", "list", "--json").stdout)
     assert image_id not in [i["image_id"] for i in listed["images"]]
     # The shared Debian base stays for the other images; this image's own layer is gone.

@@ -192,6 +192,8 @@ def test_queue_persists_across_restart_and_cli(fresh_server):
     fresh_server.start()
     assert k("queue", "len", "jobs").stdout.strip() == "3"
     assert k("queue", "len", "jobs", "--total").stdout.strip() == "4"
+    assert json.loads(k("queue", "len", "jobs", "--json").stdout) == {
+        "queue": "jobs", "partition": None, "len": 3}
     assert json.loads(k("queue", "peek", "jobs", "2", "--json").stdout) == ["a", "b"]
     assert "'x'" in k("queue", "peek", "jobs", "-p", "p1").stdout
     listing = json.loads(k("queue", "list", "--json").stdout)

@@ -327,6 +327,13 @@ def test_tunnel_into_the_sandboxs_own_network(srv, system):
     assert out["host_port"] != "inside"
 
 
+# cap_net_raw+ep as a v2 security.capability (VFS_CAP_REVISION_2 | effective, permitted
+# bit 13); written in a user namespace, the kernel stores it as v3 naming that
+# namespace's root by its host id.
+CAP_NET_RAW_EP = ("import os, struct; os.setxattr({path!r}, 'security.capability', "
+                  "struct.pack('<5I', 0x02000001, 1 << 13, 0, 0, 0))")
+
+
 def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     out = client(srv, """
     sb = ketch.Sandbox.create(app=app, image=ketch.Image.debian_slim())
@@ -334,7 +341,11 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     # holds the owners as it sees them, and a directory it replaced stays replaced)
     sb.exec("bash", "-c", "mkdir -p /opt/tool && echo v1 > /opt/tool/version && "
             "chown 1000:1001 /opt/tool/version && rm /etc/debian_version && "
-            "rm -r /etc/apt && mkdir /etc/apt && echo mine > /etc/apt/mine").wait()
+            "rm -r /etc/apt && mkdir /etc/apt && echo mine > /etc/apt/mine && "
+            "cp /bin/true /opt/tool/capped").wait()
+    # A file capability set in it (cap_net_raw+ep, as `setcap` writes it: the image has no
+    # setcap) survives the snapshot's id shift, which a chown alone would clear.
+    sb.exec("python3", "-c", CAP_NET_RAW_EP.format(path="/opt/tool/capped")).wait()
     image = sb.snapshot_filesystem()
     sb.terminate()
     again = ketch.Sandbox.create(app=app, image=image)
@@ -342,6 +353,8 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
                    "ls /etc/apt; cat /opt/tool/version; ls /etc/debian_version 2>&1 | wc -l;"
                    " test -e /etc/debian_version && echo there || echo gone")
     seen = p.stdout.read().split()
+    caps = again.exec("python3", "-c", "import os; print(os.getxattr('/opt/tool/capped', "
+                      "'security.capability').hex())").stdout.read().strip()
     again.terminate()
     fn_app = ketch.App("snapshot-fn")
 
@@ -360,8 +373,10 @@ def test_snapshot_then_a_new_sandbox_and_a_function_from_it(srv):
     except NotImplementedError as exc:
         extend = "not in ketch yet" if "not in ketch yet" in str(exc) else str(exc)
     print(json.dumps({"seen": seen, "function": from_function, "extend": extend,
-                      "image": image.object_id}))
-    """)
+                      "image": image.object_id, "caps": caps}))
+    """.replace("CAP_NET_RAW_EP", repr(CAP_NET_RAW_EP)))
+    # v2, effective, permitted = bit 13 (CAP_NET_RAW): as the new sandbox's namespace reads it
+    assert out["caps"] == "0100000200200000" + "0" * 24, out["caps"]
     assert out["seen"][0] != "bwrap"   # forked
     assert out["seen"][1:5] == ["1000:1001", "0:0", "mine", "v1"]
     assert out["seen"][-1] == "gone"   # the whiteout held too
@@ -456,6 +471,24 @@ def test_shell_with_an_image(srv):
                          "echo debian-shell; exit 4\n", env=srv.env, capture_output=True,
                          text=True, timeout=300)
     assert out.stdout == "debian-shell\n" and out.returncode == 4, out.stderr
+    # --image also takes an image id and a name the workspace published (the image is
+    # debian_slim's cached layer: no build).
+    published = client(srv, """
+    image = ketch.Image.debian_slim()
+    image.hydrate()
+    image.publish("shell-test/debian")
+    print(json.dumps(image.object_id))
+    """)
+    for ref in (published, "shell-test/debian"):
+        out = subprocess.run([sys.executable, "-m", "ketch.cli", "shell", "--image", ref,
+                              "--cmd", "cat /etc/debian_version"], env=srv.env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and out.stdout.startswith("12."), (ref, out.stderr)
+    other_tag = subprocess.run([sys.executable, "-m", "ketch.cli", "shell", "--image",
+                                "shell-test/debian:v9", "--cmd", "true"], env=srv.env,
+                               capture_output=True, text=True, timeout=120)
+    assert other_tag.returncode == 1, other_tag.stderr
+    assert "published: shell-test/debian:latest" in other_tag.stderr, other_tag.stderr
 
 
 def test_snapshot_directory_then_mount_image_elsewhere(srv, tmp_path):

@@ -59,7 +59,7 @@ def test_container_exec_without_a_terminal(server, sandbox):
                        "echo out; echo err >&2; exit 3")
     assert (out.stdout, out.stderr, out.returncode) == ("out\n", "err\n", 3)
     refused = server.ketch("container", "exec", "ta-123", "--", "true")
-    assert refused.returncode != 0 and "no sandbox with id 'ta-123'" in refused.stderr
+    assert refused.returncode != 0 and "no running container ta-123" in refused.stderr
 
 
 def test_container_exec_into_a_functions_container(server, tmp_path):
@@ -104,7 +104,12 @@ def test_container_list_and_stop_show_and_end_sandboxes(server, sandbox):
 def test_shell_with_an_image_flag_and_a_command(server):
     out = server.ketch("shell", "--image", "python:3.11-slim", "--cmd", "true", timeout=120)
     # The process runtime cannot pull registry images; the error says why, with no hang.
-    assert out.returncode != 0 and "Error" in out.stderr
+    assert out.returncode != 0 and "could not be pulled" in out.stderr, out.stderr
+    # (test_sandbox_bwrap's test_shell_with_an_image runs one by id and by published name)
+    for ref, said in (("im-nosuchimage", "has no such image"),
+                      ("Not A Ref", "not an image id, a published name or a registry")):
+        out = server.ketch("shell", "--image", ref, "--cmd", "true")
+        assert out.returncode == 1 and said in out.stderr, out.stderr
 
 
 def test_shell_in_a_functions_environment(server, tmp_path):

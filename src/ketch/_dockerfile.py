@@ -22,6 +22,9 @@ _FLAG = re.compile(r"^--([a-z][a-z0-9-]*)(?:=(.*))?$")
 _VAR = re.compile(r"\\\$|\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
+ORIGIN_TEXT = 80   # of an instruction's text, in the build error of its step
+
+
 class DockerfileError(InvalidError):
     """A Dockerfile ketch cannot read, naming the line and the fix."""
 
@@ -36,6 +39,12 @@ class Instruction:
 
     def where(self, source: str) -> str:
         return f"{source} line {self.line} ({self.keyword})"
+
+    def origin(self, source: str) -> str:
+        """Where a step was written, as its build error names it."""
+        text = " ".join(self.rest.split())
+        return f"{source} line {self.line}: {self.keyword} " + (
+            text if len(text) <= ORIGIN_TEXT else text[:ORIGIN_TEXT - 3] + "...")
 
 
 def parse(text: str, source: str = "Dockerfile") -> list[Instruction]:

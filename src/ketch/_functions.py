@@ -21,7 +21,10 @@ from .exception import ConnectionError as KetchConnectionError
 from .exception import ExecutionError, InvalidError, NotFoundError
 from .proto import ketch_pb2 as pb
 
-GET_RECONNECTS = 5       # lost connections a FunctionCall.get() rides out
+# How long a FunctionCall.get() keeps asking a server that went away (a restart: a loaded
+# machine takes several seconds to bring one back), and how often.
+GET_RECONNECT_S = 30.0
+GET_RECONNECT_EVERY_S = 0.5
 
 
 class _Target:
@@ -447,7 +450,8 @@ class FunctionCall:
         if timeout is not None and timeout < 0:
             raise InvalidError("timeout must be >= 0 or None")
         deadline = None if timeout is None else time.monotonic() + timeout
-        for attempt in range(GET_RECONNECTS + 1):
+        gone_since = None   # when the server was first found gone
+        while True:
             remaining = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 client = await Client.get()  # reconnects after a lost connection
@@ -456,9 +460,11 @@ class FunctionCall:
                 break
             except KetchConnectionError:
                 # Spawned calls outlive a server restart: wait for it and ask again.
-                if attempt == GET_RECONNECTS:
+                gone_since = gone_since or time.monotonic()
+                if time.monotonic() - gone_since >= GET_RECONNECT_S or \
+                        (deadline is not None and time.monotonic() >= deadline):
                     raise
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(GET_RECONNECT_EVERY_S)
         outputs = reply.outputs.outputs
         if not outputs:
             raise NotFoundError(f"function call {self.object_id} has no output")

@@ -77,7 +77,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
     def _extend(self, kind: str, args: Sequence[str] = (), *, options: dict | None = None,
                 env: dict | None = None, pickled: bytes = b"", content_hash: str = "",
                 force_build: bool = False, mounted: bool = False, secrets: tuple = (),
-                source: "Image | None" = None) -> "Image":
+                source: "Image | None" = None, origin: str = "") -> "Image":
         if self._steps and self._steps[0].kind == "from_scratch" and kind in _BUILD_KINDS \
                 and kind != "copy_from":   # which runs in the image it copies from
             raise InvalidError(f"image.{kind}() on Image.from_scratch(): it has no shell or "
@@ -99,7 +99,7 @@ class Image(DockerfileMethods, ProjectInstalls, NotYet):
         if force_build or (os.environ.get("KETCH_FORCE_BUILD") == "1" and kind in _BUILD_KINDS):
             options["force"] = _secrets.token_hex(8)  # a fresh key: this step and what follows
         step = pb.ImageStep(kind=kind, args=list(args), options=options, env=env or {},
-                            pickled=pickled, content_hash=content_hash)
+                            pickled=pickled, content_hash=content_hash, origin=origin)
         return Image(self._steps + (step,), self._mounted or mounted, self._shell,
                      self._padded() + ((tuple(secrets), source),))
 

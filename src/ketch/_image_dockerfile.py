@@ -91,7 +91,8 @@ class Translation:
 
     def step(self, ins: Instruction, kind: str, args=(), **kw):
         self.after_from(ins)
-        self.image = self.image._extend(kind, list(args), force_build=self.force_build, **kw)
+        self.image = self.image._extend(kind, list(args), force_build=self.force_build,
+                                        origin=ins.origin(self.source), **kw)
 
     # -- instructions
 

@@ -12,6 +12,7 @@ thread; the blocking face waits for it, the `.aio` face awaits it from any other
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import functools
 import inspect
@@ -25,7 +26,11 @@ from ._traceback import user_frames_only
 log = logging.getLogger("ketch")
 
 _loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_exited = False   # the interpreter is exiting: the loop has stopped for good
 _lock = threading.Lock()
+# How long exit waits for a busy loop to finish its callback and stop.
+EXIT_JOIN_S = 1.0
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -39,7 +44,10 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 def loop() -> asyncio.AbstractEventLoop:
     """ketch's event loop, running in a daemon thread, started on first use."""
-    global _loop
+    global _loop, _thread
+    if _exited:
+        raise RuntimeError("ketch's event loop has stopped: the interpreter is exiting, "
+                           "so no more ketch calls can be made (make them before exit)")
     if _loop is None:
         with _lock:
             if _loop is None:
@@ -51,10 +59,26 @@ def loop() -> asyncio.AbstractEventLoop:
                     new.call_soon(started.set)
                     new.run_forever()
 
-                threading.Thread(target=run, name="ketch-loop", daemon=True).start()
+                _thread = threading.Thread(target=run, name="ketch-loop", daemon=True)
+                _thread.start()
                 started.wait()
                 _loop = new
+                atexit.register(_stop_at_exit)
     return _loop
+
+
+def _stop_at_exit():
+    """The loop stops and its thread ends before the interpreter tears itself down. Left
+    running, the daemon thread can wake (a timer, a socket closing) while Python finalizes,
+    and uvloop's C code then crashes the process: `ketch server stop` segfaulted so once,
+    after its work was done."""
+    global _exited
+    _exited = True
+    running, thread = _loop, _thread
+    if running is None or thread is None or not thread.is_alive():
+        return   # never started here (a forked container inherits no loop thread)
+    running.call_soon_threadsafe(running.stop)
+    thread.join(EXIT_JOIN_S)
 
 
 def on_ketch_loop() -> bool:

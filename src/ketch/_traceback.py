@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib
 import linecache
 import os
 import re
@@ -20,9 +21,12 @@ import types
 
 from ._source import CONTAINER_ROOT, local_path
 
-# Frames in these directories are ketch's (or the loop machinery it runs on).
+# Frames in these directories are ketch's (or the loop and import machinery it runs on:
+# the container imports the user's module with importlib, whose frames Python itself hides
+# from an import statement's traceback).
 _INTERNAL = tuple(os.path.dirname(m.__file__) + os.sep
-                  for m in (sys.modules[__package__], asyncio, concurrent.futures))
+                  for m in (sys.modules[__package__], asyncio, concurrent.futures,
+                            importlib)) + ("<frozen importlib.",)
 _FRAME = re.compile(r'^  File "(?P<file>.+)", line (?P<line>\d+), in (?P<name>.+)$')
 _CARETS = re.compile(r"^\s*[\^~]+\s*$")
 _HEADER = "Traceback (most recent call last):"

@@ -76,13 +76,19 @@ class ContainerRuntime:
                 await _sync.run_aio(_volume_copy.pull_all(
                     os.environ, lambda object_id: Volume(object_id=object_id)))
             await self.code.load()
+            if web is not None:
+                self.code.doing = "starting its web endpoint"
             ready = pb.Frame(container_ready=pb.ContainerReady(ok=True)) if web is None else \
                 pb.Frame(web_ready=await web.start())
         except BaseException as exc:
-            data, message, tb = serialize_exception(exc)
+            data, message, tb = serialize_exception(exc)   # tb: less ketch's frames
+            # Printed first: the server kills the container once the frame arrives, and the
+            # traceback must be in its output pipe by then to reach the app's log.
+            sys.stderr.write(tb)
+            sys.stderr.flush()
             self.conn.send(pb.Frame(container_ready=pb.ContainerReady(
-                ok=False, data=data, message=message, traceback=tb)))
-            traceback.print_exc()
+                ok=False, data=data, message=message, traceback=tb,
+                failed_while=self.code.doing)))
             await asyncio.sleep(FAILED_READY_SEND_S)
             self.conn.close()
             return 1

@@ -96,6 +96,7 @@ class UserCode:
         self.class_params = class_params
         self.target = None     # the function or class
         self.instance = None   # the class's instance
+        self.doing = ""        # the step load() is at, named when it fails
 
     async def load(self, snap_only: bool = False):
         """Imports the user's code and, for classes, builds the instance and runs @enter
@@ -108,7 +109,16 @@ class UserCode:
             kinds = [False]
             threadpools.restore(os.environ)  # the snapshot ran them at one thread
         else:
-            target = load_target(self.spec)
+            self.doing = (f"loading {self.spec.qualname} (pickled)" if self.spec.pickled
+                          else f"importing module {self.spec.module}")
+            try:
+                target = load_target(self.spec)
+            except BaseException as exc:
+                # The traceback alone reads like a crash of the function: say where it was.
+                if hasattr(exc, "add_note"):   # Python 3.11+
+                    exc.add_note(f"ketch: raised while {self.doing} in the function's "
+                                 "container, so the function cannot run")
+                raise
             kinds = [True] if snap_only else [True, False]
         if self.spec.is_class:
             if not loaded:
@@ -116,10 +126,12 @@ class UserCode:
                 self.instance = instantiate(target, args, kwargs)
             for snap in kinds:
                 for name in _snap_hooks(target, snap):
+                    self.doing = f"running @enter hook {name}"
                     result = getattr(self.instance, name)()
                     if inspect.iscoroutine(result):
                         await result
         self.target = target
+        self.doing = ""
 
     def callable_for(self, method: str):
         if self.spec.is_class:

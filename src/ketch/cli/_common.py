@@ -21,8 +21,17 @@ from .._client import Client
 from .._traceback import without_internal
 from ..proto import ketch_pb2 as pb
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped into a file, `grep` or a script, rich would fold tables and lines at 80 columns,
+# breaking ids and dates over lines; a terminal's width, or COLUMNS, still decides.
+PIPED_WIDTH = 200
+
+
+def _width(stream) -> int | None:
+    return None if os.environ.get("COLUMNS") or stream.isatty() else PIPED_WIDTH
+
+
+console = Console(highlight=False, width=_width(sys.stdout))
+err_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
 def fail(message: str, code: int = 1):
@@ -61,13 +70,20 @@ def table(columns: list[str], rows: list[list], title: str | None = None):
     console.print(t)
 
 
+def _example() -> str:
+    """The command being run with an app file, as typed: `ketch serve app.py`, ..."""
+    ctx = click.get_current_context(silent=True)
+    command = ctx.command_path if ctx is not None else "ketch run"
+    return f"{command} app.py" + ("::FUNCTION" if command.endswith(" shell") else "")
+
+
 def import_app_file(path_arg: str):
     """Imports the user's file as a module named after it (so containers can import it
     the same way) and returns the module. Exits with a clear message if it cannot."""
     path = Path(path_arg)
     if not path.exists():
         fail(f"no such file: {path_arg}. Give the path of a Python file that defines a "
-             "ketch.App, e.g. `ketch run app.py`.")
+             f"ketch.App, e.g. `{_example()}`.")
     if path.is_dir() or path.suffix != ".py":
         fail(f"{path_arg} is not a Python file; give a path ending in .py")
     path = path.resolve()

@@ -38,7 +38,8 @@ def history(name: str, as_json: bool):
 @click.command("rollback")
 @click.argument("name", metavar="APP")
 @click.argument("version", required=False, default="")
-def rollback(name: str, version: str):
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def rollback(name: str, version: str, as_json: bool):
     """Redeploy a recorded version of an app (default: the one before the current) with
     its functions, images and code, as a new version. VERSION is a number, as `ketch app
     history` shows it (v3 or 3). The switch is rolling, as a deploy is."""
@@ -54,5 +55,8 @@ def rollback(name: str, version: str):
         return reply.app_published
 
     published = run_async(go())
+    if as_json:
+        print_json({"app": name, "app_id": published.app_id, "version": published.version})
+        return
     console.print(f"[green]✓[/green] rolled [bold]{name}[/bold] back: deployed as version "
                   f"{published.version} ({published.app_id})")

@@ -8,8 +8,10 @@ import time
 import click
 
 from .._sandbox import Sandbox
+from ..exception import NotFoundError
 from ..proto import ketch_pb2 as pb
-from ._common import app_matches, client, console, one_app, print_json, run_async, table
+from ._common import app_matches, client, console, fail, one_app, print_json, run_async, \
+    table
 from ._logs import SINCE, stream_logs
 from ._terminal import attach, wants_pty
 
@@ -99,5 +101,11 @@ def exec_command(container_id: str, command: tuple[str, ...], pty: bool | None,
         ketch container exec ta-5678 -- bash
     IDs are in `ketch container list`. The command's exit code is this command's.
     """
-    sb = Sandbox.from_id(container_id)
+    try:
+        sb = Sandbox.from_id(container_id)
+    except NotFoundError:
+        if not container_id.startswith("ta-"):
+            raise
+        # A function's container: "no sandbox" would read as the wrong kind of id.
+        fail(f"no running container {container_id} (`ketch container list` shows them)")
     sys.exit(attach(sb, list(command), wants_pty() if pty is None else pty, workdir))

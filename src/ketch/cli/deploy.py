@@ -56,12 +56,13 @@ def deploy(ref: str, name: str | None, tag: str, stream_logs: bool, use_module: 
     else:
         console.print(f"[green]✓[/green] deployed app [bold]{deployed}[/bold] (version "
                       f"{app._deployed.version})")
+        wide = max(map(len, functions + classes), default=0)   # their handles in one column
         for fn in functions:
-            console.print(f"  function  {fn}   ketch.Function.from_name({deployed!r}, {fn!r})",
-                          markup=False)
+            console.print(f"  function  {fn:<{wide}}   ketch.Function.from_name({deployed!r}, "
+                          f"{fn!r})", markup=False, soft_wrap=True)
         for cls in classes:
-            console.print(f"  class     {cls}   ketch.Cls.from_name({deployed!r}, {cls!r})",
-                          markup=False)
+            console.print(f"  class     {cls:<{wide}}   ketch.Cls.from_name({deployed!r}, "
+                          f"{cls!r})", markup=False, soft_wrap=True)
         print_web_urls(urls)
     if stream_logs:
         err_console.print(f"streaming the logs of {deployed}; Ctrl-C stops streaming (the "

@@ -64,7 +64,8 @@ def list_images(as_json: bool):
 @click.argument("image_ids", nargs=-1, metavar="IMAGE_ID_OR_NAME...")
 @click.option("--all", "all_images", is_flag=True,
               help="Remove every image that no running or deployed app uses.")
-def remove(image_ids: tuple[str, ...], all_images: bool):
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def remove(image_ids: tuple[str, ...], all_images: bool, as_json: bool):
     """Remove images and the cached layers no other image needs. An app that uses a
     removed image rebuilds it the next time it runs."""
     if not image_ids and not all_images:
@@ -80,6 +81,9 @@ def remove(image_ids: tuple[str, ...], all_images: bool):
         return removed
 
     removed = run_async(go())
+    if as_json:
+        print_json({"removed": removed})
+        return
     if not removed:
         console.print("nothing to remove")
     for image_id in removed:

@@ -47,11 +47,16 @@ def list_queues(as_json: bool):
 @click.argument("name")
 @_partition_option
 @click.option("--total", is_flag=True, help="Count the items of every partition.")
-def length(name: str, partition: str | None, total: bool):
+@json_option
+def length(name: str, partition: str | None, total: bool, as_json: bool):
     """Print the number of items in a partition of queue NAME."""
     if partition is not None and total:
         fail("give --partition or --total, not both")
-    click.echo(_queue(name).len(partition=partition, total=total))
+    n = _queue(name).len(partition=partition, total=total)
+    if as_json:
+        print_json({"queue": name, "partition": None if total else partition, "len": n})
+        return
+    click.echo(n)
 
 
 @queue.command("peek")

@@ -43,8 +43,9 @@ def web_urls(app, deployed_name: str | None = None) -> list[tuple[str, str]]:
 
 
 def print_web_urls(urls: list[tuple[str, str]], out=console):
+    wide = max((len(name) for name, _ in urls), default=0)   # the URLs in one column
     for name, url in urls:
-        out.print(f"  web       {name}   {url}", markup=False, soft_wrap=True)
+        out.print(f"  web       {name:<{wide}}   {url}", markup=False, soft_wrap=True)
 
 
 @click.command()

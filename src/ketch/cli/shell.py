@@ -13,6 +13,7 @@ from .._image import Image
 from .._sandbox import Sandbox
 from .._source import make_bundle
 from .._client import Client
+from ..exception import Error, InvalidError, NotFoundError
 from ..proto import ketch_pb2 as pb
 from .. import _sync
 from ._common import err_console, fail, import_app_file, pick_app
@@ -24,8 +25,9 @@ SHELL_APP = "ketch-shell"   # the (deployed, empty) app shell sandboxes are crea
 @click.command()
 @click.argument("ref", metavar="[FILE::FUNCTION]", required=False)
 @click.option("--image", "image_ref", default=None,
-              help="Run in this image instead: 'debian_slim' or a registry reference such "
-                   "as python:3.11-slim.")
+              help="Run in this image instead: 'debian_slim', an image id (im-…), a name "
+                   "published with image.publish (`ketch image list`), or a registry "
+                   "reference such as python:3.11-slim.")
 @click.option("--cmd", default="/bin/bash", show_default=True,
               help="The program to run (with its arguments, as one string).")
 @click.option("--pty/--no-pty", default=None,
@@ -36,8 +38,10 @@ def shell(ref: str | None, image_ref: str | None, cmd: str, pty: bool | None):
     \b
     ketch shell app.py::train             the function's image, secrets, volumes and code
     ketch shell --image debian_slim       a bare image
+    ketch shell --image team/tool:v2      an image published as team/tool:v2
     ketch shell --image python:3.11-slim --cmd "python3 -V"
-    The exit code of the command is this command's; Ctrl-C goes to the shell.
+    The exit code of the command is this command's; Ctrl-C goes to the shell. The
+    sandboxes belong to the app ketch-shell, made on first use (`ketch app list`).
     """
     if bool(ref) == bool(image_ref):
         fail("give either FILE::FUNCTION or --image REF (not both)")
@@ -46,11 +50,18 @@ def shell(ref: str | None, image_ref: str | None, cmd: str, pty: bool | None):
         fail("--cmd is empty; give a program to run, e.g. --cmd /bin/sh")
     use_pty = wants_pty() if pty is None else pty
     if image_ref:
-        image = Image.debian_slim() if image_ref == "debian_slim" else \
-            Image.from_registry(image_ref)
+        image, pulled = _image(image_ref)
         app = App.lookup(SHELL_APP, create_if_missing=True)
         with _status():
-            sb = Sandbox.create(app=app, image=image, timeout=24 * 3600)
+            try:
+                sb = Sandbox.create(app=app, image=image, timeout=24 * 3600)
+            except Error as exc:
+                if not pulled:
+                    raise
+                fail(f"--image {image_ref}: it is neither an image id nor a name this "
+                     "workspace published (`ketch image list` shows both"
+                     f"{_names_like(image_ref)}), and as a registry reference it could not be "
+                     f"pulled: {exc}")
     else:
         with _status():
             sb = _function_sandbox(ref)
@@ -59,6 +70,39 @@ def shell(ref: str | None, image_ref: str | None, cmd: str, pty: bool | None):
     finally:
         sb.terminate()
     sys.exit(code)
+
+
+def _image(ref: str) -> tuple[Image, bool]:
+    """--image: debian_slim, an image id, a published name, else a registry reference
+    (→ the image, and whether it is one of those)."""
+    if ref == "debian_slim":
+        return Image.debian_slim(), False
+    if ref.startswith("im-"):
+        try:
+            return Image.from_id(ref), False
+        except NotFoundError as exc:
+            fail(f"--image {ref}: {exc}")
+    try:
+        return Image.from_name(ref).hydrate(), False  # a published name first, as docker's
+    except (NotFoundError, InvalidError):             # local images come before a registry's
+        pass
+    try:
+        return Image.from_registry(ref), True
+    except InvalidError as exc:
+        fail(f"--image {ref!r}: not an image id, a published name or a registry reference "
+             f"({exc})")
+
+
+def _names_like(ref: str) -> str:
+    """The published names of the same repository (another tag), for a ref not found."""
+    async def names():
+        c = await Client.get()
+        reply = (await c.request(image_list=pb.ImageList())).image_list_reply
+        return sorted(n for i in reply.images for n in i.names)
+
+    repo = ref.split(":", 1)[0]
+    like = [n for n in _sync.run(names()) if n.split(":", 1)[0] == repo]
+    return f"; published: {', '.join(like)}" if like else ""
 
 
 def _status():

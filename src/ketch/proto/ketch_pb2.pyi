@@ -742,16 +742,18 @@ class ContainerSpec(_message.Message):
     def __init__(self, container_id: _Optional[str] = ..., function_id: _Optional[str] = ..., app_id: _Optional[str] = ..., spec: _Optional[_Union[FunctionSpec, _Mapping]] = ..., class_params: _Optional[bytes] = ..., interactive: _Optional[bool] = ...) -> None: ...
 
 class ContainerReady(_message.Message):
-    __slots__ = ("ok", "data", "message", "traceback")
+    __slots__ = ("ok", "data", "message", "traceback", "failed_while")
     OK_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    FAILED_WHILE_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     data: bytes
     message: str
     traceback: str
-    def __init__(self, ok: _Optional[bool] = ..., data: _Optional[bytes] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ...) -> None: ...
+    failed_while: str
+    def __init__(self, ok: _Optional[bool] = ..., data: _Optional[bytes] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., failed_while: _Optional[str] = ...) -> None: ...
 
 class CancelInputs(_message.Message):
     __slots__ = ("input_ids",)
@@ -928,7 +930,7 @@ class ServerShutdown(_message.Message):
     def __init__(self) -> None: ...
 
 class ImageStep(_message.Message):
-    __slots__ = ("kind", "args", "options", "pickled", "content_hash", "env")
+    __slots__ = ("kind", "args", "options", "pickled", "content_hash", "env", "origin")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -949,13 +951,15 @@ class ImageStep(_message.Message):
     PICKLED_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
     kind: str
     args: _containers.RepeatedScalarFieldContainer[str]
     options: _containers.ScalarMap[str, str]
     pickled: bytes
     content_hash: str
     env: _containers.ScalarMap[str, str]
-    def __init__(self, kind: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., options: _Optional[_Mapping[str, str]] = ..., pickled: _Optional[bytes] = ..., content_hash: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    origin: str
+    def __init__(self, kind: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., options: _Optional[_Mapping[str, str]] = ..., pickled: _Optional[bytes] = ..., content_hash: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., origin: _Optional[str] = ...) -> None: ...
 
 class ImageDef(_message.Message):
     __slots__ = ("steps",)

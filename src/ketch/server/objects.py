@@ -57,7 +57,8 @@ class ObjectsService:
             return self.create(workspace, kind, name)
         hint = (f"create it with `ketch secret create {name} KEY=VALUE`" if kind == "secret"
                 else f"create it with `ketch {kind} create {name}`"
-                if kind == "volume" else "pass create_if_missing=True")
+                if kind == "volume" else
+                f"pass create_if_missing=True, or create it with `ketch {kind} create {name}`")
         raise LookupError(f"no {KINDS[kind]} named {name!r}; {hint}")
 
     def create_ephemeral(self, workspace: str, kind: str, owner_id: str) -> ObjectRow:

@@ -279,7 +279,9 @@ class Containers:
                           StopReason.OOM_KILLED if exit.oom_killed else StopReason.CRASHED,
                           how)
         line = f"container {c.id} stopped: {how}"
-        if c.stop_reason in ORDERED_STOPS and not exit.oom_killed:
+        if c.stop_reason is StopReason.INIT_FAILED:
+            line = f"container {c.id} stopped: {c.stop_text}"  # ketch's own kill: no signal
+        elif c.stop_reason in ORDERED_STOPS and not exit.oom_killed:
             line = f"container {c.id} stopped ({c.stop_text}; {how})"  # not an error
         self.logs.write(c.fn.app.id, "system", c.fn.label, c.id, line)
         why = c.stop_text if c.stop_text == how else f"{c.stop_text} ({how})"

@@ -58,7 +58,7 @@ class StopReason(enum.Enum):
 
 _STOP_TEXT = {
     StopReason.STARTUP_TIMEOUT: "it did not become ready within its startup timeout of {detail}",
-    StopReason.INIT_FAILED: "init failed",
+    StopReason.INIT_FAILED: "{detail}",
     StopReason.REPLACED: "replaced by a new deployment",
     StopReason.APP_STOPPED: "the app was stopped",
     StopReason.STOPPED_BY_REQUEST: "stopped by request",
@@ -158,6 +158,7 @@ class ContainerRecord:
         self.requeue_on_exit = False     # stopped on purpose: in-flight inputs go back
         self.stop_reason: StopReason | None = None   # the first reason given wins
         self.stop_detail = ""
+        self.init_error = ""             # the error its code raised while starting, one line
         self.startup_timer: asyncio.TimerHandle | None = None
         self.ready_at: float | None = None
         self.web_requests = 0            # requests in flight through the gateway

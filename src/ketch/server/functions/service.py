@@ -439,7 +439,10 @@ class FunctionsService:
             return
         if not ready.ok:
             self._calls.fail_queued(c.fn, ready)
-            self._containers.stop(c, StopReason.INIT_FAILED, kill=True)
+            c.init_error = ready.message
+            doing = ready.failed_while or "starting"
+            self._containers.stop(c, StopReason.INIT_FAILED, kill=True,
+                                  detail=f"it failed while {doing} ({ready.message})")
             return
         self._containers.mark_ready(c)
         for watcher in self._ready_watchers:

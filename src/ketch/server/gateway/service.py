@@ -478,7 +478,7 @@ class Gateway:
         if c.ready_at is None and c.stop_reason not in DELIBERATE_STOPS:
             lines = [line for line in c.stderr_tail if line.strip()]
             if c.stop_reason is StopReason.INIT_FAILED:  # its code raised: the last line says
-                reason = lines[-1] if lines else "the app's code raised an error"
+                reason = c.init_error or (lines[-1] if lines else "the app's code raised an error")
             else:
                 reason = c.stop_text
             tail = "\n".join(c.stderr_tail)

@@ -155,7 +155,7 @@ class ImageService:
             if step.kind == "from_registry" and not python and \
                     not any(s.kind == "add_python" for s in step_list[i:]):
                 raise ImageBuildError(_failure_message(i, n, title, BuildFailed(
-                    _no_python(step.args[0]), "")))
+                    _no_python(step.args[0]), ""), step.origin))
         image_id = "im-" + key[:24]
         now = time.time()
         previous = self.store.load_image(image_id)
@@ -196,7 +196,7 @@ class ImageService:
                 await asyncio.to_thread(self.store.commit, key, scratch, fs, meta)
             except BuildFailed as exc:
                 log(i, n, title, "", "failed")
-                raise ImageBuildError(_failure_message(i, n, title, exc)) from None
+                raise ImageBuildError(_failure_message(i, n, title, exc, step.origin)) from None
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
                 self._building.pop(key, None)
@@ -331,8 +331,9 @@ def _no_python(ref: str) -> str:
             f"Python {offered()}), or use an image that has Python 3")
 
 
-def _failure_message(i: int, n: int, title: str, exc: BuildFailed) -> str:
-    msg = f"image build failed at step {i}/{n} ({title}): {exc.reason}"
+def _failure_message(i: int, n: int, title: str, exc: BuildFailed, origin: str = "") -> str:
+    where = f", from {origin}" if origin else ""   # a Dockerfile's line, as written there
+    msg = f"image build failed at step {i}/{n} ({title}){where}: {exc.reason}"
     if exc.output.strip():
         msg += f"\nIts last output:\n{exc.output}"
     return msg

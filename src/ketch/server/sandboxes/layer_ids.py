@@ -20,6 +20,8 @@ import stat
 from ...node.unpack import mark_opaque_dir
 
 IDS = 65536   # the ids a zygote's user namespace maps (runtime/userns.py)
+CAPS = "security.capability"   # file capabilities (setcap), which a chown clears
+_V3, _V3_SIZE = 3, 24          # vfs_cap_data revision 3: with its namespace's root id
 
 
 def make_layer(fs: str, base: int = 0):
@@ -35,13 +37,35 @@ def make_layer(fs: str, base: int = 0):
 def _fix(path: str, base: int):
     st = os.lstat(path)
     if base:
+        caps = _caps(path) if stat.S_ISREG(st.st_mode) else None
         uid = st.st_uid - base if base <= st.st_uid < base + IDS else -1
         gid = st.st_gid - base if base <= st.st_gid < base + IDS else -1
         if uid >= 0 or gid >= 0:
             os.lchown(path, uid, gid)
             if stat.S_ISREG(st.st_mode) and st.st_mode & (stat.S_ISUID | stat.S_ISGID):
                 os.chmod(path, stat.S_IMODE(st.st_mode))  # chown cleared them
+        if caps is not None and (uid >= 0 or gid >= 0 or caps != _shifted(caps, base)):
+            os.setxattr(path, CAPS, _shifted(caps, base), follow_symlinks=False)
     if stat.S_ISDIR(st.st_mode):
         mark_opaque_dir(path)
+
+
+def _caps(path: str) -> bytes | None:
+    try:
+        return os.getxattr(path, CAPS, follow_symlinks=False)
+    except OSError:   # none (ENODATA), or a file system without xattrs
+        return None
+
+
+def _shifted(caps: bytes, base: int) -> bytes:
+    """A v3 capability names the root of the namespace it works in by host id (one set in
+    the sandbox names base): shifted back like the owners, so it works for the ids the
+    layer holds (0 = root) wherever the layer is mounted."""
+    if len(caps) != _V3_SIZE or caps[3] != _V3:   # magic_etc, little-endian: revision last
+        return caps
+    rootid = int.from_bytes(caps[20:24], "little")
+    if not base <= rootid < base + IDS:
+        return caps
+    return caps[:20] + (rootid - base).to_bytes(4, "little")
 
 
