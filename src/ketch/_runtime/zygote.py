@@ -12,7 +12,7 @@ becomes three processes:
   the keeper while it builds the root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
   only the container's capabilities, forks the runtime and reaps orphans, exiting with
   the runtime's status (as bubblewrap's init does);
-- every zygote keeps one **spare** keeper ahead of its next request (`_make_spare`):
+- every zygote keeps two **spare** keepers ahead of its next requests (`_make_spare`):
   its namespaces made and its init forked, both waiting for a request with a network of
   its own;
 - the **runtime** (pid 2): its stdio and the network's ready pipe at 0-3, every other fd
@@ -55,6 +55,9 @@ LAYERS = "/.ketch/layers"
 BOX = "/.ketch/box"
 _READY_FD = 3  # where the runtime finds the network's ready pipe
 SPARE_AFTER_S = 0.04  # a spare keeper is made this long after the last request
+# Two: in a create loop the next request comes before the spare made after the last one
+# is ready (~11 ms lost each time); the second one made an earlier quiet time takes it.
+SPARES = 2
 # What a forked container runs (the request's "entry"): a function's runtime, or a
 # sandbox's supervisor (which the runtime imports anyway: nothing more to warm).
 _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
@@ -62,7 +65,8 @@ _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
 
 def serve(control: socket.socket, root_fd: int):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
-    spare, spare_ready = _make_spare(control, root_fd), False
+    # Each [socket, whether it has said it is ready]
+    spares = [[_make_spare(control, root_fd), False]]
     control.send(b"ready")
     while True:
         try:
@@ -75,30 +79,46 @@ def serve(control: socket.socket, root_fd: int):
             raise RuntimeError("the zygote must not run threads when it forks")
         req = json.loads(msg)
         handed = False
-        if spare is not None and req["own_network"]:
-            spare_ready = spare_ready or _said_ready(spare)
-            if spare_ready:
-                try:
-                    socket.send_fds(spare, [msg], fds)
-                    handed = True
-                except OSError:
-                    pass  # it is gone: this one is forked as before
-            if spare_ready is not False:  # taken, or gone
-                spare.close()
-                spare, spare_ready = None, False
+        if req["own_network"]:
+            handed = _hand_to_spare(spares, msg, fds)
         if not handed:
             sys.stdout.flush()
             sys.stderr.flush()
             if os.fork() == 0:
-                if spare is not None:
+                for spare, _ in spares:
                     spare.close()
                 _keeper(req, fds, control, root_fd)
         for fd in fds:
             os.close(fd)
         # The next spare once the container just started has had the CPU a while
         # (unless another request comes first: then that one is forked as before).
-        if spare is None and not select.select([control], [], [], SPARE_AFTER_S)[0]:
-            spare = _make_spare(control, root_fd)
+        while len(spares) < SPARES and \
+                not select.select([control], [], [], SPARE_AFTER_S)[0]:
+            try:
+                spares.append([_make_spare(control, root_fd, spares), False])
+            except OSError:  # at its pids bound: the requests are forked as before
+                break
+
+
+def _hand_to_spare(spares: list[list], msg: bytes, fds: list[int]) -> bool:
+    """Hands the request to the first spare that is ready (dropping those gone, and the
+    one taken); False: none was ready."""
+    for entry in list(spares):
+        spare, ready = entry
+        ready = entry[1] = ready or _said_ready(spare)
+        if ready is None:  # gone
+            spares.remove(entry)
+            spare.close()
+        elif ready:
+            spares.remove(entry)
+            try:
+                socket.send_fds(spare, [msg], fds)
+                return True
+            except OSError:
+                pass  # it went meanwhile: the next one, or forked as before
+            finally:
+                spare.close()
+    return False
 
 
 def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
@@ -158,19 +178,21 @@ def _keep(init: int, status: int):
     os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
 
 
-def _make_spare(control: socket.socket, root_fd: int) -> socket.socket:
-    """A zygote keeps one keeper made ahead of its request, with its fresh namespaces
+def _make_spare(control: socket.socket, root_fd: int, others=()) -> socket.socket:
+    """A keeper made ahead of a request (a zygote keeps SPARES), with its fresh namespaces
     (network included) and its init forked, waiting: a container's start skips two forks
     and the unshare (for a memory snapshot's zygote, holding torch, each fork costs tens
     of milliseconds). It says "ready" when it can take a request (until then requests
     are forked as before). Only the request's socket reaches it; it exits with the
-    zygote (end of file)."""
+    zygote (end of file); not the other spares' sockets."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
     if os.fork() == 0:
         ours.close()
         control.close()
+        for other, _ in others:
+            other.close()
         _spare_keeper(theirs, root_fd)
     theirs.close()
     return ours
