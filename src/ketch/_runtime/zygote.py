@@ -42,7 +42,7 @@ import struct
 import sys
 import threading
 
-from . import namespaces, runtime_start
+from . import container, namespaces, supervisor
 
 CONTROL_FD_ENV = "KETCH_ZYGOTE_CONTROL_FD"
 SNAPSHOT_ENV = "KETCH_ZYGOTE_SNAPSHOT"  # "1": the first message is a ContainerSpec to load
@@ -53,10 +53,14 @@ MAX_FDS = 64
 # image's layers, and where a container mounts its scratch space and binds.
 LAYERS = "/.ketch/layers"
 BOX = "/.ketch/box"
+_READY_FD = 3  # where the runtime finds the network's ready pipe
 SPARE_AFTER_S = 0.04  # a spare keeper is made this long after the last request
 # Two: in a create loop the next request comes before the spare made after the last one
 # is ready (~11 ms lost each time); the second one made an earlier quiet time takes it.
 SPARES = 2
+# What a forked container runs (the request's "entry"): a function's runtime, or a
+# sandbox's supervisor (which the runtime imports anyway: nothing more to warm).
+_ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
 
 
 def serve(control: socket.socket, root_fd: int):
@@ -147,13 +151,13 @@ def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
         os.close(placed)
         if not userns:
             os.write(status, f"init {init}\n".encode())
-        _place([init], req["prep"]["procs"], place)
+        _place(init, req["prep"]["procs"], place)
         for fd in fds:
             if fd != status:
                 os.close(fd)
         _keep(init, status)
     except BaseException as exc:  # noqa: BLE001 - reported where the container's output goes
-        runtime_start.fail(err, status, exc)
+        _fail(err, status, exc)
     os._exit(0)
 
 
@@ -218,7 +222,6 @@ def _spare_keeper(request: socket.socket, root_fd: int):
         namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
         namespaces.loopback_up()
         to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        to_init.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # the runtime's pid
         placed, place = os.pipe()
         init = os.fork()
         if init == 0:
@@ -228,10 +231,6 @@ def _spare_keeper(request: socket.socket, root_fd: int):
             _spare_init(from_keeper, placed)
         from_keeper.close()
         os.close(placed)
-        runtime = runtime_start.said_runtime(to_init)
-        if not runtime:
-            os.kill(init, signal.SIGKILL)
-            os._exit(1)
         request.send(b"ready")
         msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
         if not msg:   # the zygote went
@@ -241,7 +240,7 @@ def _spare_keeper(request: socket.socket, root_fd: int):
         socket.send_fds(to_init, [msg], fds)
         if not userns:  # else the init says who it is, as the server sees it
             os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
-        _place([init, runtime], json.loads(msg)["prep"]["procs"], place)
+        _place(init, json.loads(msg)["prep"]["procs"], place)
         for fd in fds:
             if fd != status:
                 os.close(fd)
@@ -249,26 +248,23 @@ def _spare_keeper(request: socket.socket, root_fd: int):
     except BaseException as exc:  # noqa: BLE001
         if err is None:
             os._exit(1)
-        runtime_start.fail(err, status, exc)
+        _fail(err, status, exc)
     os._exit(0)
 
 
 def _spare_init(request: socket.socket, placed: int):
     namespaces.die_with_parent()
     try:
-        ahead = runtime_start.fork_ahead(request, [placed])
         msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
     except OSError:
         os._exit(1)
     if not msg:
         os._exit(0)
     request.close()
-    _init(json.loads(msg), fds, placed, set_hostname=True, ahead=ahead)
+    _init(json.loads(msg), fds, placed, set_hostname=True)
 
 
-def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False,
-          ahead: tuple[int, socket.socket] | None = None):
-    """`ahead`: a spare's runtime-to-be (its pid here, the socket it waits on)."""
+def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False):
     out, err, status = fds[:3]
     try:
         if set_hostname:  # a spare's: its keeper had no request yet
@@ -278,7 +274,7 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False,
         os.close(status)
         os.dup2(out, 1)  # not the zygote's own stdout and stderr any more
         os.dup2(err, 2)
-        cred = _enter_box(req, fds, ahead and ahead[0]) if req.get("userns") else None
+        cred = _enter_box(req, fds) if req.get("userns") else None
         _prepare(req["prep"])
         new_root = req["prep"]["scratch"] + "/.root"
         settings = namespaces.build_root(req["args"], new_root)
@@ -291,19 +287,17 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False,
             cred.detach()  # closed with the other descriptors
         namespaces.pivot_into(new_root)
         namespaces.keep_only_caps(settings["caps"])
-        if ahead is not None:
-            runtime, go = ahead
-            runtime_start.hand_over(go, req, fds, settings)
-        elif (runtime := os.fork()) == 0:
+        runtime = os.fork()
+        if runtime == 0:
             try:
-                runtime_start.run(req, fds, settings["chdir"])
+                _runtime(req, fds, settings["chdir"])
             except BaseException as exc:  # noqa: BLE001 - its stderr is at 2 by now
-                runtime_start.fail(2, None, exc)
+                _fail(2, None, exc)
         for fd in fds:
             if fd != status:
                 os.close(fd)
     except BaseException as exc:  # noqa: BLE001
-        runtime_start.fail(err, None, exc)
+        _fail(err, None, exc)
     while True:  # pid 1: reap what the runtime's children leave behind
         pid, code = os.waitpid(-1, 0)
         if pid == runtime:
@@ -311,19 +305,16 @@ def _init(req: dict, fds: list[int], placed: int, set_hostname: bool = False,
             os._exit(code if code >= 0 else 128 - code)
 
 
-def _enter_box(req: dict, fds: list[int], ahead: int | None) -> socket.socket:
+def _enter_box(req: dict, fds: list[int]) -> socket.socket:
     """In an image's zygote: tells the server this process's host pid (SCM_CREDENTIALS:
     the kernel says it, in the server's pid namespace), for the server to move it into the
     container's cgroup while it mounts the scratch space and the binds the server made
     (descriptors: nothing of the host's is reachable by path here); → the socket the
     server says "go" on once it is there (`_init` waits for it before the pivot: nothing
-    of the container's runs before). A spare's runtime-to-be (`ahead`, its pid here) is
-    said next ("init+": the init may say another pid of its own pid namespace)."""
+    of the container's runs before)."""
     cred = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fds[3])
-    for word, pid in ((b"init+" if ahead else b"init", os.getpid()), (b"runtime", ahead)):
-        if pid:
-            ids = struct.pack("3i", pid, os.getuid(), os.getgid())
-            cred.sendmsg([word], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, ids)])
+    ids = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
+    cred.sendmsg([b"init"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, ids)])
     namespaces.mount(None, "/", None, namespaces.MS_REC | namespaces.MS_PRIVATE)
     namespaces.mount("tmpfs", BOX, "tmpfs", namespaces.MS_NOSUID | namespaces.MS_NODEV,
                      "mode=0755")
@@ -333,17 +324,15 @@ def _enter_box(req: dict, fds: list[int], ahead: int | None) -> socket.socket:
     return cred
 
 
-def _place(pids: list[int], procs_files: list[str], place: int):
-    """The keeper moves the init (and a spare's runtime-to-be) into the container's
-    cgroups while the init builds its root (in cgroup v1 a move may wait for an RCU
-    grace period), and then says so on the place pipe; the init forks (or hands over to)
-    the runtime only after that. A move that fails leaves the pipe closed unsaid: the
-    init fails."""
+def _place(init: int, procs_files: list[str], place: int):
+    """The keeper moves the init into the container's cgroups while the init builds its
+    root (in cgroup v1 the first move waits for an RCU grace period: 10 ms and more), and
+    then says so on the place pipe; the init forks the runtime only after that. A move
+    that fails leaves the pipe closed unsaid: the init fails."""
     try:
         for procs in procs_files:
-            for pid in pids:
-                with open(procs, "w") as f:
-                    f.write(str(pid))
+            with open(procs, "w") as f:
+                f.write(str(init))
         os.write(place, b"1")
     finally:
         os.close(place)
@@ -366,6 +355,42 @@ def _prepare(prep: dict):
     for sub in ("upper", "work", "root"):
         os.makedirs(f"{scratch}/{sub}", exist_ok=True)
     namespaces.mount("overlay", f"{scratch}/root", "overlay", 0, prep["overlay"])
+
+
+def _runtime(req: dict, fds: list[int], workdir: str):
+    out, err, _status = fds[:3]
+    at = req.get("ready_index", 3)
+    ready = fds[at] if len(fds) > at else None
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    env = dict(req["env"])
+    if ready is not None:
+        os.dup2(ready, _READY_FD)
+        env["KETCH_NET_READY_FD"] = str(_READY_FD)
+    keep = {0, 1, 2} | ({_READY_FD} if ready is not None else set())
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(workdir)
+    _ENTRY_POINTS[req.get("entry", "container")]()
+
+
+def _fail(err: int, status: int | None, exc: BaseException):
+    try:
+        os.write(err, f"ketch: the container could not be set up: {exc}\n".encode())
+        if status is not None:
+            os.write(status, b"exit 126\n")
+    finally:
+        os._exit(126)
 
 
 # Imported once here rather than in each container: the event loop, and the web server

@@ -225,36 +225,25 @@ def _place_init(cred: socket.socket, started, procs_files: list[str]) -> int:
     init mounting its root meanwhile); then the go. → the pid; 0 when the init ended
     before it said who it is (its stderr and status say why)."""
     cred.settimeout(_INIT_TIMEOUT_S)
-    msg, pid = _said(cred)
-    if msg not in (b"init", b"init+") or not pid:
+    try:
+        msg, ancdata, _, _ = cred.recvmsg(16, socket.CMSG_SPACE(12))
+    except OSError:
+        return 0
+    pid = next((int.from_bytes(data[:4], "little", signed=True)
+                for level, kind, data in ancdata
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), 0)
+    if msg != b"init" or not pid:
         return 0
     started(pid)
     try:
-        moved = [_parent_of(pid), pid]
-        if msg == b"init+":  # and a spare's runtime-to-be, forked ahead by the init
-            word, runtime = _said(cred)
-            if word != b"runtime" or not runtime:
-                raise OSError("the init did not say its runtime's pid")
-            moved.append(runtime)
         for procs in procs_files:
-            for one in moved:
+            for one in (_parent_of(pid), pid):
                 with open(procs, "w") as f:
                     f.write(str(one))
         cred.send(b"go")
     except OSError:
         os.kill(pid, 9)  # not in its cgroup: it must not run
     return pid
-
-
-def _said(cred: socket.socket) -> tuple[bytes, int]:
-    """A word from the init and the pid the kernel attached to it (0: none, or gone)."""
-    try:
-        msg, ancdata, _, _ = cred.recvmsg(16, socket.CMSG_SPACE(12))
-    except OSError:
-        return b"", 0
-    return msg, next((int.from_bytes(data[:4], "little", signed=True)
-                      for level, kind, data in ancdata
-                      if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), 0)
 
 
 def _parent_of(pid: int) -> int:
