@@ -65,8 +65,8 @@ _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
 
 def serve(control: socket.socket, root_fd: int):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
-    # Each [socket, whether it has said it is ready]
-    spares = [[_make_spare(control, root_fd), False]]
+    # Each [its keeper's socket, its init's, whether it has said it is ready]
+    spares = [[*_make_spare(control, root_fd), False]]
     control.send(b"ready")
     while True:
         try:
@@ -85,8 +85,9 @@ def serve(control: socket.socket, root_fd: int):
             sys.stdout.flush()
             sys.stderr.flush()
             if os.fork() == 0:
-                for spare, _ in spares:
-                    spare.close()
+                for keeper, init, _ in spares:
+                    keeper.close()
+                    init.close()
                 _keeper(req, fds, control, root_fd)
         for fd in fds:
             os.close(fd)
@@ -95,29 +96,38 @@ def serve(control: socket.socket, root_fd: int):
         while len(spares) < SPARES and \
                 not select.select([control], [], [], SPARE_AFTER_S)[0]:
             try:
-                spares.append([_make_spare(control, root_fd, spares), False])
+                spares.append([*_make_spare(control, root_fd, spares), False])
             except OSError:  # at its pids bound: the requests are forked as before
                 break
 
 
 def _hand_to_spare(spares: list[list], msg: bytes, fds: list[int]) -> bool:
     """Hands the request to the first spare that is ready (dropping those gone, and the
-    one taken); False: none was ready."""
+    one taken); False: none was ready. Its init has it first (it starts at once, one
+    process's wake sooner than through the keeper), then its keeper (which says the
+    pids to the server and moves the init into the cgroup meanwhile)."""
     for entry in list(spares):
-        spare, ready = entry
-        ready = entry[1] = ready or _said_ready(spare)
+        keeper, init, ready = entry
+        ready = entry[2] = ready or _said_ready(keeper)
         if ready is None:  # gone
             spares.remove(entry)
-            spare.close()
+            keeper.close()
+            init.close()
         elif ready:
             spares.remove(entry)
             try:
-                socket.send_fds(spare, [msg], fds)
-                return True
+                socket.send_fds(init, [msg], fds)
             except OSError:
-                pass  # it went meanwhile: the next one, or forked as before
+                continue  # it went meanwhile: the next one, or forked as before
             finally:
-                spare.close()
+                init.close()
+            try:
+                socket.send_fds(keeper, [msg], fds)
+            except OSError:
+                pass  # killed just now: the init dies with it, its status pipe says so
+            finally:
+                keeper.close()
+            return True
     return False
 
 
@@ -178,24 +188,30 @@ def _keep(init: int, status: int):
     os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
 
 
-def _make_spare(control: socket.socket, root_fd: int, others=()) -> socket.socket:
+def _make_spare(control: socket.socket, root_fd: int, others=()
+                ) -> tuple[socket.socket, socket.socket]:
     """A keeper made ahead of a request (a zygote keeps SPARES), with its fresh namespaces
     (network included) and its init forked, waiting: a container's start skips two forks
     and the unshare (for a memory snapshot's zygote, holding torch, each fork costs tens
     of milliseconds). It says "ready" when it can take a request (until then requests
-    are forked as before). Only the request's socket reaches it; it exits with the
-    zygote (end of file); not the other spares' sockets."""
+    are forked as before). Only the request's sockets reach it (→ the keeper's and the
+    init's, the zygote's ends): not the other spares'; it exits with the zygote (end of
+    file)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    to_init, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
     if os.fork() == 0:
         ours.close()
+        to_init.close()
         control.close()
-        for other, _ in others:
-            other.close()
-        _spare_keeper(theirs, root_fd)
+        for keeper, init, _ in others:
+            keeper.close()
+            init.close()
+        _spare_keeper(theirs, init_end, root_fd)
     theirs.close()
-    return ours
+    init_end.close()
+    return ours, to_init
 
 
 def _said_ready(spare: socket.socket) -> bool | None:
@@ -208,7 +224,7 @@ def _said_ready(spare: socket.socket) -> bool | None:
         return None
 
 
-def _spare_keeper(request: socket.socket, root_fd: int):
+def _spare_keeper(request: socket.socket, init_request: socket.socket, root_fd: int):
     err = status = None
     userns = root_fd < 0  # an image's or a snapshot's zygote: as `_keeper` for "userns"
     try:
@@ -221,15 +237,13 @@ def _spare_keeper(request: socket.socket, root_fd: int):
             os.close(root_fd)
         namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
         namespaces.loopback_up()
-        to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         placed, place = os.pipe()
         init = os.fork()
         if init == 0:
             request.close()
-            to_init.close()
             os.close(place)
-            _spare_init(from_keeper, placed)
-        from_keeper.close()
+            _spare_init(init_request, placed)
+        init_request.close()
         os.close(placed)
         request.send(b"ready")
         msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
@@ -237,7 +251,6 @@ def _spare_keeper(request: socket.socket, root_fd: int):
             os.kill(init, signal.SIGKILL)
             os._exit(0)
         err, status = fds[1], fds[2]
-        socket.send_fds(to_init, [msg], fds)
         if not userns:  # else the init says who it is, as the server sees it
             os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
         _place(init, json.loads(msg)["prep"]["procs"], place)
