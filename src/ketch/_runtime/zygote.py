@@ -103,9 +103,9 @@ def serve(control: socket.socket, root_fd: int):
 
 def _hand_to_spare(spares: list[list], msg: bytes, fds: list[int]) -> bool:
     """Hands the request to the first spare that is ready (dropping those gone, and the
-    one taken); False: none was ready. Its init has it first (it starts at once, one
-    process's wake sooner than through the keeper), then its keeper (which says the
-    pids to the server and moves the init into the cgroup meanwhile)."""
+    one taken); False: none was ready. Its keeper has it (it says the pids to the server,
+    which starts the network then, and moves the init into the cgroup), and its init
+    too, at once: the init starts one process's wake sooner than through the keeper."""
     for entry in list(spares):
         keeper, init, ready = entry
         ready = entry[2] = ready or _said_ready(keeper)
@@ -116,17 +116,18 @@ def _hand_to_spare(spares: list[list], msg: bytes, fds: list[int]) -> bool:
         elif ready:
             spares.remove(entry)
             try:
-                socket.send_fds(init, [msg], fds)
-            except OSError:
-                continue  # it went meanwhile: the next one, or forked as before
-            finally:
-                init.close()
-            try:
                 socket.send_fds(keeper, [msg], fds)
             except OSError:
-                pass  # killed just now: the init dies with it, its status pipe says so
+                init.close()
+                continue  # it went meanwhile: the next one, or forked as before
             finally:
                 keeper.close()
+            try:
+                socket.send_fds(init, [msg], fds)
+            except OSError:
+                pass  # killed just now: its keeper says it exited
+            finally:
+                init.close()
             return True
     return False
 
