@@ -12,7 +12,7 @@ becomes three processes:
   the keeper while it builds the root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
   only the container's capabilities, forks the runtime and reaps orphans, exiting with
   the runtime's status (as bubblewrap's init does);
-- every zygote keeps one **spare** keeper ahead of its next request (`_make_spare`):
+- every zygote keeps two **spare** keepers ahead of its next requests (`_make_spare`):
   its namespaces made and its init forked, both waiting for a request with a network of
   its own;
 - the **runtime** (pid 2): its stdio and the network's ready pipe at 0-3, every other fd
@@ -56,6 +56,9 @@ BOX = "/.ketch/box"
 _READY_FD = 3  # where the runtime finds the network's ready pipe
 INIT_WORD_MAX = 512  # bytes of an image init's word to the server (forked._place_init reads it)
 SPARE_AFTER_S = 0.04  # a spare keeper is made this long after the last request
+# Two: in a create loop the next request comes before the spare made after the last one
+# is ready (~11 ms lost each time); the second one made an earlier quiet time takes it.
+SPARES = 2
 # What a forked container runs (the request's "entry"): a function's runtime, or a
 # sandbox's supervisor (which the runtime imports anyway: nothing more to warm).
 _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
@@ -63,7 +66,8 @@ _ENTRY_POINTS = {"container": container.main, "supervisor": supervisor.main}
 
 def serve(control: socket.socket, root_fd: int):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
-    spare, spare_ready = _make_spare(control, root_fd), False
+    # Each [its keeper's socket, its init's, whether it has said it is ready]
+    spares = [[*_make_spare(control, root_fd), False]]
     control.send(b"ready")
     while True:
         try:
@@ -76,30 +80,57 @@ def serve(control: socket.socket, root_fd: int):
             raise RuntimeError("the zygote must not run threads when it forks")
         req = json.loads(msg)
         handed = False
-        if spare is not None and req["own_network"]:
-            spare_ready = spare_ready or _said_ready(spare)
-            if spare_ready:
-                try:
-                    socket.send_fds(spare, [msg], fds)
-                    handed = True
-                except OSError:
-                    pass  # it is gone: this one is forked as before
-            if spare_ready is not False:  # taken, or gone
-                spare.close()
-                spare, spare_ready = None, False
+        if req["own_network"]:
+            handed = _hand_to_spare(spares, msg, fds)
         if not handed:
             sys.stdout.flush()
             sys.stderr.flush()
             if os.fork() == 0:
-                if spare is not None:
-                    spare.close()
+                for keeper, init, _ in spares:
+                    keeper.close()
+                    init.close()
                 _keeper(req, fds, control, root_fd)
         for fd in fds:
             os.close(fd)
         # The next spare once the container just started has had the CPU a while
         # (unless another request comes first: then that one is forked as before).
-        if spare is None and not select.select([control], [], [], SPARE_AFTER_S)[0]:
-            spare = _make_spare(control, root_fd)
+        while len(spares) < SPARES and \
+                not select.select([control], [], [], SPARE_AFTER_S)[0]:
+            try:
+                spares.append([*_make_spare(control, root_fd, spares), False])
+            except OSError:  # at its pids bound: the requests are forked as before
+                break
+
+
+def _hand_to_spare(spares: list[list], msg: bytes, fds: list[int]) -> bool:
+    """Hands the request to the first spare that is ready (dropping those gone, and the
+    one taken); False: none was ready. Its keeper has it (it says the pids to the server,
+    which starts the network then, and moves the init into the cgroup), and its init
+    too, at once: the init starts one process's wake sooner than through the keeper."""
+    for entry in list(spares):
+        keeper, init, ready = entry
+        ready = entry[2] = ready or _said_ready(keeper)
+        if ready is None:  # gone
+            spares.remove(entry)
+            keeper.close()
+            init.close()
+        elif ready:
+            spares.remove(entry)
+            try:
+                socket.send_fds(keeper, [msg], fds)
+            except OSError:
+                init.close()
+                continue  # it went meanwhile: the next one, or forked as before
+            finally:
+                keeper.close()
+            try:
+                socket.send_fds(init, [msg], fds)
+            except OSError:
+                pass  # killed just now: its keeper says it exited
+            finally:
+                init.close()
+            return True
+    return False
 
 
 def _keeper(req: dict, fds: list[int], control: socket.socket, root_fd: int):
@@ -159,22 +190,30 @@ def _keep(init: int, status: int):
     os.write(status, f"exit {os.waitstatus_to_exitcode(code)}\n".encode())
 
 
-def _make_spare(control: socket.socket, root_fd: int) -> socket.socket:
-    """A zygote keeps one keeper made ahead of its request, with its fresh namespaces
+def _make_spare(control: socket.socket, root_fd: int, others=()
+                ) -> tuple[socket.socket, socket.socket]:
+    """A keeper made ahead of a request (a zygote keeps SPARES), with its fresh namespaces
     (network included) and its init forked, waiting: a container's start skips two forks
     and the unshare (for a memory snapshot's zygote, holding torch, each fork costs tens
     of milliseconds). It says "ready" when it can take a request (until then requests
-    are forked as before). Only the request's socket reaches it; it exits with the
-    zygote (end of file)."""
+    are forked as before). Only the request's sockets reach it (→ the keeper's and the
+    init's, the zygote's ends): not the other spares'; it exits with the zygote (end of
+    file)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    to_init, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
     if os.fork() == 0:
         ours.close()
+        to_init.close()
         control.close()
-        _spare_keeper(theirs, root_fd)
+        for keeper, init, _ in others:
+            keeper.close()
+            init.close()
+        _spare_keeper(theirs, init_end, root_fd)
     theirs.close()
-    return ours
+    init_end.close()
+    return ours, to_init
 
 
 def _said_ready(spare: socket.socket) -> bool | None:
@@ -187,7 +226,7 @@ def _said_ready(spare: socket.socket) -> bool | None:
         return None
 
 
-def _spare_keeper(request: socket.socket, root_fd: int):
+def _spare_keeper(request: socket.socket, init_request: socket.socket, root_fd: int):
     err = status = None
     userns = root_fd < 0  # an image's or a snapshot's zygote: as `_keeper` for "userns"
     try:
@@ -200,15 +239,13 @@ def _spare_keeper(request: socket.socket, root_fd: int):
             os.close(root_fd)
         namespaces.unshare(_FLAGS | namespaces.CLONE_NEWNET)
         namespaces.loopback_up()
-        to_init, from_keeper = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         placed, place = os.pipe()
         init = os.fork()
         if init == 0:
             request.close()
-            to_init.close()
             os.close(place)
-            _spare_init(from_keeper, placed)
-        from_keeper.close()
+            _spare_init(init_request, placed)
+        init_request.close()
         os.close(placed)
         request.send(b"ready")
         msg, fds, _, _ = socket.recv_fds(request, MAX_REQUEST, MAX_FDS)
@@ -216,7 +253,6 @@ def _spare_keeper(request: socket.socket, root_fd: int):
             os.kill(init, signal.SIGKILL)
             os._exit(0)
         err, status = fds[1], fds[2]
-        socket.send_fds(to_init, [msg], fds)
         if not userns:  # else the init says who it is, as the server sees it
             os.write(status, f"net {os.getpid()}\ninit {init}\n".encode())
         _place(init, json.loads(msg)["prep"]["procs"], place)
