@@ -1,12 +1,17 @@
-"""Web zero-to-first-response, forked path, of two ketch source trees in one run: rounds
-alternate between them, so both see the same load (this machine is shared).
+"""Web zero-to-first-response (or sandbox create → first exec output), forked path, of
+two ketch source trees in one run: rounds alternate between them, so both see the same
+load (this machine is shared).
 
     python bench/web_ab.py --base /work/main/src [--rounds 6 --reps 5]
+                           [--measure web|sandbox|sandbox-image]
 
 Each round starts, for each tree in turn, a fresh server (and client) from that tree
-(PYTHONPATH), times `--reps` first responses of the trivial ASGI endpoint as
-bench/coldstart.py does (its first one, which starts the zygote, left out), and stops
-it. Prints p50/p99 of each side and the ratio this tree / base.
+(PYTHONPATH), times `--reps` samples and stops it: `web`, first responses of the trivial
+ASGI endpoint as bench/coldstart.py does (its first one, which starts the zygote, left
+out); `sandbox` / `sandbox-image`, bench/sandbox.py's create → first exec output without
+an image / on a cached debian_slim (after one untimed create). Prints p50/p99 of each
+side and the ratio this tree / base. The server side of each tree is its own; where the
+venv's ketch is installed editable, a zygote and its containers may import the venv's.
 """
 
 from __future__ import annotations
@@ -32,9 +37,34 @@ with coldstart.Server(True) as srv:
 """
 
 
-def one_round(src: str, reps: int) -> list[float]:
+SANDBOX_SIDE = """
+import json, sys, time
+sys.path.insert(0, %r)
+import ketch, sandbox
+from isolation import IMAGES_DIR, Server
+server = Server("bwrap", IMAGES_DIR)
+server.start()
+try:
+    app = ketch.App.lookup("bench-ab", create_if_missing=True)
+    image = ketch.Image.debian_slim() if %r else None
+    sandbox.terminate(sandbox.create_and_echo(app, image))
+    samples = []
+    for _ in range(%d):
+        t0 = time.perf_counter()
+        sb = sandbox.create_and_echo(app, image)
+        samples.append(time.perf_counter() - t0)
+        sandbox.terminate(sb)
+    print(json.dumps(samples))
+finally:
+    server.stop()
+"""
+
+
+def one_round(src: str, reps: int, measure: str) -> list[float]:
     env = {**os.environ, "PYTHONPATH": src}
-    out = subprocess.run([sys.executable, "-c", ONE_SIDE % (str(BENCH_DIR), reps)],
+    code = ONE_SIDE % (str(BENCH_DIR), reps) if measure == "web" else \
+        SANDBOX_SIDE % (str(BENCH_DIR), measure == "sandbox-image", reps)
+    out = subprocess.run([sys.executable, "-c", code],
                          env=env, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"the round with {src} failed:\n{out.stderr[-3000:]}")
@@ -46,6 +76,8 @@ def main():
     parser.add_argument("--base", required=True, help="the other tree's src directory")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--measure", choices=("web", "sandbox", "sandbox-image"),
+                        default="web")
     parser.add_argument("--json", default=str(BENCH_DIR / "results" / "web_ab.json"))
     args = parser.parse_args()
     sides = {"this": str(BENCH_DIR.parent / "src"), "base": args.base}
@@ -54,7 +86,7 @@ def main():
     for r in range(args.rounds):
         for name, src in sides.items():
             log(f"round {r + 1}/{args.rounds}: {name} ({src})")
-            samples[name] += one_round(src, args.reps)
+            samples[name] += one_round(src, args.reps, args.measure)
     load.append(os.getloadavg())
     summary = {k: latency_summary(v) for k, v in samples.items()}
     ratio = summary["this"]["p50_ms"] / summary["base"]["p50_ms"]
@@ -64,7 +96,8 @@ def main():
     print(f"this / base at p50: {ratio:.3f}   load before/after {load[0][0]:.1f}/{load[1][0]:.1f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(
-        {"summary": summary, "ratio_p50": ratio, "sides": sides, "load": load,
+        {"measure": args.measure, "summary": summary, "ratio_p50": ratio, "sides": sides,
+         "load": load,
          "cpus": os.cpu_count(), "samples_s": samples}, indent=1))
 
 
