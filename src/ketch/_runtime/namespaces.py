@@ -165,8 +165,13 @@ def _make_point(path: str, like_dir: bool):
 def bind(source: str, target: str, read_only: bool, devices: bool = False):
     _make_point(target, os.path.isdir(source))
     mount(source, target, None, MS_BIND | MS_REC)
-    # What the mount already has stays (as bubblewrap keeps it): in a user namespace the
-    # flags of a mount it did not make are locked, and a remount that drops one fails.
+    _remount(target, read_only, devices)
+
+
+def _remount(target: str, read_only: bool, devices: bool = False):
+    """A bind's flags: nosuid, nodev unless `devices`, read-only if asked. What the mount
+    already has stays (as bubblewrap keeps it): in a user namespace the flags of a mount
+    it did not make are locked, and a remount that drops one fails."""
     have = os.statvfs(target).f_flag
     kept = (have & (MS_RDONLY | MS_NOEXEC | 1024 | 2048)) | \
         (_MS_RELATIME if have & os.ST_RELATIME else 0)  # ST_ values are MS_ ones, but this
@@ -210,9 +215,11 @@ def split_ops(args: list[str]) -> list[tuple[str, ...]]:
     return ops
 
 
+RUNTIME_DIRS = ("opt/ketch/site", "opt/ketch/fallback-site")   # the runtime's packages
+
+
 def share_from(args: list[str], template_args: list[str], template_root: str,
-               dirs: tuple[str, ...] = ("usr", "etc", "opt/ketch/site",
-                                        "opt/ketch/fallback-site")) -> list[str]:
+               dirs: tuple[str, ...] = ("usr", "etc", *RUNTIME_DIRS)) -> list[str]:
     """args, with the mounts under each of `dirs` made by one recursive bind of the
     template's copy (a zygote's view, built from template_args) where the template made
     exactly those mounts: a directory that is itself a read-only bind as it is (a tmpfs
@@ -268,8 +275,7 @@ def build_root(args: list[str], new_root: str, proc_options: str | None = None) 
             _make_point(inside(dst), True)
             mount(src, inside(dst), None, MS_BIND | MS_REC)
             if op == "--rbind-ro-from":   # and its top read-only
-                mount(None, inside(dst), None,
-                      MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+                _remount(inside(dst), read_only=True)
         elif op == "--tmpfs":
             (dst,) = take(1)
             _make_point(inside(dst), True)

@@ -153,7 +153,10 @@ def _image_request(zygote: Zygote, box) -> tuple[dict, list[int]]:
     args, fds, kinds = [], [], []
     try:
         fds.append(namespaces.detached_bind(str(box.scratch), read_only=False))
-        for op in namespaces.split_ops(argv[1:argv.index("--")]):
+        # The runtime's packages come from the zygote's own view, one recursive bind each.
+        mine = namespaces.share_from(argv[1:argv.index("--")], zygote.view_args, "",
+                                    namespaces.RUNTIME_DIRS)
+        for op in namespaces.split_ops(mine):
             if op == image_root:
                 op = ("--bind", f"{BOX}/s/root", "/")
             elif op[0] in ("--bind", "--ro-bind", "--dev-bind"):
