@@ -10,8 +10,8 @@ Each round starts, for each tree in turn, a fresh server (and client) from that 
 ASGI endpoint as bench/coldstart.py does (its first one, which starts the zygote, left
 out); `sandbox` / `sandbox-image`, bench/sandbox.py's create → first exec output without
 an image / on a cached debian_slim (after one untimed create). Prints p50/p99 of each
-side and the ratio this tree / base. The server side of each tree is its own; where the
-venv's ketch is installed editable, a zygote and its containers may import the venv's.
+side and the ratio this tree / base. Give --base-python, a venv where the base is
+installed editable: else the base's zygotes may import this tree's ketch (the venv's).
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ finally:
 """
 
 
-def one_round(src: str, reps: int, measure: str) -> list[float]:
+def one_round(src: str, python: str, reps: int, measure: str) -> list[float]:
     env = {**os.environ, "PYTHONPATH": src}
     code = ONE_SIDE % (str(BENCH_DIR), reps) if measure == "web" else \
         SANDBOX_SIDE % (str(BENCH_DIR), measure == "sandbox-image", reps)
-    out = subprocess.run([sys.executable, "-c", code],
+    out = subprocess.run([python, "-c", code],
                          env=env, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"the round with {src} failed:\n{out.stderr[-3000:]}")
@@ -74,6 +74,9 @@ def one_round(src: str, reps: int, measure: str) -> list[float]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the other tree's src directory")
+    parser.add_argument("--base-python", default=sys.executable,
+                        help="the base's interpreter: one whose venv has the base installed "
+                             "(editable), so that its zygotes import the base too")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--measure", choices=("web", "sandbox", "sandbox-image"),
@@ -81,12 +84,13 @@ def main():
     parser.add_argument("--json", default=str(BENCH_DIR / "results" / "web_ab.json"))
     args = parser.parse_args()
     sides = {"this": str(BENCH_DIR.parent / "src"), "base": args.base}
+    pythons = {"this": sys.executable, "base": args.base_python}
     samples: dict[str, list[float]] = {k: [] for k in sides}
     load = [os.getloadavg()]
     for r in range(args.rounds):
         for name, src in sides.items():
             log(f"round {r + 1}/{args.rounds}: {name} ({src})")
-            samples[name] += one_round(src, args.reps, args.measure)
+            samples[name] += one_round(src, pythons[name], args.reps, args.measure)
     load.append(os.getloadavg())
     summary = {k: latency_summary(v) for k, v in samples.items()}
     ratio = summary["this"]["p50_ms"] / summary["base"]["p50_ms"]
