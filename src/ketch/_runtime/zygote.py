@@ -9,9 +9,10 @@ becomes three processes:
   namespaces, reports its host pid (for slirp4netns to attach), forks the init, and
   reports how it exited; it kills the init if the server goes (its status pipe breaks);
 - the **init** (pid 1 of the new namespace): is moved into the container's cgroup by
-  the keeper while it builds the root from the bubblewrap arguments (`namespaces.build_root`), pivots into it, keeps
-  only the container's capabilities, forks the runtime and reaps orphans, exiting with
-  the runtime's status (as bubblewrap's init does);
+  the keeper while it builds the root from the bubblewrap arguments
+  (`namespaces.build_root`), pivots into it, keeps only the container's capabilities,
+  forks the runtime and reaps orphans, exiting with the runtime's status (as
+  bubblewrap's init does);
 - every zygote keeps two **spare** keepers ahead of its next requests (`_make_spare`):
   its namespaces made and its init forked, both waiting for a request with a network of
   its own;

@@ -249,8 +249,9 @@ async def _place_on_loop(cred: socket.socket, started, procs_files: list[str]) -
 
 def _place_init(cred: socket.socket, started, procs_files: list[str]) -> int:
     """In one thread or on the loop (`_place_on_loop`), with no hop between the init's
-    word and the go (each hop waits for a CPU on a busy machine): the host pid of the container's init,
-    from the credentials the kernel attached to its message; slirp4netns started for it
+    word and the go (each hop waits for a CPU on a busy machine): the host pid of the
+    container's init, from the credentials the kernel attached to its message;
+    slirp4netns started for it
     (`started`, on the loop) while keeper and init move into the container's cgroup (its
     keeper too: the zygote's cgroup, killed when the zygote goes, holds none of a running
     container's processes; in cgroup v1 the first move waits for an RCU grace period, the
