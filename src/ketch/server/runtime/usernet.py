@@ -32,6 +32,8 @@ import socket
 import struct
 import subprocess
 
+from . import spawn
+
 log = logging.getLogger("ketch.runtime")
 
 READY_FD_ENV = "KETCH_NET_READY_FD"
@@ -100,9 +102,7 @@ class UserNet:
                 raise ValueError("bubblewrap runs in the server's network namespace")
             exit_r, self._exit_w = os.pipe()
             try:
-                # Popen, not the loop's subprocess_exec: uvloop's forks the server (its
-                # page tables: 10-25 ms with the loop stopped, on every container's
-                # start); Popen's vfork takes 1-3 ms.
+                # Popen, not the loop's subprocess_exec (`spawn`): on every start.
                 self.proc = subprocess.Popen(
                     [_SLIRP, "--configure", "--mtu=65520", "--disable-host-loopback",
                      "--disable-dns", "--enable-sandbox", "--enable-seccomp",
@@ -126,22 +126,7 @@ class UserNet:
             await asyncio.gather(self._task, return_exceptions=True)
         self._drop("ready_w", "_exit_w")
         if self.proc is not None and self.proc.poll() is None:
-            if not await _exits_within(self.proc, _EXIT_WAIT_S):
+            if not await spawn.exits_within(self.proc, _EXIT_WAIT_S):
                 self.proc.kill()
-            self.proc.wait()
+                self.proc.wait()
 
-
-async def _exits_within(proc: subprocess.Popen, timeout: float) -> bool:
-    """Whether proc exits within timeout, waited for on the loop (its pidfd)."""
-    loop = asyncio.get_running_loop()
-    fd = os.pidfd_open(proc.pid)
-    exited = loop.create_future()
-    loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
-    try:
-        await asyncio.wait_for(exited, timeout)
-        return True
-    except asyncio.TimeoutError:
-        return False
-    finally:
-        loop.remove_reader(fd)
-        os.close(fd)

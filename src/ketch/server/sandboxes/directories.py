@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import ServiceError
+from ..runtime import spawn
 from . import layer_ids
 from .model import SandboxRecord
 from .on_node import on_node_for
@@ -62,19 +63,13 @@ def sandbox_pid(what: str, handle, sandbox_id: str) -> str:
 
 
 async def run_helper(what: str, *args: str):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", HELPER, *args, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
-    try:
-        _, err = await asyncio.wait_for(proc.communicate(), HELPER_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise ServiceError(f"{what} took over {HELPER_TIMEOUT_S:g} s", "timeout") from None
+    code, err = await spawn.run([sys.executable, "-I", HELPER, *args], HELPER_TIMEOUT_S)
+    if code is None:
+        raise ServiceError(f"{what} took over {HELPER_TIMEOUT_S:g} s", "timeout")
     reason = err.decode(errors="replace").strip()[-500:]
-    if proc.returncode == 2:
+    if code == 2:
         raise LookupError(f"{what}: {reason}")
-    if proc.returncode:
+    if code:
         raise ServiceError(f"{what} failed: {reason}", "execution")
 
 
