@@ -388,6 +388,10 @@ def test_images_page_lists_images_and_builds_with_failures(srv, context):
     assert failed.returncode != 0
     page = logged_in(srv, context)
     page.locator("nav a", has_text="Images").click()
+    # count() does not wait: a page still being parsed had its images but not yet its
+    # builds (the table below them) once in CI.
+    page.wait_for_url(f"{base(srv)}/images")
+    page.wait_for_load_state("load")
     assert page.locator("#images tbody tr").count() >= 1
     rows = page.locator("#builds tbody tr")
     texts = [rows.nth(i).inner_text() for i in range(rows.count())]
