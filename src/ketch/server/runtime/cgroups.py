@@ -198,7 +198,7 @@ class Cgroup:
 _FAVOR_NAME = "ketch-favordynmods"
 _SYS_FSOPEN, _SYS_FSCONFIG, _SYS_FSMOUNT = 430, 431, 432
 _FSCONFIG_SET_FLAG, _FSCONFIG_SET_STRING, _FSCONFIG_CMD_CREATE = 0, 1, 6
-_favoring = False  # set once by favor_moves: then warm_moves has nothing to do
+_favoring = False  # set once by favor_moves: then no caller needs warm_moves
 
 
 def favor_moves() -> int | None:

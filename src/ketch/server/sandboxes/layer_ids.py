@@ -38,14 +38,15 @@ def _fix(path: str, base: int):
     st = os.lstat(path)
     if base:
         caps = _caps(path) if stat.S_ISREG(st.st_mode) else None
+        shifted = _shifted(caps, base) if caps is not None else None
         uid = st.st_uid - base if base <= st.st_uid < base + IDS else -1
         gid = st.st_gid - base if base <= st.st_gid < base + IDS else -1
         if uid >= 0 or gid >= 0:
             os.lchown(path, uid, gid)
             if stat.S_ISREG(st.st_mode) and st.st_mode & (stat.S_ISUID | stat.S_ISGID):
                 os.chmod(path, stat.S_IMODE(st.st_mode))  # chown cleared them
-        if caps is not None and (uid >= 0 or gid >= 0 or caps != _shifted(caps, base)):
-            os.setxattr(path, CAPS, _shifted(caps, base), follow_symlinks=False)
+        if caps is not None and (uid >= 0 or gid >= 0 or caps != shifted):
+            os.setxattr(path, CAPS, shifted, follow_symlinks=False)
     if stat.S_ISDIR(st.st_mode):
         mark_opaque_dir(path)
 
